@@ -1,0 +1,206 @@
+#include "capture.h"
+
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct capture {
+    capture_cfg_t cfg;
+    pcap_t *pcap;
+    size_t file_index;
+    const char *name;
+    int dlt;
+    capture_stats_t st;
+};
+
+static bool set_filter(capture_t *c, char *err, size_t errlen)
+{
+    if (!c->cfg.bpf || !*c->cfg.bpf)
+        return true;
+    struct bpf_program prog;
+    if (pcap_compile(c->pcap, &prog, c->cfg.bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(err, errlen, "bad BPF filter '%s': %s", c->cfg.bpf, pcap_geterr(c->pcap));
+        return false;
+    }
+    int rc = pcap_setfilter(c->pcap, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot set BPF filter: %s", pcap_geterr(c->pcap));
+        return false;
+    }
+    return true;
+}
+
+static bool open_file(capture_t *c, const char *path, char *err, size_t errlen)
+{
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    c->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+    c->name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    if (!c->pcap) {
+        c->st.files_failed++;
+        snprintf(err, errlen, "cannot read capture file %s: %s", c->name, ebuf);
+        return false;
+    }
+    c->st.files_opened++;
+    c->dlt = pcap_datalink(c->pcap);
+    return set_filter(c, err, errlen);
+}
+
+static bool set_live_options(capture_t *c, char *err, size_t errlen)
+{
+    pcap_t *p = c->pcap;
+    if (pcap_set_snaplen(p, c->cfg.snaplen) != 0 || pcap_set_promisc(p, c->cfg.promisc) != 0 ||
+        pcap_set_timeout(p, c->cfg.timeout_ms) != 0 ||
+        pcap_set_buffer_size(p, c->cfg.buffer_mb * 1024 * 1024) != 0 ||
+        pcap_set_immediate_mode(p, c->cfg.immediate) != 0 ||
+        pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_MICRO) != 0) {
+        snprintf(err, errlen, "cannot set capture options on %s", c->cfg.iface);
+        return false;
+    }
+    return true;
+}
+
+static bool open_live(capture_t *c, char *err, size_t errlen)
+{
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    c->name = c->cfg.iface;
+    c->pcap = pcap_create(c->cfg.iface, ebuf);
+    if (!c->pcap) {
+        snprintf(err, errlen, "cannot open interface %s: %s", c->cfg.iface, ebuf);
+        return false;
+    }
+    if (!set_live_options(c, err, errlen))
+        return false;
+    int rc = pcap_activate(c->pcap);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot capture on %s: %s%s", c->cfg.iface, pcap_statustostr(rc),
+                 rc == PCAP_ERROR_PERM_DENIED ? " (needs root or CAP_NET_RAW)" : "");
+        return false;
+    }
+    if (rc > 0)
+        LOG_WARN("capture on %s: %s", c->cfg.iface, pcap_statustostr(rc));
+    c->dlt = pcap_datalink(c->pcap);
+    return set_filter(c, err, errlen);
+}
+
+capture_t *capture_open(const capture_cfg_t *cfg, char *err, size_t errlen)
+{
+    capture_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->cfg = *cfg;
+    bool ok;
+    if (cfg->iface)
+        ok = open_live(c, err, errlen);
+    else if (cfg->files && cfg->files[0])
+        ok = open_file(c, cfg->files[0], err, errlen);
+    else {
+        snprintf(err, errlen, "no interface (-i) and no capture file (-r) given");
+        ok = false;
+    }
+    if (!ok)
+        capture_close(&c);
+    return c;
+}
+
+void capture_close(capture_t **pc)
+{
+    if (!pc || !*pc)
+        return;
+    if ((*pc)->pcap)
+        pcap_close((*pc)->pcap);
+    free(*pc);
+    *pc = NULL;
+}
+
+static bool next_file(capture_t *c, char *err, size_t errlen)
+{
+    if (c->cfg.iface || !c->cfg.files)
+        return false;
+    if (c->pcap) {
+        pcap_close(c->pcap);
+        c->pcap = NULL;
+    }
+    while (c->cfg.files[c->file_index + 1]) {
+        c->file_index++;
+        if (open_file(c, c->cfg.files[c->file_index], err, errlen))
+            return true;
+        LOG_ERROR("%s", err);
+        if (c->pcap) {
+            pcap_close(c->pcap);
+            c->pcap = NULL;
+        }
+    }
+    return false;
+}
+
+capture_result_t capture_next(capture_t *c, capture_pkt_t *pkt, char *err, size_t errlen)
+{
+    for (;;) {
+        if (!c->pcap)
+            return CAPTURE_END;
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        int rc = pcap_next_ex(c->pcap, &h, &data);
+        if (rc == 1) {
+            pkt->data = data;
+            pkt->caplen = h->caplen;
+            pkt->wirelen = h->len;
+            pkt->ts = (usec_t)h->ts.tv_sec * USEC_PER_SEC + h->ts.tv_usec;
+            pkt->dlt = c->dlt;
+            return CAPTURE_PACKET;
+        }
+        if (rc == 0)
+            return CAPTURE_TIMEOUT;
+        if (rc == PCAP_ERROR) {
+            snprintf(err, errlen, "%s: %s", c->name, pcap_geterr(c->pcap));
+            if (c->cfg.iface)
+                return CAPTURE_ERROR;
+            c->st.files_failed++;
+            LOG_ERROR("%s (packets before the damage were processed)", err);
+        }
+        if (rc == PCAP_ERROR_BREAK && c->cfg.iface)
+            return CAPTURE_END;
+        /* end of this file (or a damaged one): on to the next */
+        if (!next_file(c, err, errlen)) {
+            if (c->pcap) {
+                pcap_close(c->pcap);
+                c->pcap = NULL;
+            }
+            return CAPTURE_END;
+        }
+    }
+}
+
+void capture_break(capture_t *c)
+{
+    if (c && c->pcap)
+        pcap_breakloop(c->pcap);
+}
+
+void capture_stats(capture_t *c, capture_stats_t *out)
+{
+    *out = c->st;
+    struct pcap_stat ps;
+    if (c->cfg.iface && c->pcap && pcap_stats(c->pcap, &ps) == 0) {
+        out->stats_available = true;
+        out->kernel_received = ps.ps_recv;
+        out->kernel_dropped = ps.ps_drop;
+        out->iface_dropped = ps.ps_ifdrop;
+    }
+}
+
+const char *capture_current_name(const capture_t *c)
+{
+    return c->name ? c->name : "";
+}
+
+int capture_datalink(const capture_t *c)
+{
+    return c->dlt;
+}

@@ -1,0 +1,57 @@
+/* capture.h - packets from libpcap: a live interface or capture files.
+ *
+ * Live: promiscuous, snap length, kernel buffer size, immediate mode and a
+ * BPF filter. Files: pcap or pcapng, several in order, "-" for stdin.
+ * libpcap's own drop counters (kernel, interface) are kept apart from the
+ * probe's decode drops so a lossy mirror port shows as such.
+ */
+#ifndef CALLSCOPE_CAPTURE_H
+#define CALLSCOPE_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "timefmt.h"
+
+typedef struct {
+    const char *iface;       /* live capture, or NULL */
+    const char *const *files; /* NULL-terminated list, or NULL */
+    int snaplen;
+    int buffer_mb;
+    bool promisc;
+    bool immediate;
+    int timeout_ms;
+    const char *bpf;
+} capture_cfg_t;
+
+typedef struct {
+    uint64_t kernel_received, kernel_dropped, iface_dropped;
+    uint64_t files_opened, files_failed;
+    bool stats_available;
+} capture_stats_t;
+
+typedef struct {
+    const uint8_t *data; /* borrowed until the next capture_next() */
+    uint32_t caplen, wirelen;
+    usec_t ts;
+    int dlt;
+} capture_pkt_t;
+
+typedef enum { CAPTURE_PACKET, CAPTURE_TIMEOUT, CAPTURE_END, CAPTURE_ERROR } capture_result_t;
+
+typedef struct capture capture_t;
+
+/* Opens the interface or the first file. NULL with err set on failure. */
+capture_t *capture_open(const capture_cfg_t *cfg, char *err, size_t errlen);
+void capture_close(capture_t **c);
+/* Next packet; moves to the next file at the end of one. On CAPTURE_ERROR
+ * err says what went wrong (a corrupt file: the packets read so far stand). */
+capture_result_t capture_next(capture_t *c, capture_pkt_t *pkt, char *err, size_t errlen);
+/* Makes a blocked capture_next() return (signal handlers may call it). */
+void capture_break(capture_t *c);
+void capture_stats(capture_t *c, capture_stats_t *out);
+const char *capture_current_name(const capture_t *c);
+int capture_datalink(const capture_t *c);
+
+#endif

@@ -1,0 +1,47 @@
+/* demux.h - media demultiplexing of one datagram, RFC 7983 §7.
+ *
+ * First byte   0..3 STUN, 16..19 ZRTP, 20..63 DTLS, 64..79 TURN ChannelData,
+ * 128..191 RTP/RTCP (RFC 5761 splits those by the second byte). TURN
+ * ChannelData (RFC 8656 §12.4) and STUN Send/Data indications carrying a
+ * DATA attribute are opened and their contents demultiplexed again, so RTP
+ * relayed through a TURN server is measured like raw RTP.
+ */
+#ifndef CALLSCOPE_DEMUX_H
+#define CALLSCOPE_DEMUX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    DEMUX_UNKNOWN = 0,
+    DEMUX_STUN,
+    DEMUX_ZRTP,
+    DEMUX_DTLS,
+    DEMUX_RTP,
+    DEMUX_RTCP,
+    DEMUX_KIND_COUNT
+} demux_kind_t;
+
+typedef enum {
+    ENCAP_RAW = 0,
+    ENCAP_TURN_CHANNELDATA,
+    ENCAP_STUN_DATA,
+    ENCAP_TCP_RFC4571,
+    ENCAP_COUNT
+} demux_encap_t;
+
+typedef struct {
+    demux_kind_t kind;
+    demux_encap_t encap;   /* outermost wrapper found */
+    uint16_t stun_type;    /* when a STUN message was seen (outer or inner) */
+    uint16_t channel;      /* TURN channel number, 0 if none */
+    const uint8_t *inner;  /* borrowed: the media bytes after unwrapping */
+    size_t inner_len;
+    int malformed;         /* a wrapper's length lied; counted by the caller */
+} demux_result_t;
+
+void demux_datagram(const uint8_t *p, size_t len, demux_result_t *out);
+const char *demux_kind_name(demux_kind_t k);
+const char *demux_encap_name(demux_encap_t e);
+
+#endif

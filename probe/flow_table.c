@@ -1,0 +1,211 @@
+#include "flow_table.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "siphash.h"
+
+struct flow_table {
+    flow_table_cfg_t cfg;
+    flow_release_fn release;
+    void *ctx;
+    siphash_key_t key;
+    flow_t **buckets;
+    uint32_t nbuckets; /* power of two */
+    flow_t *lru_head, *lru_tail; /* head = least recently seen */
+    flow_table_stats_t st;
+};
+
+static const char *const end_names[] = {"idle", "evicted", "flush"};
+
+const char *flow_end_name(flow_end_t why)
+{
+    return (unsigned)why < 3 ? end_names[why] : "unknown";
+}
+
+flow_table_t *flow_table_new(const flow_table_cfg_t *cfg, flow_release_fn release, void *ctx)
+{
+    flow_table_t *ft = calloc(1, sizeof *ft);
+    if (!ft)
+        return NULL;
+    ft->cfg = *cfg;
+    if (ft->cfg.max_flows == 0)
+        ft->cfg.max_flows = 1;
+    ft->release = release;
+    ft->ctx = ctx;
+    siphash_key_random(&ft->key);
+    ft->nbuckets = 1024;
+    while (ft->nbuckets < ft->cfg.max_flows && ft->nbuckets < (1u << 24))
+        ft->nbuckets <<= 1;
+    ft->buckets = calloc(ft->nbuckets, sizeof *ft->buckets);
+    if (!ft->buckets) {
+        free(ft);
+        return NULL;
+    }
+    return ft;
+}
+
+void flow_table_free(flow_table_t **pft)
+{
+    if (!pft || !*pft)
+        return;
+    flow_table_t *ft = *pft;
+    flow_table_flush(ft);
+    free(ft->buckets);
+    free(ft);
+    *pft = NULL;
+}
+
+static int endpoint_cmp(const netaddr_t *a, uint16_t pa, const netaddr_t *b, uint16_t pb)
+{
+    int c = netaddr_cmp(a, b);
+    if (c != 0)
+        return c;
+    return (pa > pb) - (pa < pb);
+}
+
+void flow_key_from_pkt(const pkt_t *p, flow_key_t *key, int *dir)
+{
+    memset(key, 0, sizeof *key);
+    key->proto = p->l4proto;
+    key->vlan = p->vlan_count > 0 ? p->vlan[0] : 0;
+    key->vlan_inner = p->vlan_count > 1 ? p->vlan[1] : 0;
+    if (endpoint_cmp(&p->src, p->sport, &p->dst, p->dport) <= 0) {
+        key->addr[0] = p->src;
+        key->port[0] = p->sport;
+        key->addr[1] = p->dst;
+        key->port[1] = p->dport;
+        *dir = 0;
+    } else {
+        key->addr[0] = p->dst;
+        key->port[0] = p->dport;
+        key->addr[1] = p->src;
+        key->port[1] = p->sport;
+        *dir = 1;
+    }
+}
+
+static void lru_unlink(flow_table_t *ft, flow_t *f)
+{
+    if (f->lru_prev)
+        f->lru_prev->lru_next = f->lru_next;
+    else
+        ft->lru_head = f->lru_next;
+    if (f->lru_next)
+        f->lru_next->lru_prev = f->lru_prev;
+    else
+        ft->lru_tail = f->lru_prev;
+    f->lru_prev = f->lru_next = NULL;
+}
+
+static void lru_append(flow_table_t *ft, flow_t *f)
+{
+    f->lru_prev = ft->lru_tail;
+    f->lru_next = NULL;
+    if (ft->lru_tail)
+        ft->lru_tail->lru_next = f;
+    else
+        ft->lru_head = f;
+    ft->lru_tail = f;
+}
+
+static void hash_unlink(flow_table_t *ft, flow_t *f)
+{
+    flow_t **pp = &ft->buckets[f->hash & (ft->nbuckets - 1)];
+    while (*pp && *pp != f)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = f->hnext;
+}
+
+static void release_flow(flow_table_t *ft, flow_t *f, flow_end_t why)
+{
+    lru_unlink(ft, f);
+    hash_unlink(ft, f);
+    ft->st.active--;
+    if (why == FLOW_END_IDLE)
+        ft->st.expired++;
+    else if (why == FLOW_END_EVICTED)
+        ft->st.evicted++;
+    else
+        ft->st.flushed++;
+    ft->release(ft->ctx, f, why);
+    free(f);
+}
+
+flow_t *flow_table_get(flow_table_t *ft, const flow_key_t *key, usec_t now, bool *created)
+{
+    uint64_t h = siphash13(&ft->key, key, sizeof *key);
+    flow_t *f = ft->buckets[h & (ft->nbuckets - 1)];
+    for (; f; f = f->hnext) {
+        if (f->hash == h && memcmp(&f->key, key, sizeof *key) == 0)
+            break;
+    }
+    *created = false;
+    if (!f) {
+        if (ft->st.active >= ft->cfg.max_flows && ft->lru_head)
+            release_flow(ft, ft->lru_head, FLOW_END_EVICTED);
+        f = calloc(1, sizeof *f);
+        if (!f)
+            return NULL;
+        f->key = *key;
+        f->hash = h;
+        f->first_seen = now;
+        f->client_side = -1;
+        uint32_t b = (uint32_t)(h & (ft->nbuckets - 1));
+        f->hnext = ft->buckets[b];
+        ft->buckets[b] = f;
+        ft->st.created++;
+        ft->st.active++;
+        if (ft->st.active > ft->st.peak)
+            ft->st.peak = ft->st.active;
+        *created = true;
+    } else {
+        lru_unlink(ft, f);
+    }
+    lru_append(ft, f);
+    if (now > f->last_seen)
+        f->last_seen = now;
+    return f;
+}
+
+static usec_t timeout_of(const flow_table_t *ft, const flow_t *f)
+{
+    if (f->key.proto != IPPROTO_TCP)
+        return ft->cfg.udp_timeout;
+    return f->fin_seen ? ft->cfg.tcp_closed_timeout : ft->cfg.tcp_timeout;
+}
+
+void flow_table_expire(flow_table_t *ft, usec_t now)
+{
+    /* The LRU head is the flow idle longest; TCP flows may have a longer
+     * timeout than UDP ones, so skip past live ones a bounded distance. */
+    flow_t *f = ft->lru_head;
+    int live_seen = 0;
+    while (f && live_seen < 64) {
+        flow_t *next = f->lru_next;
+        if (now - f->last_seen > timeout_of(ft, f))
+            release_flow(ft, f, FLOW_END_IDLE);
+        else
+            live_seen++;
+        f = next;
+    }
+}
+
+void flow_table_flush(flow_table_t *ft)
+{
+    while (ft->lru_head)
+        release_flow(ft, ft->lru_head, FLOW_END_FLUSH);
+}
+
+const flow_table_stats_t *flow_table_stats(const flow_table_t *ft)
+{
+    return &ft->st;
+}
+
+void flow_table_each(flow_table_t *ft, void (*fn)(void *ctx, flow_t *f), void *ctx)
+{
+    for (flow_t *f = ft->lru_head; f; f = f->lru_next)
+        fn(ctx, f);
+}

@@ -1,0 +1,49 @@
+/* callscope-probe: parse options, run the probe, report. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "options.h"
+#include "probe.h"
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+    probe_cfg_t cfg;
+    int verbosity;
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    if (!files)
+        return 2;
+    log_init("callscope-probe", LOG_LVL_INFO);
+    options_result_t r = options_parse(argc, argv, &cfg, files, &verbosity);
+    if (r != OPTIONS_RUN) {
+        free(files);
+        return r == OPTIONS_EXIT_OK ? 0 : 2;
+    }
+    log_set_level(verbosity < 0 ? LOG_LVL_ERROR : verbosity == 0 ? LOG_LVL_INFO : LOG_LVL_DEBUG);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    char err[512];
+    probe_t *p = probe_new(&cfg, err, sizeof err);
+    if (!p) {
+        LOG_ERROR("%s", err);
+        free(files);
+        return 2;
+    }
+    int rc = probe_run(p, &g_stop);
+    probe_finish(p);
+    probe_free(&p);
+    free(files);
+    return rc;
+}

@@ -1,0 +1,576 @@
+#include "probe.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "client_table.h"
+#include "flow_table.h"
+#include "log.h"
+#include "output.h"
+#include "records.h"
+#include "rtp.h"
+#include "rtp_stream.h"
+#include "tcp_frame.h"
+
+#define MAX_STREAMS_PER_FLOW 64
+#define MAX_CLIENTS 65536
+
+struct probe {
+    probe_cfg_t cfg;
+    capture_t *cap;
+    classify_t *cls;
+    flow_table_t *ft;
+    client_table_t *clients;
+    output_t *out;
+    probe_counters_t c;
+    usec_t now, last_expire, next_interval, first_ts, last_progress_wall;
+    bool finished;
+};
+
+void probe_cfg_defaults(probe_cfg_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->cap.snaplen = 262144;
+    cfg->cap.buffer_mb = 64;
+    cfg->cap.promisc = true;
+    cfg->cap.immediate = true;
+    cfg->cap.timeout_ms = 250;
+    cfg->ranges_file = NULL;
+    cfg->max_flows = 262144;
+    cfg->udp_timeout_s = 30;
+    cfg->tcp_timeout_s = 300;
+    cfg->ndpi_max_packets = 24;
+    cfg->min_stream_packets = 2;
+}
+
+/* ---- records at flow end ------------------------------------------------ */
+
+static void account_client(probe_t *p, const flow_t *f, const rtp_stream_t *s)
+{
+    int cs = f->client_side < 0 ? 0 : f->client_side;
+    client_t *cl = client_table_get(p->clients, &f->key.addr[cs], f->key.vlan);
+    if (!cl)
+        return;
+    if (cl->first_seen == 0 || f->first_seen < cl->first_seen)
+        cl->first_seen = f->first_seen;
+    if (f->last_seen > cl->last_seen)
+        cl->last_seen = f->last_seen;
+    if (f->has_client_mac) {
+        cl->has_mac = true;
+        memcpy(cl->mac, f->client_mac, 6);
+    }
+    cl->apps |= 1u << f->app;
+    if (!s) {
+        cl->flows++;
+        return;
+    }
+    client_dir_t *d = &cl->dir[s->dir == cs ? 0 : 1];
+    cl->streams++;
+    d->streams++;
+    d->packets += s->packets;
+    d->lost += rtp_seq_lost(&s->seq);
+    double loss = rtp_stream_loss_pct(s);
+    if (loss > d->worst_loss_pct)
+        d->worst_loss_pct = loss;
+    if (s->clock_rate > 0 && s->jit.jmax > d->worst_jitter_ms)
+        d->worst_jitter_ms = s->jit.jmax;
+}
+
+static media_t flow_media(const flow_t *f)
+{
+    /* the medium carrying the most packets */
+    uint64_t best = 0;
+    media_t m = MEDIA_UNKNOWN;
+    for (const rtp_stream_t *s = f->streams; s; s = s->next) {
+        media_t sm = classify_media(f, s->payload_type, s->clock_rate, s->max_pkts_per_ts);
+        if (s->packets > best) {
+            best = s->packets;
+            m = sm;
+        }
+    }
+    return m;
+}
+
+static void reverse_streams(flow_t *f)
+{
+    rtp_stream_t *prev = NULL, *s = f->streams;
+    while (s) {
+        rtp_stream_t *n = s->next;
+        s->next = prev;
+        prev = s;
+        s = n;
+    }
+    f->streams = prev;
+}
+
+static void release_flow(void *ctx, flow_t *f, flow_end_t why)
+{
+    probe_t *p = ctx;
+    const char *reason = flow_end_name(why);
+    classify_flow_end(p->cls, f);
+    reverse_streams(f); /* report in order of appearance */
+    for (rtp_stream_t *s = f->streams; s; s = s->next)
+        rtp_stream_finish(s);
+    f->media = flow_media(f);
+    for (rtp_stream_t *s = f->streams; s; s = s->next) {
+        if (s->packets < p->cfg.min_stream_packets) {
+            p->c.streams_below_min++;
+            continue;
+        }
+        output_emit(p->out, records_stream(f, s, reason));
+        account_client(p, f, s);
+        p->c.streams_reported++;
+    }
+    if (f->stream_count > 0)
+        account_client(p, f, NULL);
+    output_emit(p->out, records_flow(f, reason));
+    p->c.flows_reported++;
+    rtp_stream_t *s = f->streams;
+    while (s) {
+        rtp_stream_t *n = s->next;
+        rtp_stream_free(&s);
+        s = n;
+    }
+    free(f->tcp[0]);
+    free(f->tcp[1]);
+    classify_flow_release(f);
+}
+
+/* ---- media -------------------------------------------------------------- */
+
+static rtp_stream_t *stream_for(probe_t *p, flow_t *f, int dir, const rtp_hdr_t *h,
+                                demux_encap_t encap)
+{
+    for (rtp_stream_t *s = f->streams; s; s = s->next)
+        if (s->ssrc == h->ssrc && s->dir == dir)
+            return s;
+    if (f->stream_count >= MAX_STREAMS_PER_FLOW) {
+        p->c.stream_alloc_failures++;
+        return NULL;
+    }
+    app_t app = classify_app_now(p->cls, f);
+    rtp_stream_t *s = rtp_stream_new(h->ssrc, (uint8_t)dir, h, encap,
+                                     app == APP_TEAMS || app == APP_SKYPE, p->now);
+    if (!s) {
+        p->c.stream_alloc_failures++;
+        return NULL;
+    }
+    s->next = f->streams;
+    f->streams = s;
+    f->stream_count++;
+    return s;
+}
+
+static rtp_stream_t *find_stream(flow_t *f, uint32_t ssrc, int dir)
+{
+    for (rtp_stream_t *s = f->streams; s; s = s->next)
+        if (s->ssrc == ssrc && (dir < 0 || s->dir == dir))
+            return s;
+    return NULL;
+}
+
+static void on_rtcp(probe_t *p, flow_t *f, int dir, const demux_result_t *d)
+{
+    rtcp_info_t info;
+    if (!rtcp_parse(d->inner, d->inner_len, &info))
+        return;
+    if (info.encrypted) {
+        f->srtcp_packets++;
+        p->c.srtcp++;
+        return;
+    }
+    f->rtcp_packets++;
+    p->c.rtcp_plain++;
+    rtp_stream_t *own = find_stream(f, info.ssrc, dir);
+    if (own && info.has_sr)
+        rtp_stream_rtcp_sr(own, info.sr_ntp_mid, p->now);
+    for (uint8_t i = 0; i < info.rb_count; i++) {
+        rtp_stream_t *about = find_stream(f, info.rb[i].ssrc, 1 - dir);
+        if (about)
+            rtp_stream_rtcp_rb(about, info.rb[i].fraction_lost, info.rb[i].cumulative_lost,
+                               info.rb[i].jitter, info.rb[i].lsr, info.rb[i].dlsr, p->now);
+    }
+}
+
+static void on_media(probe_t *p, flow_t *f, int dir, const uint8_t *data, size_t len,
+                     demux_encap_t outer, uint32_t wire_bytes)
+{
+    demux_result_t d;
+    demux_datagram(data, len, &d);
+    if (outer != ENCAP_RAW)
+        d.encap = outer;
+    f->kind_count[d.kind]++;
+    f->encap_count[d.encap]++;
+    p->c.demux_kind[d.kind]++;
+    if (d.malformed) {
+        f->demux_malformed++;
+        p->c.demux_malformed++;
+    }
+    if (d.kind == DEMUX_RTCP) {
+        on_rtcp(p, f, dir, &d);
+        return;
+    }
+    if (d.kind != DEMUX_RTP)
+        return;
+    rtp_hdr_t h;
+    if (!rtp_parse(d.inner, d.inner_len, &h)) {
+        f->rtp_malformed++;
+        p->c.rtp_malformed++;
+        return;
+    }
+    rtp_stream_t *s = stream_for(p, f, dir, &h, d.encap);
+    if (!s)
+        return;
+    p->c.rtp_packets++;
+    rtp_stream_packet(s, &h, p->now, wire_bytes);
+}
+
+typedef struct {
+    probe_t *p;
+    flow_t *f;
+    int dir;
+} tcp_ctx_t;
+
+static void on_tcp_frame(void *ctx, const uint8_t *frame, size_t len)
+{
+    tcp_ctx_t *t = ctx;
+    t->p->c.tcp_frames++;
+    on_media(t->p, t->f, t->dir, frame, len, ENCAP_TCP_RFC4571, (uint32_t)len + 2);
+}
+
+static void on_tcp(probe_t *p, flow_t *f, int dir, const pkt_t *pk)
+{
+    if (pk->tcp_flags & 0x05) /* FIN or RST */
+        f->fin_seen = true;
+    if (pk->payload_len == 0)
+        return;
+    if (!f->tcp[dir]) {
+        f->tcp[dir] = calloc(1, sizeof(tcp_deframer_t));
+        if (!f->tcp[dir])
+            return;
+    }
+    tcp_deframer_t *d = f->tcp[dir];
+    if (d->decided && !d->framed)
+        return;
+    uint64_t before = d->resyncs;
+    tcp_ctx_t t = {p, f, dir};
+    (void)tcp_frame_feed(d, pk->tcp_seq, pk->payload, pk->payload_len, on_tcp_frame, &t);
+    p->c.tcp_resyncs += d->resyncs - before;
+}
+
+/* ---- per packet --------------------------------------------------------- */
+
+static void emit_intervals(probe_t *p, usec_t end);
+
+static void housekeeping(probe_t *p)
+{
+    if (p->now - p->last_expire >= USEC_PER_SEC || p->now < p->last_expire) {
+        flow_table_expire(p->ft, p->now);
+        p->last_expire = p->now;
+    }
+    if (p->cfg.interval_s == 0)
+        return;
+    if (p->next_interval == 0)
+        p->next_interval = p->now + (usec_t)p->cfg.interval_s * USEC_PER_SEC;
+    while (p->now >= p->next_interval) {
+        emit_intervals(p, p->next_interval);
+        p->next_interval += (usec_t)p->cfg.interval_s * USEC_PER_SEC;
+    }
+}
+
+static void handle_packet(probe_t *p, const pkt_t *pk)
+{
+    flow_key_t key;
+    int dir;
+    bool created;
+    flow_key_from_pkt(pk, &key, &dir);
+    flow_t *f = flow_table_get(p->ft, &key, p->now, &created);
+    if (!f) {
+        p->c.flow_alloc_failures++;
+        return;
+    }
+    if (created)
+        classify_flow_start(p->cls, f, dir);
+    f->pkts[dir]++;
+    f->bytes[dir] += pk->wirelen;
+    if (dir == f->client_side && pk->has_mac) {
+        f->has_client_mac = true;
+        memcpy(f->client_mac, pk->src_mac, 6);
+    }
+    classify_packet(p->cls, f, pk);
+    if (pk->l4proto == IPPROTO_UDP)
+        on_media(p, f, dir, pk->payload, pk->payload_len, ENCAP_RAW, pk->payload_wire_len);
+    else
+        on_tcp(p, f, dir, pk);
+}
+
+void probe_feed(probe_t *p, int dlt, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+                int64_t ts_us)
+{
+    pkt_t pk;
+    p->c.packets++;
+    p->c.bytes += wirelen;
+    if (p->first_ts == 0)
+        p->first_ts = ts_us;
+    /* Time only moves forward: a capture out of order must not make flows
+     * look idle or reopen intervals. */
+    if (ts_us > p->now)
+        p->now = ts_us;
+    decode_reason_t r = decode_frame(dlt, data, caplen, wirelen, ts_us, &pk);
+    p->c.reason[r]++;
+    if (r == DECODE_OK) {
+        p->c.decoded++;
+        if (pk.snap_truncated)
+            p->c.snap_truncated++;
+        handle_packet(p, &pk);
+    }
+    housekeeping(p);
+}
+
+/* ---- intervals ---------------------------------------------------------- */
+
+typedef struct {
+    probe_t *p;
+    usec_t end;
+} interval_ctx_t;
+
+static void interval_flow(void *ctx, flow_t *f)
+{
+    interval_ctx_t *ic = ctx;
+    probe_t *p = ic->p;
+    usec_t start = ic->end - (usec_t)p->cfg.interval_s * USEC_PER_SEC;
+    for (rtp_stream_t *s = f->streams; s; s = s->next) {
+        if (s->packets < p->cfg.min_stream_packets)
+            continue;
+        rtp_window_t d;
+        rtp_stream_take_window(s, &d);
+        if (d.packets == 0)
+            continue;
+        if (f->app == APP_OTHER)
+            f->app = classify_app_now(p->cls, f);
+        output_emit(p->out, records_interval(f, s, &d, start, ic->end));
+        p->c.intervals_reported++;
+    }
+}
+
+static void emit_intervals(probe_t *p, usec_t end)
+{
+    interval_ctx_t ic = {p, end};
+    flow_table_each(p->ft, interval_flow, &ic);
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+probe_t *probe_new(const probe_cfg_t *cfg, char *err, size_t errlen)
+{
+    probe_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->cfg = *cfg;
+    classify_cfg_t cc = {cfg->ranges_file, cfg->ndpi_max_packets};
+    flow_table_cfg_t fc = {cfg->max_flows, (usec_t)cfg->udp_timeout_s * USEC_PER_SEC,
+                           (usec_t)cfg->tcp_timeout_s * USEC_PER_SEC, 10 * USEC_PER_SEC};
+    p->cls = classify_new(&cc, err, errlen);
+    if (!p->cls)
+        goto fail;
+    p->ft = flow_table_new(&fc, release_flow, p);
+    p->clients = client_table_new(MAX_CLIENTS);
+    if (!p->ft || !p->clients) {
+        snprintf(err, errlen, "out of memory for the flow table");
+        goto fail;
+    }
+    p->out = output_new(cfg->json_path, cfg->table, err, errlen);
+    if (!p->out)
+        goto fail;
+    if (cfg->cap.iface || (cfg->cap.files && cfg->cap.files[0])) {
+        p->cap = capture_open(&cfg->cap, err, errlen);
+        if (!p->cap)
+            goto fail;
+    }
+    return p;
+fail:
+    probe_free(&p);
+    return NULL;
+}
+
+static void progress(probe_t *p)
+{
+    if (p->cfg.progress_s == 0)
+        return;
+    usec_t wall = timefmt_now();
+    if (wall - p->last_progress_wall < (usec_t)p->cfg.progress_s * USEC_PER_SEC)
+        return;
+    p->last_progress_wall = wall;
+    const flow_table_stats_t *fs = flow_table_stats(p->ft);
+    LOG_INFO("progress: %llu packets, %llu decoded, %u active flows, %llu streams reported",
+             (unsigned long long)p->c.packets, (unsigned long long)p->c.decoded, fs->active,
+             (unsigned long long)p->c.streams_reported);
+}
+
+int probe_run(probe_t *p, volatile sig_atomic_t *stop)
+{
+    char err[512];
+    int rc = 0;
+    if (!p->cap)
+        return 0;
+    while (!stop || !*stop) {
+        capture_pkt_t pkt;
+        capture_result_t r = capture_next(p->cap, &pkt, err, sizeof err);
+        if (r == CAPTURE_END)
+            break;
+        if (r == CAPTURE_ERROR) {
+            LOG_ERROR("%s", err);
+            rc = 1;
+            break;
+        }
+        if (r == CAPTURE_PACKET)
+            probe_feed(p, pkt.dlt, pkt.data, pkt.caplen, pkt.wirelen, pkt.ts);
+        else if (p->cfg.cap.iface) /* idle live link: let time pass */
+            probe_feed_idle(p, timefmt_now());
+        progress(p);
+    }
+    capture_stats_t cs;
+    capture_stats(p->cap, &cs);
+    p->c.files_failed = cs.files_failed;
+    if (cs.files_failed > 0)
+        rc = 1;
+    return rc;
+}
+
+void probe_feed_idle(probe_t *p, int64_t now_us)
+{
+    if (now_us <= p->now)
+        return;
+    p->now = now_us;
+    housekeeping(p);
+}
+
+static void emit_client(void *ctx, const client_t *c)
+{
+    probe_t *p = ctx;
+    output_emit(p->out, records_client(c));
+    p->c.clients_reported++;
+}
+
+static json_t *reasons_json(const probe_t *p, bool malformed)
+{
+    json_t *o = json_object();
+    for (int r = 1; r < DECODE_REASON_COUNT; r++)
+        if (decode_reason_is_malformed((decode_reason_t)r) == malformed)
+            json_object_set_new(o, decode_reason_name((decode_reason_t)r),
+                                json_integer((json_int_t)p->c.reason[r]));
+    return o;
+}
+
+static json_t *u64(uint64_t v)
+{
+    return json_integer((json_int_t)v);
+}
+
+static json_t *stats_record(probe_t *p)
+{
+    json_t *o = json_object();
+    const flow_table_stats_t *fs = flow_table_stats(p->ft);
+    const classify_stats_t *cs = classify_stats(p->cls);
+    uint64_t malformed = 0;
+    for (int r = 1; r < DECODE_SKIP_FIRST; r++)
+        malformed += p->c.reason[r];
+    json_object_set_new(o, "type", json_string("stats"));
+    json_object_set_new(o, "schema", json_integer(RECORDS_SCHEMA_VERSION));
+    json_object_set_new(o, "version", json_string(CALLSCOPE_VERSION));
+    json_object_set_new(o, "first_packet", p->first_ts ? records_time(p->first_ts) : json_null());
+    json_object_set_new(o, "last_packet", p->now ? records_time(p->now) : json_null());
+    json_object_set_new(o, "packets", u64(p->c.packets));
+    json_object_set_new(o, "bytes", u64(p->c.bytes));
+    json_object_set_new(o, "decoded", u64(p->c.decoded));
+    json_object_set_new(o, "dropped", u64(malformed));
+    json_object_set_new(o, "drops", reasons_json(p, true));
+    json_object_set_new(o, "skipped", reasons_json(p, false));
+    json_object_set_new(o, "snaplen_truncated", u64(p->c.snap_truncated));
+    json_t *pc = json_object();
+    capture_stats_t cap = {0};
+    if (p->cap)
+        capture_stats(p->cap, &cap);
+    json_object_set_new(pc, "available", json_boolean(cap.stats_available));
+    json_object_set_new(pc, "received", u64(cap.kernel_received));
+    json_object_set_new(pc, "kernel_dropped", u64(cap.kernel_dropped));
+    json_object_set_new(pc, "iface_dropped", u64(cap.iface_dropped));
+    json_object_set_new(pc, "files_opened", u64(cap.files_opened));
+    json_object_set_new(pc, "files_failed", u64(cap.files_failed));
+    json_object_set_new(o, "pcap", pc);
+    json_t *fl = json_object();
+    json_object_set_new(fl, "created", u64(fs->created));
+    json_object_set_new(fl, "expired", u64(fs->expired));
+    json_object_set_new(fl, "evicted", u64(fs->evicted));
+    json_object_set_new(fl, "flushed", u64(fs->flushed));
+    json_object_set_new(fl, "peak_active", u64(fs->peak));
+    json_object_set_new(fl, "alloc_failures", u64(p->c.flow_alloc_failures));
+    json_object_set_new(o, "flows", fl);
+    json_t *m = json_object();
+    for (int k = 0; k < DEMUX_KIND_COUNT; k++)
+        json_object_set_new(m, demux_kind_name((demux_kind_t)k), u64(p->c.demux_kind[k]));
+    json_object_set_new(m, "rtcp_plain", u64(p->c.rtcp_plain));
+    json_object_set_new(m, "srtcp", u64(p->c.srtcp));
+    json_object_set_new(m, "wrapper_malformed", u64(p->c.demux_malformed));
+    json_object_set_new(m, "rtp_malformed", u64(p->c.rtp_malformed));
+    json_object_set_new(m, "tcp_frames", u64(p->c.tcp_frames));
+    json_object_set_new(m, "tcp_resyncs", u64(p->c.tcp_resyncs));
+    json_object_set_new(o, "demux", m);
+    json_t *st = json_object();
+    json_object_set_new(st, "reported", u64(p->c.streams_reported));
+    json_object_set_new(st, "below_min_packets", u64(p->c.streams_below_min));
+    json_object_set_new(st, "alloc_failures", u64(p->c.stream_alloc_failures));
+    json_object_set_new(st, "intervals", u64(p->c.intervals_reported));
+    json_object_set_new(st, "clients", u64(p->c.clients_reported));
+    json_object_set_new(st, "clients_overflow", u64(client_table_overflow(p->clients)));
+    json_object_set_new(o, "streams", st);
+    json_t *nd = json_object();
+    json_object_set_new(nd, "flows", u64(cs->ndpi_flows));
+    json_object_set_new(nd, "packets", u64(cs->ndpi_packets));
+    json_object_set_new(nd, "giveups", u64(cs->ndpi_giveups));
+    json_object_set_new(nd, "alloc_failures", u64(cs->ndpi_alloc_failures));
+    json_object_set_new(o, "ndpi", nd);
+    return o;
+}
+
+void probe_finish(probe_t *p)
+{
+    if (p->finished)
+        return;
+    p->finished = true;
+    if (p->cfg.interval_s && p->now)
+        emit_intervals(p, p->now);
+    flow_table_flush(p->ft);
+    client_table_each_sorted(p->clients, emit_client, p);
+    output_emit(p->out, stats_record(p));
+    if (p->cfg.table)
+        output_print_table(p->out, stdout);
+}
+
+void probe_free(probe_t **pp)
+{
+    if (!pp || !*pp)
+        return;
+    probe_t *p = *pp;
+    char err[256];
+    if (p->ft)
+        flow_table_free(&p->ft); /* flushes: records still reach the output */
+    if (p->out && !output_close(&p->out, err, sizeof err))
+        LOG_ERROR("%s", err);
+    client_table_free(&p->clients);
+    classify_free(&p->cls);
+    capture_close(&p->cap);
+    free(p);
+    *pp = NULL;
+}
+
+const probe_counters_t *probe_counters(const probe_t *p)
+{
+    return &p->c;
+}

@@ -1,0 +1,65 @@
+/* probe.h - the probe's run: capture -> decode -> flow table -> classify ->
+ * demux -> RTP metrics -> records. One probe_t per capture source; no
+ * globals, so tests and fuzzers make as many as they like.
+ */
+#ifndef CALLSCOPE_PROBE_H
+#define CALLSCOPE_PROBE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "capture.h"
+#include "decode.h"
+#include "demux.h"
+
+typedef struct {
+    capture_cfg_t cap;
+    const char *json_path;   /* NULL: none; "-": stdout */
+    bool table;              /* human table on stdout at the end */
+    const char *ranges_file;
+    unsigned max_flows;
+    unsigned udp_timeout_s, tcp_timeout_s;
+    unsigned ndpi_max_packets;
+    unsigned interval_s;     /* 0: no interval records */
+    unsigned min_stream_packets;
+    unsigned progress_s;     /* 0: no progress lines */
+} probe_cfg_t;
+
+/* Counters the probe keeps itself (libpcap's are in capture_stats_t). */
+typedef struct {
+    uint64_t packets, bytes;
+    uint64_t decoded;
+    uint64_t reason[DECODE_REASON_COUNT];
+    uint64_t snap_truncated;
+    uint64_t flow_alloc_failures;
+    uint64_t demux_kind[DEMUX_KIND_COUNT];
+    uint64_t demux_malformed, rtp_malformed, rtcp_plain, srtcp;
+    uint64_t rtp_packets;
+    uint64_t stream_alloc_failures;
+    uint64_t streams_reported, streams_below_min;
+    uint64_t flows_reported, intervals_reported, clients_reported;
+    uint64_t tcp_frames, tcp_resyncs;
+    uint64_t files_failed;
+} probe_counters_t;
+
+void probe_cfg_defaults(probe_cfg_t *cfg);
+
+typedef struct probe probe_t;
+
+/* NULL with err set when the capture, classifier or output cannot open. */
+probe_t *probe_new(const probe_cfg_t *cfg, char *err, size_t errlen);
+void probe_free(probe_t **p);
+/* Runs until the capture ends or *stop becomes non-zero. Returns 0, or 1
+ * when some input could not be read (the rest was still processed). */
+int probe_run(probe_t *p, volatile sig_atomic_t *stop);
+/* Feeds one frame directly (tests and fuzzers). */
+void probe_feed(probe_t *p, int dlt, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+                int64_t ts_us);
+/* Lets time pass without a packet (idle live link): expiry, intervals. */
+void probe_feed_idle(probe_t *p, int64_t now_us);
+/* Ends every flow and writes the remaining records and the stats. */
+void probe_finish(probe_t *p);
+const probe_counters_t *probe_counters(const probe_t *p);
+
+#endif

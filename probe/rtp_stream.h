@@ -1,0 +1,128 @@
+/* rtp_stream.h - per-stream RTP quality metrics (one stream = 5-tuple +
+ * direction + SSRC).
+ *
+ * Counts (packets, bytes, expected, lost, duplicates, late, bursts) follow
+ * RFC 3550 A.1/A.3 through rtp_seq. Interarrival jitter follows RFC 3550
+ * A.8 in milliseconds, with Wireshark's exclusions for its maxima (see
+ * docs/metrics.md). Until the clock rate is known (static table, Teams
+ * mapping, or inference from the first packets) samples are buffered and
+ * replayed, so no packet is left out of the jitter. A one-byte header
+ * extension behaving like abs-send-time is detected the same way and gives
+ * network jitter on (arrival - send time).
+ */
+#ifndef CALLSCOPE_RTP_STREAM_H
+#define CALLSCOPE_RTP_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "demux.h"
+#include "flow.h"
+#include "rtp.h"
+#include "rtp_seq.h"
+#include "timefmt.h"
+
+#define RTP_PENDING_MAX 64
+#define RTP_AST_CANDIDATES 4
+#define RTP_SR_MEMORY 4
+
+typedef struct {
+    usec_t arrival;
+    uint32_t ts;
+    uint8_t marker, pt;
+    uint32_t ext_val[RTP_AST_CANDIDATES];
+    uint8_t ext_has; /* bit i: ext_val[i] present */
+} rtp_sample_t;
+
+/* RFC 3550 A.8 filter over (arrival - media time); ms. */
+typedef struct {
+    bool primed;
+    double last_transit_ms, last_arrival_ms;
+    double j, jmax, jsum;
+    uint64_t n;
+    double max_delta_ms;
+} jitter_t;
+
+/* Figures that can be taken per interval (deltas between snapshots). */
+typedef struct {
+    uint64_t packets, bytes, expected, lost, duplicates, late;
+    double jitter_ms_max;
+} rtp_window_t;
+
+typedef struct rtp_stream {
+    struct rtp_stream *next; /* flow's list */
+    uint32_t ssrc;
+    uint8_t dir; /* sending endpoint index of the flow key */
+    uint8_t payload_type, first_pt;
+    bool teams_hint;
+    demux_encap_t encap;
+    media_t media;
+    usec_t first_seen, last_seen;
+    uint64_t packets, bytes, payload_bytes;
+    uint32_t pt_changes;
+    rtp_seq_t seq;
+
+    uint32_t clock_rate;
+    bool clock_inferred;
+    bool clock_decided;
+    rtp_sample_t pending[RTP_PENDING_MAX];
+    uint32_t npending;
+
+    jitter_t jit;
+    uint32_t last_ts, first_ts;
+    uint64_t wrong_ts; /* packets with a timestamp outside the window */
+    double media_ms; /* RTP time since the first packet, unwrapped */
+    bool have_last_ts;
+    uint8_t last_pt;
+    bool last_was_cn;
+
+    /* abs-send-time detection */
+    uint8_t ast_cand_id[RTP_AST_CANDIDATES];
+    uint8_t ast_ncand;
+    int ast_id; /* -1 none / undecided */
+    bool ast_decided;
+    jitter_t netjit;
+    uint64_t ast_send_unwrapped; /* 6.18 units, unwrapped */
+    uint32_t ast_last_raw;
+    bool ast_have_last;
+
+    /* video */
+    uint64_t frames; /* marker bits */
+    uint32_t max_pkts_per_ts, cur_pkts_same_ts;
+
+    /* RTCP seen about this stream (report blocks whose source is us) */
+    bool rtcp_seen;
+    uint8_t rtcp_fraction_lost;
+    int32_t rtcp_cumulative_lost;
+    double rtcp_jitter_ms;
+    double rtcp_rtt_ms;
+    bool rtcp_rtt_valid;
+    uint32_t sr_count;
+    struct {
+        uint32_t ntp_mid;
+        usec_t seen;
+    } sr_sent[RTP_SR_MEMORY];
+    uint32_t sr_next;
+
+    rtp_window_t win_mark; /* totals at the last interval snapshot */
+    double win_jmax;       /* max jitter since that snapshot */
+} rtp_stream_t;
+
+/* Returns NULL on allocation failure. clock_hint: 0 or a known clock. */
+rtp_stream_t *rtp_stream_new(uint32_t ssrc, uint8_t dir, const rtp_hdr_t *h, demux_encap_t encap,
+                             bool teams_hint, usec_t now);
+void rtp_stream_free(rtp_stream_t **s);
+void rtp_stream_packet(rtp_stream_t *s, const rtp_hdr_t *h, usec_t arrival, uint32_t bytes);
+/* SR sent by this stream's source (used for RTT from later LSR/DLSR). */
+void rtp_stream_rtcp_sr(rtp_stream_t *s, uint32_t ntp_mid, usec_t seen);
+/* Report block about this stream, seen at time 'seen'. */
+void rtp_stream_rtcp_rb(rtp_stream_t *s, uint8_t fraction, int32_t cumulative, uint32_t jitter_ts,
+                        uint32_t lsr, uint32_t dlsr, usec_t seen);
+/* Decides clock and extension on what has been seen; closes loss window. */
+void rtp_stream_finish(rtp_stream_t *s);
+/* Current totals; take_window() returns the change since the last take. */
+void rtp_stream_window(const rtp_stream_t *s, rtp_window_t *totals);
+void rtp_stream_take_window(rtp_stream_t *s, rtp_window_t *delta);
+double rtp_stream_loss_pct(const rtp_stream_t *s);
+
+#endif

@@ -1,0 +1,58 @@
+/* pg_scen: name -> scenario dispatch table. */
+#include "pg_scen.h"
+
+#include <string.h>
+
+static const pg_scen table[] = {
+    {"teams_audio_p2p_relay", pg_scen_teams_audio_p2p_relay, 0,
+     "Teams audio via relay 52.113.10.20:3478, raw RTP, SRTCP; clean"},
+    {"teams_turn_channeldata", pg_scen_teams_turn_channeldata, 0,
+     "Teams audio in TURN ChannelData + a call in STUN Send/Data indications"},
+    {"teams_video_screenshare", pg_scen_teams_video_screenshare, 0,
+     "Teams audio 50005, video 50025 (PT 122), screen share 50045 (PT 127)"},
+    {"teams_vlan_qinq", pg_scen_teams_vlan_qinq, 0,
+     "two Teams calls: 802.1Q VLAN 120 and QinQ 300/120"},
+    {"teams_ipv6", pg_scen_teams_ipv6, 0,
+     "Teams audio over IPv6 to 2603:1063:1::20:3478, STUN first"},
+    {"teams_tcp_fallback", pg_scen_teams_tcp_fallback, 0,
+     "Teams audio over TCP 443 with RFC 4571 framing to 52.114.5.10"},
+    {"non_teams_mix", pg_scen_non_teams_mix, 0,
+     "Zoom-like 8801, Meet-like Opus, SIP G.711, DNS, TLS 443; no Teams"},
+    {"impair_loss_burst", pg_scen_impair_loss_burst, 0,
+     "inbound drops seq 100, 200-204, 300-309"},
+    {"impair_dup_reorder", pg_scen_impair_dup_reorder, 0,
+     "inbound duplicates, adjacent swaps, one packet 5 late"},
+    {"impair_wrap", pg_scen_impair_wrap, 0,
+     "sequence and timestamp wrap-around"},
+    {"impair_ssrc_change", pg_scen_impair_ssrc_change, 0,
+     "inbound SSRC changes mid-flow on the same 5-tuple"},
+    {"impair_seq_restart", pg_scen_impair_seq_restart, 0,
+     "inbound sequence restarts at a random value, same SSRC"},
+    {"impair_jitter", pg_scen_impair_jitter, 0,
+     "inbound network jitter; outbound sender pacing jitter"},
+    {"impair_static_pt", pg_scen_impair_static_pt, 0,
+     "G.711 PCMU and G.722 with loss and jitter (tshark-checkable)"},
+    {"rtcp_plain", pg_scen_rtcp_plain, 0,
+     "G.711 call with plain RTCP SR/RR/SDES every 5 s both ways"},
+    {"malformed", pg_scen_malformed, 0,
+     "hostile frames for decoders; truth is an object of counts"},
+    {"bench", pg_scen_bench, 1,
+     "N concurrent Teams calls + 5% background (--calls N --packets M)"},
+};
+
+const pg_scen *pg_scen_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        if (strcmp(table[i].name, name) == 0) {
+            return &table[i];
+        }
+    }
+    return NULL;
+}
+
+void pg_scen_list(FILE *out)
+{
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        fprintf(out, "%-24s %s\n", table[i].name, table[i].desc);
+    }
+}
