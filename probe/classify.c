@@ -338,11 +338,33 @@ static app_t app_decide(classify_t *c, const flow_t *f)
         return APP_TEAMS;
     if (nd == APP_SKYPE && teams_port(f->key.port[cs]))
         return APP_TEAMS;
+    /* Google's STUN/TURN ports for Meet; nDPI 4.2 calls some of these flows
+     * FacebookVoip (shared/pcaps/public/stun_google_meet.pcapng). */
+    uint16_t rport = f->key.port[1 - cs];
+    if (f->key.proto == IPPROTO_UDP && rport >= 19302 && rport <= 19309)
+        return APP_MEET;
     /* nDPI 4.2 calls any Google destination "Google": only media-looking
      * flows (STUN/RTP/DTLS on UDP) are Meet. */
     if (nd == APP_MEET && f->key.proto != IPPROTO_UDP)
         return APP_OTHER;
     return nd;
+}
+
+/* Protocols nDPI recognises by their own structure that never carry RTP:
+ * their payloads are not searched for media (random first bytes of DNS or
+ * LLMNR ids would otherwise look like one-packet RTP streams). */
+bool classify_not_media(const flow_t *f)
+{
+    static const uint16_t deny[] = {
+        NDPI_PROTOCOL_DNS,  NDPI_PROTOCOL_HTTP,   NDPI_PROTOCOL_MDNS,   NDPI_PROTOCOL_NTP,
+        NDPI_PROTOCOL_NETBIOS, NDPI_PROTOCOL_SSDP, NDPI_PROTOCOL_SNMP,  NDPI_PROTOCOL_SYSLOG,
+        NDPI_PROTOCOL_DHCP, NDPI_PROTOCOL_DHCPV6, NDPI_PROTOCOL_LLMNR,  NDPI_PROTOCOL_QUIC,
+        NDPI_PROTOCOL_TLS,  NDPI_PROTOCOL_BITTORRENT,
+    };
+    for (size_t i = 0; i < sizeof deny / sizeof deny[0]; i++)
+        if (f->ndpi_master == deny[i] || (f->ndpi_master == 0 && f->ndpi_app == deny[i]))
+            return true;
+    return false;
 }
 
 app_t classify_app_now(classify_t *c, const flow_t *f)

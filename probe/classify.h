@@ -44,6 +44,8 @@ void classify_flow_release(flow_t *f);
 /* The app the flow looks like now (cheap; used when streams are created). */
 app_t classify_app_now(classify_t *c, const flow_t *f);
 
+/* nDPI has recognised a protocol that never carries media (DNS, TLS...). */
+bool classify_not_media(const flow_t *f);
 bool classify_is_teams_addr(const classify_t *c, const netaddr_t *a);
 media_t classify_media(const flow_t *f, uint8_t payload_type, uint32_t clock_rate,
                        uint32_t max_pkts_per_ts);

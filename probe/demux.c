@@ -16,7 +16,7 @@ static const char *const kind_names[DEMUX_KIND_COUNT] = {
     "unknown", "stun", "zrtp", "dtls", "rtp", "rtcp",
 };
 static const char *const encap_names[ENCAP_COUNT] = {
-    "raw", "turn_channeldata", "stun_data_indication", "tcp_rfc4571",
+    "raw", "turn_channeldata", "stun_data_indication", "stun_send_indication", "tcp_rfc4571",
 };
 
 const char *demux_kind_name(demux_kind_t k)
@@ -84,7 +84,9 @@ static void demux_stun(const uint8_t *p, size_t len, int depth, demux_result_t *
     if (!stun_find_data(&attrs, &data, &dlen, &out->malformed))
         return;
     if (out->encap == ENCAP_RAW)
-        out->encap = ENCAP_STUN_DATA;
+        out->encap = (type == STUN_SEND_INDICATION || type == MSTURN_SEND_REQUEST)
+                          ? ENCAP_STUN_SEND
+                          : ENCAP_STUN_DATA;
     demux_inner(data, dlen, depth + 1, out);
 }
 

@@ -25,7 +25,8 @@ typedef enum {
 typedef enum {
     ENCAP_RAW = 0,
     ENCAP_TURN_CHANNELDATA,
-    ENCAP_STUN_DATA,
+    ENCAP_STUN_DATA,       /* Data indication (relay -> client) */
+    ENCAP_STUN_SEND,       /* Send indication (client -> relay) */
     ENCAP_TCP_RFC4571,
     ENCAP_COUNT
 } demux_encap_t;

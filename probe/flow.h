@@ -58,6 +58,7 @@ typedef struct flow {
     uint32_t srtcp_packets, rtcp_packets;
     uint32_t demux_malformed, rtp_malformed;
     struct tcp_deframer *tcp[2];
+    uint8_t tcp_unframed; /* bit per direction: TCP payload is not media framing */
 
     struct rtp_stream *streams; /* list, newest first */
     uint32_t stream_count;

@@ -239,7 +239,9 @@ static void on_tcp_frame(void *ctx, const uint8_t *frame, size_t len)
 {
     tcp_ctx_t *t = ctx;
     t->p->c.tcp_frames++;
-    on_media(t->p, t->f, t->dir, frame, len, ENCAP_TCP_RFC4571, (uint32_t)len + 2);
+    bool rfc4571 = t->f->tcp[t->dir]->kind == TCP_FRAME_RFC4571;
+    on_media(t->p, t->f, t->dir, frame, len, rfc4571 ? ENCAP_TCP_RFC4571 : ENCAP_RAW,
+             (uint32_t)len + (rfc4571 ? 2 : 0));
 }
 
 static void on_tcp(probe_t *p, flow_t *f, int dir, const pkt_t *pk)
@@ -248,17 +250,23 @@ static void on_tcp(probe_t *p, flow_t *f, int dir, const pkt_t *pk)
         f->fin_seen = true;
     if (pk->payload_len == 0)
         return;
+    if (f->tcp_unframed & (1u << dir))
+        return;
     if (!f->tcp[dir]) {
         f->tcp[dir] = calloc(1, sizeof(tcp_deframer_t));
         if (!f->tcp[dir])
             return;
     }
     tcp_deframer_t *d = f->tcp[dir];
-    if (d->decided && !d->framed)
-        return;
     uint64_t before = d->resyncs;
     tcp_ctx_t t = {p, f, dir};
-    (void)tcp_frame_feed(d, pk->tcp_seq, pk->payload, pk->payload_len, on_tcp_frame, &t);
+    if (!tcp_frame_feed(d, pk->tcp_seq, pk->payload, pk->payload_len, on_tcp_frame, &t)) {
+        /* not media framing (TLS...): remember that, free the buffers */
+        f->tcp_unframed |= (uint8_t)(1u << dir);
+        free(f->tcp[dir]);
+        f->tcp[dir] = NULL;
+        return;
+    }
     p->c.tcp_resyncs += d->resyncs - before;
 }
 
@@ -302,10 +310,10 @@ static void handle_packet(probe_t *p, const pkt_t *pk)
         memcpy(f->client_mac, pk->src_mac, 6);
     }
     classify_packet(p->cls, f, pk);
-    if (pk->l4proto == IPPROTO_UDP)
+    if (pk->l4proto == IPPROTO_TCP)
+        on_tcp(p, f, dir, pk); /* the framing check there keeps TLS out */
+    else if (!classify_not_media(f))
         on_media(p, f, dir, pk->payload, pk->payload_len, ENCAP_RAW, pk->payload_wire_len);
-    else
-        on_tcp(p, f, dir, pk);
 }
 
 void probe_feed(probe_t *p, int dlt, const uint8_t *data, uint32_t caplen, uint32_t wirelen,

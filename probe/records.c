@@ -85,6 +85,7 @@ static void put_loss(json_t *o, const rtp_stream_t *s)
     json_object_set_new(o, "out_of_order", json_integer((json_int_t)s->seq.late));
     json_object_set_new(o, "max_burst_loss", json_integer(s->seq.max_burst));
     json_object_set_new(o, "burst_count", json_integer(s->seq.bursts));
+    json_object_set_new(o, "loss_runs", json_integer(s->seq.loss_runs));
     json_object_set_new(o, "seq_restarts", json_integer((json_int_t)s->seq.restarts));
     json_object_set_new(o, "seq_jumps", json_integer((json_int_t)s->seq.jumps));
 }
@@ -127,8 +128,8 @@ static void put_quality(json_t *o, const flow_t *f, const rtp_stream_t *s, media
     double loss = rtp_stream_loss_pct(s);
     double burst_ratio = 1.0;
     uint64_t lost = rtp_seq_lost(&s->seq);
-    if (s->seq.bursts > 0 && loss < 100.0)
-        burst_ratio = ((double)lost / s->seq.bursts) * (1.0 - loss / 100.0);
+    if (s->seq.loss_runs > 0 && loss < 100.0)
+        burst_ratio = ((double)lost / s->seq.loss_runs) * (1.0 - loss / 100.0);
     double jit = s->jit.n ? s->jit.jsum / (double)s->jit.n : 0.0;
     double one_way = s->rtcp_rtt_valid ? s->rtcp_rtt_ms / 2.0 : -1.0;
     emodel_result_t r;
@@ -233,6 +234,7 @@ json_t *records_flow(const flow_t *f, const char *end_reason)
     json_object_set_new(k, "srtcp", json_integer(f->srtcp_packets));
     json_object_set_new(k, "turn_channeldata", json_integer(f->encap_count[ENCAP_TURN_CHANNELDATA]));
     json_object_set_new(k, "stun_data_indication", json_integer(f->encap_count[ENCAP_STUN_DATA]));
+    json_object_set_new(k, "stun_send_indication", json_integer(f->encap_count[ENCAP_STUN_SEND]));
     json_object_set_new(k, "tcp_rfc4571", json_integer(f->encap_count[ENCAP_TCP_RFC4571]));
     json_object_set_new(k, "malformed", json_integer(f->demux_malformed + f->rtp_malformed));
     json_object_set_new(o, "demux", k);

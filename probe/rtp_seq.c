@@ -24,7 +24,9 @@ static void bit_put(rtp_seq_t *s, uint64_t ext, bool v)
 static void end_run(rtp_seq_t *s)
 {
     if (s->run > 0) {
-        s->bursts++;
+        s->loss_runs++;
+        if (s->run >= 2)
+            s->bursts++;
         if (s->run > s->max_burst)
             s->max_burst = s->run;
         s->run = 0;

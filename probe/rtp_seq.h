@@ -33,7 +33,9 @@ typedef struct {
     uint64_t duplicates, late, jumps, restarts, stray;
     uint64_t unique;          /* distinct sequence numbers received */
     uint32_t run;             /* current run of lost slots being finalised */
-    uint32_t max_burst, bursts;
+    uint32_t max_burst;
+    uint32_t loss_runs; /* runs of one or more lost packets */
+    uint32_t bursts;    /* runs of two or more */
 } rtp_seq_t;
 
 seq_event_t rtp_seq_update(rtp_seq_t *s, uint16_t seq);

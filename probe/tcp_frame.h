@@ -1,9 +1,14 @@
-/* tcp_frame.h - RFC 4571 framing over TCP: a 16-bit length before each
- * RTP/RTCP/STUN packet (Teams' TCP 443 fallback through its relays).
+/* tcp_frame.h - media framing over TCP, two kinds:
+ *  - RFC 4571: a 16-bit length before each RTP/RTCP/STUN packet;
+ *  - TURN over TCP (RFC 8656 §12.5): STUN messages (20-byte header with
+ *    length) and ChannelData messages (4-byte header, padded to 4 bytes)
+ *    back to back. Teams' TCP 443 fallback and WebRTC TURN/TCP use these.
  *
  * One deframer per flow direction. It takes up framing only when the first
- * data segment of that direction starts with a plausible frame, so TLS on
- * port 443 is never cut into bogus frames. Frames are bounded; a sequence
+ * data segment of that direction starts with a plausible frame of either
+ * kind, so TLS on port 443 is never cut into bogus frames. A segment that
+ * arrives ahead of a missing one is held (a few, bounded) until the gap
+ * fills; if it does not, the partial frame is dropped and counted. Frames are bounded; a sequence
  * gap or an impossible length drops the partial frame and waits for a
  * segment that starts a frame again (counted as a resync).
  */
@@ -15,15 +20,25 @@
 #include <stdint.h>
 
 #define TCP_FRAME_MAX 2048
+#define TCP_OOO_SLOTS 16   /* segments held while an earlier one is missing */
+#define TCP_OOO_BYTES 1600
 
 typedef void (*tcp_frame_fn)(void *ctx, const uint8_t *frame, size_t len);
 
+typedef enum { TCP_FRAME_NONE, TCP_FRAME_RFC4571, TCP_FRAME_TURN } tcp_frame_kind_t;
+
 typedef struct tcp_deframer {
     bool decided, framed, synced;
+    tcp_frame_kind_t kind;
     uint32_t next_seq;
     uint32_t have;
     uint8_t buf[TCP_FRAME_MAX + 2];
-    uint64_t frames, resyncs, retransmits;
+    struct {
+        bool used;
+        uint32_t seq, len;
+        uint8_t data[TCP_OOO_BYTES];
+    } ooo[TCP_OOO_SLOTS];
+    uint64_t frames, resyncs, retransmits, reordered;
 } tcp_deframer_t;
 
 /* Feeds one segment's payload. Returns false once the direction is known
