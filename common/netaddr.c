@@ -79,7 +79,7 @@ bool netprefix_parse(const char *s, netprefix_t *out)
         char *end = NULL;
         *slash = '\0';
         len = strtol(slash + 1, &end, 10);
-        if (end == slash + 1 || *end != '\0')
+        if (end == slash + 1 || *end != '\0' || len < 0)
             return false;
     }
     if (!netaddr_parse(buf, &out->addr))

@@ -22,4 +22,4 @@ done
 "$gen" teams_audio_p2p_relay "$dir/linktype_raw.pcap" --linktype raw
 "$gen" teams_audio_p2p_relay "$dir/linktype_null.pcap" --linktype null
 # A small bench capture (with truth); large ones are made at test time.
-"$gen" bench "$dir/bench_small.pcap" --calls 20 --packets 5000
+"$gen" bench "$dir/bench_small.pcap" --calls 8 --packets 600

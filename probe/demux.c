@@ -76,12 +76,13 @@ static void demux_stun(const uint8_t *p, size_t len, int depth, demux_result_t *
     }
     out->kind = DEMUX_STUN;
     out->stun_type = type;
-    if (type != STUN_DATA_INDICATION && type != STUN_SEND_INDICATION &&
-        type != MSTURN_DATA_INDICATION && type != MSTURN_SEND_REQUEST)
-        return;
     const uint8_t *data;
     size_t dlen;
-    if (!stun_find_data(&attrs, &data, &dlen, &out->malformed))
+    /* Walk the attributes of every message: an overrunning length is a
+     * counted malformation whatever the type. */
+    bool found = stun_find_data(&attrs, &data, &dlen, &out->malformed);
+    if (!found || (type != STUN_DATA_INDICATION && type != STUN_SEND_INDICATION &&
+                   type != MSTURN_DATA_INDICATION && type != MSTURN_SEND_REQUEST))
         return;
     if (out->encap == ENCAP_RAW)
         out->encap = (type == STUN_SEND_INDICATION || type == MSTURN_SEND_REQUEST)

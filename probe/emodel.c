@@ -36,7 +36,8 @@ double emodel_r_to_mos(double r)
         return 1.0;
     if (r >= 100)
         return 4.5;
-    return 1.0 + 0.035 * r + 7e-6 * r * (r - 60.0) * (100.0 - r);
+    double m = 1.0 + 0.035 * r + 7e-6 * r * (r - 60.0) * (100.0 - r);
+    return m < 1.0 ? 1.0 : m; /* the G.107 curve dips below 1 for R < 6.5 */
 }
 
 void emodel_score(const emodel_codec_t *c, double loss_pct, double burst_ratio, double jitter_ms,

@@ -8,11 +8,14 @@
 #include "probe.h"
 
 static volatile sig_atomic_t g_stop;
+static probe_t *g_probe; /* for the signal handler only */
 
 static void on_signal(int sig)
 {
     (void)sig;
     g_stop = 1;
+    if (g_probe)
+        probe_break(g_probe); /* wakes a capture blocked in poll() */
 }
 
 int main(int argc, char **argv)
@@ -29,11 +32,6 @@ int main(int argc, char **argv)
         return r == OPTIONS_EXIT_OK ? 0 : 2;
     }
     log_set_level(verbosity < 0 ? LOG_LVL_ERROR : verbosity == 0 ? LOG_LVL_INFO : LOG_LVL_DEBUG);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     char err[512];
     probe_t *p = probe_new(&cfg, err, sizeof err);
     if (!p) {
@@ -41,7 +39,14 @@ int main(int argc, char **argv)
         free(files);
         return 2;
     }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    g_probe = p;
     int rc = probe_run(p, &g_stop);
+    g_probe = NULL;
     probe_finish(p);
     probe_free(&p);
     free(files);

@@ -451,6 +451,11 @@ int probe_run(probe_t *p, volatile sig_atomic_t *stop)
     return rc;
 }
 
+void probe_break(probe_t *p)
+{
+    capture_break(p->cap);
+}
+
 void probe_feed_idle(probe_t *p, int64_t now_us)
 {
     if (now_us <= p->now)

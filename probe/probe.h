@@ -56,6 +56,8 @@ int probe_run(probe_t *p, volatile sig_atomic_t *stop);
 /* Feeds one frame directly (tests and fuzzers). */
 void probe_feed(probe_t *p, int dlt, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
                 int64_t ts_us);
+/* Makes probe_run() return soon; async-signal-safe (pcap_breakloop). */
+void probe_break(probe_t *p);
 /* Lets time pass without a packet (idle live link): expiry, intervals. */
 void probe_feed_idle(probe_t *p, int64_t now_us);
 /* Ends every flow and writes the remaining records and the stats. */

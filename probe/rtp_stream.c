@@ -69,6 +69,21 @@ static int cmp_double(const void *a, const void *b)
 
 static uint32_t infer_clock(const rtp_stream_t *s)
 {
+    /* Over the whole buffer first: paced video sends a frame's packets a
+     * few ms apart, so neighbouring pairs say little, but timestamp advance
+     * over arrival time across 60 ms or more does. */
+    if (s->npending >= 2) {
+        const rtp_sample_t *a = &s->pending[0], *b = &s->pending[s->npending - 1];
+        int64_t dts = 0;
+        for (uint32_t i = 1; i < s->npending; i++)
+            dts += (int32_t)(s->pending[i].ts - s->pending[i - 1].ts);
+        double dt = (double)(b->arrival - a->arrival) / 1e6;
+        if (dts > 0 && dt >= 0.06) {
+            uint32_t r = rtp_clock_snap((double)dts / dt);
+            if (r)
+                return r;
+        }
+    }
     double rates[RTP_PENDING_MAX];
     size_t n = 0;
     for (uint32_t i = 1; i < s->npending; i++) {
@@ -223,10 +238,11 @@ static void count_video(rtp_stream_t *s, const rtp_hdr_t *h)
 {
     if (h->marker)
         s->frames++;
-    if (s->packets > 1 && h->ts == s->last_ts)
+    if (s->packets > 1 && h->ts == s->video_prev_ts)
         s->cur_pkts_same_ts++;
     else
         s->cur_pkts_same_ts = 1;
+    s->video_prev_ts = h->ts;
     if (s->cur_pkts_same_ts > s->max_pkts_per_ts)
         s->max_pkts_per_ts = s->cur_pkts_same_ts;
 }

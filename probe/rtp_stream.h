@@ -89,6 +89,7 @@ typedef struct rtp_stream {
     /* video */
     uint64_t frames; /* marker bits */
     uint32_t max_pkts_per_ts, cur_pkts_same_ts;
+    uint32_t video_prev_ts;
 
     /* RTCP seen about this stream (report blocks whose source is us) */
     bool rtcp_seen;

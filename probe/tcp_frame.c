@@ -5,14 +5,32 @@
 
 /* RFC 4571 frame start: length 4..TCP_FRAME_MAX, then a STUN, ChannelData
  * or RTP/RTCP first byte (RFC 7983 ranges). */
-static bool rfc4571_start(const uint8_t *p, size_t len)
+static bool rfc4571_header(const uint8_t *p, size_t len)
 {
     if (len < 3)
         return false;
     uint16_t flen = (uint16_t)((p[0] << 8) | p[1]);
     uint8_t b = p[2];
     bool media = b <= 3 || (b >= 64 && b <= 79) || (b >= 128 && b <= 191);
-    return flen >= 4 && flen <= TCP_FRAME_MAX && media;
+    return flen >= 12 && flen <= TCP_FRAME_MAX && media;
+}
+
+/* A segment starts RFC 4571 framing only if its frames chain exactly to
+ * the segment's end: one plausible header alone is too easy to find in
+ * TLS records (a capture that starts mid-session). */
+static bool rfc4571_start(const uint8_t *p, size_t len)
+{
+    size_t off = 0;
+    for (int frames = 0; frames < 16; frames++) {
+        if (!rfc4571_header(p + off, len - off))
+            return false;
+        off += 2u + (size_t)((p[off] << 8) | p[off + 1]);
+        if (off == len)
+            return true;
+        if (off > len)
+            return false;
+    }
+    return false;
 }
 
 /* TURN-over-TCP message start: STUN with the magic cookie, or ChannelData

@@ -141,6 +141,7 @@ int main(int argc, char **argv)
                     sc->streaming) != 0) {
         fprintf(stderr, "pcapgen: cannot write %s: %s\n", o.out,
                 strerror(errno));
+        pg_pcap_close(&c.pcap);
         return 1;
     }
     c.bench_calls = o.calls;

@@ -59,7 +59,7 @@ static int static_call(pg_ctx *c, pg_flow *f, uint8_t pt, uint64_t t0)
 
     for (int d = 0; d < 2 && rc == 0; d++) {
         pg_sched s = {0};
-        rc = plain_plan(c, &s, d, t0, pt, 400);
+        rc = plain_plan(c, &s, d, t0, pt, 300);
         if (rc == 0) {
             static_impair(c, &s);
             pg_rtp_stream(c, f, d, &s, 8000, "audio", "other", 0);
@@ -126,14 +126,15 @@ int pg_scen_rtcp_plain(pg_ctx *c)
     rtcp_call k;
     int rc;
 
-    /* A sends 16 s, B 11 s: B's third report (15.5 s) is an RR. */
+    /* A sends 16 s, B 10 s: B is not a sender at 15.5 s, so its third
+     * report is an RR (RFC 3550 6.4). */
     memset(&k, 0, sizeof(k));
     rc = flow2(c, &k.rtp, "192.168.5.10", 40000, 0x0a, "192.168.5.20", 40002,
                0x14);
     rc = rc ? rc : flow2(c, &k.rtcp, "192.168.5.10", 40001, 0x0a,
                          "192.168.5.20", 40003, 0x14);
     rc = rc ? rc : plain_plan(c, &k.plan[0], 0, PG_T0_US, 0, 800);
-    rc = rc ? rc : plain_plan(c, &k.plan[1], 1, PG_T0_US, 0, 550);
+    rc = rc ? rc : plain_plan(c, &k.plan[1], 1, PG_T0_US, 0, 500);
     if (rc == 0) {
         pg_sched_drop(&k.plan[0], 120, 121);
         pg_sched_drop(&k.plan[0], 300, 300);

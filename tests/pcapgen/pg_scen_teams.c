@@ -36,14 +36,14 @@ int pg_scen_teams_turn_channeldata(pg_ctx *c)
     q.relay_ip = "52.113.10.21";
     q.relay_port = 3479;
     q.encap = PG_ENC_STUN_IND;
-    if (one_call(c, &p, PG_T0_US, 12) != 0) {
+    if (one_call(c, &p, PG_T0_US, 10) != 0) {
         return -1;
     }
-    return one_call(c, &q, PG_T0_US + 500 * PG_MS, 8);
+    return one_call(c, &q, PG_T0_US + 500 * PG_MS, 6);
 }
 
 static int video_flow(pg_ctx *c, uint16_t port, uint16_t rport, uint8_t pt,
-                      uint32_t fps, const char *media)
+                      uint32_t fps, size_t frames, const char *media)
 {
     pg_call_par p = default_call;
     pg_flow f;
@@ -60,7 +60,7 @@ static int video_flow(pg_ctx *c, uint16_t port, uint16_t rport, uint8_t pt,
     }
     t = pg_call_setup(c, &f, PG_T0_US + 400 * PG_MS);
     for (int d = 0; d < 2 && rc == 0; d++) {
-        rc = pg_call_video_plan(c, &s[d], d, t, 2 * fps, pt, fps);
+        rc = pg_call_video_plan(c, &s[d], d, t, frames, pt, fps);
         if (rc == 0) {
             pg_rtp_stream(c, &f, d, &s[d], 90000, media, "teams", 1);
         }
@@ -77,10 +77,11 @@ int pg_scen_teams_video_screenshare(pg_ctx *c)
     p.client_port = 50005;
     p.relay_ip = "52.112.40.10";
     if (one_call(c, &p, PG_T0_US, 6) != 0 ||
-        video_flow(c, 50025, 3479, PG_TEAMS_PT_H264UC, 30, "video") != 0) {
+        video_flow(c, 50025, 3479, PG_TEAMS_PT_H264UC, 30, 30, "video") != 0) {
         return -1;
     }
-    return video_flow(c, 50045, 3480, 127, 15, "screenshare");
+    /* screen share: 5 fps for 2 s */
+    return video_flow(c, 50045, 3480, 127, 5, 10, "screenshare");
 }
 
 int pg_scen_teams_vlan_qinq(pg_ctx *c)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what callscope needs to build, run and test on Debian 12.
+# Idempotent and non-interactive; run as root (or through sudo).
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config
+  libpcap-dev libndpi-dev libndpi-bin libjansson-dev
+  python3 tshark tcpreplay iproute2 clang
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing ${missing[*]}; run as root: sudo $0" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: installed ${missing[*]}"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies if missing, then builds twice
+# (normal, and ASan+UBSan) and runs every ctest case in both builds.
+#   bash scripts/test.sh            everything
+#   bash scripts/test.sh -L unit    pass ctest options (labels: unit golden
+#                                   truth public parity badinput live)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs=$(nproc)
+status=0
+for variant in normal asan; do
+  dir=build-test-$variant
+  flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+  [ "$variant" = asan ] && flags+=(-DCALLSCOPE_SANITIZE=ON)
+  echo "=== build ($variant) ==="
+  cmake -S . -B "$dir" "${flags[@]}" > "$dir.cmake.log" 2>&1 || { cat "$dir.cmake.log"; exit 1; }
+  cmake --build "$dir" -j"$jobs" 2>&1 | grep -Ev '^\[|^Consolidate|^Scanning' || true
+  [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+  echo "=== tests ($variant) ==="
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir "$dir" --output-on-failure -j"$jobs" "$@" || status=1
+done
+exit $status

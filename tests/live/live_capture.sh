@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Live capture: a veth pair whose far end sits in a network namespace made
+# by this test; tcpreplay sends a generated Teams call into it and the probe
+# captures on the near end. Only this test's own namespace is reached.
+# Usage: live_capture.sh PROBE CAPTURE   (exit 77 = skipped)
+set -uo pipefail
+probe=$1 cap=$2
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: live capture needs root (network namespaces, raw sockets)"; exit 77; }
+command -v tcpreplay >/dev/null || { echo "SKIP: tcpreplay not installed"; exit 77; }
+command -v ip >/dev/null || { echo "SKIP: iproute2 not installed"; exit 77; }
+ns=cslive$$ a=csa$$ b=csb$$
+out=$(mktemp) log=$(mktemp)
+cleanup() {
+  [ -n "${ppid:-}" ] && kill "$ppid" 2>/dev/null
+  ip link del "$a" 2>/dev/null
+  ip netns del "$ns" 2>/dev/null
+  rm -f "$out" "$log"
+}
+trap cleanup EXIT
+ip netns add "$ns" || { echo "SKIP: cannot create a network namespace here"; exit 77; }
+ip link add "$a" type veth peer name "$b" || { echo "SKIP: cannot create veth"; exit 77; }
+ip link set "$b" netns "$ns"
+ip link set "$a" up
+ip netns exec "$ns" ip link set "$b" up
+# no IPv6 chatter from the kernel on the test link
+sysctl -qw "net.ipv6.conf.$a.disable_ipv6=1" 2>/dev/null
+"$probe" -i "$a" --json "$out" -f udp --snaplen 256 2>"$log" &
+ppid=$!
+sleep 1.5
+ip netns exec "$ns" tcpreplay -q --intf1="$b" --pps 3000 "$cap" >/dev/null 2>&1 || {
+  echo "tcpreplay failed"; exit 1; }
+sleep 1
+kill -TERM "$ppid"
+wait "$ppid"
+rc=$?
+ppid=
+[ $rc -eq 0 ] || { echo "probe exit $rc"; cat "$log"; exit 1; }
+python3 - "$out" "$cap.truth.json" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+truth = json.load(open(sys.argv[2]))
+st = [r for r in recs if r["type"] == "stats"][0]
+got = {(r["src_port"], r["ssrc"]): r for r in recs if r["type"] == "stream"}
+bad = 0
+for t in truth:
+    s = got.get((t["src_port"], t["ssrc"]))
+    if not s or s["packets"] != t["packets"] or s["app"] != "teams":
+        print("stream %s: got %s, want %d packets app teams" % (
+            (t["src_port"], t["ssrc"]), s and (s["packets"], s["app"]), t["packets"]))
+        bad += 1
+pc = st["pcap"]
+print("live: %d packets captured, pcap received %d, kernel dropped %d, iface dropped %d, "
+      "%d streams matched" % (st["packets"], pc["received"], pc["kernel_dropped"],
+                              pc["iface_dropped"], len(truth) - bad))
+assert pc["available"], "libpcap counters missing in live mode"
+sys.exit(1 if bad else 0)
+PY
