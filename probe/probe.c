@@ -27,7 +27,7 @@ struct probe {
     client_table_t *clients;
     output_t *out;
     probe_counters_t c;
-    usec_t now, last_expire, next_interval, first_ts, last_progress_wall;
+    usec_t now, pkt_ts, last_expire, next_interval, first_ts, last_progress_wall;
     bool finished;
 };
 
@@ -187,12 +187,12 @@ static void on_rtcp(probe_t *p, flow_t *f, int dir, const demux_result_t *d)
     p->c.rtcp_plain++;
     rtp_stream_t *own = find_stream(f, info.ssrc, dir);
     if (own && info.has_sr)
-        rtp_stream_rtcp_sr(own, info.sr_ntp_mid, p->now);
+        rtp_stream_rtcp_sr(own, info.sr_ntp_mid, p->pkt_ts);
     for (uint8_t i = 0; i < info.rb_count; i++) {
         rtp_stream_t *about = find_stream(f, info.rb[i].ssrc, 1 - dir);
         if (about)
             rtp_stream_rtcp_rb(about, info.rb[i].fraction_lost, info.rb[i].cumulative_lost,
-                               info.rb[i].jitter, info.rb[i].lsr, info.rb[i].dlsr, p->now);
+                               info.rb[i].jitter, info.rb[i].lsr, info.rb[i].dlsr, p->pkt_ts);
     }
 }
 
@@ -226,7 +226,8 @@ static void on_media(probe_t *p, flow_t *f, int dir, const uint8_t *data, size_t
     if (!s)
         return;
     p->c.rtp_packets++;
-    rtp_stream_packet(s, &h, p->now, wire_bytes);
+    /* the packet's own time: p->now is clamped to never go back */
+    rtp_stream_packet(s, &h, p->pkt_ts, wire_bytes);
 }
 
 typedef struct {
@@ -328,6 +329,7 @@ void probe_feed(probe_t *p, int dlt, const uint8_t *data, uint32_t caplen, uint3
      * look idle or reopen intervals. */
     if (ts_us > p->now)
         p->now = ts_us;
+    p->pkt_ts = ts_us;
     decode_reason_t r = decode_frame(dlt, data, caplen, wirelen, ts_us, &pk);
     p->c.reason[r]++;
     if (r == DECODE_OK) {

@@ -9,9 +9,8 @@ bash scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCALLSCOPE_UNIT_TESTS=OFF > /dev/null
 cmake --build build -j"$(nproc)" > /dev/null
 mkdir -p out
-caps=(pcaps/teams_audio_p2p_relay.pcap pcaps/teams_video_screenshare.pcap
-      pcaps/teams_turn_channeldata.pcap pcaps/impair_loss_burst.pcap
-      pcaps/impair_jitter.pcap pcaps/non_teams_mix.pcap)
+caps=(pcaps/teams_video_screenshare.pcap pcaps/impair_loss_burst.pcap
+      pcaps/teams_vlan_qinq.pcap pcaps/teams_ipv6.pcap pcaps/non_teams_mix.pcap)
 args=()
 for c in "${caps[@]}"; do args+=(-r "$c"); done
 build/probe/callscope-probe "${args[@]}" --json out/demo.jsonl --table
