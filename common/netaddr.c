@@ -51,18 +51,20 @@ bool netaddr_parse(const char *s, netaddr_t *out)
     return false;
 }
 
-static const char *const private_prefixes[] = {
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
-    "127.0.0.0/8", "fc00::/7",     "fe80::/10",      "::1/128",
+/* RFC 1918, RFC 6598 (CGNAT), link-local, loopback; ULA, IPv6 link-local
+ * and loopback. Kept as bytes so the check parses nothing. */
+static const netprefix_t private_prefixes[] = {
+    {{4, {10}}, 8},         {{4, {172, 16}}, 12},  {{4, {192, 168}}, 16},
+    {{4, {100, 64}}, 10},   {{4, {169, 254}}, 16}, {{4, {127}}, 8},
+    {{6, {0xfc}}, 7},       {{6, {0xfe, 0x80}}, 10},
+    {{6, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}}, 128},
 };
 
 bool netaddr_is_private(const netaddr_t *n)
 {
-    for (size_t i = 0; i < sizeof private_prefixes / sizeof private_prefixes[0]; i++) {
-        netprefix_t p;
-        if (netprefix_parse(private_prefixes[i], &p) && netprefix_contains(&p, n))
+    for (size_t i = 0; i < sizeof private_prefixes / sizeof private_prefixes[0]; i++)
+        if (netprefix_contains(&private_prefixes[i], n))
             return true;
-    }
     return false;
 }
 

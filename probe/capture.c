@@ -194,13 +194,3 @@ void capture_stats(capture_t *c, capture_stats_t *out)
         out->iface_dropped = ps.ps_ifdrop;
     }
 }
-
-const char *capture_current_name(const capture_t *c)
-{
-    return c->name ? c->name : "";
-}
-
-int capture_datalink(const capture_t *c)
-{
-    return c->dlt;
-}

@@ -51,7 +51,5 @@ capture_result_t capture_next(capture_t *c, capture_pkt_t *pkt, char *err, size_
 /* Makes a blocked capture_next() return (signal handlers may call it). */
 void capture_break(capture_t *c);
 void capture_stats(capture_t *c, capture_stats_t *out);
-const char *capture_current_name(const capture_t *c);
-int capture_datalink(const capture_t *c);
 
 #endif

@@ -20,6 +20,9 @@ typedef enum { APP_OTHER = 0, APP_TEAMS, APP_SKYPE, APP_ZOOM, APP_WEBEX, APP_MEE
 
 typedef enum { MEDIA_UNKNOWN = 0, MEDIA_AUDIO, MEDIA_VIDEO, MEDIA_SCREENSHARE, MEDIA_COUNT } media_t;
 
+/* Timeout classes: one LRU list each in the flow table. */
+enum { FLOW_CLASS_UDP, FLOW_CLASS_TCP, FLOW_CLASS_TCP_CLOSED, FLOW_CLASS_COUNT };
+
 typedef struct {
     netaddr_t addr[2];
     uint16_t port[2];
@@ -66,6 +69,7 @@ typedef struct flow {
     /* table links */
     struct flow *hnext;
     struct flow *lru_prev, *lru_next;
+    uint8_t lru_class;
     uint64_t hash;
 } flow_t;
 

@@ -13,7 +13,11 @@ struct flow_table {
     siphash_key_t key;
     flow_t **buckets;
     uint32_t nbuckets; /* power of two */
-    flow_t *lru_head, *lru_tail; /* head = least recently seen */
+    /* One LRU list per timeout class, head = least recently seen. With one
+     * timeout per list, expiry stops at the first live flow of each. */
+    struct {
+        flow_t *head, *tail;
+    } lru[FLOW_CLASS_COUNT];
     flow_table_stats_t st;
 };
 
@@ -88,26 +92,48 @@ void flow_key_from_pkt(const pkt_t *p, flow_key_t *key, int *dir)
 
 static void lru_unlink(flow_table_t *ft, flow_t *f)
 {
+    int c = f->lru_class;
     if (f->lru_prev)
         f->lru_prev->lru_next = f->lru_next;
     else
-        ft->lru_head = f->lru_next;
+        ft->lru[c].head = f->lru_next;
     if (f->lru_next)
         f->lru_next->lru_prev = f->lru_prev;
     else
-        ft->lru_tail = f->lru_prev;
+        ft->lru[c].tail = f->lru_prev;
     f->lru_prev = f->lru_next = NULL;
 }
 
 static void lru_append(flow_table_t *ft, flow_t *f)
 {
-    f->lru_prev = ft->lru_tail;
+    int c = f->lru_class;
+    f->lru_prev = ft->lru[c].tail;
     f->lru_next = NULL;
-    if (ft->lru_tail)
-        ft->lru_tail->lru_next = f;
+    if (ft->lru[c].tail)
+        ft->lru[c].tail->lru_next = f;
     else
-        ft->lru_head = f;
-    ft->lru_tail = f;
+        ft->lru[c].head = f;
+    ft->lru[c].tail = f;
+}
+
+/* The least recently seen of the given flows (one per list); ties go to
+ * the lower class, so the order is deterministic. */
+static int oldest_of(flow_t *const cand[FLOW_CLASS_COUNT])
+{
+    int best = -1;
+    for (int c = 0; c < FLOW_CLASS_COUNT; c++)
+        if (cand[c] && (best < 0 || cand[c]->last_seen < cand[best]->last_seen))
+            best = c;
+    return best;
+}
+
+static flow_t *oldest_flow(const flow_table_t *ft)
+{
+    flow_t *heads[FLOW_CLASS_COUNT];
+    for (int c = 0; c < FLOW_CLASS_COUNT; c++)
+        heads[c] = ft->lru[c].head;
+    int c = oldest_of(heads);
+    return c < 0 ? NULL : heads[c];
 }
 
 static void hash_unlink(flow_table_t *ft, flow_t *f)
@@ -144,8 +170,8 @@ flow_t *flow_table_get(flow_table_t *ft, const flow_key_t *key, usec_t now, bool
     }
     *created = false;
     if (!f) {
-        if (ft->st.active >= ft->cfg.max_flows && ft->lru_head)
-            release_flow(ft, ft->lru_head, FLOW_END_EVICTED);
+        if (ft->st.active >= ft->cfg.max_flows && oldest_flow(ft))
+            release_flow(ft, oldest_flow(ft), FLOW_END_EVICTED);
         f = calloc(1, sizeof *f);
         if (!f)
             return NULL;
@@ -153,6 +179,7 @@ flow_t *flow_table_get(flow_table_t *ft, const flow_key_t *key, usec_t now, bool
         f->hash = h;
         f->first_seen = now;
         f->client_side = -1;
+        f->lru_class = key->proto == IPPROTO_TCP ? FLOW_CLASS_TCP : FLOW_CLASS_UDP;
         uint32_t b = (uint32_t)(h & (ft->nbuckets - 1));
         f->hnext = ft->buckets[b];
         ft->buckets[b] = f;
@@ -170,33 +197,45 @@ flow_t *flow_table_get(flow_table_t *ft, const flow_key_t *key, usec_t now, bool
     return f;
 }
 
-static usec_t timeout_of(const flow_table_t *ft, const flow_t *f)
+static usec_t class_timeout(const flow_table_t *ft, int c)
 {
-    if (f->key.proto != IPPROTO_TCP)
-        return ft->cfg.udp_timeout;
-    return f->fin_seen ? ft->cfg.tcp_closed_timeout : ft->cfg.tcp_timeout;
+    if (c == FLOW_CLASS_TCP)
+        return ft->cfg.tcp_timeout;
+    return c == FLOW_CLASS_TCP_CLOSED ? ft->cfg.tcp_closed_timeout : ft->cfg.udp_timeout;
+}
+
+void flow_table_mark_closed(flow_table_t *ft, flow_t *f)
+{
+    f->fin_seen = true;
+    if (f->lru_class != FLOW_CLASS_TCP)
+        return;
+    lru_unlink(ft, f);
+    f->lru_class = FLOW_CLASS_TCP_CLOSED;
+    lru_append(ft, f); /* just seen: the tail of its new list */
 }
 
 void flow_table_expire(flow_table_t *ft, usec_t now)
 {
-    /* The LRU head is the flow idle longest; TCP flows may have a longer
-     * timeout than UDP ones, so skip past live ones a bounded distance. */
-    flow_t *f = ft->lru_head;
-    int live_seen = 0;
-    while (f && live_seen < 64) {
-        flow_t *next = f->lru_next;
-        if (now - f->last_seen > timeout_of(ft, f))
-            release_flow(ft, f, FLOW_END_IDLE);
-        else
-            live_seen++;
-        f = next;
+    /* Release idle flows oldest first across the lists: each list's head is
+     * its only candidate. */
+    for (;;) {
+        flow_t *idle[FLOW_CLASS_COUNT];
+        for (int c = 0; c < FLOW_CLASS_COUNT; c++) {
+            flow_t *h = ft->lru[c].head;
+            idle[c] = h && now - h->last_seen > class_timeout(ft, c) ? h : NULL;
+        }
+        int c = oldest_of(idle);
+        if (c < 0)
+            return;
+        release_flow(ft, idle[c], FLOW_END_IDLE);
     }
 }
 
 void flow_table_flush(flow_table_t *ft)
 {
-    while (ft->lru_head)
-        release_flow(ft, ft->lru_head, FLOW_END_FLUSH);
+    flow_t *f;
+    while ((f = oldest_flow(ft)) != NULL)
+        release_flow(ft, f, FLOW_END_FLUSH);
 }
 
 const flow_table_stats_t *flow_table_stats(const flow_table_t *ft)
@@ -206,6 +245,12 @@ const flow_table_stats_t *flow_table_stats(const flow_table_t *ft)
 
 void flow_table_each(flow_table_t *ft, void (*fn)(void *ctx, flow_t *f), void *ctx)
 {
-    for (flow_t *f = ft->lru_head; f; f = f->lru_next)
+    flow_t *cur[FLOW_CLASS_COUNT];
+    for (int c = 0; c < FLOW_CLASS_COUNT; c++)
+        cur[c] = ft->lru[c].head;
+    for (int c = oldest_of(cur); c >= 0; c = oldest_of(cur)) {
+        flow_t *f = cur[c];
+        cur[c] = f->lru_next;
         fn(ctx, f);
+    }
 }

@@ -1,10 +1,10 @@
 /* flow_table.h - bounded bidirectional flow table.
  *
  * Keyed by 5-tuple + VLANs, hashed with SipHash under a random key, so a
- * hostile mirror port cannot aim at one bucket. Flows sit on an LRU list
- * ordered by last packet time: idle expiry walks it from the oldest, and
- * when the table is full the oldest flow is evicted (and counted) to make
- * room. The release callback sees every flow exactly once before it is
+ * hostile mirror port cannot aim at one bucket. Flows sit on one LRU list
+ * per timeout class (UDP, TCP, TCP after FIN/RST), ordered by last packet
+ * time: idle expiry takes heads while they are idle, and when the table is
+ * full the least recently seen flow is evicted (and counted) to make room. The release callback sees every flow exactly once before it is
  * freed: expired, evicted or flushed. Nothing is dropped silently.
  */
 #ifndef CALLSCOPE_FLOW_TABLE_H
@@ -47,6 +47,8 @@ void flow_key_from_pkt(const pkt_t *p, flow_key_t *key, int *dir);
  * tells which. Returns NULL only when memory runs out (counted by caller). */
 flow_t *flow_table_get(flow_table_t *ft, const flow_key_t *key, usec_t now, bool *created);
 
+/* A FIN or RST was seen: the flow moves to the short TCP timeout. */
+void flow_table_mark_closed(flow_table_t *ft, flow_t *f);
 /* Releases flows idle for longer than their timeout at time now. */
 void flow_table_expire(flow_table_t *ft, usec_t now);
 /* Releases every flow, oldest activity first. */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef enum { OPT_INT, OPT_STR, OPT_FLAG, OPT_NOFLAG, OPT_SPECIAL } opt_type_t;
+typedef enum { OPT_INT, OPT_UINT, OPT_STR, OPT_FLAG, OPT_NOFLAG, OPT_SPECIAL } opt_type_t;
 
 typedef struct {
     const char *name;
@@ -48,21 +48,21 @@ static const opt_def_t opts[] = {
     {"ranges", 0, OPT_STR, CFG(ranges_file), 0, 0, "FILE",
      "Teams media ranges in nDPI protocol-file syntax (default: the installed "
      "teams-media.protos)."},
-    {"max-flows", 0, OPT_INT, CFG(max_flows), 1024, 16777216, "N",
+    {"max-flows", 0, OPT_UINT, CFG(max_flows), 1024, 16777216, "N",
      "Flow table size; beyond it the least recently active flow is reported early and "
      "counted as evicted (default 262144; 304 bytes each, plus 3.3 KB per RTP stream)."},
-    {"udp-timeout", 0, OPT_INT, CFG(udp_timeout_s), 1, 3600, "SECONDS",
+    {"udp-timeout", 0, OPT_UINT, CFG(udp_timeout_s), 1, 3600, "SECONDS",
      "A UDP flow idle this long is reported and forgotten (default 30)."},
-    {"tcp-timeout", 0, OPT_INT, CFG(tcp_timeout_s), 1, 86400, "SECONDS",
+    {"tcp-timeout", 0, OPT_UINT, CFG(tcp_timeout_s), 1, 86400, "SECONDS",
      "The same for TCP (default 300; 10 s after FIN or RST)."},
-    {"ndpi-packets", 0, OPT_INT, CFG(ndpi_max_packets), 1, 255, "N",
+    {"ndpi-packets", 0, OPT_UINT, CFG(ndpi_max_packets), 1, 255, "N",
      "Packets per flow given to nDPI before its state is freed (default 24)."},
-    {"interval", 'I', OPT_INT, CFG(interval_s), 0, 3600, "SECONDS",
+    {"interval", 'I', OPT_UINT, CFG(interval_s), 0, 3600, "SECONDS",
      "Also write an interval record per active stream every SECONDS (default 0: off)."},
-    {"min-stream-packets", 0, OPT_INT, CFG(min_stream_packets), 1, 1000, "N",
+    {"min-stream-packets", 0, OPT_UINT, CFG(min_stream_packets), 1, 1000, "N",
      "Report RTP streams of at least N packets (default 2; 1 reports every RTP-looking "
      "packet, as Wireshark does)."},
-    {"progress", 0, OPT_INT, CFG(progress_s), 0, 3600, "SECONDS",
+    {"progress", 0, OPT_UINT, CFG(progress_s), 0, 3600, "SECONDS",
      "Log a progress line every SECONDS of wall time (default 0: off)."},
     {"verbose", 'v', OPT_SPECIAL, 0, 0, 0, NULL, "More log detail (repeat for debug)."},
     {"quiet", 'q', OPT_SPECIAL, 0, 0, 0, NULL, "Errors only."},
@@ -146,7 +146,7 @@ static bool set_int(const opt_def_t *d, const char *val, probe_cfg_t *cfg)
         return false;
     }
     char *base = (char *)cfg + d->offset;
-    if (strcmp(d->name, "snaplen") == 0 || strcmp(d->name, "buffer-mb") == 0)
+    if (d->type == OPT_INT)
         *(int *)base = (int)v;
     else
         *(unsigned *)base = (unsigned)v;
@@ -159,6 +159,7 @@ static options_result_t apply(const opt_def_t *d, const char *val, probe_cfg_t *
     char *base = (char *)cfg + d->offset;
     switch (d->type) {
     case OPT_INT:
+    case OPT_UINT:
         return set_int(d, val, cfg) ? OPTIONS_RUN : OPTIONS_EXIT_USAGE;
     case OPT_STR:
         *(const char **)base = val;

@@ -129,16 +129,14 @@ static int cmp_stream(const void *a, const void *b)
     return c ? c : strcmp(str(x, "first_seen"), str(y, "first_seen"));
 }
 
-/* A call, for the table: a client's streams of one app that overlap or
- * follow each other within 30 s. */
+/* A call, for the table: a client's streams of one app that overlap in
+ * time (fixed-width ISO 8601 UTC times compare correctly as text). */
 static bool same_call(json_t *prev, json_t *s, const char *call_end)
 {
     if (!prev || strcmp(str(prev, "client_ip"), str(s, "client_ip")) != 0 ||
         strcmp(str(prev, "app"), str(s, "app")) != 0)
         return false;
-    /* ISO timestamps of one day compare as text; allow a 30 s gap */
-    return strncmp(str(s, "first_seen"), call_end, 16) <= 0 ||
-           strcmp(str(s, "first_seen"), call_end) <= 0;
+    return strcmp(str(s, "first_seen"), call_end) <= 0;
 }
 
 static void print_stream_row(FILE *to, json_t *s)

@@ -247,27 +247,28 @@ static void on_tcp_frame(void *ctx, const uint8_t *frame, size_t len)
 
 static void on_tcp(probe_t *p, flow_t *f, int dir, const pkt_t *pk)
 {
-    if (pk->tcp_flags & 0x05) /* FIN or RST */
-        f->fin_seen = true;
+    if ((pk->tcp_flags & 0x05) && !f->fin_seen) /* FIN or RST */
+        flow_table_mark_closed(p->ft, f);
     if (pk->payload_len == 0)
         return;
     if (f->tcp_unframed & (1u << dir))
         return;
     if (!f->tcp[dir]) {
-        f->tcp[dir] = calloc(1, sizeof(tcp_deframer_t));
+        /* decide on the first data segment; only media framing gets buffers */
+        tcp_frame_kind_t kind = tcp_frame_detect(pk->payload, pk->payload_len);
+        if (kind == TCP_FRAME_NONE) {
+            f->tcp_unframed |= (uint8_t)(1u << dir);
+            return;
+        }
+        f->tcp[dir] = malloc(sizeof(tcp_deframer_t));
         if (!f->tcp[dir])
             return;
+        tcp_frame_init(f->tcp[dir], kind, pk->tcp_seq);
     }
     tcp_deframer_t *d = f->tcp[dir];
     uint64_t before = d->resyncs;
     tcp_ctx_t t = {p, f, dir};
-    if (!tcp_frame_feed(d, pk->tcp_seq, pk->payload, pk->payload_len, on_tcp_frame, &t)) {
-        /* not media framing (TLS...): remember that, free the buffers */
-        f->tcp_unframed |= (uint8_t)(1u << dir);
-        free(f->tcp[dir]);
-        f->tcp[dir] = NULL;
-        return;
-    }
+    tcp_frame_feed(d, pk->tcp_seq, pk->payload, pk->payload_len, on_tcp_frame, &t);
     p->c.tcp_resyncs += d->resyncs - before;
 }
 

@@ -16,6 +16,11 @@ rtp_stream_t *rtp_stream_new(uint32_t ssrc, uint8_t dir, const rtp_hdr_t *h, dem
     rtp_stream_t *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
+    s->pending = calloc(RTP_PENDING_MAX, sizeof *s->pending);
+    if (!s->pending) {
+        free(s);
+        return NULL;
+    }
     s->ssrc = ssrc;
     s->dir = dir;
     s->payload_type = s->first_pt = s->last_pt = h->payload_type;
@@ -30,6 +35,7 @@ void rtp_stream_free(rtp_stream_t **s)
 {
     if (!s || !*s)
         return;
+    free((*s)->pending);
     free(*s);
     *s = NULL;
 }
@@ -203,11 +209,12 @@ static void decide(rtp_stream_t *s)
         s->clock_inferred = s->clock_rate != 0;
     }
     s->ast_id = infer_abs_send_time(s);
-    s->ast_decided = true;
     s->clock_decided = true;
     for (uint32_t i = 0; i < s->npending; i++)
         feed(s, &s->pending[i]);
     s->npending = 0;
+    free(s->pending); /* only the first packets need it */
+    s->pending = NULL;
 }
 
 static void make_sample(rtp_stream_t *s, const rtp_hdr_t *h, usec_t arrival, rtp_sample_t *x)
@@ -223,7 +230,7 @@ static void make_sample(rtp_stream_t *s, const rtp_hdr_t *h, usec_t arrival, rtp
         if (h->ext[i].len != 3)
             continue;
         int c = cand_index(s, h->ext[i].id);
-        if (c < 0 && s->ast_ncand < RTP_AST_CANDIDATES && !s->ast_decided) {
+        if (c < 0 && s->ast_ncand < RTP_AST_CANDIDATES && !s->clock_decided) {
             c = s->ast_ncand;
             s->ast_cand_id[s->ast_ncand++] = h->ext[i].id;
         }

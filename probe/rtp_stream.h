@@ -65,7 +65,7 @@ typedef struct rtp_stream {
     uint32_t clock_rate;
     bool clock_inferred;
     bool clock_decided;
-    rtp_sample_t pending[RTP_PENDING_MAX];
+    rtp_sample_t *pending; /* RTP_PENDING_MAX samples until decided, then freed */
     uint32_t npending;
 
     jitter_t jit;
@@ -80,7 +80,6 @@ typedef struct rtp_stream {
     uint8_t ast_cand_id[RTP_AST_CANDIDATES];
     uint8_t ast_ncand;
     int ast_id; /* -1 none / undecided */
-    bool ast_decided;
     jitter_t netjit;
     uint64_t ast_send_unwrapped; /* 6.18 units, unwrapped */
     uint32_t ast_last_raw;

@@ -180,23 +180,26 @@ static bool feed_one(tcp_deframer_t *d, uint32_t seq, const uint8_t *p, size_t l
     return true;
 }
 
-bool tcp_frame_feed(tcp_deframer_t *d, uint32_t seq, const uint8_t *p, size_t len,
+tcp_frame_kind_t tcp_frame_detect(const uint8_t *p, size_t len)
+{
+    if (turn_start(p, len))
+        return TCP_FRAME_TURN;
+    return rfc4571_start(p, len) ? TCP_FRAME_RFC4571 : TCP_FRAME_NONE;
+}
+
+void tcp_frame_init(tcp_deframer_t *d, tcp_frame_kind_t kind, uint32_t seq)
+{
+    memset(d, 0, sizeof *d);
+    d->kind = kind;
+    d->synced = kind != TCP_FRAME_NONE;
+    d->next_seq = seq;
+}
+
+void tcp_frame_feed(tcp_deframer_t *d, uint32_t seq, const uint8_t *p, size_t len,
                     tcp_frame_fn fn, void *ctx)
 {
-    if (len == 0)
-        return !d->decided || d->framed;
-    if (!d->decided) {
-        d->decided = true;
-        d->kind = turn_start(p, len)      ? TCP_FRAME_TURN
-                  : rfc4571_start(p, len) ? TCP_FRAME_RFC4571
-                                          : TCP_FRAME_NONE;
-        d->framed = d->kind != TCP_FRAME_NONE;
-        d->synced = d->framed;
-        d->next_seq = seq;
-    }
-    if (!d->framed)
-        return false;
+    if (len == 0 || d->kind == TCP_FRAME_NONE)
+        return;
     (void)feed_one(d, seq, p, len, fn, ctx);
     release_held(d, fn, ctx);
-    return true;
 }

@@ -28,7 +28,7 @@ typedef void (*tcp_frame_fn)(void *ctx, const uint8_t *frame, size_t len);
 typedef enum { TCP_FRAME_NONE, TCP_FRAME_RFC4571, TCP_FRAME_TURN } tcp_frame_kind_t;
 
 typedef struct tcp_deframer {
-    bool decided, framed, synced;
+    bool synced;
     tcp_frame_kind_t kind;
     uint32_t next_seq;
     uint32_t have;
@@ -41,9 +41,14 @@ typedef struct tcp_deframer {
     uint64_t frames, resyncs, retransmits, reordered;
 } tcp_deframer_t;
 
-/* Feeds one segment's payload. Returns false once the direction is known
- * not to be RFC 4571 framed (the caller can stop feeding). */
-bool tcp_frame_feed(tcp_deframer_t *d, uint32_t seq, const uint8_t *p, size_t len,
+/* Which framing a direction's first data segment starts, if any: called
+ * before a deframer is allocated, so TLS flows never get one. */
+tcp_frame_kind_t tcp_frame_detect(const uint8_t *p, size_t len);
+/* Starts a deframer on the direction's first data segment (its kind from
+ * tcp_frame_detect, not NONE). */
+void tcp_frame_init(tcp_deframer_t *d, tcp_frame_kind_t kind, uint32_t seq);
+/* Feeds one segment's payload (after tcp_frame_init). */
+void tcp_frame_feed(tcp_deframer_t *d, uint32_t seq, const uint8_t *p, size_t len,
                     tcp_frame_fn fn, void *ctx);
 
 #endif

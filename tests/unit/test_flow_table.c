@@ -167,7 +167,7 @@ static void test_idle_expiry(void)
     /* a TCP flow that saw FIN uses the short timeout */
     flow_t *ftcp = flow_table_get(ft, &kt, 201 * SEC, &created);
     CHECK(!created);
-    ftcp->fin_seen = true;
+    flow_table_mark_closed(ft, ftcp);
     flow_table_expire(ft, 212 * SEC);
     CHECK_EQ_INT(r.calls[FLOW_END_IDLE], 2);
     CHECK_EQ_UINT(flow_table_stats(ft)->active, 1);
