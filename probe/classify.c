@@ -230,6 +230,23 @@ void classify_flow_start(classify_t *c, flow_t *f, int dir)
 
 /* ---- nDPI --------------------------------------------------------------- */
 
+/* Protocols nDPI recognises by their own structure that never carry RTP:
+ * their payloads are not searched for media (random first bytes of DNS or
+ * LLMNR ids would otherwise look like one-packet RTP streams). */
+static bool proto_never_media(uint16_t master, uint16_t app)
+{
+    static const uint16_t deny[] = {
+        NDPI_PROTOCOL_DNS,  NDPI_PROTOCOL_HTTP,   NDPI_PROTOCOL_MDNS,   NDPI_PROTOCOL_NTP,
+        NDPI_PROTOCOL_NETBIOS, NDPI_PROTOCOL_SSDP, NDPI_PROTOCOL_SNMP,  NDPI_PROTOCOL_SYSLOG,
+        NDPI_PROTOCOL_DHCP, NDPI_PROTOCOL_DHCPV6, NDPI_PROTOCOL_LLMNR,  NDPI_PROTOCOL_QUIC,
+        NDPI_PROTOCOL_TLS,  NDPI_PROTOCOL_BITTORRENT,
+    };
+    for (size_t i = 0; i < sizeof deny / sizeof deny[0]; i++)
+        if (master == deny[i] || (master == 0 && app == deny[i]))
+            return true;
+    return false;
+}
+
 static bool is_teams_proto(uint16_t id)
 {
     return id == NDPI_PROTOCOL_MSTEAMS || id == NDPI_PROTOCOL_SKYPE_TEAMS;
@@ -239,6 +256,7 @@ static void ndpi_settle(classify_t *c, flow_t *f, ndpi_protocol r)
 {
     f->ndpi_master = r.master_protocol;
     f->ndpi_app = r.app_protocol;
+    f->not_media = proto_never_media(r.master_protocol, r.app_protocol);
     ndpi_protocol2name(c->ndpi, r, f->ndpi_name, sizeof f->ndpi_name);
     if (f->key.proto == IPPROTO_UDP && (is_teams_proto(r.app_protocol) ||
                                         is_teams_proto(r.master_protocol)))
@@ -350,21 +368,9 @@ static app_t app_decide(classify_t *c, const flow_t *f)
     return nd;
 }
 
-/* Protocols nDPI recognises by their own structure that never carry RTP:
- * their payloads are not searched for media (random first bytes of DNS or
- * LLMNR ids would otherwise look like one-packet RTP streams). */
 bool classify_not_media(const flow_t *f)
 {
-    static const uint16_t deny[] = {
-        NDPI_PROTOCOL_DNS,  NDPI_PROTOCOL_HTTP,   NDPI_PROTOCOL_MDNS,   NDPI_PROTOCOL_NTP,
-        NDPI_PROTOCOL_NETBIOS, NDPI_PROTOCOL_SSDP, NDPI_PROTOCOL_SNMP,  NDPI_PROTOCOL_SYSLOG,
-        NDPI_PROTOCOL_DHCP, NDPI_PROTOCOL_DHCPV6, NDPI_PROTOCOL_LLMNR,  NDPI_PROTOCOL_QUIC,
-        NDPI_PROTOCOL_TLS,  NDPI_PROTOCOL_BITTORRENT,
-    };
-    for (size_t i = 0; i < sizeof deny / sizeof deny[0]; i++)
-        if (f->ndpi_master == deny[i] || (f->ndpi_master == 0 && f->ndpi_app == deny[i]))
-            return true;
-    return false;
+    return f->not_media;
 }
 
 app_t classify_app_now(classify_t *c, const flow_t *f)

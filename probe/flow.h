@@ -51,6 +51,7 @@ typedef struct flow {
     uint16_t ndpi_packets;
     bool ndpi_done;
     uint16_t ndpi_master, ndpi_app;
+    bool not_media; /* nDPI named a protocol that never carries RTP */
     char ndpi_name[40];
     app_t app;
     media_t media;

@@ -18,8 +18,28 @@ struct flow_table {
     struct {
         flow_t *head, *tail;
     } lru[FLOW_CLASS_COUNT];
+    /* Direct-mapped cache of recent flows in front of the hash table, under
+     * a cheap unkeyed hash: a hit skips SipHash and the bucket walk. A
+     * hostile key can only make it miss; the keyed table stays the truth. */
+    flow_t *recent[FLOW_RECENT_SLOTS];
     flow_table_stats_t st;
 };
+
+static uint64_t load64(const void *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static uint32_t recent_slot(const flow_key_t *k)
+{
+    uint64_t h = load64(k->addr[0].a) ^ load64(k->addr[0].a + 8) ^
+                 (load64(k->addr[1].a) * 0x9E3779B97F4A7C15ULL) ^ load64(k->addr[1].a + 8) ^
+                 ((uint64_t)k->port[0] << 16 | k->port[1]) ^ ((uint64_t)k->vlan << 40);
+    h *= 0xFF51AFD7ED558CCDULL;
+    return (uint32_t)(h >> 40) & (FLOW_RECENT_SLOTS - 1);
+}
 
 static const char *const end_names[] = {"idle", "evicted", "flush"};
 
@@ -147,6 +167,9 @@ static void hash_unlink(flow_table_t *ft, flow_t *f)
 
 static void release_flow(flow_table_t *ft, flow_t *f, flow_end_t why)
 {
+    uint32_t slot = recent_slot(&f->key);
+    if (ft->recent[slot] == f)
+        ft->recent[slot] = NULL;
     lru_unlink(ft, f);
     hash_unlink(ft, f);
     ft->st.active--;
@@ -160,14 +183,26 @@ static void release_flow(flow_table_t *ft, flow_t *f, flow_end_t why)
     free(f);
 }
 
-flow_t *flow_table_get(flow_table_t *ft, const flow_key_t *key, usec_t now, bool *created)
+static flow_t *lookup(flow_table_t *ft, const flow_key_t *key, uint32_t slot, uint64_t *hash)
 {
+    flow_t *f = ft->recent[slot];
+    if (f && memcmp(&f->key, key, sizeof *key) == 0)
+        return f;
     uint64_t h = siphash13(&ft->key, key, sizeof *key);
-    flow_t *f = ft->buckets[h & (ft->nbuckets - 1)];
-    for (; f; f = f->hnext) {
+    *hash = h;
+    for (f = ft->buckets[h & (ft->nbuckets - 1)]; f; f = f->hnext)
         if (f->hash == h && memcmp(&f->key, key, sizeof *key) == 0)
             break;
-    }
+    if (f)
+        ft->recent[slot] = f;
+    return f;
+}
+
+flow_t *flow_table_get(flow_table_t *ft, const flow_key_t *key, usec_t now, bool *created)
+{
+    uint32_t slot = recent_slot(key);
+    uint64_t h = 0;
+    flow_t *f = lookup(ft, key, slot, &h);
     *created = false;
     if (!f) {
         if (ft->st.active >= ft->cfg.max_flows && oldest_flow(ft))
@@ -177,6 +212,7 @@ flow_t *flow_table_get(flow_table_t *ft, const flow_key_t *key, usec_t now, bool
             return NULL;
         f->key = *key;
         f->hash = h;
+        ft->recent[slot] = f;
         f->first_seen = now;
         f->client_side = -1;
         f->lru_class = key->proto == IPPROTO_TCP ? FLOW_CLASS_TCP : FLOW_CLASS_UDP;

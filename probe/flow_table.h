@@ -15,6 +15,8 @@
 #include "decode.h"
 #include "flow.h"
 
+#define FLOW_RECENT_SLOTS 8192 /* power of two */
+
 typedef enum { FLOW_END_IDLE, FLOW_END_EVICTED, FLOW_END_FLUSH } flow_end_t;
 
 const char *flow_end_name(flow_end_t why);

@@ -89,11 +89,13 @@ void output_emit(output_t *o, json_t *rec)
     if (!rec)
         return;
     if (o->fp && !o->failed) {
-        if (json_dumpf(rec, o->fp, JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0 ||
-            fputc('\n', o->fp) == EOF) {
+        /* one string, one write: json_dumpf() calls fwrite per token */
+        char *line = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        if (!line || fputs(line, o->fp) == EOF || fputc('\n', o->fp) == EOF) {
             o->failed = true;
-            o->saved_errno = errno;
+            o->saved_errno = line ? errno : ENOMEM;
         }
+        free(line);
     }
     if (o->table)
         keep_for_table(o, rec);
