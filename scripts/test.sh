@@ -14,7 +14,8 @@ for variant in normal asan; do
   flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
   [ "$variant" = asan ] && flags+=(-DCALLSCOPE_SANITIZE=ON)
   echo "=== build ($variant) ==="
-  cmake -S . -B "$dir" "${flags[@]}" > "$dir.cmake.log" 2>&1 || { cat "$dir.cmake.log"; exit 1; }
+  mkdir -p "$dir"
+  cmake -S . -B "$dir" "${flags[@]}" > "$dir/configure.log" 2>&1 || { cat "$dir/configure.log"; exit 1; }
   cmake --build "$dir" -j"$jobs" 2>&1 | grep -Ev '^\[|^Consolidate|^Scanning' || true
   [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
   echo "=== tests ($variant) ==="
