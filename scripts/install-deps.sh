@@ -6,7 +6,9 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config
   libpcap-dev libndpi-dev libndpi-bin libjansson-dev
-  python3 tshark tcpreplay iproute2 clang
+  libzmq3-dev libsqlite3-dev libcurl4-openssl-dev libmicrohttpd-dev libssl-dev
+  openssl ca-certificates sqlite3
+  python3 tshark tcpreplay iproute2 clang libclang-rt-14-dev
 )
 
 missing=()
