@@ -6,6 +6,7 @@
 #include "log.h"
 #include "options.h"
 #include "probe.h"
+#include "resend.h"
 
 static volatile sig_atomic_t g_stop;
 static probe_t *g_probe; /* for the signal handler only */
@@ -32,6 +33,16 @@ int main(int argc, char **argv)
         return r == OPTIONS_EXIT_OK ? 0 : 2;
     }
     log_set_level(verbosity < 0 ? LOG_LVL_ERROR : verbosity == 0 ? LOG_LVL_INFO : LOG_LVL_DEBUG);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (cfg.from_jsonl) {
+        int rc = resend_jsonl(&cfg, &g_stop);
+        free(files);
+        return rc;
+    }
     char err[512];
     probe_t *p = probe_new(&cfg, err, sizeof err);
     if (!p) {
@@ -39,11 +50,6 @@ int main(int argc, char **argv)
         free(files);
         return 2;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     g_probe = p;
     int rc = probe_run(p, &g_stop);
     g_probe = NULL;

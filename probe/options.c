@@ -1,73 +1,103 @@
 #include "options.h"
 
-#include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-typedef enum { OPT_INT, OPT_UINT, OPT_STR, OPT_FLAG, OPT_NOFLAG, OPT_SPECIAL } opt_type_t;
-
-typedef struct {
-    const char *name;
-    int short_name;
-    opt_type_t type;
-    size_t offset; /* into probe_cfg_t */
-    long min, max;
-    const char *arg;
-    const char *help;
-} opt_def_t;
+#include "opttab.h"
 
 #define CFG(field) offsetof(probe_cfg_t, field)
 
 enum { SP_READ = 'r', SP_VERBOSE = 'v', SP_QUIET = 'q', SP_HELP = 'h', SP_VERSION = 'V' };
 
-static const opt_def_t opts[] = {
-    {"interface", 'i', OPT_STR, CFG(cap.iface), 0, 0, "IFACE",
+static const opttab_def_t opts[] = {
+    {"interface", 'i', OPTTAB_STR, CFG(cap.iface), 0, 0, "IFACE",
      "Capture live on IFACE (a mirror/span port). Needs root or CAP_NET_RAW."},
-    {"read", 'r', OPT_SPECIAL, 0, 0, 0, "FILE",
+    {"read", 'r', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
      "Replay a pcap or pcapng file; repeat for several (read in order); '-' reads stdin. "
      "Extra arguments after the options are read as files too."},
-    {"json", 'j', OPT_STR, CFG(json_path), 0, 0, "FILE",
+    {"json", 'j', OPTTAB_STR, CFG(json_path), 0, 0, "FILE",
      "Write one JSON record per line to FILE ('-' for stdout): stream, interval, flow, "
      "client and a final stats record (docs/output.md)."},
-    {"table", 't', OPT_FLAG, CFG(table), 0, 0, NULL,
+    {"table", 't', OPTTAB_FLAG, CFG(table), 0, 0, NULL,
      "Print a table of the calls, streams and clients at the end (default when --json is "
      "not given)."},
-    {"filter", 'f', OPT_STR, CFG(cap.bpf), 0, 0, "BPF", "Capture filter in pcap-filter(7) syntax."},
-    {"snaplen", 's', OPT_INT, CFG(cap.snaplen), 64, 262144, "BYTES",
+    {"filter", 'f', OPTTAB_STR, CFG(cap.bpf), 0, 0, "BPF", "Capture filter in pcap-filter(7) syntax."},
+    {"snaplen", 's', OPTTAB_INT, CFG(cap.snaplen), 64, 262144, "BYTES",
      "Bytes kept per packet in live capture (default 262144; 128 is enough for RTP headers)."},
-    {"buffer-mb", 'B', OPT_INT, CFG(cap.buffer_mb), 1, 4096, "MB",
+    {"buffer-mb", 'B', OPTTAB_INT, CFG(cap.buffer_mb), 1, 4096, "MB",
      "Kernel capture ring size in MiB (default 64). Raise it if kernel drops appear."},
-    {"no-promisc", 0, OPT_NOFLAG, CFG(cap.promisc), 0, 0, NULL,
+    {"no-promisc", 0, OPTTAB_NOFLAG, CFG(cap.promisc), 0, 0, NULL,
      "Do not put the interface in promiscuous mode."},
-    {"no-immediate", 0, OPT_NOFLAG, CFG(cap.immediate), 0, 0, NULL,
+    {"no-immediate", 0, OPTTAB_NOFLAG, CFG(cap.immediate), 0, 0, NULL,
      "Let the kernel batch packets (less CPU, later delivery)."},
-    {"ranges", 0, OPT_STR, CFG(ranges_file), 0, 0, "FILE",
+    {"ranges", 0, OPTTAB_STR, CFG(ranges_file), 0, 0, "FILE",
      "Teams media ranges in nDPI protocol-file syntax (default: the installed "
      "teams-media.protos)."},
-    {"max-flows", 0, OPT_UINT, CFG(max_flows), 1024, 16777216, "N",
+    {"max-flows", 0, OPTTAB_UINT, CFG(max_flows), 1024, 16777216, "N",
      "Flow table size; beyond it the least recently active flow is reported early and "
      "counted as evicted (default 262144; 304 bytes each, plus 720 bytes per RTP stream)."},
-    {"udp-timeout", 0, OPT_UINT, CFG(udp_timeout_s), 1, 3600, "SECONDS",
+    {"udp-timeout", 0, OPTTAB_UINT, CFG(udp_timeout_s), 1, 3600, "SECONDS",
      "A UDP flow idle this long is reported and forgotten (default 30)."},
-    {"tcp-timeout", 0, OPT_UINT, CFG(tcp_timeout_s), 1, 86400, "SECONDS",
+    {"tcp-timeout", 0, OPTTAB_UINT, CFG(tcp_timeout_s), 1, 86400, "SECONDS",
      "The same for TCP (default 300; 10 s after FIN or RST)."},
-    {"ndpi-packets", 0, OPT_UINT, CFG(ndpi_max_packets), 1, 255, "N",
+    {"ndpi-packets", 0, OPTTAB_UINT, CFG(ndpi_max_packets), 1, 255, "N",
      "Packets per flow given to nDPI before its state is freed (default 24)."},
-    {"interval", 'I', OPT_UINT, CFG(interval_s), 0, 3600, "SECONDS",
+    {"interval", 'I', OPTTAB_UINT, CFG(interval_s), 0, 3600, "SECONDS",
      "Also write an interval record per active stream every SECONDS (default 0: off)."},
-    {"min-stream-packets", 0, OPT_UINT, CFG(min_stream_packets), 1, 1000, "N",
+    {"min-stream-packets", 0, OPTTAB_UINT, CFG(min_stream_packets), 1, 1000, "N",
      "Report RTP streams of at least N packets (default 2; 1 reports every RTP-looking "
      "packet, as Wireshark does)."},
-    {"progress", 0, OPT_UINT, CFG(progress_s), 0, 3600, "SECONDS",
+    {"progress", 0, OPTTAB_UINT, CFG(progress_s), 0, 3600, "SECONDS",
      "Log a progress line every SECONDS of wall time (default 0: off)."},
-    {"verbose", 'v', OPT_SPECIAL, 0, 0, 0, NULL, "More log detail (repeat for debug)."},
-    {"quiet", 'q', OPT_SPECIAL, 0, 0, 0, NULL, "Errors only."},
-    {"version", 'V', OPT_SPECIAL, 0, 0, 0, NULL, "Print the version and exit."},
-    {"help", 'h', OPT_SPECIAL, 0, 0, 0, NULL, "This help."},
+    {"collector", 'c', OPTTAB_STR, CFG(exp.endpoint), 0, 0, "ENDPOINT",
+     "Also send every record to a callscope-collector at ENDPOINT (tcp://host:7600), over "
+     "CURVE-encrypted ZeroMQ with acknowledged delivery (docs/transport.md)."},
+    {"key", 0, OPTTAB_STR, CFG(exp.key_file), 0, 0, "FILE",
+     "This probe's secret key (NAME.key from 'callscope-collector keygen NAME'); must be "
+     "mode 0600. The collector knows the probe by NAME."},
+    {"collector-key", 0, OPTTAB_STR, CFG(exp.collector_key), 0, 0, "FILE",
+     "The collector's public key (its NAME.pub)."},
+    {"probe-id", 0, OPTTAB_STR, CFG(exp.probe_id), 0, 0, "NAME",
+     "This probe's name (default: the name in --key; must match it)."},
+    {"site", 0, OPTTAB_STR, CFG(exp.site), 0, 0, "NAME",
+     "The site this probe watches, kept with every record (default 'default')."},
+    {"spool-dir", 0, OPTTAB_STR, CFG(exp.spool_dir), 0, 0, "DIR",
+     "Where unacknowledged batches wait (created 0700; survives restarts). Default "
+     "$STATE_DIRECTORY/spool under systemd, else /var/lib/callscope/spool."},
+    {"spool-max-mb", 0, OPTTAB_UINT, CFG(exp.spool_max_mb), 1, 1048576, "MB",
+     "Spool bound (default 256). When full, the oldest interval records go first, then the "
+     "oldest of any kind; every record lost is counted in the stats and heartbeat."},
+    {"no-spool-fsync", 0, OPTTAB_NOFLAG, CFG(exp.spool_fsync), 0, 0, NULL,
+     "Do not fdatasync each spooled batch (faster; a power cut may lose the newest ones)."},
+    {"batch-records", 0, OPTTAB_UINT, CFG(exp.batch_records), 1, 100000, "N",
+     "Records per batch (default 1000)."},
+    {"batch-ms", 0, OPTTAB_UINT, CFG(exp.batch_ms), 10, 600000, "MS",
+     "Longest a record waits for its batch to fill (default 1000)."},
+    {"send-window", 0, OPTTAB_UINT, CFG(exp.window), 1, 1024, "N",
+     "Batches sent ahead of their acknowledgement (default 16)."},
+    {"ack-timeout-ms", 0, OPTTAB_UINT, CFG(exp.ack_timeout_ms), 100, 3600000, "MS",
+     "Resend unacknowledged batches after MS (default 10000; doubles per timeout in a row, "
+     "up to 8 times)."},
+    {"reconnect-ms", 0, OPTTAB_UINT, CFG(exp.reconnect_ms), 10, 600000, "MS",
+     "First reconnect delay after the link drops (default 100)."},
+    {"reconnect-max-ms", 0, OPTTAB_UINT, CFG(exp.reconnect_max_ms), 10, 3600000, "MS",
+     "Reconnect back-off limit (default 10000)."},
+    {"heartbeat", 0, OPTTAB_UINT, CFG(exp.heartbeat_s), 1, 3600, "SECONDS",
+     "Send the probe's health (drops, flows, spool depth, version) every SECONDS (default 10)."},
+    {"drain", 0, OPTTAB_UINT, CFG(exp.drain_s), 0, 3600, "SECONDS",
+     "At exit, wait up to SECONDS for the last acknowledgements (default 30); what is still "
+     "unacknowledged stays in the spool for the next start."},
+    {"from-jsonl", 0, OPTTAB_STR, CFG(from_jsonl), 0, 0, "FILE",
+     "Instead of capturing, send the records of a saved --json file to --collector ('-': "
+     "stdin)."},
+    {"from-jsonl-rate", 0, OPTTAB_UINT, CFG(from_jsonl_rate), 0, 10000000, "N",
+     "With --from-jsonl: at most N records per second (default 0: as fast as accepted)."},
+    {"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "More log detail (repeat for debug)."},
+    {"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only."},
+    {"version", 'V', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Print the version and exit."},
+    {"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This help."},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -82,29 +112,6 @@ const char *options_default_ranges(void)
     return CALLSCOPE_RANGES_BUILD;
 }
 
-static void wrap(FILE *to, const char *text, int indent, int width)
-{
-    int col = indent;
-    const char *p = text;
-    fprintf(to, "%*s", indent, "");
-    while (*p) {
-        size_t w = strcspn(p, " ");
-        if (col + (int)w > width && col > indent) {
-            fprintf(to, "\n%*s", indent, "");
-            col = indent;
-        }
-        fprintf(to, "%.*s", (int)w, p);
-        col += (int)w;
-        p += w;
-        if (*p == ' ') {
-            fputc(' ', to);
-            col++;
-            p++;
-        }
-    }
-    fputc('\n', to);
-}
-
 void options_help(FILE *to, const char *prog)
 {
     fprintf(to,
@@ -115,137 +122,84 @@ void options_help(FILE *to, const char *prog)
             "network jitter from Teams' send-time extension, MOS. Writes JSON records.\n\n"
             "Options:\n",
             prog, prog);
-    for (size_t i = 0; i < NOPTS; i++) {
-        char head[80];
-        if (opts[i].short_name)
-            snprintf(head, sizeof head, "  -%c, --%s%s%s", opts[i].short_name, opts[i].name,
-                     opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
-        else
-            snprintf(head, sizeof head, "      --%s%s%s", opts[i].name, opts[i].arg ? " " : "",
-                     opts[i].arg ? opts[i].arg : "");
-        fprintf(to, "%s\n", head);
-        wrap(to, opts[i].help, 8, 78);
-    }
+    opttab_t t = {.prog = prog, .defs = opts, .ndefs = NOPTS};
+    opttab_help(&t, to);
     fprintf(to, "\nExamples:\n"
                 "  %s -r call.pcap                 table of calls, streams, clients\n"
                 "  %s -r a.pcap -r b.pcap --json out.jsonl\n"
                 "  %s -i eth1 -f 'udp or tcp port 443' --json - --interval 10\n"
+                "  %s -i eth1 --interval 10 --collector tcp://noc:7600 --key p1.key \\\n"
+                "      --collector-key collector.pub --site hq --spool-dir /var/lib/callscope/spool\n"
                 "\nExit status: 0 success; 1 some input could not be read (the rest was\n"
                 "processed); 2 bad usage or a source that cannot be opened.\n",
-            prog, prog, prog);
+            prog, prog, prog, prog);
 }
 
-static bool set_int(const opt_def_t *d, const char *val, probe_cfg_t *cfg)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(val, &end, 10);
-    if (errno != 0 || end == val || *end != '\0' || v < d->min || v > d->max) {
-        fprintf(stderr, "callscope-probe: --%s: '%s' is not a whole number from %ld to %ld\n",
-                d->name, val, d->min, d->max);
-        return false;
-    }
-    char *base = (char *)cfg + d->offset;
-    if (d->type == OPT_INT)
-        *(int *)base = (int)v;
-    else
-        *(unsigned *)base = (unsigned)v;
-    return true;
-}
+typedef struct {
+    const char **files;
+    int nfiles;
+    int *verbosity;
+} parse_ctx_t;
 
-static options_result_t apply(const opt_def_t *d, const char *val, probe_cfg_t *cfg,
-                              const char **files, int *nfiles, int *verbosity)
+static opttab_result_t special(const opttab_t *t, const opttab_def_t *d, const char *val)
 {
-    char *base = (char *)cfg + d->offset;
-    switch (d->type) {
-    case OPT_INT:
-    case OPT_UINT:
-        return set_int(d, val, cfg) ? OPTIONS_RUN : OPTIONS_EXIT_USAGE;
-    case OPT_STR:
-        *(const char **)base = val;
-        return OPTIONS_RUN;
-    case OPT_FLAG:
-        *(bool *)base = true;
-        return OPTIONS_RUN;
-    case OPT_NOFLAG:
-        *(bool *)base = false;
-        return OPTIONS_RUN;
-    case OPT_SPECIAL:
-        break;
-    }
+    parse_ctx_t *pc = t->ctx;
     switch (d->short_name) {
     case SP_READ:
-        files[(*nfiles)++] = val;
-        return OPTIONS_RUN;
+        pc->files[pc->nfiles++] = val;
+        return OPTTAB_RUN;
     case SP_VERBOSE:
-        (*verbosity)++;
-        return OPTIONS_RUN;
+        (*pc->verbosity)++;
+        return OPTTAB_RUN;
     case SP_QUIET:
-        *verbosity = -1;
-        return OPTIONS_RUN;
+        *pc->verbosity = -1;
+        return OPTTAB_RUN;
     case SP_VERSION:
         printf("callscope-probe %s\n", CALLSCOPE_VERSION);
-        return OPTIONS_EXIT_OK;
+        return OPTTAB_EXIT_OK;
     default:
         options_help(stdout, "callscope-probe");
-        return OPTIONS_EXIT_OK;
+        return OPTTAB_EXIT_OK;
     }
+}
+
+static options_result_t check(probe_cfg_t *cfg, int nfiles)
+{
+    bool resend = cfg->from_jsonl != NULL;
+    if (resend && !cfg->exp.endpoint) {
+        fprintf(stderr, "callscope-probe: --from-jsonl needs --collector\n");
+        return OPTIONS_EXIT_USAGE;
+    }
+    if (!resend && !cfg->cap.iface && nfiles == 0) {
+        fprintf(stderr, "callscope-probe: give -i IFACE or -r FILE (see --help)\n");
+        return OPTIONS_EXIT_USAGE;
+    }
+    if ((cfg->cap.iface && nfiles) || (resend && (cfg->cap.iface || nfiles))) {
+        fprintf(stderr, "callscope-probe: use one of -i, -r and --from-jsonl\n");
+        return OPTIONS_EXIT_USAGE;
+    }
+    if (!cfg->json_path && !resend && !cfg->exp.endpoint)
+        cfg->table = true;
+    if (!cfg->ranges_file)
+        cfg->ranges_file = options_default_ranges();
+    return OPTIONS_RUN;
 }
 
 options_result_t options_parse(int argc, char **argv, probe_cfg_t *cfg, const char **files,
                                int *verbosity)
 {
-    struct option lo[NOPTS + 1];
-    char shorts[3 * NOPTS + 2];
-    size_t ns = 0;
-    int nfiles = 0;
     probe_cfg_defaults(cfg);
     *verbosity = 0;
-    shorts[ns++] = ':';
-    for (size_t i = 0; i < NOPTS; i++) {
-        bool arg = opts[i].arg != NULL;
-        lo[i] = (struct option){opts[i].name, arg ? required_argument : no_argument, NULL,
-                                opts[i].short_name ? opts[i].short_name : 256 + (int)i};
-        if (opts[i].short_name) {
-            shorts[ns++] = (char)opts[i].short_name;
-            if (arg)
-                shorts[ns++] = ':';
-        }
-    }
-    lo[NOPTS] = (struct option){0};
-    shorts[ns] = '\0';
-    optind = 1;
-    int ch;
-    while ((ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
-        if (ch == '?' || ch == ':') {
-            fprintf(stderr, "callscope-probe: %s option '%s' (see --help)\n",
-                    ch == ':' ? "missing value for" : "unknown", argv[optind - 1]);
-            return OPTIONS_EXIT_USAGE;
-        }
-        const opt_def_t *d = NULL;
-        for (size_t i = 0; i < NOPTS && !d; i++)
-            if (opts[i].short_name ? opts[i].short_name == ch : 256 + (int)i == ch)
-                d = &opts[i];
-        options_result_t r = d ? apply(d, optarg, cfg, files, &nfiles, verbosity)
-                               : OPTIONS_EXIT_USAGE;
-        if (r != OPTIONS_RUN)
-            return r;
-    }
-    for (int i = optind; i < argc; i++)
-        files[nfiles++] = argv[i];
-    files[nfiles] = NULL;
-    cfg->cap.files = nfiles ? files : NULL;
-    if (!cfg->cap.iface && nfiles == 0) {
-        fprintf(stderr, "callscope-probe: give -i IFACE or -r FILE (see --help)\n");
-        return OPTIONS_EXIT_USAGE;
-    }
-    if (cfg->cap.iface && nfiles) {
-        fprintf(stderr, "callscope-probe: -i and -r cannot be used together\n");
-        return OPTIONS_EXIT_USAGE;
-    }
-    if (!cfg->json_path)
-        cfg->table = true;
-    if (!cfg->ranges_file)
-        cfg->ranges_file = options_default_ranges();
-    return OPTIONS_RUN;
+    parse_ctx_t pc = {files, 0, verbosity};
+    opttab_t t = {.prog = "callscope-probe", .defs = opts, .ndefs = NOPTS, .cfg = cfg,
+                  .special = special, .ctx = &pc};
+    int first = 1;
+    opttab_result_t r = opttab_parse(&t, argc, argv, &first);
+    if (r != OPTTAB_RUN)
+        return r == OPTTAB_EXIT_OK ? OPTIONS_EXIT_OK : OPTIONS_EXIT_USAGE;
+    for (int i = first; i < argc; i++)
+        files[pc.nfiles++] = argv[i];
+    files[pc.nfiles] = NULL;
+    cfg->cap.files = pc.nfiles ? files : NULL;
+    return check(cfg, pc.nfiles);
 }

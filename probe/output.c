@@ -16,9 +16,11 @@ struct output {
     json_t *streams; /* kept for the table */
     json_t *clients;
     uint64_t table_overflow;
+    export_t *exp;
 };
 
-output_t *output_new(const char *json_path, bool table, char *err, size_t errlen)
+output_t *output_new(const char *json_path, bool table, const export_cfg_t *exp, char *err,
+                     size_t errlen)
 {
     output_t *o = calloc(1, sizeof *o);
     if (!o) {
@@ -41,6 +43,14 @@ output_t *output_new(const char *json_path, bool table, char *err, size_t errlen
         }
         o->own_fp = true;
     }
+    if (exp && exp->endpoint) {
+        o->exp = export_new(exp, err, errlen);
+        if (!o->exp) {
+            char ignored[8];
+            output_close(&o, ignored, sizeof ignored);
+            return NULL;
+        }
+    }
     return o;
 }
 
@@ -49,6 +59,7 @@ bool output_close(output_t **po, char *err, size_t errlen)
     if (!po || !*po)
         return true;
     output_t *o = *po;
+    export_close(&o->exp, NULL);
     bool ok = !o->failed;
     if (o->fp && fflush(o->fp) != 0 && ok) {
         ok = false;
@@ -88,18 +99,58 @@ void output_emit(output_t *o, json_t *rec)
 {
     if (!rec)
         return;
-    if (o->fp && !o->failed) {
+    if ((o->fp && !o->failed) || o->exp) {
         /* one string, one write: json_dumpf() calls fwrite per token */
         char *line = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(15));
-        if (!line || fputs(line, o->fp) == EOF || fputc('\n', o->fp) == EOF) {
+        if (o->fp && !o->failed &&
+            (!line || fputs(line, o->fp) == EOF || fputc('\n', o->fp) == EOF)) {
             o->failed = true;
             o->saved_errno = line ? errno : ENOMEM;
+        }
+        if (o->exp && line) {
+            const char *type = json_string_value(json_object_get(rec, "type"));
+            bool interval = type && strcmp(type, "interval") == 0;
+            export_record(o->exp, interval ? EXPORT_INTERVAL : EXPORT_FINAL, line, strlen(line),
+                          false);
         }
         free(line);
     }
     if (o->table)
         keep_for_table(o, rec);
     json_decref(rec);
+}
+
+void output_health(output_t *o, json_t *health)
+{
+    if (o->exp)
+        export_health(o->exp, health);
+    else
+        json_decref(health);
+}
+
+void output_send_line(output_t *o, export_kind_t kind, const char *line, size_t len)
+{
+    if (o->exp)
+        export_record(o->exp, kind, line, len, true);
+}
+
+void output_close_export(output_t *o, json_t **final)
+{
+    export_stats_t s;
+    *final = NULL;
+    if (!o->exp)
+        return;
+    export_close(&o->exp, &s);
+    *final = export_stats_json(&s);
+}
+
+json_t *output_export_stats(output_t *o)
+{
+    if (!o->exp)
+        return NULL;
+    export_stats_t s;
+    export_stats(o->exp, &s);
+    return export_stats_json(&s);
 }
 
 /* ---- the table ---------------------------------------------------------- */

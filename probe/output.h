@@ -8,14 +8,29 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "export.h"
+
 typedef struct output output_t;
 
-/* json_path: NULL (none), "-" (stdout) or a file. NULL with err on failure. */
-output_t *output_new(const char *json_path, bool table, char *err, size_t errlen);
-/* Closes the file; returns false if a write failed (err set). */
+/* json_path: NULL (none), "-" (stdout) or a file. exp: a collector to send
+ * the records to as well (exp->endpoint NULL: none). NULL with err on
+ * failure. */
+output_t *output_new(const char *json_path, bool table, const export_cfg_t *exp, char *err,
+                     size_t errlen);
+/* Closes the file and drains the export; returns false if a write failed
+ * (err set). */
 bool output_close(output_t **o, char *err, size_t errlen);
 /* Writes one record and drops the reference (steals it). */
 void output_emit(output_t *o, json_t *rec);
+/* Counters for the collector's next heartbeat (steals); no-op without one. */
+void output_health(output_t *o, json_t *health);
+/* The export's counters as JSON (new reference), NULL without one. */
+json_t *output_export_stats(output_t *o);
+/* Sends one record line to the collector only, waiting for queue room. */
+void output_send_line(output_t *o, export_kind_t kind, const char *line, size_t len);
+/* Drains and stops the export now; *final: its last stats (new reference,
+ * NULL without an export). */
+void output_close_export(output_t *o, json_t **final);
 /* The table of calls, streams and clients seen, for people. */
 void output_print_table(output_t *o, FILE *to);
 

@@ -27,7 +27,7 @@ struct probe {
     client_table_t *clients;
     output_t *out;
     probe_counters_t c;
-    usec_t now, pkt_ts, last_expire, next_interval, first_ts, last_progress_wall;
+    usec_t now, pkt_ts, last_expire, next_interval, first_ts, last_progress_wall, last_health_wall;
     bool finished;
 };
 
@@ -45,6 +45,7 @@ void probe_cfg_defaults(probe_cfg_t *cfg)
     cfg->tcp_timeout_s = 300;
     cfg->ndpi_max_packets = 24;
     cfg->min_stream_packets = 2;
+    export_cfg_defaults(&cfg->exp);
 }
 
 /* ---- records at flow end ------------------------------------------------ */
@@ -396,7 +397,7 @@ probe_t *probe_new(const probe_cfg_t *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory for the flow table");
         goto fail;
     }
-    p->out = output_new(cfg->json_path, cfg->table, err, errlen);
+    p->out = output_new(cfg->json_path, cfg->table, &cfg->exp, err, errlen);
     if (!p->out)
         goto fail;
     if (cfg->cap.iface || (cfg->cap.files && cfg->cap.files[0])) {
@@ -409,6 +410,8 @@ fail:
     probe_free(&p);
     return NULL;
 }
+
+static void health(probe_t *p);
 
 static void progress(probe_t *p)
 {
@@ -445,6 +448,7 @@ int probe_run(probe_t *p, volatile sig_atomic_t *stop)
         else if (p->cfg.cap.iface) /* idle live link: let time pass */
             probe_feed_idle(p, timefmt_now());
         progress(p);
+        health(p);
     }
     capture_stats_t cs;
     capture_stats(p->cap, &cs);
@@ -552,7 +556,26 @@ static json_t *stats_record(probe_t *p)
     json_object_set_new(nd, "giveups", u64(cs->ndpi_giveups));
     json_object_set_new(nd, "alloc_failures", u64(cs->ndpi_alloc_failures));
     json_object_set_new(o, "ndpi", nd);
+    json_t *ex = output_export_stats(p->out);
+    if (ex)
+        json_object_set_new(o, "export", ex);
     return o;
+}
+
+/* The collector's heartbeat carries the probe's counters, as of now. */
+static void health(probe_t *p)
+{
+    if (!p->cfg.exp.endpoint)
+        return;
+    usec_t wall = timefmt_now();
+    if (wall - p->last_health_wall < (usec_t)p->cfg.exp.heartbeat_s * USEC_PER_SEC)
+        return;
+    p->last_health_wall = wall;
+    json_t *h = stats_record(p);
+    json_object_set_new(json_object_get(h, "flows"), "active",
+                        json_integer(flow_table_stats(p->ft)->active));
+    json_object_del(h, "export");
+    output_health(p->out, h);
 }
 
 void probe_finish(probe_t *p)

@@ -12,6 +12,7 @@
 #include "capture.h"
 #include "decode.h"
 #include "demux.h"
+#include "export.h"
 
 typedef struct {
     capture_cfg_t cap;
@@ -24,6 +25,9 @@ typedef struct {
     unsigned interval_s;     /* 0: no interval records */
     unsigned min_stream_packets;
     unsigned progress_s;     /* 0: no progress lines */
+    export_cfg_t exp;        /* exp.endpoint NULL: no collector */
+    const char *from_jsonl;  /* send a saved --json file instead of capturing */
+    unsigned from_jsonl_rate; /* records per second, 0: as fast as accepted */
 } probe_cfg_t;
 
 /* Counters the probe keeps itself (libpcap's are in capture_stats_t). */

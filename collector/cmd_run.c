@@ -1,0 +1,196 @@
+/* callscope-collector run: the daemon. Receives batches and heartbeats,
+ * stores them, enforces retention, logs its counters. */
+#include <inttypes.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "ingest.h"
+#include "log.h"
+#include "opttab.h"
+#include "store.h"
+#include "timefmt.h"
+
+typedef struct {
+    ingest_cfg_t in;
+    const char *db_path;
+    unsigned retention_days, retention_check_s, stats_s;
+    bool db_sync_full;
+    int verbosity;
+    char db_buf[4096];
+} run_cfg_t;
+
+#define RUN(f) offsetof(run_cfg_t, f)
+
+static const opttab_def_t opts[] = {
+    {"bind", 'b', OPTTAB_STR, RUN(in.bind), 0, 0, "ENDPOINT",
+     "Where probes connect (default tcp://0.0.0.0:7600)."},
+    {"key", 'k', OPTTAB_STR, RUN(in.key_file), 0, 0, "FILE",
+     "The collector's secret key, NAME.key from 'keygen' (mode 0600; default "
+     "/etc/callscope/collector.key). Probes get its NAME.pub."},
+    {"authorized-keys", 'a', OPTTAB_STR, RUN(in.keys_dir), 0, 0, "DIR",
+     "Directory of the probes' public keys (NAME.pub); only these probes are let in, each "
+     "known by its NAME. Re-read when it changes or on SIGHUP (default "
+     "/etc/callscope/probes.d)."},
+    {"db", 'd', OPTTAB_STR, RUN(db_path), 0, 0, "FILE",
+     "The SQLite store (default $STATE_DIRECTORY/collector.db under systemd, else "
+     "/var/lib/callscope/collector.db). Created and migrated on start."},
+    {"db-sync-full", 0, OPTTAB_FLAG, RUN(db_sync_full), 0, 0, NULL,
+     "Sync the store on every commit (survives power loss; slower). By default a commit "
+     "survives a crash of the collector, not of the machine."},
+    {"retention-days", 0, OPTTAB_UINT, RUN(retention_days), 1, 3650, "DAYS",
+     "Delete records stored more than DAYS ago (default 30)."},
+    {"retention-check", 0, OPTTAB_UINT, RUN(retention_check_s), 10, 86400, "SECONDS",
+     "How often retention runs (default 3600; also once at start)."},
+    {"max-frame-mb", 0, OPTTAB_UINT, RUN(in.max_frame_mb), 1, 1024, "MB",
+     "Largest message accepted from a probe; larger ones are refused and counted (default "
+     "16)."},
+    {"stats", 0, OPTTAB_UINT, RUN(stats_s), 0, 86400, "SECONDS",
+     "Log the counters every SECONDS (default 60; 0: only at exit)."},
+    {"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "More log detail (repeat for debug)."},
+    {"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only."},
+    {"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This help."},
+};
+
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static volatile sig_atomic_t g_stop, g_reload;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        g_reload = 1;
+    else
+        g_stop = 1;
+}
+
+static opttab_result_t special(const opttab_t *t, const opttab_def_t *d, const char *val)
+{
+    run_cfg_t *cfg = t->cfg;
+    if (d->short_name == 'v') {
+        cfg->verbosity++;
+        return OPTTAB_RUN;
+    }
+    if (d->short_name == 'q') {
+        cfg->verbosity = -1;
+        return OPTTAB_RUN;
+    }
+    printf("Usage: callscope-collector run [options]\n\n"
+           "Receives batches of records from authorised probes over CURVE-encrypted\n"
+           "ZeroMQ, stores each batch once in SQLite, then acknowledges it; a probe keeps\n"
+           "a batch in its spool until then (docs/transport.md). SIGHUP re-reads the\n"
+           "authorised keys; SIGTERM stops after the batch at hand.\n\nOptions:\n");
+    opttab_help(t, stdout);
+    printf("\nExample:\n"
+           "  callscope-collector keygen collector --dir /etc/callscope\n"
+           "  callscope-collector keygen probe-hq1 --dir /tmp   # copy .key to the probe,\n"
+           "  mv /tmp/probe-hq1.pub /etc/callscope/probes.d/     # .pub stays here\n"
+           "  callscope-collector run\n");
+    return OPTTAB_EXIT_OK;
+}
+
+static void defaults(run_cfg_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->in.bind = "tcp://0.0.0.0:7600";
+    c->in.key_file = "/etc/callscope/collector.key";
+    c->in.keys_dir = "/etc/callscope/probes.d";
+    c->in.max_frame_mb = 16;
+    c->retention_days = 30;
+    c->retention_check_s = 3600;
+    c->stats_s = 60;
+    const char *sd = getenv("STATE_DIRECTORY");
+    if (sd && *sd)
+        snprintf(c->db_buf, sizeof c->db_buf, "%.*s/collector.db", (int)strcspn(sd, ":"), sd);
+    else
+        snprintf(c->db_buf, sizeof c->db_buf, "/var/lib/callscope/collector.db");
+    c->db_path = c->db_buf;
+}
+
+static void log_counters(ingest_t *in, const char *when)
+{
+    json_t *j = ingest_stats_json(in);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    LOG_INFO("collector: %s counters %s", when, s ? s : "?");
+    free(s);
+    json_decref(j);
+}
+
+static void retention(store_t *st, unsigned days)
+{
+    char err[512];
+    int64_t n = store_retention(st, days, err, sizeof err);
+    if (n < 0)
+        LOG_ERROR("collector: %s", err);
+    else if (n > 0)
+        LOG_INFO("collector: retention: %" PRId64 " rows older than %u days deleted", n, days);
+}
+
+static void loop(const run_cfg_t *cfg, ingest_t *in, store_t *st)
+{
+    usec_t next_ret = timefmt_now() + (usec_t)cfg->retention_check_s * USEC_PER_SEC;
+    usec_t next_stats = timefmt_now() + (usec_t)cfg->stats_s * USEC_PER_SEC;
+    while (!g_stop) {
+        ingest_poll(in, 250);
+        usec_t now = timefmt_now();
+        if (g_reload) {
+            g_reload = 0;
+            ingest_reload_keys(in);
+        }
+        if (now >= next_ret) {
+            retention(st, cfg->retention_days);
+            next_ret = now + (usec_t)cfg->retention_check_s * USEC_PER_SEC;
+        }
+        if (cfg->stats_s && now >= next_stats) {
+            log_counters(in, "periodic");
+            next_stats = now + (usec_t)cfg->stats_s * USEC_PER_SEC;
+        }
+    }
+}
+
+int cmd_run(int argc, char **argv)
+{
+    run_cfg_t cfg;
+    defaults(&cfg);
+    opttab_t t = {.prog = "callscope-collector run", .defs = opts, .ndefs = NOPTS, .cfg = &cfg,
+                  .special = special};
+    int first = 1;
+    opttab_result_t r = opttab_parse(&t, argc, argv, &first);
+    if (r != OPTTAB_RUN)
+        return r == OPTTAB_EXIT_OK ? 0 : 2;
+    if (first < argc) {
+        fprintf(stderr, "callscope-collector run: unexpected argument '%s'\n", argv[first]);
+        return 2;
+    }
+    log_set_level(cfg.verbosity < 0    ? LOG_LVL_ERROR
+                  : cfg.verbosity == 0 ? LOG_LVL_INFO
+                                       : LOG_LVL_DEBUG);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    char err[512];
+    store_t *st = store_open(cfg.db_path, cfg.db_sync_full, err, sizeof err);
+    if (!st) {
+        LOG_ERROR("%s", err);
+        return 1;
+    }
+    retention(st, cfg.retention_days);
+    ingest_t *in = ingest_new(&cfg.in, st, err, sizeof err);
+    if (!in) {
+        LOG_ERROR("%s", err);
+        store_free(&st);
+        return 1;
+    }
+    loop(&cfg, in, st);
+    log_counters(in, "final");
+    ingest_free(&in);
+    store_free(&st);
+    return 0;
+}

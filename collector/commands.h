@@ -1,0 +1,9 @@
+/* commands.h - callscope-collector's subcommands. Each parses its own
+ * options and returns the process exit status. */
+#ifndef CALLSCOPE_COMMANDS_H
+#define CALLSCOPE_COMMANDS_H
+
+int cmd_run(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+
+#endif

@@ -1,0 +1,254 @@
+#include "ingest.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "keyfile.h"
+#include "log.h"
+#include "wire.h"
+#include "zap.h"
+
+#define MSGS_PER_POLL 256
+
+struct ingest {
+    ingest_cfg_t cfg;
+    store_t *store;
+    void *ctx, *router;
+    zap_t *zap;
+    size_t max_frame;
+    ingest_stats_t st;
+};
+
+static bool router_setup(ingest_t *in, char *err, size_t errlen)
+{
+    keyfile_t key;
+    if (!keyfile_load(in->cfg.key_file, true, &key, err, errlen))
+        return false;
+    int one = 1, zero = 0, hb_ivl = 5000, hb_ttl = 15000;
+    int64_t hard = (int64_t)in->max_frame * 4; /* libzmq's own limit; ours is counted */
+    in->router = zmq_socket(in->ctx, ZMQ_ROUTER);
+    bool ok = in->router &&
+              !zmq_setsockopt(in->router, ZMQ_CURVE_SERVER, &one, sizeof one) &&
+              !zmq_setsockopt(in->router, ZMQ_CURVE_SECRETKEY, key.secret_z85,
+                              KEYFILE_Z85_LEN + 1) &&
+              !zmq_setsockopt(in->router, ZMQ_ZAP_DOMAIN, "callscope", 9) &&
+              !zmq_setsockopt(in->router, ZMQ_LINGER, &zero, sizeof zero) &&
+              !zmq_setsockopt(in->router, ZMQ_MAXMSGSIZE, &hard, sizeof hard) &&
+              !zmq_setsockopt(in->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) &&
+              !zmq_setsockopt(in->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_ttl, sizeof hb_ttl);
+    explicit_bzero(&key, sizeof key);
+    if (!ok) {
+        snprintf(err, errlen, "ZeroMQ socket setup: %s", zmq_strerror(zmq_errno()));
+        return false;
+    }
+    if (zmq_bind(in->router, in->cfg.bind) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", in->cfg.bind, zmq_strerror(zmq_errno()));
+        return false;
+    }
+    return true;
+}
+
+ingest_t *ingest_new(const ingest_cfg_t *cfg, store_t *store, char *err, size_t errlen)
+{
+    ingest_t *in = calloc(1, sizeof *in);
+    if (!in) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    in->cfg = *cfg;
+    in->store = store;
+    in->max_frame = (size_t)cfg->max_frame_mb << 20;
+    in->ctx = zmq_ctx_new();
+    if (!in->ctx) {
+        snprintf(err, errlen, "ZeroMQ: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    /* the ZAP handler must be bound before the CURVE server socket */
+    in->zap = zap_new(in->ctx, cfg->keys_dir, err, errlen);
+    if (!in->zap || !router_setup(in, err, errlen))
+        goto fail;
+    LOG_INFO("collector: listening on %s; %zu authorised probe keys in %s", cfg->bind,
+             zap_key_count(in->zap), cfg->keys_dir);
+    return in;
+fail:
+    ingest_free(&in);
+    return NULL;
+}
+
+void ingest_free(ingest_t **pin)
+{
+    if (!pin || !*pin)
+        return;
+    ingest_t *in = *pin;
+    if (in->router)
+        zmq_close(in->router);
+    zap_free(&in->zap);
+    if (in->ctx)
+        zmq_ctx_term(in->ctx);
+    free(in);
+    *pin = NULL;
+}
+
+static void send_reply(ingest_t *in, zmq_msg_t *ident, char *body)
+{
+    if (!body)
+        return;
+    if (zmq_send(in->router, zmq_msg_data(ident), zmq_msg_size(ident),
+                 ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send(in->router, body, strlen(body), ZMQ_DONTWAIT);
+    free(body);
+}
+
+static void refuse(ingest_t *in, zmq_msg_t *ident, const char *probe, uint64_t *counter,
+                   const char *why)
+{
+    (*counter)++;
+    if (*counter <= 10 || *counter % 1000 == 0)
+        LOG_WARN("collector: frame from probe '%s' rejected (%" PRIu64 " so far): %s", probe,
+                 *counter, why);
+    send_reply(in, ident, wire_error(why));
+}
+
+static void on_batch(ingest_t *in, zmq_msg_t *ident, const char *probe, const wire_msg_t *m)
+{
+    char err[512];
+    wire_status_t status;
+    store_result_t r;
+    if (!store_batch(in->store, probe, m, &status, &r, err, sizeof err)) {
+        in->st.db_errors++;
+        LOG_ERROR("collector: batch %" PRId64 " from '%s' not stored, not acknowledged: %s",
+                  m->seq, probe, err);
+        return; /* the probe resends after its ack timeout */
+    }
+    if (status == WIRE_DUPLICATE) {
+        in->st.batches_duplicate++;
+    } else {
+        in->st.batches_stored++;
+        in->st.records_stored += (uint64_t)r.stored;
+        in->st.records_rejected += (uint64_t)r.rejected;
+        if (r.rejected)
+            LOG_WARN("collector: batch %" PRId64 " from '%s': %" PRId64 " records rejected: %s",
+                     m->seq, probe, r.rejected, r.first_error);
+    }
+    send_reply(in, ident,
+               wire_ack(m->epoch, m->seq, status, r.stored, r.rejected,
+                        r.rejected ? r.first_error : NULL));
+}
+
+static void on_frame(ingest_t *in, zmq_msg_t *ident, zmq_msg_t *body)
+{
+    in->st.frames++;
+    const char *user = zmq_msg_gets(body, "User-Id");
+    const char *probe = user ? user : "?";
+    char err[256];
+    if (zmq_msg_size(body) > in->max_frame) {
+        snprintf(err, sizeof err, "frame of %zu bytes is over the %u MiB limit",
+                 zmq_msg_size(body), in->cfg.max_frame_mb);
+        refuse(in, ident, probe, &in->st.oversized, err);
+        return;
+    }
+    wire_msg_t m;
+    if (!wire_parse(zmq_msg_data(body), zmq_msg_size(body), &m, err, sizeof err)) {
+        refuse(in, ident, probe, &in->st.malformed, err);
+        return;
+    }
+    if (m.kind != WIRE_BATCH && m.kind != WIRE_HEARTBEAT) {
+        refuse(in, ident, probe, &in->st.malformed, "a probe sends batches and heartbeats only");
+    } else if (strcmp(m.probe_id, probe) != 0) {
+        snprintf(err, sizeof err, "probe_id '%.64s' is not this key's name", m.probe_id);
+        refuse(in, ident, probe, &in->st.identity_mismatch, err);
+    } else if (m.kind == WIRE_BATCH) {
+        on_batch(in, ident, probe, &m);
+    } else {
+        in->st.heartbeats++;
+        if (!store_heartbeat(in->store, probe, &m, err, sizeof err)) {
+            in->st.db_errors++;
+            LOG_ERROR("collector: heartbeat from '%s' not stored: %s", probe, err);
+        }
+    }
+    wire_msg_clear(&m);
+}
+
+/* One message off the ROUTER: [identity][body]; false when none waits. */
+static bool read_one(ingest_t *in)
+{
+    zmq_msg_t ident, body;
+    zmq_msg_init(&ident);
+    if (zmq_msg_recv(&ident, in->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&ident);
+        return false;
+    }
+    zmq_msg_init(&body);
+    bool ok = zmq_msg_more(&ident) && zmq_msg_recv(&body, in->router, 0) >= 0;
+    int extra = 0;
+    while (ok && zmq_msg_more(&body) && extra < 1000) { /* multipart: not ours */
+        zmq_msg_t x;
+        zmq_msg_init(&x);
+        zmq_msg_recv(&x, in->router, 0);
+        bool more = zmq_msg_more(&x);
+        zmq_msg_close(&x);
+        extra++;
+        if (!more)
+            break;
+    }
+    if (!ok)
+        in->st.malformed++;
+    else if (extra)
+        refuse(in, &ident, "?", &in->st.malformed, "one frame per message expected");
+    else
+        on_frame(in, &ident, &body);
+    zmq_msg_close(&body);
+    zmq_msg_close(&ident);
+    return true;
+}
+
+void ingest_poll(ingest_t *in, long timeout_ms)
+{
+    zmq_pollitem_t items[2] = {{in->router, 0, ZMQ_POLLIN, 0},
+                               {zap_socket(in->zap), 0, ZMQ_POLLIN, 0}};
+    if (zmq_poll(items, 2, timeout_ms) <= 0)
+        return;
+    if (items[1].revents & ZMQ_POLLIN)
+        zap_handle(in->zap);
+    for (int i = 0; i < MSGS_PER_POLL && read_one(in); i++) {
+        if (i % 16 == 15)
+            zap_handle(in->zap); /* new probes are not kept waiting behind a busy one */
+    }
+}
+
+void ingest_reload_keys(ingest_t *in)
+{
+    char err[512];
+    if (zap_reload(in->zap, err, sizeof err))
+        LOG_INFO("collector: %zu authorised keys loaded", zap_key_count(in->zap));
+    else
+        LOG_ERROR("collector: authorised keys not reloaded (keeping the old set): %s", err);
+}
+
+const ingest_stats_t *ingest_stats(const ingest_t *in)
+{
+    return &in->st;
+}
+
+json_t *ingest_stats_json(const ingest_t *in)
+{
+    const ingest_stats_t *s = &in->st;
+    const zap_stats_t *z = zap_stats(in->zap);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+                     " s:{s:I, s:I, s:I, s:I, s:I}}",
+                     "frames", (json_int_t)s->frames, "batches_stored",
+                     (json_int_t)s->batches_stored, "batches_duplicate",
+                     (json_int_t)s->batches_duplicate, "records_stored",
+                     (json_int_t)s->records_stored, "records_rejected",
+                     (json_int_t)s->records_rejected, "heartbeats", (json_int_t)s->heartbeats,
+                     "malformed", (json_int_t)s->malformed, "oversized", (json_int_t)s->oversized,
+                     "identity_mismatch", (json_int_t)s->identity_mismatch, "db_errors",
+                     (json_int_t)s->db_errors, "auth", "accepted", (json_int_t)z->accepted,
+                     "refused", (json_int_t)z->refused, "malformed", (json_int_t)z->malformed,
+                     "keys", (json_int_t)zap_key_count(in->zap), "reloads",
+                     (json_int_t)z->reloads);
+}

@@ -1,0 +1,46 @@
+/* callscope-collector: one executable, a subcommand per job. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "log.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} command_t;
+
+static const command_t commands[] = {
+    {"run", cmd_run, "receive probe records over ZeroMQ into the store (the daemon)"},
+    {"keygen", cmd_keygen, "make a CURVE key pair for a probe or for the collector"},
+};
+
+static void usage(FILE *to)
+{
+    fprintf(to, "Usage: callscope-collector COMMAND [options]   (COMMAND --help for its own)\n\n"
+                "Receives the probes' call-quality records, keeps them, and (in later\n"
+                "versions) joins them with Microsoft Graph call records.\n\nCommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(to, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(to, "\nExit status: 0 success; 1 the command failed; 2 bad usage.\n");
+}
+
+int main(int argc, char **argv)
+{
+    log_init("callscope-collector", LOG_LVL_INFO);
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("callscope-collector %s\n", CALLSCOPE_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "callscope-collector: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,44 @@
+/* opttab.h - command-line options as one typed table: name, type, range,
+ * help. Parsing validates every value once and names the option on error;
+ * the help text is generated from the same table, so the two never drift.
+ */
+#ifndef CALLSCOPE_OPTTAB_H
+#define CALLSCOPE_OPTTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum { OPTTAB_INT, OPTTAB_UINT, OPTTAB_STR, OPTTAB_FLAG, OPTTAB_NOFLAG, OPTTAB_SPECIAL } opttab_type_t;
+
+typedef enum { OPTTAB_RUN, OPTTAB_EXIT_OK, OPTTAB_EXIT_USAGE } opttab_result_t;
+
+typedef struct {
+    const char *name;
+    int short_name;     /* 0: long only */
+    opttab_type_t type;
+    size_t offset;      /* into the caller's config struct */
+    long min, max;      /* for INT and UINT */
+    const char *arg;    /* NULL: takes no value */
+    const char *help;
+} opttab_def_t;
+
+typedef struct opttab opttab_t;
+struct opttab {
+    const char *prog;
+    const opttab_def_t *defs;
+    size_t ndefs;
+    void *cfg;
+    /* Called for OPTTAB_SPECIAL entries (val NULL when it takes none). */
+    opttab_result_t (*special)(const opttab_t *t, const opttab_def_t *d, const char *val);
+    void *ctx;
+};
+
+/* Parses argv[1..]; *first_arg is the index of the first non-option. */
+opttab_result_t opttab_parse(const opttab_t *t, int argc, char **argv, int *first_arg);
+/* The option list, wrapped at 78 columns. */
+void opttab_help(const opttab_t *t, FILE *to);
+/* Text wrapped at width, each line indented. */
+void opttab_wrap(FILE *to, const char *text, int indent, int width);
+
+#endif

@@ -1,0 +1,254 @@
+#include "wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *type;
+    const char *fields[8]; /* required, NULL-terminated */
+} record_rule_t;
+
+/* Times as the probe writes them; ports and ssrc as numbers. */
+static const record_rule_t rules[] = {
+    {"stream", {"src_ip", "dst_ip", "ssrc", "direction", "first_seen", "last_seen", "packets"}},
+    {"interval", {"src_ip", "dst_ip", "ssrc", "direction", "start", "end", "packets"}},
+    {"flow", {"src_ip", "dst_ip", "proto", "first_seen", "last_seen", "packets"}},
+    {"client", {"client_ip", "first_seen", "last_seen"}},
+    {"stats", {"version"}},
+};
+
+static const char *status_names[] = {"stored", "duplicate", "rejected"};
+
+const char *wire_status_name(wire_status_t st)
+{
+    return (unsigned)st < 3 ? status_names[st] : "?";
+}
+
+bool wire_iso_ok(const char *s)
+{
+    static const char pat[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+    if (!s || strlen(s) != sizeof pat - 1)
+        return false;
+    for (size_t i = 0; i < sizeof pat - 1; i++) {
+        if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i])
+            return false;
+    }
+    return true;
+}
+
+static bool field_ok(const char *name, json_t *v)
+{
+    if (strstr(name, "_seen") || strcmp(name, "start") == 0 || strcmp(name, "end") == 0)
+        return wire_iso_ok(json_string_value(v));
+    if (strcmp(name, "ssrc") == 0 || strcmp(name, "packets") == 0)
+        return json_is_integer(v) && json_integer_value(v) >= 0;
+    return json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < 256;
+}
+
+bool wire_record_check(json_t *rec, char *err, size_t errlen)
+{
+    const char *type = json_string_value(json_object_get(rec, "type"));
+    if (!json_is_object(rec) || !type) {
+        snprintf(err, errlen, "record is not an object with a \"type\"");
+        return false;
+    }
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        if (strcmp(rules[i].type, type) != 0)
+            continue;
+        for (const char *const *f = rules[i].fields; *f; f++) {
+            if (!field_ok(*f, json_object_get(rec, *f))) {
+                snprintf(err, errlen, "%s record: field \"%s\" missing or invalid", type, *f);
+                return false;
+            }
+        }
+        return true;
+    }
+    snprintf(err, errlen, "unknown record type \"%.32s\"", type);
+    return false;
+}
+
+static bool get_str(json_t *o, const char *k, const char **out, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(o, k);
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 128) {
+        snprintf(err, errlen, "field \"%s\" missing or not a string of 1-128 characters", k);
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+static bool get_int(json_t *o, const char *k, int64_t min, int64_t *out, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(o, k);
+    if (!json_is_integer(v) || json_integer_value(v) < min) {
+        snprintf(err, errlen, "field \"%s\" missing or not an integer >= %lld", k, (long long)min);
+        return false;
+    }
+    *out = json_integer_value(v);
+    return true;
+}
+
+static bool parse_kind(json_t *r, wire_msg_t *m, char *err, size_t errlen)
+{
+    const char *kind = json_string_value(json_object_get(r, "kind"));
+    if (!kind) {
+        snprintf(err, errlen, "field \"kind\" missing");
+        return false;
+    }
+    if (strcmp(kind, "batch") == 0) {
+        m->kind = WIRE_BATCH;
+        m->records = json_object_get(r, "records");
+        if (!json_is_array(m->records)) {
+            snprintf(err, errlen, "field \"records\" missing or not an array");
+            return false;
+        }
+        return get_str(r, "probe_id", &m->probe_id, err, errlen) &&
+               get_str(r, "site", &m->site, err, errlen) &&
+               get_int(r, "epoch", 0, &m->epoch, err, errlen) &&
+               get_int(r, "seq", 1, &m->seq, err, errlen);
+    }
+    if (strcmp(kind, "heartbeat") == 0) {
+        m->kind = WIRE_HEARTBEAT;
+        m->health = json_object_get(r, "health");
+        if (!json_is_object(m->health)) {
+            snprintf(err, errlen, "field \"health\" missing or not an object");
+            return false;
+        }
+        return get_str(r, "probe_id", &m->probe_id, err, errlen) &&
+               get_str(r, "site", &m->site, err, errlen) &&
+               get_str(r, "version", &m->version, err, errlen);
+    }
+    if (strcmp(kind, "ack") == 0) {
+        m->kind = WIRE_ACK;
+        const char *st = json_string_value(json_object_get(r, "status"));
+        int i = 0;
+        while (i < 3 && (!st || strcmp(st, status_names[i]) != 0))
+            i++;
+        if (i == 3) {
+            snprintf(err, errlen, "ack: unknown status");
+            return false;
+        }
+        m->status = (wire_status_t)i;
+        m->error = json_string_value(json_object_get(r, "error"));
+        m->stored = json_integer_value(json_object_get(r, "stored"));
+        m->rejected = json_integer_value(json_object_get(r, "rejected"));
+        return get_int(r, "epoch", 0, &m->epoch, err, errlen) &&
+               get_int(r, "seq", 1, &m->seq, err, errlen);
+    }
+    if (strcmp(kind, "error") == 0) {
+        m->kind = WIRE_ERROR;
+        m->error = json_string_value(json_object_get(r, "error"));
+        return true;
+    }
+    snprintf(err, errlen, "unknown kind \"%.32s\"", kind);
+    return false;
+}
+
+bool wire_parse(const char *data, size_t len, wire_msg_t *m, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    json_error_t je;
+    json_t *r = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    if (!r) {
+        snprintf(err, errlen, "not JSON: %s at byte %d", je.text, je.position);
+        return false;
+    }
+    json_t *schema = json_object_get(r, "schema");
+    if (!json_is_object(r) || !json_is_integer(schema)) {
+        snprintf(err, errlen, "not a callscope message (no \"schema\")");
+        json_decref(r);
+        return false;
+    }
+    if (json_integer_value(schema) != WIRE_SCHEMA) {
+        snprintf(err, errlen, "schema %lld not supported (this side speaks %d)",
+                 (long long)json_integer_value(schema), WIRE_SCHEMA);
+        json_decref(r);
+        return false;
+    }
+    if (!parse_kind(r, m, err, errlen)) {
+        json_decref(r);
+        memset(m, 0, sizeof *m);
+        return false;
+    }
+    m->root = r;
+    return true;
+}
+
+void wire_msg_clear(wire_msg_t *m)
+{
+    json_decref(m->root);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- builders ----------------------------------------------------------- */
+
+static bool add_json_string(dynbuf_t *b, const char *s)
+{
+    json_t *j = json_string(s);
+    char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    bool ok = q && dynbuf_addstr(b, q);
+    free(q);
+    json_decref(j);
+    return ok;
+}
+
+bool wire_batch_open(dynbuf_t *b, const char *probe_id, const char *site, int64_t epoch,
+                     int64_t seq)
+{
+    return dynbuf_printf(b, "{\"schema\":%d,\"kind\":\"batch\",\"probe_id\":", WIRE_SCHEMA) &&
+           add_json_string(b, probe_id) && dynbuf_addstr(b, ",\"site\":") &&
+           add_json_string(b, site) &&
+           dynbuf_printf(b, ",\"epoch\":%lld,\"seq\":%lld,\"records\":[", (long long)epoch,
+                         (long long)seq);
+}
+
+bool wire_batch_add(dynbuf_t *b, const char *rec, size_t len, bool first)
+{
+    size_t mark = b->len;
+    if ((!first && !dynbuf_add(b, ",", 1)) || !dynbuf_add(b, rec, len)) {
+        b->len = mark;
+        if (b->p)
+            b->p[mark] = '\0';
+        return false;
+    }
+    return true;
+}
+
+bool wire_batch_close(dynbuf_t *b)
+{
+    return dynbuf_addstr(b, "]}");
+}
+
+static char *dump(json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+char *wire_heartbeat(const char *probe_id, const char *site, json_t *health)
+{
+    return dump(json_pack("{s:i, s:s, s:s, s:s, s:s, s:o}", "schema", WIRE_SCHEMA, "kind",
+                          "heartbeat", "probe_id", probe_id, "site", site, "version",
+                          CALLSCOPE_VERSION, "health", health ? health : json_object()));
+}
+
+char *wire_ack(int64_t epoch, int64_t seq, wire_status_t st, int64_t stored, int64_t rejected,
+               const char *error)
+{
+    json_t *o = json_pack("{s:i, s:s, s:I, s:I, s:s, s:I, s:I}", "schema", WIRE_SCHEMA, "kind",
+                          "ack", "epoch", (json_int_t)epoch, "seq", (json_int_t)seq, "status",
+                          wire_status_name(st), "stored", (json_int_t)stored, "rejected",
+                          (json_int_t)rejected);
+    if (o && error)
+        json_object_set_new(o, "error", json_string(error));
+    return dump(o);
+}
+
+char *wire_error(const char *error)
+{
+    return dump(json_pack("{s:i, s:s, s:s}", "schema", WIRE_SCHEMA, "kind", "error", "error",
+                          error ? error : "?"));
+}
