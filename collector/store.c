@@ -259,6 +259,10 @@ sqlite3 *store_db(store_t *s)
 
 static void bind_json(sqlite3_stmt *st, int idx, json_t *v)
 {
+    if (!v) { /* a missing key is NULL, like an explicit null */
+        sqlite3_bind_null(st, idx);
+        return;
+    }
     switch (json_typeof(v)) {
     case JSON_STRING:
         sqlite3_bind_text(st, idx, json_string_value(v), (int)json_string_length(v),

@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+"""Probe -> collector transport tests: real processes, real ZeroMQ (CURVE),
+real SQLite. One case per invocation:
+
+  transport_test.py BUILD_DIR PCAPS_DIR CASE
+
+Each case makes its own keys, spool and database in a temporary directory
+and asserts on the store's contents and the processes' logs.
+"""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD, PCAPS, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
+PROBE = os.path.join(BUILD, "probe", "callscope-probe")
+COLLECTOR = os.path.join(BUILD, "collector", "callscope-collector")
+ZSEND = os.path.join(BUILD, "tests", "transport", "zsend")
+TMP = tempfile.mkdtemp(prefix="cs-transport-")
+PROCS = []
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    print("ok:", msg)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+PORT = free_port()
+ENDPOINT = "tcp://127.0.0.1:%d" % PORT
+KEYS = os.path.join(TMP, "keys")
+AUTH = os.path.join(TMP, "probes.d")
+DB = os.path.join(TMP, "collector.db")
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, timeout=kw.pop("timeout", 120), **kw)
+
+
+def keygen(name):
+    r = run([COLLECTOR, "keygen", name, "--dir", KEYS])
+    if r.returncode != 0:
+        fail("keygen %s: %s" % (name, r.stderr))
+
+
+def setup(probes=("p1",)):
+    os.makedirs(KEYS)
+    os.makedirs(AUTH)
+    keygen("collector")
+    for p in probes:
+        keygen(p)
+        os.link(os.path.join(KEYS, p + ".pub"), os.path.join(AUTH, p + ".pub"))
+
+
+def start_collector(extra=(), log="collector.log"):
+    seen = len(read(log))
+    logf = open(os.path.join(TMP, log), "a")
+    p = subprocess.Popen([COLLECTOR, "run", "--bind", ENDPOINT, "--key",
+                          os.path.join(KEYS, "collector.key"), "--authorized-keys", AUTH,
+                          "--db", DB, "--stats", "0"] + list(extra),
+                         stdout=logf, stderr=logf)
+    PROCS.append(p)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if "listening on" in read(log)[seen:]:
+            return p
+        if p.poll() is not None:
+            fail("collector exited at start: " + read(log))
+        time.sleep(0.05)
+    fail("collector did not start listening")
+
+
+def stop(p, sig=signal.SIGTERM):
+    if p.poll() is None:
+        p.send_signal(sig)
+    p.wait(timeout=30)
+
+
+def read(name):
+    try:
+        with open(os.path.join(TMP, name)) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def probe_args(name="p1", spool="spool", extra=()):
+    return [PROBE, "--collector", ENDPOINT, "--key", os.path.join(KEYS, name + ".key"),
+            "--collector-key", os.path.join(KEYS, "collector.pub"),
+            "--spool-dir", os.path.join(TMP, spool), "--site", "site-" + name] + list(extra)
+
+
+def start_probe(args, log):
+    logf = open(os.path.join(TMP, log), "a")
+    p = subprocess.Popen(args, stdout=logf, stderr=logf)
+    PROCS.append(p)
+    return p
+
+
+def query(sql, args=()):
+    con = sqlite3.connect(DB, timeout=10)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def counters(log="collector.log"):
+    """The collector's last counters line, as a dict."""
+    lines = [l for l in read(log).splitlines() if " counters {" in l]
+    if not lines:
+        fail("no counters line in " + log)
+    return json.loads(lines[-1].split(" counters ", 1)[1])
+
+
+def canon(rec):
+    return json.dumps(rec, sort_keys=True)
+
+
+def stored_records():
+    out = []
+    for t in ("streams", "intervals", "flows", "clients", "probe_stats"):
+        out += [canon(json.loads(r[0])) for r in query("SELECT record FROM %s" % t)]
+    return sorted(out)
+
+
+def synthetic(path, streams, intervals=0, tag="s"):
+    """JSON lines shaped like the probe's, each stream with its own SSRC."""
+    base = {"src_ip": "10.9.0.1", "src_port": 50010, "dst_ip": "52.113.0.9", "dst_port": 3478,
+            "proto": "udp", "direction": "outbound", "app": "teams", "media": "audio",
+            "client_ip": "10.9.0.1", "client_port": 50010, "encap": "raw", "lost": 0,
+            "loss_pct": 0.0, "jitter_ms_max": 1.25, "note": tag * 200}
+    with open(path, "w") as f:
+        for i in range(max(streams, intervals)):
+            if i < intervals:
+                r = dict(base, type="interval", ssrc=1000000 + i, packets=250,
+                         start="2026-11-27T10:00:00.000000Z", end="2026-11-27T10:00:05.000000Z")
+                r.pop("note")
+                f.write(json.dumps(r) + "\n")
+            if i < streams:
+                f.write(json.dumps(dict(base, type="stream", ssrc=i + 1, packets=1000 + i,
+                                        first_seen="2026-11-27T10:00:00.000000Z",
+                                        last_seen="2026-11-27T10:01:00.000000Z")) + "\n")
+
+
+def spooled_records(spool):
+    d = os.path.join(TMP, spool)
+    n = 0
+    for f in os.listdir(d) if os.path.isdir(d) else []:
+        if f.endswith(".batch"):
+            n += int(f.split("-")[3].split(".")[0])
+    return n
+
+
+# ---- cases ------------------------------------------------------------------
+
+def case_deliver():
+    """Every record of several replays is in the store exactly once, equal to --json."""
+    setup()
+    c = start_collector()
+    expect = []
+    for i, cap in enumerate(["teams_audio_p2p_relay", "impair_loss_burst", "teams_tcp_fallback",
+                             "rtcp_plain", "teams_ipv6"]):
+        out = os.path.join(TMP, "out%d.jsonl" % i)
+        r = run(probe_args(extra=["-r", os.path.join(PCAPS, cap + ".pcap"), "--interval", "2",
+                                  "--json", out, "--batch-records", "7"]))
+        check(r.returncode == 0, "probe replay of %s exits 0 (%s)" % (cap, r.stderr.strip()[-200:]))
+        check("0 batches (0 bytes) left in the spool, 0 records lost" in r.stderr,
+              "%s: spool empty and nothing lost at exit" % cap)
+        with open(out) as f:
+            expect += [canon(json.loads(l)) for l in f]
+    stop(c)
+    got = stored_records()
+    check(len(got) == len(expect), "store holds %d records, --json wrote %d" % (len(got), len(expect)))
+    check(got == sorted(expect), "stored records equal the --json records, each once")
+    check(query("SELECT site FROM probes WHERE probe_id='p1'") == [("site-p1",)],
+          "probe p1 filed under its site")
+    check(query("SELECT COUNT(*) FROM streams WHERE site='site-p1'")[0][0] > 0,
+          "stream rows carry the site")
+    k = counters()
+    check(k["auth"]["accepted"] >= 5 and k["auth"]["refused"] == 0, "5 probe runs authenticated")
+
+
+def case_unknown_key():
+    """A probe whose key is not authorised is refused; nothing reaches the store."""
+    setup(probes=("p1",))
+    keygen("intruder")
+    c = start_collector()
+    out = os.path.join(TMP, "o.jsonl")
+    r = run(probe_args("intruder", extra=["-r", os.path.join(PCAPS, "teams_audio_p2p_relay.pcap"),
+                                           "--json", out, "--drain", "3"]))
+    check("refused this probe's key" in r.stderr, "probe logs the refusal: " +
+          [l for l in r.stderr.splitlines() if "refused" in l][:1].__repr__())
+    check(spooled_records("spool") > 0, "its records stay in its spool (%d)" % spooled_records("spool"))
+    stop(c)
+    check(query("SELECT COUNT(*) FROM batches")[0][0] == 0, "no batch stored")
+    check(query("SELECT COUNT(*) FROM probes")[0][0] == 0, "no probe row")
+    k = counters()
+    check(k["auth"]["refused"] >= 1 and k["auth"]["accepted"] == 0,
+          "collector counted %d refusals" % k["auth"]["refused"])
+    check("is not in the authorised-keys directory" in read("collector.log"),
+          "collector logs which key it refused")
+
+
+def case_malformed():
+    """Broken frames from an authorised peer are rejected and counted; a real
+    probe sending at the same time loses nothing."""
+    setup(probes=("p1", "p2"))
+    c = start_collector(["--max-frame-mb", "1"])
+    synthetic(os.path.join(TMP, "good.jsonl"), 3000)
+    good = start_probe(probe_args("p2", extra=["--from-jsonl", os.path.join(TMP, "good.jsonl"),
+                                               "--from-jsonl-rate", "1500", "--batch-records", "50"]),
+                       "p2.log")
+    frames = {
+        "notjson": b"this is not json {",
+        "schema2": b'{"schema":2,"kind":"batch"}',
+        "nokind": b'{"schema":1}',
+        "missing": b'{"schema":1,"kind":"batch","probe_id":"p1","site":"x","epoch":1,"records":[]}',
+        "impostor": b'{"schema":1,"kind":"batch","probe_id":"p2","site":"x","epoch":1,"seq":1,"records":[]}',
+        "badrec": b'{"schema":1,"kind":"batch","probe_id":"p1","site":"x","epoch":7,"seq":1,'
+                  b'"records":[{"type":"stream"},{"type":"nope"},{"type":"client","client_ip":"10.0.0.1",'
+                  b'"first_seen":"2026-11-27T10:00:00.000000Z","last_seen":"2026-11-27T10:00:01.000000Z"}]}',
+        "ack": b'{"schema":1,"kind":"ack","epoch":1,"seq":1,"status":"stored"}',
+    }
+    args = []
+    for name, data in frames.items():
+        p = os.path.join(TMP, name)
+        with open(p, "wb") as f:
+            f.write(data)
+        args.append(p)
+    args += ["@big:%d" % (2 << 20), "@multi:" + os.path.join(TMP, "notjson")]
+    r = run([ZSEND, ENDPOINT, os.path.join(KEYS, "p1.key"), os.path.join(KEYS, "collector.pub")] + args)
+    print(r.stdout)
+    check(r.returncode == 0, "every broken frame was answered")
+    replies = {l.split(": ", 1)[0]: l.split(": ", 1)[1] for l in r.stdout.splitlines()}
+    for name in ("notjson", "schema2", "nokind", "missing", "impostor", "ack"):
+        check('"kind":"error"' in replies[os.path.join(TMP, name)], name + " answered with an error")
+    check("over the 1 MiB limit" in replies["@big:%d" % (2 << 20)], "oversized frame refused")
+    br = json.loads(replies[os.path.join(TMP, "badrec")])
+    check(br["status"] == "stored" and br["stored"] == 1 and br["rejected"] == 2,
+          "a batch's bad records are rejected, its good one stored")
+    good.wait(timeout=60)
+    check(good.returncode == 0, "the real probe finished cleanly")
+    stop(c)
+    k = counters()
+    check(k["malformed"] == 6, "malformed counted: %d" % k["malformed"])
+    check(k["oversized"] == 1 and k["identity_mismatch"] == 1, "oversized and impostor counted")
+    check(k["records_rejected"] == 2, "bad records counted")
+    n = query("SELECT COUNT(*), COUNT(DISTINCT ssrc) FROM streams WHERE probe_id='p2'")[0]
+    check(n == (3000, 3000), "the real probe's 3000 records stored once each: %s" % (n,))
+
+
+def case_kill9_collector():
+    """kill -9 of the collector mid-stream, restart: every record stored exactly once."""
+    setup()
+    c = start_collector()
+    synthetic(os.path.join(TMP, "in.jsonl"), 20000)
+    p = start_probe(probe_args(extra=["--from-jsonl", os.path.join(TMP, "in.jsonl"),
+                                      "--from-jsonl-rate", "5000", "--batch-records", "200",
+                                      "--ack-timeout-ms", "1000", "--drain", "60"]), "probe.log")
+    time.sleep(1.5)
+    stored_before = query("SELECT COUNT(*) FROM streams")[0][0]
+    c.kill()
+    c.wait()
+    check(0 < stored_before < 20000, "collector killed mid-stream (%d of 20000 stored)" % stored_before)
+    time.sleep(1.5)
+    c = start_collector()
+    p.wait(timeout=90)
+    check(p.returncode == 0, "probe drained and exited 0")
+    stop(c)
+    n = query("SELECT COUNT(*), COUNT(DISTINCT ssrc) FROM streams")[0]
+    check(n == (20000, 20000), "20000 records stored exactly once: %s" % (n,))
+    log = read("probe.log")
+    check("0 records lost" in log, "probe reports nothing lost")
+    print("duplicates dropped by the collector:", counters()["batches_duplicate"])
+
+
+def case_probe_restart():
+    """kill -9 of the probe with a non-empty spool, restart: the spooled records
+    arrive exactly once."""
+    setup()
+    synthetic(os.path.join(TMP, "in.jsonl"), 5000)
+    p = start_probe(probe_args(extra=["--from-jsonl", os.path.join(TMP, "in.jsonl"),
+                                      "--from-jsonl-rate", "2500", "--batch-records", "100",
+                                      "--batch-ms", "100"]), "probe.log")
+    time.sleep(1.5)
+    p.kill()
+    p.wait()
+    spooled = spooled_records("spool")
+    check(spooled > 0, "probe killed with %d records in its spool" % spooled)
+    c = start_collector()
+    empty = os.path.join(TMP, "empty.jsonl")
+    open(empty, "w").close()
+    r = run(probe_args(extra=["--from-jsonl", empty]))
+    check(r.returncode == 0, "restarted probe drains its spool (%s)" % r.stderr.strip()[-300:])
+    check("by an earlier run" in r.stderr, "probe says it found an earlier run's batches")
+    stop(c)
+    n = query("SELECT COUNT(*), COUNT(DISTINCT ssrc) FROM streams")[0]
+    check(n == (spooled, spooled), "the %d spooled records stored exactly once: %s" % (spooled, n))
+
+
+def case_link_cut():
+    """Collector away for longer than the spool holds: the probe goes on, drops
+    interval records first, counts every loss, and says so in log and heartbeat."""
+    setup()
+    synthetic(os.path.join(TMP, "in.jsonl"), 400, intervals=12000)
+    p = start_probe(probe_args(extra=["--from-jsonl", os.path.join(TMP, "in.jsonl"),
+                                      "--spool-max-mb", "1", "--batch-records", "100",
+                                      "--heartbeat", "1", "--drain", "60",
+                                      "--no-spool-fsync"]), "probe.log")
+    deadline = time.time() + 30
+    while "spool full" not in read("probe.log") and time.time() < deadline:
+        time.sleep(0.2)
+    check("spool full" in read("probe.log"), "probe logs that its spool is full")
+    time.sleep(1)
+    c = start_collector()
+    p.wait(timeout=90)
+    time.sleep(0.5)
+    stop(c)
+    log = read("probe.log")
+    line = [l for l in log.splitlines() if "records lost" in l][-1]
+    print(line)
+    streams = query("SELECT COUNT(*) FROM streams")[0][0]
+    intervals = query("SELECT COUNT(*) FROM intervals")[0][0]
+    check(streams == 400, "all 400 final records kept (interval records went first): %d" % streams)
+    check(intervals < 12000, "interval records were dropped: %d of 12000 stored" % intervals)
+    health = json.loads(query("SELECT health FROM probes WHERE probe_id='p1'")[0][0])
+    ev = health["export"]["spool"]["evicted_interval_records"]
+    check(ev > 0, "heartbeat reports %d interval records dropped" % ev)
+    lost = int(line.split(" records lost")[0].split(", ")[-1])
+    check(intervals + lost == 12000, "stored %d + counted lost %d = 12000 interval records" % (intervals, lost))
+
+
+def case_key_perms():
+    """A secret key readable by others is refused, with the fix in the message."""
+    setup()
+    os.chmod(os.path.join(KEYS, "p1.key"), 0o644)
+    r = run(probe_args(extra=["-r", os.path.join(PCAPS, "teams_audio_p2p_relay.pcap")]))
+    check(r.returncode == 2, "probe refuses to start (exit %d)" % r.returncode)
+    check("chmod 600" in r.stderr, "message says how to fix it: " + r.stderr.strip())
+    os.chmod(os.path.join(KEYS, "collector.key"), 0o640)
+    r = run([COLLECTOR, "run", "--bind", ENDPOINT, "--key", os.path.join(KEYS, "collector.key"),
+             "--authorized-keys", AUTH, "--db", DB])
+    check(r.returncode == 1 and "chmod 600" in r.stderr, "collector refuses too: " + r.stderr.strip())
+
+
+def case_retention():
+    """Rows stored longer ago than --retention-days go at start; newer ones stay."""
+    setup()
+    c = start_collector()
+    r = run(probe_args(extra=["-r", os.path.join(PCAPS, "teams_audio_p2p_relay.pcap"), "--interval", "5"]))
+    check(r.returncode == 0, "replay delivered")
+    stop(c)
+    total = query("SELECT COUNT(*) FROM streams")[0][0]
+    con = sqlite3.connect(DB)
+    con.execute("UPDATE streams SET received='2020-01-01T00:00:00.000000Z' WHERE id = (SELECT MIN(id) FROM streams)")
+    con.execute("UPDATE intervals SET received='2020-01-01T00:00:00.000000Z'")
+    con.commit()
+    con.close()
+    c = start_collector(["--retention-days", "7"])
+    stop(c)
+    check(query("SELECT COUNT(*) FROM streams")[0][0] == total - 1, "the old stream row was deleted")
+    check(query("SELECT COUNT(*) FROM intervals")[0][0] == 0, "old interval rows deleted")
+    check("retention:" in read("collector.log"), "retention logged")
+
+
+def case_schema_newer():
+    """A store from a newer collector is refused with a clear message."""
+    setup()
+    c = start_collector()
+    stop(c)
+    con = sqlite3.connect(DB)
+    con.execute("UPDATE migrations SET version = 99 WHERE component = 'ingest'")
+    con.commit()
+    con.close()
+    r = run([COLLECTOR, "run", "--bind", ENDPOINT, "--key", os.path.join(KEYS, "collector.key"),
+             "--authorized-keys", AUTH, "--db", DB])
+    check(r.returncode == 1 and "newer than this collector" in r.stderr, r.stderr.strip())
+
+
+CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
+if CASE not in CASES:
+    print("unknown case", CASE, "; have", " ".join(CASES))
+    sys.exit(2)
+try:
+    CASES[CASE]()
+finally:
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+print("PASS", CASE, "(work dir %s)" % TMP)
