@@ -113,12 +113,13 @@ static void refuse(ingest_t *in, zmq_msg_t *ident, const char *probe, uint64_t *
     send_reply(in, ident, wire_error(why));
 }
 
-static void on_batch(ingest_t *in, zmq_msg_t *ident, const char *probe, const wire_msg_t *m)
+static void on_batch(ingest_t *in, zmq_msg_t *ident, const char *probe, const wire_msg_t *m,
+                     const char *body, size_t body_len)
 {
     char err[512];
     wire_status_t status;
     store_result_t r;
-    if (!store_batch(in->store, probe, m, &status, &r, err, sizeof err)) {
+    if (!store_batch(in->store, probe, m, body, body_len, &status, &r, err, sizeof err)) {
         in->st.db_errors++;
         LOG_ERROR("collector: batch %" PRId64 " from '%s' not stored, not acknowledged: %s",
                   m->seq, probe, err);
@@ -126,6 +127,10 @@ static void on_batch(ingest_t *in, zmq_msg_t *ident, const char *probe, const wi
     }
     if (status == WIRE_DUPLICATE) {
         in->st.batches_duplicate++;
+    } else if (status == WIRE_REJECTED) { /* resending cannot help: the probe drops it */
+        in->st.malformed++;
+        LOG_WARN("collector: batch %" PRId64 " from '%s' rejected: %s", m->seq, probe,
+                 r.first_error);
     } else {
         in->st.batches_stored++;
         in->st.records_stored += (uint64_t)r.stored;
@@ -136,23 +141,25 @@ static void on_batch(ingest_t *in, zmq_msg_t *ident, const char *probe, const wi
     }
     send_reply(in, ident,
                wire_ack(m->epoch, m->seq, status, r.stored, r.rejected,
-                        r.rejected ? r.first_error : NULL));
+                        r.rejected || status == WIRE_REJECTED ? r.first_error : NULL));
 }
 
-static void on_frame(ingest_t *in, zmq_msg_t *ident, zmq_msg_t *body)
+/* body: the batch's record lines, NULL for a one-frame message. */
+static void on_message(ingest_t *in, zmq_msg_t *ident, zmq_msg_t *head, zmq_msg_t *body)
 {
     in->st.frames++;
-    const char *user = zmq_msg_gets(body, "User-Id");
+    const char *user = zmq_msg_gets(head, "User-Id");
     const char *probe = user ? user : "?";
     char err[256];
-    if (zmq_msg_size(body) > in->max_frame) {
-        snprintf(err, sizeof err, "frame of %zu bytes is over the %u MiB limit",
-                 zmq_msg_size(body), in->cfg.max_frame_mb);
+    size_t size = zmq_msg_size(head) + (body ? zmq_msg_size(body) : 0);
+    if (size > in->max_frame) {
+        snprintf(err, sizeof err, "message of %zu bytes is over the %u MiB limit", size,
+                 in->cfg.max_frame_mb);
         refuse(in, ident, probe, &in->st.oversized, err);
         return;
     }
     wire_msg_t m;
-    if (!wire_parse(zmq_msg_data(body), zmq_msg_size(body), &m, err, sizeof err)) {
+    if (!wire_parse(zmq_msg_data(head), zmq_msg_size(head), &m, err, sizeof err)) {
         refuse(in, ident, probe, &in->st.malformed, err);
         return;
     }
@@ -161,8 +168,11 @@ static void on_frame(ingest_t *in, zmq_msg_t *ident, zmq_msg_t *body)
     } else if (strcmp(m.probe_id, probe) != 0) {
         snprintf(err, sizeof err, "probe_id '%.64s' is not this key's name", m.probe_id);
         refuse(in, ident, probe, &in->st.identity_mismatch, err);
+    } else if ((m.kind == WIRE_BATCH) != (body != NULL)) {
+        refuse(in, ident, probe, &in->st.malformed,
+               body ? "a heartbeat is one frame" : "a batch needs its records frame");
     } else if (m.kind == WIRE_BATCH) {
-        on_batch(in, ident, probe, &m);
+        on_batch(in, ident, probe, &m, zmq_msg_data(body), zmq_msg_size(body));
     } else {
         in->st.heartbeats++;
         if (!store_heartbeat(in->store, probe, &m, err, sizeof err)) {
@@ -173,35 +183,49 @@ static void on_frame(ingest_t *in, zmq_msg_t *ident, zmq_msg_t *body)
     wire_msg_clear(&m);
 }
 
-/* One message off the ROUTER: [identity][body]; false when none waits. */
+/* Discards the rest of a message that has too many frames. */
+static void discard_rest(ingest_t *in)
+{
+    bool more = true;
+    while (more) {
+        zmq_msg_t x;
+        zmq_msg_init(&x);
+        if (zmq_msg_recv(&x, in->router, 0) < 0) {
+            zmq_msg_close(&x);
+            return;
+        }
+        more = zmq_msg_more(&x);
+        zmq_msg_close(&x);
+    }
+}
+
+/* One message off the ROUTER: [identity][head] or [identity][head][body];
+ * false when none waits. */
 static bool read_one(ingest_t *in)
 {
-    zmq_msg_t ident, body;
+    zmq_msg_t ident, head, body;
     zmq_msg_init(&ident);
     if (zmq_msg_recv(&ident, in->router, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&ident);
         return false;
     }
+    zmq_msg_init(&head);
     zmq_msg_init(&body);
-    bool ok = zmq_msg_more(&ident) && zmq_msg_recv(&body, in->router, 0) >= 0;
-    int extra = 0;
-    while (ok && zmq_msg_more(&body) && extra < 1000) { /* multipart: not ours */
-        zmq_msg_t x;
-        zmq_msg_init(&x);
-        zmq_msg_recv(&x, in->router, 0);
-        bool more = zmq_msg_more(&x);
-        zmq_msg_close(&x);
-        extra++;
-        if (!more)
-            break;
-    }
+    bool ok = zmq_msg_more(&ident) && zmq_msg_recv(&head, in->router, 0) >= 0;
+    bool two = ok && zmq_msg_more(&head);
+    if (two)
+        ok = zmq_msg_recv(&body, in->router, 0) >= 0;
+    bool extra = ok && two && zmq_msg_more(&body);
+    if (extra)
+        discard_rest(in);
     if (!ok)
         in->st.malformed++;
     else if (extra)
-        refuse(in, &ident, "?", &in->st.malformed, "one frame per message expected");
+        refuse(in, &ident, "?", &in->st.malformed, "at most two frames per message expected");
     else
-        on_frame(in, &ident, &body);
+        on_message(in, &ident, &head, two ? &body : NULL);
     zmq_msg_close(&body);
+    zmq_msg_close(&head);
     zmq_msg_close(&ident);
     return true;
 }

@@ -1,8 +1,10 @@
 #include "store.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "timefmt.h"
@@ -97,12 +99,26 @@ static const record_map_t maps[] = {
 static const char *const aged[] = {"streams", "intervals",   "flows",
                                    "clients", "probe_stats", "batches"};
 
+/* Checkpoints (copying the WAL into the database file) run in a thread of
+ * their own on a second connection, so the writer only appends to the WAL. */
+typedef struct {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool running, stop;
+    sqlite3 *db;
+    uint64_t runs, failures;
+} checkpointer_t;
+
 struct store {
     sqlite3 *db;
+    checkpointer_t ck;
     sqlite3_stmt *ins[NMAPS];
-    int ncols[NMAPS];
+    sqlite3_stmt *type_of; /* for records that do not start {"type":"...", */
     sqlite3_stmt *batch_ins, *probe_up, *hb_up;
 };
+
+static bool checkpointer_start(store_t *s, const char *path, char *err, size_t errlen);
 
 static bool exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
@@ -174,18 +190,54 @@ static bool prepare(store_t *s, const char *sql, sqlite3_stmt **st, char *err, s
     return false;
 }
 
-/* INSERT INTO table(probe_id, site, cols..., record) VALUES(?, ...) */
+#define ISO_GLOB                                                                          \
+    "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]"         \
+    ".[0-9][0-9][0-9][0-9][0-9][0-9]Z'"
+
+/* The SQL form of wire_record_check() for one field of record ?4. */
+static int field_check(char *buf, size_t len, const char *f)
+{
+    switch (wire_field_kind(f)) {
+    case WIRE_FIELD_TIME:
+        return snprintf(buf, len, " AND json_type(?4,'$.%s')='text' AND json_extract(?4,'$.%s') GLOB " ISO_GLOB, f, f);
+    case WIRE_FIELD_COUNT:
+        return snprintf(buf, len, " AND json_type(?4,'$.%s')='integer' AND json_extract(?4,'$.%s')>=0", f, f);
+    default:
+        return snprintf(buf, len,
+                        " AND json_type(?4,'$.%s')='text' AND"
+                        " length(CAST(json_extract(?4,'$.%s') AS BLOB)) BETWEEN 1 AND 255",
+                        f, f);
+    }
+}
+
+/* INSERT INTO table(probe_id, site, received, cols..., record)
+ *   SELECT ?1, ?2, ?3, json_extract(?4, '$.col')..., ?4
+ *   WHERE <the record is valid JSON and passes wire_record_check()>
+ * SQLite parses the record once (its JSON cache) and no row is made for a
+ * record that fails; the caller then asks jansson why. */
 static bool prepare_map(store_t *s, size_t i, char *err, size_t errlen)
 {
-    char sql[2048], vals[256] = "?,?,?";
-    int n = snprintf(sql, sizeof sql, "INSERT INTO %s(probe_id,site,received", maps[i].table);
+    char sql[8192], sel[4096] = "", chk[4096] = "";
+    size_t n = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s(probe_id,site,received",
+                                maps[i].table);
+    size_t ns = 0, nc = 0;
     int k = 0;
     for (; maps[i].cols[k]; k++) {
-        n += snprintf(sql + n, sizeof sql - (size_t)n, ",%s", maps[i].cols[k]);
-        strcat(vals, ",?");
+        n += (size_t)snprintf(sql + n, sizeof sql - n, ",%s", maps[i].cols[k]);
+        ns += (size_t)snprintf(sel + ns, sizeof sel - ns, ",json_extract(?4,'$.%s')",
+                               maps[i].cols[k]);
     }
-    snprintf(sql + n, sizeof sql - (size_t)n, ",record) VALUES(%s,?)", vals);
-    s->ncols[i] = k;
+    for (const char *const *f = wire_record_fields(maps[i].type); f && *f; f++)
+        nc += (size_t)field_check(chk + nc, sizeof chk - nc, *f);
+    n += (size_t)snprintf(sql + n, sizeof sql - n,
+                          ",record) SELECT ?1,?2,?3%s,?4 WHERE CASE WHEN json_valid(?4) THEN"
+                          " json_type(?4)='object' AND json_extract(?4,'$.type')='%s'%s"
+                          " ELSE 0 END",
+                          sel, maps[i].type, chk);
+    if (n >= sizeof sql || ns >= sizeof sel || nc >= sizeof chk) {
+        snprintf(err, errlen, "internal: insert statement for %s too long", maps[i].table);
+        return false;
+    }
     return prepare(s, sql, &s->ins[i], err, errlen);
 }
 
@@ -194,7 +246,9 @@ static bool prepare_all(store_t *s, char *err, size_t errlen)
     for (size_t i = 0; i < NMAPS; i++)
         if (!prepare_map(s, i, err, errlen))
             return false;
-    return prepare(s,
+    return prepare(s, "SELECT json_extract(?1,'$.type') WHERE json_valid(?1)", &s->type_of, err,
+                   errlen) &&
+           prepare(s,
                    "INSERT INTO batches(probe_id, epoch, seq, received, records)"
                    " VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING",
                    &s->batch_ins, err, errlen) &&
@@ -214,8 +268,10 @@ store_t *store_open(const char *path, bool sync_full, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    /* one connection per thread: SQLite's own mutexes are not needed */
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open database %s: %s", path,
                  s->db ? sqlite3_errmsg(s->db) : "out of memory");
         store_free(&s);
@@ -225,8 +281,10 @@ store_t *store_open(const char *path, bool sync_full, char *err, size_t errlen)
     bool ok = exec(s->db, "PRAGMA journal_mode=WAL", err, errlen) &&
               exec(s->db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
                    err, errlen) &&
-              exec(s->db, "PRAGMA foreign_keys=ON", err, errlen) && migrate(s->db, err, errlen) &&
-              prepare_all(s, err, errlen);
+              exec(s->db, "PRAGMA foreign_keys=ON", err, errlen) &&
+              exec(s->db, "PRAGMA cache_size=-65536", err, errlen) && /* 64 MiB */
+              migrate(s->db, err, errlen) && prepare_all(s, err, errlen) &&
+              checkpointer_start(s, path, err, errlen);
     if (!ok) {
         size_t l = strlen(err);
         snprintf(err + l, errlen - l, " (%s)", path);
@@ -235,13 +293,83 @@ store_t *store_open(const char *path, bool sync_full, char *err, size_t errlen)
     return s;
 }
 
+#define CHECKPOINT_EVERY_MS 200
+#define WAL_SAFETY_PAGES 65536 /* the writer checkpoints itself past 256 MiB */
+
+static void *checkpoint_loop(void *arg)
+{
+    checkpointer_t *ck = arg;
+    pthread_mutex_lock(&ck->mu);
+    while (!ck->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += CHECKPOINT_EVERY_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&ck->cv, &ck->mu, &until);
+        if (ck->stop)
+            break;
+        pthread_mutex_unlock(&ck->mu);
+        int rc = sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&ck->mu);
+        ck->runs++;
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            ck->failures++;
+    }
+    pthread_mutex_unlock(&ck->mu);
+    return NULL;
+}
+
+static bool checkpointer_start(store_t *s, const char *path, char *err, size_t errlen)
+{
+    checkpointer_t *ck = &s->ck;
+    pthread_mutex_init(&ck->mu, NULL);
+    pthread_cond_init(&ck->cv, NULL);
+    if (sqlite3_open_v2(path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "database %s: second connection: %s", path,
+                 ck->db ? sqlite3_errmsg(ck->db) : "out of memory");
+        return false;
+    }
+    sqlite3_busy_timeout(ck->db, 5000);
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%d", WAL_SAFETY_PAGES);
+    if (!exec(s->db, sql, err, errlen) ||
+        !exec(ck->db, "PRAGMA wal_autocheckpoint=0", err, errlen))
+        return false;
+    if (pthread_create(&ck->th, NULL, checkpoint_loop, ck) != 0) {
+        snprintf(err, errlen, "cannot start the checkpoint thread");
+        return false;
+    }
+    ck->running = true;
+    return true;
+}
+
+static void checkpointer_stop(checkpointer_t *ck)
+{
+    if (ck->running) {
+        pthread_mutex_lock(&ck->mu);
+        ck->stop = true;
+        pthread_cond_signal(&ck->cv);
+        pthread_mutex_unlock(&ck->mu);
+        pthread_join(ck->th, NULL);
+        ck->running = false;
+        pthread_mutex_destroy(&ck->mu);
+        pthread_cond_destroy(&ck->cv);
+    }
+    sqlite3_close(ck->db);
+    ck->db = NULL;
+}
+
 void store_free(store_t **ps)
 {
     if (!ps || !*ps)
         return;
     store_t *s = *ps;
+    checkpointer_stop(&s->ck);
     for (size_t i = 0; i < NMAPS; i++)
         sqlite3_finalize(s->ins[i]);
+    sqlite3_finalize(s->type_of);
     sqlite3_finalize(s->batch_ins);
     sqlite3_finalize(s->probe_up);
     sqlite3_finalize(s->hb_up);
@@ -257,32 +385,6 @@ sqlite3 *store_db(store_t *s)
 
 /* ---- writing ------------------------------------------------------------ */
 
-static void bind_json(sqlite3_stmt *st, int idx, json_t *v)
-{
-    if (!v) { /* a missing key is NULL, like an explicit null */
-        sqlite3_bind_null(st, idx);
-        return;
-    }
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        sqlite3_bind_text(st, idx, json_string_value(v), (int)json_string_length(v),
-                          SQLITE_TRANSIENT);
-        break;
-    case JSON_INTEGER:
-        sqlite3_bind_int64(st, idx, json_integer_value(v));
-        break;
-    case JSON_REAL:
-        sqlite3_bind_double(st, idx, json_real_value(v));
-        break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-        sqlite3_bind_int(st, idx, json_is_true(v));
-        break;
-    default:
-        sqlite3_bind_null(st, idx);
-    }
-}
-
 static int step_reset(sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
@@ -291,44 +393,65 @@ static int step_reset(sqlite3_stmt *st)
     return rc;
 }
 
-static const record_map_t *map_for(json_t *rec, size_t *idx)
+/* The record's table: from the probe's own layout ({"type":"stream",...)
+ * at no cost, else from SQLite's parse. NMAPS when unknown. */
+static size_t map_index(store_t *s, const char *line, size_t len)
 {
-    const char *type = json_string_value(json_object_get(rec, "type"));
-    for (size_t i = 0; type && i < NMAPS; i++) {
-        if (strcmp(maps[i].type, type) == 0) {
-            *idx = i;
-            return &maps[i];
-        }
+    static const char pre[] = "{\"type\":\"";
+    char type[16] = "";
+    if (len > sizeof pre && memcmp(line, pre, sizeof pre - 1) == 0) {
+        const char *t = line + sizeof pre - 1, *q = memchr(t, '"', len - (sizeof pre - 1));
+        if (q && (size_t)(q - t) < sizeof type)
+            memcpy(type, t, (size_t)(q - t));
+    } else {
+        sqlite3_bind_text(s->type_of, 1, line, (int)len, SQLITE_STATIC);
+        if (sqlite3_step(s->type_of) == SQLITE_ROW && sqlite3_column_text(s->type_of, 0))
+            snprintf(type, sizeof type, "%s", (const char *)sqlite3_column_text(s->type_of, 0));
+        sqlite3_reset(s->type_of);
+        sqlite3_clear_bindings(s->type_of);
     }
-    return NULL;
+    for (size_t i = 0; i < NMAPS; i++)
+        if (strcmp(maps[i].type, type) == 0)
+            return i;
+    return NMAPS;
 }
 
-/* One record; false only on a database error. */
-static bool insert_record(store_t *s, json_t *rec, const wire_msg_t *m, const char *probe,
-                          const char *now, store_result_t *r)
+/* Why a record was refused, in jansson's words (the slow path). */
+static void reject(const char *line, size_t len, store_result_t *r)
 {
-    char why[160];
-    size_t i = 0;
-    const record_map_t *map = wire_record_check(rec, why, sizeof why) ? map_for(rec, &i) : NULL;
-    if (!map) {
-        if (r->rejected++ == 0)
-            snprintf(r->first_error, sizeof r->first_error, "%s", why);
+    if (r->rejected++ > 0)
+        return;
+    json_error_t je;
+    json_t *rec = json_loadb(line, len, 0, &je);
+    char why[128];
+    if (!rec)
+        snprintf(why, sizeof why, "record not JSON: %.100s", je.text);
+    else if (wire_record_check(rec, why, sizeof why))
+        snprintf(why, sizeof why, "record failed the store's checks");
+    json_decref(rec);
+    snprintf(r->first_error, sizeof r->first_error, "%s", why);
+}
+
+/* One record line; false only on a database error. */
+static bool insert_record(store_t *s, const char *line, size_t len, const wire_msg_t *m,
+                          const char *probe, const char *now, store_result_t *r)
+{
+    size_t i = map_index(s, line, len);
+    if (i == NMAPS) {
+        reject(line, len, r);
         return true;
     }
     sqlite3_stmt *st = s->ins[i];
-    int col = 1;
-    sqlite3_bind_text(st, col++, probe, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, col++, m->site, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, col++, now, -1, SQLITE_STATIC);
-    for (int k = 0; k < s->ncols[i]; k++)
-        bind_json(st, col++, json_object_get(rec, map->cols[k]));
-    char *text = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    if (!text)
-        return false;
-    sqlite3_bind_text(st, col, text, -1, free);
+    sqlite3_bind_text(st, 1, probe, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, m->site, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, line, (int)len, SQLITE_STATIC); /* kept as the probe wrote it */
     if (step_reset(st) != SQLITE_DONE)
         return false;
-    r->stored++;
+    if (sqlite3_changes(s->db) == 0)
+        reject(line, len, r);
+    else
+        r->stored++;
     return true;
 }
 
@@ -343,39 +466,56 @@ static bool upsert_probe(store_t *s, const char *probe, const char *site, const 
     return step_reset(s->probe_up) == SQLITE_DONE;
 }
 
-static bool insert_batch(store_t *s, const char *probe, const wire_msg_t *m, const char *now,
-                         store_result_t *r, bool *dup)
+static bool insert_batch(store_t *s, const char *probe, const wire_msg_t *m, const char *body,
+                         size_t body_len, const char *now, store_result_t *r, bool *dup)
 {
     sqlite3_bind_text(s->batch_ins, 1, probe, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s->batch_ins, 2, m->epoch);
     sqlite3_bind_int64(s->batch_ins, 3, m->seq);
     sqlite3_bind_text(s->batch_ins, 4, now, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s->batch_ins, 5, (int64_t)json_array_size(m->records));
+    sqlite3_bind_int64(s->batch_ins, 5, m->records);
     if (step_reset(s->batch_ins) != SQLITE_DONE)
         return false;
     *dup = sqlite3_changes(s->db) == 0;
     if (*dup)
         return true;
-    size_t k;
-    json_t *rec;
-    json_array_foreach(m->records, k, rec)
-    {
-        if (!insert_record(s, rec, m, probe, now, r))
+    size_t pos = 0, len;
+    const char *line;
+    while (wire_next_line(body, body_len, &pos, &line, &len))
+        if (!insert_record(s, line, len, m, probe, now, r))
             return false;
-    }
     return upsert_probe(s, probe, m->site, NULL, now);
 }
 
-bool store_batch(store_t *s, const char *probe, const wire_msg_t *m, wire_status_t *status,
-                 store_result_t *r, char *err, size_t errlen)
+static int64_t count_lines(const char *body, size_t body_len)
+{
+    size_t pos = 0, len;
+    const char *line;
+    int64_t n = 0;
+    while (wire_next_line(body, body_len, &pos, &line, &len))
+        n++;
+    return n;
+}
+
+bool store_batch(store_t *s, const char *probe, const wire_msg_t *m, const char *body,
+                 size_t body_len, wire_status_t *status, store_result_t *r, char *err,
+                 size_t errlen)
 {
     char now[40];
     timefmt_iso(timefmt_now(), now, sizeof now);
     memset(r, 0, sizeof *r);
+    int64_t lines = count_lines(body, body_len);
+    if (lines != m->records) {
+        snprintf(r->first_error, sizeof r->first_error,
+                 "batch header says %lld records, its body has %lld lines", (long long)m->records,
+                 (long long)lines);
+        *status = WIRE_REJECTED;
+        return true;
+    }
     if (!exec(s->db, "BEGIN IMMEDIATE", err, errlen))
         return false;
     bool dup = false;
-    if (!insert_batch(s, probe, m, now, r, &dup)) {
+    if (!insert_batch(s, probe, m, body, body_len, now, r, &dup)) {
         snprintf(err, errlen, "database: %s", sqlite3_errmsg(s->db));
         char ignored[8];
         exec(s->db, "ROLLBACK", ignored, sizeof ignored);

@@ -29,12 +29,15 @@ store_t *store_open(const char *path, bool sync_full, char *err, size_t errlen);
 void store_free(store_t **s);
 sqlite3 *store_db(store_t *s);
 
-/* Stores a batch from probe `probe` in one transaction, unless (probe,
- * epoch, seq) is already stored. Records that fail wire_record_check are
- * counted in r and skipped. false (err set, nothing stored) on a database
- * error: the batch must not be acknowledged. */
-bool store_batch(store_t *s, const char *probe, const wire_msg_t *m, wire_status_t *status,
-                 store_result_t *r, char *err, size_t errlen);
+/* Stores a batch from probe `probe` (header m, record lines body) in one
+ * transaction, unless (probe, epoch, seq) is already stored. Records that
+ * fail wire_record_check are counted in r and skipped; a body whose line
+ * count is not the header's is WIRE_REJECTED whole (r->first_error says
+ * why). false (err set, nothing stored) on a database error: the batch
+ * must not be acknowledged. */
+bool store_batch(store_t *s, const char *probe, const wire_msg_t *m, const char *body,
+                 size_t body_len, wire_status_t *status, store_result_t *r, char *err,
+                 size_t errlen);
 /* Notes a probe's heartbeat (its health kept as JSON). */
 bool store_heartbeat(store_t *s, const char *probe, const wire_msg_t *m, char *err,
                      size_t errlen);

@@ -37,13 +37,33 @@ bool wire_iso_ok(const char *s)
     return true;
 }
 
-static bool field_ok(const char *name, json_t *v)
+wire_field_kind_t wire_field_kind(const char *name)
 {
     if (strstr(name, "_seen") || strcmp(name, "start") == 0 || strcmp(name, "end") == 0)
-        return wire_iso_ok(json_string_value(v));
+        return WIRE_FIELD_TIME;
     if (strcmp(name, "ssrc") == 0 || strcmp(name, "packets") == 0)
+        return WIRE_FIELD_COUNT;
+    return WIRE_FIELD_TEXT;
+}
+
+const char *const *wire_record_fields(const char *type)
+{
+    for (size_t i = 0; type && i < sizeof rules / sizeof rules[0]; i++)
+        if (strcmp(rules[i].type, type) == 0)
+            return rules[i].fields;
+    return NULL;
+}
+
+static bool field_ok(const char *name, json_t *v)
+{
+    switch (wire_field_kind(name)) {
+    case WIRE_FIELD_TIME:
+        return wire_iso_ok(json_string_value(v));
+    case WIRE_FIELD_COUNT:
         return json_is_integer(v) && json_integer_value(v) >= 0;
-    return json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < 256;
+    default:
+        return json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < 256;
+    }
 }
 
 bool wire_record_check(json_t *rec, char *err, size_t errlen)
@@ -53,19 +73,18 @@ bool wire_record_check(json_t *rec, char *err, size_t errlen)
         snprintf(err, errlen, "record is not an object with a \"type\"");
         return false;
     }
-    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-        if (strcmp(rules[i].type, type) != 0)
-            continue;
-        for (const char *const *f = rules[i].fields; *f; f++) {
-            if (!field_ok(*f, json_object_get(rec, *f))) {
-                snprintf(err, errlen, "%s record: field \"%s\" missing or invalid", type, *f);
-                return false;
-            }
-        }
-        return true;
+    const char *const *fields = wire_record_fields(type);
+    if (!fields) {
+        snprintf(err, errlen, "unknown record type \"%.32s\"", type);
+        return false;
     }
-    snprintf(err, errlen, "unknown record type \"%.32s\"", type);
-    return false;
+    for (const char *const *f = fields; *f; f++) {
+        if (!field_ok(*f, json_object_get(rec, *f))) {
+            snprintf(err, errlen, "%s record: field \"%s\" missing or invalid", type, *f);
+            return false;
+        }
+    }
+    return true;
 }
 
 static bool get_str(json_t *o, const char *k, const char **out, char *err, size_t errlen)
@@ -99,12 +118,8 @@ static bool parse_kind(json_t *r, wire_msg_t *m, char *err, size_t errlen)
     }
     if (strcmp(kind, "batch") == 0) {
         m->kind = WIRE_BATCH;
-        m->records = json_object_get(r, "records");
-        if (!json_is_array(m->records)) {
-            snprintf(err, errlen, "field \"records\" missing or not an array");
-            return false;
-        }
-        return get_str(r, "probe_id", &m->probe_id, err, errlen) &&
+        return get_int(r, "records", 0, &m->records, err, errlen) &&
+               get_str(r, "probe_id", &m->probe_id, err, errlen) &&
                get_str(r, "site", &m->site, err, errlen) &&
                get_int(r, "epoch", 0, &m->epoch, err, errlen) &&
                get_int(r, "seq", 1, &m->seq, err, errlen);
@@ -184,41 +199,18 @@ void wire_msg_clear(wire_msg_t *m)
 
 /* ---- builders ----------------------------------------------------------- */
 
-static bool add_json_string(dynbuf_t *b, const char *s)
+bool wire_next_line(const char *body, size_t body_len, size_t *pos, const char **line,
+                    size_t *len)
 {
-    json_t *j = json_string(s);
-    char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-    bool ok = q && dynbuf_addstr(b, q);
-    free(q);
-    json_decref(j);
-    return ok;
-}
-
-bool wire_batch_open(dynbuf_t *b, const char *probe_id, const char *site, int64_t epoch,
-                     int64_t seq)
-{
-    return dynbuf_printf(b, "{\"schema\":%d,\"kind\":\"batch\",\"probe_id\":", WIRE_SCHEMA) &&
-           add_json_string(b, probe_id) && dynbuf_addstr(b, ",\"site\":") &&
-           add_json_string(b, site) &&
-           dynbuf_printf(b, ",\"epoch\":%lld,\"seq\":%lld,\"records\":[", (long long)epoch,
-                         (long long)seq);
-}
-
-bool wire_batch_add(dynbuf_t *b, const char *rec, size_t len, bool first)
-{
-    size_t mark = b->len;
-    if ((!first && !dynbuf_add(b, ",", 1)) || !dynbuf_add(b, rec, len)) {
-        b->len = mark;
-        if (b->p)
-            b->p[mark] = '\0';
+    if (*pos >= body_len)
         return false;
-    }
+    const char *start = body + *pos;
+    const char *nl = memchr(start, '\n', body_len - *pos);
+    size_t n = nl ? (size_t)(nl - start) : body_len - *pos;
+    *line = start;
+    *len = n;
+    *pos += n + (nl ? 1 : 0);
     return true;
-}
-
-bool wire_batch_close(dynbuf_t *b)
-{
-    return dynbuf_addstr(b, "]}");
 }
 
 static char *dump(json_t *o)
@@ -226,6 +218,14 @@ static char *dump(json_t *o)
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return s;
+}
+
+char *wire_batch_header(const char *probe_id, const char *site, int64_t epoch, int64_t seq,
+                        int64_t records)
+{
+    return dump(json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:I}", "schema", WIRE_SCHEMA, "kind",
+                          "batch", "probe_id", probe_id, "site", site, "epoch", (json_int_t)epoch,
+                          "seq", (json_int_t)seq, "records", (json_int_t)records));
 }
 
 char *wire_heartbeat(const char *probe_id, const char *site, json_t *health)

@@ -1,8 +1,10 @@
 /* wire.h - the probe -> collector schema (docs/transport.md).
  *
- * Every ZeroMQ message is one frame of UTF-8 JSON with "schema" and "kind":
- *   batch      probe -> collector: probe_id, site, epoch, seq, records[]
- *              (records are the probe's --json records, unchanged)
+ * Every ZeroMQ message starts with one frame of UTF-8 JSON with "schema" and
+ * "kind":
+ *   batch      probe -> collector: probe_id, site, epoch, seq, records (a
+ *              count), then a second frame: the records as JSON lines (the
+ *              probe's --json records, unchanged, one per line)
  *   heartbeat  probe -> collector: probe_id, site, version, health{}
  *   ack        collector -> probe: epoch, seq, status (stored | duplicate |
  *              rejected), stored, rejected, error
@@ -19,8 +21,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dynbuf.h"
-
 #define WIRE_SCHEMA 1
 
 typedef enum { WIRE_BATCH, WIRE_HEARTBEAT, WIRE_ACK, WIRE_ERROR } wire_kind_t;
@@ -31,7 +31,7 @@ typedef struct {
     wire_kind_t kind;
     const char *probe_id, *site, *version; /* borrowed from root */
     int64_t epoch, seq;
-    json_t *records; /* batch: borrowed array */
+    int64_t records; /* batch: how many lines the second frame holds */
     json_t *health;  /* heartbeat: borrowed object */
     wire_status_t status;
     int64_t stored, rejected;
@@ -44,18 +44,25 @@ typedef struct {
 bool wire_parse(const char *data, size_t len, wire_msg_t *msg, char *err, size_t errlen);
 void wire_msg_clear(wire_msg_t *msg);
 
+/* What a record's key fields must be. */
+typedef enum { WIRE_FIELD_TIME, WIRE_FIELD_COUNT, WIRE_FIELD_TEXT } wire_field_kind_t;
+/* The required fields of a record type (NULL-terminated), NULL for a type
+ * that is not known. */
+const char *const *wire_record_fields(const char *type);
+wire_field_kind_t wire_field_kind(const char *field);
+
 /* Checks one record of a batch: a known type and its key fields. */
 bool wire_record_check(json_t *rec, char *err, size_t errlen);
 /* "2026-01-15T10:00:00.000000Z": the probe's time format. */
 bool wire_iso_ok(const char *s);
 
-/* Builders; false when the buffer's maximum is reached. */
-bool wire_batch_open(dynbuf_t *b, const char *probe_id, const char *site, int64_t epoch,
-                     int64_t seq);
-/* rec: one record's compact JSON. first: no comma before it. */
-bool wire_batch_add(dynbuf_t *b, const char *rec, size_t len, bool first);
-bool wire_batch_close(dynbuf_t *b);
+/* The next line of a batch's second frame: *line and *len set (0 for an
+ * empty line), *pos moved past its newline; false at the end. */
+bool wire_next_line(const char *body, size_t body_len, size_t *pos, const char **line,
+                    size_t *len);
 /* New strings (free()), NULL when out of memory. */
+char *wire_batch_header(const char *probe_id, const char *site, int64_t epoch, int64_t seq,
+                        int64_t records);
 char *wire_heartbeat(const char *probe_id, const char *site, json_t *health /* steals */);
 char *wire_ack(int64_t epoch, int64_t seq, wire_status_t st, int64_t stored, int64_t rejected,
                const char *error);

@@ -87,22 +87,32 @@ static batch_t *batch_for(export_t *e, bool interval)
     return &e->cur[interval ? 0 : 1];
 }
 
+/* Header line + '\n' + record lines: the spool file, and the two frames. */
 static void seal(export_t *e, bool interval)
 {
     batch_t *b = batch_for(e, interval);
     if (b->n == 0)
         return;
-    char err[512];
-    if (!wire_batch_close(&b->buf)) {
-        snprintf(err, sizeof err, "batch too large");
-    } else if (spool_put(e->spool, e->epoch, b->seq, interval, b->n, b->buf.p, b->buf.len, err,
-                         sizeof err)) {
+    char err[512] = "out of memory";
+    char *head = wire_batch_header(e->probe_id, e->site, e->epoch, b->seq, b->n);
+    size_t hl = head ? strlen(head) : 0;
+    char *file = head ? malloc(hl + 1 + b->buf.len) : NULL;
+    bool ok = false;
+    if (file) {
+        memcpy(file, head, hl);
+        file[hl] = '\n';
+        memcpy(file + hl + 1, b->buf.p, b->buf.len);
+        ok = spool_put(e->spool, e->epoch, b->seq, interval, b->n, file, hl + 1 + b->buf.len,
+                       err, sizeof err);
+    }
+    if (ok) {
         e->st.batches_sealed++;
         e->st.records_sealed += b->n;
-        err[0] = '\0';
-    }
-    if (err[0])
+    } else {
         LOG_ERROR("export: %u records lost: %s", b->n, err);
+    }
+    free(head);
+    free(file);
     dynbuf_reset(&b->buf);
     b->n = 0;
 }
@@ -113,11 +123,14 @@ static bool batch_append(export_t *e, bool interval, const char *rec, size_t len
     if (b->n == 0) {
         b->seq = ++e->seq;
         b->opened_ms = now_ms();
-        if (!wire_batch_open(&b->buf, e->probe_id, e->site, e->epoch, b->seq))
-            return false;
     }
-    if (!wire_batch_add(&b->buf, rec, len, b->n == 0))
+    size_t mark = b->buf.len;
+    if ((b->n > 0 && !dynbuf_add(&b->buf, "\n", 1)) || !dynbuf_add(&b->buf, rec, len)) {
+        b->buf.len = mark;
+        if (b->n == 0)
+            e->seq--;
         return false;
+    }
     b->n++;
     if (b->n >= e->cfg.batch_records || b->buf.len > BATCH_MAX_BYTES / 2)
         seal(e, interval);
@@ -126,11 +139,15 @@ static bool batch_append(export_t *e, bool interval, const char *rec, size_t len
 
 static void add_record(export_t *e, bool interval, const char *rec, size_t len)
 {
+    if (memchr(rec, '\n', len)) { /* compact JSON has none; never split a record */
+        e->st.records_dropped++;
+        return;
+    }
     if (batch_append(e, interval, rec, len))
         return;
     seal(e, interval); /* full: start a new batch with this record */
     if (!batch_append(e, interval, rec, len)) {
-        e->st.spool.write_failed_records++;
+        e->st.records_dropped++;
         LOG_ERROR("export: a record of %zu bytes does not fit in a batch; dropped", len);
     }
 }
@@ -316,12 +333,16 @@ static void pump(export_t *e, int64_t now)
         char *data = spool_read(e->spool, en, &len);
         if (!data) {
             LOG_ERROR("export: spooled batch %" PRId64 " cannot be read; dropped", en->seq);
-            e->st.spool.write_failed_records += en->records;
+            e->st.records_dropped += en->records;
             spool_remove(e->spool, en->epoch, en->seq);
             i--;
             continue;
         }
-        int rc = zmq_send(e->dealer, data, len, ZMQ_DONTWAIT);
+        char *nl = memchr(data, '\n', len);
+        size_t hl = nl ? (size_t)(nl - data) : len;
+        int rc = zmq_send(e->dealer, data, hl, ZMQ_DONTWAIT | ZMQ_SNDMORE);
+        if (rc >= 0)
+            rc = zmq_send(e->dealer, nl ? nl + 1 : "", nl ? len - hl - 1 : 0, ZMQ_DONTWAIT);
         free(data);
         if (rc < 0)
             return; /* not connected (ZMQ_IMMEDIATE) or queue full: later */
@@ -621,8 +642,8 @@ static void summary(export_t *e)
 {
     export_stats_t s;
     export_stats(e, &s);
-    uint64_t lost = s.queue_dropped + s.spool.evicted_interval + s.spool.evicted_final +
-                    s.spool.write_failed_records + s.records_rejected;
+    uint64_t lost = s.queue_dropped + s.records_dropped + s.spool.evicted_interval +
+                    s.spool.evicted_final + s.spool.write_failed_records + s.records_rejected;
     LOG_INFO("export: %" PRIu64 " records queued, %" PRIu64 " acknowledged in %" PRIu64
              " batches, %" PRIu64 " batches (%" PRIu64 " bytes) left in the spool, %" PRIu64
              " records lost",
@@ -667,10 +688,11 @@ void export_close(export_t **pe, export_stats_t *final)
 json_t *export_stats_json(const export_stats_t *s)
 {
     return json_pack(
-        "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+        "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
         " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
         "connected", s->connected, "records_queued", (json_int_t)s->records_queued,
-        "queue_dropped", (json_int_t)s->queue_dropped, "batches_sealed",
+        "queue_dropped", (json_int_t)s->queue_dropped, "records_dropped",
+        (json_int_t)s->records_dropped, "batches_sealed",
         (json_int_t)s->batches_sealed, "batches_sent", (json_int_t)s->batches_sent,
         "batches_resent", (json_int_t)s->batches_resent, "batches_acked",
         (json_int_t)s->batches_acked, "records_acked", (json_int_t)s->records_acked,

@@ -39,6 +39,7 @@ typedef struct {
 
 typedef struct {
     uint64_t records_queued, queue_dropped;
+    uint64_t records_dropped; /* could not be batched or read back from the spool */
     uint64_t batches_sealed, records_sealed;
     uint64_t batches_sent, batches_resent;
     uint64_t batches_acked, records_acked, batches_duplicate;

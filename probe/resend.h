@@ -1,7 +1,7 @@
 /* resend.h - sends the records of a saved --json file to a collector, as
  * the probe would have sent them live (recovery after an outage, load
- * tests). Lines that are not a JSON object with a "type" are counted and
- * skipped; the collector checks the rest.
+ * tests). Lines that do not look like a JSON object are counted and
+ * skipped; the collector checks every record and counts what it rejects.
  */
 #ifndef CALLSCOPE_RESEND_H
 #define CALLSCOPE_RESEND_H

@@ -236,12 +236,19 @@ def case_malformed():
         "notjson": b"this is not json {",
         "schema2": b'{"schema":2,"kind":"batch"}',
         "nokind": b'{"schema":1}',
-        "missing": b'{"schema":1,"kind":"batch","probe_id":"p1","site":"x","epoch":1,"records":[]}',
-        "impostor": b'{"schema":1,"kind":"batch","probe_id":"p2","site":"x","epoch":1,"seq":1,"records":[]}',
-        "badrec": b'{"schema":1,"kind":"batch","probe_id":"p1","site":"x","epoch":7,"seq":1,'
-                  b'"records":[{"type":"stream"},{"type":"nope"},{"type":"client","client_ip":"10.0.0.1",'
-                  b'"first_seen":"2026-11-27T10:00:00.000000Z","last_seen":"2026-11-27T10:00:01.000000Z"}]}',
+        "missing": b'{"schema":1,"kind":"batch","probe_id":"p1","site":"x","epoch":1,"records":0}',
+        "impostor": b'{"schema":1,"kind":"batch","probe_id":"p2","site":"x","epoch":1,"seq":1,"records":0}',
         "ack": b'{"schema":1,"kind":"ack","epoch":1,"seq":1,"status":"stored"}',
+        "nobody": b'{"schema":1,"kind":"batch","probe_id":"p1","site":"x","epoch":1,"seq":1,"records":0}',
+    }
+    # two-frame batches: header, then record lines
+    badrec_body = (b'{"type":"stream"}\n{"type":"nope"}\nnot json\n{"type":"client","client_ip":"10.0.0.1",'
+                   b'"first_seen":"2026-11-27T10:00:00.000000Z","last_seen":"2026-11-27T10:00:01.000000Z"}')
+    two = {
+        "badrec": (b'{"schema":1,"kind":"batch","probe_id":"p1","site":"x","epoch":7,"seq":1,"records":4}',
+                   badrec_body),
+        "miscount": (b'{"schema":1,"kind":"batch","probe_id":"p1","site":"x","epoch":7,"seq":2,"records":9}',
+                     badrec_body),
     }
     args = []
     for name, data in frames.items():
@@ -249,24 +256,41 @@ def case_malformed():
         with open(p, "wb") as f:
             f.write(data)
         args.append(p)
-    args += ["@big:%d" % (2 << 20), "@multi:" + os.path.join(TMP, "notjson")]
+    for name, (head, body) in two.items():
+        for part, data in (("", head), (".body", body)):
+            with open(os.path.join(TMP, name + part), "wb") as f:
+                f.write(data)
+        args.append("@two:%s:%s" % (os.path.join(TMP, name), os.path.join(TMP, name + ".body")))
+    args.append(args[-2])  # the same batch again: a duplicate
+    args += ["@big:%d" % (2 << 20), "@three:" + os.path.join(TMP, "notjson")]
     r = run([ZSEND, ENDPOINT, os.path.join(KEYS, "p1.key"), os.path.join(KEYS, "collector.pub")] + args)
     print(r.stdout)
     check(r.returncode == 0, "every broken frame was answered")
-    replies = {l.split(": ", 1)[0]: l.split(": ", 1)[1] for l in r.stdout.splitlines()}
-    for name in ("notjson", "schema2", "nokind", "missing", "impostor", "ack"):
+    replies = {}
+    for l in r.stdout.splitlines():
+        name, reply = l.split(": ", 1)
+        replies.setdefault(name, []).append(reply)
+    badrec = "@two:%s:%s" % (os.path.join(TMP, "badrec"), os.path.join(TMP, "badrec.body"))
+    miscount = "@two:%s:%s" % (os.path.join(TMP, "miscount"), os.path.join(TMP, "miscount.body"))
+    again = json.loads(replies[badrec][1])
+    check(again["status"] == "duplicate", "the same batch sent twice is stored once (duplicate)")
+    replies = {k: v[0] for k, v in replies.items()}
+    for name in ("notjson", "schema2", "nokind", "missing", "impostor", "ack", "nobody"):
         check('"kind":"error"' in replies[os.path.join(TMP, name)], name + " answered with an error")
+    check('"kind":"error"' in replies["@three:" + os.path.join(TMP, "notjson")], "three frames refused")
     check("over the 1 MiB limit" in replies["@big:%d" % (2 << 20)], "oversized frame refused")
-    br = json.loads(replies[os.path.join(TMP, "badrec")])
-    check(br["status"] == "stored" and br["stored"] == 1 and br["rejected"] == 2,
+    br = json.loads(replies[badrec])
+    check(br["status"] == "stored" and br["stored"] == 1 and br["rejected"] == 3,
           "a batch's bad records are rejected, its good one stored")
+    mc = json.loads(replies[miscount])
+    check(mc["status"] == "rejected" and "9 records" in mc["error"], "a batch with a wrong count is rejected whole")
     good.wait(timeout=60)
     check(good.returncode == 0, "the real probe finished cleanly")
     stop(c)
     k = counters()
-    check(k["malformed"] == 6, "malformed counted: %d" % k["malformed"])
+    check(k["malformed"] == 8, "malformed counted: %d" % k["malformed"])
     check(k["oversized"] == 1 and k["identity_mismatch"] == 1, "oversized and impostor counted")
-    check(k["records_rejected"] == 2, "bad records counted")
+    check(k["records_rejected"] == 3, "bad records counted")
     n = query("SELECT COUNT(*), COUNT(DISTINCT ssrc) FROM streams WHERE probe_id='p2'")[0]
     check(n == (3000, 3000), "the real probe's 3000 records stored once each: %s" % (n,))
 

@@ -3,9 +3,11 @@
  * would: broken JSON, wrong schema, oversized and multipart messages.
  *
  *   zsend ENDPOINT KEY.key SERVER.pub FRAME...
- * FRAME: a file's bytes; "@big:N" N bytes of 'x'; "@multi:FILE" the file as
- * the first of two frames. Exit 0 when every frame got a reply.
+ * FRAME: a file's bytes; "@big:N" N bytes of 'x'; "@two:HEAD:BODY" two files
+ * as one two-frame message (a batch); "@three:FILE" the file thrice as one
+ * three-frame message. Exit 0 when every message got a reply.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,31 +29,51 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+static int send_parts(void *s, char **parts, size_t *lens, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (zmq_send(s, parts[i], lens[i], i + 1 < n ? ZMQ_SNDMORE : 0) < 0)
+            return -1;
+    return 0;
+}
+
 static int send_frame(void *s, const char *arg)
 {
-    size_t len = 0;
-    char *data;
-    int more = 0;
+    char *parts[3] = {NULL, NULL, NULL};
+    size_t lens[3] = {0, 0, 0};
+    int n = 1;
+    char tmp[4096];
     if (strncmp(arg, "@big:", 5) == 0) {
-        len = strtoul(arg + 5, NULL, 10);
-        data = malloc(len ? len : 1);
-        if (data)
-            memset(data, 'x', len);
-    } else if (strncmp(arg, "@multi:", 7) == 0) {
-        data = slurp(arg + 7, &len);
-        more = ZMQ_SNDMORE;
+        lens[0] = strtoul(arg + 5, NULL, 10);
+        parts[0] = malloc(lens[0] ? lens[0] : 1);
+        if (parts[0])
+            memset(parts[0], 'x', lens[0]);
+    } else if (strncmp(arg, "@two:", 5) == 0) {
+        snprintf(tmp, sizeof tmp, "%s", arg + 5);
+        char *colon = strchr(tmp, ':');
+        if (colon) {
+            *colon = '\0';
+            parts[0] = slurp(tmp, &lens[0]);
+            parts[1] = slurp(colon + 1, &lens[1]);
+        }
+        n = 2;
+    } else if (strncmp(arg, "@three:", 7) == 0) {
+        for (n = 0; n < 3; n++)
+            parts[n] = slurp(arg + 7, &lens[n]);
     } else {
-        data = slurp(arg, &len);
+        parts[0] = slurp(arg, &lens[0]);
     }
-    if (!data) {
+    int rc = -1;
+    bool all = true;
+    for (int i = 0; i < n; i++)
+        all = all && parts[i];
+    if (all)
+        rc = send_parts(s, parts, lens, n);
+    else
         fprintf(stderr, "zsend: cannot read %s\n", arg);
-        return -1;
-    }
-    int rc = zmq_send(s, data, len, more);
-    if (rc >= 0 && more)
-        rc = zmq_send(s, "tail", 4, 0);
-    free(data);
-    return rc < 0 ? -1 : 0;
+    for (int i = 0; i < 3; i++)
+        free(parts[i]);
+    return rc;
 }
 
 int main(int argc, char **argv)
