@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include "textwrap.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -82,29 +84,6 @@ const char *options_default_ranges(void)
     return CALLSCOPE_RANGES_BUILD;
 }
 
-static void wrap(FILE *to, const char *text, int indent, int width)
-{
-    int col = indent;
-    const char *p = text;
-    fprintf(to, "%*s", indent, "");
-    while (*p) {
-        size_t w = strcspn(p, " ");
-        if (col + (int)w > width && col > indent) {
-            fprintf(to, "\n%*s", indent, "");
-            col = indent;
-        }
-        fprintf(to, "%.*s", (int)w, p);
-        col += (int)w;
-        p += w;
-        if (*p == ' ') {
-            fputc(' ', to);
-            col++;
-            p++;
-        }
-    }
-    fputc('\n', to);
-}
-
 void options_help(FILE *to, const char *prog)
 {
     fprintf(to,
@@ -124,7 +103,7 @@ void options_help(FILE *to, const char *prog)
             snprintf(head, sizeof head, "      --%s%s%s", opts[i].name, opts[i].arg ? " " : "",
                      opts[i].arg ? opts[i].arg : "");
         fprintf(to, "%s\n", head);
-        wrap(to, opts[i].help, 8, 78);
+        textwrap(to, opts[i].help, 8, 78);
     }
     fprintf(to, "\nExamples:\n"
                 "  %s -r call.pcap                 table of calls, streams, clients\n"
