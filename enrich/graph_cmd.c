@@ -89,9 +89,9 @@ static const odef_t defs[] = {
      "Give up on an id still 404 after this long (default 7200)."},
     {"min-gap", O_LONG, OFF(gap_ms), 0, 60000, C_POLL, "MS",
      "Least time between two requests (default 100)."},
-    {"verbose", O_VERBOSE, OFF(verbosity), 0, 0, ALL, NULL, "Debug logging."},
-    {"quiet", O_QUIET, OFF(verbosity), 0, 0, ALL, NULL, "Errors only."},
-    {"help", O_HELP, OFF(help), 0, 0, ALL, NULL, "This manual."},
+    {"verbose", O_VERBOSE, OFF(verbosity), 0, 0, ALL, NULL, "Debug logging (also -v)."},
+    {"quiet", O_QUIET, OFF(verbosity), 0, 0, ALL, NULL, "Errors only (also -q)."},
+    {"help", O_HELP, OFF(help), 0, 0, ALL, NULL, "This manual (also -h)."},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
@@ -203,10 +203,13 @@ static int parse(int cmd, int argc, char **argv, opts_t *o, int *first_arg)
     optind = 1;
     opterr = 1;
     for (;;) {
-        int c = getopt_long(argc, argv, "+", lo, NULL);
+        int c = getopt_long(argc, argv, "+vqh", lo, NULL);
         if (c == -1)
             break;
-        if (c < 256 || !apply(&defs[c - 256], optarg, o)) {
+        if (c == 'v' || c == 'q' || c == 'h') {
+            o->verbosity = c == 'v' ? 1 : c == 'q' ? -1 : o->verbosity;
+            o->help = o->help || c == 'h';
+        } else if (c < 256 || !apply(&defs[c - 256], optarg, o)) {
             fprintf(stderr, "Usage: %s\n(--help for the manual)\n", synopsis[cmd]);
             return GRAPH_EXIT_USAGE;
         }

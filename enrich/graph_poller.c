@@ -603,7 +603,9 @@ static void on_record(graph_poller_t *p, const graph_http_resp_t *r, int64_t now
     if (!json_is_object(root)) {
         p->stats.parse_errors++;
         json_decref(root);
-        if (!retry_later(p, now, -1, "record", "malformed or truncated JSON"))
+        char what[200];
+        snprintf(what, sizeof what, "record %s", p->cur.id);
+        if (!retry_later(p, now, -1, what, "malformed or truncated JSON"))
             fail_record(p, now, 200, "malformed JSON");
         return;
     }
@@ -619,7 +621,9 @@ static void on_sessions(graph_poller_t *p, const graph_http_resp_t *r, int64_t n
     if (!json_is_array(value)) {
         p->stats.parse_errors++;
         json_decref(root);
-        if (!retry_later(p, now, -1, "sessions page", "malformed or truncated JSON"))
+        char what[200];
+        snprintf(what, sizeof what, "sessions page %s", p->cur.id);
+        if (!retry_later(p, now, -1, what, "malformed or truncated JSON"))
             finish_record(p, now, false);
         return;
     }
