@@ -728,7 +728,8 @@ static void dispatch(graph_poller_t *p, req_t kind, const graph_http_resp_t *r, 
     outcome_t o = classify(p, r, now, what);
     if (o == OUT_AUTH) {
         graph_token_invalidate(p->token);
-        if (++p->auth_retries > 2) {
+        p->auth_retries++;
+        if (p->auth_retries > 2) {
             set_fatal(p, GRAPH_EXIT_AUTH,
                       "Graph rejects freshly issued tokens (HTTP 401): check that --graph-url "
                       "and --authority-url belong to the same cloud");
@@ -738,10 +739,8 @@ static void dispatch(graph_poller_t *p, req_t kind, const graph_http_resp_t *r, 
         }
         return;
     }
-    if (o != OUT_OK)
-        p->auth_retries = 0;
+    p->auth_retries = 0;
     if (o == OUT_OK) {
-        p->auth_retries = 0;
         if (kind == REQ_LIST)
             on_list(p, r, now);
         else if (kind == REQ_RECORD)
