@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "graph_cmd.h"
 #include "log.h"
 
 typedef struct {
@@ -14,15 +15,18 @@ typedef struct {
 static const command_t commands[] = {
     {"run", cmd_run, "receive probe records over ZeroMQ into the store (the daemon)"},
     {"keygen", cmd_keygen, "make a CURVE key pair for a probe or for the collector"},
+    {"graph-poll", graph_cmd_poll, "pull Teams call records from Microsoft Graph into the store"},
+    {"graph-import", graph_cmd_import, "read exported call-record JSON files into the store"},
+    {"org-keygen", graph_cmd_orgkey, "make an organisation's master key for personal data"},
 };
 
 static void usage(FILE *to)
 {
     fprintf(to, "Usage: callscope-collector COMMAND [options]   (COMMAND --help for its own)\n\n"
-                "Receives the probes' call-quality records, keeps them, and (in later\n"
-                "versions) joins them with Microsoft Graph call records.\n\nCommands:\n");
+                "Receives the probes' call-quality records and Microsoft Graph's call\n"
+                "records, and keeps both in one store (SQLite).\n\nCommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(to, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(to, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(to, "\nExit status: 0 success; 1 the command failed; 2 bad usage.\n");
 }
 

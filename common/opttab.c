@@ -1,34 +1,13 @@
 #include "opttab.h"
 
+#include "textwrap.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define OPTTAB_MAX 128
-
-void opttab_wrap(FILE *to, const char *text, int indent, int width)
-{
-    int col = indent;
-    const char *p = text;
-    fprintf(to, "%*s", indent, "");
-    while (*p) {
-        size_t w = strcspn(p, " ");
-        if (col + (int)w > width && col > indent) {
-            fprintf(to, "\n%*s", indent, "");
-            col = indent;
-        }
-        fprintf(to, "%.*s", (int)w, p);
-        col += (int)w;
-        p += w;
-        if (*p == ' ') {
-            fputc(' ', to);
-            col++;
-            p++;
-        }
-    }
-    fputc('\n', to);
-}
 
 void opttab_help(const opttab_t *t, FILE *to)
 {
@@ -42,7 +21,7 @@ void opttab_help(const opttab_t *t, FILE *to)
             snprintf(head, sizeof head, "      --%s%s%s", d->name, d->arg ? " " : "",
                      d->arg ? d->arg : "");
         fprintf(to, "%s\n", head);
-        opttab_wrap(to, d->help, 8, 78);
+        textwrap(to, d->help, 8, 78);
     }
 }
 

@@ -38,7 +38,5 @@ struct opttab {
 opttab_result_t opttab_parse(const opttab_t *t, int argc, char **argv, int *first_arg);
 /* The option list, wrapped at 78 columns. */
 void opttab_help(const opttab_t *t, FILE *to);
-/* Text wrapped at width, each line indented. */
-void opttab_wrap(FILE *to, const char *text, int indent, int width);
 
 #endif

@@ -1,0 +1,482 @@
+#include "graph_store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timefmt.h"
+
+#define SQL_MAX 16384
+
+struct graph_store {
+    sqlite3 *db;             /* borrowed */
+    const graph_pii_t *pii;  /* borrowed */
+    sqlite3_stmt *insert[GRAPH_NKINDS];
+};
+
+/* A bounded SQL text builder: an overflow sticks and fails the build. */
+typedef struct {
+    char s[SQL_MAX];
+    size_t len;
+    bool overflow;
+} sqlbuf_t;
+
+__attribute__((format(printf, 2, 3))) static void sb_add(sqlbuf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->s + b->len, sizeof b->s - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof b->s - b->len)
+        b->overflow = true;
+    else
+        b->len += (size_t)n;
+}
+
+static const char *sql_type(graph_type_t t)
+{
+    switch (t) {
+    case GT_INT:
+    case GT_TIME:
+    case GT_BOOL:
+    case GT_SPEED:
+        return "INTEGER";
+    case GT_REAL:
+    case GT_DUR:
+        return "REAL";
+    default:
+        return "TEXT";
+    }
+}
+
+static bool exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return true;
+    snprintf(err, errlen, "graph store: %s", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    return false;
+}
+
+/* CREATE TABLE and indexes of one kind, from its field table. */
+static bool create_kind(sqlite3 *db, graph_kind_t kind, char *err, size_t errlen)
+{
+    const graph_kind_info_t *ki = graph_kind(kind);
+    sqlbuf_t b = {.len = 0, .overflow = false};
+    sb_add(&b,
+           "CREATE TABLE %s(rid INTEGER PRIMARY KEY, record_id TEXT NOT NULL, "
+           "parent_rid INTEGER, idx INTEGER NOT NULL",
+           ki->table);
+    if (kind == GRAPH_RECORD)
+        sb_add(&b, ", key_id INTEGER, source TEXT, complete INTEGER, stored_at_us INTEGER");
+    for (size_t i = 0; i < ki->nfields; i++) {
+        const graph_field_t *f = &ki->fields[i];
+        if (f->pii == GP_NONE)
+            sb_add(&b, ", %s %s", f->column, sql_type(f->type));
+        else
+            sb_add(&b, ", %s_enc BLOB", f->column);
+        if (f->pii == GP_LOOKUP)
+            sb_add(&b, ", %s_hmac BLOB", f->column);
+    }
+    sb_add(&b, ");\n");
+    if (kind == GRAPH_RECORD)
+        sb_add(&b, "CREATE UNIQUE INDEX %s_id ON %s(record_id);\n", ki->table, ki->table);
+    else
+        sb_add(&b, "CREATE INDEX %s_record ON %s(record_id);\nCREATE INDEX %s_parent ON %s(parent_rid);\n",
+               ki->table, ki->table, ki->table, ki->table);
+    for (size_t i = 0; i < ki->nfields; i++) {
+        const graph_field_t *f = &ki->fields[i];
+        if (f->pii == GP_LOOKUP && f->type == GT_IP)
+            sb_add(&b, "CREATE INDEX %s_%s ON %s(%s_hmac);\n", ki->table, f->column, ki->table,
+                   f->column);
+    }
+    if (b.overflow) {
+        snprintf(err, errlen, "graph store: schema of %s too long", ki->table);
+        return false;
+    }
+    return exec(db, b.s, err, errlen);
+}
+
+static bool migrate_v1(sqlite3 *db, char *err, size_t errlen)
+{
+    for (int k = 0; k < GRAPH_NKINDS; k++)
+        if (!create_kind(db, (graph_kind_t)k, err, errlen))
+            return false;
+    return exec(db,
+                "CREATE TABLE graph_pending(record_id TEXT PRIMARY KEY, first_seen_us INTEGER "
+                "NOT NULL, next_try_us INTEGER NOT NULL, attempts INTEGER NOT NULL, "
+                "last_status INTEGER);"
+                /* Segment times beside each media: what the correlation joins on. */
+                "CREATE VIEW graph_media_segment AS SELECT m.*, s.start_us AS segment_start_us, "
+                "s.end_us AS segment_end_us, s.id AS segment_id FROM graph_media m "
+                "JOIN graph_segment s ON s.rid = m.parent_rid;",
+                err, errlen);
+}
+
+static int64_t schema_version(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, "SELECT version FROM migrations WHERE component='graph'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_DONE)
+        v = 0;
+    sqlite3_finalize(st);
+    return v;
+}
+
+bool graph_store_migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    if (!exec(db, "BEGIN IMMEDIATE", err, errlen))
+        return false;
+    bool ok = exec(db,
+                   "CREATE TABLE IF NOT EXISTS migrations(component TEXT PRIMARY KEY, "
+                   "version INTEGER NOT NULL)",
+                   err, errlen);
+    int64_t v = ok ? schema_version(db) : -1;
+    if (ok && v < 0) {
+        snprintf(err, errlen, "graph store: cannot read migrations: %s", sqlite3_errmsg(db));
+        ok = false;
+    } else if (ok && v > GRAPH_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "graph store: schema version %lld is newer than this program's (%d)",
+                 (long long)v, GRAPH_SCHEMA_VERSION);
+        ok = false;
+    }
+    if (ok && v < 1)
+        ok = migrate_v1(db, err, errlen);
+    if (ok && v < GRAPH_SCHEMA_VERSION) {
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "INSERT OR REPLACE INTO migrations(component, version) VALUES('graph', %d)",
+                 GRAPH_SCHEMA_VERSION);
+        ok = exec(db, sql, err, errlen);
+    }
+    char ignored[16];
+    if (!ok) {
+        exec(db, "ROLLBACK", ignored, sizeof ignored);
+        return false;
+    }
+    return exec(db, "COMMIT", err, errlen);
+}
+
+sqlite3 *graph_store_open_db(const char *path, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "store %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    if (!exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", err, errlen) ||
+        !graph_store_migrate(db, err, errlen)) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+/* INSERT for one kind; placeholder order = bind order in bind_node(). */
+static bool prepare_insert(graph_store_t *st, graph_kind_t kind, char *err, size_t errlen)
+{
+    const graph_kind_info_t *ki = graph_kind(kind);
+    sqlbuf_t cols = {.len = 0, .overflow = false}, vals = {.len = 0, .overflow = false};
+    sb_add(&cols, "INSERT INTO %s(record_id, parent_rid, idx", ki->table);
+    sb_add(&vals, "?, ?, ?");
+    if (kind == GRAPH_RECORD) {
+        sb_add(&cols, ", key_id, source, complete, stored_at_us");
+        sb_add(&vals, ", ?, ?, ?, ?");
+    }
+    for (size_t i = 0; i < ki->nfields; i++) {
+        const graph_field_t *f = &ki->fields[i];
+        sb_add(&cols, f->pii == GP_NONE ? ", %s" : ", %s_enc", f->column);
+        sb_add(&vals, ", ?");
+        if (f->pii == GP_LOOKUP) {
+            sb_add(&cols, ", %s_hmac", f->column);
+            sb_add(&vals, ", ?");
+        }
+    }
+    sb_add(&cols, ") VALUES(%s)", vals.s);
+    if (cols.overflow || vals.overflow ||
+        sqlite3_prepare_v2(st->db, cols.s, -1, &st->insert[kind], NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "graph store: cannot prepare insert into %s: %s", ki->table,
+                 sqlite3_errmsg(st->db));
+        return false;
+    }
+    return true;
+}
+
+graph_store_t *graph_store_new(sqlite3 *db, const graph_pii_t *pii, char *err, size_t errlen)
+{
+    graph_store_t *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    st->db = db;
+    st->pii = pii;
+    for (int k = 0; k < GRAPH_NKINDS; k++) {
+        if (!prepare_insert(st, (graph_kind_t)k, err, errlen)) {
+            graph_store_free(&st);
+            return NULL;
+        }
+    }
+    return st;
+}
+
+void graph_store_free(graph_store_t **st)
+{
+    if (!st || !*st)
+        return;
+    for (int k = 0; k < GRAPH_NKINDS; k++)
+        sqlite3_finalize((*st)->insert[k]);
+    free(*st);
+    *st = NULL;
+}
+
+/* The lookup domain of a column is its last word: caller_ip -> "ip",
+ * caller_user_upn -> "upn", organizer_id -> "id"; so every IP column hashes
+ * alike and joins across columns. */
+static const char *lookup_domain(const char *column)
+{
+    const char *u = strrchr(column, '_');
+    return u ? u + 1 : column;
+}
+
+static bool bind_pii(graph_store_t *st, sqlite3_stmt *s, int *col, const graph_field_t *f,
+                     const graph_val_t *v)
+{
+    int enc = (*col)++;
+    int mac = f->pii == GP_LOOKUP ? (*col)++ : 0;
+    if (!v->known || !v->s) {
+        sqlite3_bind_null(s, enc);
+        if (mac)
+            sqlite3_bind_null(s, mac);
+        return true;
+    }
+    size_t len = strlen(v->s), outlen = 0;
+    uint8_t *sealed = malloc(len + GRAPH_PII_OVERHEAD);
+    bool ok = sealed && graph_pii_seal(st->pii, f->column, v->s, len, sealed,
+                                       len + GRAPH_PII_OVERHEAD, &outlen);
+    ok = ok && sqlite3_bind_blob(s, enc, sealed, (int)outlen, SQLITE_TRANSIENT) == SQLITE_OK;
+    free(sealed);
+    if (ok && mac) {
+        uint8_t h[GRAPH_PII_HASH_LEN];
+        ok = graph_pii_lookup(st->pii, lookup_domain(f->column), v->s, h) &&
+             sqlite3_bind_blob(s, mac, h, sizeof h, SQLITE_TRANSIENT) == SQLITE_OK;
+    }
+    return ok;
+}
+
+static bool bind_plain(sqlite3_stmt *s, int col, const graph_field_t *f, const graph_val_t *v)
+{
+    if (!v->known)
+        return sqlite3_bind_null(s, col) == SQLITE_OK;
+    switch (f->type) {
+    case GT_INT:
+    case GT_TIME:
+    case GT_BOOL:
+    case GT_SPEED:
+        return sqlite3_bind_int64(s, col, v->i) == SQLITE_OK;
+    case GT_REAL:
+    case GT_DUR:
+        return sqlite3_bind_double(s, col, v->d) == SQLITE_OK;
+    default:
+        return sqlite3_bind_text(s, col, v->s, -1, SQLITE_TRANSIENT) == SQLITE_OK;
+    }
+}
+
+typedef struct {
+    const char *record_id;
+    const char *source;
+    bool complete;
+} put_ctx_t;
+
+static bool insert_node(graph_store_t *st, const put_ctx_t *pc, const graph_node_t *n,
+                        int64_t parent_rid, size_t idx)
+{
+    const graph_kind_info_t *ki = graph_kind(n->kind);
+    sqlite3_stmt *s = st->insert[n->kind];
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    int col = 1;
+    bool ok = sqlite3_bind_text(s, col++, pc->record_id, -1, SQLITE_TRANSIENT) == SQLITE_OK;
+    if (parent_rid > 0)
+        sqlite3_bind_int64(s, col, parent_rid);
+    col++;
+    sqlite3_bind_int64(s, col++, (int64_t)idx);
+    if (n->kind == GRAPH_RECORD) {
+        sqlite3_bind_int64(s, col++, graph_pii_key_id(st->pii));
+        sqlite3_bind_text(s, col++, pc->source, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, col++, pc->complete);
+        sqlite3_bind_int64(s, col++, timefmt_now());
+    }
+    for (size_t i = 0; ok && i < ki->nfields; i++) {
+        const graph_field_t *f = &ki->fields[i];
+        if (f->pii == GP_NONE)
+            ok = bind_plain(s, col++, f, &n->v[i]);
+        else
+            ok = bind_pii(st, s, &col, f, &n->v[i]);
+    }
+    ok = ok && sqlite3_step(s) == SQLITE_DONE;
+    int64_t rid = sqlite3_last_insert_rowid(st->db);
+    sqlite3_reset(s);
+    for (size_t i = 0; ok && i < n->nkids; i++)
+        ok = insert_node(st, pc, &n->kids[i], rid, i);
+    return ok;
+}
+
+static bool run1(graph_store_t *st, const char *sql, const char *id)
+{
+    sqlite3_stmt *s = NULL;
+    bool ok = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK &&
+              sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) == SQLITE_OK &&
+              sqlite3_step(s) == SQLITE_DONE;
+    sqlite3_finalize(s);
+    return ok;
+}
+
+static bool delete_record(graph_store_t *st, const char *id)
+{
+    bool ok = true;
+    for (int k = GRAPH_NKINDS - 1; ok && k >= 0; k--) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE record_id = ?",
+                 graph_kind((graph_kind_t)k)->table);
+        ok = run1(st, sql, id);
+    }
+    return ok && run1(st, "DELETE FROM graph_pending WHERE record_id = ?", id);
+}
+
+/* Is what is stored at least as good as rec? */
+static bool stored_is_current(graph_store_t *st, const char *id, const graph_record_t *rec,
+                              bool complete, bool *exists)
+{
+    sqlite3_stmt *s = NULL;
+    bool current = false;
+    *exists = false;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT version, last_modified_us, complete FROM graph_record "
+                           "WHERE record_id = ?",
+                           -1, &s, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        *exists = true;
+        int64_t ver = -1, lm = -1, sver, slm;
+        graph_node_int(rec, REC_VERSION, &ver);
+        graph_node_int(rec, REC_LAST_MODIFIED, &lm);
+        sver = sqlite3_column_type(s, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 0);
+        slm = sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 1);
+        int scomplete = sqlite3_column_int(s, 2);
+        current = sver > ver || (sver == ver && slm >= lm && scomplete >= (int)complete);
+    }
+    sqlite3_finalize(s);
+    return current;
+}
+
+graph_put_t graph_store_put(graph_store_t *st, const graph_record_t *rec, const char *source,
+                            bool complete, char *err, size_t errlen)
+{
+    const char *id;
+    char ignored[16];
+    if (!graph_node_str(rec, REC_ID, &id)) {
+        snprintf(err, errlen, "graph store: record without id");
+        return GRAPH_PUT_ERROR;
+    }
+    if (!exec(st->db, "BEGIN IMMEDIATE", err, errlen))
+        return GRAPH_PUT_ERROR;
+    bool exists;
+    if (stored_is_current(st, id, rec, complete, &exists)) {
+        run1(st, "DELETE FROM graph_pending WHERE record_id = ?", id);
+        return exec(st->db, "COMMIT", err, errlen) ? GRAPH_PUT_UNCHANGED : GRAPH_PUT_ERROR;
+    }
+    put_ctx_t pc = {id, source, complete};
+    if (!delete_record(st, id) || !insert_node(st, &pc, rec, 0, 0)) {
+        snprintf(err, errlen, "graph store: write failed: %s", sqlite3_errmsg(st->db));
+        exec(st->db, "ROLLBACK", ignored, sizeof ignored);
+        return GRAPH_PUT_ERROR;
+    }
+    if (!exec(st->db, "COMMIT", err, errlen)) {
+        exec(st->db, "ROLLBACK", ignored, sizeof ignored);
+        return GRAPH_PUT_ERROR;
+    }
+    return exists ? GRAPH_PUT_UPDATED : GRAPH_PUT_INSERTED;
+}
+
+int graph_store_known(graph_store_t *st, const char *id, int64_t *version,
+                      int64_t *last_modified_us)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT version, last_modified_us FROM graph_record "
+                           "WHERE record_id = ? AND complete = 1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s), r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (r == 1) {
+        *version = sqlite3_column_type(s, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 0);
+        *last_modified_us =
+            sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+    return r;
+}
+
+bool graph_store_pending_add(graph_store_t *st, const char *id, int64_t now_us,
+                             int64_t next_try_us, int http_status)
+{
+    sqlite3_stmt *s = NULL;
+    bool ok = sqlite3_prepare_v2(st->db,
+                                 "INSERT INTO graph_pending(record_id, first_seen_us, next_try_us, "
+                                 "attempts, last_status) VALUES(?1, ?2, ?3, 1, ?4) "
+                                 "ON CONFLICT(record_id) DO UPDATE SET next_try_us = ?3, "
+                                 "attempts = attempts + 1, last_status = ?4",
+                                 -1, &s, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, now_us);
+        sqlite3_bind_int64(s, 3, next_try_us);
+        sqlite3_bind_int(s, 4, http_status);
+        ok = sqlite3_step(s) == SQLITE_DONE;
+    }
+    sqlite3_finalize(s);
+    return ok;
+}
+
+int graph_store_pending_due(graph_store_t *st, int64_t now_us, int max,
+                            void (*fn)(void *ctx, const char *id, int64_t first_seen_us,
+                                       int attempts),
+                            void *ctx)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT record_id, first_seen_us, attempts FROM graph_pending "
+                           "WHERE next_try_us <= ? ORDER BY first_seen_us LIMIT ?",
+                           -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(s, 1, now_us);
+    sqlite3_bind_int(s, 2, max);
+    int n = 0, rc = sqlite3_step(s);
+    for (; rc == SQLITE_ROW; rc = sqlite3_step(s)) {
+        fn(ctx, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
+           sqlite3_column_int(s, 2));
+        n++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? n : -1;
+}
+
+bool graph_store_pending_done(graph_store_t *st, const char *id)
+{
+    return run1(st, "DELETE FROM graph_pending WHERE record_id = ?", id);
+}

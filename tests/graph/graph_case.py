@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""One Graph client test case against a real HTTPS server on 127.0.0.1.
+
+    graph_case.py CALLSCOPE_GRAPH WORKDIR CASE
+
+Starts fake_graph.FakeGraph with the case's records and faults, runs
+`callscope-graph poll --once` (secrets and keys in files, never on the
+command line), then checks the exit code, the SQLite store and the log.
+Every case also checks that no name, IP or MAC it fed in reached the log
+or lies in clear in the database file.
+"""
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fake_graph  # noqa: E402
+import gen_records  # noqa: E402
+
+TENANT = "0d15ea5e-0000-4000-8000-00000000c0de"
+CLIENT = "c11e47a0-0000-4000-8000-000000000001"
+SECRET = "s3cr3t~value.of-the_client"
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+class Env:
+    def __init__(self, binary, workdir):
+        self.bin = binary
+        self.dir = workdir
+        shutil.rmtree(workdir, ignore_errors=True)
+        os.makedirs(workdir)
+        self.db = os.path.join(workdir, "store.db")
+        self.key = os.path.join(workdir, "org.key")
+        self.secret = os.path.join(workdir, "secret")
+        with open(os.open(self.secret, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(SECRET + "\n")
+        subprocess.run([binary, "orgkey", "--tenant", TENANT, "--out", self.key], check=True,
+                       capture_output=True)
+        self.fake = fake_graph.FakeGraph(workdir, TENANT, CLIENT, SECRET)
+        self.pii = []
+        self.logs = []
+
+    def add(self, n, **kw):
+        rec, pii = gen_records.record(n, **kw)
+        self.fake.records[rec["id"]] = rec
+        self.pii.extend(pii)
+        return rec["id"]
+
+    def poll(self, *extra, tenant=TENANT, secret_file=None, key=None, timeout=60):
+        args = [self.bin, "poll", "--once", "-v", "--db", self.db, "--tenant", tenant,
+                "--client-id", CLIENT, "--secret-file", secret_file or self.secret,
+                "--org-key", key or self.key, "--authority-url", self.fake.base,
+                "--graph-url", self.fake.base + "/v1.0", "--ca-bundle", self.fake.ca,
+                "--timeout", "2", "--min-gap", "0", "--pending-retry", "1"] + list(extra)
+        p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+        self.logs.append(p.stderr)
+        sys.stderr.write(p.stderr)
+        return p.returncode, p.stderr
+
+    def sql(self, q, *a):
+        con = sqlite3.connect(self.db)
+        try:
+            return con.execute(q, a).fetchall()
+        finally:
+            con.close()
+
+    def finish(self):
+        self.fake.stop()
+        log = "".join(self.logs)
+        for s in set(self.pii):
+            check(s not in log, "PII %r appears in the log" % s)
+        if os.path.exists(self.db):
+            raw = b""
+            for suffix in ("", "-wal"):
+                if os.path.exists(self.db + suffix):
+                    with open(self.db + suffix, "rb") as f:
+                        raw += f.read()
+            for s in set(self.pii):
+                check(s.encode() not in raw, "PII %r stored in clear" % s)
+            for (t,) in self.sql("SELECT name FROM sqlite_master WHERE type='table'"):
+                check(t.startswith("graph_") or t == "migrations", "foreign table %s" % t)
+        check(SECRET not in log, "the client secret appears in the log")
+
+
+def no_duplicates(env, ids):
+    rows = env.sql("SELECT record_id, COUNT(*) FROM graph_record GROUP BY record_id")
+    check(sorted(r[0] for r in rows) == sorted(ids), "stored ids %s, want %s" % (rows, ids))
+    check(all(r[1] == 1 for r in rows), "a record stored twice: %s" % rows)
+
+
+def case_paging(env):
+    ids = [env.add(n) for n in range(1, 6)]
+    env.fake.list_page = 2
+    rc, log = env.poll()
+    check(rc == 0, "exit %d" % rc)
+    check(len(env.fake.requests(r"/callRecords\?")) == 3, "3 list pages requested")
+    check("$filter=startDateTime%20ge%20" in env.fake.requests(r"/callRecords\?")[0][2],
+          "list filtered by startDateTime")
+    check("listing done: 5 record(s) to fetch" in log, "log: listing done")
+    no_duplicates(env, ids)
+    check(env.sql("SELECT COUNT(*) FROM graph_stream")[0][0] == 10, "10 streams")
+
+
+def case_sessions_paging(env):
+    rid = env.add(1, sessions=5)
+    env.fake.sessions_page = 2
+    rc, log = env.poll()
+    check(rc == 0, "exit %d" % rc)
+    check(len(env.fake.requests(r"/sessions\?")) == 2, "2 further sessions pages")
+    no_duplicates(env, [rid])
+    check(env.sql("SELECT COUNT(*) FROM graph_session")[0][0] == 5, "5 sessions")
+    check(env.sql("SELECT COUNT(*) FROM graph_segment")[0][0] == 5, "5 segments")
+    check(env.sql("SELECT complete FROM graph_record")[0][0] == 1, "record complete")
+    check("5 sessions, 5 segments, 10 streams" in log, "log: counts")
+
+
+def case_version_update(env):
+    rid = env.add(1)
+    rc, _ = env.poll()
+    check(rc == 0 and env.sql("SELECT version FROM graph_record") == [(1,)], "v1 stored")
+    env.add(1, version=2, sessions=2, degraded=True)
+    rc, log = env.poll()
+    check(rc == 0, "exit %d" % rc)
+    check("changed (version 1 -> 2)" in log and "version 2 updated" in log, "log: update")
+    no_duplicates(env, [rid])
+    check(env.sql("SELECT version FROM graph_record") == [(2,)], "v2 stored")
+    check(env.sql("SELECT COUNT(*) FROM graph_session")[0][0] == 2, "sessions of v2 only")
+    check(env.sql("SELECT MAX(avg_jitter_ms) FROM graph_stream")[0][0] == 45.0, "v2 jitter")
+    before = len(env.fake.requests(r"/callRecords/"))
+    rc, log = env.poll()
+    check(rc == 0 and len(env.fake.requests(r"/callRecords/")) == before,
+          "unchanged record not fetched again")
+
+
+def case_throttle_429(env):
+    rid = env.add(1)
+    env.fake.rules.append(fake_graph.Rule(r"/callRecords/", ("status", 429, "2.128")))
+    rc, log = env.poll()
+    check(rc == 0, "exit %d" % rc)
+    reqs = env.fake.requests(r"/callRecords/")
+    check(len(reqs) == 2 and reqs[0][3] == 429 and reqs[1][3] == 200, "429 then 200: %s" % reqs)
+    if len(reqs) == 2:
+        check(reqs[1][0] - reqs[0][0] >= 2.128, "waited %.3f s, want >= 2.128" % (reqs[1][0] - reqs[0][0]))
+    check("HTTP 429 throttled; retry 1 of 5 in 2.128 s (Retry-After)" in log, "log: 429")
+    no_duplicates(env, [rid])
+
+
+def case_server_503(env):
+    rid = env.add(1)
+    env.fake.rules.append(fake_graph.Rule(r"/callRecords\?", ("status", 503, None), count=2))
+    rc, log = env.poll()
+    check(rc == 0, "exit %d" % rc)
+    check(log.count("HTTP 503") == 2 and "(back-off)" in log, "log: 503 back-off")
+    codes = [r[3] for r in env.fake.requests(r"/callRecords\?")]
+    check(codes == [503, 503, 200], "list attempts %s" % codes)
+    no_duplicates(env, [rid])
+
+
+def case_timeout(env):
+    rid = env.add(1)
+    env.fake.rules.append(fake_graph.Rule(r"/callRecords/", ("sleep", 3.5)))
+    rc, log = env.poll()
+    check(rc == 0, "exit %d" % rc)
+    check("timed out" in log and "retry 1 of 5" in log, "log: timeout and retry")
+    no_duplicates(env, [rid])
+
+
+def case_truncated(env):
+    rid = env.add(1)
+    env.fake.rules.append(fake_graph.Rule(r"/callRecords/", ("cut",)))
+    rc, log = env.poll()
+    check(rc == 0, "exit %d" % rc)
+    check("record %s: failed" % rid in log, "log: cut transfer")
+    no_duplicates(env, [rid])
+
+
+def case_malformed(env):
+    good = env.add(1)
+    bad = env.add(2)
+    env.fake.rules.append(fake_graph.Rule(bad, ("malformed",), count=100))
+    rc, log = env.poll("--max-attempts", "2")
+    check(rc == 1, "exit %d, want 1 (partial)" % rc)
+    check("record %s: malformed or truncated JSON" % bad in log, "log: malformed")
+    check("record %s not stored" % bad in log, "log: not stored")
+    no_duplicates(env, [good])
+    check(env.sql("SELECT record_id FROM graph_pending") == [(bad,)], "bad id kept pending")
+    env.fake.rules.clear()
+    time.sleep(1.1)
+    rc, log = env.poll()
+    check(rc == 0, "second run exit %d" % rc)
+    no_duplicates(env, [good, bad])
+    check(env.sql("SELECT COUNT(*) FROM graph_pending")[0][0] == 0, "pending emptied")
+
+
+def case_token_expiry(env):
+    ids = [env.add(n) for n in range(1, 4)]
+    env.fake.rules.append(fake_graph.Rule(ids[1], ("expire_token",)))
+    rc, log = env.poll()
+    check(rc == 0, "exit %d" % rc)
+    check("access token rejected (HTTP 401" in log, "log: 401")
+    check(len(env.fake.requests(r"/token$", "POST")) == 2, "a second token fetched")
+    no_duplicates(env, ids)
+
+
+def case_token_lifetime(env):
+    ids = [env.add(n) for n in range(1, 4)]
+    env.fake.token_lifetime = 2  # renewed after 1 s
+    env.fake.rules.append(fake_graph.Rule(r"/callRecords/", ("status", 503, "1.2")))
+    rc, log = env.poll()
+    check(rc == 0, "exit %d" % rc)
+    check(len(env.fake.requests(r"/token$", "POST")) >= 2, "token renewed before expiry")
+    check(not [r for r in env.fake.log if r[3] == 401], "no request with an expired token")
+    no_duplicates(env, ids)
+
+
+def case_invalid_client(env):
+    env.add(1)
+    bad = os.path.join(env.dir, "wrong-secret")
+    with open(os.open(bad, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write("not-the-secret\n")
+    rc, log = env.poll(secret_file=bad)
+    check(rc == 3, "exit %d, want 3" % rc)
+    check("invalid_client: the client secret was refused" in log, "log: invalid_client")
+    check(env.sql("SELECT COUNT(*) FROM graph_record")[0][0] == 0, "nothing stored")
+    check(not env.fake.requests(r"/v1\.0/"), "no Graph request without a token")
+
+
+def case_wrong_tenant(env):
+    env.add(1)
+    wrong = "0bad0bad-0000-4000-8000-000000000000"
+    key = os.path.join(env.dir, "wrong.key")
+    subprocess.run([env.bin, "orgkey", "--tenant", wrong, "--out", key], check=True,
+                   capture_output=True)
+    rc, log = env.poll(tenant=wrong, key=key)
+    check(rc == 3 and "wrong tenant" in log, "exit %d, log names the wrong tenant" % rc)
+
+
+def case_consent_403(env):
+    env.add(1)
+    env.fake.forbidden = True
+    rc, log = env.poll()
+    check(rc == 4, "exit %d, want 4" % rc)
+    check("CallRecords.Read.All" in log and "admin" in log, "log: consent")
+
+
+def case_not_found(env):
+    rid = env.add(1)
+    rec = env.fake.records.pop(rid)
+    # Listed but not yet fetchable: Graph's fresh-id 404.
+    env.fake.rules.append(fake_graph.Rule(r"/callRecords/", ("status", 404, None)))
+    env.fake.records[rid] = rec
+    rc, log = env.poll()
+    check("not available yet (404)" in log, "log: 404 pending")
+    check(env.sql("SELECT record_id, last_status FROM graph_pending") == [(rid, 404)], "pending 404")
+    check(env.sql("SELECT COUNT(*) FROM graph_record")[0][0] == 0, "nothing stored yet")
+    time.sleep(1.1)
+    rc, log = env.poll()
+    check(rc == 0, "exit %d" % rc)
+    no_duplicates(env, [rid])
+    check(env.sql("SELECT COUNT(*) FROM graph_pending")[0][0] == 0, "pending emptied")
+
+
+def case_pii_pipeline(env):
+    ids = [env.add(n, sessions=2, degraded=n % 2 == 0) for n in range(1, 4)]
+    env.fake.list_page = 2
+    env.fake.sessions_page = 1
+    env.fake.rules.append(fake_graph.Rule(ids[0], ("status", 429, "0.2")))
+    rc, _ = env.poll()
+    check(rc == 0, "exit %d" % rc)
+    exported = os.path.join(env.dir, "export")
+    os.makedirs(exported)
+    import json
+    for rid, rec in env.fake.records.items():
+        with open(os.path.join(exported, rid + ".json"), "w") as f:
+            json.dump(dict(rec, version=rec["version"] + 1), f)
+    p = subprocess.run([env.bin, "import", "-v", "--db", env.db, "--org-key", env.key, exported],
+                       capture_output=True, text=True, timeout=60)
+    env.logs.append(p.stderr)
+    check(p.returncode == 0, "import exit %d" % p.returncode)
+    no_duplicates(env, ids)
+    rows = env.sql("SELECT caller_ip_enc, caller_ip_hmac, caller_mac_enc, caller_port, "
+                   "caller_relay_ip FROM graph_media")
+    check(all(r[0] and r[1] and r[2] and r[3] for r in rows), "sealed columns filled")
+    check(all(r[0][:4] == rows[0][0][:4] for r in rows), "one key id on every ciphertext")
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def main():
+    binary, workdir, case = sys.argv[1:4]
+    env = Env(binary, os.path.join(workdir, case))
+    try:
+        CASES[case](env)
+    finally:
+        env.finish()
+    print("%s: %s" % (case, "FAILED: " + "; ".join(failures) if failures else "ok"))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
