@@ -64,12 +64,20 @@ per = a.records // a.probes
 for i, n in enumerate(names):
     with open(os.path.join(tmp, n + ".jsonl"), "w") as f:
         for k in range(per):
-            f.write(json.dumps(dict(template, ssrc=i * per + k)) + "\n")
+            # 5000 clients, each with its own address and MAC
+            c = (i * per + k) % 5000
+            ip = "10.%d.%d.%d" % (1 + c // 62500, (c // 250) % 250, 1 + c % 250)
+            mac = "02:00:00:%02x:%02x:%02x" % (c >> 16, (c >> 8) & 255, c & 255)
+            f.write(json.dumps(dict(template, ssrc=i * per + k, src_ip=ip, client_ip=ip,
+                                    client_mac=mac)) + "\n")
 size = os.path.getsize(os.path.join(tmp, names[0] + ".jsonl")) / per
 
 clog = open(os.path.join(tmp, "collector.log"), "w")
+subprocess.run([COLL, "org-keygen", "--tenant", "bench.example", "--out",
+                os.path.join(keys, "org.key")], check=True, capture_output=True)
 coll = subprocess.Popen([COLL, "run", "--bind", ep, "--key", os.path.join(keys, "collector.key"),
-                         "--authorized-keys", auth, "--db", db, "--stats", "0"],
+                         "--authorized-keys", auth, "--db", db, "--stats", "0",
+                         "--org-key", os.path.join(keys, "org.key")],
                         stdout=clog, stderr=clog)
 time.sleep(0.5)
 t0 = time.time()

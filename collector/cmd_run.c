@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "graph_pii.h"
 #include "ingest.h"
 #include "log.h"
 #include "opttab.h"
@@ -22,6 +23,8 @@ typedef struct {
     bool db_sync_full;
     int verbosity;
     char db_buf[4096];
+    const char *org_keys[GRAPH_PII_MAX_KEYS];
+    size_t norg_keys;
 } run_cfg_t;
 
 #define RUN(f) offsetof(run_cfg_t, f)
@@ -39,6 +42,11 @@ static const opttab_def_t opts[] = {
     {"db", 'd', OPTTAB_STR, RUN(db_path), 0, 0, "FILE",
      "The SQLite store (default $STATE_DIRECTORY/collector.db under systemd, else "
      "/var/lib/callscope/collector.db). Created and migrated on start."},
+    {"org-key", 'o', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
+     "The organisation's master key (from 'org-keygen'; mode 0600; default "
+     "/etc/callscope/org.key). Addresses and MACs in probe records are stored sealed with it "
+     "and hashed for lookups. Repeat to add older keys after key rotation: the first seals, "
+     "all open."},
     {"db-sync-full", 0, OPTTAB_FLAG, RUN(db_sync_full), 0, 0, NULL,
      "Sync the store on every commit (survives power loss; slower). By default a commit "
      "survives a crash of the collector, not of the machine."},
@@ -79,6 +87,14 @@ static opttab_result_t special(const opttab_t *t, const opttab_def_t *d, const c
         cfg->verbosity = -1;
         return OPTTAB_RUN;
     }
+    if (d->short_name == 'o') {
+        if (cfg->norg_keys == GRAPH_PII_MAX_KEYS) {
+            fprintf(stderr, "callscope-collector run: at most %d --org-key\n", GRAPH_PII_MAX_KEYS);
+            return OPTTAB_EXIT_USAGE;
+        }
+        cfg->org_keys[cfg->norg_keys++] = val;
+        return OPTTAB_RUN;
+    }
     printf("Usage: callscope-collector run [options]\n\n"
            "Receives batches of records from authorised probes over CURVE-encrypted\n"
            "ZeroMQ, stores each batch once in SQLite, then acknowledges it; a probe keeps\n"
@@ -86,6 +102,7 @@ static opttab_result_t special(const opttab_t *t, const opttab_def_t *d, const c
            "authorised keys; SIGTERM stops after the batch at hand.\n\nOptions:\n");
     opttab_help(t, stdout);
     printf("\nExample:\n"
+           "  callscope-collector org-keygen --tenant contoso.com --out /etc/callscope/org.key\n"
            "  callscope-collector keygen collector --dir /etc/callscope\n"
            "  callscope-collector keygen probe-hq1 --dir /tmp   # copy .key to the probe,\n"
            "  mv /tmp/probe-hq1.pub /etc/callscope/probes.d/     # .pub stays here\n"
@@ -176,9 +193,17 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     char err[512];
-    store_t *st = store_open(cfg.db_path, cfg.db_sync_full, err, sizeof err);
+    if (cfg.norg_keys == 0)
+        cfg.org_keys[cfg.norg_keys++] = "/etc/callscope/org.key";
+    graph_pii_t *pii = graph_pii_new(cfg.org_keys, cfg.norg_keys, NULL, err, sizeof err);
+    if (!pii) {
+        LOG_ERROR("%s", err);
+        return 1;
+    }
+    store_t *st = store_open(cfg.db_path, cfg.db_sync_full, pii, err, sizeof err);
     if (!st) {
         LOG_ERROR("%s", err);
+        graph_pii_free(&pii);
         return 1;
     }
     retention(st, cfg.retention_days);
@@ -186,11 +211,13 @@ int cmd_run(int argc, char **argv)
     if (!in) {
         LOG_ERROR("%s", err);
         store_free(&st);
+        graph_pii_free(&pii);
         return 1;
     }
     loop(&cfg, in, st);
     log_counters(in, "final");
     ingest_free(&in);
     store_free(&st);
+    graph_pii_free(&pii);
     return 0;
 }

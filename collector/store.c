@@ -6,7 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "graph_pii.h"
 #include "log.h"
+#include "pii_cache.h"
 #include "timefmt.h"
 
 #define RETENTION_CHUNK 20000
@@ -18,6 +20,9 @@ typedef struct {
     const char *sql;
 } migration_t;
 
+/* Addresses and MACs are personal data: each is kept as <key>_enc
+ * (AES-256-GCM under the organisation key) and <key>_hmac (keyed hash for
+ * lookups and the join with Graph), never in clear (docs/store.md). */
 static const migration_t migrations[] = {
     {1,
      "CREATE TABLE probes(probe_id TEXT PRIMARY KEY, site TEXT NOT NULL, version TEXT,"
@@ -27,40 +32,43 @@ static const migration_t migrations[] = {
      " WITHOUT ROWID;"
      "CREATE INDEX batches_received ON batches(received);"
      "CREATE TABLE streams(id INTEGER PRIMARY KEY, probe_id TEXT NOT NULL, site TEXT NOT NULL,"
-     " received TEXT NOT NULL,"
-     " first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, client_ip TEXT, client_port INTEGER,"
-     " src_ip TEXT, src_port INTEGER, dst_ip TEXT, dst_port INTEGER, proto TEXT,"
+     " received TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,"
+     " client_port INTEGER, src_port INTEGER, dst_port INTEGER, proto TEXT,"
      " ssrc INTEGER NOT NULL, direction TEXT, media TEXT, app TEXT, encap TEXT, packets INTEGER,"
      " lost INTEGER, loss_pct REAL, jitter_ms_max REAL, network_jitter_ms_max REAL, mos REAL,"
+     " client_ip_enc BLOB, client_ip_hmac BLOB, client_mac_enc BLOB, client_mac_hmac BLOB,"
+     " src_ip_enc BLOB, src_ip_hmac BLOB, dst_ip_enc BLOB, dst_ip_hmac BLOB,"
      " record TEXT NOT NULL);"
      "CREATE INDEX streams_time ON streams(first_seen);"
-     "CREATE INDEX streams_client ON streams(client_ip, first_seen);"
+     "CREATE INDEX streams_client ON streams(client_ip_hmac, first_seen);"
      "CREATE INDEX streams_site ON streams(site, first_seen);"
      "CREATE INDEX streams_received ON streams(received);"
      "CREATE TABLE intervals(id INTEGER PRIMARY KEY, probe_id TEXT NOT NULL, site TEXT NOT NULL,"
-     " received TEXT NOT NULL,"
-     " start TEXT NOT NULL, end TEXT NOT NULL, src_ip TEXT, src_port INTEGER, dst_ip TEXT,"
+     " received TEXT NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL, src_port INTEGER,"
      " dst_port INTEGER, ssrc INTEGER NOT NULL, direction TEXT, packets INTEGER, lost INTEGER,"
-     " loss_pct REAL, jitter_ms_max REAL, record TEXT NOT NULL);"
+     " loss_pct REAL, jitter_ms_max REAL,"
+     " src_ip_enc BLOB, src_ip_hmac BLOB, dst_ip_enc BLOB, dst_ip_hmac BLOB,"
+     " record TEXT NOT NULL);"
      "CREATE INDEX intervals_time ON intervals(start);"
      "CREATE INDEX intervals_site ON intervals(site, start);"
      "CREATE INDEX intervals_stream ON intervals(ssrc, start);"
      "CREATE INDEX intervals_received ON intervals(received);"
      "CREATE TABLE flows(id INTEGER PRIMARY KEY, probe_id TEXT NOT NULL, site TEXT NOT NULL,"
-     " received TEXT NOT NULL,"
-     " first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, client_ip TEXT, client_port INTEGER,"
-     " remote_ip TEXT, remote_port INTEGER, proto TEXT, app TEXT, media TEXT,"
-     " record TEXT NOT NULL);"
+     " received TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,"
+     " client_port INTEGER, remote_port INTEGER, proto TEXT, app TEXT, media TEXT,"
+     " client_ip_enc BLOB, client_ip_hmac BLOB, client_mac_enc BLOB, client_mac_hmac BLOB,"
+     " remote_ip_enc BLOB, remote_ip_hmac BLOB, src_ip_enc BLOB, src_ip_hmac BLOB,"
+     " dst_ip_enc BLOB, dst_ip_hmac BLOB, record TEXT NOT NULL);"
      "CREATE INDEX flows_time ON flows(first_seen);"
-     "CREATE INDEX flows_client ON flows(client_ip, first_seen);"
+     "CREATE INDEX flows_client ON flows(client_ip_hmac, first_seen);"
      "CREATE INDEX flows_site ON flows(site, first_seen);"
      "CREATE INDEX flows_received ON flows(received);"
      "CREATE TABLE clients(id INTEGER PRIMARY KEY, probe_id TEXT NOT NULL, site TEXT NOT NULL,"
-     " received TEXT NOT NULL,"
-     " first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, client_ip TEXT, client_mac TEXT,"
+     " received TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,"
+     " client_ip_enc BLOB, client_ip_hmac BLOB, client_mac_enc BLOB, client_mac_hmac BLOB,"
      " record TEXT NOT NULL);"
      "CREATE INDEX clients_time ON clients(first_seen);"
-     "CREATE INDEX clients_client ON clients(client_ip, first_seen);"
+     "CREATE INDEX clients_client ON clients(client_ip_hmac, first_seen);"
      "CREATE INDEX clients_received ON clients(received);"
      "CREATE TABLE probe_stats(id INTEGER PRIMARY KEY, probe_id TEXT NOT NULL,"
      " site TEXT NOT NULL, received TEXT NOT NULL, record TEXT NOT NULL);"
@@ -75,21 +83,24 @@ typedef struct {
     const char *type;  /* record type */
     const char *table;
     const char *cols[24]; /* JSON keys, same-named columns; NULL-terminated */
+    const char *pii[8];   /* JSON keys kept sealed and hashed, taken out of the record */
 } record_map_t;
 
 static const record_map_t maps[] = {
     {"stream", "streams",
-     {"first_seen", "last_seen", "client_ip", "client_port", "src_ip", "src_port", "dst_ip",
-      "dst_port", "proto", "ssrc", "direction", "media", "app", "encap", "packets", "lost",
-      "loss_pct", "jitter_ms_max", "network_jitter_ms_max", "mos"}},
+     {"first_seen", "last_seen", "client_port", "src_port", "dst_port", "proto", "ssrc",
+      "direction", "media", "app", "encap", "packets", "lost", "loss_pct", "jitter_ms_max",
+      "network_jitter_ms_max", "mos"},
+     {"client_ip", "client_mac", "src_ip", "dst_ip"}},
     {"interval", "intervals",
-     {"start", "end", "src_ip", "src_port", "dst_ip", "dst_port", "ssrc", "direction",
-      "packets", "lost", "loss_pct", "jitter_ms_max"}},
+     {"start", "end", "src_port", "dst_port", "ssrc", "direction", "packets", "lost", "loss_pct",
+      "jitter_ms_max"},
+     {"src_ip", "dst_ip"}},
     {"flow", "flows",
-     {"first_seen", "last_seen", "client_ip", "client_port", "remote_ip", "remote_port", "proto",
-      "app", "media"}},
-    {"client", "clients", {"first_seen", "last_seen", "client_ip", "client_mac"}},
-    {"stats", "probe_stats", {NULL}},
+     {"first_seen", "last_seen", "client_port", "remote_port", "proto", "app", "media"},
+     {"client_ip", "client_mac", "remote_ip", "src_ip", "dst_ip"}},
+    {"client", "clients", {"first_seen", "last_seen"}, {"client_ip", "client_mac"}},
+    {"stats", "probe_stats", {NULL}, {NULL}},
 };
 
 #define NMAPS (sizeof maps / sizeof maps[0])
@@ -112,6 +123,8 @@ typedef struct {
 
 struct store {
     sqlite3 *db;
+    const graph_pii_t *pii; /* borrowed */
+    pii_cache_t *pc;
     checkpointer_t ck;
     sqlite3_stmt *ins[NMAPS];
     sqlite3_stmt *type_of; /* for records that do not start {"type":"...", */
@@ -217,28 +230,93 @@ static int field_check(char *buf, size_t len, const char *f)
  * record that fails; the caller then asks jansson why. */
 static bool prepare_map(store_t *s, size_t i, char *err, size_t errlen)
 {
-    char sql[8192], sel[4096] = "", chk[4096] = "";
+    char sql[8192], sel[4096] = "", chk[4096] = "", rm[512] = "?4";
+    const record_map_t *m = &maps[i];
     size_t n = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s(probe_id,site,received",
-                                maps[i].table);
-    size_t ns = 0, nc = 0;
-    int k = 0;
-    for (; maps[i].cols[k]; k++) {
-        n += (size_t)snprintf(sql + n, sizeof sql - n, ",%s", maps[i].cols[k]);
-        ns += (size_t)snprintf(sel + ns, sizeof sel - ns, ",json_extract(?4,'$.%s')",
-                               maps[i].cols[k]);
+                                m->table);
+    size_t ns = 0, nc = 0, nr = 2;
+    for (int k = 0; m->cols[k]; k++) {
+        n += (size_t)snprintf(sql + n, sizeof sql - n, ",%s", m->cols[k]);
+        ns += (size_t)snprintf(sel + ns, sizeof sel - ns, ",json_extract(?4,'$.%s')", m->cols[k]);
     }
-    for (const char *const *f = wire_record_fields(maps[i].type); f && *f; f++)
+    if (m->pii[0])
+        nr = (size_t)snprintf(rm, sizeof rm, "json_remove(?4");
+    for (int k = 0; m->pii[k]; k++) {
+        const char *f = m->pii[k], *dom = strstr(f, "_mac") ? "mac" : "ip";
+        n += (size_t)snprintf(sql + n, sizeof sql - n, ",%s_enc,%s_hmac", f, f);
+        ns += (size_t)snprintf(sel + ns, sizeof sel - ns,
+                               ",pii_seal('%s.%s',json_extract(?4,'$.%s'))"
+                               ",pii_hash('%s',json_extract(?4,'$.%s'))",
+                               m->table, f, f, dom, f);
+        nr += (size_t)snprintf(rm + nr, sizeof rm - nr, ",'$.%s'", f);
+    }
+    if (m->pii[0])
+        nr += (size_t)snprintf(rm + nr, sizeof rm - nr, ")");
+    for (const char *const *f = wire_record_fields(m->type); f && *f; f++)
         nc += (size_t)field_check(chk + nc, sizeof chk - nc, *f);
     n += (size_t)snprintf(sql + n, sizeof sql - n,
-                          ",record) SELECT ?1,?2,?3%s,?4 WHERE CASE WHEN json_valid(?4) THEN"
+                          ",record) SELECT ?1,?2,?3%s,%s WHERE CASE WHEN json_valid(?4) THEN"
                           " json_type(?4)='object' AND json_extract(?4,'$.type')='%s'%s"
                           " ELSE 0 END",
-                          sel, maps[i].type, chk);
-    if (n >= sizeof sql || ns >= sizeof sel || nc >= sizeof chk) {
-        snprintf(err, errlen, "internal: insert statement for %s too long", maps[i].table);
+                          sel, rm, m->type, chk);
+    if (n >= sizeof sql || ns >= sizeof sel || nc >= sizeof chk || nr >= sizeof rm) {
+        snprintf(err, errlen, "internal: insert statement for %s too long", m->table);
         return false;
     }
     return prepare(s, sql, &s->ins[i], err, errlen);
+}
+
+/* pii_seal(aad, value): the value sealed under the organisation key. */
+static void sql_seal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    pii_cache_t *pc = sqlite3_user_data(ctx);
+    const char *aad = (const char *)sqlite3_value_text(argv[0]);
+    const char *v = (const char *)sqlite3_value_text(argv[1]);
+    if (argc != 2 || !aad || !v || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    size_t outlen = 0;
+    const uint8_t *out = pii_cache_seal(pc, aad, v, (size_t)sqlite3_value_bytes(argv[1]), &outlen);
+    if (out)
+        sqlite3_result_blob(ctx, out, (int)outlen, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_error(ctx, "pii_seal failed", -1);
+}
+
+/* pii_hash(domain, value): the lookup hash, addresses canonical first. */
+static void sql_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    pii_cache_t *pc = sqlite3_user_data(ctx);
+    const char *dom = (const char *)sqlite3_value_text(argv[0]);
+    const char *v = (const char *)sqlite3_value_text(argv[1]);
+    uint8_t h[GRAPH_PII_HASH_LEN];
+    if (argc != 2 || !dom || !v || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    if (pii_cache_hash(pc, dom, v, (size_t)sqlite3_value_bytes(argv[1]), h))
+        sqlite3_result_blob(ctx, h, sizeof h, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_null(ctx);
+}
+
+static bool register_pii(store_t *s, char *err, size_t errlen)
+{
+    int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+    s->pc = pii_cache_new(s->pii);
+    if (!s->pc) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    if (sqlite3_create_function(s->db, "pii_seal", 2, SQLITE_UTF8, s->pc, sql_seal, NULL,
+                                NULL) != SQLITE_OK ||
+        sqlite3_create_function(s->db, "pii_hash", 2, flags, s->pc, sql_hash, NULL, NULL) !=
+            SQLITE_OK) {
+        snprintf(err, errlen, "database: %s", sqlite3_errmsg(s->db));
+        return false;
+    }
+    return true;
 }
 
 static bool prepare_all(store_t *s, char *err, size_t errlen)
@@ -261,7 +339,8 @@ static bool prepare_all(store_t *s, char *err, size_t errlen)
                    &s->hb_up, err, errlen);
 }
 
-store_t *store_open(const char *path, bool sync_full, char *err, size_t errlen)
+store_t *store_open(const char *path, bool sync_full, const graph_pii_t *pii, char *err,
+                    size_t errlen)
 {
     store_t *s = calloc(1, sizeof *s);
     if (!s) {
@@ -277,13 +356,15 @@ store_t *store_open(const char *path, bool sync_full, char *err, size_t errlen)
         store_free(&s);
         return NULL;
     }
+    s->pii = pii;
     sqlite3_busy_timeout(s->db, 5000);
     bool ok = exec(s->db, "PRAGMA journal_mode=WAL", err, errlen) &&
               exec(s->db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
                    err, errlen) &&
               exec(s->db, "PRAGMA foreign_keys=ON", err, errlen) &&
               exec(s->db, "PRAGMA cache_size=-65536", err, errlen) && /* 64 MiB */
-              migrate(s->db, err, errlen) && prepare_all(s, err, errlen) &&
+              migrate(s->db, err, errlen) && register_pii(s, err, errlen) &&
+              prepare_all(s, err, errlen) &&
               checkpointer_start(s, path, err, errlen);
     if (!ok) {
         size_t l = strlen(err);
@@ -374,6 +455,7 @@ void store_free(store_t **ps)
     sqlite3_finalize(s->probe_up);
     sqlite3_finalize(s->hb_up);
     sqlite3_close(s->db);
+    pii_cache_free(&s->pc);
     free(s);
     *ps = NULL;
 }

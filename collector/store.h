@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "graph_pii.h"
 #include "wire.h"
 
 typedef struct store store_t;
@@ -24,8 +25,11 @@ typedef struct {
     char first_error[160]; /* why the first record was rejected */
 } store_result_t;
 
-/* Opens (creating) the database and brings its schema up to date. */
-store_t *store_open(const char *path, bool sync_full, char *err, size_t errlen);
+/* Opens (creating) the database and brings its schema up to date. pii (the
+ * organisation's keys, borrowed, must outlive the store) seals addresses
+ * and MACs. */
+store_t *store_open(const char *path, bool sync_full, const graph_pii_t *pii, char *err,
+                    size_t errlen);
 void store_free(store_t **s);
 sqlite3 *store_db(store_t *s);
 

@@ -34,6 +34,7 @@ typedef struct {
 struct graph_pii {
     pii_key_t keys[GRAPH_PII_MAX_KEYS];
     size_t nkeys;
+    EVP_MAC *hmac; /* fetched once: a fetch per lookup costs more than the hash */
 };
 
 static void hex(const uint8_t *b, size_t n, char *out)
@@ -223,6 +224,11 @@ graph_pii_t *graph_pii_new(const char *const *files, size_t nfiles, const char *
         }
         p->nkeys++;
     }
+    p->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!p->hmac) {
+        snprintf(err, errlen, "OpenSSL has no HMAC");
+        graph_pii_free(&p);
+    }
     return p;
 }
 
@@ -230,6 +236,7 @@ void graph_pii_free(graph_pii_t **pii)
 {
     if (!pii || !*pii)
         return;
+    EVP_MAC_free((*pii)->hmac);
     OPENSSL_cleanse(*pii, sizeof **pii);
     free(*pii);
     *pii = NULL;
@@ -295,26 +302,33 @@ bool graph_pii_open(const graph_pii_t *pii, const char *aad, const uint8_t *in, 
     return ok;
 }
 
+/* HMAC(lookup key, domain "\0" value): the value lower-cased, and for MACs
+ * with '-' written ':' (Graph writes both forms; the probe writes ':'). */
 bool graph_pii_lookup(const graph_pii_t *pii, const char *domain, const char *value,
                       uint8_t out[GRAPH_PII_HASH_LEN])
 {
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    char norm[256];
+    size_t n = strlen(value);
+    if (n >= sizeof norm)
+        return false;
+    bool is_mac = strcmp(domain, "mac") == 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = (char)tolower((unsigned char)value[i]);
+        norm[i] = is_mac && c == '-' ? ':' : c;
+    }
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(pii->hmac);
     OSSL_PARAM p[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
         OSSL_PARAM_construct_end(),
     };
     size_t outl = 0;
     bool ok = ctx && EVP_MAC_init(ctx, pii->keys[0].mac, KEY_LEN, p) == 1 &&
-              EVP_MAC_update(ctx, (const uint8_t *)domain, strlen(domain) + 1) == 1;
-    for (const char *s = value; ok && *s; s++) {
-        uint8_t c = (uint8_t)tolower((unsigned char)*s);
-        ok = EVP_MAC_update(ctx, &c, 1) == 1;
-    }
-    ok = ok && EVP_MAC_final(ctx, out, &outl, GRAPH_PII_HASH_LEN) == 1 &&
-         outl == GRAPH_PII_HASH_LEN;
+              EVP_MAC_update(ctx, (const uint8_t *)domain, strlen(domain) + 1) == 1 &&
+              EVP_MAC_update(ctx, (const uint8_t *)norm, n) == 1 &&
+              EVP_MAC_final(ctx, out, &outl, GRAPH_PII_HASH_LEN) == 1 &&
+              outl == GRAPH_PII_HASH_LEN;
     EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
+    OPENSSL_cleanse(norm, n);
     return ok;
 }
 

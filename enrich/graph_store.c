@@ -270,7 +270,10 @@ static bool bind_pii(graph_store_t *st, sqlite3_stmt *s, int *col, const graph_f
     free(sealed);
     if (ok && mac) {
         uint8_t h[GRAPH_PII_HASH_LEN];
-        ok = graph_pii_lookup(st->pii, lookup_domain(f->column), v->s, h) &&
+        const char *dom = lookup_domain(f->column);
+        /* addresses canonical, so the probe's and Graph's hashes match */
+        bool hashed = strcmp(dom, "ip") == 0 && graph_pii_lookup_ip(st->pii, v->s, h);
+        ok = (hashed || graph_pii_lookup(st->pii, dom, v->s, h)) &&
              sqlite3_bind_blob(s, mac, h, sizeof h, SQLITE_TRANSIENT) == SQLITE_OK;
     }
     return ok;

@@ -52,6 +52,7 @@ ENDPOINT = "tcp://127.0.0.1:%d" % PORT
 KEYS = os.path.join(TMP, "keys")
 AUTH = os.path.join(TMP, "probes.d")
 DB = os.path.join(TMP, "collector.db")
+ORGKEY = os.path.join(TMP, "keys", "org.key")
 
 
 def run(args, **kw):
@@ -68,6 +69,9 @@ def setup(probes=("p1",)):
     os.makedirs(KEYS)
     os.makedirs(AUTH)
     keygen("collector")
+    r = run([COLLECTOR, "org-keygen", "--tenant", "contoso.example", "--out", ORGKEY])
+    if r.returncode != 0:
+        fail("org-keygen: " + r.stderr)
     for p in probes:
         keygen(p)
         os.link(os.path.join(KEYS, p + ".pub"), os.path.join(AUTH, p + ".pub"))
@@ -78,7 +82,7 @@ def start_collector(extra=(), log="collector.log"):
     logf = open(os.path.join(TMP, log), "a")
     p = subprocess.Popen([COLLECTOR, "run", "--bind", ENDPOINT, "--key",
                           os.path.join(KEYS, "collector.key"), "--authorized-keys", AUTH,
-                          "--db", DB, "--stats", "0"] + list(extra),
+                          "--db", DB, "--org-key", ORGKEY, "--stats", "0"] + list(extra),
                          stdout=logf, stderr=logf)
     PROCS.append(p)
     deadline = time.time() + 20
@@ -134,7 +138,13 @@ def counters(log="collector.log"):
     return json.loads(lines[-1].split(" counters ", 1)[1])
 
 
-def canon(rec):
+PII_KEYS = ("client_ip", "client_mac", "src_ip", "dst_ip", "remote_ip")
+
+
+def canon(rec, strip=False):
+    """Canonical text; strip: without the keys the store keeps sealed."""
+    if strip and rec.get("type") != "stats":
+        rec = {k: v for k, v in rec.items() if k not in PII_KEYS}
     return json.dumps(rec, sort_keys=True)
 
 
@@ -189,11 +199,24 @@ def case_deliver():
         check("0 batches (0 bytes) left in the spool, 0 records lost" in r.stderr,
               "%s: spool empty and nothing lost at exit" % cap)
         with open(out) as f:
-            expect += [canon(json.loads(l)) for l in f]
+            expect += [json.loads(l) for l in f]
     stop(c)
     got = stored_records()
     check(len(got) == len(expect), "store holds %d records, --json wrote %d" % (len(got), len(expect)))
-    check(got == sorted(expect), "stored records equal the --json records, each once")
+    check(got == sorted(canon(r, strip=True) for r in expect),
+          "stored records equal the --json records (addresses and MACs taken out), each once")
+    with open(DB, "rb") as f:
+        raw = f.read()
+    for wal in (DB + "-wal",):
+        if os.path.exists(wal):
+            raw += open(wal, "rb").read()
+    secrets = {r[k] for r in expect for k in PII_KEYS if isinstance(r.get(k), str)}
+    leaked = [x for x in secrets if x.encode() in raw]
+    check(secrets and not leaked, "none of %d addresses/MACs is in the database in clear %s" %
+          (len(secrets), leaked[:3]))
+    clients = {r["client_ip"] for r in expect if r["type"] == "stream"}
+    hashes = query("SELECT COUNT(DISTINCT client_ip_hmac), COUNT(*) FROM streams WHERE client_ip_enc IS NOT NULL")[0]
+    check(hashes[0] == len(clients), "one lookup hash per client address (%d)" % len(clients))
     check(query("SELECT site FROM probes WHERE probe_id='p1'") == [("site-p1",)],
           "probe p1 filed under its site")
     check(query("SELECT COUNT(*) FROM streams WHERE site='site-p1'")[0][0] > 0,
@@ -385,7 +408,7 @@ def case_key_perms():
     check("chmod 600" in r.stderr, "message says how to fix it: " + r.stderr.strip())
     os.chmod(os.path.join(KEYS, "collector.key"), 0o640)
     r = run([COLLECTOR, "run", "--bind", ENDPOINT, "--key", os.path.join(KEYS, "collector.key"),
-             "--authorized-keys", AUTH, "--db", DB])
+             "--authorized-keys", AUTH, "--db", DB, "--org-key", ORGKEY])
     check(r.returncode == 1 and "chmod 600" in r.stderr, "collector refuses too: " + r.stderr.strip())
 
 
@@ -419,7 +442,7 @@ def case_schema_newer():
     con.commit()
     con.close()
     r = run([COLLECTOR, "run", "--bind", ENDPOINT, "--key", os.path.join(KEYS, "collector.key"),
-             "--authorized-keys", AUTH, "--db", DB])
+             "--authorized-keys", AUTH, "--db", DB, "--org-key", ORGKEY])
     check(r.returncode == 1 and "newer than this collector" in r.stderr, r.stderr.strip())
 
 
