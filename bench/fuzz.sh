@@ -6,8 +6,9 @@
 #
 #   bash bench/fuzz.sh                  every harness, 600 s each
 #   bash bench/fuzz.sh -t 120 rtp demux some harnesses, 120 s each
-#   bash bench/fuzz.sh --merge          minimise what the runs found into
-#                                       tests/fuzz/corpus/ (then commit)
+#   bash bench/fuzz.sh --merge          minimise tests/fuzz/corpus/ with what
+#                                       the runs found (inputs up to
+#                                       FUZZ_MERGE_MAX_BYTES, 1024), then commit
 #
 # Environment: FUZZ_SECONDS (as -t), FUZZ_BUILD (build-fuzz), FUZZ_JOBS
 # (build jobs, 2), CALLSCOPE_FUZZ_PROBE (fuzz_probe's mode, default
@@ -22,12 +23,13 @@ ALL=(decode demux rtp tcp_frame probe)
 seconds=${FUZZ_SECONDS:-600}
 build=${FUZZ_BUILD:-build-fuzz}
 merge=0
+max_bytes=${FUZZ_MERGE_MAX_BYTES:-1024}
 harnesses=()
 while [ $# -gt 0 ]; do
   case "$1" in
     -t) seconds=$2; shift 2 ;;
     --merge) merge=1; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) harnesses+=("$1"); shift ;;
   esac
@@ -48,8 +50,11 @@ if [ $merge = 1 ]; then
   for h in "${harnesses[@]}"; do
     src=tests/fuzz/corpus/$h
     tmp=$build/fuzz-merge/$h
-    rm -rf "$tmp"; mkdir -p "$tmp" "$src" "$build/fuzz-corpus/$h"
-    nice -n 19 "$bin/fuzz_$h" -merge=1 "$tmp" "$src" "$build/fuzz-corpus/$h" 2>&1 | grep MERGE-OUTER || true
+    small=$build/fuzz-merge/$h.small
+    rm -rf "$tmp" "$small"; mkdir -p "$tmp" "$small" "$src" "$build/fuzz-corpus/$h"
+    # only the run's small finds, so the committed corpus stays small
+    find "$build/fuzz-corpus/$h" -type f -size -$((max_bytes + 1))c -exec cp {} "$small/" \;
+    nice -n 19 "$bin/fuzz_$h" -merge=1 "$tmp" "$src" "$small" 2>&1 | grep 'MERGE-OUTER: [0-9]* new' || true
     rm -f "$src"/*; cp "$tmp"/* "$src"/ 2>/dev/null || true
     echo "$h: $(ls "$src" | wc -l) files, $(du -sk --apparent-size "$src" | cut -f1) KB"
   done

@@ -26,7 +26,7 @@ import sys
 DLT_INDEX = {1: 0, 113: 1, 276: 2, 12: 3, 14: 4, 101: 5, 228: 6, 229: 7, 0: 8, 108: 9}
 SNAPPED, TAG_UNIT_US = 0x1, 100
 FRAMES_PER_FLOW = 3       # decode seeds per flow
-PROBE_RUN = 140           # frames per probe seed (> 64: streams decide their clock)
+PROBE_RUN = 72            # frames per probe seed
 PROBE_KEEP = 24           # probe seeds keep this much of RTP payloads (flag: snapped)
 PROBE_OTHER = 200         # and this much of frames that are not media
 TCP_SEGMENTS = 24
