@@ -12,7 +12,7 @@
 #
 # Environment: FUZZ_SECONDS (as -t), FUZZ_BUILD (build-fuzz), FUZZ_JOBS
 # (build jobs, 2), CALLSCOPE_FUZZ_PROBE (fuzz_probe's mode, default
-# persistent here; fresh makes a new probe per input: ~40 exec/s).
+# persistent here; fresh makes a new probe per input: 7-20 exec/s).
 # The runs are niced; new inputs go to $FUZZ_BUILD/fuzz-corpus/<harness>,
 # crash/timeout/leak files to $FUZZ_BUILD/fuzz-artifacts/<harness>, logs to
 # $FUZZ_BUILD/fuzz-logs/<harness>.log. The committed corpus is only read.
