@@ -3,7 +3,7 @@
 # (normal, and ASan+UBSan) and runs every ctest case in both builds.
 #   bash scripts/test.sh            everything
 #   bash scripts/test.sh -L unit    pass ctest options (labels: unit golden
-#                                   truth public parity badinput live)
+#                                   truth public parity badinput live fuzz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
