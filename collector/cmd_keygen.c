@@ -17,7 +17,7 @@ static const opttab_def_t opts[] = {
     {"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This help."},
 };
 
-static opttab_result_t help(const opttab_t *t, const opttab_def_t *d, const char *val)
+static opttab_result_t help(opttab_t *t, const opttab_def_t *d, const char *val)
 {
     printf("Usage: callscope-collector keygen NAME [--dir DIR]\n\n"
            "Makes a CURVE key pair: NAME.key (secret, mode 0600) and NAME.pub (public).\n"

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "graph_pii.h"
+#include "keyfile.h"
 #include "ingest.h"
 #include "log.h"
 #include "opttab.h"
@@ -25,6 +26,7 @@ typedef struct {
     char db_buf[4096];
     const char *org_keys[GRAPH_PII_MAX_KEYS];
     size_t norg_keys;
+    bool check_only;
 } run_cfg_t;
 
 #define RUN(f) offsetof(run_cfg_t, f)
@@ -59,6 +61,12 @@ static const opttab_def_t opts[] = {
      "16)."},
     {"stats", 0, OPTTAB_UINT, RUN(stats_s), 0, 86400, "SECONDS",
      "Log the counters every SECONDS (default 60; 0: only at exit)."},
+    {"config", 0, OPTTAB_SPECIAL, 0, 0, 0, "FILE",
+     "Read settings from FILE: one 'name = value' per line, names as the long options here, "
+     "'#' comments (e.g. /etc/callscope/collector.conf). Later options override it."},
+    {"check-config", 0, OPTTAB_FLAG, RUN(check_only), 0, 0, NULL,
+     "Check the settings, key files (and their permissions), authorised keys and the "
+     "organisation keys, then exit: 0 when valid, 1 or 2 with a message naming the problem."},
     {"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "More log detail (repeat for debug)."},
     {"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only."},
     {"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This help."},
@@ -76,9 +84,11 @@ static void on_signal(int sig)
         g_stop = 1;
 }
 
-static opttab_result_t special(const opttab_t *t, const opttab_def_t *d, const char *val)
+static opttab_result_t special(opttab_t *t, const opttab_def_t *d, const char *val)
 {
     run_cfg_t *cfg = t->cfg;
+    if (strcmp(d->name, "config") == 0)
+        return opttab_load_file(t, val);
     if (d->short_name == 'v') {
         cfg->verbosity++;
         return OPTTAB_RUN;
@@ -169,22 +179,32 @@ static void loop(const run_cfg_t *cfg, ingest_t *in, store_t *st)
     }
 }
 
-int cmd_run(int argc, char **argv)
+/* --check-config: the files the daemon would open, checked. */
+static int check_config(const run_cfg_t *cfg)
 {
-    run_cfg_t cfg;
-    defaults(&cfg);
-    opttab_t t = {.prog = "callscope-collector run", .defs = opts, .ndefs = NOPTS, .cfg = &cfg,
-                  .special = special};
-    int first = 1;
-    opttab_result_t r = opttab_parse(&t, argc, argv, &first);
-    if (r != OPTTAB_RUN)
-        return r == OPTTAB_EXIT_OK ? 0 : 2;
-    if (first < argc) {
-        fprintf(stderr, "callscope-collector run: unexpected argument '%s'\n", argv[first]);
-        return 2;
-    }
-    log_set_level(cfg.verbosity < 0    ? LOG_LVL_ERROR
-                  : cfg.verbosity == 0 ? LOG_LVL_INFO
+    char err[512];
+    keyfile_t k;
+    keyring_t *ring = NULL;
+    bool ok = keyfile_load(cfg->in.key_file, true, &k, err, sizeof err) &&
+              (ring = keyring_load(cfg->in.keys_dir, err, sizeof err)) != NULL;
+    explicit_bzero(&k, sizeof k);
+    graph_pii_t *pii = ok ? graph_pii_new(cfg->org_keys, cfg->norg_keys, NULL, err, sizeof err)
+                          : NULL;
+    ok = ok && pii;
+    if (ok)
+        printf("callscope-collector: configuration OK (%zu authorised probe keys)\n",
+               keyring_count(ring));
+    else
+        fprintf(stderr, "callscope-collector: %s\n", err);
+    keyring_free(&ring);
+    graph_pii_free(&pii);
+    return ok ? 0 : 1;
+}
+
+static int run(run_cfg_t *cfg)
+{
+    log_set_level(cfg->verbosity < 0    ? LOG_LVL_ERROR
+                  : cfg->verbosity == 0 ? LOG_LVL_INFO
                                        : LOG_LVL_DEBUG);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -193,31 +213,50 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     char err[512];
-    if (cfg.norg_keys == 0)
-        cfg.org_keys[cfg.norg_keys++] = "/etc/callscope/org.key";
-    graph_pii_t *pii = graph_pii_new(cfg.org_keys, cfg.norg_keys, NULL, err, sizeof err);
+    if (cfg->norg_keys == 0)
+        cfg->org_keys[cfg->norg_keys++] = "/etc/callscope/org.key";
+    if (cfg->check_only)
+        return check_config(cfg);
+    graph_pii_t *pii = graph_pii_new(cfg->org_keys, cfg->norg_keys, NULL, err, sizeof err);
     if (!pii) {
         LOG_ERROR("%s", err);
         return 1;
     }
-    store_t *st = store_open(cfg.db_path, cfg.db_sync_full, pii, err, sizeof err);
+    store_t *st = store_open(cfg->db_path, cfg->db_sync_full, pii, err, sizeof err);
     if (!st) {
         LOG_ERROR("%s", err);
         graph_pii_free(&pii);
         return 1;
     }
-    retention(st, cfg.retention_days);
-    ingest_t *in = ingest_new(&cfg.in, st, err, sizeof err);
+    retention(st, cfg->retention_days);
+    ingest_t *in = ingest_new(&cfg->in, st, err, sizeof err);
     if (!in) {
         LOG_ERROR("%s", err);
         store_free(&st);
         graph_pii_free(&pii);
         return 1;
     }
-    loop(&cfg, in, st);
+    loop(cfg, in, st);
     log_counters(in, "final");
     ingest_free(&in);
     store_free(&st);
     graph_pii_free(&pii);
     return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    run_cfg_t cfg;
+    defaults(&cfg);
+    opttab_t t = {.prog = "callscope-collector run", .defs = opts, .ndefs = NOPTS, .cfg = &cfg,
+                  .special = special};
+    int first = 1;
+    opttab_result_t r = opttab_parse(&t, argc, argv, &first);
+    if (r == OPTTAB_RUN && first < argc) {
+        fprintf(stderr, "callscope-collector run: unexpected argument '%s'\n", argv[first]);
+        r = OPTTAB_EXIT_USAGE;
+    }
+    int rc = r == OPTTAB_RUN ? run(&cfg) : r == OPTTAB_EXIT_OK ? 0 : 2;
+    opttab_free_strings(&t);
+    return rc;
 }

@@ -25,7 +25,7 @@ void opttab_help(const opttab_t *t, FILE *to)
     }
 }
 
-static bool set_int(const opttab_t *t, const opttab_def_t *d, const char *val)
+static bool set_int(opttab_t *t, const opttab_def_t *d, const char *val)
 {
     char *end = NULL;
     errno = 0;
@@ -43,7 +43,7 @@ static bool set_int(const opttab_t *t, const opttab_def_t *d, const char *val)
     return true;
 }
 
-static opttab_result_t apply(const opttab_t *t, const opttab_def_t *d, const char *val)
+static opttab_result_t apply(opttab_t *t, const opttab_def_t *d, const char *val)
 {
     char *base = (char *)t->cfg + d->offset;
     switch (d->type) {
@@ -65,7 +65,7 @@ static opttab_result_t apply(const opttab_t *t, const opttab_def_t *d, const cha
     return t->special ? t->special(t, d, val) : OPTTAB_EXIT_USAGE;
 }
 
-opttab_result_t opttab_parse(const opttab_t *t, int argc, char **argv, int *first_arg)
+opttab_result_t opttab_parse(opttab_t *t, int argc, char **argv, int *first_arg)
 {
     struct option lo[OPTTAB_MAX + 1];
     char shorts[3 * OPTTAB_MAX + 2];
@@ -101,4 +101,132 @@ opttab_result_t opttab_parse(const opttab_t *t, int argc, char **argv, int *firs
     }
     *first_arg = optind;
     return OPTTAB_RUN;
+}
+
+/* ---- configuration files ------------------------------------------------ */
+
+#define CONF_LINE_MAX 4096
+#define CONF_STRINGS_MAX 256
+#define CONF_FILE_MAX (1 << 20)
+
+static char *trim(char *s)
+{
+    s += strspn(s, " \t");
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
+static const opttab_def_t *find_def(const opttab_t *t, const char *name)
+{
+    for (size_t i = 0; i < t->ndefs; i++)
+        if (strcmp(t->defs[i].name, name) == 0)
+            return &t->defs[i];
+    return NULL;
+}
+
+static char *keep(opttab_t *t, const char *v)
+{
+    if (t->nstrings >= CONF_STRINGS_MAX)
+        return NULL;
+    char **grown = realloc(t->strings, (t->nstrings + 1) * sizeof *grown);
+    char *copy = grown ? strdup(v) : NULL;
+    if (grown)
+        t->strings = grown;
+    if (!copy)
+        return NULL;
+    t->strings[t->nstrings++] = copy;
+    return copy;
+}
+
+static opttab_result_t conf_line(opttab_t *t, char *line, const char *path, int lineno)
+{
+    char *p = trim(line);
+    if (*p == '#' || *p == '\0')
+        return OPTTAB_RUN;
+    char *eq = strchr(p, '=');
+    char *val = NULL;
+    if (eq) {
+        *eq = '\0';
+        val = trim(eq + 1);
+    }
+    char *key = trim(p);
+    const opttab_def_t *d = find_def(t, key);
+    const char *why = NULL;
+    if (!d || strcmp(key, "help") == 0 || strcmp(key, "version") == 0 ||
+        strcmp(key, "config") == 0 || strcmp(key, "check-config") == 0)
+        why = "is not a setting (see --help)";
+    else if (d->arg && !val)
+        why = "needs a value: name = value";
+    else if (!d->arg && val)
+        why = "takes no value";
+    if (why) {
+        fprintf(stderr, "%s: %s:%d: '%s' %s\n", t->prog, path, lineno, key, why);
+        return OPTTAB_EXIT_USAGE;
+    }
+    char *v = val ? keep(t, val) : NULL;
+    if (val && !v) {
+        fprintf(stderr, "%s: %s:%d: too many settings\n", t->prog, path, lineno);
+        return OPTTAB_EXIT_USAGE;
+    }
+    opttab_result_t r = apply(t, d, v);
+    if (r != OPTTAB_RUN)
+        fprintf(stderr, "%s: (in %s:%d)\n", t->prog, path, lineno);
+    return r;
+}
+
+opttab_result_t opttab_load_text(opttab_t *t, const char *name, const char *text, size_t len)
+{
+    char line[CONF_LINE_MAX];
+    int lineno = 0;
+    size_t pos = 0;
+    opttab_result_t r = OPTTAB_RUN;
+    while (r == OPTTAB_RUN && pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        lineno++;
+        if (n >= sizeof line || memchr(text + pos, '\0', n)) {
+            fprintf(stderr, "%s: %s:%d: %s\n", t->prog, name, lineno,
+                    n >= sizeof line ? "line too long" : "NUL byte in line");
+            return OPTTAB_EXIT_USAGE;
+        }
+        memcpy(line, text + pos, n);
+        line[n] = '\0';
+        pos += n + (nl ? 1 : 0);
+        r = conf_line(t, line, name, lineno);
+    }
+    return r;
+}
+
+opttab_result_t opttab_load_file(opttab_t *t, const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        fprintf(stderr, "%s: cannot read configuration %s: %s\n", t->prog, path,
+                strerror(errno));
+        return OPTTAB_EXIT_USAGE;
+    }
+    char *buf = malloc(CONF_FILE_MAX + 1);
+    size_t len = buf ? fread(buf, 1, CONF_FILE_MAX + 1, fp) : 0;
+    bool err = ferror(fp) != 0;
+    fclose(fp);
+    opttab_result_t r = OPTTAB_EXIT_USAGE;
+    if (!buf || err)
+        fprintf(stderr, "%s: cannot read configuration %s\n", t->prog, path);
+    else if (len > CONF_FILE_MAX)
+        fprintf(stderr, "%s: %s: larger than %d bytes\n", t->prog, path, CONF_FILE_MAX);
+    else
+        r = opttab_load_text(t, path, buf, len);
+    free(buf);
+    return r;
+}
+
+void opttab_free_strings(opttab_t *t)
+{
+    for (size_t i = 0; i < t->nstrings; i++)
+        free(t->strings[i]);
+    free(t->strings);
+    t->strings = NULL;
+    t->nstrings = 0;
 }

@@ -30,12 +30,25 @@ struct opttab {
     size_t ndefs;
     void *cfg;
     /* Called for OPTTAB_SPECIAL entries (val NULL when it takes none). */
-    opttab_result_t (*special)(const opttab_t *t, const opttab_def_t *d, const char *val);
+    opttab_result_t (*special)(opttab_t *t, const opttab_def_t *d, const char *val);
     void *ctx;
+    /* Values read from configuration files live here (opttab_free_strings). */
+    char **strings;
+    size_t nstrings;
 };
 
 /* Parses argv[1..]; *first_arg is the index of the first non-option. */
-opttab_result_t opttab_parse(const opttab_t *t, int argc, char **argv, int *first_arg);
+opttab_result_t opttab_parse(opttab_t *t, int argc, char **argv, int *first_arg);
+/* Reads a configuration file: one "name = value" per line (an option's
+ * long name; "name" alone for an option without a value), '#' comments.
+ * Each value is checked exactly as on the command line. Returns
+ * OPTTAB_RUN, or OPTTAB_EXIT_USAGE with an error on stderr naming the file,
+ * the line and the key. Command-line options parsed afterwards override. */
+opttab_result_t opttab_load_file(opttab_t *t, const char *path);
+/* The same on text in memory; name is used in messages. */
+opttab_result_t opttab_load_text(opttab_t *t, const char *name, const char *text, size_t len);
+/* Frees the strings that configuration files left in t. */
+void opttab_free_strings(opttab_t *t);
 /* The option list, wrapped at 78 columns. */
 void opttab_help(const opttab_t *t, FILE *to);
 

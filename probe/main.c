@@ -21,40 +21,39 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-    probe_cfg_t cfg;
-    int verbosity;
-    const char **files = calloc((size_t)argc + 1, sizeof *files);
-    if (!files)
-        return 2;
+    options_t o;
     log_init("callscope-probe", LOG_LVL_INFO);
-    options_result_t r = options_parse(argc, argv, &cfg, files, &verbosity);
+    options_result_t r = options_parse(argc, argv, &o);
     if (r != OPTIONS_RUN) {
-        free(files);
+        options_free(&o);
         return r == OPTIONS_EXIT_OK ? 0 : 2;
     }
-    log_set_level(verbosity < 0 ? LOG_LVL_ERROR : verbosity == 0 ? LOG_LVL_INFO : LOG_LVL_DEBUG);
+    log_set_level(o.verbosity < 0    ? LOG_LVL_ERROR
+                  : o.verbosity == 0 ? LOG_LVL_INFO
+                                     : LOG_LVL_DEBUG);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (cfg.from_jsonl) {
-        int rc = resend_jsonl(&cfg, &g_stop);
-        free(files);
+    int rc = 2;
+    if (o.cfg.from_jsonl) {
+        rc = resend_jsonl(&o.cfg, &g_stop);
+        options_free(&o);
         return rc;
     }
     char err[512];
-    probe_t *p = probe_new(&cfg, err, sizeof err);
+    probe_t *p = probe_new(&o.cfg, err, sizeof err);
     if (!p) {
         LOG_ERROR("%s", err);
-        free(files);
+        options_free(&o);
         return 2;
     }
     g_probe = p;
-    int rc = probe_run(p, &g_stop);
+    rc = probe_run(p, &g_stop);
     g_probe = NULL;
     probe_finish(p);
     probe_free(&p);
-    free(files);
+    options_free(&o);
     return rc;
 }

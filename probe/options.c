@@ -5,11 +5,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keyfile.h"
 #include "opttab.h"
 
 #define CFG(field) offsetof(probe_cfg_t, field)
 
-enum { SP_READ = 'r', SP_VERBOSE = 'v', SP_QUIET = 'q', SP_HELP = 'h', SP_VERSION = 'V' };
+enum {
+    SP_READ = 'r',
+    SP_VERBOSE = 'v',
+    SP_QUIET = 'q',
+    SP_HELP = 'h',
+    SP_VERSION = 'V'
+};
 
 static const opttab_def_t opts[] = {
     {"interface", 'i', OPTTAB_STR, CFG(cap.iface), 0, 0, "IFACE",
@@ -94,6 +101,13 @@ static const opttab_def_t opts[] = {
      "stdin)."},
     {"from-jsonl-rate", 0, OPTTAB_UINT, CFG(from_jsonl_rate), 0, 10000000, "N",
      "With --from-jsonl: at most N records per second (default 0: as fast as accepted)."},
+    {"config", 0, OPTTAB_SPECIAL, 0, 0, 0, "FILE",
+     "Read settings from FILE: one 'name = value' per line, names as the long options here "
+     "('name' alone for a switch), '#' comments; e.g. /etc/callscope/probe-eth1.conf. Read "
+     "where it stands: later options override it."},
+    {"check-config", 0, OPTTAB_SPECIAL, 0, 0, 0, NULL,
+     "Check the settings (values, ranges, key files and their permissions) and exit: 0 "
+     "when valid, 2 with a message naming the setting otherwise."},
     {"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "More log detail (repeat for debug)."},
     {"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only."},
     {"version", 'V', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Print the version and exit."},
@@ -135,24 +149,38 @@ void options_help(FILE *to, const char *prog)
             prog, prog, prog, prog);
 }
 
-typedef struct {
-    const char **files;
-    int nfiles;
-    int *verbosity;
-} parse_ctx_t;
-
-static opttab_result_t special(const opttab_t *t, const opttab_def_t *d, const char *val)
+static bool add_file(options_t *o, const char *f)
 {
-    parse_ctx_t *pc = t->ctx;
+    if (o->nfiles + 1 >= o->files_cap) {
+        int cap = o->files_cap ? o->files_cap * 2 : 16;
+        const char **grown = realloc(o->files, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return false;
+        o->files = grown;
+        o->files_cap = cap;
+    }
+    o->files[o->nfiles++] = f;
+    o->files[o->nfiles] = NULL;
+    return true;
+}
+
+static opttab_result_t special(opttab_t *t, const opttab_def_t *d, const char *val)
+{
+    options_t *o = t->ctx;
+    if (strcmp(d->name, "config") == 0)
+        return opttab_load_file(t, val);
+    if (strcmp(d->name, "check-config") == 0) {
+        o->check_only = true;
+        return OPTTAB_RUN;
+    }
     switch (d->short_name) {
     case SP_READ:
-        pc->files[pc->nfiles++] = val;
-        return OPTTAB_RUN;
+        return add_file(o, val) ? OPTTAB_RUN : OPTTAB_EXIT_USAGE;
     case SP_VERBOSE:
-        (*pc->verbosity)++;
+        o->verbosity++;
         return OPTTAB_RUN;
     case SP_QUIET:
-        *pc->verbosity = -1;
+        o->verbosity = -1;
         return OPTTAB_RUN;
     case SP_VERSION:
         printf("callscope-probe %s\n", CALLSCOPE_VERSION);
@@ -161,6 +189,30 @@ static opttab_result_t special(const opttab_t *t, const opttab_def_t *d, const c
         options_help(stdout, "callscope-probe");
         return OPTTAB_EXIT_OK;
     }
+}
+
+/* --check-config: what only opening would otherwise find. */
+static options_result_t check_files(const probe_cfg_t *cfg)
+{
+    char err[512];
+    keyfile_t k;
+    if (access(cfg->ranges_file, R_OK) != 0) {
+        fprintf(stderr, "callscope-probe: ranges: cannot read %s\n", cfg->ranges_file);
+        return OPTIONS_EXIT_USAGE;
+    }
+    if (cfg->exp.endpoint &&
+        (!cfg->exp.key_file || !cfg->exp.collector_key ||
+         !keyfile_load(cfg->exp.key_file, true, &k, err, sizeof err) ||
+         !keyfile_load(cfg->exp.collector_key, false, &k, err, sizeof err))) {
+        if (!cfg->exp.key_file || !cfg->exp.collector_key)
+            snprintf(err, sizeof err, "collector needs key and collector-key");
+        fprintf(stderr, "callscope-probe: %s\n", err);
+        explicit_bzero(&k, sizeof k);
+        return OPTIONS_EXIT_USAGE;
+    }
+    explicit_bzero(&k, sizeof k);
+    printf("callscope-probe: configuration OK\n");
+    return OPTIONS_EXIT_OK;
 }
 
 static options_result_t check(probe_cfg_t *cfg, int nfiles)
@@ -185,21 +237,33 @@ static options_result_t check(probe_cfg_t *cfg, int nfiles)
     return OPTIONS_RUN;
 }
 
-options_result_t options_parse(int argc, char **argv, probe_cfg_t *cfg, const char **files,
-                               int *verbosity)
+options_result_t options_parse(int argc, char **argv, options_t *o)
 {
-    probe_cfg_defaults(cfg);
-    *verbosity = 0;
-    parse_ctx_t pc = {files, 0, verbosity};
-    opttab_t t = {.prog = "callscope-probe", .defs = opts, .ndefs = NOPTS, .cfg = cfg,
-                  .special = special, .ctx = &pc};
+    memset(o, 0, sizeof *o);
+    probe_cfg_defaults(&o->cfg);
+    opttab_t t = {.prog = "callscope-probe", .defs = opts, .ndefs = NOPTS, .cfg = &o->cfg,
+                  .special = special, .ctx = o};
     int first = 1;
     opttab_result_t r = opttab_parse(&t, argc, argv, &first);
+    o->strings = t.strings;
+    o->nstrings = t.nstrings;
     if (r != OPTTAB_RUN)
         return r == OPTTAB_EXIT_OK ? OPTIONS_EXIT_OK : OPTIONS_EXIT_USAGE;
     for (int i = first; i < argc; i++)
-        files[pc.nfiles++] = argv[i];
-    files[pc.nfiles] = NULL;
-    cfg->cap.files = pc.nfiles ? files : NULL;
-    return check(cfg, pc.nfiles);
+        if (!add_file(o, argv[i]))
+            return OPTIONS_EXIT_USAGE;
+    o->cfg.cap.files = o->nfiles ? o->files : NULL;
+    options_result_t c = check(&o->cfg, o->nfiles);
+    if (c == OPTIONS_RUN && o->check_only)
+        c = check_files(&o->cfg);
+    return c;
+}
+
+void options_free(options_t *o)
+{
+    opttab_t t = {.strings = o->strings, .nstrings = o->nstrings};
+    opttab_free_strings(&t);
+    free(o->files);
+    o->files = NULL;
+    o->strings = NULL;
 }

@@ -11,10 +11,21 @@
 
 typedef enum { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE } options_result_t;
 
-/* Parses argv into cfg (defaults first). files receives the capture file
- * list (argv-owned strings); it must hold argc + 1 pointers. */
-options_result_t options_parse(int argc, char **argv, probe_cfg_t *cfg, const char **files,
-                               int *verbosity);
+typedef struct {
+    probe_cfg_t cfg;
+    int verbosity;   /* -1 quiet, 0 normal, 1+ verbose */
+    bool check_only; /* --check-config: validate and exit */
+    /* owned: the capture file list, strings read from --config files */
+    const char **files;
+    int nfiles, files_cap;
+    char **strings;
+    size_t nstrings;
+} options_t;
+
+/* Parses argv (and any --config FILE, in order: later settings win) into
+ * o->cfg, defaults first. options_free() releases what it allocated. */
+options_result_t options_parse(int argc, char **argv, options_t *o);
+void options_free(options_t *o);
 void options_help(FILE *to, const char *prog);
 /* The Teams ranges file to use when --ranges is not given. */
 const char *options_default_ranges(void);

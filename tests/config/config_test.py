@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Configuration files and --check-config, for the probe and the collector:
+every setting has one typed table; a bad one is named with its file and
+line, and the allowed range.
+
+  config_test.py BUILD_DIR CASE
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+BUILD, CASE = sys.argv[1], sys.argv[2]
+PROBE = os.path.join(BUILD, "probe", "callscope-probe")
+COLL = os.path.join(BUILD, "collector", "callscope-collector")
+TMP = tempfile.mkdtemp(prefix="cs-config-")
+
+
+def run(args):
+    return subprocess.run(args, capture_output=True, text=True, timeout=60)
+
+
+def check(cond, msg):
+    print(("ok: " if cond else "FAIL: ") + msg)
+    if not cond:
+        sys.exit(1)
+
+
+def conf(name, text):
+    p = os.path.join(TMP, name)
+    with open(p, "w") as f:
+        f.write(text)
+    return p
+
+
+def keys():
+    k = os.path.join(TMP, "keys")
+    os.makedirs(os.path.join(TMP, "probes.d"))
+    os.makedirs(k)
+    for n in ("collector", "p1"):
+        r = run([COLL, "keygen", n, "--dir", k])
+        check(r.returncode == 0, "keygen " + n)
+    os.rename(os.path.join(k, "p1.pub"), os.path.join(TMP, "probes.d", "p1.pub"))
+    r = run([COLL, "org-keygen", "--tenant", "t.example", "--out", os.path.join(k, "org.key")])
+    check(r.returncode == 0, "org-keygen")
+    return k
+
+
+def case_probe():
+    k = keys()
+    good = conf("probe.conf", "# a probe on eth1\ninterval = 10\nmax-flows = 100000\n"
+                "collector = tcp://127.0.0.1:7600\nkey = %s/p1.key\n"
+                "collector-key = %s/collector.pub\nsite = hq\nno-promisc\n" % (k, k))
+    r = run([PROBE, "--config", good, "-i", "lo", "--check-config"])
+    check(r.returncode == 0 and "configuration OK" in r.stdout, "a valid file passes: " + r.stdout.strip())
+    bad = conf("range.conf", "interval = 10\nmax-flows = 5\n")
+    r = run([PROBE, "--config", bad, "-i", "lo", "--check-config"])
+    check(r.returncode == 2 and "--max-flows" in r.stderr and "1024 to 16777216" in r.stderr
+          and "range.conf:2" in r.stderr, "out of range: named with the range and file:line: " + r.stderr.strip())
+    bad = conf("unknown.conf", "intervall = 10\n")
+    r = run([PROBE, "--config", bad, "-i", "lo", "--check-config"])
+    check(r.returncode == 2 and "unknown.conf:1: 'intervall' is not a setting" in r.stderr,
+          "unknown key named: " + r.stderr.strip())
+    bad = conf("novalue.conf", "interval\n")
+    r = run([PROBE, "--config", bad, "-i", "lo", "--check-config"])
+    check(r.returncode == 2 and "needs a value" in r.stderr, "missing value named")
+    os.chmod(os.path.join(k, "p1.key"), 0o644)
+    r = run([PROBE, "--config", good, "-i", "lo", "--check-config"])
+    check(r.returncode == 2 and "chmod 600" in r.stderr, "readable secret key refused: " + r.stderr.strip())
+    r = run([PROBE, "--config", good, "--interval", "99999", "-i", "lo", "--check-config"])
+    check(r.returncode == 2 and "--interval" in r.stderr, "command line checked the same way")
+    r = run([PROBE, "--config", os.path.join(TMP, "missing.conf"), "-i", "lo"])
+    check(r.returncode == 2 and "cannot read configuration" in r.stderr, "missing file named")
+
+
+def case_collector():
+    k = keys()
+    db = os.path.join(TMP, "c.db")
+    good = conf("collector.conf", "bind = tcp://127.0.0.1:7600\nkey = %s/collector.key\n"
+                "authorized-keys = %s/probes.d\norg-key = %s/org.key\ndb = %s\n"
+                "retention-days = 14\n" % (k, TMP, k, db))
+    r = run([COLL, "run", "--config", good, "--check-config"])
+    check(r.returncode == 0 and "1 authorised probe keys" in r.stdout, "a valid file passes: " + r.stdout.strip())
+    check(not os.path.exists(db), "--check-config creates no database")
+    bad = conf("bad.conf", "retention-days = 0\n")
+    r = run([COLL, "run", "--config", bad, "--check-config"])
+    check(r.returncode == 2 and "--retention-days" in r.stderr and "1 to 3650" in r.stderr,
+          "out of range named: " + r.stderr.strip())
+    bad = conf("nokeys.conf", "key = %s/collector.key\nauthorized-keys = %s/nowhere\norg-key = %s/org.key\n"
+               % (k, TMP, k))
+    r = run([COLL, "run", "--config", bad, "--check-config"])
+    check(r.returncode == 1 and "nowhere" in r.stderr, "missing authorised-keys directory named: " + r.stderr.strip())
+
+
+{"probe": case_probe, "collector": case_collector}[CASE]()
+print("PASS", CASE)
