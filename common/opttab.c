@@ -199,8 +199,15 @@ opttab_result_t opttab_load_text(opttab_t *t, const char *name, const char *text
     return r;
 }
 
+#define CONF_DEPTH_MAX 8
+
 opttab_result_t opttab_load_file(opttab_t *t, const char *path)
 {
+    if (t->depth >= CONF_DEPTH_MAX) {
+        fprintf(stderr, "%s: %s: configuration files nested more than %d deep\n", t->prog, path,
+                CONF_DEPTH_MAX);
+        return OPTTAB_EXIT_USAGE;
+    }
     FILE *fp = fopen(path, "r");
     if (!fp) {
         fprintf(stderr, "%s: cannot read configuration %s: %s\n", t->prog, path,
@@ -216,8 +223,11 @@ opttab_result_t opttab_load_file(opttab_t *t, const char *path)
         fprintf(stderr, "%s: cannot read configuration %s\n", t->prog, path);
     else if (len > CONF_FILE_MAX)
         fprintf(stderr, "%s: %s: larger than %d bytes\n", t->prog, path, CONF_FILE_MAX);
-    else
+    else {
+        t->depth++;
         r = opttab_load_text(t, path, buf, len);
+        t->depth--;
+    }
     free(buf);
     return r;
 }

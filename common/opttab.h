@@ -35,6 +35,7 @@ struct opttab {
     /* Values read from configuration files live here (opttab_free_strings). */
     char **strings;
     size_t nstrings;
+    int depth; /* files being read (a file may name another, not itself forever) */
 };
 
 /* Parses argv[1..]; *first_arg is the index of the first non-option. */

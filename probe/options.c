@@ -237,12 +237,18 @@ static options_result_t check(probe_cfg_t *cfg, int nfiles)
     return OPTIONS_RUN;
 }
 
+void options_table(opttab_t *t, options_t *o)
+{
+    *t = (opttab_t){.prog = "callscope-probe", .defs = opts, .ndefs = NOPTS, .cfg = &o->cfg,
+                    .special = special, .ctx = o};
+}
+
 options_result_t options_parse(int argc, char **argv, options_t *o)
 {
     memset(o, 0, sizeof *o);
     probe_cfg_defaults(&o->cfg);
-    opttab_t t = {.prog = "callscope-probe", .defs = opts, .ndefs = NOPTS, .cfg = &o->cfg,
-                  .special = special, .ctx = o};
+    opttab_t t;
+    options_table(&t, o);
     int first = 1;
     opttab_result_t r = opttab_parse(&t, argc, argv, &first);
     o->strings = t.strings;

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "opttab.h"
 #include "probe.h"
 
 typedef enum { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE } options_result_t;
@@ -26,6 +27,8 @@ typedef struct {
  * o->cfg, defaults first. options_free() releases what it allocated. */
 options_result_t options_parse(int argc, char **argv, options_t *o);
 void options_free(options_t *o);
+/* The option table bound to o (for reading more settings, and fuzzing). */
+void options_table(opttab_t *t, options_t *o);
 void options_help(FILE *to, const char *prog);
 /* The Teams ranges file to use when --ranges is not given. */
 const char *options_default_ranges(void);
