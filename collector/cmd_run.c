@@ -23,7 +23,7 @@ typedef struct {
     unsigned retention_days, retention_check_s, stats_s;
     bool db_sync_full;
     int verbosity;
-    char db_buf[4096];
+    char db_buf[4096], key_buf[4096], org_buf[4096];
     const char *org_keys[GRAPH_PII_MAX_KEYS];
     size_t norg_keys;
     bool check_only;
@@ -35,8 +35,8 @@ static const opttab_def_t opts[] = {
     {"bind", 'b', OPTTAB_STR, RUN(in.bind), 0, 0, "ENDPOINT",
      "Where probes connect (default tcp://0.0.0.0:7600)."},
     {"key", 'k', OPTTAB_STR, RUN(in.key_file), 0, 0, "FILE",
-     "The collector's secret key, NAME.key from 'keygen' (mode 0600; default "
-     "/etc/callscope/collector.key). Probes get its NAME.pub."},
+     "The collector's secret key, NAME.key from 'keygen' (mode 0600; default: the systemd "
+     "credential collector.key, else /etc/callscope/collector.key). Probes get its NAME.pub."},
     {"authorized-keys", 'a', OPTTAB_STR, RUN(in.keys_dir), 0, 0, "DIR",
      "Directory of the probes' public keys (NAME.pub); only these probes are let in, each "
      "known by its NAME. Re-read when it changes or on SIGHUP (default "
@@ -45,8 +45,8 @@ static const opttab_def_t opts[] = {
      "The SQLite store (default $STATE_DIRECTORY/collector.db under systemd, else "
      "/var/lib/callscope/collector.db). Created and migrated on start."},
     {"org-key", 'o', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
-     "The organisation's master key (from 'org-keygen'; mode 0600; default "
-     "/etc/callscope/org.key). Addresses and MACs in probe records are stored sealed with it "
+     "The organisation's master key (from 'org-keygen'; mode 0600; default: the systemd "
+     "credential org.key, else /etc/callscope/org.key). Addresses and MACs in probe records are stored sealed with it "
      "and hashed for lookups. Repeat to add older keys after key rotation: the first seals, "
      "all open."},
     {"db-sync-full", 0, OPTTAB_FLAG, RUN(db_sync_full), 0, 0, NULL,
@@ -124,7 +124,9 @@ static void defaults(run_cfg_t *c)
 {
     memset(c, 0, sizeof *c);
     c->in.bind = "tcp://0.0.0.0:7600";
-    c->in.key_file = "/etc/callscope/collector.key";
+    c->in.key_file = keyfile_credential("collector.key", c->key_buf, sizeof c->key_buf);
+    if (!c->in.key_file)
+        c->in.key_file = "/etc/callscope/collector.key";
     c->in.keys_dir = "/etc/callscope/probes.d";
     c->in.max_frame_mb = 16;
     c->retention_days = 30;
@@ -213,8 +215,10 @@ static int run(run_cfg_t *cfg)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     char err[512];
-    if (cfg->norg_keys == 0)
-        cfg->org_keys[cfg->norg_keys++] = "/etc/callscope/org.key";
+    if (cfg->norg_keys == 0) {
+        const char *cred = keyfile_credential("org.key", cfg->org_buf, sizeof cfg->org_buf);
+        cfg->org_keys[cfg->norg_keys++] = cred ? cred : "/etc/callscope/org.key";
+    }
     if (cfg->check_only)
         return check_config(cfg);
     graph_pii_t *pii = graph_pii_new(cfg->org_keys, cfg->norg_keys, NULL, err, sizeof err);

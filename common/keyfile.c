@@ -164,6 +164,15 @@ bool keyfile_generate(const char *dir, const char *name, char *err, size_t errle
     return true;
 }
 
+const char *keyfile_credential(const char *name, char *buf, size_t len)
+{
+    const char *dir = getenv("CREDENTIALS_DIRECTORY");
+    if (!dir || !*dir)
+        return NULL;
+    snprintf(buf, len, "%s/%s", dir, name);
+    return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
 /* ---- the authorised keys ------------------------------------------------ */
 
 typedef struct {

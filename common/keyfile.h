@@ -31,6 +31,10 @@ bool keyfile_load(const char *path, bool need_secret, keyfile_t *out, char *err,
 /* Makes DIR/NAME.key and DIR/NAME.pub; refuses to overwrite. */
 bool keyfile_generate(const char *dir, const char *name, char *err, size_t errlen);
 
+/* $CREDENTIALS_DIRECTORY/name (systemd LoadCredential=) into buf when that
+ * file exists, else NULL. */
+const char *keyfile_credential(const char *name, char *buf, size_t len);
+
 /* The authorised public keys: every *.pub in a directory. */
 typedef struct keyring keyring_t;
 keyring_t *keyring_load(const char *dir, char *err, size_t errlen);

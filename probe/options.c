@@ -63,7 +63,8 @@ static const opttab_def_t opts[] = {
      "CURVE-encrypted ZeroMQ with acknowledged delivery (docs/transport.md)."},
     {"key", 0, OPTTAB_STR, CFG(exp.key_file), 0, 0, "FILE",
      "This probe's secret key (NAME.key from 'callscope-collector keygen NAME'); must be "
-     "mode 0600. The collector knows the probe by NAME."},
+     "mode 0600. The collector knows the probe by NAME. Default under systemd: the "
+     "credential probe.key (LoadCredential=)."},
     {"collector-key", 0, OPTTAB_STR, CFG(exp.collector_key), 0, 0, "FILE",
      "The collector's public key (its NAME.pub)."},
     {"probe-id", 0, OPTTAB_STR, CFG(exp.probe_id), 0, 0, "NAME",
@@ -116,11 +117,24 @@ static const opttab_def_t opts[] = {
 
 #define NOPTS (sizeof opts / sizeof opts[0])
 
-const char *options_default_ranges(void)
+const char *options_default_ranges(char *buf, size_t len)
 {
     const char *env = getenv("CALLSCOPE_RANGES");
     if (env && *env)
         return env;
+    /* installed beside the binary: BIN/../share/callscope (any prefix, .deb) */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(buf, len, "%s/../share/callscope/teams-media.protos", exe);
+            if (access(buf, R_OK) == 0)
+                return buf;
+        }
+    }
     if (access(CALLSCOPE_RANGES_INSTALL, R_OK) == 0)
         return CALLSCOPE_RANGES_INSTALL;
     return CALLSCOPE_RANGES_BUILD;
@@ -215,8 +229,11 @@ static options_result_t check_files(const probe_cfg_t *cfg)
     return OPTIONS_EXIT_OK;
 }
 
-static options_result_t check(probe_cfg_t *cfg, int nfiles)
+static options_result_t check(options_t *o, int nfiles)
 {
+    probe_cfg_t *cfg = &o->cfg;
+    if (cfg->exp.endpoint && !cfg->exp.key_file) /* LoadCredential=probe.key:... */
+        cfg->exp.key_file = keyfile_credential("probe.key", o->key_buf, sizeof o->key_buf);
     bool resend = cfg->from_jsonl != NULL;
     if (resend && !cfg->exp.endpoint) {
         fprintf(stderr, "callscope-probe: --from-jsonl needs --collector\n");
@@ -233,7 +250,7 @@ static options_result_t check(probe_cfg_t *cfg, int nfiles)
     if (!cfg->json_path && !resend && !cfg->exp.endpoint)
         cfg->table = true;
     if (!cfg->ranges_file)
-        cfg->ranges_file = options_default_ranges();
+        cfg->ranges_file = options_default_ranges(o->ranges_buf, sizeof o->ranges_buf);
     return OPTIONS_RUN;
 }
 
@@ -259,7 +276,7 @@ options_result_t options_parse(int argc, char **argv, options_t *o)
         if (!add_file(o, argv[i]))
             return OPTIONS_EXIT_USAGE;
     o->cfg.cap.files = o->nfiles ? o->files : NULL;
-    options_result_t c = check(&o->cfg, o->nfiles);
+    options_result_t c = check(o, o->nfiles);
     if (c == OPTIONS_RUN && o->check_only)
         c = check_files(&o->cfg);
     return c;

@@ -21,6 +21,8 @@ typedef struct {
     int nfiles, files_cap;
     char **strings;
     size_t nstrings;
+    char key_buf[4096];    /* --key from systemd's credentials */
+    char ranges_buf[4096]; /* the ranges file found beside the binary */
 } options_t;
 
 /* Parses argv (and any --config FILE, in order: later settings win) into
@@ -31,6 +33,6 @@ void options_free(options_t *o);
 void options_table(opttab_t *t, options_t *o);
 void options_help(FILE *to, const char *prog);
 /* The Teams ranges file to use when --ranges is not given. */
-const char *options_default_ranges(void);
+const char *options_default_ranges(char *buf, size_t len);
 
 #endif

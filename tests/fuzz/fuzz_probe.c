@@ -55,7 +55,8 @@ static probe_t *make_probe(void)
     probe_cfg_t cfg;
     char err[512];
     probe_cfg_defaults(&cfg);
-    cfg.ranges_file = options_default_ranges();
+    static char ranges[4096]; /* the harness's one probe outlives this call */
+    cfg.ranges_file = options_default_ranges(ranges, sizeof ranges);
     cfg.max_flows = 16;
     cfg.udp_timeout_s = 2;
     cfg.tcp_timeout_s = 4;
