@@ -69,7 +69,7 @@ for i, n in enumerate(names):
             ip = "10.%d.%d.%d" % (1 + c // 62500, (c // 250) % 250, 1 + c % 250)
             mac = "02:00:00:%02x:%02x:%02x" % (c >> 16, (c >> 8) & 255, c & 255)
             f.write(json.dumps(dict(template, ssrc=i * per + k, src_ip=ip, client_ip=ip,
-                                    client_mac=mac)) + "\n")
+                                    client_mac=mac), separators=(",", ":")) + "\n")
 size = os.path.getsize(os.path.join(tmp, names[0] + ".jsonl")) / per
 
 clog = open(os.path.join(tmp, "collector.log"), "w")

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "dynbuf.h"
 #include "graph_pii.h"
+#include "jscan.h"
 #include "log.h"
 #include "pii_cache.h"
 #include "timefmt.h"
@@ -125,9 +127,10 @@ struct store {
     sqlite3 *db;
     const graph_pii_t *pii; /* borrowed */
     pii_cache_t *pc;
+    jscan_t js;     /* the record at hand */
+    dynbuf_t text;  /* its stored form */
     checkpointer_t ck;
     sqlite3_stmt *ins[NMAPS];
-    sqlite3_stmt *type_of; /* for records that do not start {"type":"...", */
     sqlite3_stmt *batch_ins, *probe_up, *hb_up;
 };
 
@@ -203,120 +206,29 @@ static bool prepare(store_t *s, const char *sql, sqlite3_stmt **st, char *err, s
     return false;
 }
 
-#define ISO_GLOB                                                                          \
-    "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]"         \
-    ".[0-9][0-9][0-9][0-9][0-9][0-9]Z'"
-
-/* The SQL form of wire_record_check() for one field of record ?4. */
-static int field_check(char *buf, size_t len, const char *f)
-{
-    switch (wire_field_kind(f)) {
-    case WIRE_FIELD_TIME:
-        return snprintf(buf, len, " AND json_type(?4,'$.%s')='text' AND json_extract(?4,'$.%s') GLOB " ISO_GLOB, f, f);
-    case WIRE_FIELD_COUNT:
-        return snprintf(buf, len, " AND json_type(?4,'$.%s')='integer' AND json_extract(?4,'$.%s')>=0", f, f);
-    default:
-        return snprintf(buf, len,
-                        " AND json_type(?4,'$.%s')='text' AND"
-                        " length(CAST(json_extract(?4,'$.%s') AS BLOB)) BETWEEN 1 AND 255",
-                        f, f);
-    }
-}
-
-/* INSERT INTO table(probe_id, site, received, cols..., record)
- *   SELECT ?1, ?2, ?3, json_extract(?4, '$.col')..., ?4
- *   WHERE <the record is valid JSON and passes wire_record_check()>
- * SQLite parses the record once (its JSON cache) and no row is made for a
- * record that fails; the caller then asks jansson why. */
+/* INSERT INTO table(probe_id, site, received, cols..., <pii>_enc, <pii>_hmac...,
+ * record) VALUES(?, ...): every value bound from the record parsed once. */
 static bool prepare_map(store_t *s, size_t i, char *err, size_t errlen)
 {
-    char sql[8192], sel[4096] = "", chk[4096] = "", rm[512] = "?4";
+    char sql[4096], vals[512] = "?,?,?";
     const record_map_t *m = &maps[i];
     size_t n = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s(probe_id,site,received",
                                 m->table);
-    size_t ns = 0, nc = 0, nr = 2;
+    size_t nv = strlen(vals);
     for (int k = 0; m->cols[k]; k++) {
         n += (size_t)snprintf(sql + n, sizeof sql - n, ",%s", m->cols[k]);
-        ns += (size_t)snprintf(sel + ns, sizeof sel - ns, ",json_extract(?4,'$.%s')", m->cols[k]);
+        nv += (size_t)snprintf(vals + nv, sizeof vals - nv, ",?");
     }
-    if (m->pii[0])
-        nr = (size_t)snprintf(rm, sizeof rm, "json_remove(?4");
     for (int k = 0; m->pii[k]; k++) {
-        const char *f = m->pii[k], *dom = strstr(f, "_mac") ? "mac" : "ip";
-        n += (size_t)snprintf(sql + n, sizeof sql - n, ",%s_enc,%s_hmac", f, f);
-        ns += (size_t)snprintf(sel + ns, sizeof sel - ns,
-                               ",pii_seal('%s.%s',json_extract(?4,'$.%s'))"
-                               ",pii_hash('%s',json_extract(?4,'$.%s'))",
-                               m->table, f, f, dom, f);
-        nr += (size_t)snprintf(rm + nr, sizeof rm - nr, ",'$.%s'", f);
+        n += (size_t)snprintf(sql + n, sizeof sql - n, ",%s_enc,%s_hmac", m->pii[k], m->pii[k]);
+        nv += (size_t)snprintf(vals + nv, sizeof vals - nv, ",?,?");
     }
-    if (m->pii[0])
-        nr += (size_t)snprintf(rm + nr, sizeof rm - nr, ")");
-    for (const char *const *f = wire_record_fields(m->type); f && *f; f++)
-        nc += (size_t)field_check(chk + nc, sizeof chk - nc, *f);
-    n += (size_t)snprintf(sql + n, sizeof sql - n,
-                          ",record) SELECT ?1,?2,?3%s,%s WHERE CASE WHEN json_valid(?4) THEN"
-                          " json_type(?4)='object' AND json_extract(?4,'$.type')='%s'%s"
-                          " ELSE 0 END",
-                          sel, rm, m->type, chk);
-    if (n >= sizeof sql || ns >= sizeof sel || nc >= sizeof chk || nr >= sizeof rm) {
+    n += (size_t)snprintf(sql + n, sizeof sql - n, ",record) VALUES(%s,?)", vals);
+    if (n >= sizeof sql || nv >= sizeof vals) {
         snprintf(err, errlen, "internal: insert statement for %s too long", m->table);
         return false;
     }
     return prepare(s, sql, &s->ins[i], err, errlen);
-}
-
-/* pii_seal(aad, value): the value sealed under the organisation key. */
-static void sql_seal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    pii_cache_t *pc = sqlite3_user_data(ctx);
-    const char *aad = (const char *)sqlite3_value_text(argv[0]);
-    const char *v = (const char *)sqlite3_value_text(argv[1]);
-    if (argc != 2 || !aad || !v || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    size_t outlen = 0;
-    const uint8_t *out = pii_cache_seal(pc, aad, v, (size_t)sqlite3_value_bytes(argv[1]), &outlen);
-    if (out)
-        sqlite3_result_blob(ctx, out, (int)outlen, SQLITE_TRANSIENT);
-    else
-        sqlite3_result_error(ctx, "pii_seal failed", -1);
-}
-
-/* pii_hash(domain, value): the lookup hash, addresses canonical first. */
-static void sql_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    pii_cache_t *pc = sqlite3_user_data(ctx);
-    const char *dom = (const char *)sqlite3_value_text(argv[0]);
-    const char *v = (const char *)sqlite3_value_text(argv[1]);
-    uint8_t h[GRAPH_PII_HASH_LEN];
-    if (argc != 2 || !dom || !v || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    if (pii_cache_hash(pc, dom, v, (size_t)sqlite3_value_bytes(argv[1]), h))
-        sqlite3_result_blob(ctx, h, sizeof h, SQLITE_TRANSIENT);
-    else
-        sqlite3_result_null(ctx);
-}
-
-static bool register_pii(store_t *s, char *err, size_t errlen)
-{
-    int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
-    s->pc = pii_cache_new(s->pii);
-    if (!s->pc) {
-        snprintf(err, errlen, "out of memory");
-        return false;
-    }
-    if (sqlite3_create_function(s->db, "pii_seal", 2, SQLITE_UTF8, s->pc, sql_seal, NULL,
-                                NULL) != SQLITE_OK ||
-        sqlite3_create_function(s->db, "pii_hash", 2, flags, s->pc, sql_hash, NULL, NULL) !=
-            SQLITE_OK) {
-        snprintf(err, errlen, "database: %s", sqlite3_errmsg(s->db));
-        return false;
-    }
-    return true;
 }
 
 static bool prepare_all(store_t *s, char *err, size_t errlen)
@@ -324,9 +236,7 @@ static bool prepare_all(store_t *s, char *err, size_t errlen)
     for (size_t i = 0; i < NMAPS; i++)
         if (!prepare_map(s, i, err, errlen))
             return false;
-    return prepare(s, "SELECT json_extract(?1,'$.type') WHERE json_valid(?1)", &s->type_of, err,
-                   errlen) &&
-           prepare(s,
+    return prepare(s,
                    "INSERT INTO batches(probe_id, epoch, seq, received, records)"
                    " VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING",
                    &s->batch_ins, err, errlen) &&
@@ -357,14 +267,20 @@ store_t *store_open(const char *path, bool sync_full, const graph_pii_t *pii, ch
         return NULL;
     }
     s->pii = pii;
+    dynbuf_init(&s->text, 1 << 20);
+    s->pc = pii_cache_new(pii);
+    if (!s->pc) {
+        snprintf(err, errlen, "out of memory");
+        store_free(&s);
+        return NULL;
+    }
     sqlite3_busy_timeout(s->db, 5000);
     bool ok = exec(s->db, "PRAGMA journal_mode=WAL", err, errlen) &&
               exec(s->db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
                    err, errlen) &&
               exec(s->db, "PRAGMA foreign_keys=ON", err, errlen) &&
               exec(s->db, "PRAGMA cache_size=-65536", err, errlen) && /* 64 MiB */
-              migrate(s->db, err, errlen) && register_pii(s, err, errlen) &&
-              prepare_all(s, err, errlen) &&
+              migrate(s->db, err, errlen) && prepare_all(s, err, errlen) &&
               checkpointer_start(s, path, err, errlen);
     if (!ok) {
         size_t l = strlen(err);
@@ -450,12 +366,12 @@ void store_free(store_t **ps)
     checkpointer_stop(&s->ck);
     for (size_t i = 0; i < NMAPS; i++)
         sqlite3_finalize(s->ins[i]);
-    sqlite3_finalize(s->type_of);
     sqlite3_finalize(s->batch_ins);
     sqlite3_finalize(s->probe_up);
     sqlite3_finalize(s->hb_up);
     sqlite3_close(s->db);
     pii_cache_free(&s->pc);
+    dynbuf_free(&s->text);
     free(s);
     *ps = NULL;
 }
@@ -475,66 +391,137 @@ static int step_reset(sqlite3_stmt *st)
     return rc;
 }
 
-/* The record's table: from the probe's own layout ({"type":"stream",...)
- * at no cost, else from SQLite's parse. NMAPS when unknown. */
-static size_t map_index(store_t *s, const char *line, size_t len)
+#define VALUE_MAX 1024 /* longest string or number bound from a record */
+
+/* One member's value into a column: strings unescaped, numbers as integer
+ * or real, booleans 0/1; absent, null, objects and arrays as NULL. */
+static void bind_member(sqlite3_stmt *st, int idx, const js_member_t *m)
 {
-    static const char pre[] = "{\"type\":\"";
-    char type[16] = "";
-    if (len > sizeof pre && memcmp(line, pre, sizeof pre - 1) == 0) {
-        const char *t = line + sizeof pre - 1, *q = memchr(t, '"', len - (sizeof pre - 1));
-        if (q && (size_t)(q - t) < sizeof type)
-            memcpy(type, t, (size_t)(q - t));
-    } else {
-        sqlite3_bind_text(s->type_of, 1, line, (int)len, SQLITE_STATIC);
-        if (sqlite3_step(s->type_of) == SQLITE_ROW && sqlite3_column_text(s->type_of, 0))
-            snprintf(type, sizeof type, "%s", (const char *)sqlite3_column_text(s->type_of, 0));
-        sqlite3_reset(s->type_of);
-        sqlite3_clear_bindings(s->type_of);
+    char buf[VALUE_MAX];
+    size_t len;
+    switch (m ? m->type : JS_NULL) {
+    case JS_STRING:
+        if (!m->escaped) /* the line outlives the step */
+            sqlite3_bind_text(st, idx, m->value + 1, (int)m->value_len - 2, SQLITE_STATIC);
+        else if (jscan_string(m, buf, sizeof buf, &len))
+            sqlite3_bind_text(st, idx, buf, (int)len, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(st, idx);
+        break;
+    case JS_NUMBER:
+        if (m->value_len >= 64) {
+            sqlite3_bind_null(st, idx);
+            break;
+        }
+        memcpy(buf, m->value, m->value_len);
+        buf[m->value_len] = '\0';
+        if (m->integer && m->value_len <= 18)
+            sqlite3_bind_int64(st, idx, strtoll(buf, NULL, 10));
+        else
+            sqlite3_bind_double(st, idx, strtod(buf, NULL));
+        break;
+    case JS_TRUE:
+    case JS_FALSE:
+        sqlite3_bind_int(st, idx, m->type == JS_TRUE);
+        break;
+    default:
+        sqlite3_bind_null(st, idx);
     }
-    for (size_t i = 0; i < NMAPS; i++)
-        if (strcmp(maps[i].type, type) == 0)
-            return i;
-    return NMAPS;
 }
 
-/* Why a record was refused, in jansson's words (the slow path). */
-static void reject(const char *line, size_t len, store_result_t *r)
+/* <key>_enc and <key>_hmac for one personal value (NULL when absent). */
+static bool bind_pii(store_t *s, sqlite3_stmt *st, int idx, const char *table, const char *key,
+                     const js_member_t *m)
 {
-    if (r->rejected++ > 0)
-        return;
-    json_error_t je;
-    json_t *rec = json_loadb(line, len, 0, &je);
-    char why[128];
-    if (!rec)
-        snprintf(why, sizeof why, "record not JSON: %.100s", je.text);
-    else if (wire_record_check(rec, why, sizeof why))
-        snprintf(why, sizeof why, "record failed the store's checks");
-    json_decref(rec);
-    snprintf(r->first_error, sizeof r->first_error, "%s", why);
+    char val[VALUE_MAX], aad[64];
+    size_t len = 0, outlen = 0;
+    if (!m || !jscan_string(m, val, sizeof val, &len)) {
+        sqlite3_bind_null(st, idx);
+        sqlite3_bind_null(st, idx + 1);
+        return true;
+    }
+    snprintf(aad, sizeof aad, "%s.%s", table, key);
+    const uint8_t *sealed = pii_cache_seal(s->pc, aad, val, len, &outlen);
+    uint8_t h[GRAPH_PII_HASH_LEN];
+    bool ok = sealed != NULL;
+    if (ok)
+        sqlite3_bind_blob(st, idx, sealed, (int)outlen, SQLITE_TRANSIENT);
+    if (ok && pii_cache_hash(s->pc, strstr(key, "_mac") ? "mac" : "ip", val, len, h))
+        sqlite3_bind_blob(st, idx + 1, h, sizeof h, SQLITE_TRANSIENT);
+    else if (ok)
+        sqlite3_bind_null(st, idx + 1);
+    explicit_bzero(val, len);
+    return ok;
 }
 
-/* One record line; false only on a database error. */
+static bool is_pii(const record_map_t *map, const js_member_t *m)
+{
+    for (int k = 0; map->pii[k]; k++)
+        if (strlen(map->pii[k]) == m->key_len && memcmp(map->pii[k], m->key, m->key_len) == 0)
+            return true;
+    return false;
+}
+
+/* The record as sent, minus its personal members: spans copied, no
+ * re-serialisation. */
+static bool bind_stripped(store_t *s, sqlite3_stmt *st, int idx, const record_map_t *map,
+                          const jscan_t *js)
+{
+    dynbuf_reset(&s->text);
+    bool ok = dynbuf_add(&s->text, "{", 1);
+    bool first = true;
+    for (size_t i = 0; ok && i < js->n; i++) {
+        const js_member_t *m = &js->m[i];
+        if (is_pii(map, m))
+            continue;
+        ok = (first || dynbuf_add(&s->text, ",", 1)) &&
+             dynbuf_add(&s->text, m->start, (size_t)(m->value + m->value_len - m->start));
+        first = false;
+    }
+    ok = ok && dynbuf_add(&s->text, "}", 1);
+    return ok && sqlite3_bind_text(st, idx, s->text.p, (int)s->text.len, SQLITE_STATIC) ==
+                     SQLITE_OK;
+}
+
+static size_t map_index(const char *type)
+{
+    size_t i = 0;
+    while (i < NMAPS && strcmp(maps[i].type, type) != 0)
+        i++;
+    return i;
+}
+
+/* One record line; false only on a database (or cipher) error. */
 static bool insert_record(store_t *s, const char *line, size_t len, const wire_msg_t *m,
                           const char *probe, const char *now, store_result_t *r)
 {
-    size_t i = map_index(s, line, len);
-    if (i == NMAPS) {
-        reject(line, len, r);
+    char why[128];
+    const char *type = NULL;
+    if (!jscan_object(line, len, &s->js, why, sizeof why) ||
+        !wire_record_check(&s->js, &type, why, sizeof why) || map_index(type) == NMAPS) {
+        if (r->rejected++ == 0)
+            snprintf(r->first_error, sizeof r->first_error, "%s", why);
         return true;
     }
+    size_t i = map_index(type);
+    const record_map_t *map = &maps[i];
     sqlite3_stmt *st = s->ins[i];
-    sqlite3_bind_text(st, 1, probe, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, m->site, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, line, (int)len, SQLITE_STATIC); /* kept as the probe wrote it */
-    if (step_reset(st) != SQLITE_DONE)
-        return false;
-    if (sqlite3_changes(s->db) == 0)
-        reject(line, len, r);
-    else
+    int col = 1;
+    sqlite3_bind_text(st, col++, probe, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, col++, m->site, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, col++, now, -1, SQLITE_STATIC);
+    for (int k = 0; map->cols[k]; k++)
+        bind_member(st, col++, jscan_get(&s->js, map->cols[k]));
+    bool ok = true;
+    for (int k = 0; ok && map->pii[k]; k++, col += 2)
+        ok = bind_pii(s, st, col, map->table, map->pii[k], jscan_get(&s->js, map->pii[k]));
+    ok = ok && bind_stripped(s, st, col, map, &s->js) && step_reset(st) == SQLITE_DONE;
+    if (!ok)
+        sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (ok)
         r->stored++;
-    return true;
+    return ok;
 }
 
 static bool upsert_probe(store_t *s, const char *probe, const char *site, const char *version,

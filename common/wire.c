@@ -54,33 +54,42 @@ const char *const *wire_record_fields(const char *type)
     return NULL;
 }
 
-static bool field_ok(const char *name, json_t *v)
+static bool field_ok(const char *name, const js_member_t *m)
 {
+    char buf[32];
+    if (!m)
+        return false;
     switch (wire_field_kind(name)) {
     case WIRE_FIELD_TIME:
-        return wire_iso_ok(json_string_value(v));
+        if (m->type != JS_STRING || m->escaped || m->value_len != 29)
+            return false;
+        memcpy(buf, m->value + 1, 27);
+        buf[27] = '\0';
+        return wire_iso_ok(buf);
     case WIRE_FIELD_COUNT:
-        return json_is_integer(v) && json_integer_value(v) >= 0;
+        /* an integer from 0 to 10^18 - 1: fits int64 whatever the digits */
+        return m->type == JS_NUMBER && m->integer && m->value[0] != '-' && m->value_len <= 18;
     default:
-        return json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < 256;
+        return m->type == JS_STRING && m->value_len > 2 && m->value_len - 2 < 256;
     }
 }
 
-bool wire_record_check(json_t *rec, char *err, size_t errlen)
+bool wire_record_check(const jscan_t *js, const char **type, char *err, size_t errlen)
 {
-    const char *type = json_string_value(json_object_get(rec, "type"));
-    if (!json_is_object(rec) || !type) {
-        snprintf(err, errlen, "record is not an object with a \"type\"");
+    const js_member_t *t = jscan_get(js, "type");
+    *type = NULL;
+    for (size_t i = 0; t && t->type == JS_STRING && i < sizeof rules / sizeof rules[0]; i++) {
+        size_t n = strlen(rules[i].type);
+        if (t->value_len == n + 2 && memcmp(t->value + 1, rules[i].type, n) == 0)
+            *type = rules[i].type;
+    }
+    if (!*type) {
+        snprintf(err, errlen, "record has no known \"type\"");
         return false;
     }
-    const char *const *fields = wire_record_fields(type);
-    if (!fields) {
-        snprintf(err, errlen, "unknown record type \"%.32s\"", type);
-        return false;
-    }
-    for (const char *const *f = fields; *f; f++) {
-        if (!field_ok(*f, json_object_get(rec, *f))) {
-            snprintf(err, errlen, "%s record: field \"%s\" missing or invalid", type, *f);
+    for (const char *const *f = wire_record_fields(*type); *f; f++) {
+        if (!field_ok(*f, jscan_get(js, *f))) {
+            snprintf(err, errlen, "%s record: field \"%s\" missing or invalid", *type, *f);
             return false;
         }
     }

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jscan.h"
+
 #define WIRE_SCHEMA 1
 
 typedef enum { WIRE_BATCH, WIRE_HEARTBEAT, WIRE_ACK, WIRE_ERROR } wire_kind_t;
@@ -51,8 +53,10 @@ typedef enum { WIRE_FIELD_TIME, WIRE_FIELD_COUNT, WIRE_FIELD_TEXT } wire_field_k
 const char *const *wire_record_fields(const char *type);
 wire_field_kind_t wire_field_kind(const char *field);
 
-/* Checks one record of a batch: a known type and its key fields. */
-bool wire_record_check(json_t *rec, char *err, size_t errlen);
+/* Checks one record of a batch (one line, already through jscan_object()):
+ * a known type and its key fields. *type: the record type (borrowed from
+ * wire.c's table). */
+bool wire_record_check(const jscan_t *js, const char **type, char *err, size_t errlen);
 /* "2026-01-15T10:00:00.000000Z": the probe's time format. */
 bool wire_iso_ok(const char *s);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fuzz_input.h"
+#include "jscan.h"
 #include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -34,10 +35,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *line;
     while (wire_next_line(body, bl, &pos, &line, &len)) {
         fuzz_input_check(line >= body && line + len <= body + bl, "line inside the body");
-        json_t *rec = json_loadb(line, len, 0, NULL);
-        if (rec && !wire_record_check(rec, err, sizeof err))
-            fuzz_input_check(err[0] != '\0', "a rejected record says why");
+        jscan_t js;
+        const char *type;
+        bool scanned = jscan_object(line, len, &js, err, sizeof err);
+        json_t *rec = json_loadb(line, len, JSON_DECODE_ANY, NULL);
+        /* jansson and jscan agree on what is JSON (jscan refuses more: escaped or
+         * duplicate top-level keys, more than 128 members, nesting past 32) */
+        if (scanned)
+            fuzz_input_check(rec != NULL, "jscan accepted what jansson refuses");
         json_decref(rec);
+        for (size_t i = 0; scanned && i < js.n; i++) {
+            const js_member_t *mb = &js.m[i];
+            fuzz_input_check(mb->start >= line && mb->value + mb->value_len <= line + len,
+                             "member inside the line");
+            char buf[300];
+            size_t sl;
+            if (mb->type == JS_STRING && jscan_string(mb, buf, sizeof buf, &sl))
+                fuzz_input_check(sl < sizeof buf, "unescaped length");
+        }
+        if (scanned && !wire_record_check(&js, &type, err, sizeof err))
+            fuzz_input_check(err[0] != '\0', "a rejected record says why");
     }
     return 0;
 }
