@@ -9,6 +9,7 @@ PKGS=(
   libzmq3-dev libsqlite3-dev libcurl4-openssl-dev libmicrohttpd-dev libssl-dev
   openssl ca-certificates sqlite3
   python3 tshark tcpreplay iproute2 clang libclang-rt-14-dev
+  chromium   # headless, for the dashboard test (tests/noc)
 )
 
 missing=()

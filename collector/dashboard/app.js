@@ -92,9 +92,21 @@ async function loadSites() {
   if (!state.site && d.sites.length) state.site = d.sites[0].site;
 }
 
-function drawTimeline(tl) {
+/* Empty buckets between the first and the last are drawn as gaps. */
+function withGaps(tl, bucket) {
+  if (!tl.length || !bucket) return tl;
+  const byT = new Map(tl.map(b => [b.t, b]));
+  const out = [];
+  const last = tl[tl.length - 1].t;
+  for (let t = tl[0].t; t <= last && out.length < 2000; t += bucket)
+    out.push(byT.get(t) || { t: t, calls: 0, verdicts: {} });
+  return out;
+}
+
+function drawTimeline(tl, bucket) {
   const box = $('timeline');
   box.replaceChildren();
+  tl = withGaps(tl, bucket);
   const max = Math.max(1, ...tl.map(b => b.calls));
   for (const b of tl) {
     const bar = el('div', null, 'bar');
@@ -128,7 +140,7 @@ async function loadSite() {
   }
   $('site-view').hidden = false;
   $('site-name').textContent = state.site;
-  drawTimeline(d.timeline);
+  drawTimeline(d.timeline, d.bucket_s);
   const pick = r => { $('client').value = r.client_ip || ''; loadCalls(); };
   fill($('worst-clients').tBodies[0], d.worst_clients, r => [r.client_ip || r.client_id, r.calls, r.bad, r.verdicts.lan, r.verdicts.wan], pick);
   fill($('worst-aps').tBodies[0], d.worst_access_points, worstCells('bssid'));
