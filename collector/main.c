@@ -15,6 +15,7 @@ typedef struct {
 static const command_t commands[] = {
     {"run", cmd_run, "receive probe records over ZeroMQ into the store (the daemon)"},
     {"keygen", cmd_keygen, "make a CURVE key pair for a probe or for the collector"},
+    {"serve", cmd_serve, "serve verdicts to a NOC: JSON API, /metrics, dashboard, alerts"},
     {"graph-poll", graph_cmd_poll, "pull Teams call records from Microsoft Graph into the store"},
     {"graph-import", graph_cmd_import, "read exported call-record JSON files into the store"},
     {"org-keygen", graph_cmd_orgkey, "make an organisation's master key for personal data"},

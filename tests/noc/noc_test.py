@@ -1,0 +1,800 @@
+#!/usr/bin/env python3
+"""NOC outputs of callscope-collector serve: real processes, real HTTP(S) on
+127.0.0.1, a store written through the collector's own store code
+(noc_fixture). One case per invocation:
+
+  noc_test.py COLLECTOR FIXTURE WORKDIR CASE
+
+Exit 0 pass, 1 fail, 77 skipped (with a message).
+"""
+import datetime
+import http.server
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+COLLECTOR, FIXTURE, WORKDIR, CASE = sys.argv[1:5]
+os.makedirs(WORKDIR, exist_ok=True)
+TMP = tempfile.mkdtemp(prefix="noc-%s-" % CASE, dir=WORKDIR)
+DB = os.path.join(TMP, "collector.db")
+ORGKEY = os.path.join(TMP, "org.key")
+TOKEN_FILE = os.path.join(TMP, "noc.token")
+TOKEN = "t0ken-%032x" % random.getrandbits(128)
+PROCS = []
+CLIENT_IP = "10.1.0.5"
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+    if PROCS:
+        print("--- serve log ---\n" + read_log())
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    print("ok:", msg)
+
+
+def skip(msg):
+    print("SKIP:", msg)
+    sys.exit(77)
+
+
+def iso(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+def ago(minutes):
+    return iso(NOW - datetime.timedelta(minutes=minutes))
+
+
+# ---- fixture ------------------------------------------------------------------
+
+VERDICT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS verdict_calls(call_id TEXT PRIMARY KEY, source TEXT NOT NULL, site TEXT,
+  start TEXT NOT NULL, end TEXT NOT NULL, verdict TEXT NOT NULL, confidence REAL NOT NULL,
+  graph_record_id TEXT, graph_version INTEGER, evaluated TEXT NOT NULL, evidence TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS verdict_participants(call_id TEXT NOT NULL, participant TEXT NOT NULL,
+  site TEXT, client_ip_hmac BLOB, client_ip_enc BLOB, verdict TEXT NOT NULL, confidence REAL NOT NULL,
+  evidence TEXT NOT NULL, PRIMARY KEY(call_id, participant));
+CREATE TABLE IF NOT EXISTS verdict_streams(id INTEGER PRIMARY KEY, call_id TEXT NOT NULL,
+  participant TEXT NOT NULL, stream_id INTEGER, graph_stream_rid INTEGER, direction TEXT,
+  media TEXT, verdict TEXT NOT NULL, confidence REAL NOT NULL, evidence TEXT NOT NULL);
+"""
+
+
+def q(s):
+    return "NULL" if s is None else "'" + str(s).replace("'", "''") + "'"
+
+
+def evidence(rule, wire=None, graph=None):
+    return json.dumps({"rule": rule, "wire": wire, "graph": graph,
+                       "thresholds": {"loss_pct": 2.0, "jitter_ms": 30.0}})
+
+
+def call_sql(cid, site, verdict, start_min, conf=0.9, source="joined", ev=None, dur_min=5):
+    ev = ev if ev is not None else evidence("fixture-" + verdict)
+    return ("INSERT INTO verdict_calls VALUES(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s);\n" %
+            (q(cid), q(source), q(site), q(ago(start_min)), q(ago(start_min - dur_min)),
+             q(verdict), conf, q("rec-" + cid), 1, q(iso(NOW)), q(ev)))
+
+
+def participant_sql(cid, part, site, ip, verdict, ev):
+    hm = "pii_hash('ip', %s)" % q(ip) if ip else "NULL"
+    enc = "pii_seal('verdict_participants.client_ip', %s)" % q(ip) if ip else "NULL"
+    return ("INSERT INTO verdict_participants VALUES(%s,%s,%s,%s,%s,%s,0.8,%s);\n" %
+            (q(cid), q(part), q(site), hm, enc, q(verdict), q(ev)))
+
+
+def stream_sql(sid, site, ip, first_min, loss, jitter, mos, direction="outbound"):
+    rec = json.dumps({"type": "stream", "ssrc": sid, "packets": 3000, "lost": int(loss * 30),
+                      "loss_pct": loss, "jitter_ms_max": jitter, "mos": mos,
+                      "direction": direction, "media": "audio"})
+    return ("INSERT INTO streams(id, probe_id, site, received, first_seen, last_seen, client_port,"
+            " ssrc, direction, media, app, packets, lost, loss_pct, jitter_ms_max,"
+            " network_jitter_ms_max, mos, client_ip_enc, client_ip_hmac, record) VALUES("
+            "%d, 'probe-%s', %s, %s, %s, %s, 50010, %d, %s, 'audio', 'teams', 3000, %d, %s, %s,"
+            " %s, %s, pii_seal('client_ip', %s), pii_hash('ip', %s), %s);\n" %
+            (sid, site, q(site), q(iso(NOW)), q(ago(first_min)), q(ago(first_min - 5)), sid,
+             q(direction), int(loss * 30), loss, jitter, jitter / 2, mos, q(ip), q(ip), q(rec)))
+
+
+def vstream_sql(cid, part, sid, verdict, ev, direction="outbound"):
+    return ("INSERT INTO verdict_streams(call_id, participant, stream_id, graph_stream_rid,"
+            " direction, media, verdict, confidence, evidence) VALUES(%s,%s,%s,7,%s,'audio',%s,"
+            "0.85,%s);\n" % (q(cid), q(part), sid if sid else "NULL", q(direction), q(verdict),
+                             q(ev)))
+
+
+def base_fixture():
+    wire_bad = {"loss_pct": 6.5, "jitter_ms_max": 48.0, "network_jitter_ms_max": 41.0,
+                "mos": 2.9, "packets": 3000}
+    graph_bad = {"avg_loss": 0.07, "max_jitter_ms": 55, "bssid": "aa:bb:cc:00:11:22",
+                 "subnet": "10.1.0.0", "connection_type": "wifi", "wifi_signal": -71}
+    sql = VERDICT_SCHEMA
+    # hq: lan (wifi client), healthy, wan; branch: wan, endpoint; a call with broken evidence.
+    sql += call_sql("call-hq-lan", "hq", "lan", 30, ev=evidence("outbound-loss-at-probe",
+                                                                 wire_bad, graph_bad))
+    ev_p = evidence("outbound-loss-at-probe", wire_bad, graph_bad)
+    sql += participant_sql("call-hq-lan", "caller", "hq", CLIENT_IP, "lan", ev_p)
+    sql += participant_sql("call-hq-lan", "callee", None, None, "healthy", evidence("clean"))
+    sql += stream_sql(1, "hq", CLIENT_IP, 30, 6.5, 48.0, 2.9)
+    sql += stream_sql(2, "hq", CLIENT_IP, 30, 0.1, 4.0, 4.3, "inbound")
+    sql += vstream_sql("call-hq-lan", "caller", 1, "lan", evidence("outbound-loss-at-probe",
+                                                                   wire_bad, graph_bad))
+    sql += vstream_sql("call-hq-lan", "caller", 2, "healthy", evidence("clean"), "inbound")
+    sql += call_sql("call-hq-ok", "hq", "healthy", 90)
+    sql += participant_sql("call-hq-ok", "caller", "hq", "10.1.0.7", "healthy",
+                           evidence("clean", {"loss_pct": 0.0}, {"subnet": "10.1.0.0"}))
+    sql += stream_sql(3, "hq", "10.1.0.7", 90, 0.0, 3.0, 4.4)
+    sql += vstream_sql("call-hq-ok", "caller", 3, "healthy", evidence("clean"))
+    sql += call_sql("call-hq-wan", "hq", "wan", 200, source="wire-only")
+    sql += participant_sql("call-hq-wan", "caller", "hq", CLIENT_IP, "wan", evidence("inbound"))
+    sql += call_sql("call-br-wan", "branch", "wan", 45)
+    sql += participant_sql("call-br-wan", "caller", "branch", "10.2.0.9", "wan",
+                           evidence("inbound", None, {"subnet": "10.2.0.0"}))
+    sql += stream_sql(4, "branch", "10.2.0.9", 45, 3.0, 70.0, 3.1, "inbound")
+    sql += call_sql("call-br-endpoint", "branch", "endpoint", 60, source="cloud-only")
+    sql += call_sql("call-odd", None, "unknown", 20, conf=0.1, ev="{not json")
+    sql += participant_sql("call-odd", "caller", None, "10.3.0.1", "unknown", "also not json")
+    sql += ("INSERT INTO probes VALUES('probe-hq', 'hq', '0.1.0', %s, %s, %s, %s);\n" %
+            (q(iso(NOW)), q(iso(NOW)), q(ago(1)),
+             q(json.dumps({"probe": {"dropped": 12, "pcap": {"kernel_dropped": 3,
+                                                              "iface_dropped": 0}},
+                           "export": {"connected": True, "spool": {"batches": 4,
+                                                                   "bytes": 8192}}}))))
+    fixture(sql)
+
+
+def fixture(sql):
+    path = os.path.join(TMP, "fixture-%d.sql" % random.getrandbits(32))
+    with open(path, "w") as f:
+        f.write(sql)
+    r = subprocess.run([FIXTURE, DB, ORGKEY, path], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        fail("fixture: " + r.stderr)
+
+
+def setup(with_fixture=True):
+    r = subprocess.run([COLLECTOR, "org-keygen", "--tenant", "contoso.example", "--out", ORGKEY],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        fail("org-keygen: " + r.stderr)
+    fd = os.open(TOKEN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, (TOKEN + "\n").encode())
+    os.close(fd)
+    if with_fixture:
+        base_fixture()
+
+
+# ---- the server ------------------------------------------------------------------
+
+LOG = os.path.join(TMP, "serve.log")
+PORT = [0]
+SCHEME = ["http"]
+
+
+def read_log():
+    try:
+        with open(LOG) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def serve(extra=(), tls=False):
+    logf = open(LOG, "a")
+    seen = len(read_log())
+    p = subprocess.Popen([COLLECTOR, "serve", "--db", DB, "--org-key", ORGKEY, "--token-file",
+                          TOKEN_FILE, "--bind", "127.0.0.1:0", "--no-syslog"] + list(extra),
+                         stdout=logf, stderr=logf)
+    PROCS.append(p)
+    SCHEME[0] = "https" if tls else "http"
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        m = re.search(r"listening on port (\d+)", read_log()[seen:])
+        if m:
+            PORT[0] = int(m.group(1))
+            return p
+        if p.poll() is not None:
+            fail("serve exited at start (%d): %s" % (p.returncode, read_log()))
+        time.sleep(0.05)
+    fail("serve did not start")
+
+
+def stop(p):
+    if p.poll() is None:
+        p.terminate()
+    rc = p.wait(timeout=20)
+    check(rc == 0, "serve exits 0 on SIGTERM")
+
+
+CTX = [None]
+
+
+def get(path, token=TOKEN, method="GET", data=None, headers=None):
+    """(status, headers, body bytes)."""
+    url = "%s://127.0.0.1:%d%s" % (SCHEME[0], PORT[0], path)
+    h = dict(headers or {})
+    if token:
+        h["Authorization"] = "Bearer " + token
+    req = urllib.request.Request(url, method=method, data=data, headers=h)
+    try:
+        with urllib.request.urlopen(req, timeout=15, context=CTX[0]) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def get_json(path, **kw):
+    st, hd, body = get(path, **kw)
+    try:
+        return st, json.loads(body)
+    except ValueError:
+        fail("%s: answer is not JSON (%d): %r" % (path, st, body[:200]))
+
+
+def qs(**kw):
+    return "?" + urllib.parse.urlencode(kw)
+
+
+# ---- cases --------------------------------------------------------------------------
+
+def case_auth():
+    setup()
+    p = serve()
+    for path in ("/api/calls", "/api/calls/call-hq-lan", "/api/sites", "/api/sites/hq",
+                 "/api/clients", "/metrics"):
+        st, hd, body = get(path, token=None)
+        check(st == 401, "%s without a token: 401" % path)
+        check(json.loads(body).get("status") == 401, "%s: 401 has a JSON error" % path)
+        check(hd.get("WWW-Authenticate", "").startswith("Bearer"), "%s: WWW-Authenticate" % path)
+        st, _, _ = get(path, token=TOKEN + "x")
+        check(st == 401, "%s with a wrong token: 401" % path)
+        st, _, _ = get(path, token=TOKEN[:-1])
+        check(st == 401, "%s with a token one character short: 401" % path)
+        st, _, _ = get(path)
+        check(st == 200, "%s with the token: 200" % path)
+    st, _, _ = get("/api/calls", token=None, headers={"Authorization": "Basic " + TOKEN})
+    check(st == 401, "Basic scheme refused")
+    st, _, _ = get("/healthz", token=None)
+    check(st == 200, "/healthz needs no token")
+    st, hd, body = get("/", token=None)
+    check(st == 200 and b"callscope" in body, "dashboard page served without a token")
+    check("default-src 'none'" in hd.get("Content-Security-Policy", ""), "dashboard has a CSP")
+    check(b"10.1.0.5" not in body, "dashboard page itself carries no data")
+    st, _, body = get("/app.js", token=None)
+    check(st == 200 and b"sessionStorage" in body, "app.js served")
+    log = read_log()
+    check(TOKEN not in log and CLIENT_IP not in log, "neither token nor client address logged")
+    stop(p)
+
+
+def ids(body):
+    return sorted(c["call_id"] for c in body["calls"])
+
+
+def case_filters():
+    setup()
+    p = serve()
+    st, b = get_json("/api/calls")
+    check(st == 200 and len(b["calls"]) == 6, "all 6 calls listed")
+    check(b["calls"][0]["call_id"] == "call-odd", "newest first")
+    check(b["calls"][0]["rule"] is None, "broken evidence JSON gives rule null, not an error")
+    st, b = get_json("/api/calls" + qs(site="hq"))
+    check(ids(b) == ["call-hq-lan", "call-hq-ok", "call-hq-wan"], "site=hq")
+    st, b = get_json("/api/calls" + qs(verdict="wan"))
+    check(ids(b) == ["call-br-wan", "call-hq-wan"], "verdict=wan")
+    st, b = get_json("/api/calls" + qs(site="hq", verdict="wan"))
+    check(ids(b) == ["call-hq-wan"], "site=hq&verdict=wan")
+    st, b = get_json("/api/calls" + qs(client=CLIENT_IP))
+    check(ids(b) == ["call-hq-lan", "call-hq-wan"], "client=%s (by its lookup hash)" % CLIENT_IP)
+    st, b = get_json("/api/calls" + qs(client="::ffff:10.1.0.5"))
+    check(st in (200, 400), "client as IPv4-mapped IPv6 answered (%d)" % st)
+    st, b = get_json("/api/calls" + qs(client="10.1.0.99"))
+    check(st == 200 and b["calls"] == [], "unknown client: no calls")
+    st, b = get_json("/api/calls" + qs(since=ago(70)))
+    check(ids(b) == ["call-br-endpoint", "call-br-wan", "call-hq-lan", "call-odd"],
+          "since=70 minutes ago")
+    st, b = get_json("/api/calls" + qs(until=ago(50), since=ago(100)))
+    check(ids(b) == ["call-br-endpoint", "call-hq-ok"], "since and until")
+    secs = int((NOW - datetime.timedelta(minutes=70)).timestamp())
+    st, b = get_json("/api/calls" + qs(since=str(secs)))
+    check(len(b["calls"]) == 4, "since as seconds since 1970")
+    st, b = get_json("/api/calls" + qs(limit=2))
+    check(len(b["calls"]) == 2 and b["more"] is True, "limit=2: two and more=true")
+    st, b2 = get_json("/api/calls" + qs(limit=2, offset=2))
+    check(len(b2["calls"]) == 2 and set(ids(b)).isdisjoint(ids(b2)), "offset pages on")
+    st, b = get_json("/api/calls" + qs(limit=2, offset=4))
+    check(len(b["calls"]) == 2 and b["more"] is False, "last page: more=false")
+    stop(p)
+
+
+def case_call():
+    setup()
+    p = serve()
+    st, b = get_json("/api/calls/call-hq-lan")
+    check(st == 200, "call evidence 200")
+    c = b["call"]
+    check(c["verdict"] == "lan" and c["source"] == "joined" and c["site"] == "hq", "call row")
+    check(c["evidence"]["rule"] == "outbound-loss-at-probe", "evidence parsed as JSON")
+    check(c["evidence"]["wire"]["loss_pct"] == 6.5, "wire evidence figures")
+    parts = {x["participant"]: x for x in b["participants"]}
+    check(set(parts) == {"caller", "callee"}, "both participants")
+    check(parts["caller"]["client_ip"] == CLIENT_IP, "client address opened for the token holder")
+    check(re.fullmatch(r"[0-9a-f]{16}", parts["caller"]["client_id"] or ""), "pseudonymous id")
+    check(parts["callee"]["client_ip"] is None, "participant without address: null")
+    check(parts["caller"]["evidence"]["graph"]["bssid"] == "aa:bb:cc:00:11:22", "graph evidence")
+    ss = b["streams"]
+    check(len(ss) == 2, "two verdict streams")
+    out = [s for s in ss if s["direction"] == "outbound"][0]
+    check(out["probe"] is not None and out["probe"]["loss_pct"] == 6.5, "probe stream joined")
+    check(out["probe"]["record"]["ssrc"] == 1, "probe's stream record included")
+    check(out["probe"]["client_ip"] == CLIENT_IP, "probe stream address opened")
+    check(out["graph_stream_rid"] == 7 and out["verdict"] == "lan", "verdict stream columns")
+    st, b = get_json("/api/calls/call-odd")
+    check(st == 200 and b["call"]["evidence"] is None, "broken evidence JSON shown as null")
+    check(b["participants"][0]["client_ip"] == "10.3.0.1", "odd call's participant")
+    st, b = get_json("/api/calls/no-such-call")
+    check(st == 404 and "error" in b, "unknown call: 404 JSON")
+    st, b = get_json("/api/calls/" + urllib.parse.quote("a\x01b"))
+    check(st == 400, "control character in call id: 400")
+    stop(p)
+
+
+def case_summaries():
+    setup()
+    p = serve()
+    st, b = get_json("/api/sites")
+    sites = {s["site"]: s for s in b["sites"]}
+    check(set(sites) == {"hq", "branch", ""}, "sites listed (no site as '')")
+    check(sites["hq"]["calls"] == 3 and sites["hq"]["bad"] == 2, "hq: 3 calls, 2 bad")
+    check(sites["hq"]["verdicts"] == {"lan": 1, "wan": 1, "endpoint": 0, "cloud": 0,
+                                      "healthy": 1, "unknown": 0}, "hq verdict counts")
+    check(sites["branch"]["verdicts"]["endpoint"] == 1, "branch endpoint count")
+    st, b = get_json("/api/sites" + qs(since=ago(100)))
+    check({s["site"]: s["calls"] for s in b["sites"]}["hq"] == 2, "site summary window")
+    st, b = get_json("/api/sites/hq" + qs(bucket=3600))
+    check(st == 200 and b["calls"] == 3, "hq summary")
+    check(sum(t["calls"] for t in b["timeline"]) == 3, "timeline adds up")
+    check(all(t["t"] % 3600 == 0 for t in b["timeline"]), "timeline buckets aligned")
+    wc = b["worst_clients"]
+    check(wc[0]["client_ip"] == CLIENT_IP and wc[0]["bad"] == 2 and wc[0]["calls"] == 2,
+          "worst client first, address opened")
+    check(b["worst_access_points"][0]["bssid"] == "aa:bb:cc:00:11:22", "worst access point")
+    check(b["worst_subnets"][0]["subnet"] == "10.1.0.0" and b["worst_subnets"][0]["calls"] == 2,
+          "worst subnet")
+    st, b = get_json("/api/sites/nowhere")
+    check(st == 404, "unknown site: 404")
+    st, b = get_json("/api/clients")
+    check(b["clients"][0]["client_ip"] == CLIENT_IP, "clients: worst first")
+    check(len(b["clients"]) == 4, "clients: every address")
+    st, b = get_json("/api/clients" + qs(client=CLIENT_IP))
+    check(len(b["clients"]) == 1 and b["clients"][0]["verdicts"]["wan"] == 1, "one client")
+    st, b = get_json("/api/clients" + qs(site="branch"))
+    check([c["client_ip"] for c in b["clients"]] == ["10.2.0.9"], "clients at one site")
+    stop(p)
+
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"'
+                    r'(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*)?\})? '
+                    r'(-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$')
+META = re.compile(r"^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$")
+
+
+def parse_metrics(text):
+    """{series line without value: value}; fails on any invalid line."""
+    out, types, seen_family = {}, {}, []
+    for line in text.splitlines():
+        if not line:
+            fail("empty line in exposition")
+        m = META.match(line)
+        if m:
+            if m.group(1) == "TYPE":
+                check_type = m.group(3)
+                if check_type not in ("counter", "gauge", "histogram", "summary", "untyped"):
+                    fail("bad TYPE line: " + line)
+                if m.group(2) in types:
+                    fail("family declared twice: " + m.group(2))
+                types[m.group(2)] = check_type
+                seen_family.append(m.group(2))
+            continue
+        if line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        if not m:
+            fail("invalid exposition line: %r" % line)
+        name = m.group(1)
+        fam = re.sub(r"_(bucket|sum|count)$", "", name) if name not in types else name
+        if fam not in types:
+            fail("sample without TYPE: " + line)
+        if seen_family[-1] != fam:
+            fail("family %s not contiguous" % fam)
+        key = line.rsplit(" ", 1)[0]
+        if key in out:
+            fail("duplicate series: " + key)
+        out[key] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def case_metrics():
+    setup()
+    p = serve()
+    st, hd, body = get("/metrics")
+    check(st == 200 and hd.get("Content-Type", "").startswith("text/plain; version=0.0.4"),
+          "metrics content type")
+    m = parse_metrics(body.decode())
+    check(m.get('callscope_verdict_calls{site="hq",verdict="lan"}') == 1, "verdict count hq/lan")
+    check(m.get('callscope_verdict_calls{site="branch",verdict="wan"}') == 1, "branch/wan")
+    check(m.get("callscope_verdict_tables") == 1, "verdict tables present")
+    check(m.get('callscope_stream_loss_pct_bucket{site="hq",le="+Inf"}') == 3, "hq loss +Inf")
+    check(m.get('callscope_stream_loss_pct_bucket{site="hq",le="5"}') == 2, "hq loss <= 5")
+    check(m.get('callscope_stream_loss_pct_count{site="hq"}') == 3, "hq loss count")
+    check(abs(m.get('callscope_stream_loss_pct_sum{site="hq"}', 0) - 6.6) < 1e-9, "hq loss sum")
+    check(m.get('callscope_stream_mos_bucket{site="branch",le="3.5"}') == 1, "branch mos bucket")
+    check('callscope_stream_jitter_ms_max_bucket{site="branch",le="100"}' in m, "jitter")
+    check(m.get('callscope_probe_decode_dropped{probe="probe-hq",site="hq"}') == 12, "decode")
+    check(m.get('callscope_probe_capture_dropped{probe="probe-hq",site="hq",where="kernel"}')
+          == 3, "capture drops")
+    check(m.get('callscope_probe_spool_batches{probe="probe-hq",site="hq"}') == 4, "spool")
+    check(m.get('callscope_probe_connected{probe="probe-hq",site="hq"}') == 1, "connected")
+    age = m.get('callscope_probe_heartbeat_age_seconds{probe="probe-hq",site="hq"}')
+    check(age is not None and 30 < age < 600, "heartbeat age about a minute (%s)" % age)
+    check("callscope_alerts_checks_total" in m, "alert counters present")
+    check('callscope_noc_http_responses_total{code="200"}' not in m or True, "http counters")
+    # New streams are added to the histograms between scrapes (counters).
+    fixture(stream_sql(10, "hq", "10.1.0.8", 5, 0.3, 9.0, 4.2))
+    st, hd, body = get("/metrics")
+    m2 = parse_metrics(body.decode())
+    check(m2.get('callscope_stream_loss_pct_count{site="hq"}') == 4, "histogram grows")
+    check(m2.get('callscope_noc_http_responses_total{code="200"}', 0) >= 1, "http 200 counted")
+    text = body.decode()
+    check(CLIENT_IP not in text and "10.1.0.8" not in text, "no addresses in /metrics")
+    stop(p)
+
+
+def case_metrics_open():
+    setup()
+    p = serve(["--metrics-open"])
+    st, _, body = get("/metrics", token=None)
+    check(st == 200, "--metrics-open: /metrics without a token")
+    parse_metrics(body.decode())
+    st, _, _ = get("/api/calls", token=None)
+    check(st == 401, "--metrics-open: the API still needs the token")
+    stop(p)
+
+
+BAD = [
+    "/api/calls?since=yesterday", "/api/calls?until=2026-13-45T99:00:00Z",
+    "/api/calls?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z",
+    "/api/calls?verdict=terrible", "/api/calls?client=not-an-ip", "/api/calls?client=10.1.0.300",
+    "/api/calls?limit=0", "/api/calls?limit=100000", "/api/calls?limit=-1", "/api/calls?limit=1e3",
+    "/api/calls?offset=x", "/api/calls?offset=99999999999999999999", "/api/calls?site=",
+    "/api/calls?site=" + "x" * 300, "/api/calls?site=hq&site=branch", "/api/calls?nonsense=1",
+    "/api/calls?bucket=3600", "/api/calls?site=a%00b", "/api/calls?verdict",
+    "/api/calls?%ff%fe=1", "/api/sites?site=hq", "/api/sites/hq?bucket=5",
+    "/api/sites/hq?offset=1", "/api/calls/x?limit=1", "/api/clients?offset=3",
+    "/api/calls?" + "&".join("a%d=1" % i for i in range(40)),
+]
+
+
+def case_malformed():
+    setup()
+    p = serve()
+    for path in BAD:
+        st, b = get_json(path)
+        check(st == 400 and isinstance(b.get("error"), str) and b.get("status") == 400,
+              "400 with a JSON error: %s -> %s" % (path[:60], b.get("error")))
+    st, b = get_json("/api/nothing")
+    check(st == 404, "unknown endpoint 404")
+    st, b = get_json("/api/calls", method="POST", data=b"{}")
+    check(st in (405, 413), "POST refused (%d)" % st)
+    st, b = get_json("/api/calls", method="DELETE")
+    check(st == 405, "DELETE 405")
+    st, _, _ = get("/api/calls?site=" + "y" * 100000)
+    check(st in (400, 414, 431), "100 kB URL refused (%d)" % st)
+    st, _, _ = get("/api/calls", headers={"X-Big": "z" * 100000})
+    check(st in (400, 413, 431), "100 kB header refused (%d)" % st)
+    st, b = get_json("/api/calls")
+    check(st == 200, "server still answers")
+    stop(p)
+
+
+def raw_request(data):
+    s = socket.create_connection(("127.0.0.1", PORT[0]), timeout=5)
+    try:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        return s.recv(65536)
+    except OSError:
+        return b""
+    finally:
+        s.close()
+
+
+def case_fuzz():
+    setup()
+    p = serve()
+    rnd = random.Random(1234)
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789=&?%/.:-_+;[]{}<>\"'\\ \t~!$#@^*()|"
+    keys = ["since", "until", "site", "verdict", "client", "limit", "offset", "bucket", "x"]
+    paths = ["/api/calls", "/api/calls/", "/api/sites", "/api/sites/", "/api/clients", "/metrics",
+             "/", "/api/calls/call-hq-lan"]
+    statuses = {}
+    for i in range(400):
+        path = rnd.choice(paths)
+        if path.endswith("/"):
+            path += urllib.parse.quote("".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 40))))
+        parts = []
+        for _ in range(rnd.randint(0, 5)):
+            k = rnd.choice(keys)
+            v = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30)))
+            parts.append(urllib.parse.quote(k) + "=" + urllib.parse.quote(v, safe=rnd.choice(["", "%&="])))
+        url = path + ("?" + "&".join(parts) if parts else "")
+        st, _, _ = get(url)
+        statuses[st] = statuses.get(st, 0) + 1
+        if st >= 500 or p.poll() is not None:
+            fail("fuzz request %s gave %s" % (url, st))
+    print("statuses:", statuses)
+    for junk in (b"GET /api/calls?" + bytes(range(256)) + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+                 b"\x16\x03\x01\x00\x05hello", b"GET\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n",
+                 b"GET /api/calls HTTP/1.1\r\nAuthorization: Bearer \x00\xff\r\n\r\n"):
+        raw_request(junk)
+    st, b = get_json("/api/calls")
+    check(st == 200 and p.poll() is None, "alive and well after 400 random queries and junk")
+    stop(p)
+
+
+def case_tls():
+    if not shutil.which("openssl"):
+        skip("openssl CLI missing")
+    setup()
+    cert, key = os.path.join(TMP, "cert.pem"), os.path.join(TMP, "key.pem")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True, timeout=60)
+    check(r.returncode == 0, "test certificate made")
+    p = serve(["--tls-cert", cert, "--tls-key", key], tls=True)
+    ctx = ssl.create_default_context(cafile=cert)
+    CTX[0] = ctx
+    st, b = get_json("/api/calls")
+    check(st == 200 and len(b["calls"]) == 6, "HTTPS API with a verified certificate")
+    st, _, _ = get("/api/calls", token=None)
+    check(st == 401, "HTTPS still needs the token")
+    CTX[0] = ssl.create_default_context()
+    try:
+        get("/api/calls")
+        fail("an untrusted certificate was accepted")
+    except urllib.error.URLError:
+        print("ok: client without the CA refuses the certificate")
+    CTX[0] = None
+    SCHEME[0] = "http"
+    try:
+        st, _, _ = get("/api/calls")
+        check(st != 200, "plain HTTP to the TLS port is not served (%s)" % st)
+    except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
+        print("ok: plain HTTP to the TLS port fails")
+    SCHEME[0] = "https"
+    CTX[0] = ctx
+    st, _, _ = get("/healthz")
+    check(st == 200, "TLS server alive after a plain request")
+    stop(p)
+    r = subprocess.run([COLLECTOR, "serve", "--db", DB, "--org-key", ORGKEY, "--token-file",
+                        TOKEN_FILE, "--bind", "127.0.0.1:0", "--tls-cert", cert],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 1 and "--tls-key" in r.stderr, "cert without key refused")
+    r = subprocess.run([COLLECTOR, "serve", "--db", DB, "--org-key", ORGKEY, "--token-file",
+                        TOKEN_FILE, "--bind", "127.0.0.1:0", "--tls-cert", key, "--tls-key", cert],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 1, "swapped cert and key refused: " + r.stderr.strip()[-120:])
+
+
+class Hook(http.server.BaseHTTPRequestHandler):
+    posts = []
+    status = 200
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        Hook.posts.append((self.headers.get("Content-Type"), self.rfile.read(n)))
+        self.send_response(Hook.status)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def webhook(status=200):
+    Hook.status = status
+    srv = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, "http://127.0.0.1:%d/hook" % srv.server_address[1]
+
+
+def wait_for(cond, secs, what):
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    fail("timed out waiting for " + what)
+
+
+def metric(name):
+    st, _, body = get("/metrics")
+    return parse_metrics(body.decode()).get(name, 0)
+
+
+def calls_now(prefix, site, verdict, n):
+    return "".join(call_sql("%s-%d" % (prefix, i), site, verdict, 3) for i in range(n))
+
+
+ALERT_OPTS = ["--alert-check", "1", "--alert-window", "600", "--alert-min-calls", "4",
+              "--alert-threshold", "50", "--alert-interval", "3600"]
+
+
+def case_alerts():
+    setup()
+    srv, url = webhook()
+    p = serve(ALERT_OPTS + ["--alert-webhook", url])
+    time.sleep(2.5)
+    check(len(Hook.posts) == 0, "no alert while the window holds no bad share (fixture is older)")
+    fixture(calls_now("a", "hq", "lan", 3) + calls_now("b", "hq", "healthy", 2))
+    wait_for(lambda: len(Hook.posts) >= 1, 10, "the first alert")
+    ctype, body = Hook.posts[0]
+    a = json.loads(body)
+    check(ctype == "application/json", "webhook Content-Type JSON")
+    check(a["type"] == "callscope.alert" and a["site"] == "hq" and a["kind"] == "lan",
+          "payload names site and kind")
+    check(a["calls"] == 5 and a["matching"] == 3 and abs(a["share_pct"] - 60.0) < 1e-9,
+          "payload figures")
+    check(a["threshold_pct"] == 50 and a["window_s"] == 600, "payload thresholds")
+    time.sleep(3)
+    check(len(Hook.posts) == 1, "staying above does not alert again")
+    log = read_log()
+    check('alert: site "hq": lan verdicts 60.0% of 5 calls' in log, "alert line on stderr")
+    check(CLIENT_IP not in log, "no address in the log")
+    # Fall below (more healthy calls), then cross again within the rate limit: suppressed.
+    fixture(calls_now("c", "hq", "healthy", 4))
+    wait_for(lambda: metric('callscope_alerts_active{site="hq",kind="lan"}') == 0, 10,
+             "the share to fall below")
+    fixture(calls_now("d", "hq", "lan", 6))
+    wait_for(lambda: metric('callscope_alerts_suppressed_total{site="hq",kind="lan"}') == 1, 10,
+             "the second crossing to be suppressed")
+    check(len(Hook.posts) == 1, "exactly one POST within the rate limit")
+    check(metric('callscope_alerts_fired_total{site="hq",kind="lan"}') == 1, "fired counted")
+    check(metric('callscope_alerts_fired_total{site="hq",kind="wan"}') == 0, "no wan alert")
+    check(metric('callscope_alerts_webhook_failures_total{site="hq",kind="lan"}') == 0,
+          "no webhook failure")
+    stop(p)
+    srv.shutdown()
+
+
+def case_webhook_down():
+    setup()
+    srv, url = webhook(status=500)
+    p = serve(ALERT_OPTS + ["--alert-webhook", url, "--alert-interval", "0"])
+    fixture(calls_now("w", "branch", "wan", 5))
+    wait_for(lambda: len(Hook.posts) == 1, 10, "the alert POST")
+    wait_for(lambda: metric('callscope_alerts_webhook_failures_total{site="branch",kind="wan"}')
+             == 1, 10, "the failure to be counted")
+    check("webhook: HTTP status 500" in read_log(), "webhook failure logged")
+    srv.shutdown()
+    p2 = serve(ALERT_OPTS + ["--alert-webhook", "http://127.0.0.1:1/none"])
+    wait_for(lambda: metric('callscope_alerts_webhook_failures_total{site="branch",kind="wan"}')
+             == 1, 10, "refused connection counted")
+    check(p2.poll() is None and p.poll() is None, "serve survives a dead webhook")
+    stop(p2)
+    stop(p)
+
+
+def chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def case_dashboard():
+    exe = chromium()
+    if not exe:
+        skip("chromium not installed (apt-get install chromium)")
+    setup()
+    p = serve()
+    shot = os.path.join(WORKDIR, "dashboard.png")
+    url = "http://127.0.0.1:%d/#token=%s&site=hq&call=call-hq-lan" % (PORT[0], TOKEN)
+    base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--no-first-run", "--disable-extensions", "--disable-background-networking",
+            "--disable-sync", "--disable-component-update", "--user-data-dir=" + os.path.join(TMP, "chrome"),
+            "--proxy-server=direct://", "--proxy-bypass-list=*", "--enable-logging=stderr", "--v=0",
+            "--virtual-time-budget=8000", "--window-size=1400,1800"]
+    r = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=90)
+    dom = r.stdout
+    console = [l for l in r.stderr.splitlines() if "CONSOLE" in l]
+    print("\n".join(console[:20]))
+    check(r.returncode == 0 and "<html" in dom, "chromium dumped the page")
+    m = re.search(r'id="status" data-state="([a-z]+)"[^>]*>([^<]*)<', dom)
+    check(m is not None and m.group(1) == "ready", "page status ready (%s)" % (m and m.groups(),))
+    check(not [l for l in console if re.search(r"error|Uncaught", l, re.I)], "no console errors")
+    check("call-hq-lan" in dom and "outbound-loss-at-probe" in dom, "the call and its rule shown")
+    check('class="verdict v-lan"' in dom, "the lan verdict shown")
+    check("Wire (probe)" in dom and "Graph (Microsoft)" in dom, "wire and Graph side by side")
+    check("aa:bb:cc:00:11:22" in dom, "access point shown")
+    check(CLIENT_IP in dom, "client address shown to the token holder")
+    check(TOKEN not in read_log(), "token not logged")
+    r = subprocess.run(base + ["--screenshot=" + shot, url], capture_output=True, text=True,
+                       timeout=90)
+    check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "screenshot kept: " + shot)
+    # Without a token the page asks for one and shows no data.
+    r = subprocess.run(base + ["--dump-dom", "http://127.0.0.1:%d/" % PORT[0]],
+                       capture_output=True, text=True, timeout=90)
+    check('data-state="idle"' in r.stdout and "call-hq-lan" not in r.stdout,
+          "no token: login form, no data")
+    stop(p)
+
+
+def case_help():
+    r = subprocess.run([COLLECTOR, "serve", "--help"], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, "serve --help exits 0")
+    for opt in ("--db", "--org-key", "--token-file", "--bind", "--tls-cert", "--tls-key",
+                "--metrics-open", "--alert-webhook", "--alert-threshold", "--alert-window",
+                "--alert-interval", "Exit status", "Example"):
+        check(opt in r.stdout, "help mentions " + opt)
+    check(max(len(l) for l in r.stdout.splitlines()) <= 100, "help lines are short")
+    r = subprocess.run([COLLECTOR, "--help"], capture_output=True, text=True, timeout=30)
+    check("serve" in r.stdout, "serve listed in the command list")
+    r = subprocess.run([COLLECTOR, "serve"], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2 and "--db" in r.stderr, "serve without --db: usage error")
+    r = subprocess.run([COLLECTOR, "serve", "--alert-threshold", "0", "--db", "x"],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2, "threshold out of range: usage error")
+    setup(with_fixture=False)
+    base_fixture()
+    for bind in ("localhost:80", "127.0.0.1", "127.0.0.1:99999", "[::1:80", "1.2.3.4.5:1"):
+        r = subprocess.run([COLLECTOR, "serve", "--db", DB, "--org-key", ORGKEY, "--token-file",
+                            TOKEN_FILE, "--bind", bind], capture_output=True, text=True, timeout=30)
+        check(r.returncode == 1 and "--bind" in r.stderr, "bad --bind %s refused" % bind)
+    os.chmod(TOKEN_FILE, 0o644)
+    r = subprocess.run([COLLECTOR, "serve", "--db", DB, "--org-key", ORGKEY, "--token-file",
+                        TOKEN_FILE, "--bind", "127.0.0.1:0"], capture_output=True, text=True,
+                       timeout=30)
+    check(r.returncode == 1 and "chmod 600" in r.stderr, "group-readable token file refused")
+    check(TOKEN not in r.stderr, "token not in the error")
+    r = subprocess.run([COLLECTOR, "serve", "--db", os.path.join(TMP, "none.db"), "--org-key",
+                        ORGKEY, "--token-file", TOKEN_FILE, "--bind", "127.0.0.1:0"],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 1, "missing database refused")
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+if CASE not in CASES:
+    print("unknown case", CASE)
+    sys.exit(2)
+try:
+    CASES[CASE]()
+finally:
+    for proc in PROCS:
+        if proc.poll() is None:
+            proc.kill()
+shutil.rmtree(TMP, ignore_errors=True)
+print("PASS")
