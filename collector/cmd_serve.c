@@ -100,7 +100,7 @@ static void help(const opttab_t *t)
            "See docs/noc.md for every endpoint, parameter, metric and the alert payload.\n");
 }
 
-static opttab_result_t special(const opttab_t *t, const opttab_def_t *d, const char *val)
+static opttab_result_t special(opttab_t *t, const opttab_def_t *d, const char *val)
 {
     serve_cfg_t *cfg = t->cfg;
     switch (d->short_name) {

@@ -231,6 +231,54 @@ static bool prepare_map(store_t *s, size_t i, char *err, size_t errlen)
     return prepare(s, sql, &s->ins[i], err, errlen);
 }
 
+/* SQL functions on the store's connection, for tools and tests that write
+ * or look up personal values in SQL: pii_seal(aad, value) seals,
+ * pii_hash(domain, value) gives the lookup hash ('ip' canonicalises). */
+static void sql_seal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    pii_cache_t *pc = sqlite3_user_data(ctx);
+    const char *aad = (const char *)sqlite3_value_text(argv[0]);
+    const char *v = (const char *)sqlite3_value_text(argv[1]);
+    if (argc != 2 || !aad || !v || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    size_t outlen = 0;
+    const uint8_t *out = pii_cache_seal(pc, aad, v, (size_t)sqlite3_value_bytes(argv[1]), &outlen);
+    if (out)
+        sqlite3_result_blob(ctx, out, (int)outlen, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_error(ctx, "pii_seal failed", -1);
+}
+
+static void sql_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    pii_cache_t *pc = sqlite3_user_data(ctx);
+    const char *dom = (const char *)sqlite3_value_text(argv[0]);
+    const char *v = (const char *)sqlite3_value_text(argv[1]);
+    uint8_t h[GRAPH_PII_HASH_LEN];
+    if (argc != 2 || !dom || !v || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    if (pii_cache_hash(pc, dom, v, (size_t)sqlite3_value_bytes(argv[1]), h))
+        sqlite3_result_blob(ctx, h, sizeof h, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_null(ctx);
+}
+
+static bool register_pii(store_t *s, char *err, size_t errlen)
+{
+    if (sqlite3_create_function(s->db, "pii_seal", 2, SQLITE_UTF8, s->pc, sql_seal, NULL,
+                                NULL) != SQLITE_OK ||
+        sqlite3_create_function(s->db, "pii_hash", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, s->pc,
+                                sql_hash, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "database: %s", sqlite3_errmsg(s->db));
+        return false;
+    }
+    return true;
+}
+
 static bool prepare_all(store_t *s, char *err, size_t errlen)
 {
     for (size_t i = 0; i < NMAPS; i++)
@@ -280,7 +328,8 @@ store_t *store_open(const char *path, bool sync_full, const graph_pii_t *pii, ch
                    err, errlen) &&
               exec(s->db, "PRAGMA foreign_keys=ON", err, errlen) &&
               exec(s->db, "PRAGMA cache_size=-65536", err, errlen) && /* 64 MiB */
-              migrate(s->db, err, errlen) && prepare_all(s, err, errlen) &&
+              migrate(s->db, err, errlen) && register_pii(s, err, errlen) &&
+              prepare_all(s, err, errlen) &&
               checkpointer_start(s, path, err, errlen);
     if (!ok) {
         size_t l = strlen(err);
