@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_line.h"
+
 #define TABLE_MAX_ROWS 10000
 
 struct output {
@@ -13,7 +15,8 @@ struct output {
     bool failed;
     int saved_errno;
     bool table;
-    json_t *streams; /* kept for the table */
+    json_line_t line; /* the record being written */
+    json_t *streams;  /* kept for the table */
     json_t *clients;
     uint64_t table_overflow;
 };
@@ -62,6 +65,7 @@ bool output_close(output_t **po, char *err, size_t errlen)
         snprintf(err, errlen, "writing JSON output failed: %s", strerror(o->saved_errno));
     json_decref(o->streams);
     json_decref(o->clients);
+    json_line_free(&o->line);
     free(o);
     *po = NULL;
     return ok;
@@ -89,13 +93,12 @@ void output_emit(output_t *o, json_t *rec)
     if (!rec)
         return;
     if (o->fp && !o->failed) {
-        /* one string, one write: json_dumpf() calls fwrite per token */
-        char *line = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(15));
-        if (!line || fputs(line, o->fp) == EOF || fputc('\n', o->fp) == EOF) {
+        /* one buffer, one write: json_dumpf() calls fwrite per token */
+        bool made = json_line_format(&o->line, rec);
+        if (!made || fwrite(o->line.buf, 1, o->line.len, o->fp) != o->line.len) {
             o->failed = true;
-            o->saved_errno = line ? errno : ENOMEM;
+            o->saved_errno = made ? errno : ENOMEM;
         }
-        free(line);
     }
     if (o->table)
         keep_for_table(o, rec);
