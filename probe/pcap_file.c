@@ -1,10 +1,11 @@
 #include "pcap_file.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,21 +21,16 @@
 /* libpcap's MAXIMUM_SNAPLEN, the most it takes for the link types the
  * decoder knows (max_snaplen_for_dlt() is larger only for D-Bus, USB...). */
 #define MAX_SNAPLEN 262144u
-/* Pages behind the reader are dropped from the mapping in steps this big. */
-#define DROP_STEP ((uint64_t)1 << 20)
-/* Cache lines this far ahead of the reader are prefetched: the probe does
- * enough per packet that the hardware prefetcher alone leaves each record
- * header a cache miss. */
-#define PREFETCH_AHEAD 4096u
-#define CACHE_LINE 64u
+/* Holds the largest record; small enough to stay in a core's L2 cache. */
+#define BUF_SIZE ((size_t)512 << 10)
 
 struct pcap_file {
-    const uint8_t *map;
-    uint64_t size;
-    uint64_t pos;     /* next record header */
-    uint64_t dropped; /* mapping released below this offset (page multiple) */
-    uint64_t fetched; /* prefetched up to here */
-    uint64_t page;
+    int fd;
+    uint8_t *buf;     /* BUF_SIZE bytes */
+    size_t head, len; /* next record at buf[head]; buf[0, len) is read */
+    bool eof;         /* read() found the end, or failed */
+    int read_errno;   /* why it failed, 0 if it did not */
+    bool done;        /* a damaged record was reported */
     bool big_endian;
     bool nsec;
     int dlt;
@@ -63,12 +59,12 @@ static bool parse_header(pcap_file_t *f)
     cur_t c;
     uint32_t magic, zone, sigfigs, snaplen, linktype;
     uint16_t major, minor;
-    cur_init(&c, f->map, (size_t)f->size);
+    cur_init(&c, f->buf, f->len);
     if (!cur_u32le(&c, &magic))
         return false;
     f->big_endian = !magic_known(magic);
     if (f->big_endian) {
-        cur_init(&c, f->map, (size_t)f->size);
+        cur_init(&c, f->buf, f->len);
         if (!cur_u32be(&c, &magic) || !magic_known(magic))
             return false;
     }
@@ -86,27 +82,44 @@ static bool parse_header(pcap_file_t *f)
     if (!decode_linktype_supported(f->dlt))
         return false;
     f->snapshot = snaplen == 0 || snaplen > MAX_SNAPLEN ? MAX_SNAPLEN : snaplen;
-    f->pos = FILE_HDR_LEN;
+    f->head = FILE_HDR_LEN;
     return true;
 }
 
-static const uint8_t *map_file(const char *path, uint64_t *size)
+/* Makes at least need bytes from buf[head] on readable, unless the file
+ * ends first; returns how many there are. Reads as much as fits, so a
+ * read() moves about BUF_SIZE bytes. */
+static size_t fill(pcap_file_t *f, size_t need)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    struct stat st;
-    void *m = MAP_FAILED;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= FILE_HDR_LEN &&
-        (uint64_t)st.st_size <= SIZE_MAX) {
-        *size = (uint64_t)st.st_size;
-        m = mmap(NULL, (size_t)*size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (f->len - f->head >= need || f->eof)
+        return f->len - f->head;
+    memmove(f->buf, f->buf + f->head, f->len - f->head);
+    f->len -= f->head;
+    f->head = 0;
+    while (f->len < need && !f->eof) {
+        ssize_t r = read(f->fd, f->buf + f->len, BUF_SIZE - f->len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            f->eof = true;
+            f->read_errno = r < 0 ? errno : 0;
+            break;
+        }
+        f->len += (size_t)r;
     }
-    close(fd); /* the mapping keeps the file */
-    if (m == MAP_FAILED)
-        return NULL;
-    (void)madvise(m, (size_t)*size, MADV_SEQUENTIAL);
-    return m;
+    return f->len - f->head;
+}
+
+/* Only regular files: a pipe could not be handed to libpcap afterwards. */
+static bool open_regular(pcap_file_t *f, const char *path)
+{
+    struct stat st;
+    f->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (f->fd < 0 || fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return false;
+    (void)posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    f->buf = malloc(BUF_SIZE);
+    return f->buf != NULL;
 }
 
 pcap_file_open_t pcap_file_open(const char *path, pcap_file_t **out)
@@ -115,13 +128,11 @@ pcap_file_open_t pcap_file_open(const char *path, pcap_file_t **out)
     pcap_file_t *f = calloc(1, sizeof *f);
     if (!f)
         return PCAP_FILE_DECLINED;
-    f->map = map_file(path, &f->size);
-    if (!f->map || !parse_header(f)) {
+    f->fd = -1;
+    if (!open_regular(f, path) || fill(f, FILE_HDR_LEN) < FILE_HDR_LEN || !parse_header(f)) {
         pcap_file_close(&f);
         return PCAP_FILE_DECLINED;
     }
-    long page = sysconf(_SC_PAGESIZE);
-    f->page = page > 0 ? (uint64_t)page : 4096;
     *out = f;
     return PCAP_FILE_OPENED;
 }
@@ -130,8 +141,9 @@ void pcap_file_close(pcap_file_t **pf)
 {
     if (!pf || !*pf)
         return;
-    if ((*pf)->map)
-        munmap((void *)(*pf)->map, (size_t)(*pf)->size);
+    if ((*pf)->fd >= 0)
+        close((*pf)->fd);
+    free((*pf)->buf);
     free(*pf);
     *pf = NULL;
 }
@@ -141,96 +153,69 @@ int pcap_file_dlt(const pcap_file_t *f)
     return f->dlt;
 }
 
-/* Pages before the current record will not be read again: unmapping them
- * keeps them out of the resident set (the page cache keeps the file). */
-static void drop_behind(pcap_file_t *f)
+/* The file ends inside a record, or cannot be read: libpcap's words. */
+static pcap_file_result_t short_read(pcap_file_t *f, char *err, size_t errlen, bool header,
+                                     uint32_t want, size_t got)
 {
-    uint64_t upto = f->pos / f->page * f->page;
-    if (upto - f->dropped < DROP_STEP)
-        return;
-    (void)madvise((void *)(f->map + f->dropped), (size_t)(upto - f->dropped), MADV_DONTNEED);
-    f->dropped = upto;
-}
-
-/* The file ends inside a record: libpcap's words for it. */
-static pcap_file_result_t truncated(pcap_file_t *f, char *err, size_t errlen, bool header,
-                                    uint32_t want, uint64_t got)
-{
-    if (header)
+    if (f->read_errno)
+        snprintf(err, errlen, "error reading dump file: %s", strerror(f->read_errno));
+    else if (header)
         snprintf(err, errlen, "truncated dump file; tried to read %u header bytes, only got %zu",
-                 want, (size_t)got);
+                 want, got);
     else
         snprintf(err, errlen,
                  "truncated dump file; tried to read %u captured bytes, only got %zu", want,
-                 (size_t)got);
-    f->pos = f->size;
+                 got);
+    f->done = true;
     return PCAP_FILE_ERROR;
 }
 
 /* libpcap's checks of one record's length (sf-pcap.c pcap_next_packet):
  * above the maximum is damage; above the file's snapshot length the record
  * is cut to it; either way the bytes must be in the file. */
-static pcap_file_result_t check_caplen(pcap_file_t *f, uint32_t *caplen, uint64_t *skip,
-                                       char *err, size_t errlen)
+static pcap_file_result_t check_caplen(pcap_file_t *f, uint32_t *caplen, char *err,
+                                       size_t errlen)
 {
-    uint64_t avail = f->size - f->pos - REC_HDR_LEN;
     if (*caplen > MAX_SNAPLEN) { /* the snapshot is never above it */
         snprintf(err, errlen, "invalid packet capture length %u, bigger than snaplen of %d",
                  *caplen, (int)f->snapshot);
-        f->pos = f->size;
+        f->done = true;
         return PCAP_FILE_ERROR;
     }
-    if (*caplen > f->snapshot) {
-        if (avail < f->snapshot)
-            return truncated(f, err, errlen, false, f->snapshot, avail);
-        if (avail < *caplen)
-            return truncated(f, err, errlen, false, *caplen, avail);
-        *skip = *caplen;
-        *caplen = f->snapshot;
-        return PCAP_FILE_PACKET;
-    }
+    size_t avail = fill(f, REC_HDR_LEN + (size_t)*caplen) - REC_HDR_LEN;
+    if (*caplen > f->snapshot && avail < f->snapshot)
+        return short_read(f, err, errlen, false, f->snapshot, avail);
     if (avail < *caplen)
-        return truncated(f, err, errlen, false, *caplen, avail);
-    *skip = *caplen;
+        return short_read(f, err, errlen, false, *caplen, avail);
     return PCAP_FILE_PACKET;
-}
-
-static void prefetch_ahead(pcap_file_t *f)
-{
-    uint64_t end = f->pos + PREFETCH_AHEAD < f->size ? f->pos + PREFETCH_AHEAD : f->size;
-    if (f->fetched < f->pos)
-        f->fetched = f->pos;
-    for (; f->fetched < end; f->fetched += CACHE_LINE)
-        __builtin_prefetch(f->map + f->fetched);
 }
 
 pcap_file_result_t pcap_file_next(pcap_file_t *f, pcap_file_pkt_t *pkt, char *err,
                                   size_t errlen)
 {
-    drop_behind(f);
-    prefetch_ahead(f);
-    uint64_t left = f->size - f->pos;
-    if (left == 0)
+    if (f->done)
+        return PCAP_FILE_END;
+    size_t left = fill(f, REC_HDR_LEN);
+    if (left == 0 && !f->read_errno)
         return PCAP_FILE_END;
     if (left < REC_HDR_LEN)
-        return truncated(f, err, errlen, true, REC_HDR_LEN, left);
+        return short_read(f, err, errlen, true, REC_HDR_LEN, left);
     cur_t c;
     uint32_t sec, frac, caplen, wirelen;
-    cur_init(&c, f->map + f->pos, REC_HDR_LEN);
+    cur_init(&c, f->buf + f->head, REC_HDR_LEN);
     (void)read_u32(&c, f->big_endian, &sec);
     (void)read_u32(&c, f->big_endian, &frac);
     (void)read_u32(&c, f->big_endian, &caplen);
     (void)read_u32(&c, f->big_endian, &wirelen);
-    uint64_t skip = 0;
-    pcap_file_result_t r = check_caplen(f, &caplen, &skip, err, errlen);
+    pcap_file_result_t r = check_caplen(f, &caplen, err, errlen);
     if (r != PCAP_FILE_PACKET)
         return r;
     /* struct pcap_timeval holds signed 32-bit fields */
     int32_t usec = f->nsec ? (int32_t)frac / 1000 : (int32_t)frac;
-    pkt->data = f->map + f->pos + REC_HDR_LEN;
-    pkt->caplen = caplen;
+    pkt->data = f->buf + f->head + REC_HDR_LEN;
+    pkt->caplen = caplen < f->snapshot ? caplen : f->snapshot; /* the rest is skipped */
     pkt->wirelen = wirelen;
     pkt->ts = (usec_t)(int32_t)sec * USEC_PER_SEC + usec;
-    f->pos += REC_HDR_LEN + skip;
+    f->head += REC_HDR_LEN + caplen;
     return PCAP_FILE_PACKET;
 }

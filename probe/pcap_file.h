@@ -2,9 +2,9 @@
  *
  * libpcap reads a file through stdio and copies every record twice (kernel
  * to the stdio buffer, stdio buffer to its own packet buffer). This reader
- * maps the file and hands out pointers into the mapping; pages already read
- * are dropped from the mapping as it goes, so resident memory stays a few
- * MiB whatever the file size.
+ * read()s 512 KiB at a time into one buffer, small enough to stay in
+ * cache, and hands out pointers into it. (Mapping the file measured the
+ * same and brings SIGBUS when the file is truncated under the mapping.)
  *
  * It takes only what it can read exactly as libpcap 1.10 would: a regular
  * file with the classic header (microsecond or nanosecond magic, either
@@ -14,9 +14,6 @@
  * Record checks, their error texts and the snapshot-length handling follow
  * libpcap's sf-pcap.c, so a damaged file ends the same way with either.
  * Time stamps come out in microseconds, as libpcap's MICRO precision.
- * The file is read as it was when opened: what another process appends
- * later is not seen, and one that truncates it under the mapping would
- * bring SIGBUS (rotate capture files by renaming, as tcpdump -C does).
  */
 #ifndef CALLSCOPE_PCAP_FILE_H
 #define CALLSCOPE_PCAP_FILE_H
@@ -42,7 +39,7 @@ typedef struct {
 } pcap_file_pkt_t;
 
 /* *out is NULL unless PCAP_FILE_OPENED. Never fails otherwise: whatever
- * goes wrong (cannot open, cannot map) is declined, and libpcap's own
+ * goes wrong (cannot open, cannot read) is declined, and libpcap's own
  * open then says what is wrong with the file. */
 pcap_file_open_t pcap_file_open(const char *path, pcap_file_t **out);
 void pcap_file_close(pcap_file_t **f);
