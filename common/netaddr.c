@@ -25,9 +25,27 @@ int netaddr_cmp(const netaddr_t *x, const netaddr_t *y)
     return memcmp(x->a, y->a, 16);
 }
 
+/* Dotted quad, as inet_ntop() writes it, without its sprintf(). */
+static void fmt4(const uint8_t a[4], char *buf)
+{
+    for (int i = 0; i < 4; i++) {
+        unsigned v = a[i];
+        if (v >= 100)
+            *buf++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *buf++ = (char)('0' + v / 10 % 10);
+        *buf++ = (char)('0' + v % 10);
+        *buf++ = i < 3 ? '.' : '\0';
+    }
+}
+
 const char *netaddr_fmt(const netaddr_t *n, char *buf, size_t buflen)
 {
     const char *r = NULL;
+    if (n->family == 4 && buflen >= 16) {
+        fmt4(n->a, buf);
+        return buf;
+    }
     if (n->family == 4)
         r = inet_ntop(AF_INET, n->a, buf, (socklen_t)buflen);
     else if (n->family == 6)

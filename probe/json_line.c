@@ -1,5 +1,6 @@
 #include "json_line.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,47 +73,43 @@ static bool put_real(json_line_t *l, double v)
     return put(l, tmp, len);
 }
 
-static bool put_escape(json_line_t *l, unsigned char c)
+/* Writes c escaped at o (room for 6); returns the end. */
+static char *escape(char *o, unsigned char c)
 {
     static const char hex[] = "0123456789ABCDEF";
-    switch (c) {
-    case '"':
-        return put(l, "\\\"", 2);
-    case '\\':
-        return put(l, "\\\\", 2);
-    case '\b':
-        return put(l, "\\b", 2);
-    case '\f':
-        return put(l, "\\f", 2);
-    case '\n':
-        return put(l, "\\n", 2);
-    case '\r':
-        return put(l, "\\r", 2);
-    case '\t':
-        return put(l, "\\t", 2);
-    default: {
-        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        return put(l, esc, 6);
+    static const char named[] = {['"'] = '"', ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f',
+                                 ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+    *o++ = '\\';
+    if (c < sizeof named && named[c]) {
+        *o++ = named[c];
+        return o;
     }
-    }
+    *o++ = 'u';
+    *o++ = '0';
+    *o++ = '0';
+    *o++ = hex[c >> 4];
+    *o++ = hex[c & 15];
+    return o;
 }
 
 /* jansson validated the UTF-8 when the string was made; every byte of a
  * multi-byte sequence is >= 0x80, so bytes are looked at one by one. */
 static bool put_string(json_line_t *l, const char *s, size_t n)
 {
-    if (!put(l, "\"", 1))
+    if (n > (SIZE_MAX - 2) / 6 || !reserve(l, 2 + 6 * n))
         return false;
-    size_t run = 0;
+    char *o = l->buf + l->len;
+    *o++ = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        if (!put(l, s + run, i - run) || !put_escape(l, c))
-            return false;
-        run = i + 1;
+            *o++ = (char)c;
+        else
+            o = escape(o, c);
     }
-    return put(l, s + run, n - run) && put(l, "\"", 1);
+    *o++ = '"';
+    l->len = (size_t)(o - l->buf);
+    return true;
 }
 
 static bool put_value(json_line_t *l, const json_t *v, int depth);

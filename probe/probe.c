@@ -145,9 +145,14 @@ static void release_flow(void *ctx, flow_t *f, flow_end_t why)
 static rtp_stream_t *stream_for(probe_t *p, flow_t *f, int dir, const rtp_hdr_t *h,
                                 demux_encap_t encap)
 {
+    rtp_stream_t *last = f->last_stream[dir];
+    if (last && last->ssrc == h->ssrc)
+        return last;
     for (rtp_stream_t *s = f->streams; s; s = s->next)
-        if (s->ssrc == h->ssrc && s->dir == dir)
+        if (s->ssrc == h->ssrc && s->dir == dir) {
+            f->last_stream[dir] = s;
             return s;
+        }
     if (f->stream_count >= MAX_STREAMS_PER_FLOW) {
         p->c.stream_alloc_failures++;
         return NULL;
@@ -162,6 +167,7 @@ static rtp_stream_t *stream_for(probe_t *p, flow_t *f, int dir, const rtp_hdr_t 
     s->next = f->streams;
     f->streams = s;
     f->stream_count++;
+    f->last_stream[dir] = s;
     return s;
 }
 
@@ -305,6 +311,8 @@ static void handle_packet(probe_t *p, const pkt_t *pk)
     }
     if (created)
         classify_flow_start(p->cls, f, dir);
+    else if (f->last_stream[dir]) /* its cache misses overlap what comes first */
+        rtp_stream_prefetch(f->last_stream[dir]);
     f->pkts[dir]++;
     f->bytes[dir] += pk->wirelen;
     if (dir == f->client_side && pk->has_mac) {
