@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_line.h"
+#include "rec.h"
 
 #define TABLE_MAX_ROWS 10000
 
@@ -15,8 +15,8 @@ struct output {
     bool failed;
     int saved_errno;
     bool table;
-    json_line_t line; /* the record being written */
-    json_t *streams;  /* kept for the table */
+    rec_t *rec;      /* the record being written */
+    json_t *streams; /* kept for the table */
     json_t *clients;
     uint64_t table_overflow;
 };
@@ -29,8 +29,16 @@ output_t *output_new(const char *json_path, bool table, char *err, size_t errlen
         return NULL;
     }
     o->table = table;
+    o->rec = rec_new();
     o->streams = json_array();
     o->clients = json_array();
+    if (!o->rec) {
+        snprintf(err, errlen, "out of memory");
+        json_decref(o->streams);
+        json_decref(o->clients);
+        free(o);
+        return NULL;
+    }
     if (json_path && strcmp(json_path, "-") == 0) {
         o->fp = stdout;
     } else if (json_path) {
@@ -39,6 +47,7 @@ output_t *output_new(const char *json_path, bool table, char *err, size_t errlen
             snprintf(err, errlen, "cannot write JSON output %s: %s", json_path, strerror(errno));
             json_decref(o->streams);
             json_decref(o->clients);
+            rec_free(&o->rec);
             free(o);
             return NULL;
         }
@@ -65,7 +74,7 @@ bool output_close(output_t **po, char *err, size_t errlen)
         snprintf(err, errlen, "writing JSON output failed: %s", strerror(o->saved_errno));
     json_decref(o->streams);
     json_decref(o->clients);
-    json_line_free(&o->line);
+    rec_free(&o->rec);
     free(o);
     *po = NULL;
     return ok;
@@ -88,21 +97,26 @@ static void keep_for_table(output_t *o, json_t *rec)
     json_array_append(into, rec);
 }
 
-void output_emit(output_t *o, json_t *rec)
+rec_t *output_record(output_t *o)
 {
-    if (!rec)
-        return;
-    if (o->fp && !o->failed) {
-        /* one buffer, one write: json_dumpf() calls fwrite per token */
-        bool made = json_line_format(&o->line, rec);
-        if (!made || fwrite(o->line.buf, 1, o->line.len, o->fp) != o->line.len) {
-            o->failed = true;
-            o->saved_errno = made ? errno : ENOMEM;
-        }
+    rec_begin(o->rec, o->fp && !o->failed, o->table);
+    return o->rec;
+}
+
+void output_commit(output_t *o)
+{
+    bool made = rec_end(o->rec);
+    size_t len;
+    const char *line = rec_text(o->rec, &len);
+    /* one buffer, one write: json_dumpf() called fwrite per token */
+    if (o->fp && !o->failed && (!made || fwrite(line, 1, len, o->fp) != len)) {
+        o->failed = true;
+        o->saved_errno = made ? errno : ENOMEM;
     }
-    if (o->table)
-        keep_for_table(o, rec);
-    json_decref(rec);
+    json_t *tree = rec_take_tree(o->rec);
+    if (tree && made)
+        keep_for_table(o, tree);
+    json_decref(tree);
 }
 
 /* ---- the table ---------------------------------------------------------- */

@@ -163,9 +163,8 @@ static pcap_file_result_t short_read(pcap_file_t *f, char *err, size_t errlen, b
         snprintf(err, errlen, "truncated dump file; tried to read %u header bytes, only got %zu",
                  want, got);
     else
-        snprintf(err, errlen,
-                 "truncated dump file; tried to read %u captured bytes, only got %zu", want,
-                 got);
+        snprintf(err, errlen, "truncated dump file; tried to read %u captured bytes, only got %zu",
+                 want, got);
     f->done = true;
     return PCAP_FILE_ERROR;
 }
@@ -173,8 +172,7 @@ static pcap_file_result_t short_read(pcap_file_t *f, char *err, size_t errlen, b
 /* libpcap's checks of one record's length (sf-pcap.c pcap_next_packet):
  * above the maximum is damage; above the file's snapshot length the record
  * is cut to it; either way the bytes must be in the file. */
-static pcap_file_result_t check_caplen(pcap_file_t *f, uint32_t *caplen, char *err,
-                                       size_t errlen)
+static pcap_file_result_t check_caplen(pcap_file_t *f, uint32_t *caplen, char *err, size_t errlen)
 {
     if (*caplen > MAX_SNAPLEN) { /* the snapshot is never above it */
         snprintf(err, errlen, "invalid packet capture length %u, bigger than snaplen of %d",
@@ -190,8 +188,7 @@ static pcap_file_result_t check_caplen(pcap_file_t *f, uint32_t *caplen, char *e
     return PCAP_FILE_PACKET;
 }
 
-pcap_file_result_t pcap_file_next(pcap_file_t *f, pcap_file_pkt_t *pkt, char *err,
-                                  size_t errlen)
+pcap_file_result_t pcap_file_next(pcap_file_t *f, pcap_file_pkt_t *pkt, char *err, size_t errlen)
 {
     if (f->done)
         return PCAP_FILE_END;

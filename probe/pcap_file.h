@@ -47,7 +47,6 @@ void pcap_file_close(pcap_file_t **f);
 int pcap_file_dlt(const pcap_file_t *f);
 /* On PCAP_FILE_ERROR err holds libpcap's text for the same damage; the
  * reader then stays at the end. */
-pcap_file_result_t pcap_file_next(pcap_file_t *f, pcap_file_pkt_t *pkt, char *err,
-                                  size_t errlen);
+pcap_file_result_t pcap_file_next(pcap_file_t *f, pcap_file_pkt_t *pkt, char *err, size_t errlen);
 
 #endif

@@ -135,12 +135,10 @@ static void test_damage(void)
     record(&w, 1, 0, 4, 4, 4);
     buf_t cut_header = w;
     cut_header.len += 5;
-    expect_damage(&cut_header,
-                  "truncated dump file; tried to read 16 header bytes, only got 5");
+    expect_damage(&cut_header, "truncated dump file; tried to read 16 header bytes, only got 5");
     buf_t cut_data = w;
     record(&cut_data, 2, 0, 10, 10, 3);
-    expect_damage(&cut_data,
-                  "truncated dump file; tried to read 10 captured bytes, only got 3");
+    expect_damage(&cut_data, "truncated dump file; tried to read 10 captured bytes, only got 3");
     buf_t huge = w;
     record(&huge, 2, 0, 0x7FFFFFF0, 10, 3);
     expect_damage(&huge, "invalid packet capture length 2147483632, bigger than snaplen of "
@@ -177,10 +175,10 @@ static void test_declined(void)
     CHECK_EQ_INT(open_header(0xA1B2C3D4, 4, 1, 24), PCAP_FILE_OPENED);
     /* 2.3: caplen and len may be swapped; libpcap sorts that out */
     CHECK_EQ_INT(open_header(0xA1B2C3D4, 3, 1, 24), PCAP_FILE_DECLINED);
-    CHECK_EQ_INT(open_header(0xA1B2C3D4, 4, 147, 24), PCAP_FILE_DECLINED); /* link type */
+    CHECK_EQ_INT(open_header(0xA1B2C3D4, 4, 147, 24), PCAP_FILE_DECLINED);        /* link type */
     CHECK_EQ_INT(open_header(0xA1B2C3D4, 4, 0x00010001, 24), PCAP_FILE_DECLINED); /* reserved */
-    CHECK_EQ_INT(open_header(0x0A0D0D0A, 4, 1, 24), PCAP_FILE_DECLINED); /* pcapng */
-    CHECK_EQ_INT(open_header(0xA1B2C3D4, 4, 1, 20), PCAP_FILE_DECLINED); /* short */
+    CHECK_EQ_INT(open_header(0x0A0D0D0A, 4, 1, 24), PCAP_FILE_DECLINED);          /* pcapng */
+    CHECK_EQ_INT(open_header(0xA1B2C3D4, 4, 1, 20), PCAP_FILE_DECLINED);          /* short */
 }
 
 int main(void)
