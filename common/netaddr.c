@@ -18,16 +18,50 @@ void netaddr_set6(netaddr_t *n, const uint8_t b[16])
     memcpy(n->a, b, 16);
 }
 
+static uint64_t load_be64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
 int netaddr_cmp(const netaddr_t *x, const netaddr_t *y)
 {
     if (x->family != y->family)
         return x->family < y->family ? -1 : 1;
-    return memcmp(x->a, y->a, 16);
+    /* memcmp()'s order, a word at a time: big-endian words compare as bytes */
+    for (int i = 0; i < 16; i += 8) {
+        uint64_t a = load_be64(x->a + i), b = load_be64(y->a + i);
+        if (a != b)
+            return a < b ? -1 : 1;
+    }
+    return 0;
+}
+
+/* Dotted quad, as inet_ntop() writes it, without its sprintf(). */
+static void fmt4(const uint8_t a[4], char *buf)
+{
+    for (int i = 0; i < 4; i++) {
+        unsigned v = a[i];
+        if (v >= 100)
+            *buf++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *buf++ = (char)('0' + v / 10 % 10);
+        *buf++ = (char)('0' + v % 10);
+        *buf++ = i < 3 ? '.' : '\0';
+    }
 }
 
 const char *netaddr_fmt(const netaddr_t *n, char *buf, size_t buflen)
 {
     const char *r = NULL;
+    if (n->family == 4 && buflen >= 16) {
+        fmt4(n->a, buf);
+        return buf;
+    }
     if (n->family == 4)
         r = inet_ntop(AF_INET, n->a, buf, (socklen_t)buflen);
     else if (n->family == 6)

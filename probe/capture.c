@@ -7,10 +7,12 @@
 #include <string.h>
 
 #include "log.h"
+#include "pcap_file.h"
 
 struct capture {
     capture_cfg_t cfg;
     pcap_t *pcap;
+    pcap_file_t *file; /* a classic pcap file read without libpcap, or NULL */
     size_t file_index;
     const char *name;
     char *filebuf; /* stdio buffer of the open file; freed after pcap_close */
@@ -38,11 +40,24 @@ static bool set_filter(capture_t *c, char *err, size_t errlen)
 
 #define FILE_BUFFER (1u << 20) /* stdio's default 4 KiB costs a read() per 4 KiB */
 
+/* Classic pcap files go through pcap_file (no copies); with a BPF filter,
+ * and for anything that reader declines, libpcap reads the file. */
+static bool open_own(capture_t *c, const char *path)
+{
+    if ((c->cfg.bpf && *c->cfg.bpf) || pcap_file_open(path, &c->file) != PCAP_FILE_OPENED)
+        return false;
+    c->st.files_opened++;
+    c->dlt = pcap_file_dlt(c->file);
+    return true;
+}
+
 static bool open_file(capture_t *c, const char *path, char *err, size_t errlen)
 {
     char ebuf[PCAP_ERRBUF_SIZE] = "";
     bool is_stdin = strcmp(path, "-") == 0;
     c->name = is_stdin ? "<stdin>" : path;
+    if (!is_stdin && open_own(c, path))
+        return true;
     FILE *fp = is_stdin ? stdin : fopen(path, "rb");
     if (!fp) {
         c->st.files_failed++;
@@ -128,12 +143,21 @@ capture_t *capture_open(const capture_cfg_t *cfg, char *err, size_t errlen)
     return c;
 }
 
+/* Closes the open file or interface, whichever reader has it. */
+static void close_current(capture_t *c)
+{
+    if (c->pcap) {
+        pcap_close(c->pcap);
+        c->pcap = NULL;
+    }
+    pcap_file_close(&c->file);
+}
+
 void capture_close(capture_t **pc)
 {
     if (!pc || !*pc)
         return;
-    if ((*pc)->pcap)
-        pcap_close((*pc)->pcap);
+    close_current(*pc);
     free((*pc)->filebuf);
     free(*pc);
     *pc = NULL;
@@ -143,56 +167,85 @@ static bool next_file(capture_t *c, char *err, size_t errlen)
 {
     if (c->cfg.iface || !c->cfg.files)
         return false;
-    if (c->pcap) {
-        pcap_close(c->pcap);
-        c->pcap = NULL;
-    }
+    close_current(c);
     while (c->cfg.files[c->file_index + 1]) {
         c->file_index++;
         if (open_file(c, c->cfg.files[c->file_index], err, errlen))
             return true;
         LOG_ERROR("%s", err);
-        if (c->pcap) {
-            pcap_close(c->pcap);
-            c->pcap = NULL;
-        }
+        close_current(c);
     }
     return false;
+}
+
+/* A damaged file: what was read stands, the next file is opened. */
+static void file_damaged(capture_t *c, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s", c->name, what);
+    c->st.files_failed++;
+    LOG_ERROR("%s (packets before the damage were processed)", err);
+}
+
+/* One record from pcap_file; false at the end of the file or damage. */
+static bool next_own(capture_t *c, capture_pkt_t *pkt, char *err, size_t errlen)
+{
+    pcap_file_pkt_t fp;
+    char why[PCAP_ERRBUF_SIZE];
+    pcap_file_result_t r = pcap_file_next(c->file, &fp, why, sizeof why);
+    if (r == PCAP_FILE_PACKET) {
+        pkt->data = fp.data;
+        pkt->caplen = fp.caplen;
+        pkt->wirelen = fp.wirelen;
+        pkt->ts = fp.ts;
+        pkt->dlt = c->dlt;
+        return true;
+    }
+    if (r == PCAP_FILE_ERROR)
+        file_damaged(c, why, err, errlen);
+    return false;
+}
+
+/* One record from libpcap. CAPTURE_END: the file ended or is damaged, or
+ * a live capture was broken off. */
+static capture_result_t next_pcap(capture_t *c, capture_pkt_t *pkt, char *err, size_t errlen)
+{
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int rc = pcap_next_ex(c->pcap, &h, &data);
+    if (rc == 1) {
+        pkt->data = data;
+        pkt->caplen = h->caplen;
+        pkt->wirelen = h->len;
+        pkt->ts = (usec_t)h->ts.tv_sec * USEC_PER_SEC + h->ts.tv_usec;
+        pkt->dlt = c->dlt;
+        return CAPTURE_PACKET;
+    }
+    if (rc == 0)
+        return CAPTURE_TIMEOUT;
+    if (rc == PCAP_ERROR && c->cfg.iface) {
+        snprintf(err, errlen, "%s: %s", c->name, pcap_geterr(c->pcap));
+        return CAPTURE_ERROR;
+    }
+    if (rc == PCAP_ERROR)
+        file_damaged(c, pcap_geterr(c->pcap), err, errlen);
+    return CAPTURE_END;
 }
 
 capture_result_t capture_next(capture_t *c, capture_pkt_t *pkt, char *err, size_t errlen)
 {
     for (;;) {
-        if (!c->pcap)
+        capture_result_t r;
+        if (c->file)
+            r = next_own(c, pkt, err, errlen) ? CAPTURE_PACKET : CAPTURE_END;
+        else if (c->pcap)
+            r = next_pcap(c, pkt, err, errlen);
+        else
             return CAPTURE_END;
-        struct pcap_pkthdr *h;
-        const u_char *data;
-        int rc = pcap_next_ex(c->pcap, &h, &data);
-        if (rc == 1) {
-            pkt->data = data;
-            pkt->caplen = h->caplen;
-            pkt->wirelen = h->len;
-            pkt->ts = (usec_t)h->ts.tv_sec * USEC_PER_SEC + h->ts.tv_usec;
-            pkt->dlt = c->dlt;
-            return CAPTURE_PACKET;
-        }
-        if (rc == 0)
-            return CAPTURE_TIMEOUT;
-        if (rc == PCAP_ERROR) {
-            snprintf(err, errlen, "%s: %s", c->name, pcap_geterr(c->pcap));
-            if (c->cfg.iface)
-                return CAPTURE_ERROR;
-            c->st.files_failed++;
-            LOG_ERROR("%s (packets before the damage were processed)", err);
-        }
-        if (rc == PCAP_ERROR_BREAK && c->cfg.iface)
-            return CAPTURE_END;
+        if (r != CAPTURE_END || c->cfg.iface)
+            return r;
         /* end of this file (or a damaged one): on to the next */
         if (!next_file(c, err, errlen)) {
-            if (c->pcap) {
-                pcap_close(c->pcap);
-                c->pcap = NULL;
-            }
+            close_current(c);
             return CAPTURE_END;
         }
     }

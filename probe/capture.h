@@ -1,7 +1,9 @@
-/* capture.h - packets from libpcap: a live interface or capture files.
+/* capture.h - packets from a live interface or capture files.
  *
  * Live: promiscuous, snap length, kernel buffer size, immediate mode and a
- * BPF filter. Files: pcap or pcapng, several in order, "-" for stdin.
+ * BPF filter, through libpcap. Files: pcap or pcapng, several in order, "-"
+ * for stdin; classic pcap files without a filter are read by pcap_file (no
+ * copies), everything else by libpcap.
  * libpcap's own drop counters (kernel, interface) are kept apart from the
  * probe's decode drops so a lossy mirror port shows as such.
  */

@@ -65,6 +65,7 @@ typedef struct flow {
     uint8_t tcp_unframed; /* bit per direction: TCP payload is not media framing */
 
     struct rtp_stream *streams; /* list, newest first */
+    struct rtp_stream *last_stream[2]; /* last fed per direction (in the list) */
     uint32_t stream_count;
 
     /* table links */

@@ -32,6 +32,17 @@ static uint64_t load64(const void *p)
     return v;
 }
 
+/* memcmp() == 0 on the 46-byte key, as six loads a side instead of a call:
+ * five words and the last eight bytes (overlapping the fifth). */
+static bool key_equal(const flow_key_t *a, const flow_key_t *b)
+{
+    const uint8_t *x = (const uint8_t *)a, *y = (const uint8_t *)b;
+    uint64_t diff = load64(x + sizeof *a - 8) ^ load64(y + sizeof *a - 8);
+    for (size_t i = 0; i + 8 <= sizeof *a; i += 8)
+        diff |= load64(x + i) ^ load64(y + i);
+    return diff == 0;
+}
+
 static uint32_t recent_slot(const flow_key_t *k)
 {
     uint64_t h = load64(k->addr[0].a) ^ load64(k->addr[0].a + 8) ^
@@ -186,12 +197,12 @@ static void release_flow(flow_table_t *ft, flow_t *f, flow_end_t why)
 static flow_t *lookup(flow_table_t *ft, const flow_key_t *key, uint32_t slot, uint64_t *hash)
 {
     flow_t *f = ft->recent[slot];
-    if (f && memcmp(&f->key, key, sizeof *key) == 0)
+    if (f && key_equal(&f->key, key))
         return f;
     uint64_t h = siphash13(&ft->key, key, sizeof *key);
     *hash = h;
     for (f = ft->buckets[h & (ft->nbuckets - 1)]; f; f = f->hnext)
-        if (f->hash == h && memcmp(&f->key, key, sizeof *key) == 0)
+        if (f->hash == h && key_equal(&f->key, key))
             break;
     if (f)
         ft->recent[slot] = f;

@@ -44,7 +44,7 @@ static const opttab_def_t opts[] = {
      "teams-media.protos)."},
     {"max-flows", 0, OPTTAB_UINT, CFG(max_flows), 1024, 16777216, "N",
      "Flow table size; beyond it the least recently active flow is reported early and "
-     "counted as evicted (default 262144; 304 bytes each, plus 720 bytes per RTP stream)."},
+     "counted as evicted (default 262144; 328 bytes each, plus 720 bytes per RTP stream)."},
     {"udp-timeout", 0, OPTTAB_UINT, CFG(udp_timeout_s), 1, 3600, "SECONDS",
      "A UDP flow idle this long is reported and forgotten (default 30)."},
     {"tcp-timeout", 0, OPTTAB_UINT, CFG(tcp_timeout_s), 1, 86400, "SECONDS",

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rec.h"
+
 #define TABLE_MAX_ROWS 10000
 
 struct output {
@@ -13,6 +15,7 @@ struct output {
     bool failed;
     int saved_errno;
     bool table;
+    rec_t *rec;      /* the record being written */
     json_t *streams; /* kept for the table */
     json_t *clients;
     uint64_t table_overflow;
@@ -28,8 +31,16 @@ output_t *output_new(const char *json_path, bool table, const export_cfg_t *exp,
         return NULL;
     }
     o->table = table;
+    o->rec = rec_new();
     o->streams = json_array();
     o->clients = json_array();
+    if (!o->rec) {
+        snprintf(err, errlen, "out of memory");
+        json_decref(o->streams);
+        json_decref(o->clients);
+        free(o);
+        return NULL;
+    }
     if (json_path && strcmp(json_path, "-") == 0) {
         o->fp = stdout;
     } else if (json_path) {
@@ -38,6 +49,7 @@ output_t *output_new(const char *json_path, bool table, const export_cfg_t *exp,
             snprintf(err, errlen, "cannot write JSON output %s: %s", json_path, strerror(errno));
             json_decref(o->streams);
             json_decref(o->clients);
+            rec_free(&o->rec);
             free(o);
             return NULL;
         }
@@ -73,6 +85,7 @@ bool output_close(output_t **po, char *err, size_t errlen)
         snprintf(err, errlen, "writing JSON output failed: %s", strerror(o->saved_errno));
     json_decref(o->streams);
     json_decref(o->clients);
+    rec_free(&o->rec);
     free(o);
     *po = NULL;
     return ok;
@@ -95,29 +108,31 @@ static void keep_for_table(output_t *o, json_t *rec)
     json_array_append(into, rec);
 }
 
-void output_emit(output_t *o, json_t *rec)
+rec_t *output_record(output_t *o)
 {
-    if (!rec)
-        return;
-    if ((o->fp && !o->failed) || o->exp) {
-        /* one string, one write: json_dumpf() calls fwrite per token */
-        char *line = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(15));
-        if (o->fp && !o->failed &&
-            (!line || fputs(line, o->fp) == EOF || fputc('\n', o->fp) == EOF)) {
-            o->failed = true;
-            o->saved_errno = line ? errno : ENOMEM;
-        }
-        if (o->exp && line) {
-            const char *type = json_string_value(json_object_get(rec, "type"));
-            bool interval = type && strcmp(type, "interval") == 0;
-            export_record(o->exp, interval ? EXPORT_INTERVAL : EXPORT_FINAL, line, strlen(line),
-                          false);
-        }
-        free(line);
+    rec_begin(o->rec, (o->fp && !o->failed) || o->exp, o->table);
+    return o->rec;
+}
+
+void output_commit(output_t *o)
+{
+    bool made = rec_end(o->rec);
+    size_t len;
+    const char *line = rec_text(o->rec, &len);
+    /* one buffer, one write: json_dumpf() called fwrite per token */
+    if (o->fp && !o->failed && (!made || fwrite(line, 1, len, o->fp) != len)) {
+        o->failed = true;
+        o->saved_errno = made ? errno : ENOMEM;
     }
-    if (o->table)
-        keep_for_table(o, rec);
-    json_decref(rec);
+    if (o->exp && made && len > 1) { /* the line without its newline */
+        static const char iv[] = "{\"type\":\"interval\"";
+        bool interval = len > sizeof iv && memcmp(line, iv, sizeof iv - 1) == 0;
+        export_record(o->exp, interval ? EXPORT_INTERVAL : EXPORT_FINAL, line, len - 1, false);
+    }
+    json_t *tree = rec_take_tree(o->rec);
+    if (tree && made)
+        keep_for_table(o, tree);
+    json_decref(tree);
 }
 
 void output_health(output_t *o, json_t *health)
@@ -126,6 +141,15 @@ void output_health(output_t *o, json_t *health)
         export_health(o->exp, health);
     else
         json_decref(health);
+}
+
+json_t *output_export_stats(output_t *o)
+{
+    if (!o->exp)
+        return NULL;
+    export_stats_t s;
+    export_stats(o->exp, &s);
+    return export_stats_json(&s);
 }
 
 void output_send_line(output_t *o, export_kind_t kind, const char *line, size_t len)
@@ -142,15 +166,6 @@ void output_close_export(output_t *o, json_t **final)
         return;
     export_close(&o->exp, &s);
     *final = export_stats_json(&s);
-}
-
-json_t *output_export_stats(output_t *o)
-{
-    if (!o->exp)
-        return NULL;
-    export_stats_t s;
-    export_stats(o->exp, &s);
-    return export_stats_json(&s);
 }
 
 /* ---- the table ---------------------------------------------------------- */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "export.h"
+#include "rec.h"
 
 typedef struct output output_t;
 
@@ -20,8 +21,10 @@ output_t *output_new(const char *json_path, bool table, const export_cfg_t *exp,
 /* Closes the file and drains the export; returns false if a write failed
  * (err set). */
 bool output_close(output_t **o, char *err, size_t errlen);
-/* Writes one record and drops the reference (steals it). */
-void output_emit(output_t *o, json_t *rec);
+/* Begins a record: write its members into the rec_t (borrowed), then
+ * output_commit() writes it out and keeps what the table needs. */
+rec_t *output_record(output_t *o);
+void output_commit(output_t *o);
 /* Counters for the collector's next heartbeat (steals); no-op without one. */
 void output_health(output_t *o, json_t *health);
 /* The export's counters as JSON (new reference), NULL without one. */

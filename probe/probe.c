@@ -122,13 +122,15 @@ static void release_flow(void *ctx, flow_t *f, flow_end_t why)
             p->c.streams_below_min++;
             continue;
         }
-        output_emit(p->out, records_stream(f, s, reason));
+        records_stream(output_record(p->out), f, s, reason);
+        output_commit(p->out);
         account_client(p, f, s);
         p->c.streams_reported++;
     }
     if (f->stream_count > 0)
         account_client(p, f, NULL);
-    output_emit(p->out, records_flow(f, reason));
+    records_flow(output_record(p->out), f, reason);
+    output_commit(p->out);
     p->c.flows_reported++;
     rtp_stream_t *s = f->streams;
     while (s) {
@@ -146,9 +148,14 @@ static void release_flow(void *ctx, flow_t *f, flow_end_t why)
 static rtp_stream_t *stream_for(probe_t *p, flow_t *f, int dir, const rtp_hdr_t *h,
                                 demux_encap_t encap)
 {
+    rtp_stream_t *last = f->last_stream[dir];
+    if (last && last->ssrc == h->ssrc)
+        return last;
     for (rtp_stream_t *s = f->streams; s; s = s->next)
-        if (s->ssrc == h->ssrc && s->dir == dir)
+        if (s->ssrc == h->ssrc && s->dir == dir) {
+            f->last_stream[dir] = s;
             return s;
+        }
     if (f->stream_count >= MAX_STREAMS_PER_FLOW) {
         p->c.stream_alloc_failures++;
         return NULL;
@@ -163,6 +170,7 @@ static rtp_stream_t *stream_for(probe_t *p, flow_t *f, int dir, const rtp_hdr_t 
     s->next = f->streams;
     f->streams = s;
     f->stream_count++;
+    f->last_stream[dir] = s;
     return s;
 }
 
@@ -306,6 +314,8 @@ static void handle_packet(probe_t *p, const pkt_t *pk)
     }
     if (created)
         classify_flow_start(p->cls, f, dir);
+    else if (f->last_stream[dir]) /* its cache misses overlap what comes first */
+        rtp_stream_prefetch(f->last_stream[dir]);
     f->pkts[dir]++;
     f->bytes[dir] += pk->wirelen;
     if (dir == f->client_side && pk->has_mac) {
@@ -364,7 +374,8 @@ static void interval_flow(void *ctx, flow_t *f)
             continue;
         if (f->app == APP_OTHER)
             f->app = classify_app_now(p->cls, f);
-        output_emit(p->out, records_interval(f, s, &d, start, ic->end));
+        records_interval(output_record(p->out), f, s, &d, start, ic->end);
+        output_commit(p->out);
         p->c.intervals_reported++;
     }
 }
@@ -474,92 +485,134 @@ void probe_feed_idle(probe_t *p, int64_t now_us)
 static void emit_client(void *ctx, const client_t *c)
 {
     probe_t *p = ctx;
-    output_emit(p->out, records_client(c));
+    records_client(output_record(p->out), c);
+    output_commit(p->out);
     p->c.clients_reported++;
 }
 
-static json_t *reasons_json(const probe_t *p, bool malformed)
+static void put_reasons(rec_t *r, const char *key, const probe_t *p, bool malformed)
 {
-    json_t *o = json_object();
-    for (int r = 1; r < DECODE_REASON_COUNT; r++)
-        if (decode_reason_is_malformed((decode_reason_t)r) == malformed)
-            json_object_set_new(o, decode_reason_name((decode_reason_t)r),
-                                json_integer((json_int_t)p->c.reason[r]));
-    return o;
+    rec_open(r, key);
+    for (int i = 1; i < DECODE_REASON_COUNT; i++)
+        if (decode_reason_is_malformed((decode_reason_t)i) == malformed)
+            rec_int(r, decode_reason_name((decode_reason_t)i), (long long)p->c.reason[i]);
+    rec_close(r);
 }
 
-static json_t *u64(uint64_t v)
+static void put_u64(rec_t *r, const char *key, uint64_t v)
 {
-    return json_integer((json_int_t)v);
+    rec_int(r, key, (long long)v);
 }
 
-static json_t *stats_record(probe_t *p)
+typedef struct {
+    const char *key;
+    uint64_t value;
+} stat_t;
+
+/* One group of counters: a nested object, members in table order. */
+static void put_group(rec_t *r, const char *key, const stat_t *st, size_t n)
 {
-    json_t *o = json_object();
-    const flow_table_stats_t *fs = flow_table_stats(p->ft);
-    const classify_stats_t *cs = classify_stats(p->cls);
-    uint64_t malformed = 0;
-    for (int r = 1; r < DECODE_SKIP_FIRST; r++)
-        malformed += p->c.reason[r];
-    json_object_set_new(o, "type", json_string("stats"));
-    json_object_set_new(o, "schema", json_integer(RECORDS_SCHEMA_VERSION));
-    json_object_set_new(o, "version", json_string(CALLSCOPE_VERSION));
-    json_object_set_new(o, "first_packet", p->first_ts ? records_time(p->first_ts) : json_null());
-    json_object_set_new(o, "last_packet", p->now ? records_time(p->now) : json_null());
-    json_object_set_new(o, "packets", u64(p->c.packets));
-    json_object_set_new(o, "bytes", u64(p->c.bytes));
-    json_object_set_new(o, "decoded", u64(p->c.decoded));
-    json_object_set_new(o, "dropped", u64(malformed));
-    json_object_set_new(o, "drops", reasons_json(p, true));
-    json_object_set_new(o, "skipped", reasons_json(p, false));
-    json_object_set_new(o, "snaplen_truncated", u64(p->c.snap_truncated));
-    json_t *pc = json_object();
+    rec_open(r, key);
+    for (size_t i = 0; i < n; i++)
+        put_u64(r, st[i].key, st[i].value);
+    rec_close(r);
+}
+
+static void put_pcap_stats(rec_t *r, const probe_t *p)
+{
     capture_stats_t cap = {0};
     if (p->cap)
         capture_stats(p->cap, &cap);
-    json_object_set_new(pc, "available", json_boolean(cap.stats_available));
-    json_object_set_new(pc, "received", u64(cap.kernel_received));
-    json_object_set_new(pc, "kernel_dropped", u64(cap.kernel_dropped));
-    json_object_set_new(pc, "iface_dropped", u64(cap.iface_dropped));
-    json_object_set_new(pc, "files_opened", u64(cap.files_opened));
-    json_object_set_new(pc, "files_failed", u64(cap.files_failed));
-    json_object_set_new(o, "pcap", pc);
-    json_t *fl = json_object();
-    json_object_set_new(fl, "created", u64(fs->created));
-    json_object_set_new(fl, "expired", u64(fs->expired));
-    json_object_set_new(fl, "evicted", u64(fs->evicted));
-    json_object_set_new(fl, "flushed", u64(fs->flushed));
-    json_object_set_new(fl, "peak_active", u64(fs->peak));
-    json_object_set_new(fl, "alloc_failures", u64(p->c.flow_alloc_failures));
-    json_object_set_new(o, "flows", fl);
-    json_t *m = json_object();
+    rec_open(r, "pcap");
+    rec_bool(r, "available", cap.stats_available);
+    put_u64(r, "received", cap.kernel_received);
+    put_u64(r, "kernel_dropped", cap.kernel_dropped);
+    put_u64(r, "iface_dropped", cap.iface_dropped);
+    put_u64(r, "files_opened", cap.files_opened);
+    put_u64(r, "files_failed", cap.files_failed);
+    rec_close(r);
+}
+
+static void put_demux_stats(rec_t *r, const probe_t *p)
+{
+    rec_open(r, "demux");
     for (int k = 0; k < DEMUX_KIND_COUNT; k++)
-        json_object_set_new(m, demux_kind_name((demux_kind_t)k), u64(p->c.demux_kind[k]));
-    json_object_set_new(m, "rtcp_plain", u64(p->c.rtcp_plain));
-    json_object_set_new(m, "srtcp", u64(p->c.srtcp));
-    json_object_set_new(m, "wrapper_malformed", u64(p->c.demux_malformed));
-    json_object_set_new(m, "rtp_malformed", u64(p->c.rtp_malformed));
-    json_object_set_new(m, "tcp_frames", u64(p->c.tcp_frames));
-    json_object_set_new(m, "tcp_resyncs", u64(p->c.tcp_resyncs));
-    json_object_set_new(o, "demux", m);
-    json_t *st = json_object();
-    json_object_set_new(st, "reported", u64(p->c.streams_reported));
-    json_object_set_new(st, "below_min_packets", u64(p->c.streams_below_min));
-    json_object_set_new(st, "alloc_failures", u64(p->c.stream_alloc_failures));
-    json_object_set_new(st, "intervals", u64(p->c.intervals_reported));
-    json_object_set_new(st, "clients", u64(p->c.clients_reported));
-    json_object_set_new(st, "clients_overflow", u64(client_table_overflow(p->clients)));
-    json_object_set_new(o, "streams", st);
-    json_t *nd = json_object();
-    json_object_set_new(nd, "flows", u64(cs->ndpi_flows));
-    json_object_set_new(nd, "packets", u64(cs->ndpi_packets));
-    json_object_set_new(nd, "giveups", u64(cs->ndpi_giveups));
-    json_object_set_new(nd, "alloc_failures", u64(cs->ndpi_alloc_failures));
-    json_object_set_new(o, "ndpi", nd);
+        put_u64(r, demux_kind_name((demux_kind_t)k), p->c.demux_kind[k]);
+    put_u64(r, "rtcp_plain", p->c.rtcp_plain);
+    put_u64(r, "srtcp", p->c.srtcp);
+    put_u64(r, "wrapper_malformed", p->c.demux_malformed);
+    put_u64(r, "rtp_malformed", p->c.rtp_malformed);
+    put_u64(r, "tcp_frames", p->c.tcp_frames);
+    put_u64(r, "tcp_resyncs", p->c.tcp_resyncs);
+    rec_close(r);
+}
+
+static void put_table_stats(rec_t *r, const probe_t *p)
+{
+    const flow_table_stats_t *fs = flow_table_stats(p->ft);
+    const stat_t flows[] = {
+        {"created", fs->created},
+        {"expired", fs->expired},
+        {"evicted", fs->evicted},
+        {"flushed", fs->flushed},
+        {"peak_active", fs->peak},
+        {"alloc_failures", p->c.flow_alloc_failures},
+    };
+    put_group(r, "flows", flows, sizeof flows / sizeof flows[0]);
+}
+
+static void put_stream_stats(rec_t *r, const probe_t *p)
+{
+    const stat_t streams[] = {
+        {"reported", p->c.streams_reported},
+        {"below_min_packets", p->c.streams_below_min},
+        {"alloc_failures", p->c.stream_alloc_failures},
+        {"intervals", p->c.intervals_reported},
+        {"clients", p->c.clients_reported},
+        {"clients_overflow", client_table_overflow(p->clients)},
+    };
+    put_group(r, "streams", streams, sizeof streams / sizeof streams[0]);
+    const classify_stats_t *cs = classify_stats(p->cls);
+    const stat_t ndpi[] = {
+        {"flows", cs->ndpi_flows},
+        {"packets", cs->ndpi_packets},
+        {"giveups", cs->ndpi_giveups},
+        {"alloc_failures", cs->ndpi_alloc_failures},
+    };
+    put_group(r, "ndpi", ndpi, sizeof ndpi / sizeof ndpi[0]);
+}
+
+static void stats_record(rec_t *r, const probe_t *p)
+{
+    uint64_t malformed = 0;
+    for (int i = 1; i < DECODE_SKIP_FIRST; i++)
+        malformed += p->c.reason[i];
+    rec_str(r, "type", "stats");
+    rec_int(r, "schema", RECORDS_SCHEMA_VERSION);
+    rec_str(r, "version", CALLSCOPE_VERSION);
+    if (p->first_ts)
+        records_put_time(r, "first_packet", p->first_ts);
+    else
+        rec_null(r, "first_packet");
+    if (p->now)
+        records_put_time(r, "last_packet", p->now);
+    else
+        rec_null(r, "last_packet");
+    put_u64(r, "packets", p->c.packets);
+    put_u64(r, "bytes", p->c.bytes);
+    put_u64(r, "decoded", p->c.decoded);
+    put_u64(r, "dropped", malformed);
+    put_reasons(r, "drops", p, true);
+    put_reasons(r, "skipped", p, false);
+    put_u64(r, "snaplen_truncated", p->c.snap_truncated);
+    put_pcap_stats(r, p);
+    put_table_stats(r, p);
+    put_demux_stats(r, p);
+    put_stream_stats(r, p); /* and nDPI's */
     json_t *ex = output_export_stats(p->out);
     if (ex)
-        json_object_set_new(o, "export", ex);
-    return o;
+        rec_json(r, "export", ex);
+    json_decref(ex);
 }
 
 /* The collector's heartbeat carries the probe's counters, as of now. */
@@ -571,7 +624,16 @@ static void health(probe_t *p)
     if (wall - p->last_health_wall < (usec_t)p->cfg.exp.heartbeat_s * USEC_PER_SEC)
         return;
     p->last_health_wall = wall;
-    json_t *h = stats_record(p);
+    rec_t *r = rec_new();
+    if (!r)
+        return;
+    rec_begin(r, false, true);
+    stats_record(r, p);
+    rec_end(r);
+    json_t *h = rec_take_tree(r);
+    rec_free(&r);
+    if (!h)
+        return;
     json_object_set_new(json_object_get(h, "flows"), "active",
                         json_integer(flow_table_stats(p->ft)->active));
     json_object_del(h, "export");
@@ -587,7 +649,8 @@ void probe_finish(probe_t *p)
         emit_intervals(p, p->now);
     flow_table_flush(p->ft);
     client_table_each_sorted(p->clients, emit_client, p);
-    output_emit(p->out, stats_record(p));
+    stats_record(output_record(p->out), p);
+    output_commit(p->out);
     if (p->cfg.table)
         output_print_table(p->out, stdout);
 }

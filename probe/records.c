@@ -2,46 +2,55 @@
 
 #include <math.h>
 #include <netinet/in.h>
-#include <stdio.h>
 
 #include "classify.h"
 #include "emodel.h"
 #include "rtp_clock.h"
 
-json_t *records_time(usec_t t)
+void records_put_time(rec_t *r, const char *key, usec_t t)
 {
     char buf[40];
-    return json_string(timefmt_iso(t, buf, sizeof buf));
+    rec_str(r, key, timefmt_iso(t, buf, sizeof buf));
 }
 
-json_t *records_ms(double ms)
+void records_put_ms(rec_t *r, const char *key, double ms)
 {
-    return json_real(round(ms * 1000.0) / 1000.0);
+    rec_real(r, key, round(ms * 1000.0) / 1000.0);
 }
 
-static json_t *pct(double v)
+static void put_pct(rec_t *r, const char *key, double v)
 {
-    return json_real(round(v * 1000.0) / 1000.0);
+    rec_real(r, key, round(v * 1000.0) / 1000.0);
 }
 
-static json_t *addr_json(const netaddr_t *a)
+static void put_addr(rec_t *r, const char *key, const netaddr_t *a)
 {
     char buf[NETADDR_STRLEN];
-    return json_string(netaddr_fmt(a, buf, sizeof buf));
+    rec_str(r, key, netaddr_fmt(a, buf, sizeof buf));
 }
 
-static json_t *mac_json(bool has, const uint8_t m[6])
+static void put_mac(rec_t *r, const char *key, bool has, const uint8_t m[6])
 {
-    if (!has)
-        return json_null();
-    char buf[18];
-    snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-    return json_string(buf);
+    if (!has) {
+        rec_null(r, key);
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    char buf[18]; /* "%02x:" six times, by hand */
+    for (int i = 0; i < 6; i++) {
+        buf[3 * i] = hex[m[i] >> 4];
+        buf[3 * i + 1] = hex[m[i] & 15];
+        buf[3 * i + 2] = i < 5 ? ':' : '\0';
+    }
+    rec_str(r, key, buf);
 }
 
-static json_t *vlan_json(uint16_t vlan)
+static void put_vlan(rec_t *r, const char *key, uint16_t vlan)
 {
-    return vlan ? json_integer(vlan) : json_null();
+    if (vlan)
+        rec_int(r, key, vlan);
+    else
+        rec_null(r, key);
 }
 
 static int client_side(const flow_t *f)
@@ -49,80 +58,95 @@ static int client_side(const flow_t *f)
     return f->client_side < 0 ? 0 : f->client_side;
 }
 
-static void put_endpoints(json_t *o, const flow_t *f, int from)
+static void put_endpoints(rec_t *r, const flow_t *f, int from)
 {
-    json_object_set_new(o, "src_ip", addr_json(&f->key.addr[from]));
-    json_object_set_new(o, "src_port", json_integer(f->key.port[from]));
-    json_object_set_new(o, "dst_ip", addr_json(&f->key.addr[1 - from]));
-    json_object_set_new(o, "dst_port", json_integer(f->key.port[1 - from]));
-    json_object_set_new(o, "proto", json_string(f->key.proto == IPPROTO_TCP ? "tcp" : "udp"));
+    put_addr(r, "src_ip", &f->key.addr[from]);
+    rec_int(r, "src_port", f->key.port[from]);
+    put_addr(r, "dst_ip", &f->key.addr[1 - from]);
+    rec_int(r, "dst_port", f->key.port[1 - from]);
+    rec_str(r, "proto", f->key.proto == IPPROTO_TCP ? "tcp" : "udp");
 }
 
-static void put_common(json_t *o, const flow_t *f)
+static void put_common(rec_t *r, const flow_t *f)
 {
     int cs = client_side(f);
-    json_object_set_new(o, "app", json_string(classify_app_name(f->app)));
-    json_object_set_new(o, "ndpi", json_string(f->ndpi_name[0] ? f->ndpi_name : "Unknown"));
-    json_object_set_new(o, "client_ip", addr_json(&f->key.addr[cs]));
-    json_object_set_new(o, "client_port", json_integer(f->key.port[cs]));
-    json_object_set_new(o, "client_mac", mac_json(f->has_client_mac, f->client_mac));
-    json_object_set_new(o, "vlan", vlan_json(f->key.vlan));
-    json_object_set_new(o, "vlan_inner", vlan_json(f->key.vlan_inner));
+    rec_str(r, "app", classify_app_name(f->app));
+    rec_str(r, "ndpi", f->ndpi_name[0] ? f->ndpi_name : "Unknown");
+    put_addr(r, "client_ip", &f->key.addr[cs]);
+    rec_int(r, "client_port", f->key.port[cs]);
+    put_mac(r, "client_mac", f->has_client_mac, f->client_mac);
+    put_vlan(r, "vlan", f->key.vlan);
+    put_vlan(r, "vlan_inner", f->key.vlan_inner);
 }
 
-static json_t *opt_ms(bool valid, double v)
+static void put_opt_ms(rec_t *r, const char *key, bool valid, double v)
 {
-    return valid ? records_ms(v) : json_null();
+    if (valid)
+        records_put_ms(r, key, v);
+    else
+        rec_null(r, key);
 }
 
-static void put_loss(json_t *o, const rtp_stream_t *s)
+static void put_loss(rec_t *r, const rtp_stream_t *s)
 {
-    uint64_t lost = rtp_seq_lost(&s->seq);
-    json_object_set_new(o, "expected", json_integer((json_int_t)rtp_seq_expected(&s->seq)));
-    json_object_set_new(o, "lost", json_integer((json_int_t)lost));
-    json_object_set_new(o, "loss_pct", pct(rtp_stream_loss_pct(s)));
-    json_object_set_new(o, "duplicates", json_integer((json_int_t)s->seq.duplicates));
-    json_object_set_new(o, "out_of_order", json_integer((json_int_t)s->seq.late));
-    json_object_set_new(o, "max_burst_loss", json_integer(s->seq.max_burst));
-    json_object_set_new(o, "burst_count", json_integer(s->seq.bursts));
-    json_object_set_new(o, "loss_runs", json_integer(s->seq.loss_runs));
-    json_object_set_new(o, "seq_restarts", json_integer((json_int_t)s->seq.restarts));
-    json_object_set_new(o, "seq_jumps", json_integer((json_int_t)s->seq.jumps));
+    rec_int(r, "expected", (long long)rtp_seq_expected(&s->seq));
+    rec_int(r, "lost", (long long)rtp_seq_lost(&s->seq));
+    put_pct(r, "loss_pct", rtp_stream_loss_pct(s));
+    rec_int(r, "duplicates", (long long)s->seq.duplicates);
+    rec_int(r, "out_of_order", (long long)s->seq.late);
+    rec_int(r, "max_burst_loss", s->seq.max_burst);
+    rec_int(r, "burst_count", s->seq.bursts);
+    rec_int(r, "loss_runs", s->seq.loss_runs);
+    rec_int(r, "seq_restarts", (long long)s->seq.restarts);
+    rec_int(r, "seq_jumps", (long long)s->seq.jumps);
 }
 
-static void put_jitter(json_t *o, const rtp_stream_t *s)
+static void put_jitter(rec_t *r, const rtp_stream_t *s)
 {
     bool has = s->clock_rate > 0 && s->jit.primed;
     const jitter_t *j = &s->jit;
-    json_object_set_new(o, "jitter_ms_max", opt_ms(has, j->jmax));
-    json_object_set_new(o, "jitter_ms_mean", opt_ms(has, j->n ? j->jsum / (double)j->n : 0.0));
-    json_object_set_new(o, "jitter_ms_final", opt_ms(has, j->j));
-    json_object_set_new(o, "max_delta_ms", opt_ms(j->primed, j->max_delta_ms));
-    json_object_set_new(o, "clock_rate", s->clock_rate ? json_integer(s->clock_rate) : json_null());
-    json_object_set_new(o, "clock_inferred", json_boolean(s->clock_inferred));
+    put_opt_ms(r, "jitter_ms_max", has, j->jmax);
+    put_opt_ms(r, "jitter_ms_mean", has, j->n ? j->jsum / (double)j->n : 0.0);
+    put_opt_ms(r, "jitter_ms_final", has, j->j);
+    put_opt_ms(r, "max_delta_ms", j->primed, j->max_delta_ms);
+    if (s->clock_rate)
+        rec_int(r, "clock_rate", s->clock_rate);
+    else
+        rec_null(r, "clock_rate");
+    rec_bool(r, "clock_inferred", s->clock_inferred);
     bool net = s->ast_id >= 0 && s->netjit.primed;
     const jitter_t *n = &s->netjit;
-    json_object_set_new(o, "abs_send_time_ext_id", s->ast_id >= 0 ? json_integer(s->ast_id)
-                                                                   : json_null());
-    json_object_set_new(o, "network_jitter_ms_max", opt_ms(net, n->jmax));
-    json_object_set_new(o, "network_jitter_ms_mean",
-                        opt_ms(net, n->n ? n->jsum / (double)n->n : 0.0));
-    json_object_set_new(o, "network_jitter_ms_final", opt_ms(net, n->j));
+    if (s->ast_id >= 0)
+        rec_int(r, "abs_send_time_ext_id", s->ast_id);
+    else
+        rec_null(r, "abs_send_time_ext_id");
+    put_opt_ms(r, "network_jitter_ms_max", net, n->jmax);
+    put_opt_ms(r, "network_jitter_ms_mean", net, n->n ? n->jsum / (double)n->n : 0.0);
+    put_opt_ms(r, "network_jitter_ms_final", net, n->j);
 }
 
-static void put_quality(json_t *o, const flow_t *f, const rtp_stream_t *s, media_t media)
+static void put_rate(rec_t *r, const rtp_stream_t *s, media_t media)
 {
     double dur = (double)(s->last_seen - s->first_seen) / 1e6;
-    json_object_set_new(o, "bitrate_kbps", dur > 0 ? json_real(round(s->bytes * 8.0 / dur) / 1000.0)
-                                                   : json_null());
-    if (media == MEDIA_VIDEO || media == MEDIA_SCREENSHARE) {
-        json_object_set_new(o, "frame_rate", dur > 0 ? json_real(round(s->frames / dur * 100) / 100)
-                                                     : json_null());
-        json_object_set_new(o, "frames", json_integer((json_int_t)s->frames));
-    }
+    if (dur > 0)
+        rec_real(r, "bitrate_kbps", round(s->bytes * 8.0 / dur) / 1000.0);
+    else
+        rec_null(r, "bitrate_kbps");
+    if (media != MEDIA_VIDEO && media != MEDIA_SCREENSHARE)
+        return;
+    if (dur > 0)
+        rec_real(r, "frame_rate", round(s->frames / dur * 100) / 100);
+    else
+        rec_null(r, "frame_rate");
+    rec_int(r, "frames", (long long)s->frames);
+}
+
+static void put_quality(rec_t *r, const flow_t *f, const rtp_stream_t *s, media_t media)
+{
+    put_rate(r, s, media);
     if (media != MEDIA_AUDIO || !(s->clock_rate > 0)) {
-        json_object_set_new(o, "mos", json_null());
-        json_object_set_new(o, "r_factor", json_null());
+        rec_null(r, "mos");
+        rec_null(r, "r_factor");
         return;
     }
     double loss = rtp_stream_loss_pct(s);
@@ -132,144 +156,145 @@ static void put_quality(json_t *o, const flow_t *f, const rtp_stream_t *s, media
         burst_ratio = ((double)lost / s->seq.loss_runs) * (1.0 - loss / 100.0);
     double jit = s->jit.n ? s->jit.jsum / (double)s->jit.n : 0.0;
     double one_way = s->rtcp_rtt_valid ? s->rtcp_rtt_ms / 2.0 : -1.0;
-    emodel_result_t r;
+    emodel_result_t e;
     emodel_score(emodel_codec_for(s->payload_type, s->clock_rate, f->app == APP_TEAMS), loss,
-                 burst_ratio, jit, one_way, &r);
-    json_object_set_new(o, "mos", json_real(round(r.mos * 100) / 100));
-    json_object_set_new(o, "r_factor", json_real(round(r.r * 10) / 10));
+                 burst_ratio, jit, one_way, &e);
+    rec_real(r, "mos", round(e.mos * 100) / 100);
+    rec_real(r, "r_factor", round(e.r * 10) / 10);
 }
 
-static void put_rtcp(json_t *o, const rtp_stream_t *s)
+static void put_rtcp(rec_t *r, const rtp_stream_t *s)
 {
     if (!s->rtcp_seen && s->sr_count == 0) {
-        json_object_set_new(o, "rtcp", json_null());
+        rec_null(r, "rtcp");
         return;
     }
-    json_t *r = json_object();
-    json_object_set_new(r, "sender_reports", json_integer(s->sr_count));
+    rec_open(r, "rtcp");
+    rec_int(r, "sender_reports", s->sr_count);
     if (s->rtcp_seen) {
-        json_object_set_new(r, "fraction_lost_pct", pct(s->rtcp_fraction_lost * 100.0 / 256.0));
-        json_object_set_new(r, "cumulative_lost", json_integer(s->rtcp_cumulative_lost));
-        json_object_set_new(r, "jitter_ms", s->clock_rate ? records_ms(s->rtcp_jitter_ms)
-                                                          : json_null());
+        put_pct(r, "fraction_lost_pct", s->rtcp_fraction_lost * 100.0 / 256.0);
+        rec_int(r, "cumulative_lost", s->rtcp_cumulative_lost);
+        if (s->clock_rate)
+            records_put_ms(r, "jitter_ms", s->rtcp_jitter_ms);
+        else
+            rec_null(r, "jitter_ms");
     }
-    json_object_set_new(r, "rtt_ms", opt_ms(s->rtcp_rtt_valid, s->rtcp_rtt_ms));
-    json_object_set_new(o, "rtcp", r);
+    put_opt_ms(r, "rtt_ms", s->rtcp_rtt_valid, s->rtcp_rtt_ms);
+    rec_close(r);
 }
 
-json_t *records_stream(const flow_t *f, const rtp_stream_t *s, const char *end_reason)
+static const char *direction(const flow_t *f, const rtp_stream_t *s)
 {
-    json_t *o = json_object();
+    return s->dir == client_side(f) ? "outbound" : "inbound";
+}
+
+void records_stream(rec_t *r, const flow_t *f, const rtp_stream_t *s, const char *end_reason)
+{
     media_t media = classify_media(f, s->payload_type, s->clock_rate, s->max_pkts_per_ts);
-    const char *codec = rtp_codec_name(s->payload_type, f->app == APP_TEAMS);
-    json_object_set_new(o, "type", json_string("stream"));
-    put_endpoints(o, f, s->dir);
-    json_object_set_new(o, "ssrc", json_integer(s->ssrc));
-    json_object_set_new(o, "payload_type", json_integer(s->payload_type));
-    json_object_set_new(o, "codec", codec ? json_string(codec) : json_null());
-    put_common(o, f);
-    json_object_set_new(o, "media", json_string(classify_media_name(media)));
-    json_object_set_new(o, "direction",
-                        json_string(s->dir == client_side(f) ? "outbound" : "inbound"));
-    json_object_set_new(o, "encap", json_string(demux_encap_name(s->encap)));
-    json_object_set_new(o, "first_seen", records_time(s->first_seen));
-    json_object_set_new(o, "last_seen", records_time(s->last_seen));
-    json_object_set_new(o, "packets", json_integer((json_int_t)s->packets));
-    json_object_set_new(o, "bytes", json_integer((json_int_t)s->bytes));
-    put_loss(o, s);
-    put_jitter(o, s);
-    put_quality(o, f, s, media);
-    put_rtcp(o, s);
-    json_object_set_new(o, "end_reason", json_string(end_reason));
-    return o;
+    rec_str(r, "type", "stream");
+    put_endpoints(r, f, s->dir);
+    rec_int(r, "ssrc", s->ssrc);
+    rec_int(r, "payload_type", s->payload_type);
+    rec_str(r, "codec", rtp_codec_name(s->payload_type, f->app == APP_TEAMS));
+    put_common(r, f);
+    rec_str(r, "media", classify_media_name(media));
+    rec_str(r, "direction", direction(f, s));
+    rec_str(r, "encap", demux_encap_name(s->encap));
+    records_put_time(r, "first_seen", s->first_seen);
+    records_put_time(r, "last_seen", s->last_seen);
+    rec_int(r, "packets", (long long)s->packets);
+    rec_int(r, "bytes", (long long)s->bytes);
+    put_loss(r, s);
+    put_jitter(r, s);
+    put_quality(r, f, s, media);
+    put_rtcp(r, s);
+    rec_str(r, "end_reason", end_reason);
 }
 
-json_t *records_interval(const flow_t *f, const rtp_stream_t *s, const rtp_window_t *d,
-                         usec_t start, usec_t end)
+void records_interval(rec_t *r, const flow_t *f, const rtp_stream_t *s, const rtp_window_t *d,
+                      usec_t start, usec_t end)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "type", json_string("interval"));
-    put_endpoints(o, f, s->dir);
-    json_object_set_new(o, "ssrc", json_integer(s->ssrc));
-    json_object_set_new(o, "app", json_string(classify_app_name(f->app)));
-    json_object_set_new(o, "direction",
-                        json_string(s->dir == client_side(f) ? "outbound" : "inbound"));
-    json_object_set_new(o, "start", records_time(start));
-    json_object_set_new(o, "end", records_time(end));
-    json_object_set_new(o, "packets", json_integer((json_int_t)d->packets));
-    json_object_set_new(o, "bytes", json_integer((json_int_t)d->bytes));
-    json_object_set_new(o, "expected", json_integer((json_int_t)d->expected));
-    json_object_set_new(o, "lost", json_integer((json_int_t)d->lost));
-    json_object_set_new(o, "loss_pct", pct(d->expected ? 100.0 * d->lost / d->expected : 0.0));
-    json_object_set_new(o, "duplicates", json_integer((json_int_t)d->duplicates));
-    json_object_set_new(o, "out_of_order", json_integer((json_int_t)d->late));
+    rec_str(r, "type", "interval");
+    put_endpoints(r, f, s->dir);
+    rec_int(r, "ssrc", s->ssrc);
+    rec_str(r, "app", classify_app_name(f->app));
+    rec_str(r, "direction", direction(f, s));
+    records_put_time(r, "start", start);
+    records_put_time(r, "end", end);
+    rec_int(r, "packets", (long long)d->packets);
+    rec_int(r, "bytes", (long long)d->bytes);
+    rec_int(r, "expected", (long long)d->expected);
+    rec_int(r, "lost", (long long)d->lost);
+    put_pct(r, "loss_pct", d->expected ? 100.0 * d->lost / d->expected : 0.0);
+    rec_int(r, "duplicates", (long long)d->duplicates);
+    rec_int(r, "out_of_order", (long long)d->late);
     bool has = s->clock_rate > 0 && s->jit.primed;
-    json_object_set_new(o, "jitter_ms_max", opt_ms(has, d->jitter_ms_max));
-    json_object_set_new(o, "jitter_ms", opt_ms(has, s->jit.j));
-    return o;
+    put_opt_ms(r, "jitter_ms_max", has, d->jitter_ms_max);
+    put_opt_ms(r, "jitter_ms", has, s->jit.j);
 }
 
-json_t *records_flow(const flow_t *f, const char *end_reason)
+static void put_flow_demux(rec_t *r, const flow_t *f)
 {
-    json_t *o = json_object();
-    int cs = client_side(f), rs = 1 - cs;
-    json_object_set_new(o, "type", json_string("flow"));
-    put_endpoints(o, f, f->init_side);
-    put_common(o, f);
-    json_object_set_new(o, "remote_ip", addr_json(&f->key.addr[rs]));
-    json_object_set_new(o, "remote_port", json_integer(f->key.port[rs]));
-    json_object_set_new(o, "media", json_string(classify_media_name(f->media)));
-    json_object_set_new(o, "first_seen", records_time(f->first_seen));
-    json_object_set_new(o, "last_seen", records_time(f->last_seen));
-    json_object_set_new(o, "packets", json_integer((json_int_t)(f->pkts[0] + f->pkts[1])));
-    json_object_set_new(o, "bytes", json_integer((json_int_t)(f->bytes[0] + f->bytes[1])));
-    json_object_set_new(o, "packets_out", json_integer((json_int_t)f->pkts[cs]));
-    json_object_set_new(o, "packets_in", json_integer((json_int_t)f->pkts[rs]));
-    json_object_set_new(o, "bytes_out", json_integer((json_int_t)f->bytes[cs]));
-    json_object_set_new(o, "bytes_in", json_integer((json_int_t)f->bytes[rs]));
-    json_object_set_new(o, "streams", json_integer(f->stream_count));
-    json_t *k = json_object();
+    rec_open(r, "demux");
     for (int i = 1; i < DEMUX_KIND_COUNT; i++)
-        json_object_set_new(k, demux_kind_name((demux_kind_t)i), json_integer(f->kind_count[i]));
-    json_object_set_new(k, "srtcp", json_integer(f->srtcp_packets));
-    json_object_set_new(k, "turn_channeldata", json_integer(f->encap_count[ENCAP_TURN_CHANNELDATA]));
-    json_object_set_new(k, "stun_data_indication", json_integer(f->encap_count[ENCAP_STUN_DATA]));
-    json_object_set_new(k, "stun_send_indication", json_integer(f->encap_count[ENCAP_STUN_SEND]));
-    json_object_set_new(k, "tcp_rfc4571", json_integer(f->encap_count[ENCAP_TCP_RFC4571]));
-    json_object_set_new(k, "malformed", json_integer(f->demux_malformed + f->rtp_malformed));
-    json_object_set_new(o, "demux", k);
-    json_object_set_new(o, "end_reason", json_string(end_reason));
-    return o;
+        rec_int(r, demux_kind_name((demux_kind_t)i), f->kind_count[i]);
+    rec_int(r, "srtcp", f->srtcp_packets);
+    rec_int(r, "turn_channeldata", f->encap_count[ENCAP_TURN_CHANNELDATA]);
+    rec_int(r, "stun_data_indication", f->encap_count[ENCAP_STUN_DATA]);
+    rec_int(r, "stun_send_indication", f->encap_count[ENCAP_STUN_SEND]);
+    rec_int(r, "tcp_rfc4571", f->encap_count[ENCAP_TCP_RFC4571]);
+    rec_int(r, "malformed", f->demux_malformed + f->rtp_malformed);
+    rec_close(r);
 }
 
-static json_t *client_dir_json(const client_dir_t *d)
+void records_flow(rec_t *r, const flow_t *f, const char *end_reason)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "streams", json_integer((json_int_t)d->streams));
-    json_object_set_new(o, "packets", json_integer((json_int_t)d->packets));
-    json_object_set_new(o, "lost", json_integer((json_int_t)d->lost));
-    json_object_set_new(o, "worst_loss_pct", pct(d->worst_loss_pct));
-    json_object_set_new(o, "worst_jitter_ms", records_ms(d->worst_jitter_ms));
-    return o;
+    int cs = client_side(f), rs = 1 - cs;
+    rec_str(r, "type", "flow");
+    put_endpoints(r, f, f->init_side);
+    put_common(r, f);
+    put_addr(r, "remote_ip", &f->key.addr[rs]);
+    rec_int(r, "remote_port", f->key.port[rs]);
+    rec_str(r, "media", classify_media_name(f->media));
+    records_put_time(r, "first_seen", f->first_seen);
+    records_put_time(r, "last_seen", f->last_seen);
+    rec_int(r, "packets", (long long)(f->pkts[0] + f->pkts[1]));
+    rec_int(r, "bytes", (long long)(f->bytes[0] + f->bytes[1]));
+    rec_int(r, "packets_out", (long long)f->pkts[cs]);
+    rec_int(r, "packets_in", (long long)f->pkts[rs]);
+    rec_int(r, "bytes_out", (long long)f->bytes[cs]);
+    rec_int(r, "bytes_in", (long long)f->bytes[rs]);
+    rec_int(r, "streams", f->stream_count);
+    put_flow_demux(r, f);
+    rec_str(r, "end_reason", end_reason);
 }
 
-json_t *records_client(const client_t *c)
+static void put_client_dir(rec_t *r, const char *key, const client_dir_t *d)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "type", json_string("client"));
-    json_object_set_new(o, "client_ip", addr_json(&c->addr));
-    json_object_set_new(o, "client_mac", mac_json(c->has_mac, c->mac));
-    json_object_set_new(o, "vlan", vlan_json(c->vlan));
-    json_object_set_new(o, "first_seen", records_time(c->first_seen));
-    json_object_set_new(o, "last_seen", records_time(c->last_seen));
-    json_object_set_new(o, "flows", json_integer((json_int_t)c->flows));
-    json_object_set_new(o, "streams", json_integer((json_int_t)c->streams));
-    json_t *apps = json_array();
+    rec_open(r, key);
+    rec_int(r, "streams", (long long)d->streams);
+    rec_int(r, "packets", (long long)d->packets);
+    rec_int(r, "lost", (long long)d->lost);
+    put_pct(r, "worst_loss_pct", d->worst_loss_pct);
+    records_put_ms(r, "worst_jitter_ms", d->worst_jitter_ms);
+    rec_close(r);
+}
+
+void records_client(rec_t *r, const client_t *c)
+{
+    rec_str(r, "type", "client");
+    put_addr(r, "client_ip", &c->addr);
+    put_mac(r, "client_mac", c->has_mac, c->mac);
+    put_vlan(r, "vlan", c->vlan);
+    records_put_time(r, "first_seen", c->first_seen);
+    records_put_time(r, "last_seen", c->last_seen);
+    rec_int(r, "flows", (long long)c->flows);
+    rec_int(r, "streams", (long long)c->streams);
+    rec_open_array(r, "apps");
     for (int a = 0; a < APP_COUNT; a++)
         if (c->apps & (1u << a))
-            json_array_append_new(apps, json_string(classify_app_name((app_t)a)));
-    json_object_set_new(o, "apps", apps);
-    json_object_set_new(o, "outbound", client_dir_json(&c->dir[0]));
-    json_object_set_new(o, "inbound", client_dir_json(&c->dir[1]));
-    return o;
+            rec_str(r, NULL, classify_app_name((app_t)a));
+    rec_close(r);
+    put_client_dir(r, "outbound", &c->dir[0]);
+    put_client_dir(r, "inbound", &c->dir[1]);
 }

@@ -278,6 +278,12 @@ void rtp_stream_packet(rtp_stream_t *s, const rtp_hdr_t *h, usec_t arrival, uint
         decide(s);
 }
 
+void rtp_stream_prefetch(const rtp_stream_t *s)
+{
+    for (size_t off = 0; off < sizeof *s; off += 64)
+        __builtin_prefetch((const char *)s + off);
+}
+
 void rtp_stream_rtcp_sr(rtp_stream_t *s, uint32_t ntp_mid, usec_t seen)
 {
     s->sr_count++;

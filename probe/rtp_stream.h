@@ -113,6 +113,8 @@ rtp_stream_t *rtp_stream_new(uint32_t ssrc, uint8_t dir, const rtp_hdr_t *h, dem
                              bool teams_hint, usec_t now);
 void rtp_stream_free(rtp_stream_t **s);
 void rtp_stream_packet(rtp_stream_t *s, const rtp_hdr_t *h, usec_t arrival, uint32_t bytes);
+/* Asks the CPU for the stream's memory ahead of rtp_stream_packet(). */
+void rtp_stream_prefetch(const rtp_stream_t *s);
 /* SR sent by this stream's source (used for RTT from later LSR/DLSR). */
 void rtp_stream_rtcp_sr(rtp_stream_t *s, uint32_t ntp_mid, usec_t seen);
 /* Report block about this stream, seen at time 'seen'. */

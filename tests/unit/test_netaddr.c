@@ -33,6 +33,17 @@ static void test_parse_format(void)
     for (int i = 4; i < 16; i++)
         CHECK_EQ_UINT(n.a[i], 0); /* rest zero so memcmp compares */
     CHECK_STR(netaddr_fmt(&n, buf, sizeof buf), "192.0.2.1");
+    /* IPv4 is written by hand: every digit count, and a buffer one short */
+    const char *quads[] = {"0.0.0.0", "255.255.255.255", "10.0.100.9", "1.20.199.250"};
+    for (size_t i = 0; i < sizeof quads / sizeof quads[0]; i++) {
+        CHECK(netaddr_parse(quads[i], &n));
+        CHECK_STR(netaddr_fmt(&n, buf, sizeof buf), quads[i]);
+    }
+    char small[15];
+    CHECK_STR(netaddr_fmt(&n, small, sizeof small), "1.20.199.250");
+    CHECK(netaddr_parse("255.255.255.255", &n));
+    CHECK_STR(netaddr_fmt(&n, small, sizeof small), ""); /* does not fit */
+    CHECK(netaddr_parse("192.0.2.1", &n));
 
     CHECK(netaddr_parse("2001:db8::1", &n));
     CHECK_EQ_INT(n.family, 6);
