@@ -1,5 +1,7 @@
 #include "capture.h"
 
+#include "fanout.h"
+
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -19,6 +21,18 @@ struct capture {
     int dlt;
     capture_stats_t st;
 };
+
+static bool set_filter(capture_t *c, char *err, size_t errlen);
+
+/* The link type, the filter, and for a capture worker its fanout group. */
+static bool after_open(capture_t *c, char *err, size_t errlen)
+{
+    c->dlt = pcap_datalink(c->pcap);
+    if (!set_filter(c, err, errlen))
+        return false;
+    return c->cfg.fanout_group == 0 ||
+           fanout_join(pcap_fileno(c->pcap), c->cfg.fanout_group, err, errlen);
+}
 
 static bool set_filter(capture_t *c, char *err, size_t errlen)
 {
@@ -80,8 +94,7 @@ static bool open_file(capture_t *c, const char *path, char *err, size_t errlen)
         return false;
     }
     c->st.files_opened++;
-    c->dlt = pcap_datalink(c->pcap);
-    return set_filter(c, err, errlen);
+    return after_open(c, err, errlen);
 }
 
 static bool set_live_options(capture_t *c, char *err, size_t errlen)
@@ -117,8 +130,7 @@ static bool open_live(capture_t *c, char *err, size_t errlen)
     }
     if (rc > 0)
         LOG_WARN("capture on %s: %s", c->cfg.iface, pcap_statustostr(rc));
-    c->dlt = pcap_datalink(c->pcap);
-    return set_filter(c, err, errlen);
+    return after_open(c, err, errlen);
 }
 
 capture_t *capture_open(const capture_cfg_t *cfg, char *err, size_t errlen)

@@ -25,6 +25,7 @@ typedef struct {
     bool immediate;
     int timeout_ms;
     const char *bpf;
+    unsigned fanout_group; /* live: join this PACKET_FANOUT group (0: none) */
 } capture_cfg_t;
 
 typedef struct {

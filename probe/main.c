@@ -7,9 +7,11 @@
 #include "options.h"
 #include "probe.h"
 #include "resend.h"
+#include "workers.h"
 
 static volatile sig_atomic_t g_stop;
-static probe_t *g_probe; /* for the signal handler only */
+static probe_t *g_probe;     /* for the signal handler only */
+static workers_t *g_workers; /* likewise */
 
 static void on_signal(int sig)
 {
@@ -17,6 +19,8 @@ static void on_signal(int sig)
     g_stop = 1;
     if (g_probe)
         probe_break(g_probe); /* wakes a capture blocked in poll() */
+    if (g_workers)
+        workers_break(g_workers);
 }
 
 int main(int argc, char **argv)
@@ -43,6 +47,20 @@ int main(int argc, char **argv)
         return rc;
     }
     char err[512];
+    if (o.cfg.workers > 1) {
+        workers_t *w = workers_new(&o.cfg, o.cfg.workers, err, sizeof err);
+        if (!w) {
+            LOG_ERROR("%s", err);
+            options_free(&o);
+            return 2;
+        }
+        g_workers = w;
+        rc = workers_run(w, &g_stop);
+        g_workers = NULL;
+        workers_free(&w);
+        options_free(&o);
+        return rc;
+    }
     probe_t *p = probe_new(&o.cfg, err, sizeof err);
     if (!p) {
         LOG_ERROR("%s", err);

@@ -39,6 +39,10 @@ static const opttab_def_t opts[] = {
      "Do not put the interface in promiscuous mode."},
     {"no-immediate", 0, OPTTAB_NOFLAG, CFG(cap.immediate), 0, 0, NULL,
      "Let the kernel batch packets (less CPU, later delivery)."},
+    {"workers", 'w', OPTTAB_UINT, CFG(workers), 1, 64, "N",
+     "Live capture with N threads on the interface (PACKET_FANOUT; a client's flows stay on "
+     "one worker, each with its own nDPI module). --json FILE then writes FILE.wK per worker "
+     "(default 1)."},
     {"ranges", 0, OPTTAB_STR, CFG(ranges_file), 0, 0, "FILE",
      "Teams media ranges in nDPI protocol-file syntax (default: the installed "
      "teams-media.protos)."},
@@ -245,6 +249,14 @@ static options_result_t check(options_t *o, int nfiles)
     }
     if ((cfg->cap.iface && nfiles) || (resend && (cfg->cap.iface || nfiles))) {
         fprintf(stderr, "callscope-probe: use one of -i, -r and --from-jsonl\n");
+        return OPTIONS_EXIT_USAGE;
+    }
+    if (cfg->workers > 1 && !cfg->cap.iface) {
+        fprintf(stderr, "callscope-probe: --workers needs -i\n");
+        return OPTIONS_EXIT_USAGE;
+    }
+    if (cfg->workers > 1 && !cfg->json_path && !cfg->exp.endpoint) {
+        fprintf(stderr, "callscope-probe: --workers needs --json or --collector\n");
         return OPTIONS_EXIT_USAGE;
     }
     if (!cfg->json_path && !resend && !cfg->exp.endpoint)

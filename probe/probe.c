@@ -46,6 +46,7 @@ void probe_cfg_defaults(probe_cfg_t *cfg)
     cfg->ndpi_max_packets = 24;
     cfg->min_stream_packets = 2;
     export_cfg_defaults(&cfg->exp);
+    cfg->workers = 1;
 }
 
 /* ---- records at flow end ------------------------------------------------ */

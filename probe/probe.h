@@ -28,6 +28,7 @@ typedef struct {
     export_cfg_t exp;        /* exp.endpoint NULL: no collector */
     const char *from_jsonl;  /* send a saved --json file instead of capturing */
     unsigned from_jsonl_rate; /* records per second, 0: as fast as accepted */
+    unsigned workers;         /* live capture threads on the interface (1: none) */
 } probe_cfg_t;
 
 /* Counters the probe keeps itself (libpcap's are in capture_stats_t). */

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Live capture with two workers (PACKET_FANOUT) on a veth pair whose far
+# end is in a namespace of this test's own, against one worker on the same
+# traffic: the same streams with the same packet counts, each stream found
+# once, each client's streams all on one worker, both workers busy.
+# Usage: live_workers.sh PROBE CAPTURE   (exit 77 = skipped)
+set -uo pipefail
+probe=$1 cap=$2
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: live capture needs root (network namespaces, raw sockets)"; exit 77; }
+command -v tcpreplay >/dev/null || { echo "SKIP: tcpreplay not installed"; exit 77; }
+ns=cswk$$ a=cswa$$ b=cswb$$
+out=$(mktemp -d) log=$(mktemp)
+cleanup() {
+  [ -n "${ppid:-}" ] && kill "$ppid" 2>/dev/null
+  ip link del "$a" 2>/dev/null
+  ip netns del "$ns" 2>/dev/null
+  rm -rf "$out" "$log"
+}
+trap cleanup EXIT
+ip netns add "$ns" || { echo "SKIP: cannot create a network namespace here"; exit 77; }
+ip link add "$a" type veth peer name "$b" || { echo "SKIP: cannot create veth"; exit 77; }
+ip link set "$b" netns "$ns"
+ip link set "$a" up
+ip netns exec "$ns" ip link set "$b" up
+sysctl -qw "net.ipv6.conf.$a.disable_ipv6=1" 2>/dev/null
+live() { # live WORKERS OUT
+  "$probe" -i "$a" --workers "$1" --json "$2" -f udp --snaplen 256 2>>"$log" &
+  ppid=$!
+  sleep 2
+  ip netns exec "$ns" tcpreplay -q --intf1="$b" --pps 3000 "$cap" >/dev/null 2>&1 || {
+    echo "tcpreplay failed"; exit 1; }
+  sleep 1
+  kill -TERM "$ppid"
+  wait "$ppid"
+  rc=$?
+  ppid=
+  [ $rc -eq 0 ] || { cat "$log"; echo "probe exit $rc"; exit 1; }
+}
+live 1 "$out/one.jsonl"
+live 2 "$out/live.jsonl"
+cat "$log"
+python3 - "$out" <<'PY'
+import json, sys
+d = sys.argv[1]
+def streams(path):
+    return [json.loads(l) for l in open(path) if '"type":"stream"' in l]
+one = {(r["src_ip"], r["src_port"], r["ssrc"]): r["packets"] for r in streams(d + "/one.jsonl")}
+two, clients_of = {}, {0: set(), 1: set()}
+for k in (0, 1):
+    for r in streams("%s/live.jsonl.w%d" % (d, k)):
+        key = (r["src_ip"], r["src_port"], r["ssrc"])
+        assert key not in two, "stream %s reported by both workers" % (key,)
+        two[key] = r["packets"]
+        clients_of[k].add(r["client_ip"])
+both = clients_of[0] & clients_of[1]
+print("one worker: %d streams; two workers: %d and %d clients, %d streams, %d clients on both" % (
+    len(one), len(clients_of[0]), len(clients_of[1]), len(two), len(both)))
+assert one, "no streams captured"
+assert two == one, "streams or packet counts differ: %s" % sorted(set(one.items()) ^ set(two.items()))
+assert not both, "a client's streams were split between workers"
+assert clients_of[0] and clients_of[1], "one worker got no clients"
+PY
