@@ -5,5 +5,7 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_correlate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -17,6 +17,8 @@ static const command_t commands[] = {
     {"keygen", cmd_keygen, "make a CURVE key pair for a probe or for the collector"},
     {"graph-poll", graph_cmd_poll, "pull Teams call records from Microsoft Graph into the store"},
     {"graph-import", graph_cmd_import, "read exported call-record JSON files into the store"},
+    {"correlate", cmd_correlate, "join probe streams with call records and judge each call once"},
+    {"report", cmd_report, "list calls with their verdict, participants and streams"},
     {"org-keygen", graph_cmd_orgkey, "make an organisation's master key for personal data"},
 };
 
