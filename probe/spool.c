@@ -87,7 +87,8 @@ static void recover(spool_t *s, DIR *d)
         s->e[s->n++] = e;
         s->st.bytes += e.bytes;
     }
-    qsort(s->e, s->n, sizeof *s->e, cmp_entry);
+    if (s->n > 1)
+        qsort(s->e, s->n, sizeof *s->e, cmp_entry);
     s->st.batches = s->n;
     s->st.recovered_batches = s->n;
 }
