@@ -221,6 +221,21 @@ static void figures(const json_t *ev, char *out, size_t len)
                  num(g, "low_speech_ratio"));
 }
 
+/* The stream lines of one participant. */
+static void print_streams(const json_t *streams, const char *participant)
+{
+    size_t i;
+    json_t *x;
+    char fig[256];
+    json_array_foreach(streams, i, x) {
+        if (strcmp(str(x, "participant"), participant) != 0)
+            continue;
+        figures(json_object_get(x, "evidence"), fig, sizeof fig);
+        printf("      %-8s %-11s %-8s %.2f  %s\n", str(x, "direction"), str(x, "media"),
+               str(x, "verdict"), num(x, "confidence"), fig);
+    }
+}
+
 static void print_table(const json_t *calls)
 {
     size_t i, j;
@@ -238,11 +253,7 @@ static void print_table(const json_t *calls)
             figures(json_object_get(x, "evidence"), fig, sizeof fig);
             printf("    participant %-28s %-15s %-8s %.2f  %s\n", str(x, "participant"),
                    str(x, "client_ip"), str(x, "verdict"), num(x, "confidence"), fig);
-        }
-        json_array_foreach(json_object_get(c, "streams"), j, x) {
-            figures(json_object_get(x, "evidence"), fig, sizeof fig);
-            printf("      %-8s %-11s %-8s %.2f  %s\n", str(x, "direction"), str(x, "media"),
-                   str(x, "verdict"), num(x, "confidence"), fig);
+            print_streams(json_object_get(c, "streams"), str(x, "participant"));
         }
     }
     printf("%zu calls\n", json_array_size(calls));
