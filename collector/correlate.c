@@ -353,6 +353,9 @@ static bool write_parts(correlate_t *c, call_t *k, const char *call_id)
         if (!ok)
             return false;
     }
+    for (size_t i = 0; i < k->nused; i++)
+        if (!verdict_store_put_claim(c->vs, call_id, k->used[i]))
+            return false;
     for (size_t j = 0; j < k->nr; j++) {
         row_t *r = &k->r[j];
         json_t *ev = verdict_evidence(&r->v, &r->wire, &r->graph, NULL, &c->cfg.thr);

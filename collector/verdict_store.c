@@ -23,19 +23,23 @@ static const char schema_v1[] =
     "CREATE INDEX verdict_calls_verdict ON verdict_calls(verdict, start);"
     "CREATE INDEX verdict_participants_ip ON verdict_participants(client_ip_hmac);"
     "CREATE INDEX verdict_streams_call ON verdict_streams(call_id);"
-    /* not in the contract: finds the calls that used a probe stream */
-    "CREATE INDEX verdict_streams_stream ON verdict_streams(stream_id);";
+    /* not in the contract: every probe stream a call used (also the
+     * duplicates from other probes that verdict_streams does not name) */
+    "CREATE TABLE verdict_claims(stream_id INTEGER PRIMARY KEY, call_id TEXT NOT NULL);"
+    "CREATE INDEX verdict_claims_call ON verdict_claims(call_id);";
 
 enum {
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,
+    S_DEL_CLAIMS,
     S_DEL_STREAMS,
     S_DEL_PARTS,
     S_DEL_CALL,
     S_INS_CALL,
     S_INS_PART,
     S_INS_STREAM,
+    S_INS_CLAIM,
     S_WIRE_USING,
     S_WIRE_OVERLAP,
     S_JOINED,
@@ -46,6 +50,7 @@ static const char *const sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
+    [S_DEL_CLAIMS] = "DELETE FROM verdict_claims WHERE call_id = ?",
     [S_DEL_STREAMS] = "DELETE FROM verdict_streams WHERE call_id = ?",
     [S_DEL_PARTS] = "DELETE FROM verdict_participants WHERE call_id = ?",
     [S_DEL_CALL] = "DELETE FROM verdict_calls WHERE call_id = ?",
@@ -58,13 +63,14 @@ static const char *const sql[S_COUNT] = {
     [S_INS_STREAM] = "INSERT INTO verdict_streams(call_id, participant, stream_id,"
                      " graph_stream_rid, direction, media, verdict, confidence, evidence)"
                      " VALUES(?,?,?,?,?,?,?,?,?)",
-    [S_WIRE_USING] = "SELECT DISTINCT c.call_id FROM verdict_streams s JOIN verdict_calls c"
+    [S_INS_CLAIM] = "INSERT OR REPLACE INTO verdict_claims(stream_id, call_id) VALUES(?,?)",
+    [S_WIRE_USING] = "SELECT c.call_id FROM verdict_claims s JOIN verdict_calls c"
                      " ON c.call_id = s.call_id WHERE s.stream_id = ? AND c.source = 'wire-only'",
     [S_WIRE_OVERLAP] = "SELECT DISTINCT c.call_id FROM verdict_participants p JOIN verdict_calls c"
                        " ON c.call_id = p.call_id WHERE p.client_ip_hmac = ?1"
                        " AND c.source = 'wire-only' AND c.start <= ?3 AND c.end >= ?2",
-    [S_JOINED] = "SELECT 1 FROM verdict_streams s JOIN verdict_calls c ON c.call_id = s.call_id"
-                 " WHERE s.stream_id = ? AND c.source = 'joined' LIMIT 1",
+    [S_JOINED] = "SELECT 1 FROM verdict_claims s JOIN verdict_calls c ON c.call_id = s.call_id"
+                 " WHERE s.stream_id = ? AND c.source = 'joined'",
 };
 
 struct verdict_store {
@@ -213,7 +219,7 @@ static bool bind_json(sqlite3_stmt *st, int i, json_t *j)
 
 bool verdict_store_delete_call(verdict_store_t *vs, const char *call_id)
 {
-    static const int del[] = {S_DEL_STREAMS, S_DEL_PARTS, S_DEL_CALL};
+    static const int del[] = {S_DEL_CLAIMS, S_DEL_STREAMS, S_DEL_PARTS, S_DEL_CALL};
     for (size_t i = 0; i < sizeof del / sizeof del[0]; i++) {
         sqlite3_bind_text(vs->st[del[i]], 1, call_id, -1, SQLITE_TRANSIENT);
         if (!done(vs->st[del[i]]))
@@ -282,6 +288,14 @@ bool verdict_store_put_stream(verdict_store_t *vs, const verdict_stream_row_t *r
         sqlite3_clear_bindings(st);
         return false;
     }
+    return done(st);
+}
+
+bool verdict_store_put_claim(verdict_store_t *vs, const char *call_id, int64_t stream_id)
+{
+    sqlite3_stmt *st = vs->st[S_INS_CLAIM];
+    sqlite3_bind_int64(st, 1, stream_id);
+    bind_text(st, 2, call_id);
     return done(st);
 }
 

@@ -8,7 +8,8 @@
  *   verdict_streams(id PK, call_id, participant, stream_id, graph_stream_rid,
  *                 direction, media, verdict, confidence, evidence)
  *
- * Schema version in migrations(component 'verdict'). A call is always
+ * Schema version in migrations(component 'verdict'). Internal, beside
+ * them: verdict_claims(stream_id PK, call_id), every probe stream a call used. A call is always
  * written whole: verdict_store_put_call() first deletes every row of that
  * call_id, so re-evaluation replaces. Times are ISO 8601 UTC text like the
  * probe's; evidence is JSON text. The caller brackets writes in
@@ -71,6 +72,10 @@ bool verdict_store_put_call(verdict_store_t *vs, const verdict_call_row_t *r, in
 bool verdict_store_put_participant(verdict_store_t *vs, const verdict_participant_row_t *r);
 bool verdict_store_put_stream(verdict_store_t *vs, const verdict_stream_row_t *r);
 bool verdict_store_delete_call(verdict_store_t *vs, const char *call_id);
+/* Notes that the call used probe stream stream_id (table verdict_claims,
+ * not part of the contract: it also names the duplicates from other probes
+ * and the other SSRCs that verdict_streams.stream_id does not). */
+bool verdict_store_put_claim(verdict_store_t *vs, const char *call_id, int64_t stream_id);
 
 /* Wire-only calls superseded: those that used probe stream stream_id, and
  * those of the client ip_hmac overlapping [start, end]. Return the number

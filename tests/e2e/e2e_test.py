@@ -23,6 +23,7 @@ import time
 
 BUILD, SRC, NAME = sys.argv[1], sys.argv[2], sys.argv[3]
 IMPORT = "--import" in sys.argv[4:]
+TWO = "--two-probes" in sys.argv[4:]  # a second probe sees the same call
 sys.path.insert(0, os.path.join(SRC, "tests", "graph"))
 sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
 import fake_graph  # noqa: E402
@@ -73,10 +74,11 @@ def read(name):
 def setup():
     os.makedirs(path("keys"))
     os.makedirs(path("probes.d"))
-    for name in ("collector", "p1"):
+    for name in ("collector", "p1", "p2"):
         r = run([COLLECTOR, "keygen", name, "--dir", path("keys")])
         check(r.returncode == 0, "keygen %s" % name)
-    os.link(path("keys", "p1.pub"), path("probes.d", "p1.pub"))
+        if name != "collector":
+            os.link(path("keys", name + ".pub"), path("probes.d", name + ".pub"))
     r = run([COLLECTOR, "org-keygen", "--tenant", TENANT, "--out", path("keys", "org.key")])
     check(r.returncode == 0, "org-keygen")
     with open(os.open(path("secret"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
@@ -113,11 +115,11 @@ def start_collector(endpoint, fake):
     fail("collector did not start listening")
 
 
-def replay(endpoint):
-    r = run([PROBE, "--collector", endpoint, "--key", path("keys", "p1.key"),
-             "--collector-key", path("keys", "collector.pub"), "--spool-dir", path("spool"),
+def replay(endpoint, probe="p1"):
+    r = run([PROBE, "--collector", endpoint, "--key", path("keys", probe + ".key"),
+             "--collector-key", path("keys", "collector.pub"), "--spool-dir", path("spool-" + probe),
              "--site", "site-hq", "-r", PCAP])
-    with open(path("probe.log"), "w") as f:
+    with open(path("probe.log"), "a") as f:
         f.write(r.stderr)
     check(r.returncode == 0, "probe replay exits 0")
     check("0 records lost" in r.stderr, "probe delivered every record")
@@ -228,6 +230,8 @@ def main():
     endpoint = "tcp://127.0.0.1:%d" % free_port()
     col = start_collector(endpoint, fake)
     replay(endpoint)
+    if TWO:
+        replay(endpoint, "p2")
     if rec and IMPORT:
         with open(path("record.json"), "w") as f:
             json.dump(rec, f)
@@ -239,6 +243,10 @@ def main():
     calls = wait_for_call(*SC["expect"])
     c, streams = assert_call(calls, rec, client_ip)
     scenario_checks(c, streams)
+    if TWO:
+        check(all(s["evidence"]["wire"]["probes"] == 2 for s in streams),
+              "each stream seen by two probes, counted once")
+        check(c["evidence"]["probe_streams"] == 4, "four probe stream rows joined to the call")
     if rec and fake:
         # a later version of the record: the call is judged again, not duplicated
         fake.records[rec["id"]] = dict(gen_records.record(os.path.join(SRC, "pcaps"), NAME, 2))
