@@ -1,6 +1,7 @@
 /* callscope-collector run: the daemon. Receives batches and heartbeats,
  * stores them, enforces retention, logs its counters. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -8,9 +9,16 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
+#include "cliutil.h"
 #include "commands.h"
+#include "correlate.h"
 #include "graph_pii.h"
 #include "keyfile.h"
+#include "noc.h"
+#include "graph_poller.h"
+#include "graph_token.h"
 #include "ingest.h"
 #include "log.h"
 #include "opttab.h"
@@ -27,6 +35,12 @@ typedef struct {
     const char *org_keys[GRAPH_PII_MAX_KEYS];
     size_t norg_keys;
     bool check_only;
+    noc_cfg_t noc; /* noc.bind NULL: no HTTP server */
+    unsigned correlate_s, correlate_lookback_s;
+    correlate_cfg_t cc;
+    /* Graph polling inside the loop: off without a tenant */
+    const char *g_tenant, *g_client_id, *g_secret_file, *g_authority, *g_url, *g_ca;
+    unsigned g_interval_s, g_lookback_s, g_timeout_s;
 } run_cfg_t;
 
 #define RUN(f) offsetof(run_cfg_t, f)
@@ -67,6 +81,54 @@ static const opttab_def_t opts[] = {
     {"check-config", 0, OPTTAB_FLAG, RUN(check_only), 0, 0, NULL,
      "Check the settings, key files (and their permissions), authorised keys and the "
      "organisation keys, then exit: 0 when valid, 1 or 2 with a message naming the problem."},
+    {"http-bind", 0, OPTTAB_STR, RUN(noc.bind), 0, 0, "ADDR:PORT",
+     "Serve the NOC outputs here (JSON API, /metrics, dashboard; docs/noc.md), e.g. "
+     "127.0.0.1:8443 (default: off). The same as 'callscope-collector serve', in this process."},
+    {"http-token-file", 0, OPTTAB_STR, RUN(noc.token_file), 0, 0, "FILE",
+     "Bearer token for the HTTP server (one line, mode 0600; default /etc/callscope/noc.token)."},
+    {"http-tls-cert", 0, OPTTAB_STR, RUN(noc.tls_cert), 0, 0, "FILE", "TLS certificate (PEM)."},
+    {"http-tls-key", 0, OPTTAB_STR, RUN(noc.tls_key), 0, 0, "FILE", "TLS key (PEM)."},
+    {"metrics-open", 0, OPTTAB_FLAG, RUN(noc.metrics_open), 0, 0, NULL,
+     "/metrics without the token (for a Prometheus on a trusted network)."},
+    {"alert-webhook", 0, OPTTAB_STR, RUN(noc.alert_webhook), 0, 0, "URL",
+     "POST a JSON alert here when a site's share of lan or wan verdicts crosses the threshold "
+     "(a syslog line is written too)."},
+    {"alert-threshold", 0, OPTTAB_UINT, RUN(noc.alert_threshold_pct), 1, 100, "PERCENT",
+     "Share of a site's calls judged lan (or wan) that raises an alert (default as serve)."},
+    {"alert-window", 0, OPTTAB_UINT, RUN(noc.alert_window_s), 60, 86400, "SECONDS",
+     "Calls that ended within this window count (default as serve)."},
+    {"alert-interval", 0, OPTTAB_UINT, RUN(noc.alert_interval_s), 0, 604800, "SECONDS",
+     "At most one alert per site and kind in this time (default as serve)."},
+    {"correlate-interval", 0, OPTTAB_UINT, RUN(correlate_s), 0, 86400, "SECONDS",
+     "Join new probe streams and call records and (re)judge the calls they touch every "
+     "SECONDS (default 60; 0: never; also right after each Graph poll cycle). "
+     "docs/verdicts.md."},
+    {"correlate-lookback", 0, OPTTAB_UINT, RUN(correlate_lookback_s), 60, 30 * 86400, "SECONDS",
+     "At start, judge again what was stored this far back (default 7200: Graph records "
+     "arrive up to an hour after a call)."},
+    {"threshold", 0, OPTTAB_SPECIAL, 0, 0, 0, "NAME=VALUE",
+     "Change a threshold of the verdict decision table (callscope-collector correlate "
+     "--help lists them)."},
+    {"graph-tenant", 0, OPTTAB_STR, RUN(g_tenant), 0, 0, "TENANT",
+     "Poll Microsoft Graph for this tenant's call records inside this process (off when not "
+     "given). Needs --graph-client-id and --graph-secret-file."},
+    {"graph-client-id", 0, OPTTAB_STR, RUN(g_client_id), 0, 0, "GUID",
+     "Application (client) id of the app registration (CallRecords.Read.All)."},
+    {"graph-secret-file", 0, OPTTAB_STR, RUN(g_secret_file), 0, 0, "PATH",
+     "File holding the client secret (first line; never on the command line)."},
+    {"graph-authority-url", 0, OPTTAB_STR, RUN(g_authority), 0, 0, "URL",
+     "Identity platform (default https://login.microsoftonline.com)."},
+    {"graph-url", 0, OPTTAB_STR, RUN(g_url), 0, 0, "URL",
+     "Graph base (default https://graph.microsoft.com/v1.0)."},
+    {"graph-ca-bundle", 0, OPTTAB_STR, RUN(g_ca), 0, 0, "PATH",
+     "CA certificates (PEM) to trust for Graph instead of the system's."},
+    {"graph-interval", 0, OPTTAB_UINT, RUN(g_interval_s), 10, 86400, "SECONDS",
+     "Between Graph poll cycles (default 300)."},
+    {"graph-lookback", 0, OPTTAB_UINT, RUN(g_lookback_s), 60, 30 * 86400, "SECONDS",
+     "List call records that started this far back; fetch again those whose version "
+     "changed (default 86400)."},
+    {"graph-timeout", 0, OPTTAB_UINT, RUN(g_timeout_s), 1, 600, "SECONDS",
+     "Per Graph request; the loop waits for one request at a time (default 30)."},
     {"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "More log detail (repeat for debug)."},
     {"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only."},
     {"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This help."},
@@ -105,6 +167,9 @@ static opttab_result_t special(opttab_t *t, const opttab_def_t *d, const char *v
         cfg->org_keys[cfg->norg_keys++] = val;
         return OPTTAB_RUN;
     }
+    if (strcmp(d->name, "threshold") == 0)
+        return cliutil_threshold("callscope-collector run", &cfg->cc.thr, val) ? OPTTAB_RUN
+                                                                               : OPTTAB_EXIT_USAGE;
     printf("Usage: callscope-collector run [options]\n\n"
            "Receives batches of records from authorised probes over CURVE-encrypted\n"
            "ZeroMQ, stores each batch once in SQLite, then acknowledges it; a probe keeps\n"
@@ -132,6 +197,14 @@ static void defaults(run_cfg_t *c)
     c->retention_days = 30;
     c->retention_check_s = 3600;
     c->stats_s = 60;
+    c->correlate_s = 60;
+    noc_cfg_defaults(&c->noc);
+    c->noc.bind = NULL;
+    c->correlate_lookback_s = 7200;
+    correlate_cfg_defaults(&c->cc);
+    c->g_interval_s = 300;
+    c->g_lookback_s = 86400;
+    c->g_timeout_s = 30;
     const char *sd = getenv("STATE_DIRECTORY");
     if (sd && *sd)
         snprintf(c->db_buf, sizeof c->db_buf, "%.*s/collector.db", (int)strcspn(sd, ":"), sd);
@@ -159,7 +232,89 @@ static void retention(store_t *st, unsigned days)
         LOG_INFO("collector: retention: %" PRId64 " rows older than %u days deleted", n, days);
 }
 
-static void loop(const run_cfg_t *cfg, ingest_t *in, store_t *st)
+/* The jobs the loop runs besides ingest. */
+typedef struct {
+    correlate_t *corr;
+    graph_poller_t *graph;
+    noc_t *noc;
+    usec_t next_corr, next_graph, next_snap;
+    bool first_corr;
+    /* the counters /metrics shows: a copy the HTTP thread may read */
+    pthread_mutex_t mu;
+    json_t *snap;
+} jobs_t;
+
+/* The loop's counters as JSON (new reference): ingest, Graph polling. */
+static json_t *counters_now(ingest_t *in, const jobs_t *j)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "ingest", ingest_stats_json(in));
+    if (j->graph) {
+        graph_poller_stats_t g;
+        graph_poller_stats(j->graph, &g);
+        json_object_set_new(o, "graph",
+                            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "cycles",
+                                      (json_int_t)g.cycles, "requests", (json_int_t)g.requests,
+                                      "throttled", (json_int_t)g.throttled, "retries",
+                                      (json_int_t)g.retries, "timeouts", (json_int_t)g.timeouts,
+                                      "server_errors", (json_int_t)g.server_errors,
+                                      "records_inserted", (json_int_t)g.records_inserted,
+                                      "errors", (json_int_t)g.errors));
+    }
+    return o;
+}
+
+/* Called by the HTTP thread for /metrics. */
+static json_t *counters_cb(void *ctx)
+{
+    jobs_t *j = ctx;
+    pthread_mutex_lock(&j->mu);
+    json_t *copy = j->snap ? json_deep_copy(j->snap) : NULL;
+    pthread_mutex_unlock(&j->mu);
+    return copy;
+}
+
+static void snapshot(ingest_t *in, jobs_t *j, usec_t now)
+{
+    if (!j->noc || now < j->next_snap)
+        return;
+    json_t *c = counters_now(in, j);
+    pthread_mutex_lock(&j->mu);
+    json_decref(j->snap);
+    j->snap = c;
+    pthread_mutex_unlock(&j->mu);
+    j->next_snap = now + USEC_PER_SEC;
+}
+
+static void correlate_now(const run_cfg_t *cfg, jobs_t *j, usec_t now)
+{
+    char err[512];
+    /* the first step looks back; later ones take what arrived since */
+    int64_t back = j->first_corr ? cfg->correlate_lookback_s : 30 * 86400;
+    int n = correlate_step(j->corr, now, back, err, sizeof err);
+    j->first_corr = false;
+    if (n < 0)
+        LOG_ERROR("collector: %s", err);
+    else if (n > 0)
+        LOG_INFO("collector: correlation: %d calls judged", n);
+    j->next_corr = now + (usec_t)cfg->correlate_s * USEC_PER_SEC;
+}
+
+static void graph_now(jobs_t *j, usec_t now)
+{
+    int64_t wake = now;
+    int s = graph_poller_step(j->graph, now, &wake);
+    if (s == GRAPH_STEP_FATAL) {
+        LOG_ERROR("collector: Graph polling stopped: %s", graph_poller_error(j->graph));
+        graph_poller_free(&j->graph);
+        return;
+    }
+    if (s == GRAPH_STEP_IDLE && j->corr)
+        j->next_corr = now; /* judge the records just fetched */
+    j->next_graph = wake;
+}
+
+static void loop(const run_cfg_t *cfg, ingest_t *in, store_t *st, jobs_t *j)
 {
     usec_t next_ret = timefmt_now() + (usec_t)cfg->retention_check_s * USEC_PER_SEC;
     usec_t next_stats = timefmt_now() + (usec_t)cfg->stats_s * USEC_PER_SEC;
@@ -178,7 +333,96 @@ static void loop(const run_cfg_t *cfg, ingest_t *in, store_t *st)
             log_counters(in, "periodic");
             next_stats = now + (usec_t)cfg->stats_s * USEC_PER_SEC;
         }
+        if (j->graph && now >= j->next_graph)
+            graph_now(j, now);
+        if (j->corr && now >= j->next_corr)
+            correlate_now(cfg, j, now);
+        snapshot(in, j, now);
+        if (j->noc)
+            noc_tick(j->noc, now);
     }
+}
+
+/* Graph polling, when a tenant is configured; false on a configuration error. */
+static bool graph_start(const run_cfg_t *cfg, store_t *st, jobs_t *j)
+{
+    char err[600];
+    if (!cfg->g_tenant)
+        return true;
+    if (!cfg->g_client_id || !cfg->g_secret_file) {
+        LOG_ERROR("--graph-tenant needs --graph-client-id and --graph-secret-file");
+        return false;
+    }
+    char *secret = graph_token_read_secret(cfg->g_secret_file, err, sizeof err);
+    if (!secret) {
+        LOG_ERROR("%s", err);
+        return false;
+    }
+    graph_cfg_t g;
+    graph_cfg_defaults(&g);
+    g.tenant = cfg->g_tenant;
+    g.client_id = cfg->g_client_id;
+    g.secret = secret;
+    if (cfg->g_authority)
+        g.authority_url = cfg->g_authority;
+    if (cfg->g_url)
+        g.graph_url = cfg->g_url;
+    g.ca_bundle = cfg->g_ca;
+    for (size_t i = 0; i < cfg->norg_keys; i++)
+        g.org_keys[i] = cfg->org_keys[i];
+    g.norg_keys = cfg->norg_keys;
+    g.interval_s = cfg->g_interval_s;
+    g.lookback_s = cfg->g_lookback_s;
+    g.timeout_ms = (long)cfg->g_timeout_s * 1000;
+    j->graph = graph_poller_new(&g, store_db(st), err, sizeof err);
+    OPENSSL_cleanse(secret, strlen(secret));
+    free(secret);
+    if (!j->graph)
+        LOG_ERROR("%s", err);
+    else
+        LOG_INFO("collector: polling Microsoft Graph every %u s", cfg->g_interval_s);
+    return j->graph != NULL;
+}
+
+/* The HTTP server, when --http-bind is given. */
+static bool noc_start(const run_cfg_t *cfg, const graph_pii_t *pii, jobs_t *j)
+{
+    char err[512];
+    if (!cfg->noc.bind)
+        return true;
+    noc_cfg_t n = cfg->noc;
+    n.db_path = cfg->db_path;
+    j->noc = noc_new(&n, pii, counters_cb, j, err, sizeof err);
+    if (!j->noc)
+        LOG_ERROR("%s", err);
+    return j->noc != NULL;
+}
+
+static bool jobs_start(const run_cfg_t *cfg, store_t *st, const graph_pii_t *pii, jobs_t *j)
+{
+    char err[512];
+    memset(j, 0, sizeof *j);
+    pthread_mutex_init(&j->mu, NULL);
+    j->first_corr = true;
+    j->next_corr = timefmt_now();
+    j->next_graph = timefmt_now();
+    if (cfg->correlate_s) {
+        j->corr = correlate_new(&cfg->cc, store_db(st), pii, err, sizeof err);
+        if (!j->corr) {
+            LOG_ERROR("%s", err);
+            return false;
+        }
+    }
+    return graph_start(cfg, st, j) && noc_start(cfg, pii, j);
+}
+
+static void jobs_stop(jobs_t *j)
+{
+    noc_free(&j->noc); /* first: its thread reads the snapshot */
+    json_decref(j->snap);
+    pthread_mutex_destroy(&j->mu);
+    graph_poller_free(&j->graph);
+    correlate_free(&j->corr);
 }
 
 /* --check-config: the files the daemon would open, checked. */
@@ -240,12 +484,18 @@ static int run(run_cfg_t *cfg)
         graph_pii_free(&pii);
         return 1;
     }
-    loop(cfg, in, st);
+    jobs_t jobs;
+    int rc = 0;
+    if (jobs_start(cfg, st, pii, &jobs))
+        loop(cfg, in, st, &jobs);
+    else
+        rc = 1;
+    jobs_stop(&jobs);
     log_counters(in, "final");
     ingest_free(&in);
     store_free(&st);
     graph_pii_free(&pii);
-    return 0;
+    return rc;
 }
 
 int cmd_run(int argc, char **argv)

@@ -6,5 +6,7 @@
 int cmd_run(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_correlate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -18,6 +18,8 @@ static const command_t commands[] = {
     {"serve", cmd_serve, "serve verdicts to a NOC: JSON API, /metrics, dashboard, alerts"},
     {"graph-poll", graph_cmd_poll, "pull Teams call records from Microsoft Graph into the store"},
     {"graph-import", graph_cmd_import, "read exported call-record JSON files into the store"},
+    {"correlate", cmd_correlate, "join probe streams with call records and judge each call once"},
+    {"report", cmd_report, "list calls with their verdict, participants and streams"},
     {"org-keygen", graph_cmd_orgkey, "make an organisation's master key for personal data"},
 };
 

@@ -21,5 +21,11 @@ done
 "$gen" teams_audio_p2p_relay "$dir/linktype_sll2.pcap" --linktype sll2
 "$gen" teams_audio_p2p_relay "$dir/linktype_raw.pcap" --linktype raw
 "$gen" teams_audio_p2p_relay "$dir/linktype_null.pcap" --linktype null
+# Verdict scenarios (tests/e2e); their Graph call records are written by
+# tests/e2e/gen_records.py from the same table.
+for s in verdict_healthy verdict_lan verdict_wan verdict_wan_beyond \
+         verdict_endpoint verdict_cloud verdict_wire_only; do
+    "$gen" "$s" "$dir/$s.pcap"
+done
 # A small bench capture (with truth); large ones are made at test time.
 "$gen" bench "$dir/bench_small.pcap" --calls 8 --packets 600

@@ -38,6 +38,20 @@ static const pg_scen table[] = {
      "hostile frames for decoders; truth is an object of counts"},
     {"bench", pg_scen_bench, 1,
      "N concurrent Teams calls + 5% background (--calls N --packets M)"},
+    {"verdict_healthy", pg_scen_verdict_healthy, 0,
+     "verdict e2e: 10.1.30.11, clean call (Graph clean)"},
+    {"verdict_lan", pg_scen_verdict_lan, 0,
+     "verdict e2e: 10.1.30.12, 5% loss on the outbound stream at the probe"},
+    {"verdict_wan", pg_scen_verdict_wan, 0,
+     "verdict e2e: 10.1.30.13, 5% loss on the inbound stream at the probe"},
+    {"verdict_wan_beyond", pg_scen_verdict_wan_beyond, 0,
+     "verdict e2e: 10.1.30.14, clean at the probe (Graph: outbound loss)"},
+    {"verdict_endpoint", pg_scen_verdict_endpoint, 0,
+     "verdict e2e: 10.1.30.15, clean at the probe (Graph: device events)"},
+    {"verdict_cloud", pg_scen_verdict_cloud, 0,
+     "verdict e2e: 10.1.30.16, clean (Graph: a far participant's leg bad)"},
+    {"verdict_wire_only", pg_scen_verdict_wire_only, 0,
+     "verdict e2e: 10.1.30.17, 5% outbound loss, no Graph record"},
 };
 
 const pg_scen *pg_scen_find(const char *name)

@@ -36,5 +36,12 @@ int pg_scen_impair_static_pt(pg_ctx *c);
 int pg_scen_rtcp_plain(pg_ctx *c);
 int pg_scen_malformed(pg_ctx *c);
 int pg_scen_bench(pg_ctx *c);
+int pg_scen_verdict_healthy(pg_ctx *c);
+int pg_scen_verdict_lan(pg_ctx *c);
+int pg_scen_verdict_wan(pg_ctx *c);
+int pg_scen_verdict_wan_beyond(pg_ctx *c);
+int pg_scen_verdict_endpoint(pg_ctx *c);
+int pg_scen_verdict_cloud(pg_ctx *c);
+int pg_scen_verdict_wire_only(pg_ctx *c);
 
 #endif

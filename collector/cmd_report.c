@@ -1,0 +1,348 @@
+/* callscope-collector report: the verdicts for people (table), programs
+ * (json) and spreadsheets (csv). The only place addresses are shown in
+ * clear: they are opened with the organisation key for this output. */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "cliutil.h"
+#include "commands.h"
+#include "graph_pii.h"
+#include "log.h"
+#include "opttab.h"
+#include "textwrap.h"
+#include "timefmt.h"
+
+#define PROG "callscope-collector report"
+#define PART_AAD "verdict_participants.client_ip"
+
+typedef struct {
+    const char *db_path, *site, *format, *verdict;
+    const char *org_keys[GRAPH_PII_MAX_KEYS];
+    size_t norg_keys;
+    int64_t since_s;
+} report_opts_t;
+
+#define RO(f) offsetof(report_opts_t, f)
+
+static const opttab_def_t opts[] = {
+    {"db", 'd', OPTTAB_STR, RO(db_path), 0, 0, "PATH", "The collector's SQLite store (required)."},
+    {"org-key", 'o', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
+     "The organisation's master key (required; repeatable after rotation). Opens the "
+     "participants' sealed addresses for this report; nothing is written."},
+    {"since", 's', OPTTAB_SPECIAL, 0, 0, 0, "DURATION",
+     "Calls that started within DURATION before now (90s, 30m, 24h, 7d, 52w; default 24h)."},
+    {"site", 0, OPTTAB_STR, RO(site), 0, 0, "SITE", "Only calls seen by probes of this site."},
+    {"verdict", 0, OPTTAB_STR, RO(verdict), 0, 0, "VERDICT",
+     "Only calls with this verdict (lan, wan, endpoint, cloud, healthy, unknown)."},
+    {"format", 'f', OPTTAB_STR, RO(format), 0, 0, "FORMAT",
+     "table (default: one block per call with its participants and streams), json (an "
+     "array of calls, each with participants, streams and the evidence objects) or csv "
+     "(one line per call, RFC 4180)."},
+    {"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This manual."},
+};
+
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static void help(const opttab_t *t)
+{
+    printf("SYNOPSIS\n    " PROG " --db PATH --org-key FILE [--since 24h] [--site S]\n"
+           "        [--format table|json|csv]\n\nDESCRIPTION\n");
+    textwrap(stdout,
+             "Lists the calls with their verdict (lan, wan, endpoint, cloud, healthy, unknown), "
+             "confidence, site, times, source (joined: probe and Graph; wire-only: probe only; "
+             "cloud-only: Graph only) and the rule that decided, oldest first; the table adds "
+             "a line per participant (its address opened with the organisation key) and per "
+             "stream with the figures on each side of the probe. Verdicts are made by "
+             "'correlate' or by 'run'.",
+             4, 78);
+    printf("\nOPTIONS\n");
+    opttab_help(t, stdout);
+    printf("\nEXIT STATUS\n    0 done (also when no call matched); 1 store or key error; 2 "
+           "usage.\n\nEXAMPLE\n    " PROG " --db /var/lib/callscope/collector.db \\\n"
+           "        --org-key /etc/callscope/org.key --since 24h --site hq\n"
+           "\nSEE ALSO\n    callscope-collector correlate --help, docs/verdicts.md\n");
+}
+
+static opttab_result_t special(opttab_t *t, const opttab_def_t *d, const char *val)
+{
+    report_opts_t *o = t->cfg;
+    if (d->short_name == 'o')
+        return cliutil_org_key(PROG, o->org_keys, &o->norg_keys, val) ? OPTTAB_RUN
+                                                                      : OPTTAB_EXIT_USAGE;
+    if (d->short_name == 's')
+        return cliutil_since(PROG, val, &o->since_s) ? OPTTAB_RUN : OPTTAB_EXIT_USAGE;
+    help(t);
+    return OPTTAB_EXIT_OK;
+}
+
+/* ---- reading --------------------------------------------------------------------- */
+
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER:
+        return json_integer(sqlite3_column_int64(st, i));
+    case SQLITE_FLOAT:
+        return json_real(sqlite3_column_double(st, i));
+    case SQLITE_TEXT:
+        return json_string((const char *)sqlite3_column_text(st, i));
+    default:
+        return json_null();
+    }
+}
+
+/* Row i.. as an object with the statement's column names; "evidence" parsed. */
+static json_t *row_object(sqlite3_stmt *st, const graph_pii_t *pii)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < sqlite3_column_count(st); i++) {
+        const char *name = sqlite3_column_name(st, i);
+        if (strcmp(name, "client_ip_enc") == 0) {
+            char ip[128];
+            const void *b = sqlite3_column_blob(st, i);
+            bool ok = b && graph_pii_open(pii, PART_AAD, b, (size_t)sqlite3_column_bytes(st, i),
+                                          ip, sizeof ip);
+            json_object_set_new(o, "client_ip", ok ? json_string(ip) : json_null());
+        } else if (strcmp(name, "evidence") == 0) {
+            json_t *ev = json_loads((const char *)sqlite3_column_text(st, i), 0, NULL);
+            json_object_set_new(o, "rule", json_incref(json_object_get(ev, "rule")));
+            json_object_set_new(o, "evidence", ev ? ev : json_null());
+        } else {
+            json_object_set_new(o, name, col_json(st, i));
+        }
+    }
+    return o;
+}
+
+static bool children(sqlite3 *db, const char *sql, const char *call_id, const graph_pii_t *pii,
+                     json_t *into)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(st, 1, call_id, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(into, row_object(st, pii));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE;
+}
+
+static json_t *load(sqlite3 *db, const report_opts_t *o, const graph_pii_t *pii)
+{
+    sqlite3_stmt *st;
+    char since[40];
+    if (sqlite3_prepare_v2(db,
+                           "SELECT call_id, source, site, start, end, verdict, confidence,"
+                           " graph_record_id, graph_version, evaluated, evidence FROM verdict_calls"
+                           " WHERE start >= ?1 AND (?2 IS NULL OR site = ?2)"
+                           " AND (?3 IS NULL OR verdict = ?3) ORDER BY start, call_id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, timefmt_iso(timefmt_now() - o->since_s * USEC_PER_SEC, since,
+                                         sizeof since), -1, SQLITE_TRANSIENT);
+    if (o->site)
+        sqlite3_bind_text(st, 2, o->site, -1, SQLITE_STATIC);
+    if (o->verdict)
+        sqlite3_bind_text(st, 3, o->verdict, -1, SQLITE_STATIC);
+    json_t *calls = json_array();
+    bool ok = true;
+    int rc;
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *c = row_object(st, pii), *p = json_array(), *s = json_array();
+        const char *id = json_string_value(json_object_get(c, "call_id"));
+        ok = children(db,
+                      "SELECT participant, site, client_ip_enc, verdict, confidence, evidence"
+                      " FROM verdict_participants WHERE call_id = ? ORDER BY participant",
+                      id, pii, p) &&
+             children(db,
+                      "SELECT participant, stream_id, graph_stream_rid, direction, media,"
+                      " verdict, confidence, evidence FROM verdict_streams WHERE call_id = ?"
+                      " ORDER BY participant, media, direction, id",
+                      id, pii, s);
+        json_object_set_new(c, "participants", p);
+        json_object_set_new(c, "streams", s);
+        json_array_append_new(calls, c);
+    }
+    sqlite3_finalize(st);
+    if (!ok) {
+        json_decref(calls);
+        return NULL;
+    }
+    return calls;
+}
+
+/* ---- writing ----------------------------------------------------------------------- */
+
+static const char *str(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "-";
+}
+
+static double num(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* "2026-01-15T10:00:00.000000Z" -> "2026-01-15 10:00:00" */
+static void short_time(const char *iso, char *out, size_t len)
+{
+    snprintf(out, len, "%.19s", iso);
+    if (strlen(out) > 10)
+        out[10] = ' ';
+}
+
+static void figures(const json_t *ev, char *out, size_t len)
+{
+    const json_t *w = json_object_get(ev, "wire"), *g = json_object_get(ev, "graph");
+    size_t n = 0;
+    out[0] = '\0';
+    if (json_is_object(w))
+        n += (size_t)snprintf(out, len, "probe: loss %.2f%% jitter %.1f ms (%lld pkts)",
+                              num(w, "loss_pct"),
+                              isnan(num(w, "network_jitter_ms_max")) ? num(w, "jitter_ms_max")
+                                                                     : num(w, "network_jitter_ms_max"),
+                              (long long)num(w, "packets"));
+    if (json_is_object(g) && !isnan(num(g, "avg_loss_pct")) && n < len)
+        n += (size_t)snprintf(out + n, len - n, "%sgraph: loss %.2f%% jitter %.1f ms rtt %.0f ms",
+                              n ? "; " : "", num(g, "avg_loss_pct"), num(g, "avg_jitter_ms"),
+                              num(g, "avg_rtt_ms"));
+    if (json_is_object(g) && !isnan(num(g, "cpu_insufficient_ratio")) && n < len)
+        snprintf(out + n, len - n, "%sdevice: cpu %.2f glitch %.2f low speech %.2f",
+                 n ? "; " : "", num(g, "cpu_insufficient_ratio"), num(g, "device_glitch_ratio"),
+                 num(g, "low_speech_ratio"));
+}
+
+/* The stream lines of one participant. */
+static void print_streams(const json_t *streams, const char *participant)
+{
+    size_t i;
+    json_t *x;
+    char fig[256];
+    json_array_foreach(streams, i, x) {
+        if (strcmp(str(x, "participant"), participant) != 0)
+            continue;
+        figures(json_object_get(x, "evidence"), fig, sizeof fig);
+        printf("      %-8s %-11s %-8s %.2f  %s\n", str(x, "direction"), str(x, "media"),
+               str(x, "verdict"), num(x, "confidence"), fig);
+    }
+}
+
+static void print_table(const json_t *calls)
+{
+    size_t i, j;
+    json_t *c, *x;
+    printf("%-19s  %-8s  %-12s  %-10s  %-8s  %-4s  %s\n", "START (UTC)", "END", "SITE", "SOURCE",
+           "VERDICT", "CONF", "CALL");
+    json_array_foreach(calls, i, c) {
+        char a[32], b[32], fig[256];
+        short_time(str(c, "start"), a, sizeof a);
+        short_time(str(c, "end"), b, sizeof b);
+        printf("%-19s  %-8s  %-12s  %-10s  %-8s  %.2f  %s\n", a, b + 11, str(c, "site"),
+               str(c, "source"), str(c, "verdict"), num(c, "confidence"), str(c, "call_id"));
+        printf("    rule: %s\n", str(c, "rule"));
+        json_array_foreach(json_object_get(c, "participants"), j, x) {
+            figures(json_object_get(x, "evidence"), fig, sizeof fig);
+            printf("    participant %-28s %-15s %-8s %.2f  %s\n", str(x, "participant"),
+                   str(x, "client_ip"), str(x, "verdict"), num(x, "confidence"), fig);
+            print_streams(json_object_get(c, "streams"), str(x, "participant"));
+        }
+    }
+    printf("%zu calls\n", json_array_size(calls));
+}
+
+static void csv_field(const char *s, bool last)
+{
+    bool quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (quote) {
+        putchar('"');
+        for (; *s; s++) {
+            if (*s == '"')
+                putchar('"');
+            putchar(*s);
+        }
+        putchar('"');
+    } else {
+        fputs(s, stdout);
+    }
+    putchar(last ? '\n' : ',');
+}
+
+static void print_csv(const json_t *calls)
+{
+    static const char *const cols[] = {"call_id", "source", "site", "start", "end", "verdict",
+                                       "confidence", "graph_record_id", "graph_version", "rule"};
+    size_t n = sizeof cols / sizeof cols[0], i;
+    json_t *c;
+    for (size_t k = 0; k < n; k++)
+        csv_field(cols[k], k + 1 == n);
+    json_array_foreach(calls, i, c) {
+        for (size_t k = 0; k < n; k++) {
+            const json_t *v = json_object_get(c, cols[k]);
+            char buf[64];
+            if (json_is_integer(v))
+                snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+            else if (json_is_real(v))
+                snprintf(buf, sizeof buf, "%.2f", json_real_value(v));
+            csv_field(json_is_string(v) ? json_string_value(v) : json_is_number(v) ? buf : "",
+                      k + 1 == n);
+        }
+    }
+}
+
+static int report(const report_opts_t *o)
+{
+    char err[512];
+    graph_pii_t *pii = graph_pii_new(o->org_keys, o->norg_keys, NULL, err, sizeof err);
+    if (!pii) {
+        LOG_ERROR("%s", err);
+        return 1;
+    }
+    sqlite3 *db = NULL;
+    json_t *calls = NULL;
+    if (sqlite3_open_v2(o->db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        calls = load(db, o, pii);
+    }
+    if (!calls)
+        LOG_ERROR("cannot read verdicts from %s: %s (has 'correlate' or 'run' made any?)",
+                  o->db_path, db ? sqlite3_errmsg(db) : "out of memory");
+    else if (strcmp(o->format, "json") == 0) {
+        json_dumpf(calls, stdout, JSON_INDENT(2));
+        putchar('\n');
+    } else if (strcmp(o->format, "csv") == 0)
+        print_csv(calls);
+    else
+        print_table(calls);
+    int rc = calls ? 0 : 1;
+    json_decref(calls);
+    sqlite3_close(db);
+    graph_pii_free(&pii);
+    return rc;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    report_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.since_s = 86400;
+    o.format = "table";
+    opttab_t t = {.prog = PROG, .defs = opts, .ndefs = NOPTS, .cfg = &o, .special = special};
+    int rc = cliutil_parse_db_key(&t, argc, argv, &o.db_path, &o.norg_keys);
+    if (rc >= 0)
+        return rc;
+    if (strcmp(o.format, "table") != 0 && strcmp(o.format, "json") != 0 &&
+        strcmp(o.format, "csv") != 0) {
+        fprintf(stderr, PROG ": --format: '%s' is not table, json or csv\n", o.format);
+        return 2;
+    }
+    return report(&o);
+}
