@@ -12,6 +12,7 @@ No name, address or MAC the scenario fed in may appear in any log, and no
 address in clear in the store or in the evidence.
 """
 import json
+import urllib.parse
 import os
 import shutil
 import signal
@@ -83,6 +84,37 @@ def setup():
     check(r.returncode == 0, "org-keygen")
     with open(os.open(path("secret"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
         f.write(SECRET + "\n")
+    with open(os.open(path("noc.token"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write(NOC_TOKEN + "\n")
+
+
+NOC_TOKEN = "e2e-noc-token-0123456789abcdef"
+HTTP_PORT = None
+
+
+def api(url_path):
+    """GET from the collector's own HTTP server (run --http-bind), as JSON."""
+    import urllib.request
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (HTTP_PORT, url_path),
+                                 headers={"Authorization": "Bearer " + NOC_TOKEN})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        body = r.read().decode()
+    return json.loads(body) if url_path != "/metrics" else body
+
+
+def api_checks(expect):
+    """The verdict through the JSON API, as the NOC sees it."""
+    calls = api("/api/calls?since=2020-01-01T00:00:00Z")["calls"]
+    mine = [c for c in calls if c["verdict"] == expect[0] and c["source"] == expect[1]]
+    check(len(mine) == 1, "the JSON API lists the call: %s / %s" % expect)
+    one = api("/api/calls/" + urllib.parse.quote(mine[0]["call_id"], safe=""))
+    check(one["call"]["evidence"].get("rule"), "the API gives the call's evidence: " +
+          one["call"]["evidence"]["rule"])
+    check(one["streams"] and any(s["probe"] for s in one["streams"]),
+          "the API joins the probe's streams to the verdict")
+    metrics = api("/metrics")
+    check('callscope_verdict_calls{' in metrics and "callscope_ingest_records_stored" in metrics,
+          "/metrics has verdict counts and the ingest counters")
 
 
 def free_port():
@@ -96,7 +128,8 @@ def free_port():
 def start_collector(endpoint, fake):
     args = [COLLECTOR, "run", "-v", "--bind", endpoint, "--key", path("keys", "collector.key"),
             "--authorized-keys", path("probes.d"), "--db", path("store.db"),
-            "--org-key", path("keys", "org.key"), "--stats", "0", "--correlate-interval", "1"]
+            "--org-key", path("keys", "org.key"), "--stats", "0", "--correlate-interval", "1",
+            "--http-bind", "127.0.0.1:%d" % HTTP_PORT, "--http-token-file", path("noc.token")]
     if fake:
         args += ["--graph-tenant", TENANT, "--graph-client-id", CLIENT,
                  "--graph-secret-file", path("secret"), "--graph-authority-url", fake.base,
@@ -228,6 +261,8 @@ def main():
         fake = fake_graph.FakeGraph(TMP, TENANT, CLIENT, SECRET)
         fake.records[rec["id"]] = rec
     endpoint = "tcp://127.0.0.1:%d" % free_port()
+    global HTTP_PORT
+    HTTP_PORT = free_port()
     col = start_collector(endpoint, fake)
     replay(endpoint)
     if TWO:
@@ -243,6 +278,7 @@ def main():
     calls = wait_for_call(*SC["expect"])
     c, streams = assert_call(calls, rec, client_ip)
     scenario_checks(c, streams)
+    api_checks(tuple(SC["expect"]))
     if TWO:
         check(all(s["evidence"]["wire"]["probes"] == 2 for s in streams),
               "each stream seen by two probes, counted once")
