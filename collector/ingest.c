@@ -14,6 +14,16 @@
 
 #define MSGS_PER_POLL 256
 
+#define GROUP_MAX_BATCHES 64 /* batches stored in one transaction (group commit) */
+
+/* A batch stored in the open group, acknowledged once the group commits. */
+typedef struct {
+    zmq_msg_t ident;
+    char *ack;
+    wire_status_t status;
+    int64_t stored, rejected;
+} pending_t;
+
 struct ingest {
     ingest_cfg_t cfg;
     store_t *store;
@@ -21,6 +31,9 @@ struct ingest {
     zap_t *zap;
     size_t max_frame;
     ingest_stats_t st;
+    pending_t pend[GROUP_MAX_BATCHES];
+    size_t npend;
+    bool group_failed;
 };
 
 static bool router_setup(ingest_t *in, char *err, size_t errlen)
@@ -117,31 +130,65 @@ static void on_batch(ingest_t *in, zmq_msg_t *ident, const char *probe, const wi
                      const char *body, size_t body_len)
 {
     char err[512];
-    wire_status_t status;
     store_result_t r;
-    if (!store_batch(in->store, probe, m, body, body_len, &status, &r, err, sizeof err)) {
+    pending_t *p = &in->pend[in->npend];
+    if (in->group_failed)
+        return; /* rolled back already: the probe resends */
+    if (!store_batch(in->store, probe, m, body, body_len, &p->status, &r, err, sizeof err)) {
         in->st.db_errors++;
-        LOG_ERROR("collector: batch %" PRId64 " from '%s' not stored, not acknowledged: %s",
-                  m->seq, probe, err);
-        return; /* the probe resends after its ack timeout */
+        in->group_failed = true;
+        LOG_ERROR("collector: batch %" PRId64 " from '%s' not stored; %zu batches of its group "
+                  "rolled back, none acknowledged: %s",
+                  m->seq, probe, in->npend, err);
+        return; /* the probes resend after their ack timeout */
     }
-    if (status == WIRE_DUPLICATE) {
-        in->st.batches_duplicate++;
-    } else if (status == WIRE_REJECTED) { /* resending cannot help: the probe drops it */
-        in->st.malformed++;
+    if (p->status == WIRE_REJECTED) /* resending cannot help: the probe drops it */
         LOG_WARN("collector: batch %" PRId64 " from '%s' rejected: %s", m->seq, probe,
                  r.first_error);
-    } else {
-        in->st.batches_stored++;
-        in->st.records_stored += (uint64_t)r.stored;
-        in->st.records_rejected += (uint64_t)r.rejected;
-        if (r.rejected)
-            LOG_WARN("collector: batch %" PRId64 " from '%s': %" PRId64 " records rejected: %s",
-                     m->seq, probe, r.rejected, r.first_error);
+    else if (r.rejected)
+        LOG_WARN("collector: batch %" PRId64 " from '%s': %" PRId64 " records rejected: %s",
+                 m->seq, probe, r.rejected, r.first_error);
+    p->stored = r.stored;
+    p->rejected = r.rejected;
+    p->ack = wire_ack(m->epoch, m->seq, p->status, r.stored, r.rejected,
+                      r.rejected || p->status == WIRE_REJECTED ? r.first_error : NULL);
+    zmq_msg_init(&p->ident);
+    zmq_msg_copy(&p->ident, ident);
+    in->npend++;
+}
+
+/* Commits the group, then acknowledges its batches (or, when the commit
+ * fails, acknowledges none: the probes resend). */
+static void group_end(ingest_t *in)
+{
+    char err[512];
+    bool ok = !in->group_failed && store_commit(in->store, err, sizeof err);
+    if (in->group_failed)
+        store_rollback(in->store);
+    else if (!ok) {
+        in->st.db_errors++;
+        LOG_ERROR("collector: commit of %zu batches failed, none acknowledged: %s", in->npend,
+                  err);
     }
-    send_reply(in, ident,
-               wire_ack(m->epoch, m->seq, status, r.stored, r.rejected,
-                        r.rejected || status == WIRE_REJECTED ? r.first_error : NULL));
+    for (size_t i = 0; i < in->npend; i++) {
+        pending_t *p = &in->pend[i];
+        if (ok && p->status == WIRE_DUPLICATE) {
+            in->st.batches_duplicate++;
+        } else if (ok && p->status == WIRE_REJECTED) {
+            in->st.malformed++;
+        } else if (ok) {
+            in->st.batches_stored++;
+            in->st.records_stored += (uint64_t)p->stored;
+            in->st.records_rejected += (uint64_t)p->rejected;
+        }
+        if (ok)
+            send_reply(in, &p->ident, p->ack);
+        else
+            free(p->ack);
+        zmq_msg_close(&p->ident);
+    }
+    in->npend = 0;
+    in->group_failed = false;
 }
 
 /* body: the batch's record lines, NULL for a one-frame message. */
@@ -238,10 +285,18 @@ void ingest_poll(ingest_t *in, long timeout_ms)
         return;
     if (items[1].revents & ZMQ_POLLIN)
         zap_handle(in->zap);
-    for (int i = 0; i < MSGS_PER_POLL && read_one(in); i++) {
+    /* group commit: what is waiting now goes into one transaction */
+    char err[512];
+    if (!store_begin(in->store, err, sizeof err)) {
+        in->st.db_errors++;
+        LOG_ERROR("collector: %s", err);
+        return;
+    }
+    for (int i = 0; i < MSGS_PER_POLL && in->npend < GROUP_MAX_BATCHES && read_one(in); i++) {
         if (i % 16 == 15)
             zap_handle(in->zap); /* new probes are not kept waiting behind a busy one */
     }
+    group_end(in);
 }
 
 void ingest_reload_keys(ingest_t *in)

@@ -127,6 +127,7 @@ struct store {
     sqlite3 *db;
     const graph_pii_t *pii; /* borrowed */
     pii_cache_t *pc;
+    bool in_txn;    /* store_begin() called, store_commit() not yet */
     jscan_t js;     /* the record at hand */
     dynbuf_t text;  /* its stored form */
     checkpointer_t ck;
@@ -630,22 +631,46 @@ bool store_batch(store_t *s, const char *probe, const wire_msg_t *m, const char 
         *status = WIRE_REJECTED;
         return true;
     }
-    if (!exec(s->db, "BEGIN IMMEDIATE", err, errlen))
+    bool own = !s->in_txn;
+    if (own && !store_begin(s, err, errlen))
         return false;
     bool dup = false;
     if (!insert_batch(s, probe, m, body, body_len, now, r, &dup)) {
         snprintf(err, errlen, "database: %s", sqlite3_errmsg(s->db));
-        char ignored[8];
-        exec(s->db, "ROLLBACK", ignored, sizeof ignored);
+        store_rollback(s);
         return false;
     }
-    if (!exec(s->db, "COMMIT", err, errlen)) {
-        char ignored[8];
-        exec(s->db, "ROLLBACK", ignored, sizeof ignored);
+    if (own && !store_commit(s, err, errlen))
         return false;
-    }
     *status = dup ? WIRE_DUPLICATE : WIRE_STORED;
     return true;
+}
+
+bool store_begin(store_t *s, char *err, size_t errlen)
+{
+    if (s->in_txn)
+        return true;
+    s->in_txn = exec(s->db, "BEGIN IMMEDIATE", err, errlen);
+    return s->in_txn;
+}
+
+bool store_commit(store_t *s, char *err, size_t errlen)
+{
+    if (!s->in_txn)
+        return true;
+    bool ok = exec(s->db, "COMMIT", err, errlen);
+    if (!ok)
+        store_rollback(s);
+    s->in_txn = false;
+    return ok;
+}
+
+void store_rollback(store_t *s)
+{
+    char ignored[8];
+    if (sqlite3_get_autocommit(s->db) == 0)
+        exec(s->db, "ROLLBACK", ignored, sizeof ignored);
+    s->in_txn = false;
 }
 
 bool store_heartbeat(store_t *s, const char *probe, const wire_msg_t *m, char *err,

@@ -42,6 +42,15 @@ sqlite3 *store_db(store_t *s);
 bool store_batch(store_t *s, const char *probe, const wire_msg_t *m, const char *body,
                  size_t body_len, wire_status_t *status, store_result_t *r, char *err,
                  size_t errlen);
+/* Group commit: between store_begin() and store_commit() every
+ * store_batch() and store_heartbeat() joins one transaction (acknowledge
+ * the batches only after the commit succeeds). After a failed store_batch
+ * inside a group the whole group is rolled back. Without store_begin()
+ * each batch is its own transaction. */
+bool store_begin(store_t *s, char *err, size_t errlen);
+bool store_commit(store_t *s, char *err, size_t errlen);
+void store_rollback(store_t *s);
+
 /* Notes a probe's heartbeat (its health kept as JSON). */
 bool store_heartbeat(store_t *s, const char *probe, const wire_msg_t *m, char *err,
                      size_t errlen);
