@@ -5,13 +5,15 @@
 
 #include "siphash.h"
 
-#define SLOTS 65536  /* a power of two; about 13 MB */
+#define SLOTS 65536  /* a power of two; about 15 MB */
 #define KEY_MAX 96   /* "aad\0value" */
 #define VAL_MAX 64   /* longest value cached; longer ones are computed each time */
 
 typedef struct {
     uint8_t klen;
-    bool hashed; /* else sealed */
+    bool hashed;   /* else sealed */
+    bool has_pair; /* a sealed entry that also holds the value's lookup hash */
+    uint8_t pair_hash[GRAPH_PII_HASH_LEN];
     char key[KEY_MAX];
     uint8_t out[VAL_MAX + GRAPH_PII_OVERHEAD];
     size_t outlen;
@@ -74,9 +76,17 @@ static void fill(slot_t *s, bool hashed, const char *key, size_t klen, const uin
 {
     s->klen = (uint8_t)klen;
     s->hashed = hashed;
+    s->has_pair = false;
     memcpy(s->key, key, klen);
     memcpy(s->out, out, outlen);
     s->outlen = outlen;
+}
+
+static bool hash_value(pii_cache_t *c, const char *domain, const char *value,
+                       uint8_t out[GRAPH_PII_HASH_LEN])
+{
+    return (strcmp(domain, "ip") == 0 && graph_pii_lookup_ip(c->pii, value, out)) ||
+           graph_pii_lookup(c->pii, domain, value, out);
 }
 
 const uint8_t *pii_cache_seal(pii_cache_t *c, const char *aad, const char *value, size_t len,
@@ -109,11 +119,36 @@ bool pii_cache_hash(pii_cache_t *c, const char *domain, const char *value, size_
         memcpy(out, s->out, GRAPH_PII_HASH_LEN);
         return true;
     }
-    bool ok = (strcmp(domain, "ip") == 0 && graph_pii_lookup_ip(c->pii, value, out)) ||
-              graph_pii_lookup(c->pii, domain, value, out);
+    bool ok = hash_value(c, domain, value, out);
     if (ok && s)
         fill(s, true, key, klen, out, GRAPH_PII_HASH_LEN);
     return ok;
+}
+
+const uint8_t *pii_cache_pair(pii_cache_t *c, const char *aad, const char *domain,
+                              const char *value, size_t len, size_t *outlen,
+                              uint8_t hash[GRAPH_PII_HASH_LEN], bool *hashed)
+{
+    char key[KEY_MAX];
+    size_t klen = 0;
+    bool hit;
+    slot_t *s = find(c, false, aad, value, len, key, &klen, &hit);
+    if (hit && s->has_pair) {
+        memcpy(hash, s->pair_hash, GRAPH_PII_HASH_LEN);
+        *hashed = true;
+        *outlen = s->outlen;
+        return s->out;
+    }
+    if (len > sizeof c->scratch - GRAPH_PII_OVERHEAD ||
+        !graph_pii_seal(c->pii, aad, value, len, c->scratch, sizeof c->scratch, outlen))
+        return NULL;
+    *hashed = hash_value(c, domain, value, hash);
+    if (s && *hashed) {
+        fill(s, false, key, klen, c->scratch, *outlen);
+        s->has_pair = true;
+        memcpy(s->pair_hash, hash, GRAPH_PII_HASH_LEN);
+    }
+    return c->scratch;
 }
 
 const pii_cache_stats_t *pii_cache_stats(const pii_cache_t *c)

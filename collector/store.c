@@ -491,16 +491,18 @@ static bool bind_pii(store_t *s, sqlite3_stmt *st, int idx, const char *table, c
         return true;
     }
     snprintf(aad, sizeof aad, "%s.%s", table, key);
-    const uint8_t *sealed = pii_cache_seal(s->pc, aad, val, len, &outlen);
     uint8_t h[GRAPH_PII_HASH_LEN];
+    bool hashed = false;
+    const uint8_t *sealed = pii_cache_pair(s->pc, aad, strstr(key, "_mac") ? "mac" : "ip", val,
+                                           len, &outlen, h, &hashed);
     bool ok = sealed != NULL;
     if (ok)
         sqlite3_bind_blob(st, idx, sealed, (int)outlen, SQLITE_TRANSIENT);
-    if (ok && pii_cache_hash(s->pc, strstr(key, "_mac") ? "mac" : "ip", val, len, h))
+    if (ok && hashed)
         sqlite3_bind_blob(st, idx + 1, h, sizeof h, SQLITE_TRANSIENT);
     else if (ok)
         sqlite3_bind_null(st, idx + 1);
-    explicit_bzero(val, len);
+    explicit_bzero(val, sizeof val);
     return ok;
 }
 
