@@ -509,7 +509,8 @@ static bool bind_pii(store_t *s, sqlite3_stmt *st, int idx, const char *table, c
 static bool is_pii(const record_map_t *map, const js_member_t *m)
 {
     for (int k = 0; map->pii[k]; k++)
-        if (strlen(map->pii[k]) == m->key_len && memcmp(map->pii[k], m->key, m->key_len) == 0)
+        if (map->pii[k][0] == m->key[0] && strncmp(map->pii[k], m->key, m->key_len) == 0 &&
+            map->pii[k][m->key_len] == '\0')
             return true;
     return false;
 }

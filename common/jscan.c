@@ -256,9 +256,17 @@ static bool member(scan_t *s, jscan_t *out)
         return fail(s, "escaped top-level key");
     m->key = m->start + 1;
     m->key_len = (size_t)(s->p - m->key - 1);
-    for (size_t i = 0; i < out->n; i++)
-        if (out->m[i].key_len == m->key_len && memcmp(out->m[i].key, m->key, m->key_len) == 0)
-            return fail(s, "duplicate key");
+    /* a 64-bit sketch of (length, first, last byte) finds most keys new
+     * without comparing them with every earlier one */
+    unsigned h = m->key_len ? (unsigned)(m->key_len * 31 + (unsigned char)m->key[0] * 7 +
+                                         (unsigned char)m->key[m->key_len - 1]) % 64
+                            : 0;
+    if (out->seen & (1ULL << h)) {
+        for (size_t i = 0; i < out->n; i++)
+            if (out->m[i].key_len == m->key_len && memcmp(out->m[i].key, m->key, m->key_len) == 0)
+                return fail(s, "duplicate key");
+    }
+    out->seen |= 1ULL << h;
     ws(s);
     if (s->p >= s->end || *s->p++ != ':')
         return fail(s, "expected ':'");
@@ -272,6 +280,7 @@ bool jscan_object(const char *text, size_t len, jscan_t *out, char *err, size_t 
 {
     scan_t s = {text, text + len, text, NULL};
     out->n = 0;
+    out->seen = 0;
     ws(&s);
     bool ok = s.p < s.end && *s.p == '{';
     if (!ok)

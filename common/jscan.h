@@ -35,6 +35,7 @@ typedef struct {
 typedef struct {
     js_member_t m[JSCAN_MAX_MEMBERS];
     size_t n;
+    uint64_t seen; /* internal: sketch of the keys so far */
 } jscan_t;
 
 /* Checks text as one JSON object; false with err (and the byte offset). */
