@@ -35,6 +35,8 @@ typedef struct {
     const char *org_keys[GRAPH_PII_MAX_KEYS];
     size_t norg_keys;
     bool check_only;
+    int argc; /* kept to read the settings again on SIGHUP */
+    char **argv;
     noc_cfg_t noc; /* noc.bind NULL: no HTTP server */
     unsigned correlate_s, correlate_lookback_s;
     correlate_cfg_t cc;
@@ -314,7 +316,34 @@ static void graph_now(jobs_t *j, usec_t now)
     j->next_graph = wake;
 }
 
-static void loop(const run_cfg_t *cfg, ingest_t *in, store_t *st, jobs_t *j)
+static opttab_result_t parse(run_cfg_t *cfg, opttab_t *t, int argc, char **argv);
+
+/* SIGHUP: the settings are read again (files and command line); what can
+ * change while running does, the rest is named as needing a restart. */
+static void reload_settings(run_cfg_t *cfg)
+{
+    run_cfg_t n;
+    opttab_t t;
+    if (parse(&n, &t, cfg->argc, cfg->argv) != OPTTAB_RUN) {
+        LOG_ERROR("collector: settings not reloaded (the old ones stay): see the message above");
+        opttab_free_strings(&t);
+        return;
+    }
+    cfg->retention_days = n.retention_days;
+    cfg->retention_check_s = n.retention_check_s;
+    cfg->stats_s = n.stats_s;
+    cfg->correlate_s = n.correlate_s;
+    const char *restart[][2] = {{"bind", cfg->in.bind}, {"db", cfg->db_path}};
+    const char *now[] = {n.in.bind, n.db_path};
+    for (size_t i = 0; i < 2; i++)
+        if (restart[i][1] && now[i] && strcmp(restart[i][1], now[i]) != 0)
+            LOG_WARN("collector: '%s' changed: takes effect at the next start", restart[i][0]);
+    LOG_INFO("collector: settings reloaded (retention %u days, correlation every %u s)",
+             cfg->retention_days, cfg->correlate_s);
+    opttab_free_strings(&t);
+}
+
+static void loop(run_cfg_t *cfg, ingest_t *in, store_t *st, jobs_t *j)
 {
     usec_t next_ret = timefmt_now() + (usec_t)cfg->retention_check_s * USEC_PER_SEC;
     usec_t next_stats = timefmt_now() + (usec_t)cfg->stats_s * USEC_PER_SEC;
@@ -324,6 +353,7 @@ static void loop(const run_cfg_t *cfg, ingest_t *in, store_t *st, jobs_t *j)
         if (g_reload) {
             g_reload = 0;
             ingest_reload_keys(in);
+            reload_settings(cfg);
         }
         if (now >= next_ret) {
             retention(st, cfg->retention_days);
@@ -498,18 +528,27 @@ static int run(run_cfg_t *cfg)
     return rc;
 }
 
-int cmd_run(int argc, char **argv)
+static opttab_result_t parse(run_cfg_t *cfg, opttab_t *t, int argc, char **argv)
 {
-    run_cfg_t cfg;
-    defaults(&cfg);
-    opttab_t t = {.prog = "callscope-collector run", .defs = opts, .ndefs = NOPTS, .cfg = &cfg,
-                  .special = special};
+    defaults(cfg);
+    cfg->argc = argc;
+    cfg->argv = argv;
+    *t = (opttab_t){.prog = "callscope-collector run", .defs = opts, .ndefs = NOPTS, .cfg = cfg,
+                    .special = special};
     int first = 1;
-    opttab_result_t r = opttab_parse(&t, argc, argv, &first);
+    opttab_result_t r = opttab_parse(t, argc, argv, &first);
     if (r == OPTTAB_RUN && first < argc) {
         fprintf(stderr, "callscope-collector run: unexpected argument '%s'\n", argv[first]);
         r = OPTTAB_EXIT_USAGE;
     }
+    return r;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    run_cfg_t cfg;
+    opttab_t t;
+    opttab_result_t r = parse(&cfg, &t, argc, argv);
     int rc = r == OPTTAB_RUN ? run(&cfg) : r == OPTTAB_EXIT_OK ? 0 : 2;
     opttab_free_strings(&t);
     return rc;

@@ -92,5 +92,40 @@ def case_collector():
     check(r.returncode == 1 and "nowhere" in r.stderr, "missing authorised-keys directory named: " + r.stderr.strip())
 
 
-{"probe": case_probe, "collector": case_collector}[CASE]()
+def case_reload():
+    """SIGHUP: the collector reads its settings again; a bad file keeps the old ones."""
+    import signal, socket, time
+    k = keys()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    text = ("bind = tcp://127.0.0.1:%d\nkey = %s/collector.key\nauthorized-keys = %s/probes.d\n"
+            "org-key = %s/org.key\ndb = %s/c.db\nretention-days = 30\n" % (port, k, TMP, k, TMP))
+    cf = conf("collector.conf", text)
+    log = open(os.path.join(TMP, "collector.log"), "w")
+    p = subprocess.Popen([COLL, "run", "--config", cf], stdout=log, stderr=log)
+
+    def wait_for(what, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if what in open(os.path.join(TMP, "collector.log")).read():
+                return True
+            time.sleep(0.1)
+        return False
+    try:
+        check(wait_for("listening on"), "collector started from the file")
+        conf("collector.conf", text.replace("retention-days = 30", "retention-days = 7"))
+        p.send_signal(signal.SIGHUP)
+        check(wait_for("settings reloaded (retention 7 days"), "SIGHUP applied the new retention")
+        conf("collector.conf", text + "retention-days = 0\n")
+        p.send_signal(signal.SIGHUP)
+        check(wait_for("settings not reloaded"), "a bad file on SIGHUP keeps the old settings")
+        check(p.poll() is None, "the collector keeps running")
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+
+
+{"probe": case_probe, "collector": case_collector, "reload": case_reload}[CASE]()
 print("PASS", CASE)
