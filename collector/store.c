@@ -324,7 +324,10 @@ store_t *store_open(const char *path, bool sync_full, const graph_pii_t *pii, ch
         return NULL;
     }
     sqlite3_busy_timeout(s->db, 5000);
-    bool ok = exec(s->db, "PRAGMA journal_mode=WAL", err, errlen) &&
+    /* 8 KiB pages (new stores only): a batch dirties fewer pages, the WAL
+     * gets fewer writes; 57k instead of 48k records/s in bench_transport */
+    bool ok = exec(s->db, "PRAGMA page_size=8192", err, errlen) &&
+              exec(s->db, "PRAGMA journal_mode=WAL", err, errlen) &&
               exec(s->db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
                    err, errlen) &&
               exec(s->db, "PRAGMA foreign_keys=ON", err, errlen) &&
