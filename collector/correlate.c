@@ -52,6 +52,7 @@ typedef struct {
     size_t enc_len;
     char aad[40];
     verdict_device_t dev;
+    char bssid[32], subnet[64], connection[24]; /* from Graph, "" unknown */
     verdict_t v;
     json_t *evidence;
 } part_t;
@@ -297,6 +298,22 @@ static const row_t *decider_row(const call_t *k, size_t part, int decider)
     return first;
 }
 
+/* Access point and subnet beside Graph's figures (the dashboard's worst
+ * access points and subnets read them). Not personal: infrastructure. */
+static void place_evidence(part_t *p)
+{
+    json_t *g = json_object_get(p->evidence, "graph");
+    if (!json_is_object(g) && (p->bssid[0] || p->subnet[0] || p->connection[0])) {
+        g = json_object();
+        json_object_set_new(p->evidence, "graph", g);
+    }
+    const char *k[] = {"bssid", "subnet", "connection_type"};
+    const char *v[] = {p->bssid, p->subnet, p->connection};
+    for (size_t i = 0; i < 3; i++)
+        if (v[i][0])
+            json_object_set_new(g, k[i], json_string(v[i]));
+}
+
 static void judge_parts(const correlate_t *c, call_t *k)
 {
     verdict_t sv[MAX_ROWS];
@@ -320,6 +337,7 @@ static void judge_parts(const correlate_t *c, call_t *k)
                                                              : p->role == VERDICT_ROLE_FAR
                                                                  ? "far"
                                                                  : "cloud-only"));
+        place_evidence(p);
     }
 }
 
@@ -509,6 +527,17 @@ static void graph_rows(call_t *k, const correlate_record_t *rec, const correlate
     }
 }
 
+/* The participant's access point, subnet and link, first known wins. */
+static void place_merge(part_t *p, const correlate_side_t *sd)
+{
+    if (!p->bssid[0])
+        snprintf(p->bssid, sizeof p->bssid, "%s", sd->bssid);
+    if (!p->subnet[0])
+        snprintf(p->subnet, sizeof p->subnet, "%s", sd->subnet);
+    if (!p->connection[0])
+        snprintf(p->connection, sizeof p->connection, "%s", sd->connection);
+}
+
 static bool build_joined(correlate_t *c, call_t *k, const correlate_record_t *rec)
 {
     for (size_t i = 0; i < rec->nmedia; i++) {
@@ -524,6 +553,7 @@ static bool build_joined(correlate_t *c, call_t *k, const correlate_record_t *re
             part_address(p, sd->has_ip ? sd->ip_h : NULL, sd->ip_enc, sd->ip_enc_len,
                          side ? "callee_ip" : "caller_ip");
             verdict_device_merge(&p->dev, &sd->dev);
+            place_merge(p, sd);
             if (!match_side(c, k, m, side, pi))
                 return false;
             graph_rows(k, rec, m, side, pi);

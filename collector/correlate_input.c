@@ -19,7 +19,8 @@ static const char *const side_cols[] = {
     "s.user_id_hmac", "s.odata_type", "s.ua_role", "m.dev_cpu_insufficient_ratio",
     "m.dev_glitch_ratio", "m.dev_clipping_ratio", "m.dev_low_speech_ratio",
     "m.dev_low_snr_ratio", "m.dev_capture_not_functioning_ratio",
-    "m.dev_render_not_functioning_ratio", "m.dev_mic_glitch_rate", "m.dev_speaker_glitch_rate"};
+    "m.dev_render_not_functioning_ratio", "m.dev_mic_glitch_rate", "m.dev_speaker_glitch_rate",
+    "m.bssid", "m.subnet", "m.connection_type"};
 #define NSIDE (sizeof side_cols / sizeof side_cols[0])
 #define MEDIA_FIXED 4
 
@@ -368,6 +369,9 @@ static void side_row(correlate_input_t *ci, sqlite3_stmt *st, int base, correlat
         if (!isnan(*f[k]))
             d->present = true;
     }
+    col_text(st, base + 18, sd->bssid, sizeof sd->bssid);
+    col_text(st, base + 19, sd->subnet, sizeof sd->subnet);
+    col_text(st, base + 20, sd->connection, sizeof sd->connection);
 }
 
 static bool read_media(correlate_input_t *ci, const char *id, correlate_record_t *r)

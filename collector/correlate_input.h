@@ -52,6 +52,8 @@ typedef struct {
     uint8_t *ip_enc;      /* sealed, aad "caller_ip" / "callee_ip" */
     size_t ip_enc_len;
     verdict_device_t dev;
+    /* where the client sat: access point, subnet, link ("" unknown) */
+    char bssid[32], subnet[64], connection[24];
 } correlate_side_t;
 
 typedef struct {

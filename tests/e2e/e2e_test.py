@@ -112,6 +112,14 @@ def api_checks(expect):
           one["call"]["evidence"]["rule"])
     check(one["streams"] and any(s["probe"] for s in one["streams"]),
           "the API joins the probe's streams to the verdict")
+    if expect[1] == "joined":
+        places = [p["evidence"].get("graph") or {} for p in one["participants"]]
+        check(any(g.get("subnet") and g.get("bssid") for g in places),
+              "the participant's access point and subnet are in the evidence")
+        site = api("/api/sites/" + urllib.parse.quote(mine[0]["site"], safe="") +
+                   "?since=2020-01-01T00:00:00Z")
+        check(site["worst_subnets"] and site["worst_access_points"],
+              "the site summary lists access points and subnets")
     metrics = api("/metrics")
     check('callscope_verdict_calls{' in metrics and "callscope_ingest_records_stored" in metrics,
           "/metrics has verdict counts and the ingest counters")

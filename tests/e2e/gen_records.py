@@ -98,6 +98,7 @@ def session(sid, n, ip, port, refl, relay, start, end, out, inn, device):
     net = {"ipAddress": ip, "port": port, "reflexiveIPAddress": refl, "relayIPAddress": relay,
            "relayPort": RELAY_PORT, "subnet": ".".join(ip.split(".")[:3]) + ".0",
            "macAddress": "02-00-00-00-%02X-%02X" % (n, n), "connectionType": "wifi",
+           "basicServiceSetIdentifier": "a8:bd:27:00:%02x:10" % (n % 4),
            "wifiBand": "frequency50GHz", "wifiSignalStrength": 80, "linkSpeed": 866000000}
     seg = {"id": sid, "startDateTime": iso(start), "endDateTime": iso(end),
            "caller": client(n), "callee": SERVICE,
