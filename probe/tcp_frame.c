@@ -128,14 +128,17 @@ static void drop_held(tcp_deframer_t *d)
 static bool feed_one(tcp_deframer_t *d, uint32_t seq, const uint8_t *p, size_t len,
                      tcp_frame_fn fn, void *ctx);
 
-/* Feeds held segments that now follow on. */
+/* Feeds held segments that now follow on. "Ahead" is decided exactly as
+ * feed_one() decides it (next_seq - seq < 0, so a segment 2^31 away counts
+ * as ahead on both sides and stays held): a segment fed here can never be
+ * held again at once, and at most TCP_OOO_SLOTS rounds release something. */
 static void release_held(tcp_deframer_t *d, tcp_frame_fn fn, void *ctx)
 {
     bool progress = true;
-    while (progress) {
+    for (int round = 0; progress && round <= TCP_OOO_SLOTS; round++) {
         progress = false;
         for (int i = 0; i < TCP_OOO_SLOTS; i++) {
-            if (!d->ooo[i].used || (int32_t)(d->ooo[i].seq - d->next_seq) > 0)
+            if (!d->ooo[i].used || (int32_t)(d->next_seq - d->ooo[i].seq) < 0)
                 continue;
             d->ooo[i].used = false;
             uint8_t tmp[TCP_OOO_BYTES];
