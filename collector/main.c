@@ -13,7 +13,7 @@ typedef struct {
 } command_t;
 
 static const command_t commands[] = {
-    {"run", cmd_run, "receive probe records over ZeroMQ into the store (the daemon)"},
+    {"run", cmd_run, "the daemon: probe records in, Graph polling, verdicts, HTTP (optional)"},
     {"keygen", cmd_keygen, "make a CURVE key pair for a probe or for the collector"},
     {"serve", cmd_serve, "serve verdicts to a NOC: JSON API, /metrics, dashboard, alerts"},
     {"graph-poll", graph_cmd_poll, "pull Teams call records from Microsoft Graph into the store"},
@@ -27,7 +27,9 @@ static void usage(FILE *to)
 {
     fprintf(to, "Usage: callscope-collector COMMAND [options]   (COMMAND --help for its own)\n\n"
                 "Receives the probes' call-quality records and Microsoft Graph's call\n"
-                "records, and keeps both in one store (SQLite).\n\nCommands:\n");
+                "records, keeps both in one store (SQLite, personal data sealed), joins\n"
+                "them and names each bad call's faulty segment: lan, wan, endpoint or\n"
+                "cloud, with the evidence.\n\nCommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(to, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(to, "\nExit status: 0 success; 1 the command failed; 2 bad usage.\n");
