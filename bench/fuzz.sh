@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL=(decode demux rtp tcp_frame probe)
+ALL=(decode demux rtp tcp_frame probe wire graph config)
 seconds=${FUZZ_SECONDS:-600}
 build=${FUZZ_BUILD:-build-fuzz}
 merge=0
