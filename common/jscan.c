@@ -53,7 +53,7 @@ static bool escape(scan_t *s, bool *escaped)
     if (++s->p >= s->end)
         return fail(s, "truncated escape");
     char c = *s->p++;
-    if (strchr("\"\\/bfnrt", c))
+    if (memchr("\"\\/bfnrt", c, 8)) /* not strchr: it would match a NUL byte */
         return true;
     unsigned u, lo;
     if (c != 'u' || !hex4(s, &u))
@@ -372,7 +372,7 @@ bool jscan_string(const js_member_t *m, char *buf, size_t buflen, size_t *len)
         char c = p[1];
         p += 2;
         static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-        const char *k = strchr(from, c);
+        const char *k = memchr(from, c, sizeof from - 1);
         if (c != 'u') {
             cp = (unsigned char)to[k - from];
         } else {
