@@ -38,10 +38,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         jscan_t js;
         const char *type;
         bool scanned = jscan_object(line, len, &js, err, sizeof err);
-        json_t *rec = json_loadb(line, len, JSON_DECODE_ANY, NULL);
-        /* jansson and jscan agree on what is JSON (jscan refuses more: escaped or
-         * duplicate top-level keys, more than 128 members, nesting past 32) */
-        if (scanned)
+        json_error_t je;
+        json_t *rec = json_loadb(line, len, JSON_DECODE_ANY, &je);
+        /* jansson and jscan agree on what is JSON. jscan refuses more (escaped
+         * or duplicate top-level keys, more than 128 members, nesting past
+         * 32); jansson refuses numbers it cannot hold (RFC 8259 allows them). */
+        bool number_limit = !rec && (strstr(je.text, "too big") || strstr(je.text, "overflow"));
+        if (scanned && !number_limit)
             fuzz_input_check(rec != NULL, "jscan accepted what jansson refuses");
         json_decref(rec);
         for (size_t i = 0; scanned && i < js.n; i++) {
