@@ -58,6 +58,8 @@ static bool escape(scan_t *s, bool *escaped)
     unsigned u, lo;
     if (c != 'u' || !hex4(s, &u))
         return fail(s, "bad escape");
+    if (u == 0) /* allowed by RFC 8259, but no record needs it and C strings end there */
+        return fail(s, "\\u0000 in a string");
     if (u >= 0xDC00 && u <= 0xDFFF)
         return fail(s, "lone low surrogate");
     if (u < 0xD800 || u > 0xDBFF)

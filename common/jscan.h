@@ -6,7 +6,8 @@
  *
  * Checks all of RFC 8259: structure, string escapes and UTF-8 (no overlong
  * forms, no surrogates), number grammar, literals, nesting (at most 32
- * deep), nothing after the object but spaces. Keys of top-level members
+ * deep), nothing after the object but spaces. One restriction more, as
+ * jansson's: no \u0000 in strings. Keys of top-level members
  * must be plain (no escapes) and unique; nested objects are checked, not
  * listed.
  */
