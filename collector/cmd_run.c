@@ -207,12 +207,7 @@ static void defaults(run_cfg_t *c)
     c->g_interval_s = 300;
     c->g_lookback_s = 86400;
     c->g_timeout_s = 30;
-    const char *sd = getenv("STATE_DIRECTORY");
-    if (sd && *sd)
-        snprintf(c->db_buf, sizeof c->db_buf, "%.*s/collector.db", (int)strcspn(sd, ":"), sd);
-    else
-        snprintf(c->db_buf, sizeof c->db_buf, "/var/lib/callscope/collector.db");
-    c->db_path = c->db_buf;
+    c->db_path = keyfile_state_path("collector.db", c->db_buf, sizeof c->db_buf);
 }
 
 static void log_counters(ingest_t *in, const char *when)

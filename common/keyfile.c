@@ -173,6 +173,16 @@ const char *keyfile_credential(const char *name, char *buf, size_t len)
     return access(buf, R_OK) == 0 ? buf : NULL;
 }
 
+const char *keyfile_state_path(const char *leaf, char *buf, size_t len)
+{
+    const char *sd = getenv("STATE_DIRECTORY");
+    if (sd && *sd)
+        snprintf(buf, len, "%.*s/%s", (int)strcspn(sd, ":"), sd, leaf);
+    else
+        snprintf(buf, len, "/var/lib/callscope/%s", leaf);
+    return buf;
+}
+
 /* ---- the authorised keys ------------------------------------------------ */
 
 typedef struct {

@@ -35,6 +35,10 @@ bool keyfile_generate(const char *dir, const char *name, char *err, size_t errle
  * file exists, else NULL. */
 const char *keyfile_credential(const char *name, char *buf, size_t len);
 
+/* $STATE_DIRECTORY/leaf (systemd StateDirectory=; its first entry) into
+ * buf, else /var/lib/callscope/leaf. Returns buf. */
+const char *keyfile_state_path(const char *leaf, char *buf, size_t len);
+
 /* The authorised public keys: every *.pub in a directory. */
 typedef struct keyring keyring_t;
 keyring_t *keyring_load(const char *dir, char *err, size_t errlen);

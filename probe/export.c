@@ -542,13 +542,10 @@ static bool pipes(export_t *e, char *err, size_t errlen)
 /* --spool-dir, else systemd's StateDirectory=, else /var/lib/callscope. */
 static void default_spool(export_t *e)
 {
-    const char *sd = getenv("STATE_DIRECTORY");
     if (e->cfg.spool_dir)
         snprintf(e->spool_path, sizeof e->spool_path, "%s", e->cfg.spool_dir);
-    else if (sd && *sd)
-        snprintf(e->spool_path, sizeof e->spool_path, "%.*s/spool", (int)strcspn(sd, ":"), sd);
     else
-        snprintf(e->spool_path, sizeof e->spool_path, "/var/lib/callscope/spool");
+        keyfile_state_path("spool", e->spool_path, sizeof e->spool_path);
 }
 
 export_t *export_new(const export_cfg_t *cfg, char *err, size_t errlen)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keyfile.h"
 #include "log.h"
 
 #define WORKERS_MAX 64
@@ -36,13 +37,12 @@ static void worker_cfg(const probe_cfg_t *cfg, worker_t *wk, unsigned k, unsigne
         out->json_path = wk->json;
     }
     if (cfg->exp.endpoint) {
-        const char *sd = getenv("STATE_DIRECTORY");
+        char leaf[32];
+        snprintf(leaf, sizeof leaf, "spool-w%u", k);
         if (cfg->exp.spool_dir)
             snprintf(wk->spool, sizeof wk->spool, "%s/w%u", cfg->exp.spool_dir, k);
-        else if (sd && *sd)
-            snprintf(wk->spool, sizeof wk->spool, "%.*s/spool-w%u", (int)strcspn(sd, ":"), sd, k);
         else
-            snprintf(wk->spool, sizeof wk->spool, "/var/lib/callscope/spool-w%u", k);
+            keyfile_state_path(leaf, wk->spool, sizeof wk->spool);
         out->exp.spool_dir = wk->spool;
     }
 }
