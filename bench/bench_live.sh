@@ -9,6 +9,7 @@
 #
 #   sudo bash bench/bench_live.sh [BUILD_DIR] [PACKETS]
 set -uo pipefail
+. "$(dirname "$0")/../tests/live/veth.sh"
 build=${1:-build} packets=${2:-200000}
 probe=$build/probe/callscope-probe gen=$build/tests/pcapgen/callscope-pcapgen
 [ "$(id -u)" -eq 0 ] || { echo "bench_live: needs root"; exit 1; }
@@ -16,17 +17,12 @@ ns=csbl$$ a=csba$$ b=csbb$$
 work=$(mktemp -d /tmp/cs-benchlive-XXXXXX)
 cleanup() {
   [ -n "${ppid:-}" ] && kill "$ppid" 2>/dev/null
-  ip link del "$a" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null
+  veth_down "$ns" "$a"
   rm -rf "$work"
 }
 trap cleanup EXIT
 "$gen" bench "$work/live.pcap" --calls 200 --packets "$packets" >/dev/null || exit 1
-ip netns add "$ns" && ip link add "$a" type veth peer name "$b" || exit 1
-ip link set "$b" netns "$ns"
-ip link set "$a" up
-ip netns exec "$ns" ip link set "$b" up
-sysctl -qw "net.ipv6.conf.$a.disable_ipv6=1" 2>/dev/null
+veth_up "$ns" "$a" "$b" || exit 1
 
 run() { # run WORKERS RATE -> prints "sent_pps seen dropped"
   local w=$1 rate=$2 flag

@@ -9,6 +9,7 @@
 #
 #   sudo bash bench/soak.sh [BUILD_DIR] [DURATION=1800] [SAMPLE=60]
 set -uo pipefail
+. "$(dirname "$0")/../tests/live/veth.sh"
 build=${1:-build} dur=${2:-1800} sample=${3:-60}
 probe=$build/probe/callscope-probe gen=$build/tests/pcapgen/callscope-pcapgen
 [ "$(id -u)" -eq 0 ] || { echo "soak: needs root"; exit 1; }
@@ -17,16 +18,11 @@ work=$(mktemp -d /tmp/cs-soak-XXXXXX)
 cleanup() {
   [ -n "${ppid:-}" ] && kill "$ppid" 2>/dev/null
   [ -n "${rpid:-}" ] && kill "$rpid" 2>/dev/null
-  ip link del "$a" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null
+  veth_down "$ns" "$a"
 }
 trap cleanup EXIT
 "$gen" bench "$work/soak.pcap" --calls 200 --packets 200000 >/dev/null || exit 1
-ip netns add "$ns" && ip link add "$a" type veth peer name "$b" || exit 1
-ip link set "$b" netns "$ns"
-ip link set "$a" up
-ip netns exec "$ns" ip link set "$b" up
-sysctl -qw "net.ipv6.conf.$a.disable_ipv6=1" 2>/dev/null
+veth_up "$ns" "$a" "$b" || exit 1
 "$probe" -i "$a" -f udp --snaplen 256 --udp-timeout 5 --interval 10 --progress "$sample" \
   --json "$work/out.jsonl" 2>"$work/probe.log" &
 ppid=$!

@@ -4,6 +4,7 @@
 # captures on the near end. Only this test's own namespace is reached.
 # Usage: live_capture.sh PROBE CAPTURE   (exit 77 = skipped)
 set -uo pipefail
+. "$(dirname "$0")/veth.sh"
 probe=$1 cap=$2
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: live capture needs root (network namespaces, raw sockets)"; exit 77; }
 command -v tcpreplay >/dev/null || { echo "SKIP: tcpreplay not installed"; exit 77; }
@@ -12,18 +13,11 @@ ns=cslive$$ a=csa$$ b=csb$$
 out=$(mktemp) log=$(mktemp)
 cleanup() {
   [ -n "${ppid:-}" ] && kill "$ppid" 2>/dev/null
-  ip link del "$a" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null
+  veth_down "$ns" "$a"
   rm -f "$out" "$log"
 }
 trap cleanup EXIT
-ip netns add "$ns" || { echo "SKIP: cannot create a network namespace here"; exit 77; }
-ip link add "$a" type veth peer name "$b" || { echo "SKIP: cannot create veth"; exit 77; }
-ip link set "$b" netns "$ns"
-ip link set "$a" up
-ip netns exec "$ns" ip link set "$b" up
-# no IPv6 chatter from the kernel on the test link
-sysctl -qw "net.ipv6.conf.$a.disable_ipv6=1" 2>/dev/null
+veth_up "$ns" "$a" "$b" || exit 77
 "$probe" -i "$a" --json "$out" -f udp --snaplen 256 2>"$log" &
 ppid=$!
 sleep 1.5
