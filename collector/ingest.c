@@ -308,11 +308,6 @@ void ingest_reload_keys(ingest_t *in)
         LOG_ERROR("collector: authorised keys not reloaded (keeping the old set): %s", err);
 }
 
-const ingest_stats_t *ingest_stats(const ingest_t *in)
-{
-    return &in->st;
-}
-
 json_t *ingest_stats_json(const ingest_t *in)
 {
     const ingest_stats_t *s = &in->st;

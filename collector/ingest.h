@@ -36,7 +36,6 @@ void ingest_free(ingest_t **in);
 void ingest_poll(ingest_t *in, long timeout_ms);
 /* Re-reads the authorised keys (SIGHUP). */
 void ingest_reload_keys(ingest_t *in);
-const ingest_stats_t *ingest_stats(const ingest_t *in);
 /* All counters, ZAP's included, as JSON (new reference). */
 json_t *ingest_stats_json(const ingest_t *in);
 

@@ -24,7 +24,6 @@ struct pii_cache {
     siphash_key_t sk;
     slot_t *slot;
     uint8_t scratch[1024 + GRAPH_PII_OVERHEAD];
-    pii_cache_stats_t st;
 };
 
 pii_cache_t *pii_cache_new(const graph_pii_t *pii)
@@ -66,8 +65,6 @@ static slot_t *find(pii_cache_t *c, bool hashed, const char *tag, const char *v,
     *klen = tl + 1 + len;
     slot_t *s = &c->slot[siphash13(&c->sk, key, *klen) & (SLOTS - 1)];
     *hit = s->klen == *klen && s->hashed == hashed && memcmp(s->key, key, *klen) == 0;
-    c->st.hits += *hit;
-    c->st.misses += !*hit;
     return s;
 }
 
@@ -151,7 +148,3 @@ const uint8_t *pii_cache_pair(pii_cache_t *c, const char *aad, const char *domai
     return c->scratch;
 }
 
-const pii_cache_stats_t *pii_cache_stats(const pii_cache_t *c)
-{
-    return &c->st;
-}

@@ -33,9 +33,5 @@ const uint8_t *pii_cache_pair(pii_cache_t *c, const char *aad, const char *domai
                               const char *value, size_t len, size_t *outlen,
                               uint8_t hash[GRAPH_PII_HASH_LEN], bool *hashed);
 
-typedef struct {
-    uint64_t hits, misses;
-} pii_cache_stats_t;
-const pii_cache_stats_t *pii_cache_stats(const pii_cache_t *c);
 
 #endif

@@ -73,6 +73,20 @@ void export_cfg_defaults(export_cfg_t *cfg)
     cfg->spool_fsync = true;
 }
 
+export_kind_t export_kind_of(const char *line, size_t len)
+{
+    static const char key[] = "\"type\"";
+    const char *p = memmem(line, len, key, sizeof key - 1);
+    if (!p)
+        return EXPORT_FINAL;
+    p += sizeof key - 1;
+    const char *end = line + len;
+    while (p < end && (*p == ' ' || *p == ':'))
+        p++;
+    return (size_t)(end - p) >= 10 && memcmp(p, "\"interval\"", 10) == 0 ? EXPORT_INTERVAL
+                                                                           : EXPORT_FINAL;
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;

@@ -124,11 +124,8 @@ void output_commit(output_t *o)
         o->failed = true;
         o->saved_errno = made ? errno : ENOMEM;
     }
-    if (o->exp && made && len > 1) { /* the line without its newline */
-        static const char iv[] = "{\"type\":\"interval\"";
-        bool interval = len > sizeof iv && memcmp(line, iv, sizeof iv - 1) == 0;
-        export_record(o->exp, interval ? EXPORT_INTERVAL : EXPORT_FINAL, line, len - 1, false);
-    }
+    if (o->exp && made && len > 1) /* the line without its newline */
+        export_record(o->exp, export_kind_of(line, len - 1), line, len - 1, false);
     json_t *tree = rec_take_tree(o->rec);
     if (tree && made)
         keep_for_table(o, tree);

@@ -31,21 +31,6 @@ static void pace(unsigned rate, usec_t start, uint64_t n)
     }
 }
 
-/* A record's kind for the spool's eviction order, without a full parse:
- * the collector checks every record anyway. */
-static bool is_interval(const char *line, size_t len)
-{
-    static const char key[] = "\"type\"";
-    const char *p = memmem(line, len, key, sizeof key - 1);
-    if (!p)
-        return false;
-    p += sizeof key - 1;
-    const char *end = line + len;
-    while (p < end && (*p == ' ' || *p == ':'))
-        p++;
-    return (size_t)(end - p) >= 10 && memcmp(p, "\"interval\"", 10) == 0;
-}
-
 static void one_line(output_t *o, char *line, size_t len, resend_counts_t *c)
 {
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -57,7 +42,7 @@ static void one_line(output_t *o, char *line, size_t len, resend_counts_t *c)
             LOG_WARN("--from-jsonl: line %" PRIu64 " skipped: not a JSON object", c->lines);
         return;
     }
-    output_send_line(o, is_interval(line, len) ? EXPORT_INTERVAL : EXPORT_FINAL, line, len);
+    output_send_line(o, export_kind_of(line, len), line, len);
     c->sent++;
 }
 
