@@ -46,8 +46,8 @@ int cliutil_parse_db_key(opttab_t *t, int argc, char **argv, const char *const *
 
 bool cliutil_org_key(const char *prog, const char **keys, size_t *n, const char *file)
 {
-    if (*n == GRAPH_PII_MAX_KEYS) {
-        fprintf(stderr, "%s: at most %d --org-key\n", prog, GRAPH_PII_MAX_KEYS);
+    if (*n == PII_MAX_KEYS) {
+        fprintf(stderr, "%s: at most %d --org-key\n", prog, PII_MAX_KEYS);
         return false;
     }
     keys[(*n)++] = file;

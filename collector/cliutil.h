@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "graph_pii.h"
+#include "pii.h"
 #include "opttab.h"
 #include "verdict.h"
 
@@ -19,7 +19,7 @@
  * (0 after --help, 2 on a usage error, printed). */
 int cliutil_parse_db_key(opttab_t *t, int argc, char **argv, const char *const *db_path,
                          const size_t *norg_keys);
-/* Appends an --org-key FILE to keys (at most GRAPH_PII_MAX_KEYS); prints
+/* Appends an --org-key FILE to keys (at most PII_MAX_KEYS); prints
  * the error and returns false when full. */
 bool cliutil_org_key(const char *prog, const char **keys, size_t *n, const char *file);
 /* --since DURATION into *seconds; prints the error and returns false. */

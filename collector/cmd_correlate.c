@@ -8,7 +8,7 @@
 #include "cliutil.h"
 #include "commands.h"
 #include "correlate.h"
-#include "graph_pii.h"
+#include "pii.h"
 #include "log.h"
 #include "opttab.h"
 #include "store.h"
@@ -19,7 +19,7 @@
 
 typedef struct {
     const char *db_path;
-    const char *org_keys[GRAPH_PII_MAX_KEYS];
+    const char *org_keys[PII_MAX_KEYS];
     size_t norg_keys;
     int64_t since_s;
     unsigned slack_s, gap_s;
@@ -102,7 +102,7 @@ static int evaluate(const corr_opts_t *o)
 {
     char err[512];
     int rc = 1;
-    graph_pii_t *pii = graph_pii_new(o->org_keys, o->norg_keys, NULL, err, sizeof err);
+    pii_t *pii = pii_new(o->org_keys, o->norg_keys, NULL, err, sizeof err);
     store_t *st = pii ? store_open(o->db_path, false, pii, err, sizeof err) : NULL;
     correlate_t *c = st ? correlate_new(&o->cc, store_db(st), pii, err, sizeof err) : NULL;
     int n = c ? correlate_step(c, timefmt_now(), o->since_s, err, sizeof err) : -1;
@@ -120,7 +120,7 @@ static int evaluate(const corr_opts_t *o)
     }
     correlate_free(&c);
     store_free(&st);
-    graph_pii_free(&pii);
+    pii_free(&pii);
     return rc;
 }
 

@@ -12,7 +12,7 @@
 
 #include "cliutil.h"
 #include "commands.h"
-#include "graph_pii.h"
+#include "pii.h"
 #include "log.h"
 #include "opttab.h"
 #include "textwrap.h"
@@ -23,7 +23,7 @@
 
 typedef struct {
     const char *db_path, *site, *format, *verdict;
-    const char *org_keys[GRAPH_PII_MAX_KEYS];
+    const char *org_keys[PII_MAX_KEYS];
     size_t norg_keys;
     int64_t since_s;
 } report_opts_t;
@@ -98,7 +98,7 @@ static json_t *col_json(sqlite3_stmt *st, int i)
 }
 
 /* Row i.. as an object with the statement's column names; "evidence" parsed. */
-static json_t *row_object(sqlite3_stmt *st, const graph_pii_t *pii)
+static json_t *row_object(sqlite3_stmt *st, const pii_t *pii)
 {
     json_t *o = json_object();
     for (int i = 0; i < sqlite3_column_count(st); i++) {
@@ -106,7 +106,7 @@ static json_t *row_object(sqlite3_stmt *st, const graph_pii_t *pii)
         if (strcmp(name, "client_ip_enc") == 0) {
             char ip[128];
             const void *b = sqlite3_column_blob(st, i);
-            bool ok = b && graph_pii_open(pii, PART_AAD, b, (size_t)sqlite3_column_bytes(st, i),
+            bool ok = b && pii_open(pii, PART_AAD, b, (size_t)sqlite3_column_bytes(st, i),
                                           ip, sizeof ip);
             json_object_set_new(o, "client_ip", ok ? json_string(ip) : json_null());
         } else if (strcmp(name, "evidence") == 0) {
@@ -120,7 +120,7 @@ static json_t *row_object(sqlite3_stmt *st, const graph_pii_t *pii)
     return o;
 }
 
-static bool children(sqlite3 *db, const char *sql, const char *call_id, const graph_pii_t *pii,
+static bool children(sqlite3 *db, const char *sql, const char *call_id, const pii_t *pii,
                      json_t *into)
 {
     sqlite3_stmt *st;
@@ -134,7 +134,7 @@ static bool children(sqlite3 *db, const char *sql, const char *call_id, const gr
     return rc == SQLITE_DONE;
 }
 
-static json_t *load(sqlite3 *db, const report_opts_t *o, const graph_pii_t *pii)
+static json_t *load(sqlite3 *db, const report_opts_t *o, const pii_t *pii)
 {
     sqlite3_stmt *st;
     char since[40];
@@ -301,7 +301,7 @@ static void print_csv(const json_t *calls)
 static int report(const report_opts_t *o)
 {
     char err[512];
-    graph_pii_t *pii = graph_pii_new(o->org_keys, o->norg_keys, NULL, err, sizeof err);
+    pii_t *pii = pii_new(o->org_keys, o->norg_keys, NULL, err, sizeof err);
     if (!pii) {
         LOG_ERROR("%s", err);
         return 1;
@@ -325,7 +325,7 @@ static int report(const report_opts_t *o)
     int rc = calls ? 0 : 1;
     json_decref(calls);
     sqlite3_close(db);
-    graph_pii_free(&pii);
+    pii_free(&pii);
     return rc;
 }
 

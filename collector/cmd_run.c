@@ -14,7 +14,7 @@
 #include "cliutil.h"
 #include "commands.h"
 #include "correlate.h"
-#include "graph_pii.h"
+#include "pii.h"
 #include "keyfile.h"
 #include "noc.h"
 #include "graph_poller.h"
@@ -32,7 +32,7 @@ typedef struct {
     bool db_sync_full;
     int verbosity;
     char db_buf[4096], key_buf[4096], org_buf[4096];
-    const char *org_keys[GRAPH_PII_MAX_KEYS];
+    const char *org_keys[PII_MAX_KEYS];
     size_t norg_keys;
     bool check_only;
     int argc; /* kept to read the settings again on SIGHUP */
@@ -162,8 +162,8 @@ static opttab_result_t special(opttab_t *t, const opttab_def_t *d, const char *v
         return OPTTAB_RUN;
     }
     if (d->short_name == 'o') {
-        if (cfg->norg_keys == GRAPH_PII_MAX_KEYS) {
-            fprintf(stderr, "callscope-collector run: at most %d --org-key\n", GRAPH_PII_MAX_KEYS);
+        if (cfg->norg_keys == PII_MAX_KEYS) {
+            fprintf(stderr, "callscope-collector run: at most %d --org-key\n", PII_MAX_KEYS);
             return OPTTAB_EXIT_USAGE;
         }
         cfg->org_keys[cfg->norg_keys++] = val;
@@ -410,7 +410,7 @@ static bool graph_start(const run_cfg_t *cfg, store_t *st, jobs_t *j)
 }
 
 /* The HTTP server, when --http-bind is given. */
-static bool noc_start(const run_cfg_t *cfg, const graph_pii_t *pii, jobs_t *j)
+static bool noc_start(const run_cfg_t *cfg, const pii_t *pii, jobs_t *j)
 {
     char err[512];
     if (!cfg->noc.bind)
@@ -423,7 +423,7 @@ static bool noc_start(const run_cfg_t *cfg, const graph_pii_t *pii, jobs_t *j)
     return j->noc != NULL;
 }
 
-static bool jobs_start(const run_cfg_t *cfg, store_t *st, const graph_pii_t *pii, jobs_t *j)
+static bool jobs_start(const run_cfg_t *cfg, store_t *st, const pii_t *pii, jobs_t *j)
 {
     char err[512];
     memset(j, 0, sizeof *j);
@@ -459,7 +459,7 @@ static int check_config(const run_cfg_t *cfg)
     bool ok = keyfile_load(cfg->in.key_file, true, &k, err, sizeof err) &&
               (ring = keyring_load(cfg->in.keys_dir, err, sizeof err)) != NULL;
     explicit_bzero(&k, sizeof k);
-    graph_pii_t *pii = ok ? graph_pii_new(cfg->org_keys, cfg->norg_keys, NULL, err, sizeof err)
+    pii_t *pii = ok ? pii_new(cfg->org_keys, cfg->norg_keys, NULL, err, sizeof err)
                           : NULL;
     ok = ok && pii;
     if (ok)
@@ -468,7 +468,7 @@ static int check_config(const run_cfg_t *cfg)
     else
         fprintf(stderr, "callscope-collector: %s\n", err);
     keyring_free(&ring);
-    graph_pii_free(&pii);
+    pii_free(&pii);
     return ok ? 0 : 1;
 }
 
@@ -490,7 +490,7 @@ static int run(run_cfg_t *cfg)
     }
     if (cfg->check_only)
         return check_config(cfg);
-    graph_pii_t *pii = graph_pii_new(cfg->org_keys, cfg->norg_keys, NULL, err, sizeof err);
+    pii_t *pii = pii_new(cfg->org_keys, cfg->norg_keys, NULL, err, sizeof err);
     if (!pii) {
         LOG_ERROR("%s", err);
         return 1;
@@ -498,7 +498,7 @@ static int run(run_cfg_t *cfg)
     store_t *st = store_open(cfg->db_path, cfg->db_sync_full, pii, err, sizeof err);
     if (!st) {
         LOG_ERROR("%s", err);
-        graph_pii_free(&pii);
+        pii_free(&pii);
         return 1;
     }
     retention(st, cfg->retention_days);
@@ -506,7 +506,7 @@ static int run(run_cfg_t *cfg)
     if (!in) {
         LOG_ERROR("%s", err);
         store_free(&st);
-        graph_pii_free(&pii);
+        pii_free(&pii);
         return 1;
     }
     jobs_t jobs;
@@ -519,7 +519,7 @@ static int run(run_cfg_t *cfg)
     log_counters(in, "final");
     ingest_free(&in);
     store_free(&st);
-    graph_pii_free(&pii);
+    pii_free(&pii);
     return rc;
 }
 

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "commands.h"
-#include "graph_pii.h"
+#include "pii.h"
 #include "log.h"
 #include "noc.h"
 #include "opttab.h"
@@ -16,7 +16,7 @@
 
 typedef struct {
     noc_cfg_t noc;
-    const char *org_keys[GRAPH_PII_MAX_KEYS];
+    const char *org_keys[PII_MAX_KEYS];
     size_t norg_keys;
     int verbosity;
 } serve_cfg_t;
@@ -111,8 +111,8 @@ static opttab_result_t special(opttab_t *t, const opttab_def_t *d, const char *v
         cfg->verbosity = -1;
         return OPTTAB_RUN;
     case 'o':
-        if (cfg->norg_keys == GRAPH_PII_MAX_KEYS) {
-            fprintf(stderr, "%s: at most %d --org-key\n", t->prog, GRAPH_PII_MAX_KEYS);
+        if (cfg->norg_keys == PII_MAX_KEYS) {
+            fprintf(stderr, "%s: at most %d --org-key\n", t->prog, PII_MAX_KEYS);
             return OPTTAB_EXIT_USAGE;
         }
         cfg->org_keys[cfg->norg_keys++] = val;
@@ -165,16 +165,16 @@ int cmd_serve(int argc, char **argv)
     if (cfg.norg_keys == 0)
         cfg.org_keys[cfg.norg_keys++] = "/etc/callscope/org.key";
     char err[512];
-    graph_pii_t *pii = graph_pii_new(cfg.org_keys, cfg.norg_keys, NULL, err, sizeof err);
+    pii_t *pii = pii_new(cfg.org_keys, cfg.norg_keys, NULL, err, sizeof err);
     noc_t *n = pii ? noc_new(&cfg.noc, pii, NULL, NULL, err, sizeof err) : NULL;
     if (!n) {
         LOG_ERROR("serve: %s", err);
-        graph_pii_free(&pii);
+        pii_free(&pii);
         return 1;
     }
     LOG_INFO("serve: listening on port %u", noc_port(n));
     wait_for_signal(n);
     noc_free(&n);
-    graph_pii_free(&pii);
+    pii_free(&pii);
     return 0;
 }

@@ -12,7 +12,7 @@
 
 #include <openssl/crypto.h>
 
-#include "graph_pii.h"
+#include "pii.h"
 #include "graph_poller.h"
 #include "graph_source.h"
 #include "graph_store.h"
@@ -29,7 +29,7 @@ typedef enum { O_STR, O_LONG, O_FLAG, O_KEY, O_VERBOSE, O_QUIET, O_HELP } otype_
 typedef struct {
     const char *db, *tenant, *client_id, *secret_file, *secret_cred, *authority, *graph, *ca,
         *scope, *out;
-    const char *keys[GRAPH_PII_MAX_KEYS];
+    const char *keys[PII_MAX_KEYS];
     size_t nkeys;
     long lookback_s, interval_s, timeout_s, attempts, retry_s, max_age_s, gap_ms;
     int once, verbosity, help;
@@ -173,8 +173,8 @@ static bool apply(const odef_t *d, const char *arg, opts_t *o)
         o->verbosity = -1;
         return true;
     case O_KEY:
-        if (o->nkeys >= GRAPH_PII_MAX_KEYS) {
-            LOG_ERROR("--org-key: at most %d key files", GRAPH_PII_MAX_KEYS);
+        if (o->nkeys >= PII_MAX_KEYS) {
+            LOG_ERROR("--org-key: at most %d key files", PII_MAX_KEYS);
             return false;
         }
         o->keys[o->nkeys++] = arg;
@@ -388,13 +388,13 @@ int graph_cmd_import(int argc, char **argv)
         return GRAPH_EXIT_USAGE;
     }
     char err[600];
-    graph_pii_t *pii = graph_pii_new(o.keys, o.nkeys, o.tenant, err, sizeof err);
+    pii_t *pii = pii_new(o.keys, o.nkeys, o.tenant, err, sizeof err);
     sqlite3 *db = pii ? graph_store_open_db(o.db, err, sizeof err) : NULL;
     graph_store_t *st = db ? graph_store_new(db, pii, err, sizeof err) : NULL;
     if (!st) {
         LOG_ERROR("%s", err);
         sqlite3_close(db);
-        graph_pii_free(&pii);
+        pii_free(&pii);
         return GRAPH_EXIT_STORE;
     }
     graph_source_stats_t s;
@@ -411,7 +411,7 @@ int graph_cmd_import(int argc, char **argv)
              (unsigned long long)s.bad_files);
     graph_store_free(&st);
     sqlite3_close(db);
-    graph_pii_free(&pii);
+    pii_free(&pii);
     return rc;
 }
 
@@ -429,7 +429,7 @@ int graph_cmd_orgkey(int argc, char **argv)
         return GRAPH_EXIT_USAGE;
     }
     char err[600];
-    if (graph_pii_keygen(out, o.tenant, err, sizeof err) != 0) {
+    if (pii_keygen(out, o.tenant, err, sizeof err) != 0) {
         LOG_ERROR("%s", err);
         return GRAPH_EXIT_STORE;
     }

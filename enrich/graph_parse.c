@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph_time.h"
+#include "timefmt.h"
 #include "log.h"
 #include "netaddr.h"
 
@@ -170,10 +170,10 @@ static void read_value(const json_t *j, graph_type_t t, graph_val_t *v)
         v->d = v->known ? json_number_value(j) : 0;
         break;
     case GT_DUR:
-        v->known = s && graph_duration_parse(s, &v->d);
+        v->known = s && timefmt_parse_duration(s, &v->d);
         break;
     case GT_TIME:
-        v->known = s && graph_time_parse(s, &v->i);
+        v->known = s && timefmt_parse_iso(s, &v->i);
         break;
     case GT_BOOL:
         v->known = json_is_boolean(j);

@@ -12,10 +12,9 @@
 #include "graph_http.h"
 #include "graph_parse.h"
 #include "graph_store.h"
-#include "graph_time.h"
+#include "timefmt.h"
 #include "graph_token.h"
 #include "log.h"
-#include "timefmt.h"
 
 #define URL_MAX 4096
 #define ID_MAX 128
@@ -46,7 +45,7 @@ struct graph_poller {
     char origin[URL_MAX];
     graph_http_t *http;
     graph_token_t *token;
-    graph_pii_t *pii;
+    pii_t *pii;
     graph_store_t *store;
     graph_poller_stats_t stats;
     uint64_t rng;
@@ -223,7 +222,7 @@ graph_poller_t *graph_poller_new(const graph_cfg_t *cfg, sqlite3 *db, char *err,
     p->cfg.graph_url = keep(p, 3, cfg->graph_url);
     p->cfg.ca_bundle = keep(p, 4, cfg->ca_bundle);
     p->cfg.scope = NULL;
-    for (size_t i = 0; i < GRAPH_PII_MAX_KEYS; i++)
+    for (size_t i = 0; i < PII_MAX_KEYS; i++)
         p->cfg.org_keys[i] = NULL;
     char scope[URL_MAX + 16];
     url_origin(p->cfg.graph_url, p->origin, sizeof p->origin);
@@ -235,7 +234,7 @@ graph_poller_t *graph_poller_new(const graph_cfg_t *cfg, sqlite3 *db, char *err,
     limiter_init(&p->first, FIRST_LIMIT, 20 * 1000000LL);
     limiter_init(&p->next, NEXT_LIMIT, 300 * 1000000LL);
     p->queue = calloc(cfg->max_queue ? cfg->max_queue : 1, sizeof *p->queue);
-    p->pii = graph_pii_new(cfg->org_keys, cfg->norg_keys, cfg->tenant, err, errlen);
+    p->pii = pii_new(cfg->org_keys, cfg->norg_keys, cfg->tenant, err, errlen);
     p->http = p->pii ? graph_http_new(p->cfg.ca_bundle, cfg->timeout_ms, cfg->max_body, err, errlen)
                      : NULL;
     p->token = p->http ? graph_token_new(p->token_url, cfg->client_id, cfg->secret,
@@ -282,7 +281,7 @@ void graph_poller_free(graph_poller_t **pp)
     graph_store_free(&p->store);
     graph_token_free(&p->token);
     graph_http_free(&p->http);
-    graph_pii_free(&p->pii);
+    pii_free(&p->pii);
     for (size_t i = 0; i < sizeof p->strings / sizeof p->strings[0]; i++)
         free(p->strings[i]);
     free(p);
@@ -489,7 +488,7 @@ static void consider(graph_poller_t *p, const json_t *item)
     const json_t *v = json_object_get(item, "version");
     if (json_is_integer(v))
         ver = (int64_t)json_integer_value(v);
-    graph_time_parse(json_string_value(json_object_get(item, "lastModifiedDateTime")), &lm);
+    timefmt_parse_iso(json_string_value(json_object_get(item, "lastModifiedDateTime")), &lm);
     int known = graph_store_known(p->store, id, &sver, &slm);
     if (known == 1 && sver >= ver && slm >= lm)
         return;

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "graph_pii.h"
+#include "pii.h"
 
 /* Process exit codes of the graph commands. */
 enum {
@@ -49,7 +49,7 @@ typedef struct {
     const char *graph_url;     /* https://graph.microsoft.com/v1.0 */
     const char *scope;         /* NULL: origin of graph_url + "/.default" */
     const char *ca_bundle;     /* NULL: the system's */
-    const char *org_keys[GRAPH_PII_MAX_KEYS];
+    const char *org_keys[PII_MAX_KEYS];
     size_t norg_keys;
     int64_t lookback_s;        /* list window and re-fetch horizon */
     int64_t interval_s;        /* between cycle starts */

@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sqldb.h"
 #include "timefmt.h"
 
 #define SQL_MAX 16384
 
 struct graph_store {
     sqlite3 *db;             /* borrowed */
-    const graph_pii_t *pii;  /* borrowed */
+    const pii_t *pii;  /* borrowed */
     sqlite3_stmt *insert[GRAPH_NKINDS];
 };
 
@@ -52,12 +53,7 @@ static const char *sql_type(graph_type_t t)
 
 static bool exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
-        return true;
-    snprintf(err, errlen, "graph store: %s", msg ? msg : sqlite3_errmsg(db));
-    sqlite3_free(msg);
-    return false;
+    return sqldb_exec(db, "graph store", sql, err, errlen);
 }
 
 /* CREATE TABLE and indexes of one kind, from its field table. */
@@ -115,55 +111,12 @@ static bool migrate_v1(sqlite3 *db, char *err, size_t errlen)
                 err, errlen);
 }
 
-static int64_t schema_version(sqlite3 *db)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db, "SELECT version FROM migrations WHERE component='graph'", -1, &st,
-                           NULL) != SQLITE_OK)
-        return -1;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    else if (rc == SQLITE_DONE)
-        v = 0;
-    sqlite3_finalize(st);
-    return v;
-}
+static const sqldb_step_t migrations[] = {{1, NULL, migrate_v1}};
 
 bool graph_store_migrate(sqlite3 *db, char *err, size_t errlen)
 {
-    if (!exec(db, "BEGIN IMMEDIATE", err, errlen))
-        return false;
-    bool ok = exec(db,
-                   "CREATE TABLE IF NOT EXISTS migrations(component TEXT PRIMARY KEY, "
-                   "version INTEGER NOT NULL)",
-                   err, errlen);
-    int64_t v = ok ? schema_version(db) : -1;
-    if (ok && v < 0) {
-        snprintf(err, errlen, "graph store: cannot read migrations: %s", sqlite3_errmsg(db));
-        ok = false;
-    } else if (ok && v > GRAPH_SCHEMA_VERSION) {
-        snprintf(err, errlen,
-                 "graph store: schema version %lld is newer than this program's (%d)",
-                 (long long)v, GRAPH_SCHEMA_VERSION);
-        ok = false;
-    }
-    if (ok && v < 1)
-        ok = migrate_v1(db, err, errlen);
-    if (ok && v < GRAPH_SCHEMA_VERSION) {
-        char sql[160];
-        snprintf(sql, sizeof sql,
-                 "INSERT OR REPLACE INTO migrations(component, version) VALUES('graph', %d)",
-                 GRAPH_SCHEMA_VERSION);
-        ok = exec(db, sql, err, errlen);
-    }
-    char ignored[16];
-    if (!ok) {
-        exec(db, "ROLLBACK", ignored, sizeof ignored);
-        return false;
-    }
-    return exec(db, "COMMIT", err, errlen);
+    return sqldb_migrate(db, "graph store", "graph", migrations,
+                         sizeof migrations / sizeof migrations[0], err, errlen);
 }
 
 sqlite3 *graph_store_open_db(const char *path, char *err, size_t errlen)
@@ -214,7 +167,7 @@ static bool prepare_insert(graph_store_t *st, graph_kind_t kind, char *err, size
     return true;
 }
 
-graph_store_t *graph_store_new(sqlite3 *db, const graph_pii_t *pii, char *err, size_t errlen)
+graph_store_t *graph_store_new(sqlite3 *db, const pii_t *pii, char *err, size_t errlen)
 {
     graph_store_t *st = calloc(1, sizeof *st);
     if (!st) {
@@ -263,17 +216,17 @@ static bool bind_pii(graph_store_t *st, sqlite3_stmt *s, int *col, const graph_f
         return true;
     }
     size_t len = strlen(v->s), outlen = 0;
-    uint8_t *sealed = malloc(len + GRAPH_PII_OVERHEAD);
-    bool ok = sealed && graph_pii_seal(st->pii, f->column, v->s, len, sealed,
-                                       len + GRAPH_PII_OVERHEAD, &outlen);
+    uint8_t *sealed = malloc(len + PII_OVERHEAD);
+    bool ok = sealed && pii_seal(st->pii, f->column, v->s, len, sealed,
+                                       len + PII_OVERHEAD, &outlen);
     ok = ok && sqlite3_bind_blob(s, enc, sealed, (int)outlen, SQLITE_TRANSIENT) == SQLITE_OK;
     free(sealed);
     if (ok && mac) {
-        uint8_t h[GRAPH_PII_HASH_LEN];
+        uint8_t h[PII_HASH_LEN];
         const char *dom = lookup_domain(f->column);
         /* addresses canonical, so the probe's and Graph's hashes match */
-        bool hashed = strcmp(dom, "ip") == 0 && graph_pii_lookup_ip(st->pii, v->s, h);
-        ok = (hashed || graph_pii_lookup(st->pii, dom, v->s, h)) &&
+        bool hashed = strcmp(dom, "ip") == 0 && pii_lookup_ip(st->pii, v->s, h);
+        ok = (hashed || pii_lookup(st->pii, dom, v->s, h)) &&
              sqlite3_bind_blob(s, mac, h, sizeof h, SQLITE_TRANSIENT) == SQLITE_OK;
     }
     return ok;
@@ -317,7 +270,7 @@ static bool insert_node(graph_store_t *st, const put_ctx_t *pc, const graph_node
     col++;
     sqlite3_bind_int64(s, col++, (int64_t)idx);
     if (n->kind == GRAPH_RECORD) {
-        sqlite3_bind_int64(s, col++, graph_pii_key_id(st->pii));
+        sqlite3_bind_int64(s, col++, pii_key_id(st->pii));
         sqlite3_bind_text(s, col++, pc->source, -1, SQLITE_STATIC);
         sqlite3_bind_int(s, col++, pc->complete);
         sqlite3_bind_int64(s, col++, timefmt_now());

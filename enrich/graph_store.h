@@ -8,7 +8,7 @@
  *                  record_id, parent_rid (the rid of the row above) and idx
  *   graph_pending  ids to fetch again (404 while fresh, failures)
  * Personal data columns hold sealed blobs (<col>_enc) and, for lookups,
- * keyed hashes (<col>_hmac); graph_pii.h has the layout.
+ * keyed hashes (<col>_hmac); pii.h has the layout.
  *
  * A record is written in one transaction that replaces every row of that
  * id, so a record is never stored twice nor half; an older version never
@@ -23,9 +23,8 @@
 #include <stdint.h>
 
 #include "graph_model.h"
-#include "graph_pii.h"
+#include "pii.h"
 
-#define GRAPH_SCHEMA_VERSION 1
 
 typedef enum {
     GRAPH_PUT_ERROR = -1,
@@ -43,7 +42,7 @@ bool graph_store_migrate(sqlite3 *db, char *err, size_t errlen);
 sqlite3 *graph_store_open_db(const char *path, char *err, size_t errlen);
 
 /* A writer over db (borrowed) with pii (borrowed): both must outlive it. */
-graph_store_t *graph_store_new(sqlite3 *db, const graph_pii_t *pii, char *err, size_t errlen);
+graph_store_t *graph_store_new(sqlite3 *db, const pii_t *pii, char *err, size_t errlen);
 void graph_store_free(graph_store_t **st);
 
 /* Stores rec. complete = every sessions page was read. source names where

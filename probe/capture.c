@@ -1,6 +1,6 @@
 #include "capture.h"
 
-#include "fanout.h"
+#include "capture_fanout.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -9,12 +9,12 @@
 #include <string.h>
 
 #include "log.h"
-#include "pcap_file.h"
+#include "capture_file.h"
 
 struct capture {
     capture_cfg_t cfg;
     pcap_t *pcap;
-    pcap_file_t *file; /* a classic pcap file read without libpcap, or NULL */
+    capture_file_t *file; /* a classic pcap file read without libpcap, or NULL */
     size_t file_index;
     const char *name;
     char *filebuf; /* stdio buffer of the open file; freed after pcap_close */
@@ -31,7 +31,7 @@ static bool after_open(capture_t *c, char *err, size_t errlen)
     if (!set_filter(c, err, errlen))
         return false;
     return c->cfg.fanout_group == 0 ||
-           fanout_join(pcap_fileno(c->pcap), c->cfg.fanout_group, err, errlen);
+           capture_fanout_join(pcap_fileno(c->pcap), c->cfg.fanout_group, err, errlen);
 }
 
 static bool set_filter(capture_t *c, char *err, size_t errlen)
@@ -58,10 +58,10 @@ static bool set_filter(capture_t *c, char *err, size_t errlen)
  * and for anything that reader declines, libpcap reads the file. */
 static bool open_own(capture_t *c, const char *path)
 {
-    if ((c->cfg.bpf && *c->cfg.bpf) || pcap_file_open(path, &c->file) != PCAP_FILE_OPENED)
+    if ((c->cfg.bpf && *c->cfg.bpf) || capture_file_open(path, &c->file) != CAPTURE_FILE_OPENED)
         return false;
     c->st.files_opened++;
-    c->dlt = pcap_file_dlt(c->file);
+    c->dlt = capture_file_dlt(c->file);
     return true;
 }
 
@@ -162,7 +162,7 @@ static void close_current(capture_t *c)
         pcap_close(c->pcap);
         c->pcap = NULL;
     }
-    pcap_file_close(&c->file);
+    capture_file_close(&c->file);
 }
 
 void capture_close(capture_t **pc)
@@ -201,10 +201,10 @@ static void file_damaged(capture_t *c, const char *what, char *err, size_t errle
 /* One record from pcap_file; false at the end of the file or damage. */
 static bool next_own(capture_t *c, capture_pkt_t *pkt, char *err, size_t errlen)
 {
-    pcap_file_pkt_t fp;
+    capture_file_pkt_t fp;
     char why[PCAP_ERRBUF_SIZE];
-    pcap_file_result_t r = pcap_file_next(c->file, &fp, why, sizeof why);
-    if (r == PCAP_FILE_PACKET) {
+    capture_file_result_t r = capture_file_next(c->file, &fp, why, sizeof why);
+    if (r == CAPTURE_FILE_PACKET) {
         pkt->data = fp.data;
         pkt->caplen = fp.caplen;
         pkt->wirelen = fp.wirelen;
@@ -212,7 +212,7 @@ static bool next_own(capture_t *c, capture_pkt_t *pkt, char *err, size_t errlen)
         pkt->dlt = c->dlt;
         return true;
     }
-    if (r == PCAP_FILE_ERROR)
+    if (r == CAPTURE_FILE_ERROR)
         file_damaged(c, why, err, errlen);
     return false;
 }

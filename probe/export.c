@@ -47,7 +47,7 @@ struct export {
     uint64_t queued, queue_dropped; /* capture thread only */
     /* exporter thread only: */
     void *pipe_th, *dealer, *mon;
-    spool_t *spool;
+    export_spool_t *spool;
     int64_t epoch, seq;
     batch_t cur[2]; /* interval, final */
     json_t *health;
@@ -116,7 +116,7 @@ static void seal(export_t *e, bool interval)
         memcpy(file, head, hl);
         file[hl] = '\n';
         memcpy(file + hl + 1, b->buf.p, b->buf.len);
-        ok = spool_put(e->spool, e->epoch, b->seq, interval, b->n, file, hl + 1 + b->buf.len,
+        ok = export_spool_put(e->spool, e->epoch, b->seq, interval, b->n, file, hl + 1 + b->buf.len,
                        err, sizeof err);
     }
     if (ok) {
@@ -205,10 +205,10 @@ fail:
 
 static void requeue_inflight(export_t *e)
 {
-    for (size_t i = 0; i < spool_count(e->spool); i++) {
-        spool_entry_t *en = spool_at(e->spool, i);
-        if (en->state == SPOOL_INFLIGHT) {
-            en->state = SPOOL_UNSENT;
+    for (size_t i = 0; i < export_spool_count(e->spool); i++) {
+        export_spool_entry_t *en = export_spool_at(e->spool, i);
+        if (en->state == EXPORT_SPOOL_INFLIGHT) {
+            en->state = EXPORT_SPOOL_UNSENT;
             e->st.batches_resent++;
         }
     }
@@ -274,9 +274,9 @@ static void read_monitor(export_t *e)
 
 static void on_ack(export_t *e, const wire_msg_t *m)
 {
-    spool_entry_t *en = NULL;
-    for (size_t i = 0; i < spool_count(e->spool) && !en; i++) {
-        spool_entry_t *x = spool_at(e->spool, i);
+    export_spool_entry_t *en = NULL;
+    for (size_t i = 0; i < export_spool_count(e->spool) && !en; i++) {
+        export_spool_entry_t *x = export_spool_at(e->spool, i);
         if (x->epoch == m->epoch && x->seq == m->seq)
             en = x;
     }
@@ -298,7 +298,7 @@ static void on_ack(export_t *e, const wire_msg_t *m)
                      " records: %s",
                      m->seq, m->rejected, m->error ? m->error : "no reason given");
     }
-    spool_remove(e->spool, m->epoch, m->seq);
+    export_spool_remove(e->spool, m->epoch, m->seq);
     e->ack_timeout = e->cfg.ack_timeout_ms;
 }
 
@@ -330,8 +330,8 @@ static void read_dealer(export_t *e)
 static size_t inflight(export_t *e)
 {
     size_t n = 0;
-    for (size_t i = 0; i < spool_count(e->spool); i++)
-        n += spool_at(e->spool, i)->state == SPOOL_INFLIGHT;
+    for (size_t i = 0; i < export_spool_count(e->spool); i++)
+        n += export_spool_at(e->spool, i)->state == EXPORT_SPOOL_INFLIGHT;
     return n;
 }
 
@@ -339,16 +339,16 @@ static size_t inflight(export_t *e)
 static void pump(export_t *e, int64_t now)
 {
     size_t busy = inflight(e);
-    for (size_t i = 0; i < spool_count(e->spool) && busy < e->cfg.window; i++) {
-        spool_entry_t *en = spool_at(e->spool, i);
-        if (en->state != SPOOL_UNSENT)
+    for (size_t i = 0; i < export_spool_count(e->spool) && busy < e->cfg.window; i++) {
+        export_spool_entry_t *en = export_spool_at(e->spool, i);
+        if (en->state != EXPORT_SPOOL_UNSENT)
             continue;
         size_t len;
-        char *data = spool_read(e->spool, en, &len);
+        char *data = export_spool_read(e->spool, en, &len);
         if (!data) {
             LOG_ERROR("export: spooled batch %" PRId64 " cannot be read; dropped", en->seq);
             e->st.records_dropped += en->records;
-            spool_remove(e->spool, en->epoch, en->seq);
+            export_spool_remove(e->spool, en->epoch, en->seq);
             i--;
             continue;
         }
@@ -360,7 +360,7 @@ static void pump(export_t *e, int64_t now)
         free(data);
         if (rc < 0)
             return; /* not connected (ZMQ_IMMEDIATE) or queue full: later */
-        en->state = SPOOL_INFLIGHT;
+        en->state = EXPORT_SPOOL_INFLIGHT;
         en->sent_at = now;
         e->st.batches_sent++;
         busy++;
@@ -370,9 +370,9 @@ static void pump(export_t *e, int64_t now)
 static void check_ack_timeout(export_t *e, int64_t now)
 {
     int64_t oldest = INT64_MAX;
-    for (size_t i = 0; i < spool_count(e->spool); i++) {
-        spool_entry_t *en = spool_at(e->spool, i);
-        if (en->state == SPOOL_INFLIGHT && en->sent_at < oldest)
+    for (size_t i = 0; i < export_spool_count(e->spool); i++) {
+        export_spool_entry_t *en = export_spool_at(e->spool, i);
+        if (en->state == EXPORT_SPOOL_INFLIGHT && en->sent_at < oldest)
             oldest = en->sent_at;
     }
     if (oldest == INT64_MAX || now - oldest < e->ack_timeout)
@@ -381,7 +381,7 @@ static void check_ack_timeout(export_t *e, int64_t now)
     if (now - e->last_ack_warn >= WARN_EVERY_MS || e->last_ack_warn == 0) {
         LOG_WARN("export: no acknowledgement from %s for %" PRId64 " ms; resending (%zu batches "
                  "in the spool)",
-                 e->cfg.endpoint, now - oldest, spool_count(e->spool));
+                 e->cfg.endpoint, now - oldest, export_spool_count(e->spool));
         e->last_ack_warn = now;
     }
     requeue_inflight(e);
@@ -425,9 +425,9 @@ static void on_pipe_msg(export_t *e, const char *d, size_t len, int64_t now)
         e->next_hb = 0; /* the last health */
         e->quitting = true;
         e->drain_deadline = now + (int64_t)e->cfg.drain_s * 1000;
-        if (spool_count(e->spool))
+        if (export_spool_count(e->spool))
             LOG_INFO("export: waiting up to %u s for the collector to acknowledge %zu batches",
-                     e->cfg.drain_s, spool_count(e->spool));
+                     e->cfg.drain_s, export_spool_count(e->spool));
         break;
     }
 }
@@ -456,7 +456,7 @@ static void timers(export_t *e, int64_t now)
         e->next_hb = now + (int64_t)e->cfg.heartbeat_s * 1000;
     }
     check_ack_timeout(e, now);
-    const spool_stats_t *ss = spool_stats(e->spool);
+    const export_spool_stats_t *ss = export_spool_stats(e->spool);
     uint64_t ev = ss->evicted_interval + ss->evicted_final;
     if (ev > e->warned_evicted && now - e->last_spool_warn >= WARN_EVERY_MS / 6) {
         LOG_WARN("export: spool full (%u MiB): %" PRIu64 " interval and %" PRIu64
@@ -481,7 +481,7 @@ static long next_timeout(export_t *e, int64_t now)
 
 static void publish(export_t *e)
 {
-    e->st.spool = *spool_stats(e->spool);
+    e->st.spool = *export_spool_stats(e->spool);
     pthread_mutex_lock(&e->mu);
     e->snap = e->st;
     pthread_mutex_unlock(&e->mu);
@@ -505,7 +505,7 @@ static void *run(void *arg)
         timers(e, now);
         pump(e, now);
         publish(e);
-        if (e->quitting && (spool_count(e->spool) == 0 || now >= e->drain_deadline))
+        if (e->quitting && (export_spool_count(e->spool) == 0 || now >= e->drain_deadline))
             break;
     }
     publish(e);
@@ -578,13 +578,13 @@ export_t *export_new(const export_cfg_t *cfg, char *err, size_t errlen)
     if (!load_keys(e, err, errlen))
         goto fail;
     default_spool(e);
-    e->spool = spool_open(e->spool_path, (uint64_t)cfg->spool_max_mb << 20, cfg->spool_fsync,
+    e->spool = export_spool_open(e->spool_path, (uint64_t)cfg->spool_max_mb << 20, cfg->spool_fsync,
                           err, errlen);
     if (!e->spool)
         goto fail;
-    if (spool_count(e->spool))
+    if (export_spool_count(e->spool))
         LOG_INFO("export: %zu batches left in the spool by an earlier run will be sent first",
-                 spool_count(e->spool));
+                 export_spool_count(e->spool));
     e->ctx = zmq_ctx_new();
     if (!e->ctx || !pipes(e, err, errlen) || !sock_setup(e, err, errlen))
         goto fail;
@@ -686,7 +686,7 @@ void export_close(export_t **pe, export_stats_t *final)
     }
     if (e->ctx)
         zmq_ctx_term(e->ctx);
-    spool_free(&e->spool);
+    export_spool_free(&e->spool);
     for (int k = 0; k < 2; k++)
         dynbuf_free(&e->cur[k].buf);
     json_decref(e->health);

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "spool.h"
+#include "export_spool.h"
 
 typedef struct {
     const char *endpoint;      /* tcp://host:port; NULL: no export */
@@ -47,7 +47,7 @@ typedef struct {
     uint64_t ack_timeouts, heartbeats_sent;
     uint64_t connects, disconnects, auth_failures;
     bool connected;
-    spool_stats_t spool;
+    export_spool_stats_t spool;
 } export_stats_t;
 
 typedef enum { EXPORT_INTERVAL = 'I', EXPORT_FINAL = 'F' } export_kind_t;

@@ -6,12 +6,12 @@
 #include "log.h"
 #include "options.h"
 #include "probe.h"
-#include "resend.h"
-#include "workers.h"
+#include "export_resend.h"
+#include "capture_workers.h"
 
 static volatile sig_atomic_t g_stop;
 static probe_t *g_probe;     /* for the signal handler only */
-static workers_t *g_workers; /* likewise */
+static capture_workers_t *g_workers; /* likewise */
 
 static void on_signal(int sig)
 {
@@ -20,7 +20,7 @@ static void on_signal(int sig)
     if (g_probe)
         probe_break(g_probe); /* wakes a capture blocked in poll() */
     if (g_workers)
-        workers_break(g_workers);
+        capture_workers_break(g_workers);
 }
 
 int main(int argc, char **argv)
@@ -42,22 +42,22 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     int rc = 2;
     if (o.cfg.from_jsonl) {
-        rc = resend_jsonl(&o.cfg, &g_stop);
+        rc = export_resend_jsonl(&o.cfg, &g_stop);
         options_free(&o);
         return rc;
     }
     char err[512];
     if (o.cfg.workers > 1) {
-        workers_t *w = workers_new(&o.cfg, o.cfg.workers, err, sizeof err);
+        capture_workers_t *w = capture_workers_new(&o.cfg, o.cfg.workers, err, sizeof err);
         if (!w) {
             LOG_ERROR("%s", err);
             options_free(&o);
             return 2;
         }
         g_workers = w;
-        rc = workers_run(w, &g_stop);
+        rc = capture_workers_run(w, &g_stop);
         g_workers = NULL;
-        workers_free(&w);
+        capture_workers_free(&w);
         options_free(&o);
         return rc;
     }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "dynbuf.h"
-#include "graph_pii.h"
+#include "pii.h"
 #include "store.h"
 
 static char *slurp(const char *path)
@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     }
     char err[512];
     const char *keys[] = {argv[2]};
-    graph_pii_t *pii = graph_pii_new(keys, 1, NULL, err, sizeof err);
+    pii_t *pii = pii_new(keys, 1, NULL, err, sizeof err);
     store_t *st = pii ? store_open(argv[1], false, pii, err, sizeof err) : NULL;
     char *sql = st ? slurp(argv[3]) : NULL;
     char *msg = NULL;
@@ -48,6 +48,6 @@ int main(int argc, char **argv)
     sqlite3_free(msg);
     free(sql);
     store_free(&st);
-    graph_pii_free(&pii);
+    pii_free(&pii);
     return rc;
 }

@@ -1,0 +1,807 @@
+#include "correlate.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlate_input.h"
+#include "graph_store.h"
+#include "log.h"
+#include "timefmt.h"
+#include "verdict_store.h"
+
+#define MAX_PARTS 64
+#define MAX_ROWS 256
+#define MAX_SAMPLES 8
+#define WIRE_WINDOW_US (3600LL * USEC_PER_SEC)
+#define PART_AAD "verdict_participants.client_ip"
+/* Another process (graph-poll, graph-import) may commit a record stamped a
+ * little before the latest stamp already seen: look back this far. */
+#define RECORD_OVERLAP_US (10 * USEC_PER_SEC)
+
+/* One probe stream as a sample of a row (deduplicated by SSRC). */
+typedef struct {
+    int64_t id, ssrc;
+    char probe[64];
+    verdict_wire_t w;
+} sample_t;
+
+/* One verdict_streams row: a direction of a participant's media. */
+typedef struct {
+    size_t part;
+    int64_t graph_rid; /* -1 none */
+    int key;           /* media rid (joined) or client port (wire-only) */
+    verdict_dir_t dir;
+    char media[16];
+    sample_t s[MAX_SAMPLES];
+    size_t ns;
+    verdict_graph_t graph;
+    verdict_wire_t wire; /* the samples combined */
+    int64_t stream_id;   /* the sample with the most packets, -1 none */
+    verdict_t v;
+} row_t;
+
+typedef struct {
+    char id[48];
+    verdict_role_t role;
+    bool probed, has_ip;
+    uint8_t ip_h[PII_HASH_LEN];
+    char site[64];
+    uint8_t *enc; /* sealed address as found (aad below) */
+    size_t enc_len;
+    char aad[40];
+    verdict_device_t dev;
+    char bssid[32], subnet[64], connection[24]; /* from Graph, "" unknown */
+    verdict_t v;
+    json_t *evidence;
+} part_t;
+
+typedef struct {
+    part_t p[MAX_PARTS];
+    size_t np;
+    row_t r[MAX_ROWS];
+    size_t nr;
+    int64_t *used; /* probe stream ids in this call */
+    size_t nused, capused;
+} call_t;
+
+struct correlate {
+    correlate_cfg_t cfg;
+    sqlite3 *db;
+    const pii_t *pii;
+    correlate_input_t *in;
+    verdict_store_t *vs;
+    int64_t w_stream;        /* watermark: highest streams.id handled */
+    int64_t w_stored;        /* watermark: latest graph_record.stored_at_us handled */
+    struct seen {            /* records handled within RECORD_OVERLAP_US of w_stored */
+        char id[CORRELATE_ID_MAX];
+        int64_t stored_at;
+    } *seen;
+    size_t nseen, capseen;
+    correlate_stats_t stats;
+    call_t *call; /* scratch */
+};
+
+void correlate_cfg_defaults(correlate_cfg_t *cfg)
+{
+    verdict_thresholds_defaults(&cfg->thr);
+    cfg->slack_s = 120;
+    cfg->wire_gap_s = 60;
+    cfg->batch = 20000;
+}
+
+correlate_t *correlate_new(const correlate_cfg_t *cfg, sqlite3 *db, const pii_t *pii,
+                           char *err, size_t errlen)
+{
+    correlate_t *c = calloc(1, sizeof *c);
+    if (!c || !(c->call = calloc(1, sizeof *c->call))) {
+        snprintf(err, errlen, "out of memory");
+        free(c);
+        return NULL;
+    }
+    c->cfg = *cfg;
+    c->db = db;
+    c->pii = pii;
+    if (!graph_store_migrate(db, err, errlen) ||
+        !(c->vs = verdict_store_new(db, err, errlen)) ||
+        !(c->in = correlate_input_new(db, pii, err, errlen))) {
+        correlate_free(&c);
+        return NULL;
+    }
+    return c;
+}
+
+static void call_reset(call_t *k)
+{
+    for (size_t i = 0; i < k->np; i++) {
+        free(k->p[i].enc);
+        json_decref(k->p[i].evidence);
+    }
+    k->np = 0;
+    k->nr = 0;
+    k->nused = 0;
+}
+
+void correlate_free(correlate_t **pc)
+{
+    if (!pc || !*pc)
+        return;
+    correlate_t *c = *pc;
+    if (c->call) {
+        call_reset(c->call);
+        free(c->call->used);
+        free(c->call);
+    }
+    correlate_input_free(&c->in);
+    verdict_store_free(&c->vs);
+    free(c->seen);
+    free(c);
+    *pc = NULL;
+}
+
+void correlate_stats(const correlate_t *c, correlate_stats_t *out)
+{
+    *out = c->stats;
+}
+
+/* ---- building a call ----------------------------------------------------------- */
+
+static void hex_id(char *out, size_t len, const char *prefix, const uint8_t *h)
+{
+    size_t n = (size_t)snprintf(out, len, "%s", prefix);
+    for (int i = 0; i < 12 && n + 2 < len; i++)
+        n += (size_t)snprintf(out + n, len - n, "%02x", h[i]);
+}
+
+/* The participant with this hash, created when new; NULL when full. */
+static part_t *part_get(call_t *k, const char *prefix, const uint8_t *h)
+{
+    char id[48];
+    hex_id(id, sizeof id, prefix, h);
+    for (size_t i = 0; i < k->np; i++)
+        if (strcmp(k->p[i].id, id) == 0)
+            return &k->p[i];
+    if (k->np == MAX_PARTS)
+        return NULL;
+    part_t *p = &k->p[k->np++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->id, sizeof p->id, "%s", id);
+    verdict_device_clear(&p->dev);
+    return p;
+}
+
+static void part_address(part_t *p, const uint8_t *h, const uint8_t *enc, size_t len,
+                         const char *aad)
+{
+    if (!p->has_ip && h) {
+        p->has_ip = true;
+        memcpy(p->ip_h, h, PII_HASH_LEN);
+    }
+    if (!p->enc && enc && len > 0 && (p->enc = malloc(len))) {
+        memcpy(p->enc, enc, len);
+        p->enc_len = len;
+        snprintf(p->aad, sizeof p->aad, "%s", aad);
+    }
+}
+
+static row_t *row_get(call_t *k, size_t part, int key, verdict_dir_t dir, const char *media)
+{
+    for (size_t i = 0; i < k->nr; i++)
+        if (k->r[i].part == part && k->r[i].key == key && k->r[i].dir == dir)
+            return &k->r[i];
+    if (k->nr == MAX_ROWS)
+        return NULL;
+    row_t *r = &k->r[k->nr++];
+    memset(r, 0, sizeof *r);
+    r->part = part;
+    r->key = key;
+    r->dir = dir;
+    r->graph_rid = -1;
+    r->stream_id = -1;
+    snprintf(r->media, sizeof r->media, "%s", media);
+    verdict_graph_clear(&r->graph);
+    verdict_wire_clear(&r->wire);
+    return r;
+}
+
+static void use_stream(call_t *k, int64_t id)
+{
+    for (size_t i = 0; i < k->nused; i++)
+        if (k->used[i] == id)
+            return;
+    if (!correlate_input_grow(&k->used, &k->capused, k->nused, sizeof *k->used))
+        return;
+    k->used[k->nused++] = id;
+}
+
+/* Adds a probe stream; the same SSRC from several probes counts once. */
+static void row_add(call_t *k, row_t *r, const correlate_stream_t *s)
+{
+    use_stream(k, s->id);
+    for (size_t i = 0; i < r->ns; i++) {
+        sample_t *x = &r->s[i];
+        if (x->id == s->id)
+            return;
+        if (x->ssrc == s->ssrc) {
+            int probes = x->w.probes + (strcmp(x->probe, s->probe) != 0);
+            if (s->wire.packets > x->w.packets) {
+                x->id = s->id;
+                x->w = s->wire;
+                snprintf(x->probe, sizeof x->probe, "%s", s->probe);
+            }
+            x->w.probes = probes;
+            return;
+        }
+    }
+    if (r->ns == MAX_SAMPLES)
+        return;
+    sample_t *x = &r->s[r->ns++];
+    x->id = s->id;
+    x->ssrc = s->ssrc;
+    x->w = s->wire;
+    snprintf(x->probe, sizeof x->probe, "%s", s->probe);
+}
+
+/* The samples as one wire figure: packets summed, loss weighted by packets,
+ * worst jitter and MOS. */
+static void row_combine(row_t *r)
+{
+    verdict_wire_t *w = &r->wire;
+    double lost = 0, counted = 0;
+    int64_t best = -1;
+    for (size_t i = 0; i < r->ns; i++) {
+        const verdict_wire_t *x = &r->s[i].w;
+        w->present = true;
+        w->packets += x->packets;
+        if (!isnan(x->loss_pct)) {
+            lost += x->loss_pct * (double)x->packets;
+            counted += (double)x->packets;
+        }
+        if (!isnan(x->jitter_ms_max) && !(w->jitter_ms_max >= x->jitter_ms_max))
+            w->jitter_ms_max = x->jitter_ms_max;
+        if (!isnan(x->network_jitter_ms_max) &&
+            !(w->network_jitter_ms_max >= x->network_jitter_ms_max))
+            w->network_jitter_ms_max = x->network_jitter_ms_max;
+        if (!isnan(x->mos) && !(w->mos <= x->mos))
+            w->mos = x->mos;
+        w->probes = x->probes > w->probes ? x->probes : w->probes;
+        if (best < 0 || x->packets > r->s[best].w.packets)
+            best = (int64_t)i;
+    }
+    if (counted > 0)
+        w->loss_pct = lost / counted;
+    else if (w->present && w->packets > 0)
+        w->loss_pct = 0;
+    r->stream_id = best >= 0 ? r->s[best].id : -1;
+}
+
+/* ---- verdicts and writing --------------------------------------------------------- */
+
+static const char *dir_name(verdict_dir_t d)
+{
+    return d == VERDICT_OUTBOUND ? "outbound" : "inbound";
+}
+
+static const row_t *decider_row(const call_t *k, size_t part, int decider)
+{
+    int seen = 0;
+    const row_t *first = NULL;
+    for (size_t i = 0; i < k->nr; i++) {
+        if (k->r[i].part != part)
+            continue;
+        if (seen++ == decider)
+            return &k->r[i];
+        if (!first || (!first->wire.present && k->r[i].wire.present))
+            first = &k->r[i];
+    }
+    return first;
+}
+
+/* Access point and subnet beside Graph's figures (the dashboard's worst
+ * access points and subnets read them). Not personal: infrastructure. */
+static void place_evidence(part_t *p)
+{
+    json_t *g = json_object_get(p->evidence, "graph");
+    if (!json_is_object(g) && (p->bssid[0] || p->subnet[0] || p->connection[0])) {
+        g = json_object();
+        json_object_set_new(p->evidence, "graph", g);
+    }
+    const char *k[] = {"bssid", "subnet", "connection_type"};
+    const char *v[] = {p->bssid, p->subnet, p->connection};
+    for (size_t i = 0; i < 3; i++)
+        if (v[i][0])
+            json_object_set_new(g, k[i], json_string(v[i]));
+}
+
+static void judge_parts(const correlate_t *c, call_t *k)
+{
+    verdict_t sv[MAX_ROWS];
+    bool any_probed = false;
+    for (size_t i = 0; i < k->np; i++)
+        any_probed |= k->p[i].probed;
+    for (size_t i = 0; i < k->np; i++) {
+        part_t *p = &k->p[i];
+        size_t n = 0;
+        for (size_t j = 0; j < k->nr; j++)
+            if (k->r[j].part == i)
+                sv[n++] = k->r[j].v;
+        p->role = p->probed ? VERDICT_ROLE_PROBED
+                  : any_probed ? VERDICT_ROLE_FAR
+                               : VERDICT_ROLE_CLOUD_ONLY;
+        verdict_participant(&c->cfg.thr, sv, n, &p->dev, p->role, &p->v);
+        const row_t *r = decider_row(k, i, p->v.decider);
+        p->evidence = verdict_evidence(&p->v, r ? &r->wire : NULL, r ? &r->graph : NULL, &p->dev,
+                                       &c->cfg.thr);
+        json_object_set_new(p->evidence, "role", json_string(p->role == VERDICT_ROLE_PROBED ? "probed"
+                                                             : p->role == VERDICT_ROLE_FAR
+                                                                 ? "far"
+                                                                 : "cloud-only"));
+        place_evidence(p);
+    }
+}
+
+/* The participant's address, sealed for the verdict table (NULL if none). */
+static uint8_t *reseal(const correlate_t *c, const part_t *p, size_t *len)
+{
+    char ip[128];
+    *len = 0;
+    if (!p->enc || !pii_open(c->pii, p->aad, p->enc, p->enc_len, ip, sizeof ip))
+        return NULL;
+    size_t cap = strlen(ip) + PII_OVERHEAD;
+    uint8_t *out = malloc(cap);
+    if (out && !pii_seal(c->pii, PART_AAD, ip, strlen(ip), out, cap, len)) {
+        free(out);
+        out = NULL;
+    }
+    memset(ip, 0, sizeof ip);
+    return out;
+}
+
+static bool write_parts(correlate_t *c, call_t *k, const char *call_id)
+{
+    for (size_t i = 0; i < k->np; i++) {
+        part_t *p = &k->p[i];
+        size_t len;
+        uint8_t *enc = reseal(c, p, &len);
+        verdict_participant_row_t pr = {call_id, p->id, p->site[0] ? p->site : NULL,
+                                        p->has_ip ? p->ip_h : NULL, enc, len, &p->v, p->evidence};
+        bool ok = verdict_store_put_participant(c->vs, &pr);
+        free(enc);
+        if (!ok)
+            return false;
+    }
+    for (size_t i = 0; i < k->nused; i++)
+        if (!verdict_store_put_claim(c->vs, call_id, k->used[i]))
+            return false;
+    for (size_t j = 0; j < k->nr; j++) {
+        row_t *r = &k->r[j];
+        json_t *ev = verdict_evidence(&r->v, &r->wire, &r->graph, NULL, &c->cfg.thr);
+        verdict_stream_row_t sr = {call_id, k->p[r->part].id, r->stream_id, r->graph_rid,
+                                   dir_name(r->dir), r->media, &r->v, ev};
+        bool ok = verdict_store_put_stream(c->vs, &sr);
+        json_decref(ev);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+typedef struct {
+    const char *call_id, *source, *record_id;
+    int64_t version, start_us, end_us;
+    bool failure;
+} call_meta_t;
+
+/* In a peer-to-peer segment both clients share each stream: a far
+ * participant's stream that a probed one explains (lan/wan) takes that
+ * verdict instead of blaming the far side. */
+static void explain_shared(call_t *k)
+{
+    for (size_t a = 0; a < k->nr; a++) {
+        row_t *x = &k->r[a];
+        if (k->p[x->part].probed || x->graph_rid < 0)
+            continue;
+        for (size_t b = 0; b < k->nr; b++) {
+            const row_t *y = &k->r[b];
+            if (!k->p[y->part].probed || y->graph_rid != x->graph_rid ||
+                (y->v.kind != VERDICT_LAN && y->v.kind != VERDICT_WAN))
+                continue;
+            char rule[sizeof x->v.rule];
+            snprintf(rule, sizeof rule, "same stream as participant %s: %.*s", k->p[y->part].id,
+                     (int)(sizeof rule - 80), y->v.rule);
+            x->v = y->v;
+            memcpy(x->v.rule, rule, sizeof rule);
+            break;
+        }
+    }
+}
+
+/* Judges every row, participant and the call, and writes them. */
+static bool judge_and_write(correlate_t *c, call_t *k, const call_meta_t *m, int64_t now_us)
+{
+    verdict_t pv[MAX_PARTS], cv;
+    verdict_role_t roles[MAX_PARTS];
+    for (size_t j = 0; j < k->nr; j++) {
+        row_combine(&k->r[j]);
+        verdict_stream(&c->cfg.thr, k->r[j].dir, &k->r[j].wire, &k->r[j].graph, &k->r[j].v);
+    }
+    explain_shared(k);
+    judge_parts(c, k);
+    const char *site = NULL;
+    for (size_t i = 0; i < k->np; i++) {
+        pv[i] = k->p[i].v;
+        roles[i] = k->p[i].role;
+        if (!site && k->p[i].site[0])
+            site = k->p[i].site;
+    }
+    verdict_call(pv, roles, k->np, m->failure, &cv);
+    json_t *ev = cv.decider >= 0 ? json_deep_copy(k->p[cv.decider].evidence)
+                                 : verdict_evidence(&cv, NULL, NULL, NULL, &c->cfg.thr);
+    json_object_set_new(ev, "rule", json_string(cv.rule));
+    json_object_set_new(ev, "participant",
+                        cv.decider >= 0 ? json_string(k->p[cv.decider].id) : json_null());
+    json_object_set_new(ev, "participants", json_integer((json_int_t)k->np));
+    json_object_set_new(ev, "probe_streams", json_integer((json_int_t)k->nused));
+    verdict_call_row_t cr = {m->call_id, m->source,     site,   m->start_us, m->end_us,
+                             &cv,        m->record_id, m->version, ev};
+    bool ok = verdict_store_put_call(c->vs, &cr, now_us) && write_parts(c, k, m->call_id);
+    json_decref(ev);
+    return ok;
+}
+
+/* ---- joined and cloud-only calls ---------------------------------------------------- */
+
+static bool same(const uint8_t *a, const uint8_t *b)
+{
+    return memcmp(a, b, PII_HASH_LEN) == 0;
+}
+
+/* Does probe stream s carry this side's media? */
+static bool side_matches(const correlate_side_t *sd, const correlate_stream_t *s)
+{
+    bool out = s->dir == VERDICT_OUTBOUND;
+    const uint8_t *remote = out ? s->dst_h : s->src_h;
+    bool has_remote = out ? s->has_dst : s->has_src;
+    int remote_port = out ? s->dst_port : s->src_port;
+    bool relay = sd->has_relay && has_remote && same(sd->relay_h, remote) &&
+                 (sd->relay_port < 0 || sd->relay_port == remote_port);
+    if (sd->has_ip && same(sd->ip_h, s->client_h))
+        return sd->port >= 0 ? sd->port == s->client_port : relay;
+    /* probe after NAT: the client appears as its reflexive address */
+    return sd->has_refl && same(sd->refl_h, s->client_h) && relay;
+}
+
+static bool overlaps(const correlate_stream_t *s, int64_t from, int64_t to)
+{
+    int64_t last = s->last_us >= 0 ? s->last_us : s->first_us;
+    return s->first_us <= to && last >= from;
+}
+
+static bool match_side(correlate_t *c, call_t *k, const correlate_media_t *m, int side,
+                       size_t part)
+{
+    const correlate_side_t *sd = &m->side[side];
+    int64_t slack = c->cfg.slack_s * USEC_PER_SEC;
+    correlate_streams_t ss = {0};
+    bool ok = true;
+    if (sd->has_ip)
+        ok = correlate_input_client_streams(c->in, sd->ip_h, m->start_us - slack,
+                                            m->end_us + slack, &ss);
+    if (ok && sd->has_refl && !(sd->has_ip && same(sd->ip_h, sd->refl_h)))
+        ok = correlate_input_client_streams(c->in, sd->refl_h, m->start_us - slack,
+                                            m->end_us + slack, &ss);
+    for (size_t i = 0; ok && i < ss.n; i++) {
+        const correlate_stream_t *s = &ss.v[i];
+        if (!side_matches(sd, s) || !overlaps(s, m->start_us - slack, m->end_us + slack))
+            continue;
+        row_t *r = row_get(k, part, (int)m->rid, s->dir, m->media);
+        if (!r)
+            continue;
+        row_add(k, r, s);
+        part_t *p = &k->p[part];
+        p->probed = true;
+        if (!p->site[0])
+            snprintf(p->site, sizeof p->site, "%s", s->site);
+        part_address(p, s->client_h, s->client_enc, s->client_enc_len, "streams.client_ip");
+    }
+    correlate_streams_free(&ss);
+    return ok;
+}
+
+static void graph_rows(call_t *k, const correlate_record_t *rec, const correlate_media_t *m,
+                       int side, size_t part)
+{
+    for (size_t i = 0; i < rec->nstreams; i++) {
+        const correlate_gstream_t *g = &rec->streams[i];
+        if (g->media_rid != m->rid)
+            continue;
+        /* callerToCallee leaves the caller: outbound for side 0 */
+        bool outbound = side == 0 ? g->caller_to_callee : !g->caller_to_callee;
+        row_t *r = row_get(k, part, (int)m->rid, outbound ? VERDICT_OUTBOUND : VERDICT_INBOUND,
+                           m->media);
+        if (r) {
+            r->graph = g->g;
+            r->graph_rid = g->rid;
+        }
+    }
+}
+
+/* The participant's access point, subnet and link, first known wins. */
+static void place_merge(part_t *p, const correlate_side_t *sd)
+{
+    if (!p->bssid[0])
+        snprintf(p->bssid, sizeof p->bssid, "%s", sd->bssid);
+    if (!p->subnet[0])
+        snprintf(p->subnet, sizeof p->subnet, "%s", sd->subnet);
+    if (!p->connection[0])
+        snprintf(p->connection, sizeof p->connection, "%s", sd->connection);
+}
+
+static bool build_joined(correlate_t *c, call_t *k, const correlate_record_t *rec)
+{
+    for (size_t i = 0; i < rec->nmedia; i++) {
+        const correlate_media_t *m = &rec->media[i];
+        for (int side = 0; side < 2; side++) {
+            const correlate_side_t *sd = &m->side[side];
+            if (!sd->participant)
+                continue;
+            part_t *p = sd->has_ip ? part_get(k, "ip-", sd->ip_h) : part_get(k, "user-", sd->user_h);
+            if (!p)
+                continue;
+            size_t pi = (size_t)(p - k->p);
+            part_address(p, sd->has_ip ? sd->ip_h : NULL, sd->ip_enc, sd->ip_enc_len,
+                         side ? "callee_ip" : "caller_ip");
+            verdict_device_merge(&p->dev, &sd->dev);
+            place_merge(p, sd);
+            if (!match_side(c, k, m, side, pi))
+                return false;
+            graph_rows(k, rec, m, side, pi);
+        }
+    }
+    return true;
+}
+
+static int64_t record_span(const correlate_record_t *rec, bool end)
+{
+    int64_t t = end ? rec->end_us : rec->start_us;
+    for (size_t i = 0; t < 0 && i < rec->nmedia; i++)
+        t = end ? rec->media[i].end_us : rec->media[i].start_us;
+    return t >= 0 ? t : 0;
+}
+
+/* Evaluates one record (joined or cloud-only); wire-only calls that used
+ * its probe streams go. 1 written, 0 gone, -1 error. */
+static int eval_record(correlate_t *c, const char *id, int64_t now_us)
+{
+    correlate_record_t rec;
+    bool found;
+    call_t *k = c->call;
+    call_reset(k);
+    if (!correlate_input_record(c->in, id, &rec, &found)) {
+        correlate_record_free(&rec);
+        return -1;
+    }
+    if (!found) {
+        correlate_record_free(&rec);
+        return verdict_store_delete_call(c->vs, id) ? 0 : -1;
+    }
+    bool ok = build_joined(c, k, &rec);
+    call_meta_t m = {id, k->nused ? "joined" : "cloud-only", id, rec.version,
+                     record_span(&rec, false), record_span(&rec, true), rec.failure};
+    for (size_t i = 0; ok && i < k->nused; i++)
+        ok = verdict_store_drop_wire_using(c->vs, k->used[i]) >= 0;
+    ok = ok && judge_and_write(c, k, &m, now_us);
+    if (k->nused)
+        c->stats.joined++;
+    else
+        c->stats.cloud_only++;
+    correlate_record_free(&rec);
+    return ok ? 1 : -1;
+}
+
+/* ---- wire-only calls ------------------------------------------------------------------- */
+
+/* One wire-only call from streams v[lo..hi) of one client. */
+static bool eval_wire_group(correlate_t *c, const correlate_stream_t *v, size_t lo, size_t hi,
+                            int64_t now_us)
+{
+    call_t *k = c->call;
+    call_reset(k);
+    part_t *p = part_get(k, "ip-", v[lo].client_h);
+    int64_t start = v[lo].first_us, end = v[lo].last_us;
+    p->probed = true;
+    snprintf(p->site, sizeof p->site, "%s", v[lo].site);
+    for (size_t i = lo; i < hi; i++) {
+        part_address(p, v[i].client_h, v[i].client_enc, v[i].client_enc_len,
+                     "streams.client_ip");
+        row_t *r = row_get(k, 0, v[i].client_port, v[i].dir, v[i].media);
+        if (r)
+            row_add(k, r, &v[i]);
+        start = v[i].first_us < start ? v[i].first_us : start;
+        end = v[i].last_us > end ? v[i].last_us : end;
+    }
+    char call_id[CORRELATE_ID_MAX], iso[40];
+    hex_id(call_id, sizeof call_id, "wire:ip-", v[lo].client_h);
+    size_t n = strlen(call_id);
+    snprintf(call_id + n, sizeof call_id - n, ":%s", timefmt_iso(start, iso, sizeof iso));
+    call_meta_t m = {call_id, "wire-only", NULL, -1, start, end, false};
+    c->stats.wire_only++;
+    return verdict_store_drop_wire_overlapping(c->vs, v[lo].client_h, start, end) >= 0 &&
+           judge_and_write(c, k, &m, now_us);
+}
+
+/* Re-groups a client's streams around [from, to] that no record claims. */
+static int eval_wire_client(correlate_t *c, const uint8_t *h, int64_t from, int64_t to,
+                            int64_t now_us)
+{
+    correlate_streams_t all = {0};
+    if (!correlate_input_client_streams(c->in, h, from - WIRE_WINDOW_US, to + WIRE_WINDOW_US,
+                                        &all))
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < all.n; i++) {
+        int j = verdict_store_stream_joined(c->vs, all.v[i].id);
+        if (j < 0) {
+            correlate_streams_free(&all);
+            return -1;
+        }
+        if (j == 0) {
+            correlate_stream_t t = all.v[n];
+            all.v[n++] = all.v[i];
+            all.v[i] = t;
+        }
+    }
+    int64_t gap = c->cfg.wire_gap_s * USEC_PER_SEC;
+    int written = 0;
+    for (size_t lo = 0, hi; lo < n; lo = hi) {
+        int64_t end = all.v[lo].last_us;
+        for (hi = lo + 1; hi < n && all.v[hi].first_us <= end + gap; hi++)
+            end = all.v[hi].last_us > end ? all.v[hi].last_us : end;
+        if (all.v[lo].first_us > to + gap || end < from - gap)
+            continue;
+        if (!eval_wire_group(c, all.v, lo, hi, now_us)) {
+            written = -1;
+            break;
+        }
+        written++;
+    }
+    correlate_streams_free(&all);
+    return written;
+}
+
+/* ---- a step --------------------------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t h[PII_HASH_LEN];
+    int64_t from, to;
+} wire_client_t;
+
+static bool wire_note(wire_client_t **v, size_t *n, size_t *cap, const correlate_stream_t *s)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (same((*v)[i].h, s->client_h)) {
+            (*v)[i].from = s->first_us < (*v)[i].from ? s->first_us : (*v)[i].from;
+            (*v)[i].to = s->last_us > (*v)[i].to ? s->last_us : (*v)[i].to;
+            return true;
+        }
+    }
+    if (!correlate_input_grow(v, cap, *n, sizeof **v))
+        return false;
+    memcpy((*v)[*n].h, s->client_h, PII_HASH_LEN);
+    (*v)[*n].from = s->first_us;
+    (*v)[(*n)++].to = s->last_us >= 0 ? s->last_us : s->first_us;
+    return true;
+}
+
+typedef struct {
+    correlate_t *c;
+    correlate_streams_t streams;
+    correlate_ids_t records;
+    wire_client_t *wire;
+    size_t nwire, capwire;
+    int64_t max_stored;
+} step_t;
+
+/* A record stored since the last step, unless this very version was handled. */
+static bool record_note(void *ctx, const char *id, int64_t stored_at)
+{
+    step_t *s = ctx;
+    correlate_t *c = s->c;
+    for (size_t i = 0; i < c->nseen; i++)
+        if (c->seen[i].stored_at == stored_at && strcmp(c->seen[i].id, id) == 0)
+            return true;
+    if (!correlate_input_grow(&c->seen, &c->capseen, c->nseen, sizeof *c->seen))
+        return false;
+    snprintf(c->seen[c->nseen].id, CORRELATE_ID_MAX, "%s", id);
+    c->seen[c->nseen++].stored_at = stored_at;
+    s->max_stored = stored_at > s->max_stored ? stored_at : s->max_stored;
+    return correlate_ids_add(&s->records, id);
+}
+
+static void seen_prune(correlate_t *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nseen; i++)
+        if (c->seen[i].stored_at >= c->w_stored - RECORD_OVERLAP_US)
+            c->seen[n++] = c->seen[i];
+    c->nseen = n;
+}
+
+static void step_free(step_t *s)
+{
+    correlate_streams_free(&s->streams);
+    correlate_ids_free(&s->records);
+    free(s->wire);
+}
+
+/* What this step must look at: new records, and the records or clients
+ * of new streams. */
+static bool step_collect(correlate_t *c, step_t *s, int64_t since)
+{
+    int64_t from = c->w_stored - RECORD_OVERLAP_US > since ? c->w_stored - RECORD_OVERLAP_US
+                                                            : since;
+    s->c = c;
+    s->max_stored = c->w_stored;
+    if (!correlate_input_new_records(c->in, from, record_note, s) ||
+        !correlate_input_new_streams(c->in, c->w_stream, since, c->cfg.batch, &s->streams))
+        return false;
+    int64_t slack = c->cfg.slack_s * USEC_PER_SEC;
+    for (size_t i = 0; i < s->streams.n; i++) {
+        const correlate_stream_t *x = &s->streams.v[i];
+        if (!correlate_input_records_near(c->in, x, slack, &s->records) ||
+            !wire_note(&s->wire, &s->nwire, &s->capwire, x))
+            return false;
+    }
+    return true;
+}
+
+static int step_eval(correlate_t *c, step_t *s, int64_t now_us)
+{
+    int total = 0;
+    for (size_t i = 0; i < s->records.n; i++) {
+        int n = eval_record(c, s->records.v[i], now_us);
+        if (n < 0)
+            return -1;
+        total += n;
+    }
+    for (size_t i = 0; i < s->nwire; i++) {
+        int n = eval_wire_client(c, s->wire[i].h, s->wire[i].from, s->wire[i].to, now_us);
+        if (n < 0)
+            return -1;
+        total += n;
+    }
+    return total;
+}
+
+int correlate_step(correlate_t *c, int64_t now_us, int64_t lookback_s, char *err, size_t errlen)
+{
+    step_t s;
+    memset(&s, 0, sizeof s);
+    c->stats.steps++;
+    int64_t since = now_us - lookback_s * USEC_PER_SEC;
+    if (!verdict_store_begin(c->vs)) {
+        snprintf(err, errlen, "correlation: %s", verdict_store_error(c->vs));
+        c->stats.errors++;
+        return -1;
+    }
+    int n = step_collect(c, &s, since) ? step_eval(c, &s, now_us) : -1;
+    if (n < 0 || !verdict_store_commit(c->vs)) {
+        snprintf(err, errlen, "correlation: %s", verdict_store_error(c->vs));
+        verdict_store_rollback(c->vs);
+        c->nseen = 0; /* nothing of this step was kept: see it all again */
+        c->stats.errors++;
+        step_free(&s);
+        return -1;
+    }
+    c->stats.streams += s.streams.n;
+    c->stats.records += s.records.n;
+    if (s.streams.max_id > c->w_stream)
+        c->w_stream = s.streams.max_id;
+    c->w_stored = s.max_stored;
+    seen_prune(c);
+    LOG_DEBUG("correlation: %zu new streams, %zu records, %d calls written", s.streams.n,
+              s.records.n, n);
+    step_free(&s);
+    return n;
+}

@@ -1,0 +1,60 @@
+/* correlate.h - joins the probe's streams with Graph's call records and
+ * writes a verdict per call, participant and stream (verdict_store.h).
+ *
+ * A step looks at what arrived since the previous one: probe streams with a
+ * higher streams.id and call records with a higher graph_record.rid (a new
+ * version of a record is stored under a new rid), both limited to what was
+ * stored within the look-back. Every call those touch is evaluated again
+ * from all its inputs and its rows replaced:
+ *   joined      a Graph record with probe streams matched to it: client
+ *               address + media port (probe on the LAN side), or reflexive
+ *               address + relay address and port (probe on the public side,
+ *               after NAT), segment time overlapping (± slack); several
+ *               probes reporting the same SSRC count once (the one with the
+ *               most packets).
+ *   cloud-only  a Graph record no probe stream matched.
+ *   wire-only   a client's probe streams that no record claims, grouped into
+ *               calls by time (gap); replaced by the joined call when the
+ *               record arrives later.
+ * Addresses are compared as lookup hashes only. docs/verdicts.md.
+ */
+#ifndef CALLSCOPE_CORRELATE_H
+#define CALLSCOPE_CORRELATE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pii.h"
+#include "verdict.h"
+
+typedef struct {
+    verdict_thresholds_t thr;
+    int64_t slack_s;    /* clock difference allowed between probe and Graph times */
+    int64_t wire_gap_s; /* a client's streams further apart are separate wire-only calls */
+    size_t batch;       /* probe streams read per step at most */
+} correlate_cfg_t;
+
+void correlate_cfg_defaults(correlate_cfg_t *cfg);
+
+typedef struct {
+    uint64_t steps, streams, records, joined, cloud_only, wire_only, errors;
+} correlate_stats_t;
+
+typedef struct correlate correlate_t;
+
+/* db and pii are borrowed. Creates the verdict tables (and the Graph
+ * tables, for stores that never saw Graph) when missing. */
+correlate_t *correlate_new(const correlate_cfg_t *cfg, sqlite3 *db, const pii_t *pii,
+                           char *err, size_t errlen);
+void correlate_free(correlate_t **c);
+
+/* Evaluates the calls touched by what was stored since the last step and
+ * within lookback_s of now_us. Returns the number of calls written, -1 on
+ * a database error (err set; nothing of this step kept). */
+int correlate_step(correlate_t *c, int64_t now_us, int64_t lookback_s, char *err, size_t errlen);
+
+void correlate_stats(const correlate_t *c, correlate_stats_t *out);
+
+#endif

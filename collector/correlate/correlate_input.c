@@ -1,0 +1,460 @@
+#include "correlate_input.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timefmt.h"
+
+#define STREAM_COLS                                                                            \
+    "id, probe_id, site, first_seen, last_seen, client_port, src_port, dst_port, ssrc,"        \
+    " direction, media, packets, loss_pct, jitter_ms_max, network_jitter_ms_max, mos,"         \
+    " client_ip_hmac, src_ip_hmac, dst_ip_hmac, client_ip_enc"
+
+/* graph_media (m.) / graph_segment (s.) columns per side, in this order */
+static const char *const side_cols[] = {
+    "m.ip_hmac", "m.port", "m.reflexive_ip_hmac", "m.relay_ip", "m.relay_port", "m.ip_enc",
+    "s.user_id_hmac", "s.odata_type", "s.ua_role", "m.dev_cpu_insufficient_ratio",
+    "m.dev_glitch_ratio", "m.dev_clipping_ratio", "m.dev_low_speech_ratio",
+    "m.dev_low_snr_ratio", "m.dev_capture_not_functioning_ratio",
+    "m.dev_render_not_functioning_ratio", "m.dev_mic_glitch_rate", "m.dev_speaker_glitch_rate",
+    "m.bssid", "m.subnet", "m.connection_type"};
+#define NSIDE (sizeof side_cols / sizeof side_cols[0])
+#define MEDIA_FIXED 4
+
+enum { Q_NEW_STREAMS, Q_CLIENT_STREAMS, Q_NEW_RECORDS, Q_NEAR, Q_RECORD, Q_FAIL, Q_MEDIA,
+       Q_GSTREAMS, Q_COUNT };
+
+static const char *const queries[Q_COUNT] = {
+    [Q_NEW_STREAMS] = "SELECT " STREAM_COLS " FROM streams WHERE id > ?1 AND received >= ?2"
+                      " ORDER BY id LIMIT ?3",
+    [Q_CLIENT_STREAMS] = "SELECT " STREAM_COLS " FROM streams WHERE client_ip_hmac = ?1"
+                         " AND first_seen <= ?3 AND last_seen >= ?2 ORDER BY first_seen, id",
+    [Q_NEW_RECORDS] = "SELECT stored_at_us, record_id FROM graph_record"
+                      " WHERE stored_at_us >= ?1 ORDER BY stored_at_us",
+    [Q_NEAR] = "SELECT DISTINCT record_id FROM graph_media_segment WHERE (caller_ip_hmac = ?1"
+               " OR callee_ip_hmac = ?1 OR caller_reflexive_ip_hmac = ?1"
+               " OR callee_reflexive_ip_hmac = ?1) AND segment_start_us <= ?3"
+               " AND segment_end_us >= ?2",
+    [Q_RECORD] = "SELECT version, start_us, end_us FROM graph_record WHERE record_id = ?",
+    [Q_FAIL] = "SELECT EXISTS(SELECT 1 FROM graph_session WHERE record_id = ?1 AND"
+               " (failure_stage IS NOT NULL OR failure_reason IS NOT NULL)) OR"
+               " EXISTS(SELECT 1 FROM graph_segment WHERE record_id = ?1 AND"
+               " (failure_stage IS NOT NULL OR failure_reason IS NOT NULL))",
+    [Q_MEDIA] = NULL, /* built from side_cols */
+    [Q_GSTREAMS] = "SELECT rid, parent_rid, direction, avg_loss, max_loss, avg_jitter_ms,"
+                   " max_jitter_ms, avg_rtt_ms, max_rtt_ms, avg_concealed, avg_degradation,"
+                   " packet_utilization FROM graph_stream WHERE record_id = ? ORDER BY rid",
+};
+
+struct correlate_input {
+    sqlite3 *db;
+    const pii_t *pii;
+    sqlite3_stmt *q[Q_COUNT];
+};
+
+static bool media_sql(char *buf, size_t len)
+{
+    size_t n = (size_t)snprintf(buf, len, "SELECT m.rid, m.label, m.segment_start_us,"
+                                          " m.segment_end_us");
+    for (int side = 0; side < 2; side++) {
+        for (size_t k = 0; k < NSIDE && n < len; k++) {
+            n += (size_t)snprintf(buf + n, len - n, ", ");
+            /* "m.ip_hmac" -> "m.caller_ip_hmac" */
+            if (n < len)
+                n += (size_t)snprintf(buf + n, len - n, "%.2s%s%s", side_cols[k],
+                                      side ? "callee_" : "caller_", side_cols[k] + 2);
+        }
+    }
+    if (n < len)
+        n += (size_t)snprintf(buf + n, len - n,
+                              " FROM graph_media_segment m JOIN graph_segment s ON s.rid ="
+                              " m.parent_rid WHERE m.record_id = ? ORDER BY m.rid");
+    return n < len;
+}
+
+correlate_input_t *correlate_input_new(sqlite3 *db, const pii_t *pii, char *err,
+                                       size_t errlen)
+{
+    correlate_input_t *ci = calloc(1, sizeof *ci);
+    char msql[4096];
+    if (!ci || !media_sql(msql, sizeof msql)) {
+        snprintf(err, errlen, "out of memory");
+        free(ci);
+        return NULL;
+    }
+    ci->db = db;
+    ci->pii = pii;
+    for (int i = 0; i < Q_COUNT; i++) {
+        const char *q = i == Q_MEDIA ? msql : queries[i];
+        if (sqlite3_prepare_v3(db, q, -1, SQLITE_PREPARE_PERSISTENT, &ci->q[i], NULL) !=
+            SQLITE_OK) {
+            snprintf(err, errlen, "correlation: %s", sqlite3_errmsg(db));
+            correlate_input_free(&ci);
+            return NULL;
+        }
+    }
+    return ci;
+}
+
+void correlate_input_free(correlate_input_t **pci)
+{
+    if (!pci || !*pci)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize((*pci)->q[i]);
+    free(*pci);
+    *pci = NULL;
+}
+
+const char *correlate_input_error(const correlate_input_t *ci)
+{
+    return sqlite3_errmsg(ci->db);
+}
+
+/* ---- column helpers ---------------------------------------------------------- */
+
+static double col_real(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+static int64_t col_int(sqlite3_stmt *st, int i, int64_t none)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? none : sqlite3_column_int64(st, i);
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *out, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(out, len, "%s", t ? (const char *)t : "");
+}
+
+static bool col_hash(sqlite3_stmt *st, int i, uint8_t *out)
+{
+    if (sqlite3_column_type(st, i) != SQLITE_BLOB ||
+        sqlite3_column_bytes(st, i) != PII_HASH_LEN)
+        return false;
+    memcpy(out, sqlite3_column_blob(st, i), PII_HASH_LEN);
+    return true;
+}
+
+static uint8_t *col_blob_dup(sqlite3_stmt *st, int i, size_t *len)
+{
+    *len = 0;
+    if (sqlite3_column_type(st, i) != SQLITE_BLOB || sqlite3_column_bytes(st, i) <= 0)
+        return NULL;
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    uint8_t *p = malloc(n);
+    if (p) {
+        memcpy(p, sqlite3_column_blob(st, i), n);
+        *len = n;
+    }
+    return p;
+}
+
+static int64_t col_time(sqlite3_stmt *st, int i)
+{
+    int64_t t = -1;
+    const unsigned char *s = sqlite3_column_text(st, i);
+    if (!s || !timefmt_parse_iso((const char *)s, &t))
+        return -1;
+    return t;
+}
+
+static void bind_iso(sqlite3_stmt *st, int i, int64_t t)
+{
+    char buf[40];
+    sqlite3_bind_text(st, i, timefmt_iso(t, buf, sizeof buf), -1, SQLITE_TRANSIENT);
+}
+
+static void finish(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+bool correlate_input_grow(void *pv, size_t *cap, size_t n, size_t size)
+{
+    void **v = pv;
+    if (n < *cap)
+        return true;
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *nv = realloc(*v, nc * size);
+    if (!nv)
+        return false;
+    *v = nv;
+    *cap = nc;
+    return true;
+}
+
+/* ---- streams ------------------------------------------------------------------- */
+
+static void stream_row(sqlite3_stmt *st, correlate_stream_t *s)
+{
+    char dir[16];
+    memset(s, 0, sizeof *s);
+    s->id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, s->probe, sizeof s->probe);
+    col_text(st, 2, s->site, sizeof s->site);
+    s->first_us = col_time(st, 3);
+    s->last_us = col_time(st, 4);
+    s->client_port = (int)col_int(st, 5, -1);
+    s->src_port = (int)col_int(st, 6, -1);
+    s->dst_port = (int)col_int(st, 7, -1);
+    s->ssrc = col_int(st, 8, -1);
+    col_text(st, 9, dir, sizeof dir);
+    s->dir = strcmp(dir, "inbound") == 0 ? VERDICT_INBOUND : VERDICT_OUTBOUND;
+    col_text(st, 10, s->media, sizeof s->media);
+    if (!s->media[0])
+        snprintf(s->media, sizeof s->media, "unknown");
+    verdict_wire_clear(&s->wire);
+    s->wire.present = true;
+    s->wire.probes = 1;
+    s->wire.packets = col_int(st, 11, 0);
+    s->wire.loss_pct = col_real(st, 12);
+    s->wire.jitter_ms_max = col_real(st, 13);
+    s->wire.network_jitter_ms_max = col_real(st, 14);
+    s->wire.mos = col_real(st, 15);
+    s->has_client = col_hash(st, 16, s->client_h);
+    s->has_src = col_hash(st, 17, s->src_h);
+    s->has_dst = col_hash(st, 18, s->dst_h);
+    s->client_enc = col_blob_dup(st, 19, &s->client_enc_len);
+}
+
+static bool read_streams(sqlite3_stmt *st, correlate_streams_t *out)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!correlate_input_grow(&out->v, &out->cap, out->n, sizeof *out->v))
+            break;
+        stream_row(st, &out->v[out->n]);
+        if (out->v[out->n].id > out->max_id)
+            out->max_id = out->v[out->n].id;
+        if (out->v[out->n].first_us >= 0 && out->v[out->n].has_client)
+            out->n++;
+        else
+            free(out->v[out->n].client_enc);
+    }
+    finish(st);
+    return rc == SQLITE_DONE;
+}
+
+bool correlate_input_new_streams(correlate_input_t *ci, int64_t after_id, int64_t since_us,
+                                 size_t max, correlate_streams_t *out)
+{
+    sqlite3_stmt *st = ci->q[Q_NEW_STREAMS];
+    sqlite3_bind_int64(st, 1, after_id);
+    bind_iso(st, 2, since_us);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+    return read_streams(st, out);
+}
+
+bool correlate_input_client_streams(correlate_input_t *ci, const uint8_t *h, int64_t from_us,
+                                    int64_t to_us, correlate_streams_t *out)
+{
+    sqlite3_stmt *st = ci->q[Q_CLIENT_STREAMS];
+    sqlite3_bind_blob(st, 1, h, PII_HASH_LEN, SQLITE_TRANSIENT);
+    bind_iso(st, 2, from_us);
+    bind_iso(st, 3, to_us);
+    return read_streams(st, out);
+}
+
+void correlate_streams_free(correlate_streams_t *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i].client_enc);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- ids ------------------------------------------------------------------------- */
+
+bool correlate_ids_add(correlate_ids_t *ids, const char *id)
+{
+    for (size_t i = 0; i < ids->n; i++)
+        if (strcmp(ids->v[i], id) == 0)
+            return true;
+    if (!correlate_input_grow(&ids->v, &ids->cap, ids->n, sizeof *ids->v))
+        return false;
+    snprintf(ids->v[ids->n++], CORRELATE_ID_MAX, "%s", id);
+    return true;
+}
+
+void correlate_ids_free(correlate_ids_t *ids)
+{
+    free(ids->v);
+    memset(ids, 0, sizeof *ids);
+}
+
+static bool read_ids(sqlite3_stmt *st, correlate_ids_t *out)
+{
+    int rc;
+    bool ok = true;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *id = sqlite3_column_text(st, 0);
+        if (id && !correlate_ids_add(out, (const char *)id))
+            ok = false;
+    }
+    finish(st);
+    return ok && rc == SQLITE_DONE;
+}
+
+bool correlate_input_new_records(correlate_input_t *ci, int64_t from_us,
+                                 bool (*fn)(void *ctx, const char *id, int64_t stored_at_us),
+                                 void *ctx)
+{
+    sqlite3_stmt *st = ci->q[Q_NEW_RECORDS];
+    sqlite3_bind_int64(st, 1, from_us);
+    int rc;
+    bool ok = true;
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *id = sqlite3_column_text(st, 1);
+        if (id)
+            ok = fn(ctx, (const char *)id, sqlite3_column_int64(st, 0));
+    }
+    finish(st);
+    return ok && rc == SQLITE_DONE;
+}
+
+bool correlate_input_records_near(correlate_input_t *ci, const correlate_stream_t *s,
+                                  int64_t slack_us, correlate_ids_t *out)
+{
+    sqlite3_stmt *st = ci->q[Q_NEAR];
+    sqlite3_bind_blob(st, 1, s->client_h, PII_HASH_LEN, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, s->first_us - slack_us);
+    sqlite3_bind_int64(st, 3, (s->last_us >= 0 ? s->last_us : s->first_us) + slack_us);
+    return read_ids(st, out);
+}
+
+/* ---- records ------------------------------------------------------------------------ */
+
+static const char *media_kind(const char *label)
+{
+    bool share = strstr(label, "sharing") || strstr(label, "vbss") || strstr(label, "screen");
+    if (strstr(label, "audio"))
+        return "audio";
+    if (share)
+        return "screenshare";
+    if (strstr(label, "video"))
+        return "video";
+    return "unknown";
+}
+
+static void side_row(correlate_input_t *ci, sqlite3_stmt *st, int base, correlate_side_t *sd)
+{
+    char relay[64], otype[96];
+    memset(sd, 0, sizeof *sd);
+    sd->has_ip = col_hash(st, base + 0, sd->ip_h);
+    sd->port = (int)col_int(st, base + 1, -1);
+    sd->has_refl = col_hash(st, base + 2, sd->refl_h);
+    col_text(st, base + 3, relay, sizeof relay);
+    sd->has_relay = relay[0] && pii_lookup_ip(ci->pii, relay, sd->relay_h);
+    sd->relay_port = (int)col_int(st, base + 4, -1);
+    sd->ip_enc = col_blob_dup(st, base + 5, &sd->ip_enc_len);
+    sd->has_user = col_hash(st, base + 6, sd->user_h);
+    col_text(st, base + 7, otype, sizeof otype);
+    bool service = strstr(otype, "serviceEndpoint") ||
+                   sqlite3_column_type(st, base + 8) != SQLITE_NULL;
+    sd->participant = !service && (sd->has_ip || sd->has_user);
+    verdict_device_t *d = &sd->dev;
+    verdict_device_clear(d);
+    double *f[] = {&d->cpu_insufficient, &d->glitch, &d->clipping, &d->low_speech, &d->low_snr,
+                   &d->capture_not_functioning, &d->render_not_functioning,
+                   &d->mic_glitch_rate, &d->speaker_glitch_rate};
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
+        *f[k] = col_real(st, base + 9 + (int)k);
+        if (!isnan(*f[k]))
+            d->present = true;
+    }
+    col_text(st, base + 18, sd->bssid, sizeof sd->bssid);
+    col_text(st, base + 19, sd->subnet, sizeof sd->subnet);
+    col_text(st, base + 20, sd->connection, sizeof sd->connection);
+}
+
+static bool read_media(correlate_input_t *ci, const char *id, correlate_record_t *r)
+{
+    sqlite3_stmt *st = ci->q[Q_MEDIA];
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    int rc;
+    size_t cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!correlate_input_grow(&r->media, &cap, r->nmedia, sizeof *r->media))
+            break;
+        correlate_media_t *m = &r->media[r->nmedia++];
+        char label[64];
+        m->rid = sqlite3_column_int64(st, 0);
+        col_text(st, 1, label, sizeof label);
+        snprintf(m->media, sizeof m->media, "%s", media_kind(label));
+        m->start_us = col_int(st, 2, r->start_us);
+        m->end_us = col_int(st, 3, r->end_us);
+        for (int s = 0; s < 2; s++)
+            side_row(ci, st, MEDIA_FIXED + s * (int)NSIDE, &m->side[s]);
+    }
+    finish(st);
+    return rc == SQLITE_DONE;
+}
+
+static bool read_gstreams(correlate_input_t *ci, const char *id, correlate_record_t *r)
+{
+    sqlite3_stmt *st = ci->q[Q_GSTREAMS];
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    int rc;
+    size_t cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!correlate_input_grow(&r->streams, &cap, r->nstreams, sizeof *r->streams))
+            break;
+        correlate_gstream_t *g = &r->streams[r->nstreams++];
+        char dir[32];
+        g->rid = sqlite3_column_int64(st, 0);
+        g->media_rid = col_int(st, 1, -1);
+        col_text(st, 2, dir, sizeof dir);
+        g->caller_to_callee = strcmp(dir, "calleeToCaller") != 0;
+        verdict_graph_clear(&g->g);
+        g->g.present = true;
+        double *f[] = {&g->g.avg_loss,   &g->g.max_loss,      &g->g.avg_jitter_ms,
+                       &g->g.max_jitter_ms, &g->g.avg_rtt_ms, &g->g.max_rtt_ms,
+                       &g->g.avg_concealed, &g->g.avg_degradation};
+        for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+            *f[k] = col_real(st, 3 + (int)k);
+        g->g.packets = col_int(st, 11, -1);
+    }
+    finish(st);
+    return rc == SQLITE_DONE;
+}
+
+bool correlate_input_record(correlate_input_t *ci, const char *id, correlate_record_t *r,
+                            bool *found)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->id, sizeof r->id, "%s", id);
+    sqlite3_stmt *st = ci->q[Q_RECORD];
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    if (*found) {
+        r->version = col_int(st, 0, -1);
+        r->start_us = col_int(st, 1, -1);
+        r->end_us = col_int(st, 2, -1);
+    }
+    finish(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE;
+    st = ci->q[Q_FAIL];
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st);
+    r->failure = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+    finish(st);
+    return rc == SQLITE_ROW && read_media(ci, id, r) && read_gstreams(ci, id, r);
+}
+
+void correlate_record_free(correlate_record_t *r)
+{
+    for (size_t i = 0; i < r->nmedia; i++)
+        for (int s = 0; s < 2; s++)
+            free(r->media[i].side[s].ip_enc);
+    free(r->media);
+    free(r->streams);
+    memset(r, 0, sizeof *r);
+}

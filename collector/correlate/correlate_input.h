@@ -1,0 +1,122 @@
+/* correlate_input.h - what the correlation reads from the store: probe
+ * streams (table streams) and Graph call records (graph_record,
+ * graph_media_segment, graph_segment, graph_stream), as plain structs.
+ *
+ * Addresses stay hashed: the join compares lookup hashes (HMAC-SHA256 under
+ * the organisation key, canonical IP text), which equal across the probe's
+ * and Graph's columns. Relay addresses are Microsoft's and stored plain by
+ * Graph; they are hashed here to compare with the probe's dst/src hashes.
+ * Sealed client addresses are carried along (still sealed) so the verdict
+ * tables can keep them for authorised viewers.
+ */
+#ifndef CALLSCOPE_CORRELATE_INPUT_H
+#define CALLSCOPE_CORRELATE_INPUT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pii.h"
+#include "verdict.h"
+
+#define CORRELATE_ID_MAX 160
+
+typedef struct {
+    int64_t id; /* streams.id */
+    char probe[64], site[64], media[16];
+    int64_t first_us, last_us;
+    int client_port, src_port, dst_port; /* -1 unknown */
+    int64_t ssrc;
+    verdict_dir_t dir;
+    bool has_client, has_src, has_dst;
+    uint8_t client_h[PII_HASH_LEN], src_h[PII_HASH_LEN], dst_h[PII_HASH_LEN];
+    uint8_t *client_enc; /* sealed, aad "streams.client_ip" */
+    size_t client_enc_len;
+    verdict_wire_t wire;
+} correlate_stream_t;
+
+typedef struct {
+    correlate_stream_t *v;
+    size_t n, cap;
+    int64_t max_id; /* highest streams.id read, kept or not */
+} correlate_streams_t;
+
+/* One side (caller or callee) of a Graph media. */
+typedef struct {
+    bool participant; /* a client endpoint, not the conferencing service */
+    bool has_ip, has_refl, has_relay, has_user;
+    uint8_t ip_h[PII_HASH_LEN], refl_h[PII_HASH_LEN], relay_h[PII_HASH_LEN],
+        user_h[PII_HASH_LEN];
+    int port, relay_port; /* -1 unknown */
+    uint8_t *ip_enc;      /* sealed, aad "caller_ip" / "callee_ip" */
+    size_t ip_enc_len;
+    verdict_device_t dev;
+    /* where the client sat: access point, subnet, link ("" unknown) */
+    char bssid[32], subnet[64], connection[24];
+} correlate_side_t;
+
+typedef struct {
+    int64_t rid;
+    char media[16]; /* audio | video | screenshare | unknown, from the label */
+    int64_t start_us, end_us; /* the segment's */
+    correlate_side_t side[2]; /* 0 caller, 1 callee */
+} correlate_media_t;
+
+typedef struct {
+    int64_t rid, media_rid;
+    bool caller_to_callee;
+    verdict_graph_t g;
+} correlate_gstream_t;
+
+typedef struct {
+    char id[CORRELATE_ID_MAX];
+    int64_t version, start_us, end_us; /* -1 unknown */
+    bool failure; /* failureInfo on a session or segment */
+    correlate_media_t *media;
+    size_t nmedia;
+    correlate_gstream_t *streams;
+    size_t nstreams;
+} correlate_record_t;
+
+typedef struct {
+    char (*v)[CORRELATE_ID_MAX];
+    size_t n, cap;
+} correlate_ids_t;
+
+typedef struct correlate_input correlate_input_t;
+
+correlate_input_t *correlate_input_new(sqlite3 *db, const pii_t *pii, char *err,
+                                       size_t errlen);
+void correlate_input_free(correlate_input_t **ci);
+const char *correlate_input_error(const correlate_input_t *ci);
+
+/* Probe streams with id > after_id stored at or after since_us, at most
+ * max (oldest first). Appended to out. */
+bool correlate_input_new_streams(correlate_input_t *ci, int64_t after_id, int64_t since_us,
+                                 size_t max, correlate_streams_t *out);
+/* A client's streams (client_ip_hmac = h) overlapping [from, to]. */
+bool correlate_input_client_streams(correlate_input_t *ci, const uint8_t *h, int64_t from_us,
+                                    int64_t to_us, correlate_streams_t *out);
+/* Calls fn for every call record stored at or after from_us, oldest first. */
+bool correlate_input_new_records(correlate_input_t *ci, int64_t from_us,
+                                 bool (*fn)(void *ctx, const char *id, int64_t stored_at_us),
+                                 void *ctx);
+/* Records with a media whose caller or callee address (local or reflexive)
+ * is the stream's client and whose segment overlaps it (± slack). */
+bool correlate_input_records_near(correlate_input_t *ci, const correlate_stream_t *s,
+                                  int64_t slack_us, correlate_ids_t *out);
+/* The whole record; *found false when it is not (any more) stored. */
+bool correlate_input_record(correlate_input_t *ci, const char *id, correlate_record_t *out,
+                            bool *found);
+
+/* Makes room for element n of the array *pv (elements of size bytes,
+ * capacity *cap), doubling it; false when memory runs out. */
+bool correlate_input_grow(void *pv, size_t *cap, size_t n, size_t size);
+
+void correlate_streams_free(correlate_streams_t *s);
+void correlate_record_free(correlate_record_t *r);
+bool correlate_ids_add(correlate_ids_t *ids, const char *id);
+void correlate_ids_free(correlate_ids_t *ids);
+
+#endif

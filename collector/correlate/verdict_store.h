@@ -1,0 +1,90 @@
+/* verdict_store.h - the verdict tables (a contract with the HTTP API and
+ * dashboard; docs/verdicts.md):
+ *
+ *   verdict_calls(call_id PK, source, site, start, end, verdict, confidence,
+ *                 graph_record_id, graph_version, evaluated, evidence)
+ *   verdict_participants(call_id, participant, site, client_ip_hmac,
+ *                 client_ip_enc, verdict, confidence, evidence)
+ *   verdict_streams(id PK, call_id, participant, stream_id, graph_stream_rid,
+ *                 direction, media, verdict, confidence, evidence)
+ *
+ * Schema version in migrations(component 'verdict'). Internal, beside
+ * them: verdict_claims(stream_id PK, call_id), every probe stream a call used. A call is always
+ * written whole: verdict_store_put_call() first deletes every row of that
+ * call_id, so re-evaluation replaces. Times are ISO 8601 UTC text like the
+ * probe's; evidence is JSON text. The caller brackets writes in
+ * verdict_store_begin()/commit().
+ */
+#ifndef CALLSCOPE_VERDICT_STORE_H
+#define CALLSCOPE_VERDICT_STORE_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "verdict.h"
+
+
+typedef struct verdict_store verdict_store_t;
+
+/* Creates the tables when missing (idempotent, one transaction). */
+bool verdict_store_migrate(sqlite3 *db, char *err, size_t errlen);
+
+/* Migrates and prepares; db is borrowed. */
+verdict_store_t *verdict_store_new(sqlite3 *db, char *err, size_t errlen);
+void verdict_store_free(verdict_store_t **vs);
+
+typedef struct {
+    const char *call_id, *source, *site; /* site NULL for cloud-only */
+    int64_t start_us, end_us;
+    const verdict_t *v;
+    const char *graph_record_id; /* NULL when wire-only */
+    int64_t graph_version;       /* -1: NULL */
+    json_t *evidence;            /* borrowed */
+} verdict_call_row_t;
+
+typedef struct {
+    const char *call_id, *participant, *site;
+    const uint8_t *ip_hmac; /* 32 bytes or NULL */
+    const uint8_t *ip_enc;  /* sealed, aad "verdict_participants.client_ip", or NULL */
+    size_t ip_enc_len;
+    const verdict_t *v;
+    json_t *evidence;
+} verdict_participant_row_t;
+
+typedef struct {
+    const char *call_id, *participant;
+    int64_t stream_id, graph_stream_rid; /* -1: NULL */
+    const char *direction, *media;
+    const verdict_t *v;
+    json_t *evidence;
+} verdict_stream_row_t;
+
+bool verdict_store_begin(verdict_store_t *vs);
+bool verdict_store_commit(verdict_store_t *vs);
+void verdict_store_rollback(verdict_store_t *vs);
+
+/* Deletes the call's rows, then writes its verdict_calls row. */
+bool verdict_store_put_call(verdict_store_t *vs, const verdict_call_row_t *r, int64_t now_us);
+bool verdict_store_put_participant(verdict_store_t *vs, const verdict_participant_row_t *r);
+bool verdict_store_put_stream(verdict_store_t *vs, const verdict_stream_row_t *r);
+bool verdict_store_delete_call(verdict_store_t *vs, const char *call_id);
+/* Notes that the call used probe stream stream_id (table verdict_claims,
+ * not part of the contract: it also names the duplicates from other probes
+ * and the other SSRCs that verdict_streams.stream_id does not). */
+bool verdict_store_put_claim(verdict_store_t *vs, const char *call_id, int64_t stream_id);
+
+/* Wire-only calls superseded: those that used probe stream stream_id, and
+ * those of the client ip_hmac overlapping [start, end]. Return the number
+ * of calls deleted, -1 on error. */
+int verdict_store_drop_wire_using(verdict_store_t *vs, int64_t stream_id);
+int verdict_store_drop_wire_overlapping(verdict_store_t *vs, const uint8_t *ip_hmac,
+                                        int64_t start_us, int64_t end_us);
+/* 1 when probe stream stream_id belongs to a joined call, 0 not, -1 error. */
+int verdict_store_stream_joined(verdict_store_t *vs, int64_t stream_id);
+
+const char *verdict_store_error(const verdict_store_t *vs);
+
+#endif

@@ -1,0 +1,66 @@
+/* noc.h - the collector's NOC outputs: an HTTP(S) server with a JSON API,
+ * Prometheus /metrics and an embedded HTML dashboard, plus alerts when a
+ * site's share of LAN or WAN verdicts crosses a threshold (docs/noc.md).
+ *
+ * Reads the store (verdict_*, streams, probes) through read-only SQLite
+ * connections of its own; never writes. Threads:
+ *   - libmicrohttpd's internal thread serves every request, one at a time,
+ *     on its own read-only connection;
+ *   - noc_tick() runs alert evaluation (and the webhook POST, bounded by
+ *     cfg.alert_timeout_ms) in the caller's thread on a second connection.
+ * The counters callback is called from the HTTP thread during a /metrics
+ * request, concurrently with whatever the caller's thread is doing: it must
+ * take its own lock or read only values that are safe to read racily
+ * (e.g. aligned 64-bit counters). It returns a new JSON object reference
+ * (or NULL) whose numeric and boolean leaves become gauges
+ * callscope_<path_joined_by_underscores>.
+ */
+#ifndef CALLSCOPE_NOC_H
+#define CALLSCOPE_NOC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pii.h"
+
+typedef struct {
+    const char *db_path;
+    const char *bind;       /* "127.0.0.1:8443", "[::1]:8443", "0.0.0.0:8443" */
+    const char *token_file; /* bearer token, one line, mode 0600 */
+    const char *tls_cert;   /* PEM files; both or neither */
+    const char *tls_key;
+    bool metrics_open;      /* /metrics without the token */
+    unsigned max_rows;      /* largest page of /api/calls (limit) */
+    /* alerts */
+    const char *alert_webhook; /* http(s) URL, NULL: none */
+    bool alert_syslog;
+    unsigned alert_threshold_pct; /* share of lan (or wan) calls, 1-100 */
+    unsigned alert_window_s;      /* calls that ended within this window */
+    unsigned alert_min_calls;     /* fewer calls at a site: no alert */
+    unsigned alert_interval_s;    /* at most one alert per site and kind per interval */
+    unsigned alert_check_s;       /* evaluation period inside noc_tick */
+    unsigned alert_timeout_ms;    /* webhook POST */
+} noc_cfg_t;
+
+void noc_cfg_defaults(noc_cfg_t *cfg);
+
+typedef json_t *(*noc_counters_fn)(void *ctx);
+
+typedef struct noc noc_t;
+
+/* Starts the server. pii is borrowed (must outlive the noc_t); counters may
+ * be NULL. cfg strings are copied. NULL with err on failure (bad bind
+ * address, unreadable token or TLS files, TLS unsupported, database). */
+noc_t *noc_new(const noc_cfg_t *cfg, const pii_t *pii, noc_counters_fn counters, void *ctx,
+               char *err, size_t errlen);
+/* Evaluates alerts when cfg.alert_check_s has passed since the last time.
+ * now_us: wall clock (timefmt_now()). Call it from one thread only. */
+void noc_tick(noc_t *n, int64_t now_us);
+/* The port actually bound (useful with port 0). */
+unsigned noc_port(const noc_t *n);
+/* Stops the HTTP thread and frees everything; NULLs *n. */
+void noc_free(noc_t **n);
+
+#endif

@@ -1,0 +1,452 @@
+#include "noc_api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "noc_db.h"
+
+#define HTTP_OK 200
+#define HTTP_NOT_FOUND 404
+#define HTTP_UNAVAILABLE 503
+#define MAX_SITES 1000
+#define MAX_TIMELINE_ROWS 20000
+#define WORST_DEFAULT 10
+#define AAD_PARTICIPANT_IP "verdict_participants.client_ip"
+#define AAD_STREAM_IP "client_ip"
+
+/* The filters every list shares: ?1 since, ?2 until (calls overlapping the
+ * window), ?3 site, ?4 verdict, ?5 a participant's client address hash. */
+#define FILTERS                                                                              \
+    " (?1 IS NULL OR c.\"end\" >= ?1) AND (?2 IS NULL OR c.start < ?2)"                      \
+    " AND (?3 IS NULL OR c.site = ?3) AND (?4 IS NULL OR c.verdict = ?4)"                    \
+    " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM verdict_participants fp"                      \
+    " WHERE fp.call_id = c.call_id AND fp.client_ip_hmac = ?5))"
+
+/* A bad verdict names a faulty segment. */
+#define BAD_VERDICT "IN ('lan','wan','endpoint','cloud')"
+
+static void bind_text_opt(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v && *v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_filters(sqlite3_stmt *st, const noc_params_t *p, const char *site)
+{
+    bind_text_opt(st, 1, p->since);
+    bind_text_opt(st, 2, p->until);
+    bind_text_opt(st, 3, site ? site : p->site);
+    bind_text_opt(st, 4, p->verdict);
+    if (p->seen & NOC_P_CLIENT)
+        sqlite3_bind_blob(st, 5, p->client_hmac, sizeof p->client_hmac, SQLITE_TRANSIENT);
+}
+
+static int db_fail(sqlite3_stmt *st, sqlite3 *db, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return HTTP_UNAVAILABLE;
+}
+
+/* Opens a sealed address for the response; null when absent or unopenable. */
+static json_t *opened_ip(const pii_t *pii, const char *aad, sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) != SQLITE_BLOB)
+        return json_null();
+    char ip[128];
+    if (!pii_open(pii, aad, sqlite3_column_blob(st, col),
+                        (size_t)sqlite3_column_bytes(st, col), ip, sizeof ip))
+        return json_null();
+    return json_string(ip);
+}
+
+/* A pseudonymous, stable client id: the first 8 bytes of the lookup hash. */
+static json_t *client_id(sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) != SQLITE_BLOB || sqlite3_column_bytes(st, col) < 8)
+        return json_null();
+    const unsigned char *h = sqlite3_column_blob(st, col);
+    char hex[17];
+    for (int i = 0; i < 8; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    return json_string(hex);
+}
+
+static json_t *verdict_counts(void)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; noc_query_verdicts[i]; i++)
+        json_object_set_new(o, noc_query_verdicts[i], json_integer(0));
+    return o;
+}
+
+/* ---- /api/calls ----------------------------------------------------------- */
+
+int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
+{
+    static const char sql[] =
+        "SELECT c.call_id, c.source, c.site, c.start, c.\"end\", c.verdict, c.confidence,"
+        " c.graph_record_id, c.graph_version, c.evaluated,"
+        " CASE WHEN json_valid(c.evidence) THEN json_extract(c.evidence, '$.rule') END AS rule,"
+        " (SELECT count(*) FROM verdict_participants p WHERE p.call_id = c.call_id)"
+        " AS participants FROM verdict_calls c WHERE" FILTERS
+        " ORDER BY c.start DESC, c.call_id LIMIT ?6 OFFSET ?7";
+    sqlite3_stmt *st;
+    if (!noc_db_prepare(r->db, sql, &st, err, errlen))
+        return HTTP_UNAVAILABLE;
+    bind_filters(st, r->p, NULL);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)r->p->limit + 1);
+    sqlite3_bind_int64(st, 7, r->p->offset);
+    json_t *calls = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && json_array_size(calls) < r->p->limit)
+        json_array_append_new(calls, noc_db_row_json(st));
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        json_decref(calls);
+        return db_fail(st, r->db, err, errlen);
+    }
+    sqlite3_finalize(st);
+    *out = json_pack("{s:o, s:I, s:I, s:b}", "calls", calls, "limit", (json_int_t)r->p->limit,
+                     "offset", (json_int_t)r->p->offset, "more", rc == SQLITE_ROW);
+    return HTTP_OK;
+}
+
+/* ---- /api/calls/{id} ---------------------------------------------------- */
+
+static int call_row(const noc_api_req_t *r, json_t **call, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (!noc_db_prepare(r->db,
+                        "SELECT call_id, source, site, start, \"end\", verdict, confidence,"
+                        " graph_record_id, graph_version, evaluated, evidence"
+                        " FROM verdict_calls WHERE call_id = ?1",
+                        &st, err, errlen))
+        return HTTP_UNAVAILABLE;
+    sqlite3_bind_text(st, 1, r->arg, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        sqlite3_finalize(st);
+        snprintf(err, errlen, "no such call");
+        return HTTP_NOT_FOUND;
+    }
+    if (rc != SQLITE_ROW)
+        return db_fail(st, r->db, err, errlen);
+    *call = json_object();
+    for (int i = 0; i < 10; i++)
+        json_object_set_new(*call, sqlite3_column_name(st, i), noc_db_column_json(st, i));
+    json_object_set_new(*call, "evidence", noc_db_column_parsed(st, 10));
+    sqlite3_finalize(st);
+    return HTTP_OK;
+}
+
+typedef json_t *(*row_fn)(const noc_api_req_t *r, sqlite3_stmt *st);
+
+/* Runs sql (?1 = the call id of the path) and appends row(st) for each row. */
+static int call_rows(const noc_api_req_t *r, const char *sql, row_fn row, json_t *out, char *err,
+                     size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (!noc_db_prepare(r->db, sql, &st, err, errlen))
+        return HTTP_UNAVAILABLE;
+    sqlite3_bind_text(st, 1, r->arg, -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(out, row(r, st));
+    if (rc != SQLITE_DONE)
+        return db_fail(st, r->db, err, errlen);
+    sqlite3_finalize(st);
+    return HTTP_OK;
+}
+
+static json_t *participant_row(const noc_api_req_t *r, sqlite3_stmt *st)
+{
+    json_t *p = json_object();
+    for (int i = 0; i < 4; i++)
+        json_object_set_new(p, sqlite3_column_name(st, i), noc_db_column_json(st, i));
+    json_object_set_new(p, "evidence", noc_db_column_parsed(st, 4));
+    json_object_set_new(p, "client_id", client_id(st, 5));
+    json_object_set_new(p, "client_ip", opened_ip(r->pii, AAD_PARTICIPANT_IP, st, 6));
+    return p;
+}
+
+static int participants(const noc_api_req_t *r, json_t *out, char *err, size_t errlen)
+{
+    return call_rows(r,
+                     "SELECT participant, site, verdict, confidence, evidence, client_ip_hmac,"
+                     " client_ip_enc FROM verdict_participants WHERE call_id = ?1"
+                     " ORDER BY participant",
+                     participant_row, out, err, errlen);
+}
+
+/* The probe's own stream row, the wire view of a verdict stream. */
+static json_t *probe_stream(const noc_api_req_t *r, sqlite3_stmt *st)
+{
+    if (sqlite3_column_type(st, 9) == SQLITE_NULL)
+        return json_null();
+    json_t *o = json_object();
+    for (int i = 9; i < 23; i++) /* p_<name>: the streams column */
+        json_object_set_new(o, sqlite3_column_name(st, i) + 2, noc_db_column_json(st, i));
+    json_object_set_new(o, "record", noc_db_column_parsed(st, 23));
+    json_object_set_new(o, "client_ip", opened_ip(r->pii, AAD_STREAM_IP, st, 24));
+    return o;
+}
+
+static json_t *stream_row(const noc_api_req_t *r, sqlite3_stmt *st)
+{
+    json_t *s = json_object();
+    for (int i = 0; i < 8; i++)
+        json_object_set_new(s, sqlite3_column_name(st, i), noc_db_column_json(st, i));
+    json_object_set_new(s, "evidence", noc_db_column_parsed(st, 8));
+    json_object_set_new(s, "probe", probe_stream(r, st));
+    return s;
+}
+
+static int streams(const noc_api_req_t *r, json_t *out, char *err, size_t errlen)
+{
+    return call_rows(
+        r,
+        "SELECT v.id, v.participant, v.stream_id, v.graph_stream_rid, v.direction, v.media,"
+        " v.verdict, v.confidence, v.evidence,"
+        " s.id AS p_id, s.probe_id AS p_probe_id, s.site AS p_site,"
+        " s.first_seen AS p_first_seen, s.last_seen AS p_last_seen,"
+        " s.direction AS p_direction, s.media AS p_media, s.packets AS p_packets,"
+        " s.lost AS p_lost, s.loss_pct AS p_loss_pct, s.jitter_ms_max AS p_jitter_ms_max,"
+        " s.network_jitter_ms_max AS p_network_jitter_ms_max, s.mos AS p_mos,"
+        " s.client_port AS p_client_port, s.record, s.client_ip_enc"
+        " FROM verdict_streams v LEFT JOIN streams s ON s.id = v.stream_id"
+        " WHERE v.call_id = ?1 ORDER BY v.participant, v.id",
+        stream_row, out, err, errlen);
+}
+
+int noc_api_call(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
+{
+    json_t *call = NULL;
+    int code = call_row(r, &call, err, errlen);
+    if (code != HTTP_OK)
+        return code;
+    json_t *ps = json_array(), *ss = json_array();
+    code = participants(r, ps, err, errlen);
+    if (code == HTTP_OK)
+        code = streams(r, ss, err, errlen);
+    if (code != HTTP_OK) {
+        json_decref(call);
+        json_decref(ps);
+        json_decref(ss);
+        return code;
+    }
+    *out = json_pack("{s:o, s:o, s:o}", "call", call, "participants", ps, "streams", ss);
+    return HTTP_OK;
+}
+
+/* ---- summaries -------------------------------------------------------------- */
+
+/* Adds rows (key, verdict, count) into {key: {calls, bad, verdicts{}}}. */
+static void add_count(json_t *by, const char *key, const char *verdict, json_int_t n)
+{
+    json_t *e = json_object_get(by, key);
+    if (!e) {
+        e = json_pack("{s:I, s:I, s:o}", "calls", (json_int_t)0, "bad", (json_int_t)0,
+                      "verdicts", verdict_counts());
+        json_object_set_new(by, key, e);
+    }
+    json_t *vc = json_object_get(e, "verdicts");
+    json_t *cur = json_object_get(vc, verdict);
+    json_object_set_new(vc, verdict, json_integer(n + (cur ? json_integer_value(cur) : 0)));
+    json_object_set_new(e, "calls", json_integer(json_integer_value(json_object_get(e, "calls")) + n));
+    bool bad = strcmp(verdict, "lan") == 0 || strcmp(verdict, "wan") == 0 ||
+               strcmp(verdict, "endpoint") == 0 || strcmp(verdict, "cloud") == 0;
+    if (bad)
+        json_object_set_new(e, "bad", json_integer(json_integer_value(json_object_get(e, "bad")) + n));
+}
+
+/* Verdict counts per site: {site: {calls, bad, verdicts}}. */
+static int site_counts(const noc_api_req_t *r, const char *site, json_t *by, char *err,
+                       size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (!noc_db_prepare(r->db,
+                        "SELECT COALESCE(c.site, ''), c.verdict, count(*) FROM verdict_calls c"
+                        " WHERE" FILTERS " GROUP BY 1, 2 ORDER BY 1 LIMIT ?6",
+                        &st, err, errlen))
+        return HTTP_UNAVAILABLE;
+    bind_filters(st, r->p, site);
+    sqlite3_bind_int(st, 6, MAX_SITES * 8);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        add_count(by, (const char *)sqlite3_column_text(st, 0),
+                  (const char *)sqlite3_column_text(st, 1),
+                  (json_int_t)sqlite3_column_int64(st, 2));
+    if (rc != SQLITE_DONE)
+        return db_fail(st, r->db, err, errlen);
+    sqlite3_finalize(st);
+    return HTTP_OK;
+}
+
+int noc_api_sites(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
+{
+    json_t *by = json_object();
+    int code = site_counts(r, NULL, by, err, errlen);
+    if (code != HTTP_OK) {
+        json_decref(by);
+        return code;
+    }
+    json_t *arr = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(by, k, v)
+    {
+        json_object_set_new(v, "site", json_string(k));
+        json_array_append(arr, v);
+    }
+    json_decref(by);
+    *out = json_pack("{s:o}", "sites", arr);
+    return HTTP_OK;
+}
+
+static int timeline(const noc_api_req_t *r, json_t *out, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (!noc_db_prepare(r->db,
+                        "SELECT (CAST(strftime('%s', c.start) AS INTEGER) / ?7) * ?7, c.verdict,"
+                        " count(*) FROM verdict_calls c WHERE" FILTERS
+                        " GROUP BY 1, 2 ORDER BY 1 LIMIT ?6",
+                        &st, err, errlen))
+        return HTTP_UNAVAILABLE;
+    bind_filters(st, r->p, r->arg);
+    sqlite3_bind_int(st, 6, MAX_TIMELINE_ROWS);
+    sqlite3_bind_int64(st, 7, r->p->bucket_s);
+    json_t *by = json_object();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char key[32];
+        snprintf(key, sizeof key, "%020lld", (long long)sqlite3_column_int64(st, 0));
+        add_count(by, key, (const char *)sqlite3_column_text(st, 1),
+                  (json_int_t)sqlite3_column_int64(st, 2));
+    }
+    if (rc != SQLITE_DONE) {
+        json_decref(by);
+        return db_fail(st, r->db, err, errlen);
+    }
+    sqlite3_finalize(st);
+    const char *k;
+    json_t *v;
+    json_object_foreach(by, k, v)
+    {
+        json_object_set_new(v, "t", json_integer((json_int_t)strtoll(k, NULL, 10)));
+        json_array_append(out, v);
+    }
+    json_decref(by);
+    return HTTP_OK;
+}
+
+/* Worst-first lists over participants: by client address hash, or by a
+ * Graph field of the participant's evidence (access point, subnet). */
+typedef enum { GROUP_CLIENT, GROUP_BSSID, GROUP_SUBNET } group_t;
+
+static const char *const group_expr[] = {
+    [GROUP_CLIENT] = "p.client_ip_hmac",
+    [GROUP_BSSID] = "CASE WHEN json_valid(p.evidence) THEN"
+                    " json_extract(p.evidence, '$.graph.bssid') END",
+    [GROUP_SUBNET] = "CASE WHEN json_valid(p.evidence) THEN"
+                     " json_extract(p.evidence, '$.graph.subnet') END",
+};
+
+static const char *const group_key[] = {
+    [GROUP_CLIENT] = "client_id", [GROUP_BSSID] = "bssid", [GROUP_SUBNET] = "subnet"};
+
+static json_t *worst_row(const noc_api_req_t *r, group_t g, sqlite3_stmt *st)
+{
+    json_t *o = json_object();
+    if (g == GROUP_CLIENT) {
+        json_object_set_new(o, "client_id", client_id(st, 0));
+        json_object_set_new(o, "client_ip", opened_ip(r->pii, AAD_PARTICIPANT_IP, st, 1));
+    } else {
+        json_object_set_new(o, group_key[g], noc_db_column_json(st, 0));
+    }
+    json_object_set_new(o, "calls", json_integer(sqlite3_column_int64(st, 2)));
+    json_object_set_new(o, "bad", json_integer(sqlite3_column_int64(st, 3)));
+    json_t *vc = verdict_counts();
+    for (int i = 0; noc_query_verdicts[i]; i++)
+        json_object_set_new(vc, noc_query_verdicts[i], json_integer(sqlite3_column_int64(st, 4 + i)));
+    json_object_set_new(o, "verdicts", vc);
+    return o;
+}
+
+static int worst(const noc_api_req_t *r, group_t g, const char *site, unsigned limit, json_t *out,
+                 char *err, size_t errlen)
+{
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "SELECT %s AS g, max(p.client_ip_enc), count(DISTINCT p.call_id),"
+             " sum(p.verdict " BAD_VERDICT "), sum(p.verdict = 'lan'), sum(p.verdict = 'wan'),"
+             " sum(p.verdict = 'endpoint'), sum(p.verdict = 'cloud'),"
+             " sum(p.verdict = 'healthy'), sum(p.verdict = 'unknown')"
+             " FROM verdict_participants p JOIN verdict_calls c ON c.call_id = p.call_id"
+             " WHERE g IS NOT NULL AND" FILTERS
+             " GROUP BY g ORDER BY 4 DESC, 3 DESC, g LIMIT ?6",
+             group_expr[g]);
+    sqlite3_stmt *st;
+    if (!noc_db_prepare(r->db, sql, &st, err, errlen))
+        return HTTP_UNAVAILABLE;
+    bind_filters(st, r->p, site);
+    sqlite3_bind_int(st, 6, (int)limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(out, worst_row(r, g, st));
+    if (rc != SQLITE_DONE)
+        return db_fail(st, r->db, err, errlen);
+    sqlite3_finalize(st);
+    return HTTP_OK;
+}
+
+int noc_api_site(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
+{
+    json_t *by = json_object(), *tl = json_array(), *wc = json_array(), *wa = json_array(),
+           *ws = json_array();
+    unsigned n = r->p->limit < WORST_DEFAULT ? r->p->limit : WORST_DEFAULT;
+    int code = site_counts(r, r->arg, by, err, errlen);
+    if (code == HTTP_OK)
+        code = timeline(r, tl, err, errlen);
+    if (code == HTTP_OK)
+        code = worst(r, GROUP_CLIENT, r->arg, n, wc, err, errlen);
+    if (code == HTTP_OK)
+        code = worst(r, GROUP_BSSID, r->arg, n, wa, err, errlen);
+    if (code == HTTP_OK)
+        code = worst(r, GROUP_SUBNET, r->arg, n, ws, err, errlen);
+    json_t *totals = json_object_get(by, r->arg);
+    if (code == HTTP_OK && !totals && json_array_size(tl) == 0) {
+        snprintf(err, errlen, "no calls at this site in the window");
+        code = HTTP_NOT_FOUND;
+    }
+    if (code != HTTP_OK) {
+        json_decref(by);
+        json_decref(tl);
+        json_decref(wc);
+        json_decref(wa);
+        json_decref(ws);
+        return code;
+    }
+    json_t *t = json_deep_copy(totals);
+    json_decref(by);
+    json_object_set_new(t, "site", json_string(r->arg));
+    json_object_set_new(t, "bucket_s", json_integer(r->p->bucket_s));
+    json_object_set_new(t, "timeline", tl);
+    json_object_set_new(t, "worst_clients", wc);
+    json_object_set_new(t, "worst_access_points", wa);
+    json_object_set_new(t, "worst_subnets", ws);
+    *out = t;
+    return HTTP_OK;
+}
+
+int noc_api_clients(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
+{
+    json_t *arr = json_array();
+    int code = worst(r, GROUP_CLIENT, NULL, r->p->limit, arr, err, errlen);
+    if (code != HTTP_OK) {
+        json_decref(arr);
+        return code;
+    }
+    *out = json_pack("{s:o}", "clients", arr);
+    return HTTP_OK;
+}

@@ -1,0 +1,36 @@
+/* noc_http.h - the NOC's HTTP(S) server (libmicrohttpd, one internal
+ * thread): routing, bearer-token authentication, query validation, JSON
+ * errors. Requests are served one at a time on the internal thread, which
+ * alone uses cfg.db and calls cfg.metrics.
+ */
+#ifndef CALLSCOPE_NOC_HTTP_H
+#define CALLSCOPE_NOC_HTTP_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dynbuf.h"
+#include "pii.h"
+
+typedef struct {
+    const char *bind; /* ADDR:PORT, [V6ADDR]:PORT */
+    const char *token_file;
+    const char *tls_cert, *tls_key; /* PEM; NULL: plain HTTP */
+    bool metrics_open;
+    unsigned max_rows;
+    const pii_t *pii; /* borrowed */
+    sqlite3 *db;            /* borrowed; used only by the HTTP thread */
+    /* Appends the caller's series to a /metrics answer (HTTP thread). */
+    void (*metrics)(void *ctx, dynbuf_t *out);
+    void *ctx;
+} noc_http_cfg_t;
+
+typedef struct noc_http noc_http_t;
+
+noc_http_t *noc_http_new(const noc_http_cfg_t *cfg, char *err, size_t errlen);
+unsigned noc_http_port(const noc_http_t *h);
+/* Stops the thread (waits for the request at hand) and frees. */
+void noc_http_free(noc_http_t **h);
+
+#endif

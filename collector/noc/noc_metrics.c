@@ -1,0 +1,332 @@
+#include "noc_metrics.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timefmt.h"
+#include "noc_query.h"
+
+#define MAX_SITES 256
+#define OTHER_SITE "(other)"
+#define MAX_JSON_LEAVES 2000
+#define MAX_JSON_DEPTH 6
+#define NAME_MAX_LEN 200
+
+typedef struct {
+    const char *name, *column, *help;
+    double le[10];
+    int nle;
+} hist_def_t;
+
+static const hist_def_t hists[] = {
+    {"callscope_stream_loss_pct", "loss_pct", "Per-stream RTP loss at the probe, percent",
+     {0.1, 0.5, 1, 2, 5, 10, 20}, 7},
+    {"callscope_stream_jitter_ms_max", "jitter_ms_max",
+     "Per-stream largest RFC 3550 jitter at the probe, ms", {5, 10, 20, 30, 50, 100, 200}, 7},
+    {"callscope_stream_mos", "mos", "Per-stream E-model MOS at the probe",
+     {1, 2, 2.5, 3, 3.5, 4, 4.3, 4.5}, 8},
+};
+
+#define NHISTS (sizeof hists / sizeof hists[0])
+
+typedef struct {
+    uint64_t bucket[10], count;
+    double sum;
+} hist_t;
+
+typedef struct {
+    char site[NOC_QUERY_VALUE_MAX + 1];
+    hist_t h[NHISTS];
+} site_hist_t;
+
+struct noc_metrics {
+    int64_t last_id;
+    site_hist_t *sites;
+    size_t nsites;
+};
+
+noc_metrics_t *noc_metrics_new(void)
+{
+    noc_metrics_t *m = calloc(1, sizeof *m);
+    if (m)
+        m->sites = calloc(MAX_SITES + 1, sizeof *m->sites);
+    if (m && !m->sites) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void noc_metrics_free(noc_metrics_t **m)
+{
+    if (!m || !*m)
+        return;
+    free((*m)->sites);
+    free(*m);
+    *m = NULL;
+}
+
+/* ---- exposition helpers ------------------------------------------------------ */
+
+void noc_metrics_family(dynbuf_t *out, const char *name, const char *type, const char *help)
+{
+    dynbuf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void label_value(dynbuf_t *out, const char *v)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p == '\\' || *p == '"')
+            dynbuf_printf(out, "\\%c", *p);
+        else if (*p == '\n')
+            dynbuf_addstr(out, "\\n");
+        else if (*p < 0x20 || *p == 0x7f)
+            dynbuf_addstr(out, "?");
+        else
+            dynbuf_add(out, p, 1);
+    }
+}
+
+static void value(dynbuf_t *out, double v)
+{
+    if (isnan(v))
+        dynbuf_addstr(out, "NaN");
+    else if (isinf(v))
+        dynbuf_addstr(out, v > 0 ? "+Inf" : "-Inf");
+    else if (v == floor(v) && fabs(v) < 1e15)
+        dynbuf_printf(out, "%.0f", v);
+    else
+        dynbuf_printf(out, "%.17g", v);
+}
+
+void noc_metrics_sample(dynbuf_t *out, const char *name, const char *const *labels, double v)
+{
+    dynbuf_addstr(out, name);
+    if (labels && labels[0]) {
+        dynbuf_addstr(out, "{");
+        for (size_t i = 0; labels[i]; i += 2) {
+            dynbuf_printf(out, "%s%s=\"", i ? "," : "", labels[i]);
+            label_value(out, labels[i + 1] ? labels[i + 1] : "");
+            dynbuf_addstr(out, "\"");
+        }
+        dynbuf_addstr(out, "}");
+    }
+    dynbuf_addstr(out, " ");
+    value(out, v);
+    dynbuf_addstr(out, "\n");
+}
+
+/* ---- verdicts ----------------------------------------------------------------- */
+
+static void verdicts(sqlite3 *db, dynbuf_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    bool have = sqlite3_prepare_v2(db,
+                                   "SELECT COALESCE(site, ''), verdict, count(*) FROM verdict_calls"
+                                   " GROUP BY 1, 2 ORDER BY 1, 2",
+                                   -1, &st, NULL) == SQLITE_OK;
+    noc_metrics_family(out, "callscope_verdict_tables", "gauge",
+                       "1 when the store has the verdict tables");
+    noc_metrics_sample(out, "callscope_verdict_tables", NULL, have);
+    noc_metrics_family(out, "callscope_verdict_calls", "gauge",
+                       "Calls in the store by site and verdict");
+    while (have && sqlite3_step(st) == SQLITE_ROW) {
+        const char *l[] = {"site", (const char *)sqlite3_column_text(st, 0), "verdict",
+                           (const char *)sqlite3_column_text(st, 1), NULL};
+        noc_metrics_sample(out, "callscope_verdict_calls", l, (double)sqlite3_column_int64(st, 2));
+    }
+    sqlite3_finalize(st);
+}
+
+/* ---- stream histograms ---------------------------------------------------------- */
+
+static site_hist_t *site_of(noc_metrics_t *m, const char *site)
+{
+    for (size_t i = 0; i < m->nsites; i++)
+        if (strcmp(m->sites[i].site, site) == 0)
+            return &m->sites[i];
+    if (m->nsites == MAX_SITES)
+        site = OTHER_SITE; /* the spare slot at the end */
+    site_hist_t *s = &m->sites[m->nsites];
+    snprintf(s->site, sizeof s->site, "%s", site);
+    if (m->nsites < MAX_SITES)
+        m->nsites++;
+    return s;
+}
+
+static void observe(hist_t *h, const hist_def_t *d, double v)
+{
+    for (int i = 0; i < d->nle; i++)
+        if (v <= d->le[i])
+            h->bucket[i]++;
+    h->count++;
+    h->sum += v;
+}
+
+static void absorb(noc_metrics_t *m, sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, site, loss_pct, jitter_ms_max, mos FROM streams"
+                           " WHERE id > ?1 ORDER BY id LIMIT ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, m->last_id);
+    sqlite3_bind_int(st, 2, NOC_METRICS_CHUNK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        m->last_id = sqlite3_column_int64(st, 0);
+        const char *site = (const char *)sqlite3_column_text(st, 1);
+        site_hist_t *s = site_of(m, site ? site : "");
+        for (size_t i = 0; i < NHISTS; i++)
+            if (sqlite3_column_type(st, 2 + (int)i) != SQLITE_NULL)
+                observe(&s->h[i], &hists[i], sqlite3_column_double(st, 2 + (int)i));
+    }
+    sqlite3_finalize(st);
+}
+
+static void histogram(const noc_metrics_t *m, const hist_def_t *d, size_t k, dynbuf_t *out)
+{
+    char bucket[NAME_MAX_LEN], sum[NAME_MAX_LEN], count[NAME_MAX_LEN];
+    snprintf(bucket, sizeof bucket, "%s_bucket", d->name);
+    snprintf(sum, sizeof sum, "%s_sum", d->name);
+    snprintf(count, sizeof count, "%s_count", d->name);
+    noc_metrics_family(out, d->name, "histogram", d->help);
+    size_t n = m->nsites + (m->sites[MAX_SITES].site[0] ? 1 : 0);
+    for (size_t s = 0; s < n; s++) {
+        const site_hist_t *sh = &m->sites[s < m->nsites ? s : MAX_SITES];
+        const hist_t *h = &sh->h[k];
+        for (int i = 0; i <= d->nle; i++) {
+            char le[32];
+            snprintf(le, sizeof le, "%g", d->le[i < d->nle ? i : 0]);
+            const char *l[] = {"site", sh->site, "le", i < d->nle ? le : "+Inf", NULL};
+            noc_metrics_sample(out, bucket, l, (double)(i < d->nle ? h->bucket[i] : h->count));
+        }
+        const char *l[] = {"site", sh->site, NULL};
+        noc_metrics_sample(out, sum, l, h->sum);
+        noc_metrics_sample(out, count, l, (double)h->count);
+    }
+}
+
+/* ---- probe health ------------------------------------------------------------- */
+
+typedef struct {
+    const char *name, *path, *help, *extra_label, *extra_value;
+} probe_series_t;
+
+static const probe_series_t probe_series[] = {
+    {"callscope_probe_decode_dropped", "$.probe.dropped",
+     "Malformed packets dropped by the probe's decoder (from its last heartbeat)", NULL, NULL},
+    {"callscope_probe_capture_dropped", "$.probe.pcap.kernel_dropped",
+     "Packets dropped before the probe saw them (libpcap)", "where", "kernel"},
+    {"callscope_probe_capture_dropped", "$.probe.pcap.iface_dropped", NULL, "where", "iface"},
+    {"callscope_probe_spool_batches", "$.export.spool.batches",
+     "Batches in the probe's spool, not yet acknowledged", NULL, NULL},
+    {"callscope_probe_spool_bytes", "$.export.spool.bytes", "Bytes in the probe's spool", NULL,
+     NULL},
+    {"callscope_probe_connected", "$.export.connected", "1 when the probe reports a connection",
+     NULL, NULL},
+};
+
+#define NPROBE_SERIES (sizeof probe_series / sizeof probe_series[0])
+
+static void probe_one(sqlite3 *db, const probe_series_t *ps, dynbuf_t *out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT probe_id, site, json_extract(health, ?1) FROM probes"
+                           " WHERE json_valid(health) ORDER BY probe_id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(st, 1, ps->path, -1, SQLITE_STATIC);
+    if (ps->help)
+        noc_metrics_family(out, ps->name, "gauge", ps->help);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 2) != SQLITE_INTEGER &&
+            sqlite3_column_type(st, 2) != SQLITE_FLOAT)
+            continue;
+        const char *l[] = {"probe", (const char *)sqlite3_column_text(st, 0), "site",
+                           (const char *)sqlite3_column_text(st, 1), ps->extra_label,
+                           ps->extra_value, NULL};
+        noc_metrics_sample(out, ps->name, l, sqlite3_column_double(st, 2));
+    }
+    sqlite3_finalize(st);
+}
+
+static void probe_ages(sqlite3 *db, int64_t now_us, dynbuf_t *out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT probe_id, site, last_heartbeat FROM probes ORDER BY 1", -1,
+                           &st, NULL) != SQLITE_OK)
+        return;
+    noc_metrics_family(out, "callscope_probe_heartbeat_age_seconds", "gauge",
+                       "Seconds since the probe's last heartbeat");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t t;
+        const char *hb = (const char *)sqlite3_column_text(st, 2);
+        if (!hb || !timefmt_parse_iso(hb, &t))
+            continue;
+        const char *l[] = {"probe", (const char *)sqlite3_column_text(st, 0), "site",
+                           (const char *)sqlite3_column_text(st, 1), NULL};
+        noc_metrics_sample(out, "callscope_probe_heartbeat_age_seconds", l,
+                           (double)(now_us - t) / 1e6);
+    }
+    sqlite3_finalize(st);
+}
+
+void noc_metrics_store(noc_metrics_t *m, sqlite3 *db, int64_t now_us, dynbuf_t *out)
+{
+    verdicts(db, out);
+    absorb(m, db);
+    for (size_t i = 0; i < NHISTS; i++)
+        histogram(m, &hists[i], i, out);
+    for (size_t i = 0; i < NPROBE_SERIES; i++)
+        probe_one(db, &probe_series[i], out);
+    probe_ages(db, now_us, out);
+}
+
+/* ---- JSON counters as gauges -------------------------------------------------------- */
+
+static void json_leaf(const char *name, const json_t *v, dynbuf_t *out)
+{
+    double x = json_is_boolean(v) ? (json_is_true(v) ? 1 : 0) : json_number_value(v);
+    noc_metrics_family(out, name, "gauge", "Collector counter (in-process)");
+    noc_metrics_sample(out, name, NULL, x);
+}
+
+static void json_walk(const json_t *o, char *name, size_t len, int depth, json_t *seen,
+                      dynbuf_t *out)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v)
+    {
+        if (json_object_size(seen) >= MAX_JSON_LEAVES)
+            return;
+        int n = snprintf(name + len, NAME_MAX_LEN - len, "_%s", k);
+        if (n < 0 || len + (size_t)n >= NAME_MAX_LEN)
+            continue;
+        for (char *p = name + len + 1; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9')))
+                *p = '_';
+        if (json_is_object(v) && depth < MAX_JSON_DEPTH)
+            json_walk(v, name, len + (size_t)n, depth + 1, seen, out);
+        else if ((json_is_number(v) || json_is_boolean(v)) && !json_object_get(seen, name)) {
+            json_object_set_new(seen, name, json_true());
+            json_leaf(name, v, out);
+        }
+        name[len] = '\0';
+    }
+}
+
+void noc_metrics_json(const json_t *obj, dynbuf_t *out)
+{
+    if (!json_is_object(obj))
+        return;
+    char name[NAME_MAX_LEN] = "callscope";
+    json_t *seen = json_object();
+    json_walk(obj, name, strlen(name), 0, seen, out);
+    json_decref(seen);
+}
