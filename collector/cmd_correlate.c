@@ -138,6 +138,8 @@ int cmd_correlate(int argc, char **argv)
         return rc;
     o.cc.slack_s = o.slack_s;
     o.cc.wire_gap_s = o.gap_s;
-    log_set_level(o.verbosity < 0 ? LOG_LVL_ERROR : o.verbosity == 0 ? LOG_LVL_WARN : LOG_LVL_DEBUG);
+    log_set_level(o.verbosity < 0    ? LOG_LVL_ERROR
+                  : o.verbosity == 0 ? LOG_LVL_WARN
+                                     : LOG_LVL_DEBUG);
     return evaluate(&o);
 }

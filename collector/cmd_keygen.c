@@ -34,8 +34,11 @@ static opttab_result_t help(opttab_t *t, const opttab_def_t *d, const char *val)
 int cmd_keygen(int argc, char **argv)
 {
     keygen_cfg_t cfg = {"."};
-    opttab_t t = {.prog = "callscope-collector keygen", .defs = opts,
-                  .ndefs = sizeof opts / sizeof opts[0], .cfg = &cfg, .special = help};
+    opttab_t t = {.prog = "callscope-collector keygen",
+                  .defs = opts,
+                  .ndefs = sizeof opts / sizeof opts[0],
+                  .cfg = &cfg,
+                  .special = help};
     int first = 1;
     opttab_result_t r = opttab_parse(&t, argc, argv, &first);
     if (r != OPTTAB_RUN)

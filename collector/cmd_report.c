@@ -106,8 +106,8 @@ static json_t *row_object(sqlite3_stmt *st, const pii_t *pii)
         if (strcmp(name, "client_ip_enc") == 0) {
             char ip[128];
             const void *b = sqlite3_column_blob(st, i);
-            bool ok = b && pii_open(pii, PART_AAD, b, (size_t)sqlite3_column_bytes(st, i),
-                                          ip, sizeof ip);
+            bool ok =
+                b && pii_open(pii, PART_AAD, b, (size_t)sqlite3_column_bytes(st, i), ip, sizeof ip);
             json_object_set_new(o, "client_ip", ok ? json_string(ip) : json_null());
         } else if (strcmp(name, "evidence") == 0) {
             json_t *ev = json_loads((const char *)sqlite3_column_text(st, i), 0, NULL);
@@ -145,8 +145,9 @@ static json_t *load(sqlite3 *db, const report_opts_t *o, const pii_t *pii)
                            " AND (?3 IS NULL OR verdict = ?3) ORDER BY start, call_id",
                            -1, &st, NULL) != SQLITE_OK)
         return NULL;
-    sqlite3_bind_text(st, 1, timefmt_iso(timefmt_now() - o->since_s * USEC_PER_SEC, since,
-                                         sizeof since), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 1,
+                      timefmt_iso(timefmt_now() - o->since_s * USEC_PER_SEC, since, sizeof since),
+                      -1, SQLITE_TRANSIENT);
     if (o->site)
         sqlite3_bind_text(st, 2, o->site, -1, SQLITE_STATIC);
     if (o->verdict)
@@ -206,18 +207,18 @@ static void figures(const json_t *ev, char *out, size_t len)
     size_t n = 0;
     out[0] = '\0';
     if (json_is_object(w))
-        n += (size_t)snprintf(out, len, "probe: loss %.2f%% jitter %.1f ms (%lld pkts)",
-                              num(w, "loss_pct"),
-                              isnan(num(w, "network_jitter_ms_max")) ? num(w, "jitter_ms_max")
-                                                                     : num(w, "network_jitter_ms_max"),
-                              (long long)num(w, "packets"));
+        n += (size_t)snprintf(
+            out, len, "probe: loss %.2f%% jitter %.1f ms (%lld pkts)", num(w, "loss_pct"),
+            isnan(num(w, "network_jitter_ms_max")) ? num(w, "jitter_ms_max")
+                                                   : num(w, "network_jitter_ms_max"),
+            (long long)num(w, "packets"));
     if (json_is_object(g) && !isnan(num(g, "avg_loss_pct")) && n < len)
         n += (size_t)snprintf(out + n, len - n, "%sgraph: loss %.2f%% jitter %.1f ms rtt %.0f ms",
                               n ? "; " : "", num(g, "avg_loss_pct"), num(g, "avg_jitter_ms"),
                               num(g, "avg_rtt_ms"));
     if (json_is_object(g) && !isnan(num(g, "cpu_insufficient_ratio")) && n < len)
-        snprintf(out + n, len - n, "%sdevice: cpu %.2f glitch %.2f low speech %.2f",
-                 n ? "; " : "", num(g, "cpu_insufficient_ratio"), num(g, "device_glitch_ratio"),
+        snprintf(out + n, len - n, "%sdevice: cpu %.2f glitch %.2f low speech %.2f", n ? "; " : "",
+                 num(g, "cpu_insufficient_ratio"), num(g, "device_glitch_ratio"),
                  num(g, "low_speech_ratio"));
 }
 
@@ -227,7 +228,8 @@ static void print_streams(const json_t *streams, const char *participant)
     size_t i;
     json_t *x;
     char fig[256];
-    json_array_foreach(streams, i, x) {
+    json_array_foreach(streams, i, x)
+    {
         if (strcmp(str(x, "participant"), participant) != 0)
             continue;
         figures(json_object_get(x, "evidence"), fig, sizeof fig);
@@ -242,14 +244,16 @@ static void print_table(const json_t *calls)
     json_t *c, *x;
     printf("%-19s  %-8s  %-12s  %-10s  %-8s  %-4s  %s\n", "START (UTC)", "END", "SITE", "SOURCE",
            "VERDICT", "CONF", "CALL");
-    json_array_foreach(calls, i, c) {
+    json_array_foreach(calls, i, c)
+    {
         char a[32], b[32], fig[256];
         short_time(str(c, "start"), a, sizeof a);
         short_time(str(c, "end"), b, sizeof b);
         printf("%-19s  %-8s  %-12s  %-10s  %-8s  %.2f  %s\n", a, b + 11, str(c, "site"),
                str(c, "source"), str(c, "verdict"), num(c, "confidence"), str(c, "call_id"));
         printf("    rule: %s\n", str(c, "rule"));
-        json_array_foreach(json_object_get(c, "participants"), j, x) {
+        json_array_foreach(json_object_get(c, "participants"), j, x)
+        {
             figures(json_object_get(x, "evidence"), fig, sizeof fig);
             printf("    participant %-28s %-15s %-8s %.2f  %s\n", str(x, "participant"),
                    str(x, "client_ip"), str(x, "verdict"), num(x, "confidence"), fig);
@@ -278,13 +282,15 @@ static void csv_field(const char *s, bool last)
 
 static void print_csv(const json_t *calls)
 {
-    static const char *const cols[] = {"call_id", "source", "site", "start", "end", "verdict",
-                                       "confidence", "graph_record_id", "graph_version", "rule"};
+    static const char *const cols[] = {"call_id",       "source",  "site",       "start",
+                                       "end",           "verdict", "confidence", "graph_record_id",
+                                       "graph_version", "rule"};
     size_t n = sizeof cols / sizeof cols[0], i;
     json_t *c;
     for (size_t k = 0; k < n; k++)
         csv_field(cols[k], k + 1 == n);
-    json_array_foreach(calls, i, c) {
+    json_array_foreach(calls, i, c)
+    {
         for (size_t k = 0; k < n; k++) {
             const json_t *v = json_object_get(c, cols[k]);
             char buf[64];
@@ -292,7 +298,9 @@ static void print_csv(const json_t *calls)
                 snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
             else if (json_is_real(v))
                 snprintf(buf, sizeof buf, "%.2f", json_real_value(v));
-            csv_field(json_is_string(v) ? json_string_value(v) : json_is_number(v) ? buf : "",
+            csv_field(json_is_string(v)   ? json_string_value(v)
+                      : json_is_number(v) ? buf
+                                          : "",
                       k + 1 == n);
         }
     }

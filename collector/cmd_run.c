@@ -62,7 +62,8 @@ static const opttab_def_t opts[] = {
      "/var/lib/callscope/collector.db). Created and migrated on start."},
     {"org-key", 'o', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
      "The organisation's master key (from 'org-keygen'; mode 0600; default: the systemd "
-     "credential org.key, else /etc/callscope/org.key). Addresses and MACs in probe records are stored sealed with it "
+     "credential org.key, else /etc/callscope/org.key). Addresses and MACs in probe records are "
+     "stored sealed with it "
      "and hashed for lookups. Repeat to add older keys after key rotation: the first seals, "
      "all open."},
     {"db-sync-full", 0, OPTTAB_FLAG, RUN(db_sync_full), 0, 0, NULL,
@@ -249,14 +250,13 @@ static json_t *counters_now(ingest_t *in, const jobs_t *j)
     if (j->graph) {
         graph_poller_stats_t g;
         graph_poller_stats(j->graph, &g);
-        json_object_set_new(o, "graph",
-                            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "cycles",
-                                      (json_int_t)g.cycles, "requests", (json_int_t)g.requests,
-                                      "throttled", (json_int_t)g.throttled, "retries",
-                                      (json_int_t)g.retries, "timeouts", (json_int_t)g.timeouts,
-                                      "server_errors", (json_int_t)g.server_errors,
-                                      "records_inserted", (json_int_t)g.records_inserted,
-                                      "errors", (json_int_t)g.errors));
+        json_object_set_new(
+            o, "graph",
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "cycles", (json_int_t)g.cycles,
+                      "requests", (json_int_t)g.requests, "throttled", (json_int_t)g.throttled,
+                      "retries", (json_int_t)g.retries, "timeouts", (json_int_t)g.timeouts,
+                      "server_errors", (json_int_t)g.server_errors, "records_inserted",
+                      (json_int_t)g.records_inserted, "errors", (json_int_t)g.errors));
     }
     return o;
 }
@@ -459,8 +459,7 @@ static int check_config(const run_cfg_t *cfg)
     bool ok = keyfile_load(cfg->in.key_file, true, &k, err, sizeof err) &&
               (ring = keyring_load(cfg->in.keys_dir, err, sizeof err)) != NULL;
     explicit_bzero(&k, sizeof k);
-    pii_t *pii = ok ? pii_new(cfg->org_keys, cfg->norg_keys, NULL, err, sizeof err)
-                          : NULL;
+    pii_t *pii = ok ? pii_new(cfg->org_keys, cfg->norg_keys, NULL, err, sizeof err) : NULL;
     ok = ok && pii;
     if (ok)
         printf("callscope-collector: configuration OK (%zu authorised probe keys)\n",
@@ -476,7 +475,7 @@ static int run(run_cfg_t *cfg)
 {
     log_set_level(cfg->verbosity < 0    ? LOG_LVL_ERROR
                   : cfg->verbosity == 0 ? LOG_LVL_INFO
-                                       : LOG_LVL_DEBUG);
+                                        : LOG_LVL_DEBUG);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -528,7 +527,10 @@ static opttab_result_t parse(run_cfg_t *cfg, opttab_t *t, int argc, char **argv)
     defaults(cfg);
     cfg->argc = argc;
     cfg->argv = argv;
-    *t = (opttab_t){.prog = "callscope-collector run", .defs = opts, .ndefs = NOPTS, .cfg = cfg,
+    *t = (opttab_t){.prog = "callscope-collector run",
+                    .defs = opts,
+                    .ndefs = NOPTS,
+                    .cfg = cfg,
                     .special = special};
     int first = 1;
     opttab_result_t r = opttab_parse(t, argc, argv, &first);

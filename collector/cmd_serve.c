@@ -87,17 +87,19 @@ static void help(const opttab_t *t)
              0, 78);
     printf("\nOptions:\n");
     opttab_help(t, stdout);
-    printf("\nExamples:\n"
-           "  head -c 32 /dev/urandom | base64 > /etc/callscope/noc.token\n"
-           "  chmod 600 /etc/callscope/noc.token\n"
-           "  callscope-collector serve --db /var/lib/callscope/collector.db \\\n"
-           "      --bind 0.0.0.0:8443 --tls-cert noc.pem --tls-key noc.key \\\n"
-           "      --alert-webhook https://hooks.example.net/callscope\n"
-           "  curl -H \"Authorization: Bearer $(cat /etc/callscope/noc.token)\" \\\n"
-           "      'https://noc.example.net:8443/api/calls?site=hq&verdict=lan&since=2026-01-15T00:00:00Z'\n"
-           "  Dashboard: https://noc.example.net:8443/#token=TOKEN (the token stays in the tab)\n"
-           "\nExit status: 0 stopped by a signal; 1 could not start; 2 bad usage.\n"
-           "See docs/noc.md for every endpoint, parameter, metric and the alert payload.\n");
+    printf(
+        "\nExamples:\n"
+        "  head -c 32 /dev/urandom | base64 > /etc/callscope/noc.token\n"
+        "  chmod 600 /etc/callscope/noc.token\n"
+        "  callscope-collector serve --db /var/lib/callscope/collector.db \\\n"
+        "      --bind 0.0.0.0:8443 --tls-cert noc.pem --tls-key noc.key \\\n"
+        "      --alert-webhook https://hooks.example.net/callscope\n"
+        "  curl -H \"Authorization: Bearer $(cat /etc/callscope/noc.token)\" \\\n"
+        "      "
+        "'https://noc.example.net:8443/api/calls?site=hq&verdict=lan&since=2026-01-15T00:00:00Z'\n"
+        "  Dashboard: https://noc.example.net:8443/#token=TOKEN (the token stays in the tab)\n"
+        "\nExit status: 0 stopped by a signal; 1 could not start; 2 bad usage.\n"
+        "See docs/noc.md for every endpoint, parameter, metric and the alert payload.\n");
 }
 
 static opttab_result_t special(opttab_t *t, const opttab_def_t *d, const char *val)
@@ -148,8 +150,11 @@ int cmd_serve(int argc, char **argv)
 {
     serve_cfg_t cfg = {.verbosity = 0};
     noc_cfg_defaults(&cfg.noc);
-    opttab_t t = {.prog = "callscope-collector serve", .defs = opts, .ndefs = NOPTS,
-                  .cfg = &cfg, .special = special};
+    opttab_t t = {.prog = "callscope-collector serve",
+                  .defs = opts,
+                  .ndefs = NOPTS,
+                  .cfg = &cfg,
+                  .special = special};
     int first = 1;
     opttab_result_t r = opttab_parse(&t, argc, argv, &first);
     if (r != OPTTAB_RUN)
@@ -159,7 +164,7 @@ int cmd_serve(int argc, char **argv)
                 first < argc ? "unexpected argument" : "--db FILE is required");
         return 2;
     }
-    log_set_level(cfg.verbosity < 0 ? LOG_LVL_ERROR
+    log_set_level(cfg.verbosity < 0    ? LOG_LVL_ERROR
                   : cfg.verbosity == 0 ? LOG_LVL_INFO
                                        : LOG_LVL_DEBUG);
     if (cfg.norg_keys == 0)

@@ -261,7 +261,8 @@ static bool member(scan_t *s, jscan_t *out)
     /* a 64-bit sketch of (length, first, last byte) finds most keys new
      * without comparing them with every earlier one */
     unsigned h = m->key_len ? (unsigned)(m->key_len * 31 + (unsigned char)m->key[0] * 7 +
-                                         (unsigned char)m->key[m->key_len - 1]) % 64
+                                         (unsigned char)m->key[m->key_len - 1]) %
+                                  64
                             : 0;
     if (out->seen & (1ULL << h)) {
         for (size_t i = 0; i < out->n; i++)

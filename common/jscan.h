@@ -23,14 +23,14 @@
 typedef enum { JS_STRING, JS_NUMBER, JS_TRUE, JS_FALSE, JS_NULL, JS_OBJECT, JS_ARRAY } js_type_t;
 
 typedef struct {
-    const char *key;   /* raw key text, no quotes */
+    const char *key; /* raw key text, no quotes */
     size_t key_len;
     const char *start; /* the member from the key's opening quote... */
     const char *value; /* ...its value (strings: with quotes)... */
     size_t value_len;  /* ...to the value's end */
     js_type_t type;
-    bool escaped;      /* a string value holding escapes */
-    bool integer;      /* a number without fraction or exponent */
+    bool escaped; /* a string value holding escapes */
+    bool integer; /* a number without fraction or exponent */
 } js_member_t;
 
 typedef struct {

@@ -132,8 +132,8 @@ static bool write_new(const char *path, mode_t mode, const char *text, char *err
 bool keyfile_generate(const char *dir, const char *name, char *err, size_t errlen)
 {
     if (!keyfile_name_ok(name)) {
-        snprintf(err, errlen, "key name '%s': use 1-64 of A-Z a-z 0-9 . _ - (not starting with '.')",
-                 name);
+        snprintf(err, errlen,
+                 "key name '%s': use 1-64 of A-Z a-z 0-9 . _ - (not starting with '.')", name);
         return false;
     }
     char pub[KEYFILE_Z85_LEN + 1], sec[KEYFILE_Z85_LEN + 1];

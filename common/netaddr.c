@@ -88,9 +88,14 @@ bool netaddr_parse(const char *s, netaddr_t *out)
 /* RFC 1918, RFC 6598 (CGNAT), link-local, loopback; ULA, IPv6 link-local
  * and loopback. Kept as bytes so the check parses nothing. */
 static const netprefix_t private_prefixes[] = {
-    {{4, {10}}, 8},         {{4, {172, 16}}, 12},  {{4, {192, 168}}, 16},
-    {{4, {100, 64}}, 10},   {{4, {169, 254}}, 16}, {{4, {127}}, 8},
-    {{6, {0xfc}}, 7},       {{6, {0xfe, 0x80}}, 10},
+    {{4, {10}}, 8},
+    {{4, {172, 16}}, 12},
+    {{4, {192, 168}}, 16},
+    {{4, {100, 64}}, 10},
+    {{4, {169, 254}}, 16},
+    {{4, {127}}, 8},
+    {{6, {0xfc}}, 7},
+    {{6, {0xfe, 0x80}}, 10},
     {{6, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}}, 128},
 };
 

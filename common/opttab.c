@@ -31,8 +31,8 @@ static bool set_int(opttab_t *t, const opttab_def_t *d, const char *val)
     errno = 0;
     long v = strtol(val, &end, 10);
     if (errno != 0 || end == val || *end != '\0' || v < d->min || v > d->max) {
-        fprintf(stderr, "%s: --%s: '%s' is not a whole number from %ld to %ld\n", t->prog,
-                d->name, val, d->min, d->max);
+        fprintf(stderr, "%s: --%s: '%s' is not a whole number from %ld to %ld\n", t->prog, d->name,
+                val, d->min, d->max);
         return false;
     }
     char *base = (char *)t->cfg + d->offset;
@@ -210,8 +210,7 @@ opttab_result_t opttab_load_file(opttab_t *t, const char *path)
     }
     FILE *fp = fopen(path, "r");
     if (!fp) {
-        fprintf(stderr, "%s: cannot read configuration %s: %s\n", t->prog, path,
-                strerror(errno));
+        fprintf(stderr, "%s: cannot read configuration %s: %s\n", t->prog, path, strerror(errno));
         return OPTTAB_EXIT_USAGE;
     }
     char *buf = malloc(CONF_FILE_MAX + 1);

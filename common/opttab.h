@@ -9,17 +9,24 @@
 #include <stddef.h>
 #include <stdio.h>
 
-typedef enum { OPTTAB_INT, OPTTAB_UINT, OPTTAB_STR, OPTTAB_FLAG, OPTTAB_NOFLAG, OPTTAB_SPECIAL } opttab_type_t;
+typedef enum {
+    OPTTAB_INT,
+    OPTTAB_UINT,
+    OPTTAB_STR,
+    OPTTAB_FLAG,
+    OPTTAB_NOFLAG,
+    OPTTAB_SPECIAL
+} opttab_type_t;
 
 typedef enum { OPTTAB_RUN, OPTTAB_EXIT_OK, OPTTAB_EXIT_USAGE } opttab_result_t;
 
 typedef struct {
     const char *name;
-    int short_name;     /* 0: long only */
+    int short_name; /* 0: long only */
     opttab_type_t type;
-    size_t offset;      /* into the caller's config struct */
-    long min, max;      /* for INT and UINT */
-    const char *arg;    /* NULL: takes no value */
+    size_t offset;   /* into the caller's config struct */
+    long min, max;   /* for INT and UINT */
+    const char *arg; /* NULL: takes no value */
     const char *help;
 } opttab_def_t;
 

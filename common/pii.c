@@ -181,8 +181,7 @@ static bool parse_key_file(char *text, pii_key_t *k, uint8_t master[KEY_LEN])
     return have_key && have_id && k->tenant[0];
 }
 
-static bool load_key(const char *path, const char *tenant, pii_key_t *k, char *err,
-                     size_t errlen)
+static bool load_key(const char *path, const char *tenant, pii_key_t *k, char *err, size_t errlen)
 {
     char text[FILE_MAX];
     uint8_t master[KEY_LEN];
@@ -206,7 +205,7 @@ static bool load_key(const char *path, const char *tenant, pii_key_t *k, char *e
 }
 
 pii_t *pii_new(const char *const *files, size_t nfiles, const char *tenant, char *err,
-                           size_t errlen)
+               size_t errlen)
 {
     if (nfiles == 0 || nfiles > PII_MAX_KEYS) {
         snprintf(err, errlen, "org key: give 1 to %d key files", PII_MAX_KEYS);
@@ -252,8 +251,8 @@ const char *pii_tenant(const pii_t *pii)
     return pii->keys[0].tenant;
 }
 
-bool pii_seal(const pii_t *pii, const char *aad, const void *pt, size_t len,
-                    uint8_t *out, size_t outcap, size_t *outlen)
+bool pii_seal(const pii_t *pii, const char *aad, const void *pt, size_t len, uint8_t *out,
+              size_t outcap, size_t *outlen)
 {
     const pii_key_t *k = &pii->keys[0];
     if (len > (size_t)INT32_MAX || outcap < len + PII_OVERHEAD)
@@ -277,8 +276,8 @@ bool pii_seal(const pii_t *pii, const char *aad, const void *pt, size_t len,
     return ok;
 }
 
-bool pii_open(const pii_t *pii, const char *aad, const uint8_t *in, size_t len,
-                    char *out, size_t outcap)
+bool pii_open(const pii_t *pii, const char *aad, const uint8_t *in, size_t len, char *out,
+              size_t outcap)
 {
     if (len < PII_OVERHEAD || outcap < len - PII_OVERHEAD + 1)
         return false;
@@ -304,8 +303,7 @@ bool pii_open(const pii_t *pii, const char *aad, const uint8_t *in, size_t len,
 
 /* HMAC(lookup key, domain "\0" value): the value lower-cased, and for MACs
  * with '-' written ':' (Graph writes both forms; the probe writes ':'). */
-bool pii_lookup(const pii_t *pii, const char *domain, const char *value,
-                      uint8_t out[PII_HASH_LEN])
+bool pii_lookup(const pii_t *pii, const char *domain, const char *value, uint8_t out[PII_HASH_LEN])
 {
     char norm[256];
     size_t n = strlen(value);
@@ -325,8 +323,7 @@ bool pii_lookup(const pii_t *pii, const char *domain, const char *value,
     bool ok = ctx && EVP_MAC_init(ctx, pii->keys[0].mac, KEY_LEN, p) == 1 &&
               EVP_MAC_update(ctx, (const uint8_t *)domain, strlen(domain) + 1) == 1 &&
               EVP_MAC_update(ctx, (const uint8_t *)norm, n) == 1 &&
-              EVP_MAC_final(ctx, out, &outl, PII_HASH_LEN) == 1 &&
-              outl == PII_HASH_LEN;
+              EVP_MAC_final(ctx, out, &outl, PII_HASH_LEN) == 1 && outl == PII_HASH_LEN;
     EVP_MAC_CTX_free(ctx);
     OPENSSL_cleanse(norm, n);
     return ok;

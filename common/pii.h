@@ -35,7 +35,7 @@ int pii_keygen(const char *path, const char *tenant, char *err, size_t errlen);
 /* Loads a keyring: files[0] is the current key, the rest older keys still
  * readable. tenant, when not NULL, must match every file's tenant. */
 pii_t *pii_new(const char *const *files, size_t nfiles, const char *tenant, char *err,
-                           size_t errlen);
+               size_t errlen);
 void pii_free(pii_t **pii);
 
 uint32_t pii_key_id(const pii_t *pii);
@@ -43,15 +43,14 @@ uint32_t pii_key_id(const pii_t *pii);
 const char *pii_tenant(const pii_t *pii);
 
 /* Seals len bytes; out needs len + PII_OVERHEAD bytes. */
-bool pii_seal(const pii_t *pii, const char *aad, const void *pt, size_t len,
-                    uint8_t *out, size_t outcap, size_t *outlen);
+bool pii_seal(const pii_t *pii, const char *aad, const void *pt, size_t len, uint8_t *out,
+              size_t outcap, size_t *outlen);
 /* Opens a sealed value into out (NUL-terminated; outcap >= len - overhead + 1).
  * False for an unknown key id, a wrong column or tampering. */
-bool pii_open(const pii_t *pii, const char *aad, const uint8_t *in, size_t len,
-                    char *out, size_t outcap);
+bool pii_open(const pii_t *pii, const char *aad, const uint8_t *in, size_t len, char *out,
+              size_t outcap);
 /* Keyed hash of a value under a domain ("ip", "mac", "id", "upn", ...). */
-bool pii_lookup(const pii_t *pii, const char *domain, const char *value,
-                      uint8_t out[PII_HASH_LEN]);
+bool pii_lookup(const pii_t *pii, const char *domain, const char *value, uint8_t out[PII_HASH_LEN]);
 /* Lookup hash of an IP address in any text form (canonicalised first), as
  * stored in the *_ip_hmac columns. False when text is not an address. */
 bool pii_lookup_ip(const pii_t *pii, const char *ip, uint8_t out[PII_HASH_LEN]);

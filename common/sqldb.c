@@ -63,8 +63,8 @@ static bool apply(sqlite3 *db, const char *who, const char *component, const sql
     return sqldb_exec(db, who, "COMMIT", err, errlen);
 }
 
-bool sqldb_migrate(sqlite3 *db, const char *who, const char *component,
-                   const sqldb_step_t *steps, size_t nsteps, char *err, size_t errlen)
+bool sqldb_migrate(sqlite3 *db, const char *who, const char *component, const sqldb_step_t *steps,
+                   size_t nsteps, char *err, size_t errlen)
 {
     if (!sqldb_exec(db, who,
                     "CREATE TABLE IF NOT EXISTS migrations(component TEXT PRIMARY KEY,"

@@ -38,7 +38,7 @@ int sqldb_version(sqlite3 *db, const char *component);
  * sorted by version). Refuses a recorded version above the last step's:
  * "database schema '<component>' is version N, newer than this collector
  * knows (M)". who prefixes other errors. */
-bool sqldb_migrate(sqlite3 *db, const char *who, const char *component,
-                   const sqldb_step_t *steps, size_t nsteps, char *err, size_t errlen);
+bool sqldb_migrate(sqlite3 *db, const char *who, const char *component, const sqldb_step_t *steps,
+                   size_t nsteps, char *err, size_t errlen);
 
 #endif

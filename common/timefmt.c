@@ -77,8 +77,8 @@ const char *timefmt_iso(usec_t t, char *buf, size_t buflen)
         snprintf(buf, buflen, "invalid");
         return buf;
     }
-    snprintf(buf, buflen, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    snprintf(buf, buflen, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
     return buf;
 }
 
@@ -121,9 +121,10 @@ bool timefmt_parse_iso(const char *s, usec_t *usec)
     struct tm tm;
     memset(&tm, 0, sizeof tm);
     int y, mo, d, h, mi, se;
-    if (!read_digits(&p, 4, &y) || !expect(&p, '-') || !read_digits(&p, 2, &mo) || !expect(&p, '-') ||
-        !read_digits(&p, 2, &d) || !expect(&p, 'T') || !read_digits(&p, 2, &h) || !expect(&p, ':') ||
-        !read_digits(&p, 2, &mi) || !expect(&p, ':') || !read_digits(&p, 2, &se))
+    if (!read_digits(&p, 4, &y) || !expect(&p, '-') || !read_digits(&p, 2, &mo) ||
+        !expect(&p, '-') || !read_digits(&p, 2, &d) || !expect(&p, 'T') ||
+        !read_digits(&p, 2, &h) || !expect(&p, ':') || !read_digits(&p, 2, &mi) ||
+        !expect(&p, ':') || !read_digits(&p, 2, &se))
         return false;
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
         return false;

@@ -208,8 +208,7 @@ void wire_msg_clear(wire_msg_t *m)
 
 /* ---- builders ----------------------------------------------------------- */
 
-bool wire_next_line(const char *body, size_t body_len, size_t *pos, const char **line,
-                    size_t *len)
+bool wire_next_line(const char *body, size_t body_len, size_t *pos, const char **line, size_t *len)
 {
     if (*pos >= body_len)
         return false;

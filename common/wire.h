@@ -62,8 +62,7 @@ bool wire_iso_ok(const char *s);
 
 /* The next line of a batch's second frame: *line and *len set (0 for an
  * empty line), *pos moved past its newline; false at the end. */
-bool wire_next_line(const char *body, size_t body_len, size_t *pos, const char **line,
-                    size_t *len);
+bool wire_next_line(const char *body, size_t body_len, size_t *pos, const char **line, size_t *len);
 /* New strings (free()), NULL when out of memory. */
 char *wire_batch_header(const char *probe_id, const char *site, int64_t epoch, int64_t seq,
                         int64_t records);

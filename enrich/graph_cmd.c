@@ -219,8 +219,9 @@ static int parse(int cmd, int argc, char **argv, opts_t *o, int *first_arg)
         help(stdout, cmd, argv[0]);
         return GRAPH_EXIT_OK;
     }
-    log_set_level(o->verbosity < 0 ? LOG_LVL_ERROR : o->verbosity > 0 ? LOG_LVL_DEBUG
-                                                                      : LOG_LVL_INFO);
+    log_set_level(o->verbosity < 0   ? LOG_LVL_ERROR
+                  : o->verbosity > 0 ? LOG_LVL_DEBUG
+                                     : LOG_LVL_INFO);
     *first_arg = optind;
     return -1;
 }
@@ -353,7 +354,7 @@ int graph_cmd_poll(int argc, char **argv)
         LOG_ERROR("%s", err);
         sqlite3_close(db);
         return strstr(err, "is required") || strstr(err, "must be") ? GRAPH_EXIT_USAGE
-                                                                   : GRAPH_EXIT_STORE;
+                                                                    : GRAPH_EXIT_STORE;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -163,7 +163,8 @@ static void perform(graph_http_t *h, const char *url, struct curl_slist *hdrs,
                     : (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
                         ? GRAPH_NET_TLS
                         : GRAPH_NET_ERROR;
-        snprintf(resp->error, sizeof resp->error, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        snprintf(resp->error, sizeof resp->error, "%s",
+                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
     }
     if (!resp->body) {
         resp->body = calloc(1, 1);

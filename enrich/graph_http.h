@@ -15,20 +15,20 @@
 typedef struct graph_http graph_http_t;
 
 typedef enum {
-    GRAPH_NET_OK,       /* a response arrived (any status) */
-    GRAPH_NET_TIMEOUT,  /* no full response within the timeout */
-    GRAPH_NET_TLS,      /* certificate not trusted: a configuration problem */
-    GRAPH_NET_ERROR,    /* connection refused/reset, DNS, truncated transfer ... */
-    GRAPH_NET_TOO_BIG,  /* body over the cap */
+    GRAPH_NET_OK,      /* a response arrived (any status) */
+    GRAPH_NET_TIMEOUT, /* no full response within the timeout */
+    GRAPH_NET_TLS,     /* certificate not trusted: a configuration problem */
+    GRAPH_NET_ERROR,   /* connection refused/reset, DNS, truncated transfer ... */
+    GRAPH_NET_TOO_BIG, /* body over the cap */
 } graph_net_t;
 
 typedef struct {
     graph_net_t net;
-    long status;           /* HTTP status, 0 without a response */
-    double retry_after_s;  /* < 0 when absent or unreadable */
-    char *body;            /* owned, NUL-terminated (may be empty) */
+    long status;          /* HTTP status, 0 without a response */
+    double retry_after_s; /* < 0 when absent or unreadable */
+    char *body;           /* owned, NUL-terminated (may be empty) */
     size_t len;
-    char error[256];       /* transport error text (no secrets) */
+    char error[256]; /* transport error text (no secrets) */
 } graph_http_resp_t;
 
 graph_http_t *graph_http_new(const char *ca_bundle, long timeout_ms, size_t max_body, char *err,

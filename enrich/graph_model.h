@@ -65,9 +65,9 @@ typedef struct {
 
 typedef struct {
     bool known;
-    int64_t i;  /* GT_INT, GT_TIME, GT_BOOL, GT_SPEED */
-    double d;   /* GT_REAL, GT_DUR */
-    char *s;    /* GT_STR, GT_JSON, GT_IP, GT_MAC (owned) */
+    int64_t i; /* GT_INT, GT_TIME, GT_BOOL, GT_SPEED */
+    double d;  /* GT_REAL, GT_DUR */
+    char *s;   /* GT_STR, GT_JSON, GT_IP, GT_MAC (owned) */
 } graph_val_t;
 
 typedef struct graph_node {

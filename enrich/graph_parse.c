@@ -191,8 +191,7 @@ static bool parse_kids(const json_t *obj, graph_node_t *n, const graph_kind_info
         return true;
     size_t want = json_array_size(arr);
     if (want > GRAPH_PARSE_MAX_KIDS) {
-        LOG_WARN("graph: %zu %s in one node, keeping %d", want, ki->children,
-                 GRAPH_PARSE_MAX_KIDS);
+        LOG_WARN("graph: %zu %s in one node, keeping %d", want, ki->children, GRAPH_PARSE_MAX_KIDS);
         want = GRAPH_PARSE_MAX_KIDS;
     }
     n->kids = calloc(want, sizeof *n->kids);

@@ -144,8 +144,9 @@ static int64_t mono_us(void)
 static bool id_ok(const char *id)
 {
     size_t n = strlen(id);
-    return n > 0 && n <= ID_MAX && strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                              "0123456789-_.:") == n;
+    return n > 0 && n <= ID_MAX &&
+           strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789-_.:") == n;
 }
 
 static void set_fatal(graph_poller_t *p, int code, const char *msg)
@@ -184,12 +185,12 @@ static const char *keep(graph_poller_t *p, int slot, const char *s)
 
 static bool check_cfg(const graph_cfg_t *c, char *err, size_t errlen)
 {
-    const char *missing = !c->tenant || !*c->tenant           ? "--tenant"
-                          : !c->client_id || !*c->client_id   ? "--client-id"
-                          : !c->secret || !*c->secret         ? "--secret-file"
-                          : c->norg_keys == 0                 ? "--org-key"
+    const char *missing = !c->tenant || !*c->tenant            ? "--tenant"
+                          : !c->client_id || !*c->client_id    ? "--client-id"
+                          : !c->secret || !*c->secret          ? "--secret-file"
+                          : c->norg_keys == 0                  ? "--org-key"
                           : !c->graph_url || !c->authority_url ? "--graph-url"
-                                                              : NULL;
+                                                               : NULL;
     if (missing) {
         snprintf(err, errlen, "graph: %s is required", missing);
         return false;
@@ -198,7 +199,8 @@ static bool check_cfg(const graph_cfg_t *c, char *err, size_t errlen)
         snprintf(err, errlen, "graph: --tenant must be a directory id or domain name");
         return false;
     }
-    if (strncmp(c->graph_url, "https://", 8) != 0 || strncmp(c->authority_url, "https://", 8) != 0) {
+    if (strncmp(c->graph_url, "https://", 8) != 0 ||
+        strncmp(c->authority_url, "https://", 8) != 0) {
         snprintf(err, errlen, "graph: --graph-url and --authority-url must be https:// URLs");
         return false;
     }
@@ -431,8 +433,10 @@ static outcome_t classify(graph_poller_t *p, const graph_http_resp_t *r, int64_t
 {
     char why[400], code[80];
     if (r->net == GRAPH_NET_TLS) {
-        snprintf(why, sizeof why, "TLS certificate of the Graph server not trusted (%s); check "
-                 "--ca-bundle", r->error);
+        snprintf(why, sizeof why,
+                 "TLS certificate of the Graph server not trusted (%s); check "
+                 "--ca-bundle",
+                 r->error);
         set_fatal(p, GRAPH_EXIT_TLS, why);
         return OUT_FATAL;
     }
@@ -451,8 +455,7 @@ static outcome_t classify(graph_poller_t *p, const graph_http_resp_t *r, int64_t
             p->stats.throttled++;
         else
             p->stats.server_errors++;
-        snprintf(why, sizeof why, "HTTP %ld %s", r->status,
-                 r->status == 429 ? "throttled" : code);
+        snprintf(why, sizeof why, "HTTP %ld %s", r->status, r->status == 429 ? "throttled" : code);
         return retry_later(p, now, r->retry_after_s, what, why) ? OUT_RETRY : OUT_FAIL;
     }
     if (r->status == 401)

@@ -58,9 +58,9 @@ typedef struct {
     long timeout_ms;           /* per request */
     int max_attempts;          /* per request, transient faults */
     double backoff_base_s, backoff_max_s;
-    int64_t min_gap_ms;        /* between any two requests */
-    size_t max_body;           /* bytes per response */
-    size_t max_queue;          /* ids fetched per cycle; the rest wait */
+    int64_t min_gap_ms; /* between any two requests */
+    size_t max_body;    /* bytes per response */
+    size_t max_queue;   /* ids fetched per cycle; the rest wait */
 } graph_cfg_t;
 
 void graph_cfg_defaults(graph_cfg_t *cfg);

@@ -15,8 +15,8 @@
 /* A callRecord rather than a session, a token or an error body. */
 static bool is_record(const json_t *o)
 {
-    static const char *const marks[] = {"version", "sessions", "organizer_v2", "organizer",
-                                        "participants_v2", "participants"};
+    static const char *const marks[] = {"version",   "sessions",        "organizer_v2",
+                                        "organizer", "participants_v2", "participants"};
     if (!json_is_object(o) || !json_is_string(json_object_get(o, "id")) ||
         json_object_get(o, "segments") || json_object_get(o, "caller"))
         return false;
@@ -26,8 +26,7 @@ static bool is_record(const json_t *o)
     return false;
 }
 
-static bool put_one(graph_store_t *st, const json_t *o, const char *path,
-                    graph_source_stats_t *s)
+static bool put_one(graph_store_t *st, const json_t *o, const char *path, graph_source_stats_t *s)
 {
     char err[300];
     graph_record_t *rec = graph_parse_record(o, err, sizeof err);
@@ -37,7 +36,8 @@ static bool put_one(graph_store_t *st, const json_t *o, const char *path,
     }
     /* Sessions of an expanded record are complete unless a nextLink says
      * otherwise; a bare list entry has none at all. */
-    bool complete = json_object_get(o, "sessions") && !json_object_get(o, "sessions@odata.nextLink");
+    bool complete =
+        json_object_get(o, "sessions") && !json_object_get(o, "sessions@odata.nextLink");
     graph_put_t put = graph_store_put(st, rec, "file", complete, err, sizeof err);
     const char *id = "?";
     graph_node_str(rec, REC_ID, &id);

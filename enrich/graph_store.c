@@ -11,8 +11,8 @@
 #define SQL_MAX 16384
 
 struct graph_store {
-    sqlite3 *db;             /* borrowed */
-    const pii_t *pii;  /* borrowed */
+    sqlite3 *db;      /* borrowed */
+    const pii_t *pii; /* borrowed */
     sqlite3_stmt *insert[GRAPH_NKINDS];
 };
 
@@ -80,8 +80,10 @@ static bool create_kind(sqlite3 *db, graph_kind_t kind, char *err, size_t errlen
     if (kind == GRAPH_RECORD)
         sb_add(&b, "CREATE UNIQUE INDEX %s_id ON %s(record_id);\n", ki->table, ki->table);
     else
-        sb_add(&b, "CREATE INDEX %s_record ON %s(record_id);\nCREATE INDEX %s_parent ON %s(parent_rid);\n",
-               ki->table, ki->table, ki->table, ki->table);
+        sb_add(
+            &b,
+            "CREATE INDEX %s_record ON %s(record_id);\nCREATE INDEX %s_parent ON %s(parent_rid);\n",
+            ki->table, ki->table, ki->table, ki->table);
     for (size_t i = 0; i < ki->nfields; i++) {
         const graph_field_t *f = &ki->fields[i];
         if (f->pii == GP_LOOKUP && f->type == GT_IP)
@@ -122,8 +124,7 @@ bool graph_store_migrate(sqlite3 *db, char *err, size_t errlen)
 sqlite3 *graph_store_open_db(const char *path, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "store %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return NULL;
@@ -217,8 +218,8 @@ static bool bind_pii(graph_store_t *st, sqlite3_stmt *s, int *col, const graph_f
     }
     size_t len = strlen(v->s), outlen = 0;
     uint8_t *sealed = malloc(len + PII_OVERHEAD);
-    bool ok = sealed && pii_seal(st->pii, f->column, v->s, len, sealed,
-                                       len + PII_OVERHEAD, &outlen);
+    bool ok =
+        sealed && pii_seal(st->pii, f->column, v->s, len, sealed, len + PII_OVERHEAD, &outlen);
     ok = ok && sqlite3_bind_blob(s, enc, sealed, (int)outlen, SQLITE_TRANSIENT) == SQLITE_OK;
     free(sealed);
     if (ok && mac) {
@@ -388,8 +389,8 @@ int graph_store_known(graph_store_t *st, const char *id, int64_t *version,
     return r;
 }
 
-bool graph_store_pending_add(graph_store_t *st, const char *id, int64_t now_us,
-                             int64_t next_try_us, int http_status)
+bool graph_store_pending_add(graph_store_t *st, const char *id, int64_t now_us, int64_t next_try_us,
+                             int http_status)
 {
     sqlite3_stmt *s = NULL;
     bool ok = sqlite3_prepare_v2(st->db,

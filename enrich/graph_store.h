@@ -25,7 +25,6 @@
 #include "graph_model.h"
 #include "pii.h"
 
-
 typedef enum {
     GRAPH_PUT_ERROR = -1,
     GRAPH_PUT_INSERTED = 0,  /* first time this id was stored */
@@ -57,8 +56,8 @@ int graph_store_known(graph_store_t *st, const char *id, int64_t *version,
 
 /* Pending ids: remember one to try again at next_try_us (first_seen kept
  * from the first call), list the due ones, forget one. */
-bool graph_store_pending_add(graph_store_t *st, const char *id, int64_t now_us,
-                             int64_t next_try_us, int http_status);
+bool graph_store_pending_add(graph_store_t *st, const char *id, int64_t now_us, int64_t next_try_us,
+                             int http_status);
 /* Calls fn for up to max ids due at now_us, oldest first; returns the count
  * or -1. first_seen_us lets the caller give up on ids too old to appear. */
 int graph_store_pending_due(graph_store_t *st, int64_t now_us, int max,

@@ -32,8 +32,9 @@ static char *join_form(const char *client_id, const char *secret, const char *sc
         size_t n = strlen(cid) + strlen(sec) + strlen(sco) + 96;
         form = malloc(n);
         if (form)
-            snprintf(form, n, "grant_type=client_credentials&client_id=%s&scope=%s&client_secret=%s",
-                     cid, sco, sec);
+            snprintf(form, n,
+                     "grant_type=client_credentials&client_id=%s&scope=%s&client_secret=%s", cid,
+                     sco, sec);
     }
     if (sec)
         OPENSSL_cleanse(sec, strlen(sec));
@@ -108,8 +109,7 @@ static bool has_code(const json_t *root, long code)
 }
 
 /* Turns an error reply into a message that names the problem and the fix. */
-static graph_token_result_t token_error(const json_t *root, long status, char *err,
-                                        size_t errlen)
+static graph_token_result_t token_error(const json_t *root, long status, char *err, size_t errlen)
 {
     const char *code = json_string_value(json_object_get(root, "error"));
     const char *desc = json_string_value(json_object_get(root, "error_description"));

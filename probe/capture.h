@@ -17,7 +17,7 @@
 #include "timefmt.h"
 
 typedef struct {
-    const char *iface;       /* live capture, or NULL */
+    const char *iface;        /* live capture, or NULL */
     const char *const *files; /* NULL-terminated list, or NULL */
     int snaplen;
     int buffer_mb;

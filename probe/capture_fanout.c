@@ -16,7 +16,7 @@
 static const struct sock_filter client_hash[] = {
     /*  0 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL),
     /*  1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0800, 0, 17), /* IPv4: 2, else 19 */
-    /*  2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12), /* source */
+    /*  2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),             /* source */
     /*  3 */ BPF_STMT(BPF_ST, 0),
     /*  4 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xff000000),
     /*  5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0a000000, 8, 0), /* 10/8: 14 */
@@ -26,7 +26,7 @@ static const struct sock_filter client_hash[] = {
     /*  9 */ BPF_STMT(BPF_LD | BPF_MEM, 0),
     /* 10 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xffff0000),
     /* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xc0a80000, 2, 0), /* 192.168/16: 14 */
-    /* 12 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16), /* else the destination */
+    /* 12 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16),                /* else the destination */
     /* 13 */ BPF_STMT(BPF_ST, 0),
     /* 14 */ BPF_STMT(BPF_LD | BPF_MEM, 0), /* the client address: mix its halves */
     /* 15 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
@@ -34,7 +34,7 @@ static const struct sock_filter client_hash[] = {
     /* 17 */ BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
     /* 18 */ BPF_STMT(BPF_RET | BPF_A, 0),
     /* 19 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x86dd, 0, 4), /* IPv6: 20, else 24 */
-    /* 20 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 36), /* destination, low word */
+    /* 20 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 36),            /* destination, low word */
     /* 21 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
     /* 22 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 20), /* source, low word */
     /* 23 */ BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),

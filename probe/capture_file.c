@@ -155,7 +155,7 @@ int capture_file_dlt(const capture_file_t *f)
 
 /* The file ends inside a record, or cannot be read: libpcap's words. */
 static capture_file_result_t short_read(capture_file_t *f, char *err, size_t errlen, bool header,
-                                     uint32_t want, size_t got)
+                                        uint32_t want, size_t got)
 {
     if (f->read_errno)
         snprintf(err, errlen, "error reading dump file: %s", strerror(f->read_errno));
@@ -172,7 +172,8 @@ static capture_file_result_t short_read(capture_file_t *f, char *err, size_t err
 /* libpcap's checks of one record's length (sf-pcap.c pcap_next_packet):
  * above the maximum is damage; above the file's snapshot length the record
  * is cut to it; either way the bytes must be in the file. */
-static capture_file_result_t check_caplen(capture_file_t *f, uint32_t *caplen, char *err, size_t errlen)
+static capture_file_result_t check_caplen(capture_file_t *f, uint32_t *caplen, char *err,
+                                          size_t errlen)
 {
     if (*caplen > MAX_SNAPLEN) { /* the snapshot is never above it */
         snprintf(err, errlen, "invalid packet capture length %u, bigger than snaplen of %d",
@@ -188,7 +189,8 @@ static capture_file_result_t check_caplen(capture_file_t *f, uint32_t *caplen, c
     return CAPTURE_FILE_PACKET;
 }
 
-capture_file_result_t capture_file_next(capture_file_t *f, capture_file_pkt_t *pkt, char *err, size_t errlen)
+capture_file_result_t capture_file_next(capture_file_t *f, capture_file_pkt_t *pkt, char *err,
+                                        size_t errlen)
 {
     if (f->done)
         return CAPTURE_FILE_END;

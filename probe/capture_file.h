@@ -47,6 +47,7 @@ void capture_file_close(capture_file_t **f);
 int capture_file_dlt(const capture_file_t *f);
 /* On CAPTURE_FILE_ERROR err holds libpcap's text for the same damage; the
  * reader then stays at the end. */
-capture_file_result_t capture_file_next(capture_file_t *f, capture_file_pkt_t *pkt, char *err, size_t errlen);
+capture_file_result_t capture_file_next(capture_file_t *f, capture_file_pkt_t *pkt, char *err,
+                                        size_t errlen);
 
 #endif

@@ -17,7 +17,8 @@
 typedef struct workers capture_workers_t;
 
 /* Opens n probes on cfg->cap.iface. NULL with err on failure. */
-capture_workers_t *capture_workers_new(const probe_cfg_t *cfg, unsigned n, char *err, size_t errlen);
+capture_workers_t *capture_workers_new(const probe_cfg_t *cfg, unsigned n, char *err,
+                                       size_t errlen);
 /* Runs them until the captures end or *stop, then finishes them (final
  * records). Returns 0, or 1 when a worker's capture failed. */
 int capture_workers_run(capture_workers_t *w, volatile sig_atomic_t *stop);

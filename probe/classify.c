@@ -236,10 +236,10 @@ void classify_flow_start(classify_t *c, flow_t *f, int dir)
 static bool proto_never_media(uint16_t master, uint16_t app)
 {
     static const uint16_t deny[] = {
-        NDPI_PROTOCOL_DNS,  NDPI_PROTOCOL_HTTP,   NDPI_PROTOCOL_MDNS,   NDPI_PROTOCOL_NTP,
-        NDPI_PROTOCOL_NETBIOS, NDPI_PROTOCOL_SSDP, NDPI_PROTOCOL_SNMP,  NDPI_PROTOCOL_SYSLOG,
-        NDPI_PROTOCOL_DHCP, NDPI_PROTOCOL_DHCPV6, NDPI_PROTOCOL_LLMNR,  NDPI_PROTOCOL_QUIC,
-        NDPI_PROTOCOL_TLS,  NDPI_PROTOCOL_BITTORRENT,
+        NDPI_PROTOCOL_DNS,     NDPI_PROTOCOL_HTTP,       NDPI_PROTOCOL_MDNS,  NDPI_PROTOCOL_NTP,
+        NDPI_PROTOCOL_NETBIOS, NDPI_PROTOCOL_SSDP,       NDPI_PROTOCOL_SNMP,  NDPI_PROTOCOL_SYSLOG,
+        NDPI_PROTOCOL_DHCP,    NDPI_PROTOCOL_DHCPV6,     NDPI_PROTOCOL_LLMNR, NDPI_PROTOCOL_QUIC,
+        NDPI_PROTOCOL_TLS,     NDPI_PROTOCOL_BITTORRENT,
     };
     for (size_t i = 0; i < sizeof deny / sizeof deny[0]; i++)
         if (master == deny[i] || (master == 0 && app == deny[i]))
@@ -258,8 +258,8 @@ static void ndpi_settle(classify_t *c, flow_t *f, ndpi_protocol r)
     f->ndpi_app = r.app_protocol;
     f->not_media = proto_never_media(r.master_protocol, r.app_protocol);
     ndpi_protocol2name(c->ndpi, r, f->ndpi_name, sizeof f->ndpi_name);
-    if (f->key.proto == IPPROTO_UDP && (is_teams_proto(r.app_protocol) ||
-                                        is_teams_proto(r.master_protocol)))
+    if (f->key.proto == IPPROTO_UDP &&
+        (is_teams_proto(r.app_protocol) || is_teams_proto(r.master_protocol)))
         ep_remember(c, f);
 }
 
@@ -297,8 +297,8 @@ void classify_packet(classify_t *c, flow_t *f, const pkt_t *p)
                                                     (uint64_t)(p->ts / 1000));
     c->st.ndpi_packets++;
     f->ndpi_packets++;
-    bool detected = r.app_protocol != NDPI_PROTOCOL_UNKNOWN ||
-                    r.master_protocol != NDPI_PROTOCOL_UNKNOWN;
+    bool detected =
+        r.app_protocol != NDPI_PROTOCOL_UNKNOWN || r.master_protocol != NDPI_PROTOCOL_UNKNOWN;
     if (detected)
         ndpi_settle(c, f, r);
     if ((detected && !ndpi_extra_dissection_possible(c->ndpi, f->ndpi)) ||

@@ -20,7 +20,7 @@
 typedef struct classify classify_t;
 
 typedef struct {
-    const char *ranges_file; /* nDPI protocol file with Teams ranges */
+    const char *ranges_file;   /* nDPI protocol file with Teams ranges */
     unsigned ndpi_max_packets; /* packets per flow given to nDPI */
 } classify_cfg_t;
 

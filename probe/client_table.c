@@ -90,7 +90,8 @@ static int cmp_client(const void *x, const void *y)
     return (a->vlan > b->vlan) - (a->vlan < b->vlan);
 }
 
-void client_table_each_sorted(client_table_t *t, void (*fn)(void *ctx, const client_t *c), void *ctx)
+void client_table_each_sorted(client_table_t *t, void (*fn)(void *ctx, const client_t *c),
+                              void *ctx)
 {
     if (t->count == 0)
         return;

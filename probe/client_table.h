@@ -24,7 +24,7 @@ typedef struct client {
     uint8_t mac[6];
     usec_t first_seen, last_seen;
     uint64_t flows, streams;
-    uint32_t apps; /* bit per app_t */
+    uint32_t apps;       /* bit per app_t */
     client_dir_t dir[2]; /* 0 outbound (client sends), 1 inbound */
     struct client *next;
 } client_t;

@@ -56,19 +56,19 @@ typedef struct {
     uint16_t vlan[DECODE_MAX_VLANS]; /* outer first */
 
     netaddr_t src, dst;
-    uint8_t l4proto; /* IPPROTO_UDP or IPPROTO_TCP */
-    uint8_t ip_tos;  /* DSCP << 2 | ECN */
-    uint8_t ttl;     /* hop limit for IPv6 */
+    uint8_t l4proto;   /* IPPROTO_UDP or IPPROTO_TCP */
+    uint8_t ip_tos;    /* DSCP << 2 | ECN */
+    uint8_t ttl;       /* hop limit for IPv6 */
     const uint8_t *l3; /* borrowed: IP header, for nDPI */
     uint32_t l3_len;   /* captured bytes from l3 on, clipped to the IP length */
 
     uint16_t sport, dport;
     uint8_t tcp_flags;
     uint32_t tcp_seq;
-    const uint8_t *payload; /* borrowed; captured L4 payload */
-    uint32_t payload_len;   /* captured bytes of payload */
+    const uint8_t *payload;    /* borrowed; captured L4 payload */
+    uint32_t payload_len;      /* captured bytes of payload */
     uint32_t payload_wire_len; /* payload length the headers declare */
-    bool snap_truncated;    /* capture cut the payload (snaplen) */
+    bool snap_truncated;       /* capture cut the payload (snaplen) */
 } pkt_t;
 
 /* DLT values as in pcap/dlt.h; passed straight from pcap_datalink(). */

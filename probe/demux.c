@@ -86,8 +86,8 @@ static void demux_stun(const uint8_t *p, size_t len, int depth, demux_result_t *
         return;
     if (out->encap == ENCAP_RAW)
         out->encap = (type == STUN_SEND_INDICATION || type == MSTURN_SEND_REQUEST)
-                          ? ENCAP_STUN_SEND
-                          : ENCAP_STUN_DATA;
+                         ? ENCAP_STUN_SEND
+                         : ENCAP_STUN_DATA;
     demux_inner(data, dlen, depth + 1, out);
 }
 

@@ -25,20 +25,20 @@ typedef enum {
 typedef enum {
     ENCAP_RAW = 0,
     ENCAP_TURN_CHANNELDATA,
-    ENCAP_STUN_DATA,       /* Data indication (relay -> client) */
-    ENCAP_STUN_SEND,       /* Send indication (client -> relay) */
+    ENCAP_STUN_DATA, /* Data indication (relay -> client) */
+    ENCAP_STUN_SEND, /* Send indication (client -> relay) */
     ENCAP_TCP_RFC4571,
     ENCAP_COUNT
 } demux_encap_t;
 
 typedef struct {
     demux_kind_t kind;
-    demux_encap_t encap;   /* outermost wrapper found */
-    uint16_t stun_type;    /* when a STUN message was seen (outer or inner) */
-    uint16_t channel;      /* TURN channel number, 0 if none */
-    const uint8_t *inner;  /* borrowed: the media bytes after unwrapping */
+    demux_encap_t encap;  /* outermost wrapper found */
+    uint16_t stun_type;   /* when a STUN message was seen (outer or inner) */
+    uint16_t channel;     /* TURN channel number, 0 if none */
+    const uint8_t *inner; /* borrowed: the media bytes after unwrapping */
     size_t inner_len;
-    int malformed;         /* a wrapper's length lied; counted by the caller */
+    int malformed; /* a wrapper's length lied; counted by the caller */
 } demux_result_t;
 
 void demux_datagram(const uint8_t *p, size_t len, demux_result_t *out);

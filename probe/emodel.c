@@ -7,9 +7,9 @@
 /* Ie/Bpl from ITU-T G.113 Appendix I (narrowband scale) where listed; SILK
  * and Opus get G.722-like wideband-on-narrowband-scale figures. */
 static const emodel_codec_t codecs[] = {
-    {0.0, 25.1, 20.0, 0.0, "G.711"},  {11.0, 19.0, 20.0, 5.0, "G.729"},
+    {0.0, 25.1, 20.0, 0.0, "G.711"},    {11.0, 19.0, 20.0, 5.0, "G.729"},
     {15.0, 16.1, 30.0, 7.5, "G.723.1"}, {0.0, 13.0, 20.0, 2.0, "G.722"},
-    {0.0, 20.0, 20.0, 5.0, "SILK"},   {0.0, 20.0, 20.0, 5.0, "Opus"},
+    {0.0, 20.0, 20.0, 5.0, "SILK"},     {0.0, 20.0, 20.0, 5.0, "Opus"},
     {10.0, 15.0, 20.0, 5.0, "generic"},
 };
 

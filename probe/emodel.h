@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 typedef struct {
-    double ie, bpl;    /* equipment impairment and packet-loss robustness */
-    double frame_ms;   /* packetisation */
+    double ie, bpl;  /* equipment impairment and packet-loss robustness */
+    double frame_ms; /* packetisation */
     double lookahead_ms;
     const char *name;
 } emodel_codec_t;

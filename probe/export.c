@@ -20,9 +20,9 @@
 #define PIPE_HWM 100000
 #define PIPE_DRAIN_MAX 20000 /* records taken from the queue per loop turn */
 #define WARN_EVERY_MS 60000
-#define MON_EVENTS                                                                          \
-    (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |        \
-     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |               \
+#define MON_EVENTS                                                                                 \
+    (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |                \
+     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                       \
      ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
 enum { MSG_HEALTH = 'H', MSG_QUIT = 'Q' };
@@ -33,7 +33,8 @@ typedef struct {
     int64_t opened_ms, seq;
 } batch_t;
 
-struct export {
+struct export
+{
     export_cfg_t cfg;
     keyfile_t key, server;
     char probe_id[KEYFILE_NAME_MAX + 1], site[129];
@@ -43,7 +44,7 @@ struct export {
     pthread_t th;
     bool started;
     pthread_mutex_t mu;
-    export_stats_t snap; /* under mu */
+    export_stats_t snap;            /* under mu */
     uint64_t queued, queue_dropped; /* capture thread only */
     /* exporter thread only: */
     void *pipe_th, *dealer, *mon;
@@ -84,7 +85,7 @@ export_kind_t export_kind_of(const char *line, size_t len)
     while (p < end && (*p == ' ' || *p == ':'))
         p++;
     return (size_t)(end - p) >= 10 && memcmp(p, "\"interval\"", 10) == 0 ? EXPORT_INTERVAL
-                                                                           : EXPORT_FINAL;
+                                                                         : EXPORT_FINAL;
 }
 
 static int64_t now_ms(void)
@@ -117,7 +118,7 @@ static void seal(export_t *e, bool interval)
         file[hl] = '\n';
         memcpy(file + hl + 1, b->buf.p, b->buf.len);
         ok = export_spool_put(e->spool, e->epoch, b->seq, interval, b->n, file, hl + 1 + b->buf.len,
-                       err, sizeof err);
+                              err, sizeof err);
     }
     if (ok) {
         e->st.batches_sealed++;
@@ -490,9 +491,8 @@ static void publish(export_t *e)
 static void *run(void *arg)
 {
     export_t *e = arg;
-    zmq_pollitem_t items[3] = {{e->pipe_th, 0, ZMQ_POLLIN, 0},
-                               {e->dealer, 0, ZMQ_POLLIN, 0},
-                               {e->mon, 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[3] = {
+        {e->pipe_th, 0, ZMQ_POLLIN, 0}, {e->dealer, 0, ZMQ_POLLIN, 0}, {e->mon, 0, ZMQ_POLLIN, 0}};
     e->next_hb = now_ms();
     for (;;) {
         int64_t now = now_ms();
@@ -517,8 +517,9 @@ static void *run(void *arg)
 static bool load_keys(export_t *e, char *err, size_t errlen)
 {
     if (!e->cfg.key_file || !e->cfg.collector_key) {
-        snprintf(err, errlen, "--collector needs --key (this probe's NAME.key) and "
-                              "--collector-key (the collector's NAME.pub)");
+        snprintf(err, errlen,
+                 "--collector needs --key (this probe's NAME.key) and "
+                 "--collector-key (the collector's NAME.pub)");
         return false;
     }
     if (!keyfile_load(e->cfg.key_file, true, &e->key, err, errlen) ||
@@ -579,7 +580,7 @@ export_t *export_new(const export_cfg_t *cfg, char *err, size_t errlen)
         goto fail;
     default_spool(e);
     e->spool = export_spool_open(e->spool_path, (uint64_t)cfg->spool_max_mb << 20, cfg->spool_fsync,
-                          err, errlen);
+                                 err, errlen);
     if (!e->spool)
         goto fail;
     if (export_spool_count(e->spool))
@@ -701,20 +702,19 @@ json_t *export_stats_json(const export_stats_t *s)
     return json_pack(
         "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
         " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
-        "connected", s->connected, "records_queued", (json_int_t)s->records_queued,
-        "queue_dropped", (json_int_t)s->queue_dropped, "records_dropped",
-        (json_int_t)s->records_dropped, "batches_sealed",
-        (json_int_t)s->batches_sealed, "batches_sent", (json_int_t)s->batches_sent,
-        "batches_resent", (json_int_t)s->batches_resent, "batches_acked",
-        (json_int_t)s->batches_acked, "records_acked", (json_int_t)s->records_acked,
-        "batches_duplicate", (json_int_t)s->batches_duplicate, "batches_rejected",
-        (json_int_t)s->batches_rejected, "records_rejected", (json_int_t)s->records_rejected,
-        "collector_errors", (json_int_t)s->collector_errors, "ack_timeouts",
-        (json_int_t)s->ack_timeouts, "heartbeats_sent", (json_int_t)s->heartbeats_sent,
-        "connects", (json_int_t)s->connects, "disconnects", (json_int_t)s->disconnects,
-        "auth_failures", (json_int_t)s->auth_failures, "spool", "batches",
-        (json_int_t)s->spool.batches, "bytes", (json_int_t)s->spool.bytes, "evicted_batches",
-        (json_int_t)s->spool.evicted_batches, "evicted_interval_records",
+        "connected", s->connected, "records_queued", (json_int_t)s->records_queued, "queue_dropped",
+        (json_int_t)s->queue_dropped, "records_dropped", (json_int_t)s->records_dropped,
+        "batches_sealed", (json_int_t)s->batches_sealed, "batches_sent",
+        (json_int_t)s->batches_sent, "batches_resent", (json_int_t)s->batches_resent,
+        "batches_acked", (json_int_t)s->batches_acked, "records_acked",
+        (json_int_t)s->records_acked, "batches_duplicate", (json_int_t)s->batches_duplicate,
+        "batches_rejected", (json_int_t)s->batches_rejected, "records_rejected",
+        (json_int_t)s->records_rejected, "collector_errors", (json_int_t)s->collector_errors,
+        "ack_timeouts", (json_int_t)s->ack_timeouts, "heartbeats_sent",
+        (json_int_t)s->heartbeats_sent, "connects", (json_int_t)s->connects, "disconnects",
+        (json_int_t)s->disconnects, "auth_failures", (json_int_t)s->auth_failures, "spool",
+        "batches", (json_int_t)s->spool.batches, "bytes", (json_int_t)s->spool.bytes,
+        "evicted_batches", (json_int_t)s->spool.evicted_batches, "evicted_interval_records",
         (json_int_t)s->spool.evicted_interval, "evicted_final_records",
         (json_int_t)s->spool.evicted_final, "write_failed_records",
         (json_int_t)s->spool.write_failed_records, "recovered_batches",

@@ -29,8 +29,8 @@ typedef struct {
     const char *spool_dir;
     unsigned spool_max_mb;
     unsigned batch_records, batch_ms;
-    unsigned window;          /* batches in flight unacknowledged */
-    unsigned ack_timeout_ms;  /* doubles per timeout in a row, up to 8x */
+    unsigned window;         /* batches in flight unacknowledged */
+    unsigned ack_timeout_ms; /* doubles per timeout in a row, up to 8x */
     unsigned reconnect_ms, reconnect_max_ms;
     unsigned heartbeat_s;
     unsigned drain_s; /* at exit: how long to wait for the last acks */

@@ -71,8 +71,8 @@ int export_resend_jsonl(const probe_cfg_t *cfg, volatile sig_atomic_t *stop)
         c.lines++;
         if ((size_t)n > LINE_MAX_BYTES) {
             if (c.skipped++ < 5)
-                LOG_WARN("--from-jsonl: line %" PRIu64 " skipped: longer than %u bytes",
-                         c.lines, LINE_MAX_BYTES);
+                LOG_WARN("--from-jsonl: line %" PRIu64 " skipped: longer than %u bytes", c.lines,
+                         LINE_MAX_BYTES);
             continue;
         }
         one_line(o, line, (size_t)n, &c);
@@ -85,7 +85,8 @@ int export_resend_jsonl(const probe_cfg_t *cfg, volatile sig_atomic_t *stop)
              c.lines, c.sent, c.skipped);
     json_t *ex = NULL;
     output_close_export(o, &ex);
-    uint64_t left = (uint64_t)json_integer_value(json_object_get(json_object_get(ex, "spool"), "batches"));
+    uint64_t left =
+        (uint64_t)json_integer_value(json_object_get(json_object_get(ex, "spool"), "batches"));
     json_decref(ex);
     output_close(&o, err, sizeof err);
     return (c.skipped || left) ? 1 : 0;

@@ -23,7 +23,8 @@ struct spool {
     export_spool_stats_t st;
 };
 
-static void entry_path(const export_spool_t *s, const export_spool_entry_t *e, char *buf, size_t len)
+static void entry_path(const export_spool_t *s, const export_spool_entry_t *e, char *buf,
+                       size_t len)
 {
     snprintf(buf, len, "%s/%020" PRId64 "-%020" PRId64 "-%c-%u.batch", s->dir, e->epoch, e->seq,
              e->interval ? 'i' : 'f', e->records);
@@ -56,7 +57,8 @@ static bool parse_name(const char *name, export_spool_entry_t *e)
     char kind, tail[8];
     int64_t epoch, seq;
     unsigned recs;
-    if (sscanf(name, "%20" SCNd64 "-%20" SCNd64 "-%c-%u.%7s", &epoch, &seq, &kind, &recs, tail) != 5 ||
+    if (sscanf(name, "%20" SCNd64 "-%20" SCNd64 "-%c-%u.%7s", &epoch, &seq, &kind, &recs, tail) !=
+            5 ||
         strcmp(tail, "batch") != 0 || (kind != 'i' && kind != 'f') || epoch < 0 || seq < 1)
         return false;
     memset(e, 0, sizeof *e);
@@ -94,7 +96,7 @@ static void recover(export_spool_t *s, DIR *d)
 }
 
 export_spool_t *export_spool_open(const char *dir, uint64_t max_bytes, bool fsync_each, char *err,
-                    size_t errlen)
+                                  size_t errlen)
 {
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create spool directory %s: %s", dir, strerror(errno));
@@ -165,8 +167,8 @@ static void make_room(export_spool_t *s, size_t len)
         drop_at(s, 0, true);
 }
 
-static bool write_file(const export_spool_t *s, const export_spool_entry_t *e, const char *data, size_t len,
-                       char *err, size_t errlen)
+static bool write_file(const export_spool_t *s, const export_spool_entry_t *e, const char *data,
+                       size_t len, char *err, size_t errlen)
 {
     char path[4096], tmp[4200];
     entry_path(s, e, path, sizeof path);
@@ -195,11 +197,11 @@ static bool write_file(const export_spool_t *s, const export_spool_entry_t *e, c
     return true;
 }
 
-bool export_spool_put(export_spool_t *s, int64_t epoch, int64_t seq, bool interval, unsigned records,
-               const char *data, size_t len, char *err, size_t errlen)
+bool export_spool_put(export_spool_t *s, int64_t epoch, int64_t seq, bool interval,
+                      unsigned records, const char *data, size_t len, char *err, size_t errlen)
 {
-    export_spool_entry_t e = {.epoch = epoch, .seq = seq, .bytes = len, .records = records,
-                       .interval = interval};
+    export_spool_entry_t e = {
+        .epoch = epoch, .seq = seq, .bytes = len, .records = records, .interval = interval};
     bool ok = len <= s->max_bytes && len <= EXPORT_SPOOL_MAX_BATCH && reserve(s);
     if (!ok)
         snprintf(err, errlen, "batch of %zu bytes does not fit the spool (max %" PRIu64 ")", len,

@@ -31,19 +31,19 @@ typedef struct {
     uint64_t evicted_batches;                 /* pushed out by the bound */
     uint64_t evicted_interval, evicted_final; /* records in them */
     uint64_t write_failures, write_failed_records;
-    uint64_t recovered_batches;               /* found at open */
+    uint64_t recovered_batches; /* found at open */
 } export_spool_stats_t;
 
 typedef struct spool export_spool_t;
 
 /* Creates dir (0700) if missing. NULL with err on failure. */
 export_spool_t *export_spool_open(const char *dir, uint64_t max_bytes, bool fsync_each, char *err,
-                    size_t errlen);
+                                  size_t errlen);
 void export_spool_free(export_spool_t **s);
 /* Stores one batch (evicting as needed). false with err when it cannot be
  * written; its records are then counted as lost. */
-bool export_spool_put(export_spool_t *s, int64_t epoch, int64_t seq, bool interval, unsigned records,
-               const char *data, size_t len, char *err, size_t errlen);
+bool export_spool_put(export_spool_t *s, int64_t epoch, int64_t seq, bool interval,
+                      unsigned records, const char *data, size_t len, char *err, size_t errlen);
 /* The batch's bytes (malloc'd; free()), NULL if it vanished. */
 char *export_spool_read(export_spool_t *s, const export_spool_entry_t *e, size_t *len);
 /* Forgets a batch (acknowledged or rejected). false if not spooled. */

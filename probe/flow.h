@@ -15,10 +15,27 @@
 #include "netaddr.h"
 #include "timefmt.h"
 
-typedef enum { APP_OTHER = 0, APP_TEAMS, APP_SKYPE, APP_ZOOM, APP_WEBEX, APP_MEET,
-               APP_WHATSAPP, APP_FACEBOOK, APP_SIGNAL, APP_DISCORD, APP_COUNT } app_t;
+typedef enum {
+    APP_OTHER = 0,
+    APP_TEAMS,
+    APP_SKYPE,
+    APP_ZOOM,
+    APP_WEBEX,
+    APP_MEET,
+    APP_WHATSAPP,
+    APP_FACEBOOK,
+    APP_SIGNAL,
+    APP_DISCORD,
+    APP_COUNT
+} app_t;
 
-typedef enum { MEDIA_UNKNOWN = 0, MEDIA_AUDIO, MEDIA_VIDEO, MEDIA_SCREENSHARE, MEDIA_COUNT } media_t;
+typedef enum {
+    MEDIA_UNKNOWN = 0,
+    MEDIA_AUDIO,
+    MEDIA_VIDEO,
+    MEDIA_SCREENSHARE,
+    MEDIA_COUNT
+} media_t;
 
 /* Timeout classes: one LRU list each in the flow table. */
 enum { FLOW_CLASS_UDP, FLOW_CLASS_TCP, FLOW_CLASS_TCP_CLOSED, FLOW_CLASS_COUNT };
@@ -38,8 +55,8 @@ struct ndpi_flow_struct;
 
 typedef struct flow {
     flow_key_t key;
-    int8_t client_side;  /* 0 or 1; the other endpoint is the remote */
-    uint8_t init_side;   /* endpoint that sent the first packet */
+    int8_t client_side; /* 0 or 1; the other endpoint is the remote */
+    uint8_t init_side;  /* endpoint that sent the first packet */
     usec_t first_seen, last_seen;
     uint64_t pkts[2], bytes[2]; /* by direction (sender endpoint) */
     bool has_client_mac;
@@ -64,7 +81,7 @@ typedef struct flow {
     struct tcp_deframer *tcp[2];
     uint8_t tcp_unframed; /* bit per direction: TCP payload is not media framing */
 
-    struct rtp_stream *streams; /* list, newest first */
+    struct rtp_stream *streams;        /* list, newest first */
     struct rtp_stream *last_stream[2]; /* last fed per direction (in the list) */
     uint32_t stream_count;
 

@@ -4,8 +4,9 @@
  * hostile mirror port cannot aim at one bucket. Flows sit on one LRU list
  * per timeout class (UDP, TCP, TCP after FIN/RST), ordered by last packet
  * time: idle expiry takes heads while they are idle, and when the table is
- * full the least recently seen flow is evicted (and counted) to make room. The release callback sees every flow exactly once before it is
- * freed: expired, evicted or flushed. Nothing is dropped silently.
+ * full the least recently seen flow is evicted (and counted) to make room. The release callback
+ * sees every flow exactly once before it is freed: expired, evicted or flushed. Nothing is dropped
+ * silently.
  */
 #ifndef CALLSCOPE_FLOW_TABLE_H
 #define CALLSCOPE_FLOW_TABLE_H

@@ -10,7 +10,7 @@
 #include "capture_workers.h"
 
 static volatile sig_atomic_t g_stop;
-static probe_t *g_probe;     /* for the signal handler only */
+static probe_t *g_probe;             /* for the signal handler only */
 static capture_workers_t *g_workers; /* likewise */
 
 static void on_signal(int sig)

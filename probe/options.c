@@ -10,13 +10,7 @@
 
 #define CFG(field) offsetof(probe_cfg_t, field)
 
-enum {
-    SP_READ = 'r',
-    SP_VERBOSE = 'v',
-    SP_QUIET = 'q',
-    SP_HELP = 'h',
-    SP_VERSION = 'V'
-};
+enum { SP_READ = 'r', SP_VERBOSE = 'v', SP_QUIET = 'q', SP_HELP = 'h', SP_VERSION = 'V' };
 
 static const opttab_def_t opts[] = {
     {"interface", 'i', OPTTAB_STR, CFG(cap.iface), 0, 0, "IFACE",
@@ -30,7 +24,8 @@ static const opttab_def_t opts[] = {
     {"table", 't', OPTTAB_FLAG, CFG(table), 0, 0, NULL,
      "Print a table of the calls, streams and clients at the end (default when --json is "
      "not given)."},
-    {"filter", 'f', OPTTAB_STR, CFG(cap.bpf), 0, 0, "BPF", "Capture filter in pcap-filter(7) syntax."},
+    {"filter", 'f', OPTTAB_STR, CFG(cap.bpf), 0, 0, "BPF",
+     "Capture filter in pcap-filter(7) syntax."},
     {"snaplen", 's', OPTTAB_INT, CFG(cap.snaplen), 64, 262144, "BYTES",
      "Bytes kept per packet in live capture (default 262144; 128 is enough for RTP headers)."},
     {"buffer-mb", 'B', OPTTAB_INT, CFG(cap.buffer_mb), 1, 4096, "MB",
@@ -156,14 +151,15 @@ void options_help(FILE *to, const char *prog)
             prog, prog);
     opttab_t t = {.prog = prog, .defs = opts, .ndefs = NOPTS};
     opttab_help(&t, to);
-    fprintf(to, "\nExamples:\n"
-                "  %s -r call.pcap                 table of calls, streams, clients\n"
-                "  %s -r a.pcap -r b.pcap --json out.jsonl\n"
-                "  %s -i eth1 -f 'udp or tcp port 443' --json - --interval 10\n"
-                "  %s -i eth1 --interval 10 --collector tcp://noc:7600 --key p1.key \\\n"
-                "      --collector-key collector.pub --site hq --spool-dir /var/lib/callscope/spool\n"
-                "\nExit status: 0 success; 1 some input could not be read (the rest was\n"
-                "processed); 2 bad usage or a source that cannot be opened.\n",
+    fprintf(to,
+            "\nExamples:\n"
+            "  %s -r call.pcap                 table of calls, streams, clients\n"
+            "  %s -r a.pcap -r b.pcap --json out.jsonl\n"
+            "  %s -i eth1 -f 'udp or tcp port 443' --json - --interval 10\n"
+            "  %s -i eth1 --interval 10 --collector tcp://noc:7600 --key p1.key \\\n"
+            "      --collector-key collector.pub --site hq --spool-dir /var/lib/callscope/spool\n"
+            "\nExit status: 0 success; 1 some input could not be read (the rest was\n"
+            "processed); 2 bad usage or a source that cannot be opened.\n",
             prog, prog, prog, prog);
 }
 
@@ -218,10 +214,9 @@ static options_result_t check_files(const probe_cfg_t *cfg)
         fprintf(stderr, "callscope-probe: ranges: cannot read %s\n", cfg->ranges_file);
         return OPTIONS_EXIT_USAGE;
     }
-    if (cfg->exp.endpoint &&
-        (!cfg->exp.key_file || !cfg->exp.collector_key ||
-         !keyfile_load(cfg->exp.key_file, true, &k, err, sizeof err) ||
-         !keyfile_load(cfg->exp.collector_key, false, &k, err, sizeof err))) {
+    if (cfg->exp.endpoint && (!cfg->exp.key_file || !cfg->exp.collector_key ||
+                              !keyfile_load(cfg->exp.key_file, true, &k, err, sizeof err) ||
+                              !keyfile_load(cfg->exp.collector_key, false, &k, err, sizeof err))) {
         if (!cfg->exp.key_file || !cfg->exp.collector_key)
             snprintf(err, sizeof err, "collector needs key and collector-key");
         fprintf(stderr, "callscope-probe: %s\n", err);
@@ -268,8 +263,12 @@ static options_result_t check(options_t *o, int nfiles)
 
 void options_table(opttab_t *t, options_t *o)
 {
-    *t = (opttab_t){.prog = "callscope-probe", .defs = opts, .ndefs = NOPTS, .cfg = &o->cfg,
-                    .special = special, .ctx = o};
+    *t = (opttab_t){.prog = "callscope-probe",
+                    .defs = opts,
+                    .ndefs = NOPTS,
+                    .cfg = &o->cfg,
+                    .special = special,
+                    .ctx = o};
 }
 
 options_result_t options_parse(int argc, char **argv, options_t *o)

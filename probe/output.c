@@ -240,8 +240,8 @@ static void print_calls(output_t *o, FILE *to)
             calls++;
             fprintf(to, "\n  call %d  client %s (mac %s, vlan %s)  app %s  from %s\n", calls,
                     str(s, "client_ip"), str(s, "client_mac"),
-                    json_is_integer(json_object_get(s, "vlan")) ? "tagged" : "none",
-                    str(s, "app"), str(s, "first_seen"));
+                    json_is_integer(json_object_get(s, "vlan")) ? "tagged" : "none", str(s, "app"),
+                    str(s, "first_seen"));
             fprintf(to, "    %-8s %-11s %-3s %-28s %-16s %4s %-10s %7s %6s %6s %7s %7s %5s\n",
                     "app", "media", "dir", "remote", "encap", "pt", "ssrc", "packets", "lost",
                     "loss%", "jit_ms", "netjit", "mos");

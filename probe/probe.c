@@ -557,12 +557,9 @@ static void put_table_stats(rec_t *r, const probe_t *p)
 {
     const flow_table_stats_t *fs = flow_table_stats(p->ft);
     const stat_t flows[] = {
-        {"created", fs->created},
-        {"expired", fs->expired},
-        {"evicted", fs->evicted},
-        {"flushed", fs->flushed},
-        {"peak_active", fs->peak},
-        {"alloc_failures", p->c.flow_alloc_failures},
+        {"created", fs->created},  {"expired", fs->expired},
+        {"evicted", fs->evicted},  {"flushed", fs->flushed},
+        {"peak_active", fs->peak}, {"alloc_failures", p->c.flow_alloc_failures},
     };
     put_group(r, "flows", flows, sizeof flows / sizeof flows[0]);
 }

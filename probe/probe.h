@@ -16,17 +16,17 @@
 
 typedef struct {
     capture_cfg_t cap;
-    const char *json_path;   /* NULL: none; "-": stdout */
-    bool table;              /* human table on stdout at the end */
+    const char *json_path; /* NULL: none; "-": stdout */
+    bool table;            /* human table on stdout at the end */
     const char *ranges_file;
     unsigned max_flows;
     unsigned udp_timeout_s, tcp_timeout_s;
     unsigned ndpi_max_packets;
-    unsigned interval_s;     /* 0: no interval records */
+    unsigned interval_s; /* 0: no interval records */
     unsigned min_stream_packets;
-    unsigned progress_s;     /* 0: no progress lines */
-    export_cfg_t exp;        /* exp.endpoint NULL: no collector */
-    const char *from_jsonl;  /* send a saved --json file instead of capturing */
+    unsigned progress_s;      /* 0: no progress lines */
+    export_cfg_t exp;         /* exp.endpoint NULL: no collector */
+    const char *from_jsonl;   /* send a saved --json file instead of capturing */
     unsigned from_jsonl_rate; /* records per second, 0: as fast as accepted */
     unsigned workers;         /* live capture threads on the interface (1: none) */
 } probe_cfg_t;

@@ -52,8 +52,8 @@ bool rtp_parse(const uint8_t *p, size_t len, rtp_hdr_t *h)
     uint8_t b0, b1;
     memset(h, 0, sizeof *h);
     cur_init(&c, p, len);
-    if (!cur_u8(&c, &b0) || !cur_u8(&c, &b1) || !cur_u16be(&c, &h->seq) ||
-        !cur_u32be(&c, &h->ts) || !cur_u32be(&c, &h->ssrc))
+    if (!cur_u8(&c, &b0) || !cur_u8(&c, &b1) || !cur_u16be(&c, &h->seq) || !cur_u32be(&c, &h->ts) ||
+        !cur_u32be(&c, &h->ssrc))
         return false;
     if ((b0 >> 6) != 2)
         return false;
@@ -114,8 +114,7 @@ static void read_report_blocks(cur_t *c, uint8_t count, rtcp_info_t *out)
 }
 
 /* One RTCP packet of a compound; body is the packet after its 4-byte header. */
-static void read_rtcp_packet(uint8_t pt, uint8_t count, cur_t *body, bool first,
-                             rtcp_info_t *out)
+static void read_rtcp_packet(uint8_t pt, uint8_t count, cur_t *body, bool first, rtcp_info_t *out)
 {
     uint32_t ssrc;
     if (!cur_u32be(body, &ssrc))
@@ -124,8 +123,8 @@ static void read_rtcp_packet(uint8_t pt, uint8_t count, cur_t *body, bool first,
         out->ssrc = ssrc;
     if (pt == 200) {
         uint32_t ntp_hi, ntp_lo, rtp_ts, pc, oc;
-        if (!cur_u32be(body, &ntp_hi) || !cur_u32be(body, &ntp_lo) ||
-            !cur_u32be(body, &rtp_ts) || !cur_u32be(body, &pc) || !cur_u32be(body, &oc))
+        if (!cur_u32be(body, &ntp_hi) || !cur_u32be(body, &ntp_lo) || !cur_u32be(body, &rtp_ts) ||
+            !cur_u32be(body, &pc) || !cur_u32be(body, &oc))
             return;
         out->has_sr = true;
         out->sr_ntp_mid = (ntp_hi << 16) | (ntp_lo >> 16);
@@ -148,8 +147,8 @@ bool rtcp_parse(const uint8_t *p, size_t len, rtcp_info_t *out)
         uint8_t b0, pt;
         uint16_t words;
         cur_t body;
-        if (!cur_u8(&c, &b0) || !cur_u8(&c, &pt) || !cur_u16be(&c, &words) ||
-            (b0 >> 6) != 2 || pt < 192 || pt > 223 || !cur_sub(&c, (size_t)words * 4, &body)) {
+        if (!cur_u8(&c, &b0) || !cur_u8(&c, &pt) || !cur_u16be(&c, &words) || (b0 >> 6) != 2 ||
+            pt < 192 || pt > 223 || !cur_sub(&c, (size_t)words * 4, &body)) {
             /* The chain does not add up: encrypted SRTCP (or garbage whose
              * first header looked like RTCP). Keep the clear SSRC. */
             uint32_t keep = out->ssrc;

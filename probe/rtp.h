@@ -15,8 +15,8 @@
 
 typedef struct {
     uint8_t id;
-    uint8_t len;     /* bytes of data */
-    uint32_t value;  /* first up to 4 data bytes, big-endian */
+    uint8_t len;    /* bytes of data */
+    uint32_t value; /* first up to 4 data bytes, big-endian */
 } rtp_ext_elem_t;
 
 typedef struct {
@@ -39,18 +39,18 @@ bool rtp_looks_like_rtcp(const uint8_t *p, size_t len);
 
 /* RTCP (plain or SRTCP) summary of one datagram. */
 typedef struct {
-    bool encrypted;     /* SRTCP: the compound chain does not parse */
-    uint32_t ssrc;      /* sender of the first packet */
+    bool encrypted; /* SRTCP: the compound chain does not parse */
+    uint32_t ssrc;  /* sender of the first packet */
     bool has_sr;
     uint32_t sr_ntp_mid; /* middle 32 bits of the SR NTP time (for LSR) */
     uint32_t sr_rtp_ts;
-    uint8_t rb_count;   /* report blocks read (max 4 kept) */
+    uint8_t rb_count; /* report blocks read (max 4 kept) */
     struct {
         uint32_t ssrc;
         uint8_t fraction_lost;
         int32_t cumulative_lost;
         uint32_t ext_highest_seq;
-        uint32_t jitter;  /* in RTP clock units */
+        uint32_t jitter; /* in RTP clock units */
         uint32_t lsr, dlsr;
     } rb[4];
 } rtcp_info_t;

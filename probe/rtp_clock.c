@@ -21,9 +21,8 @@ static const struct {
     uint32_t clock;
     const char *name;
 } teams_pts[] = {
-    {104, 16000, "SILK"},      {103, 8000, "SILK"}, {118, 8000, "CN"},
-    {122, 90000, "X-H264UC"},  {107, 90000, "H264"}, {123, 0, "FEC"},
-    {96, 0, "RTX"},            {99, 0, "RTX"},
+    {104, 16000, "SILK"}, {103, 8000, "SILK"}, {118, 8000, "CN"}, {122, 90000, "X-H264UC"},
+    {107, 90000, "H264"}, {123, 0, "FEC"},     {96, 0, "RTX"},    {99, 0, "RTX"},
 };
 
 uint32_t rtp_clock_static(uint8_t pt)

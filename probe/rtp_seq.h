@@ -16,23 +16,30 @@
 
 #define RTP_SEQ_WINDOW 1024
 
-typedef enum { SEQ_IN_ORDER, SEQ_LATE, SEQ_DUPLICATE, SEQ_JUMP, SEQ_RESTART, SEQ_FIRST } seq_event_t;
+typedef enum {
+    SEQ_IN_ORDER,
+    SEQ_LATE,
+    SEQ_DUPLICATE,
+    SEQ_JUMP,
+    SEQ_RESTART,
+    SEQ_FIRST
+} seq_event_t;
 
 typedef struct {
     bool started;
     uint16_t max_seq;
-    uint32_t cycles;      /* count of wraps, <<16 */
-    uint32_t bad_seq;     /* RFC 3550: 65536+1 = none pending */
-    uint64_t base_ext;    /* first ext seq of the epoch */
-    uint64_t high_ext;    /* highest ext seq of the epoch */
-    uint64_t win_start;   /* ext seq of bit 0 */
+    uint32_t cycles;    /* count of wraps, <<16 */
+    uint32_t bad_seq;   /* RFC 3550: 65536+1 = none pending */
+    uint64_t base_ext;  /* first ext seq of the epoch */
+    uint64_t high_ext;  /* highest ext seq of the epoch */
+    uint64_t win_start; /* ext seq of bit 0 */
     uint64_t bits[RTP_SEQ_WINDOW / 64];
 
     uint64_t expected_closed; /* from finished epochs */
     uint64_t lost_final;      /* slots that left the window unseen */
     uint64_t duplicates, late, jumps, restarts, stray;
-    uint64_t unique;          /* distinct sequence numbers received */
-    uint32_t run;             /* current run of lost slots being finalised */
+    uint64_t unique; /* distinct sequence numbers received */
+    uint32_t run;    /* current run of lost slots being finalised */
     uint32_t max_burst;
     uint32_t loss_runs; /* runs of one or more lost packets */
     uint32_t bursts;    /* runs of two or more */

@@ -71,7 +71,7 @@ typedef struct rtp_stream {
     jitter_t jit;
     uint32_t last_ts, first_ts;
     uint64_t wrong_ts; /* packets with a timestamp outside the window */
-    double media_ms; /* RTP time since the first packet, unwrapped */
+    double media_ms;   /* RTP time since the first packet, unwrapped */
     bool have_last_ts;
     uint8_t last_pt;
     bool last_was_cn;

@@ -125,8 +125,8 @@ static void drop_held(tcp_deframer_t *d)
         d->ooo[i].used = false;
 }
 
-static bool feed_one(tcp_deframer_t *d, uint32_t seq, const uint8_t *p, size_t len,
-                     tcp_frame_fn fn, void *ctx);
+static bool feed_one(tcp_deframer_t *d, uint32_t seq, const uint8_t *p, size_t len, tcp_frame_fn fn,
+                     void *ctx);
 
 /* Feeds held segments that now follow on. "Ahead" is decided exactly as
  * feed_one() decides it (next_seq - seq < 0, so a segment 2^31 away counts
@@ -150,8 +150,8 @@ static void release_held(tcp_deframer_t *d, tcp_frame_fn fn, void *ctx)
     }
 }
 
-static bool feed_one(tcp_deframer_t *d, uint32_t seq, const uint8_t *p, size_t len,
-                     tcp_frame_fn fn, void *ctx)
+static bool feed_one(tcp_deframer_t *d, uint32_t seq, const uint8_t *p, size_t len, tcp_frame_fn fn,
+                     void *ctx)
 {
     if (d->synced && seq != d->next_seq) {
         int32_t behind = (int32_t)(d->next_seq - seq);
@@ -198,8 +198,8 @@ void tcp_frame_init(tcp_deframer_t *d, tcp_frame_kind_t kind, uint32_t seq)
     d->next_seq = seq;
 }
 
-void tcp_frame_feed(tcp_deframer_t *d, uint32_t seq, const uint8_t *p, size_t len,
-                    tcp_frame_fn fn, void *ctx)
+void tcp_frame_feed(tcp_deframer_t *d, uint32_t seq, const uint8_t *p, size_t len, tcp_frame_fn fn,
+                    void *ctx)
 {
     if (len == 0 || d->kind == TCP_FRAME_NONE)
         return;

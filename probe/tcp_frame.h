@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #define TCP_FRAME_MAX 2048
-#define TCP_OOO_SLOTS 16   /* segments held while an earlier one is missing */
+#define TCP_OOO_SLOTS 16 /* segments held while an earlier one is missing */
 #define TCP_OOO_BYTES 1600
 
 typedef void (*tcp_frame_fn)(void *ctx, const uint8_t *frame, size_t len);
@@ -48,7 +48,7 @@ tcp_frame_kind_t tcp_frame_detect(const uint8_t *p, size_t len);
  * tcp_frame_detect, not NONE). */
 void tcp_frame_init(tcp_deframer_t *d, tcp_frame_kind_t kind, uint32_t seq);
 /* Feeds one segment's payload (after tcp_frame_init). */
-void tcp_frame_feed(tcp_deframer_t *d, uint32_t seq, const uint8_t *p, size_t len,
-                    tcp_frame_fn fn, void *ctx);
+void tcp_frame_feed(tcp_deframer_t *d, uint32_t seq, const uint8_t *p, size_t len, tcp_frame_fn fn,
+                    void *ctx);
 
 #endif

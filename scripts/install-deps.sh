@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config clang-format
   libpcap-dev libndpi-dev libndpi-bin libjansson-dev
   libzmq3-dev libsqlite3-dev libcurl4-openssl-dev libmicrohttpd-dev libssl-dev
   openssl ca-certificates sqlite3

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies if missing, then builds twice
-# (normal, and ASan+UBSan) and runs every ctest case in both builds.
+# (normal, and ASan+UBSan) and runs every ctest case in both builds. The C
+# sources are checked against .clang-format first (scripts/check-format.sh).
 #   bash scripts/test.sh            everything
 #   bash scripts/test.sh -L unit    pass ctest options (labels: unit golden
 #                                   truth public parity badinput live fuzz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+echo "=== style ==="
+bash scripts/check-format.sh
 jobs=$(nproc)
 status=0
 for variant in normal asan; do

@@ -72,12 +72,12 @@ struct correlate {
     const pii_t *pii;
     correlate_input_t *in;
     verdict_store_t *vs;
-    int64_t w_stream;        /* watermark: highest streams.id handled */
-    int64_t w_stored;        /* watermark: latest graph_record.stored_at_us handled */
-    struct seen {            /* records handled within RECORD_OVERLAP_US of w_stored */
+    int64_t w_stream; /* watermark: highest streams.id handled */
+    int64_t w_stored; /* watermark: latest graph_record.stored_at_us handled */
+    struct seen {     /* records handled within RECORD_OVERLAP_US of w_stored */
         char id[CORRELATE_ID_MAX];
         int64_t stored_at;
-    } *seen;
+    } * seen;
     size_t nseen, capseen;
     correlate_stats_t stats;
     call_t *call; /* scratch */
@@ -91,8 +91,8 @@ void correlate_cfg_defaults(correlate_cfg_t *cfg)
     cfg->batch = 20000;
 }
 
-correlate_t *correlate_new(const correlate_cfg_t *cfg, sqlite3 *db, const pii_t *pii,
-                           char *err, size_t errlen)
+correlate_t *correlate_new(const correlate_cfg_t *cfg, sqlite3 *db, const pii_t *pii, char *err,
+                           size_t errlen)
 {
     correlate_t *c = calloc(1, sizeof *c);
     if (!c || !(c->call = calloc(1, sizeof *c->call))) {
@@ -103,8 +103,7 @@ correlate_t *correlate_new(const correlate_cfg_t *cfg, sqlite3 *db, const pii_t 
     c->cfg = *cfg;
     c->db = db;
     c->pii = pii;
-    if (!graph_store_migrate(db, err, errlen) ||
-        !(c->vs = verdict_store_new(db, err, errlen)) ||
+    if (!graph_store_migrate(db, err, errlen) || !(c->vs = verdict_store_new(db, err, errlen)) ||
         !(c->in = correlate_input_new(db, pii, err, errlen))) {
         correlate_free(&c);
         return NULL;
@@ -326,17 +325,17 @@ static void judge_parts(const correlate_t *c, call_t *k)
         for (size_t j = 0; j < k->nr; j++)
             if (k->r[j].part == i)
                 sv[n++] = k->r[j].v;
-        p->role = p->probed ? VERDICT_ROLE_PROBED
+        p->role = p->probed    ? VERDICT_ROLE_PROBED
                   : any_probed ? VERDICT_ROLE_FAR
                                : VERDICT_ROLE_CLOUD_ONLY;
         verdict_participant(&c->cfg.thr, sv, n, &p->dev, p->role, &p->v);
         const row_t *r = decider_row(k, i, p->v.decider);
         p->evidence = verdict_evidence(&p->v, r ? &r->wire : NULL, r ? &r->graph : NULL, &p->dev,
                                        &c->cfg.thr);
-        json_object_set_new(p->evidence, "role", json_string(p->role == VERDICT_ROLE_PROBED ? "probed"
-                                                             : p->role == VERDICT_ROLE_FAR
-                                                                 ? "far"
-                                                                 : "cloud-only"));
+        json_object_set_new(p->evidence, "role",
+                            json_string(p->role == VERDICT_ROLE_PROBED ? "probed"
+                                        : p->role == VERDICT_ROLE_FAR  ? "far"
+                                                                       : "cloud-only"));
         place_evidence(p);
     }
 }
@@ -364,8 +363,9 @@ static bool write_parts(correlate_t *c, call_t *k, const char *call_id)
         part_t *p = &k->p[i];
         size_t len;
         uint8_t *enc = reseal(c, p, &len);
-        verdict_participant_row_t pr = {call_id, p->id, p->site[0] ? p->site : NULL,
-                                        p->has_ip ? p->ip_h : NULL, enc, len, &p->v, p->evidence};
+        verdict_participant_row_t pr = {
+            call_id, p->id,      p->site[0] ? p->site : NULL, p->has_ip ? p->ip_h : NULL, enc, len,
+            &p->v,   p->evidence};
         bool ok = verdict_store_put_participant(c->vs, &pr);
         free(enc);
         if (!ok)
@@ -377,8 +377,8 @@ static bool write_parts(correlate_t *c, call_t *k, const char *call_id)
     for (size_t j = 0; j < k->nr; j++) {
         row_t *r = &k->r[j];
         json_t *ev = verdict_evidence(&r->v, &r->wire, &r->graph, NULL, &c->cfg.thr);
-        verdict_stream_row_t sr = {call_id, k->p[r->part].id, r->stream_id, r->graph_rid,
-                                   dir_name(r->dir), r->media, &r->v, ev};
+        verdict_stream_row_t sr = {call_id,          k->p[r->part].id, r->stream_id, r->graph_rid,
+                                   dir_name(r->dir), r->media,         &r->v,        ev};
         bool ok = verdict_store_put_stream(c->vs, &sr);
         json_decref(ev);
         if (!ok)
@@ -443,7 +443,7 @@ static bool judge_and_write(correlate_t *c, call_t *k, const call_meta_t *m, int
                         cv.decider >= 0 ? json_string(k->p[cv.decider].id) : json_null());
     json_object_set_new(ev, "participants", json_integer((json_int_t)k->np));
     json_object_set_new(ev, "probe_streams", json_integer((json_int_t)k->nused));
-    verdict_call_row_t cr = {m->call_id, m->source,     site,   m->start_us, m->end_us,
+    verdict_call_row_t cr = {m->call_id, m->source,    site,       m->start_us, m->end_us,
                              &cv,        m->record_id, m->version, ev};
     bool ok = verdict_store_put_call(c->vs, &cr, now_us) && write_parts(c, k, m->call_id);
     json_decref(ev);
@@ -478,16 +478,15 @@ static bool overlaps(const correlate_stream_t *s, int64_t from, int64_t to)
     return s->first_us <= to && last >= from;
 }
 
-static bool match_side(correlate_t *c, call_t *k, const correlate_media_t *m, int side,
-                       size_t part)
+static bool match_side(correlate_t *c, call_t *k, const correlate_media_t *m, int side, size_t part)
 {
     const correlate_side_t *sd = &m->side[side];
     int64_t slack = c->cfg.slack_s * USEC_PER_SEC;
     correlate_streams_t ss = {0};
     bool ok = true;
     if (sd->has_ip)
-        ok = correlate_input_client_streams(c->in, sd->ip_h, m->start_us - slack,
-                                            m->end_us + slack, &ss);
+        ok = correlate_input_client_streams(c->in, sd->ip_h, m->start_us - slack, m->end_us + slack,
+                                            &ss);
     if (ok && sd->has_refl && !(sd->has_ip && same(sd->ip_h, sd->refl_h)))
         ok = correlate_input_client_streams(c->in, sd->refl_h, m->start_us - slack,
                                             m->end_us + slack, &ss);
@@ -518,8 +517,8 @@ static void graph_rows(call_t *k, const correlate_record_t *rec, const correlate
             continue;
         /* callerToCallee leaves the caller: outbound for side 0 */
         bool outbound = side == 0 ? g->caller_to_callee : !g->caller_to_callee;
-        row_t *r = row_get(k, part, (int)m->rid, outbound ? VERDICT_OUTBOUND : VERDICT_INBOUND,
-                           m->media);
+        row_t *r =
+            row_get(k, part, (int)m->rid, outbound ? VERDICT_OUTBOUND : VERDICT_INBOUND, m->media);
         if (r) {
             r->graph = g->g;
             r->graph_rid = g->rid;
@@ -546,7 +545,8 @@ static bool build_joined(correlate_t *c, call_t *k, const correlate_record_t *re
             const correlate_side_t *sd = &m->side[side];
             if (!sd->participant)
                 continue;
-            part_t *p = sd->has_ip ? part_get(k, "ip-", sd->ip_h) : part_get(k, "user-", sd->user_h);
+            part_t *p =
+                sd->has_ip ? part_get(k, "ip-", sd->ip_h) : part_get(k, "user-", sd->user_h);
             if (!p)
                 continue;
             size_t pi = (size_t)(p - k->p);
@@ -587,8 +587,9 @@ static int eval_record(correlate_t *c, const char *id, int64_t now_us)
         return verdict_store_delete_call(c->vs, id) ? 0 : -1;
     }
     bool ok = build_joined(c, k, &rec);
-    call_meta_t m = {id, k->nused ? "joined" : "cloud-only", id, rec.version,
-                     record_span(&rec, false), record_span(&rec, true), rec.failure};
+    call_meta_t m = {id,          k->nused ? "joined" : "cloud-only", id,
+                     rec.version, record_span(&rec, false),           record_span(&rec, true),
+                     rec.failure};
     for (size_t i = 0; ok && i < k->nused; i++)
         ok = verdict_store_drop_wire_using(c->vs, k->used[i]) >= 0;
     ok = ok && judge_and_write(c, k, &m, now_us);
@@ -613,8 +614,7 @@ static bool eval_wire_group(correlate_t *c, const correlate_stream_t *v, size_t 
     p->probed = true;
     snprintf(p->site, sizeof p->site, "%s", v[lo].site);
     for (size_t i = lo; i < hi; i++) {
-        part_address(p, v[i].client_h, v[i].client_enc, v[i].client_enc_len,
-                     "streams.client_ip");
+        part_address(p, v[i].client_h, v[i].client_enc, v[i].client_enc_len, "streams.client_ip");
         row_t *r = row_get(k, 0, v[i].client_port, v[i].dir, v[i].media);
         if (r)
             row_add(k, r, &v[i]);
@@ -636,8 +636,7 @@ static int eval_wire_client(correlate_t *c, const uint8_t *h, int64_t from, int6
                             int64_t now_us)
 {
     correlate_streams_t all = {0};
-    if (!correlate_input_client_streams(c->in, h, from - WIRE_WINDOW_US, to + WIRE_WINDOW_US,
-                                        &all))
+    if (!correlate_input_client_streams(c->in, h, from - WIRE_WINDOW_US, to + WIRE_WINDOW_US, &all))
         return -1;
     size_t n = 0;
     for (size_t i = 0; i < all.n; i++) {
@@ -739,8 +738,8 @@ static void step_free(step_t *s)
  * of new streams. */
 static bool step_collect(correlate_t *c, step_t *s, int64_t since)
 {
-    int64_t from = c->w_stored - RECORD_OVERLAP_US > since ? c->w_stored - RECORD_OVERLAP_US
-                                                            : since;
+    int64_t from =
+        c->w_stored - RECORD_OVERLAP_US > since ? c->w_stored - RECORD_OVERLAP_US : since;
     s->c = c;
     s->max_stored = c->w_stored;
     if (!correlate_input_new_records(c->in, from, record_note, s) ||

@@ -46,8 +46,8 @@ typedef struct correlate correlate_t;
 
 /* db and pii are borrowed. Creates the verdict tables (and the Graph
  * tables, for stores that never saw Graph) when missing. */
-correlate_t *correlate_new(const correlate_cfg_t *cfg, sqlite3 *db, const pii_t *pii,
-                           char *err, size_t errlen);
+correlate_t *correlate_new(const correlate_cfg_t *cfg, sqlite3 *db, const pii_t *pii, char *err,
+                           size_t errlen);
 void correlate_free(correlate_t **c);
 
 /* Evaluates the calls touched by what was stored since the last step and

@@ -7,24 +7,47 @@
 
 #include "timefmt.h"
 
-#define STREAM_COLS                                                                            \
-    "id, probe_id, site, first_seen, last_seen, client_port, src_port, dst_port, ssrc,"        \
-    " direction, media, packets, loss_pct, jitter_ms_max, network_jitter_ms_max, mos,"         \
+#define STREAM_COLS                                                                                \
+    "id, probe_id, site, first_seen, last_seen, client_port, src_port, dst_port, ssrc,"            \
+    " direction, media, packets, loss_pct, jitter_ms_max, network_jitter_ms_max, mos,"             \
     " client_ip_hmac, src_ip_hmac, dst_ip_hmac, client_ip_enc"
 
 /* graph_media (m.) / graph_segment (s.) columns per side, in this order */
-static const char *const side_cols[] = {
-    "m.ip_hmac", "m.port", "m.reflexive_ip_hmac", "m.relay_ip", "m.relay_port", "m.ip_enc",
-    "s.user_id_hmac", "s.odata_type", "s.ua_role", "m.dev_cpu_insufficient_ratio",
-    "m.dev_glitch_ratio", "m.dev_clipping_ratio", "m.dev_low_speech_ratio",
-    "m.dev_low_snr_ratio", "m.dev_capture_not_functioning_ratio",
-    "m.dev_render_not_functioning_ratio", "m.dev_mic_glitch_rate", "m.dev_speaker_glitch_rate",
-    "m.bssid", "m.subnet", "m.connection_type"};
+static const char *const side_cols[] = {"m.ip_hmac",
+                                        "m.port",
+                                        "m.reflexive_ip_hmac",
+                                        "m.relay_ip",
+                                        "m.relay_port",
+                                        "m.ip_enc",
+                                        "s.user_id_hmac",
+                                        "s.odata_type",
+                                        "s.ua_role",
+                                        "m.dev_cpu_insufficient_ratio",
+                                        "m.dev_glitch_ratio",
+                                        "m.dev_clipping_ratio",
+                                        "m.dev_low_speech_ratio",
+                                        "m.dev_low_snr_ratio",
+                                        "m.dev_capture_not_functioning_ratio",
+                                        "m.dev_render_not_functioning_ratio",
+                                        "m.dev_mic_glitch_rate",
+                                        "m.dev_speaker_glitch_rate",
+                                        "m.bssid",
+                                        "m.subnet",
+                                        "m.connection_type"};
 #define NSIDE (sizeof side_cols / sizeof side_cols[0])
 #define MEDIA_FIXED 4
 
-enum { Q_NEW_STREAMS, Q_CLIENT_STREAMS, Q_NEW_RECORDS, Q_NEAR, Q_RECORD, Q_FAIL, Q_MEDIA,
-       Q_GSTREAMS, Q_COUNT };
+enum {
+    Q_NEW_STREAMS,
+    Q_CLIENT_STREAMS,
+    Q_NEW_RECORDS,
+    Q_NEAR,
+    Q_RECORD,
+    Q_FAIL,
+    Q_MEDIA,
+    Q_GSTREAMS,
+    Q_COUNT
+};
 
 static const char *const queries[Q_COUNT] = {
     [Q_NEW_STREAMS] = "SELECT " STREAM_COLS " FROM streams WHERE id > ?1 AND received >= ?2"
@@ -56,8 +79,9 @@ struct correlate_input {
 
 static bool media_sql(char *buf, size_t len)
 {
-    size_t n = (size_t)snprintf(buf, len, "SELECT m.rid, m.label, m.segment_start_us,"
-                                          " m.segment_end_us");
+    size_t n = (size_t)snprintf(buf, len,
+                                "SELECT m.rid, m.label, m.segment_start_us,"
+                                " m.segment_end_us");
     for (int side = 0; side < 2; side++) {
         for (size_t k = 0; k < NSIDE && n < len; k++) {
             n += (size_t)snprintf(buf + n, len - n, ", ");
@@ -74,8 +98,7 @@ static bool media_sql(char *buf, size_t len)
     return n < len;
 }
 
-correlate_input_t *correlate_input_new(sqlite3 *db, const pii_t *pii, char *err,
-                                       size_t errlen)
+correlate_input_t *correlate_input_new(sqlite3 *db, const pii_t *pii, char *err, size_t errlen)
 {
     correlate_input_t *ci = calloc(1, sizeof *ci);
     char msql[4096];
@@ -133,8 +156,7 @@ static void col_text(sqlite3_stmt *st, int i, char *out, size_t len)
 
 static bool col_hash(sqlite3_stmt *st, int i, uint8_t *out)
 {
-    if (sqlite3_column_type(st, i) != SQLITE_BLOB ||
-        sqlite3_column_bytes(st, i) != PII_HASH_LEN)
+    if (sqlite3_column_type(st, i) != SQLITE_BLOB || sqlite3_column_bytes(st, i) != PII_HASH_LEN)
         return false;
     memcpy(out, sqlite3_column_blob(st, i), PII_HASH_LEN);
     return true;
@@ -355,14 +377,20 @@ static void side_row(correlate_input_t *ci, sqlite3_stmt *st, int base, correlat
     sd->ip_enc = col_blob_dup(st, base + 5, &sd->ip_enc_len);
     sd->has_user = col_hash(st, base + 6, sd->user_h);
     col_text(st, base + 7, otype, sizeof otype);
-    bool service = strstr(otype, "serviceEndpoint") ||
-                   sqlite3_column_type(st, base + 8) != SQLITE_NULL;
+    bool service =
+        strstr(otype, "serviceEndpoint") || sqlite3_column_type(st, base + 8) != SQLITE_NULL;
     sd->participant = !service && (sd->has_ip || sd->has_user);
     verdict_device_t *d = &sd->dev;
     verdict_device_clear(d);
-    double *f[] = {&d->cpu_insufficient, &d->glitch, &d->clipping, &d->low_speech, &d->low_snr,
-                   &d->capture_not_functioning, &d->render_not_functioning,
-                   &d->mic_glitch_rate, &d->speaker_glitch_rate};
+    double *f[] = {&d->cpu_insufficient,
+                   &d->glitch,
+                   &d->clipping,
+                   &d->low_speech,
+                   &d->low_snr,
+                   &d->capture_not_functioning,
+                   &d->render_not_functioning,
+                   &d->mic_glitch_rate,
+                   &d->speaker_glitch_rate};
     for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
         *f[k] = col_real(st, base + 9 + (int)k);
         if (!isnan(*f[k]))
@@ -413,8 +441,8 @@ static bool read_gstreams(correlate_input_t *ci, const char *id, correlate_recor
         g->caller_to_callee = strcmp(dir, "calleeToCaller") != 0;
         verdict_graph_clear(&g->g);
         g->g.present = true;
-        double *f[] = {&g->g.avg_loss,   &g->g.max_loss,      &g->g.avg_jitter_ms,
-                       &g->g.max_jitter_ms, &g->g.avg_rtt_ms, &g->g.max_rtt_ms,
+        double *f[] = {&g->g.avg_loss,      &g->g.max_loss,       &g->g.avg_jitter_ms,
+                       &g->g.max_jitter_ms, &g->g.avg_rtt_ms,     &g->g.max_rtt_ms,
                        &g->g.avg_concealed, &g->g.avg_degradation};
         for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
             *f[k] = col_real(st, 3 + (int)k);

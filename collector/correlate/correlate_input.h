@@ -46,8 +46,7 @@ typedef struct {
 typedef struct {
     bool participant; /* a client endpoint, not the conferencing service */
     bool has_ip, has_refl, has_relay, has_user;
-    uint8_t ip_h[PII_HASH_LEN], refl_h[PII_HASH_LEN], relay_h[PII_HASH_LEN],
-        user_h[PII_HASH_LEN];
+    uint8_t ip_h[PII_HASH_LEN], refl_h[PII_HASH_LEN], relay_h[PII_HASH_LEN], user_h[PII_HASH_LEN];
     int port, relay_port; /* -1 unknown */
     uint8_t *ip_enc;      /* sealed, aad "caller_ip" / "callee_ip" */
     size_t ip_enc_len;
@@ -58,7 +57,7 @@ typedef struct {
 
 typedef struct {
     int64_t rid;
-    char media[16]; /* audio | video | screenshare | unknown, from the label */
+    char media[16];           /* audio | video | screenshare | unknown, from the label */
     int64_t start_us, end_us; /* the segment's */
     correlate_side_t side[2]; /* 0 caller, 1 callee */
 } correlate_media_t;
@@ -72,7 +71,7 @@ typedef struct {
 typedef struct {
     char id[CORRELATE_ID_MAX];
     int64_t version, start_us, end_us; /* -1 unknown */
-    bool failure; /* failureInfo on a session or segment */
+    bool failure;                      /* failureInfo on a session or segment */
     correlate_media_t *media;
     size_t nmedia;
     correlate_gstream_t *streams;
@@ -86,8 +85,7 @@ typedef struct {
 
 typedef struct correlate_input correlate_input_t;
 
-correlate_input_t *correlate_input_new(sqlite3 *db, const pii_t *pii, char *err,
-                                       size_t errlen);
+correlate_input_t *correlate_input_new(sqlite3 *db, const pii_t *pii, char *err, size_t errlen);
 void correlate_input_free(correlate_input_t **ci);
 const char *correlate_input_error(const correlate_input_t *ci);
 

@@ -176,8 +176,8 @@ typedef struct {
     double wire_jitter, g_loss_pct;
 } facts_t;
 
-static void gather(const verdict_thresholds_t *t, const verdict_wire_t *w,
-                   const verdict_graph_t *g, facts_t *f)
+static void gather(const verdict_thresholds_t *t, const verdict_wire_t *w, const verdict_graph_t *g,
+                   facts_t *f)
 {
     memset(f, 0, sizeof *f);
     f->wire_jitter = isnan(w->network_jitter_ms_max) ? w->jitter_ms_max : w->network_jitter_ms_max;
@@ -185,9 +185,9 @@ static void gather(const verdict_thresholds_t *t, const verdict_wire_t *w,
     f->wire_bad = f->wire_ok && (above(w->loss_pct, t->wire_loss_pct) ||
                                  above(f->wire_jitter, t->wire_jitter_ms));
     f->g_loss_pct = isnan(g->avg_loss) ? NAN : g->avg_loss * 100.0;
-    f->g_known = g->present && (!isnan(g->avg_loss) || !isnan(g->avg_jitter_ms) ||
-                                !isnan(g->avg_rtt_ms) || !isnan(g->avg_concealed) ||
-                                !isnan(g->avg_degradation));
+    f->g_known =
+        g->present && (!isnan(g->avg_loss) || !isnan(g->avg_jitter_ms) || !isnan(g->avg_rtt_ms) ||
+                       !isnan(g->avg_concealed) || !isnan(g->avg_degradation));
     f->g_loss_bad = g->present && (above(f->g_loss_pct, t->graph_loss_pct) ||
                                    above(g->avg_jitter_ms, t->graph_jitter_ms) ||
                                    above(g->avg_concealed, t->graph_concealed) ||
@@ -214,7 +214,10 @@ static void outbound(const verdict_wire_t *w, const facts_t *f, const char *ws, 
                      verdict_t *out)
 {
     if (f->wire_bad)
-        set(out, VERDICT_LAN, f->g_bad ? 0.9 : f->g_known ? 0.65 : 0.8,
+        set(out, VERDICT_LAN,
+            f->g_bad     ? 0.9
+            : f->g_known ? 0.65
+                         : 0.8,
             "outbound stream already impaired at the probe (%s): lost between the client and "
             "the probe (LAN/Wi-Fi)%s",
             ws, f->g_bad ? "; Graph agrees" : "");
@@ -229,11 +232,14 @@ static void outbound(const verdict_wire_t *w, const facts_t *f, const char *ws, 
 static void inbound(const verdict_thresholds_t *t, const verdict_wire_t *w, const facts_t *f,
                     const char *ws, const char *gs, verdict_t *out)
 {
-    bool worse_after = f->g_loss_bad &&
-                       (!above(f->g_loss_pct, t->graph_loss_pct) ||
-                        f->g_loss_pct - (isnan(w->loss_pct) ? 0 : w->loss_pct) > t->loss_margin_pct);
+    bool worse_after = f->g_loss_bad && (!above(f->g_loss_pct, t->graph_loss_pct) ||
+                                         f->g_loss_pct - (isnan(w->loss_pct) ? 0 : w->loss_pct) >
+                                             t->loss_margin_pct);
     if (f->wire_bad)
-        set(out, VERDICT_WAN, f->g_bad ? 0.85 : f->g_known ? 0.6 : 0.75,
+        set(out, VERDICT_WAN,
+            f->g_bad     ? 0.85
+            : f->g_known ? 0.6
+                         : 0.75,
             "inbound stream already impaired when it reached the probe (%s): lost before the "
             "site (WAN/ISP or beyond)",
             ws);
@@ -266,8 +272,8 @@ void verdict_stream(const verdict_thresholds_t *t, verdict_dir_t dir, const verd
         return;
     if (!f.wire_ok && f.g_bad)
         set(out, VERDICT_UNKNOWN, 0.3,
-            "Graph reports %s on this %s stream, which no probe measured",
-            gs, dir == VERDICT_OUTBOUND ? "outbound" : "inbound");
+            "Graph reports %s on this %s stream, which no probe measured", gs,
+            dir == VERDICT_OUTBOUND ? "outbound" : "inbound");
     else if (f.wire_ok && !f.wire_bad)
         set(out, VERDICT_HEALTHY, f.g_known ? 0.9 : 0.7, "clean at the probe (%s)%s%s", ws,
             f.g_known ? " and in Graph: " : "", gs);
@@ -362,8 +368,7 @@ void verdict_participant(const verdict_thresholds_t *t, const verdict_t *s, size
         return;
     }
     if (bad >= 0 && role == VERDICT_ROLE_FAR) {
-        set(out, VERDICT_CLOUD, 0.75,
-            "far participant, not behind any probe: %s", s[bad].rule);
+        set(out, VERDICT_CLOUD, 0.75, "far participant, not behind any probe: %s", s[bad].rule);
         out->decider = bad;
         return;
     }
@@ -401,12 +406,13 @@ void verdict_call(const verdict_t *p, const verdict_role_t *roles, size_t n, boo
         set(out, p[best].kind, p[best].confidence, "%s", p[best].rule);
         out->decider = best;
     } else if (far >= 0) {
-        set(out, VERDICT_CLOUD, p[far].confidence,
-            "this site's participants are clean; %s", p[far].rule);
+        set(out, VERDICT_CLOUD, p[far].confidence, "this site's participants are clean; %s",
+            p[far].rule);
         out->decider = far;
     } else if (service_failure) {
-        set(out, VERDICT_CLOUD, 0.6, "Graph reports a failed session or segment (failureInfo) "
-                                     "while the participants' paths are clean");
+        set(out, VERDICT_CLOUD, 0.6,
+            "Graph reports a failed session or segment (failureInfo) "
+            "while the participants' paths are clean");
     } else if (n > 0 && (size_t)healthy == n) {
         set(out, VERDICT_HEALTHY, conf, "every participant clean (%zu)", n);
     } else {

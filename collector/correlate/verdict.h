@@ -84,8 +84,8 @@ typedef struct {
 /* Graph's mediaStream figures (loss as fractions, as Graph sends them). */
 typedef struct {
     bool present;
-    double avg_loss, max_loss, avg_jitter_ms, max_jitter_ms, avg_rtt_ms, max_rtt_ms,
-        avg_concealed, avg_degradation;
+    double avg_loss, max_loss, avg_jitter_ms, max_jitter_ms, avg_rtt_ms, max_rtt_ms, avg_concealed,
+        avg_degradation;
     int64_t packets;
 } verdict_graph_t;
 

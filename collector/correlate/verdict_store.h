@@ -26,7 +26,6 @@
 
 #include "verdict.h"
 
-
 typedef struct verdict_store verdict_store_t;
 
 /* Creates the tables when missing (idempotent, one transaction). */

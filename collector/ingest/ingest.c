@@ -44,15 +44,14 @@ static bool router_setup(ingest_t *in, char *err, size_t errlen)
     int one = 1, zero = 0, hb_ivl = 5000, hb_ttl = 15000;
     int64_t hard = (int64_t)in->max_frame * 4; /* libzmq's own limit; ours is counted */
     in->router = zmq_socket(in->ctx, ZMQ_ROUTER);
-    bool ok = in->router &&
-              !zmq_setsockopt(in->router, ZMQ_CURVE_SERVER, &one, sizeof one) &&
-              !zmq_setsockopt(in->router, ZMQ_CURVE_SECRETKEY, key.secret_z85,
-                              KEYFILE_Z85_LEN + 1) &&
-              !zmq_setsockopt(in->router, ZMQ_ZAP_DOMAIN, "callscope", 9) &&
-              !zmq_setsockopt(in->router, ZMQ_LINGER, &zero, sizeof zero) &&
-              !zmq_setsockopt(in->router, ZMQ_MAXMSGSIZE, &hard, sizeof hard) &&
-              !zmq_setsockopt(in->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) &&
-              !zmq_setsockopt(in->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_ttl, sizeof hb_ttl);
+    bool ok =
+        in->router && !zmq_setsockopt(in->router, ZMQ_CURVE_SERVER, &one, sizeof one) &&
+        !zmq_setsockopt(in->router, ZMQ_CURVE_SECRETKEY, key.secret_z85, KEYFILE_Z85_LEN + 1) &&
+        !zmq_setsockopt(in->router, ZMQ_ZAP_DOMAIN, "callscope", 9) &&
+        !zmq_setsockopt(in->router, ZMQ_LINGER, &zero, sizeof zero) &&
+        !zmq_setsockopt(in->router, ZMQ_MAXMSGSIZE, &hard, sizeof hard) &&
+        !zmq_setsockopt(in->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) &&
+        !zmq_setsockopt(in->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_ttl, sizeof hb_ttl);
     explicit_bzero(&key, sizeof key);
     if (!ok) {
         snprintf(err, errlen, "ZeroMQ socket setup: %s", zmq_strerror(zmq_errno()));
@@ -146,8 +145,8 @@ static void on_batch(ingest_t *in, zmq_msg_t *ident, const char *probe, const wi
         LOG_WARN("collector: batch %" PRId64 " from '%s' rejected: %s", m->seq, probe,
                  r.first_error);
     else if (r.rejected)
-        LOG_WARN("collector: batch %" PRId64 " from '%s': %" PRId64 " records rejected: %s",
-                 m->seq, probe, r.rejected, r.first_error);
+        LOG_WARN("collector: batch %" PRId64 " from '%s': %" PRId64 " records rejected: %s", m->seq,
+                 probe, r.rejected, r.first_error);
     p->stored = r.stored;
     p->rejected = r.rejected;
     p->ack = wire_ack(m->epoch, m->seq, p->status, r.stored, r.rejected,
@@ -167,8 +166,7 @@ static void group_end(ingest_t *in)
         store_rollback(in->store);
     else if (!ok) {
         in->st.db_errors++;
-        LOG_ERROR("collector: commit of %zu batches failed, none acknowledged: %s", in->npend,
-                  err);
+        LOG_ERROR("collector: commit of %zu batches failed, none acknowledged: %s", in->npend, err);
     }
     for (size_t i = 0; i < in->npend; i++) {
         pending_t *p = &in->pend[i];
@@ -312,17 +310,15 @@ json_t *ingest_stats_json(const ingest_t *in)
 {
     const ingest_stats_t *s = &in->st;
     const zap_stats_t *z = zap_stats(in->zap);
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-                     " s:{s:I, s:I, s:I, s:I, s:I}}",
-                     "frames", (json_int_t)s->frames, "batches_stored",
-                     (json_int_t)s->batches_stored, "batches_duplicate",
-                     (json_int_t)s->batches_duplicate, "records_stored",
-                     (json_int_t)s->records_stored, "records_rejected",
-                     (json_int_t)s->records_rejected, "heartbeats", (json_int_t)s->heartbeats,
-                     "malformed", (json_int_t)s->malformed, "oversized", (json_int_t)s->oversized,
-                     "identity_mismatch", (json_int_t)s->identity_mismatch, "db_errors",
-                     (json_int_t)s->db_errors, "auth", "accepted", (json_int_t)z->accepted,
-                     "refused", (json_int_t)z->refused, "malformed", (json_int_t)z->malformed,
-                     "keys", (json_int_t)zap_key_count(in->zap), "reloads",
-                     (json_int_t)z->reloads);
+    return json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+        " s:{s:I, s:I, s:I, s:I, s:I}}",
+        "frames", (json_int_t)s->frames, "batches_stored", (json_int_t)s->batches_stored,
+        "batches_duplicate", (json_int_t)s->batches_duplicate, "records_stored",
+        (json_int_t)s->records_stored, "records_rejected", (json_int_t)s->records_rejected,
+        "heartbeats", (json_int_t)s->heartbeats, "malformed", (json_int_t)s->malformed, "oversized",
+        (json_int_t)s->oversized, "identity_mismatch", (json_int_t)s->identity_mismatch,
+        "db_errors", (json_int_t)s->db_errors, "auth", "accepted", (json_int_t)z->accepted,
+        "refused", (json_int_t)z->refused, "malformed", (json_int_t)z->malformed, "keys",
+        (json_int_t)zap_key_count(in->zap), "reloads", (json_int_t)z->reloads);
 }

@@ -5,9 +5,9 @@
 
 #include "siphash.h"
 
-#define SLOTS 65536  /* a power of two; about 15 MB */
-#define KEY_MAX 96   /* "aad\0value" */
-#define VAL_MAX 64   /* longest value cached; longer ones are computed each time */
+#define SLOTS 65536 /* a power of two; about 15 MB */
+#define KEY_MAX 96  /* "aad\0value" */
+#define VAL_MAX 64  /* longest value cached; longer ones are computed each time */
 
 typedef struct {
     uint8_t klen;
@@ -147,4 +147,3 @@ const uint8_t *pii_cache_pair(pii_cache_t *c, const char *aad, const char *domai
     }
     return c->scratch;
 }
-

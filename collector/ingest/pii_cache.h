@@ -33,5 +33,4 @@ const uint8_t *pii_cache_pair(pii_cache_t *c, const char *aad, const char *domai
                               const char *value, size_t len, size_t *outlen,
                               uint8_t hash[PII_HASH_LEN], bool *hashed);
 
-
 #endif

@@ -79,23 +79,26 @@ static const sqldb_step_t migrations[] = {
 /* ---- records: which JSON keys go to which columns ----------------------- */
 
 typedef struct {
-    const char *type;  /* record type */
+    const char *type; /* record type */
     const char *table;
     const char *cols[24]; /* JSON keys, same-named columns; NULL-terminated */
     const char *pii[8];   /* JSON keys kept sealed and hashed, taken out of the record */
 } record_map_t;
 
 static const record_map_t maps[] = {
-    {"stream", "streams",
+    {"stream",
+     "streams",
      {"first_seen", "last_seen", "client_port", "src_port", "dst_port", "proto", "ssrc",
       "direction", "media", "app", "encap", "packets", "lost", "loss_pct", "jitter_ms_max",
       "network_jitter_ms_max", "mos"},
      {"client_ip", "client_mac", "src_ip", "dst_ip"}},
-    {"interval", "intervals",
+    {"interval",
+     "intervals",
      {"start", "end", "src_port", "dst_port", "ssrc", "direction", "packets", "lost", "loss_pct",
       "jitter_ms_max"},
      {"src_ip", "dst_ip"}},
-    {"flow", "flows",
+    {"flow",
+     "flows",
      {"first_seen", "last_seen", "client_port", "remote_port", "proto", "app", "media"},
      {"client_ip", "client_mac", "remote_ip", "src_ip", "dst_ip"}},
     {"client", "clients", {"first_seen", "last_seen"}, {"client_ip", "client_mac"}},
@@ -124,9 +127,9 @@ struct store {
     sqlite3 *db;
     const pii_t *pii; /* borrowed */
     pii_cache_t *pc;
-    bool in_txn;    /* store_begin() called, store_commit() not yet */
-    jscan_t js;     /* the record at hand */
-    dynbuf_t text;  /* its stored form */
+    bool in_txn;   /* store_begin() called, store_commit() not yet */
+    jscan_t js;    /* the record at hand */
+    dynbuf_t text; /* its stored form */
     checkpointer_t ck;
     sqlite3_stmt *ins[NMAPS];
     sqlite3_stmt *batch_ins, *probe_up, *hb_up;
@@ -158,8 +161,7 @@ static bool prepare_map(store_t *s, size_t i, char *err, size_t errlen)
 {
     char sql[4096], vals[512] = "?,?,?";
     const record_map_t *m = &maps[i];
-    size_t n = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s(probe_id,site,received",
-                                m->table);
+    size_t n = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s(probe_id,site,received", m->table);
     size_t nv = strlen(vals);
     for (int k = 0; m->cols[k]; k++) {
         n += (size_t)snprintf(sql + n, sizeof sql - n, ",%s", m->cols[k]);
@@ -215,8 +217,8 @@ static void sql_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static bool register_pii(store_t *s, char *err, size_t errlen)
 {
-    if (sqlite3_create_function(s->db, "pii_seal", 2, SQLITE_UTF8, s->pc, sql_seal, NULL,
-                                NULL) != SQLITE_OK ||
+    if (sqlite3_create_function(s->db, "pii_seal", 2, SQLITE_UTF8, s->pc, sql_seal, NULL, NULL) !=
+            SQLITE_OK ||
         sqlite3_create_function(s->db, "pii_hash", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, s->pc,
                                 sql_hash, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "database: %s", sqlite3_errmsg(s->db));
@@ -243,8 +245,7 @@ static bool prepare_all(store_t *s, char *err, size_t errlen)
                    &s->hb_up, err, errlen);
 }
 
-store_t *store_open(const char *path, bool sync_full, const pii_t *pii, char *err,
-                    size_t errlen)
+store_t *store_open(const char *path, bool sync_full, const pii_t *pii, char *err, size_t errlen)
 {
     store_t *s = calloc(1, sizeof *s);
     if (!s) {
@@ -273,13 +274,12 @@ store_t *store_open(const char *path, bool sync_full, const pii_t *pii, char *er
      * gets fewer writes; 57k instead of 48k records/s in bench_transport */
     bool ok = exec(s->db, "PRAGMA page_size=8192", err, errlen) &&
               exec(s->db, "PRAGMA journal_mode=WAL", err, errlen) &&
-              exec(s->db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
-                   err, errlen) &&
+              exec(s->db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", err,
+                   errlen) &&
               exec(s->db, "PRAGMA foreign_keys=ON", err, errlen) &&
               exec(s->db, "PRAGMA cache_size=-65536", err, errlen) && /* 64 MiB */
               migrate(s->db, err, errlen) && register_pii(s, err, errlen) &&
-              prepare_all(s, err, errlen) &&
-              checkpointer_start(s, path, err, errlen);
+              prepare_all(s, err, errlen) && checkpointer_start(s, path, err, errlen);
     if (!ok) {
         size_t l = strlen(err);
         snprintf(err + l, errlen - l, " (%s)", path);
@@ -329,8 +329,7 @@ static bool checkpointer_start(store_t *s, const char *path, char *err, size_t e
     sqlite3_busy_timeout(ck->db, 5000);
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%d", WAL_SAFETY_PAGES);
-    if (!exec(s->db, sql, err, errlen) ||
-        !exec(ck->db, "PRAGMA wal_autocheckpoint=0", err, errlen))
+    if (!exec(s->db, sql, err, errlen) || !exec(ck->db, "PRAGMA wal_autocheckpoint=0", err, errlen))
         return false;
     if (pthread_create(&ck->th, NULL, checkpoint_loop, ck) != 0) {
         snprintf(err, errlen, "cannot start the checkpoint thread");
@@ -441,8 +440,8 @@ static bool bind_pii(store_t *s, sqlite3_stmt *st, int idx, const char *table, c
     snprintf(aad, sizeof aad, "%s.%s", table, key);
     uint8_t h[PII_HASH_LEN];
     bool hashed = false;
-    const uint8_t *sealed = pii_cache_pair(s->pc, aad, strstr(key, "_mac") ? "mac" : "ip", val,
-                                           len, &outlen, h, &hashed);
+    const uint8_t *sealed = pii_cache_pair(s->pc, aad, strstr(key, "_mac") ? "mac" : "ip", val, len,
+                                           &outlen, h, &hashed);
     bool ok = sealed != NULL;
     if (ok)
         sqlite3_bind_blob(st, idx, sealed, (int)outlen, SQLITE_TRANSIENT);
@@ -480,8 +479,8 @@ static bool bind_stripped(store_t *s, sqlite3_stmt *st, int idx, const record_ma
         first = false;
     }
     ok = ok && dynbuf_add(&s->text, "}", 1);
-    return ok && sqlite3_bind_text(st, idx, s->text.p, (int)s->text.len, SQLITE_STATIC) ==
-                     SQLITE_OK;
+    return ok &&
+           sqlite3_bind_text(st, idx, s->text.p, (int)s->text.len, SQLITE_STATIC) == SQLITE_OK;
 }
 
 static size_t map_index(const char *type)
@@ -624,8 +623,7 @@ void store_rollback(store_t *s)
     s->in_txn = false;
 }
 
-bool store_heartbeat(store_t *s, const char *probe, const wire_msg_t *m, char *err,
-                     size_t errlen)
+bool store_heartbeat(store_t *s, const char *probe, const wire_msg_t *m, char *err, size_t errlen)
 {
     char now[40];
     timefmt_iso(timefmt_now(), now, sizeof now);

@@ -28,8 +28,7 @@ typedef struct {
 /* Opens (creating) the database and brings its schema up to date. pii (the
  * organisation's keys, borrowed, must outlive the store) seals addresses
  * and MACs. */
-store_t *store_open(const char *path, bool sync_full, const pii_t *pii, char *err,
-                    size_t errlen);
+store_t *store_open(const char *path, bool sync_full, const pii_t *pii, char *err, size_t errlen);
 void store_free(store_t **s);
 sqlite3 *store_db(store_t *s);
 
@@ -52,8 +51,7 @@ bool store_commit(store_t *s, char *err, size_t errlen);
 void store_rollback(store_t *s);
 
 /* Notes a probe's heartbeat (its health kept as JSON). */
-bool store_heartbeat(store_t *s, const char *probe, const wire_msg_t *m, char *err,
-                     size_t errlen);
+bool store_heartbeat(store_t *s, const char *probe, const wire_msg_t *m, char *err, size_t errlen);
 /* Deletes what is older than days; returns the rows deleted, -1 on error. */
 int64_t store_retention(store_t *s, unsigned days, char *err, size_t errlen);
 

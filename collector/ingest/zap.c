@@ -25,8 +25,8 @@ static bool dir_changed(zap_t *z)
     struct stat st;
     if (stat(z->dir, &st) != 0)
         return false;
-    bool changed = st.st_mtim.tv_sec != z->dir_mtime.tv_sec ||
-                   st.st_mtim.tv_nsec != z->dir_mtime.tv_nsec;
+    bool changed =
+        st.st_mtim.tv_sec != z->dir_mtime.tv_sec || st.st_mtim.tv_nsec != z->dir_mtime.tv_nsec;
     z->dir_mtime = st.st_mtim;
     return changed;
 }

@@ -13,7 +13,7 @@
 #include "timefmt.h"
 
 struct noc {
-    sqlite3 *db;         /* the HTTP thread's */
+    sqlite3 *db;            /* the HTTP thread's */
     noc_metrics_t *metrics; /* the HTTP thread's */
     noc_alerts_t *alerts;
     noc_http_t *http;
@@ -68,8 +68,16 @@ noc_t *noc_new(const noc_cfg_t *cfg, const pii_t *pii, noc_counters_fn counters,
         noc_free(&n);
         return NULL;
     }
-    noc_http_cfg_t hc = {cfg->bind, cfg->token_file, cfg->tls_cert, cfg->tls_key,
-                         cfg->metrics_open, cfg->max_rows, pii, n->db, metrics, n};
+    noc_http_cfg_t hc = {cfg->bind,
+                         cfg->token_file,
+                         cfg->tls_cert,
+                         cfg->tls_key,
+                         cfg->metrics_open,
+                         cfg->max_rows,
+                         pii,
+                         n->db,
+                         metrics,
+                         n};
     n->http = noc_http_new(&hc, err, errlen);
     if (!n->http) {
         noc_free(&n);

@@ -31,8 +31,8 @@ typedef struct {
     const char *token_file; /* bearer token, one line, mode 0600 */
     const char *tls_cert;   /* PEM files; both or neither */
     const char *tls_key;
-    bool metrics_open;      /* /metrics without the token */
-    unsigned max_rows;      /* largest page of /api/calls (limit) */
+    bool metrics_open; /* /metrics without the token */
+    unsigned max_rows; /* largest page of /api/calls (limit) */
     /* alerts */
     const char *alert_webhook; /* http(s) URL, NULL: none */
     bool alert_syslog;

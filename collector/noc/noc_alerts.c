@@ -258,8 +258,8 @@ void noc_alerts_metrics(noc_alerts_t *a, dynbuf_t *out)
     per_state(a, out, "callscope_alerts_suppressed_total",
               "Crossings not alerted: same site and kind alerted within the rate limit",
               offsetof(state_t, suppressed));
-    per_state(a, out, "callscope_alerts_webhook_failures_total",
-              "Alerts whose webhook POST failed", offsetof(state_t, webhook_failed));
+    per_state(a, out, "callscope_alerts_webhook_failures_total", "Alerts whose webhook POST failed",
+              offsetof(state_t, webhook_failed));
     noc_metrics_family(out, "callscope_alerts_active", "gauge",
                        "1 while a site's share is at or above the threshold");
     for (size_t i = 0; i < a->nstates; i++) {

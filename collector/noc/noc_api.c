@@ -17,10 +17,10 @@
 
 /* The filters every list shares: ?1 since, ?2 until (calls overlapping the
  * window), ?3 site, ?4 verdict, ?5 a participant's client address hash. */
-#define FILTERS                                                                              \
-    " (?1 IS NULL OR c.\"end\" >= ?1) AND (?2 IS NULL OR c.start < ?2)"                      \
-    " AND (?3 IS NULL OR c.site = ?3) AND (?4 IS NULL OR c.verdict = ?4)"                    \
-    " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM verdict_participants fp"                      \
+#define FILTERS                                                                                    \
+    " (?1 IS NULL OR c.\"end\" >= ?1) AND (?2 IS NULL OR c.start < ?2)"                            \
+    " AND (?3 IS NULL OR c.site = ?3) AND (?4 IS NULL OR c.verdict = ?4)"                          \
+    " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM verdict_participants fp"                            \
     " WHERE fp.call_id = c.call_id AND fp.client_ip_hmac = ?5))"
 
 /* A bad verdict names a faulty segment. */
@@ -55,8 +55,8 @@ static json_t *opened_ip(const pii_t *pii, const char *aad, sqlite3_stmt *st, in
     if (sqlite3_column_type(st, col) != SQLITE_BLOB)
         return json_null();
     char ip[128];
-    if (!pii_open(pii, aad, sqlite3_column_blob(st, col),
-                        (size_t)sqlite3_column_bytes(st, col), ip, sizeof ip))
+    if (!pii_open(pii, aad, sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col), ip,
+                  sizeof ip))
         return json_null();
     return json_string(ip);
 }
@@ -246,18 +246,20 @@ static void add_count(json_t *by, const char *key, const char *verdict, json_int
 {
     json_t *e = json_object_get(by, key);
     if (!e) {
-        e = json_pack("{s:I, s:I, s:o}", "calls", (json_int_t)0, "bad", (json_int_t)0,
-                      "verdicts", verdict_counts());
+        e = json_pack("{s:I, s:I, s:o}", "calls", (json_int_t)0, "bad", (json_int_t)0, "verdicts",
+                      verdict_counts());
         json_object_set_new(by, key, e);
     }
     json_t *vc = json_object_get(e, "verdicts");
     json_t *cur = json_object_get(vc, verdict);
     json_object_set_new(vc, verdict, json_integer(n + (cur ? json_integer_value(cur) : 0)));
-    json_object_set_new(e, "calls", json_integer(json_integer_value(json_object_get(e, "calls")) + n));
+    json_object_set_new(e, "calls",
+                        json_integer(json_integer_value(json_object_get(e, "calls")) + n));
     bool bad = strcmp(verdict, "lan") == 0 || strcmp(verdict, "wan") == 0 ||
                strcmp(verdict, "endpoint") == 0 || strcmp(verdict, "cloud") == 0;
     if (bad)
-        json_object_set_new(e, "bad", json_integer(json_integer_value(json_object_get(e, "bad")) + n));
+        json_object_set_new(e, "bad",
+                            json_integer(json_integer_value(json_object_get(e, "bad")) + n));
 }
 
 /* Verdict counts per site: {site: {calls, bad, verdicts}}. */
@@ -368,7 +370,8 @@ static json_t *worst_row(const noc_api_req_t *r, group_t g, sqlite3_stmt *st)
     json_object_set_new(o, "bad", json_integer(sqlite3_column_int64(st, 3)));
     json_t *vc = verdict_counts();
     for (int i = 0; noc_query_verdicts[i]; i++)
-        json_object_set_new(vc, noc_query_verdicts[i], json_integer(sqlite3_column_int64(st, 4 + i)));
+        json_object_set_new(vc, noc_query_verdicts[i],
+                            json_integer(sqlite3_column_int64(st, 4 + i)));
     json_object_set_new(o, "verdicts", vc);
     return o;
 }
@@ -383,8 +386,7 @@ static int worst(const noc_api_req_t *r, group_t g, const char *site, unsigned l
              " sum(p.verdict = 'endpoint'), sum(p.verdict = 'cloud'),"
              " sum(p.verdict = 'healthy'), sum(p.verdict = 'unknown')"
              " FROM verdict_participants p JOIN verdict_calls c ON c.call_id = p.call_id"
-             " WHERE g IS NOT NULL AND" FILTERS
-             " GROUP BY g ORDER BY 4 DESC, 3 DESC, g LIMIT ?6",
+             " WHERE g IS NOT NULL AND" FILTERS " GROUP BY g ORDER BY 4 DESC, 3 DESC, g LIMIT ?6",
              group_expr[g]);
     sqlite3_stmt *st;
     if (!noc_db_prepare(r->db, sql, &st, err, errlen))

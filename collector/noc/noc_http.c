@@ -29,8 +29,8 @@
 #define CONN_MEMORY (64u << 10) /* request line + headers; longer gets 414/431 */
 #define MAX_STATUS 600
 
-#define CSP                                                                                   \
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self';"           \
+#define CSP                                                                                        \
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self';"                 \
     " img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 typedef enum { R_API, R_METRICS, R_HEALTH } route_kind_t;
@@ -73,7 +73,8 @@ static const char req_started = 's', req_with_body = 'b';
 /* ---- responses ------------------------------------------------------------- */
 
 static enum MHD_Result respond(struct noc_http *h, struct MHD_Connection *c, unsigned status,
-                            const char *mime, void *body, size_t len, enum MHD_ResponseMemoryMode mm)
+                               const char *mime, void *body, size_t len,
+                               enum MHD_ResponseMemoryMode mm)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mm);
     if (!r)
@@ -103,7 +104,7 @@ static enum MHD_Result send_json(struct noc_http *h, struct MHD_Connection *c, u
     if (!s) {
         static const char oom[] = "{\"error\":\"out of memory\",\"status\":500}";
         return respond(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json", (void *)oom,
-                    sizeof oom - 1, MHD_RESPMEM_PERSISTENT);
+                       sizeof oom - 1, MHD_RESPMEM_PERSISTENT);
     }
     return respond(h, c, status, "application/json", s, strlen(s), MHD_RESPMEM_MUST_FREE);
 }
@@ -209,7 +210,7 @@ static enum MHD_Result serve_metrics(struct noc_http *h, struct MHD_Connection *
     if (!s)
         return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     return respond(h, c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", s, len,
-                MHD_RESPMEM_MUST_FREE);
+                   MHD_RESPMEM_MUST_FREE);
 }
 
 static enum MHD_Result dispatch(struct noc_http *h, struct MHD_Connection *c, const char *url)
@@ -220,7 +221,7 @@ static enum MHD_Result dispatch(struct noc_http *h, struct MHD_Connection *c, co
         const noc_dashboard_asset_t *as = noc_dashboard_find(url);
         if (as)
             return respond(h, c, MHD_HTTP_OK, as->mime, (void *)as->data, as->len,
-                        MHD_RESPMEM_PERSISTENT);
+                           MHD_RESPMEM_PERSISTENT);
         return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such endpoint (see docs/noc.md)");
     }
     if (rt->kind == R_HEALTH)
@@ -235,8 +236,8 @@ static enum MHD_Result dispatch(struct noc_http *h, struct MHD_Connection *c, co
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **state)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **state)
 {
     struct noc_http *h = cls;
     if (!*state) {
@@ -371,8 +372,10 @@ static bool start(struct noc_http *h, char *err, size_t errlen)
         mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, complete, NULL, MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);
     if (!h->d) {
-        snprintf(err, errlen, "HTTP server on %s did not start (address in use, or bad TLS "
-                 "certificate/key; -vv shows libmicrohttpd's reason)", h->cfg.bind);
+        snprintf(err, errlen,
+                 "HTTP server on %s did not start (address in use, or bad TLS "
+                 "certificate/key; -vv shows libmicrohttpd's reason)",
+                 h->cfg.bind);
         return false;
     }
     return true;

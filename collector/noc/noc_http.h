@@ -20,7 +20,7 @@ typedef struct {
     bool metrics_open;
     unsigned max_rows;
     const pii_t *pii; /* borrowed */
-    sqlite3 *db;            /* borrowed; used only by the HTTP thread */
+    sqlite3 *db;      /* borrowed; used only by the HTTP thread */
     /* Appends the caller's series to a /metrics answer (HTTP thread). */
     void (*metrics)(void *ctx, dynbuf_t *out);
     void *ctx;

@@ -21,12 +21,21 @@ typedef struct {
 } hist_def_t;
 
 static const hist_def_t hists[] = {
-    {"callscope_stream_loss_pct", "loss_pct", "Per-stream RTP loss at the probe, percent",
-     {0.1, 0.5, 1, 2, 5, 10, 20}, 7},
-    {"callscope_stream_jitter_ms_max", "jitter_ms_max",
-     "Per-stream largest RFC 3550 jitter at the probe, ms", {5, 10, 20, 30, 50, 100, 200}, 7},
-    {"callscope_stream_mos", "mos", "Per-stream E-model MOS at the probe",
-     {1, 2, 2.5, 3, 3.5, 4, 4.3, 4.5}, 8},
+    {"callscope_stream_loss_pct",
+     "loss_pct",
+     "Per-stream RTP loss at the probe, percent",
+     {0.1, 0.5, 1, 2, 5, 10, 20},
+     7},
+    {"callscope_stream_jitter_ms_max",
+     "jitter_ms_max",
+     "Per-stream largest RFC 3550 jitter at the probe, ms",
+     {5, 10, 20, 30, 50, 100, 200},
+     7},
+    {"callscope_stream_mos",
+     "mos",
+     "Per-stream E-model MOS at the probe",
+     {1, 2, 2.5, 3, 3.5, 4, 4.3, 4.5},
+     8},
 };
 
 #define NHISTS (sizeof hists / sizeof hists[0])
@@ -246,9 +255,13 @@ static void probe_one(sqlite3 *db, const probe_series_t *ps, dynbuf_t *out)
         if (sqlite3_column_type(st, 2) != SQLITE_INTEGER &&
             sqlite3_column_type(st, 2) != SQLITE_FLOAT)
             continue;
-        const char *l[] = {"probe", (const char *)sqlite3_column_text(st, 0), "site",
-                           (const char *)sqlite3_column_text(st, 1), ps->extra_label,
-                           ps->extra_value, NULL};
+        const char *l[] = {"probe",
+                           (const char *)sqlite3_column_text(st, 0),
+                           "site",
+                           (const char *)sqlite3_column_text(st, 1),
+                           ps->extra_label,
+                           ps->extra_value,
+                           NULL};
         noc_metrics_sample(out, ps->name, l, sqlite3_column_double(st, 2));
     }
     sqlite3_finalize(st);
@@ -308,8 +321,7 @@ static void json_walk(const json_t *o, char *name, size_t len, int depth, json_t
         if (n < 0 || len + (size_t)n >= NAME_MAX_LEN)
             continue;
         for (char *p = name + len + 1; *p; p++)
-            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                  (*p >= '0' && *p <= '9')))
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
                 *p = '_';
         if (json_is_object(v) && depth < MAX_JSON_DEPTH)
             json_walk(v, name, len + (size_t)n, depth + 1, seen, out);

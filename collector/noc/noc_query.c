@@ -11,11 +11,11 @@
 #define NOC_MAX_OFFSET 1000000
 #define NOC_DEFAULT_BUCKET 3600
 
-const char *const noc_query_verdicts[] = {"lan", "wan", "endpoint", "cloud", "healthy", "unknown",
-                                          NULL};
+const char *const noc_query_verdicts[] = {"lan",     "wan",     "endpoint", "cloud",
+                                          "healthy", "unknown", NULL};
 
-typedef bool (*param_fn)(const char *v, const pii_t *pii, unsigned max_rows,
-                         noc_params_t *out, char *err, size_t errlen);
+typedef bool (*param_fn)(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *out,
+                         char *err, size_t errlen);
 
 typedef struct {
     const char *name;
@@ -75,32 +75,31 @@ static bool p_time(const char *name, const char *v, char out[32], char *err, siz
     return false;
 }
 
-static bool p_since(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o,
-                    char *err, size_t errlen)
+static bool p_since(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o, char *err,
+                    size_t errlen)
 {
     return p_time("since", v, o->since, err, errlen);
 }
 
-static bool p_until(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o,
-                    char *err, size_t errlen)
+static bool p_until(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o, char *err,
+                    size_t errlen)
 {
     return p_time("until", v, o->until, err, errlen);
 }
 
-static bool p_site(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o,
-                   char *err, size_t errlen)
+static bool p_site(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o, char *err,
+                   size_t errlen)
 {
     if (!noc_query_name_ok(v)) {
-        snprintf(err, errlen, "site: 1-%d printable characters without '/'",
-                 NOC_QUERY_VALUE_MAX);
+        snprintf(err, errlen, "site: 1-%d printable characters without '/'", NOC_QUERY_VALUE_MAX);
         return false;
     }
     snprintf(o->site, sizeof o->site, "%s", v);
     return true;
 }
 
-static bool p_verdict(const char *v, const pii_t *pii, unsigned max_rows,
-                      noc_params_t *o, char *err, size_t errlen)
+static bool p_verdict(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o,
+                      char *err, size_t errlen)
 {
     if (!noc_query_verdict_ok(v)) {
         snprintf(err, errlen, "verdict: one of lan, wan, endpoint, cloud, healthy, unknown");
@@ -110,8 +109,8 @@ static bool p_verdict(const char *v, const pii_t *pii, unsigned max_rows,
     return true;
 }
 
-static bool p_client(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o,
-                     char *err, size_t errlen)
+static bool p_client(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o, char *err,
+                     size_t errlen)
 {
     if (pii_lookup_ip(pii, v, o->client_hmac))
         return true;
@@ -119,8 +118,8 @@ static bool p_client(const char *v, const pii_t *pii, unsigned max_rows, noc_par
     return false;
 }
 
-static bool p_limit(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o,
-                    char *err, size_t errlen)
+static bool p_limit(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o, char *err,
+                    size_t errlen)
 {
     if (parse_uint(v, 1, max_rows, &o->limit))
         return true;
@@ -128,8 +127,8 @@ static bool p_limit(const char *v, const pii_t *pii, unsigned max_rows, noc_para
     return false;
 }
 
-static bool p_offset(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o,
-                     char *err, size_t errlen)
+static bool p_offset(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o, char *err,
+                     size_t errlen)
 {
     if (parse_uint(v, 0, NOC_MAX_OFFSET, &o->offset))
         return true;
@@ -137,8 +136,8 @@ static bool p_offset(const char *v, const pii_t *pii, unsigned max_rows, noc_par
     return false;
 }
 
-static bool p_bucket(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o,
-                     char *err, size_t errlen)
+static bool p_bucket(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o, char *err,
+                     size_t errlen)
 {
     if (parse_uint(v, 60, 86400 * 7, &o->bucket_s))
         return true;
@@ -147,10 +146,10 @@ static bool p_bucket(const char *v, const pii_t *pii, unsigned max_rows, noc_par
 }
 
 static const param_def_t params[] = {
-    {"since", NOC_P_SINCE, p_since},       {"until", NOC_P_UNTIL, p_until},
-    {"site", NOC_P_SITE, p_site},          {"verdict", NOC_P_VERDICT, p_verdict},
-    {"client", NOC_P_CLIENT, p_client},    {"limit", NOC_P_LIMIT, p_limit},
-    {"offset", NOC_P_OFFSET, p_offset},    {"bucket", NOC_P_BUCKET, p_bucket},
+    {"since", NOC_P_SINCE, p_since},    {"until", NOC_P_UNTIL, p_until},
+    {"site", NOC_P_SITE, p_site},       {"verdict", NOC_P_VERDICT, p_verdict},
+    {"client", NOC_P_CLIENT, p_client}, {"limit", NOC_P_LIMIT, p_limit},
+    {"offset", NOC_P_OFFSET, p_offset}, {"bucket", NOC_P_BUCKET, p_bucket},
 };
 
 #define NPARAMS (sizeof params / sizeof params[0])

@@ -37,8 +37,8 @@ typedef struct {
 } noc_kv_t;
 
 typedef struct {
-    unsigned seen;                /* NOC_P_* given */
-    char since[32], until[32];    /* store form, "" when absent */
+    unsigned seen;             /* NOC_P_* given */
+    char since[32], until[32]; /* store form, "" when absent */
     char site[NOC_QUERY_VALUE_MAX + 1];
     char verdict[16];
     uint8_t client_hmac[PII_HASH_LEN];

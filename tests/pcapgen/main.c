@@ -50,8 +50,10 @@ static int parse_linktype(const char *s, uint32_t *lt)
     static const struct {
         const char *name;
         uint32_t lt;
-    } map[] = {{"en10mb", PG_LT_EN10MB}, {"sll", PG_LT_SLL},
-               {"sll2", PG_LT_SLL2},     {"raw", PG_LT_RAW},
+    } map[] = {{"en10mb", PG_LT_EN10MB},
+               {"sll", PG_LT_SLL},
+               {"sll2", PG_LT_SLL2},
+               {"raw", PG_LT_RAW},
                {"null", PG_LT_NULL}};
 
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -133,14 +135,11 @@ int main(int argc, char **argv)
     }
     sc = pg_scen_find(o.scenario);
     if (sc == NULL) {
-        fprintf(stderr, "pcapgen: unknown scenario %s (try --list)\n",
-                o.scenario);
+        fprintf(stderr, "pcapgen: unknown scenario %s (try --list)\n", o.scenario);
         return 2;
     }
-    if (pg_ctx_open(&c, o.out, o.linktype, scenario_seed(o.seed, sc->name),
-                    sc->streaming) != 0) {
-        fprintf(stderr, "pcapgen: cannot write %s: %s\n", o.out,
-                strerror(errno));
+    if (pg_ctx_open(&c, o.out, o.linktype, scenario_seed(o.seed, sc->name), sc->streaming) != 0) {
+        fprintf(stderr, "pcapgen: cannot write %s: %s\n", o.out, strerror(errno));
         pg_pcap_close(&c.pcap);
         return 1;
     }

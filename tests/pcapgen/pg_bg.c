@@ -23,8 +23,7 @@ static size_t put_qname(uint8_t *out, size_t cap, const char *name)
     return o;
 }
 
-size_t pg_bg_dns(uint8_t *out, size_t cap, uint16_t id, const char *name,
-                 const uint8_t *answer)
+size_t pg_bg_dns(uint8_t *out, size_t cap, uint16_t id, const char *name, const uint8_t *answer)
 {
     size_t o, q;
 
@@ -41,7 +40,7 @@ size_t pg_bg_dns(uint8_t *out, size_t cap, uint16_t id, const char *name,
         return 0;
     }
     o = 12 + q;
-    pg_put16(out + o, 1); /* A */
+    pg_put16(out + o, 1);     /* A */
     pg_put16(out + o + 2, 1); /* IN */
     o += 4;
     if (answer != NULL) {
@@ -56,8 +55,8 @@ size_t pg_bg_dns(uint8_t *out, size_t cap, uint16_t id, const char *name,
     return o;
 }
 
-void pg_bg_dns_exchange(pg_ctx *c, const pg_ep *client, const pg_ep *server,
-                        uint64_t t, const char *name, const uint8_t ans[4])
+void pg_bg_dns_exchange(pg_ctx *c, const pg_ep *client, const pg_ep *server, uint64_t t,
+                        const char *name, const uint8_t ans[4])
 {
     uint8_t buf[512];
     uint16_t id = (uint16_t)pg_rng_u64(&c->rng);
@@ -86,15 +85,13 @@ size_t pg_bg_tls_record(uint8_t *out, size_t cap, pg_rng *r, size_t n)
     return n + 5;
 }
 
-void pg_bg_tcp_flow(pg_ctx *c, pg_flow *f, const pg_ep *client,
-                    const pg_ep *server)
+void pg_bg_tcp_flow(pg_ctx *c, pg_flow *f, const pg_ep *client, const pg_ep *server)
 {
     pg_flow_init(f, c, client, server, PG_ENC_RAW);
     f->tcp = 1;
 }
 
-size_t pg_bg_zoom(uint8_t *out, size_t cap, pg_rng *r, uint16_t seq,
-                  uint32_t ts, size_t n)
+size_t pg_bg_zoom(uint8_t *out, size_t cap, pg_rng *r, uint16_t seq, uint32_t ts, size_t n)
 {
     if (n + 8 > cap) {
         return 0;

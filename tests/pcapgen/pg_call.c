@@ -25,20 +25,19 @@ int pg_call_flow(pg_ctx *c, pg_flow *f, const pg_call_par *p)
     return 0;
 }
 
-static void stun_pair(pg_ctx *c, pg_flow *f, uint64_t t, int kind,
-                      const pg_ep *a, const pg_ep *b)
+static void stun_pair(pg_ctx *c, pg_flow *f, uint64_t t, int kind, const pg_ep *a, const pg_ep *b)
 {
     uint8_t tid[12], buf[512];
     size_t n;
 
     pg_rng_fill(&c->rng, tid, sizeof(tid));
-    n = kind == 0 ? pg_stun_binding(buf, sizeof(buf), tid, NULL)
-      : kind == 1 ? pg_stun_allocate(buf, sizeof(buf), tid, NULL, NULL)
-                  : pg_stun_chbind(buf, sizeof(buf), tid, f->channel, a);
+    n = kind == 0   ? pg_stun_binding(buf, sizeof(buf), tid, NULL)
+        : kind == 1 ? pg_stun_allocate(buf, sizeof(buf), tid, NULL, NULL)
+                    : pg_stun_chbind(buf, sizeof(buf), tid, f->channel, a);
     pg_flow_send_plain(c, f, 0, t, buf, n);
-    n = kind == 0 ? pg_stun_binding(buf, sizeof(buf), tid, a)
-      : kind == 1 ? pg_stun_allocate(buf, sizeof(buf), tid, b, a)
-                  : pg_stun_chbind(buf, sizeof(buf), tid, f->channel, NULL);
+    n = kind == 0   ? pg_stun_binding(buf, sizeof(buf), tid, a)
+        : kind == 1 ? pg_stun_allocate(buf, sizeof(buf), tid, b, a)
+                    : pg_stun_chbind(buf, sizeof(buf), tid, f->channel, NULL);
     pg_flow_send_plain(c, f, 1, t + 2 * PG_DOWN_DELAY_US, buf, n);
 }
 
@@ -83,8 +82,7 @@ uint64_t pg_call_setup(pg_ctx *c, pg_flow *f, uint64_t t)
     return t + 300 * PG_MS;
 }
 
-int pg_call_audio_plan(pg_ctx *c, pg_sched *s, int dir, uint64_t t0,
-                       size_t count)
+int pg_call_audio_plan(pg_ctx *c, pg_sched *s, int dir, uint64_t t0, size_t count)
 {
     pg_sched_par p;
 
@@ -103,8 +101,8 @@ int pg_call_audio_plan(pg_ctx *c, pg_sched *s, int dir, uint64_t t0,
     return pg_sched_audio(s, &c->rng, &p);
 }
 
-int pg_call_video_plan(pg_ctx *c, pg_sched *s, int dir, uint64_t t0,
-                       size_t frames, uint8_t pt, uint32_t fps)
+int pg_call_video_plan(pg_ctx *c, pg_sched *s, int dir, uint64_t t0, size_t frames, uint8_t pt,
+                       uint32_t fps)
 {
     pg_sched_par p;
 
@@ -125,8 +123,8 @@ int pg_call_video_plan(pg_ctx *c, pg_sched *s, int dir, uint64_t t0,
     return pg_sched_video(s, &c->rng, &p);
 }
 
-void pg_call_srtcp(pg_ctx *c, pg_flow *f, int dir, uint32_t ssrc, uint64_t t0,
-                   uint64_t t1, uint64_t period)
+void pg_call_srtcp(pg_ctx *c, pg_flow *f, int dir, uint32_t ssrc, uint64_t t0, uint64_t t1,
+                   uint64_t period)
 {
     uint8_t buf[128];
     uint32_t index = 1;
@@ -138,8 +136,7 @@ void pg_call_srtcp(pg_ctx *c, pg_flow *f, int dir, uint32_t ssrc, uint64_t t0,
     }
 }
 
-int pg_call_teams(pg_ctx *c, pg_call *call, const pg_call_par *p,
-                  uint64_t t0, uint32_t secs)
+int pg_call_teams(pg_ctx *c, pg_call *call, const pg_call_par *p, uint64_t t0, uint32_t secs)
 {
     size_t count = (size_t)secs * 50;
 
@@ -171,8 +168,7 @@ void pg_call_emit(pg_ctx *c, pg_call *call, const char *media)
     uint8_t buf[128];
 
     for (int d = 0; d < 2; d++) {
-        call->sid[d] = pg_rtp_register(c, &call->flow, d, &call->plan[d],
-                                       16000, media, "teams", 1);
+        call->sid[d] = pg_rtp_register(c, &call->flow, d, &call->plan[d], 16000, media, "teams", 1);
     }
     for (;;) {
         uint64_t best = UINT64_MAX;
@@ -195,13 +191,11 @@ void pg_call_emit(pg_ctx *c, pg_call *call, const char *media)
             break;
         }
         if (rtcp) {
-            size_t n = pg_srtcp(buf, sizeof(buf), &c->rng,
-                                call->plan[bd].v[0].ssrc, idx[bd]);
+            size_t n = pg_srtcp(buf, sizeof(buf), &c->rng, call->plan[bd].v[0].ssrc, idx[bd]);
             pg_flow_send(c, &call->flow, bd, best, buf, n, NULL);
             idx[bd]++;
         } else {
-            pg_rtp_emit_one(c, &call->flow, bd, &call->plan[bd].v[i[bd]],
-                            call->sid[bd], 1);
+            pg_rtp_emit_one(c, &call->flow, bd, &call->plan[bd].v[i[bd]], call->sid[bd], 1);
             i[bd]++;
         }
     }

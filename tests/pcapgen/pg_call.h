@@ -27,7 +27,7 @@ typedef struct {
 typedef struct {
     pg_flow flow;
     pg_sched plan[2];
-    uint64_t t_media;  /* first media send time */
+    uint64_t t_media; /* first media send time */
     uint64_t t_end;
     int32_t sid[2]; /* truth stream ids after pg_call_emit */
 } pg_call;
@@ -38,19 +38,17 @@ int pg_call_flow(pg_ctx *c, pg_flow *f, const pg_call_par *p);
  * handshake for TCP flows) from t; returns the time after. */
 uint64_t pg_call_setup(pg_ctx *c, pg_flow *f, uint64_t t);
 /* Teams audio plan (PT 104, 16 kHz, 20 ms) in direction dir. */
-int pg_call_audio_plan(pg_ctx *c, pg_sched *s, int dir, uint64_t t0,
-                       size_t count);
+int pg_call_audio_plan(pg_ctx *c, pg_sched *s, int dir, uint64_t t0, size_t count);
 /* Teams video plan (90 kHz, 2-6 packets per frame). */
-int pg_call_video_plan(pg_ctx *c, pg_sched *s, int dir, uint64_t t0,
-                       size_t frames, uint8_t pt, uint32_t fps);
+int pg_call_video_plan(pg_ctx *c, pg_sched *s, int dir, uint64_t t0, size_t frames, uint8_t pt,
+                       uint32_t fps);
 /* SRTCP from the dir side every period from t0 to t1. */
-void pg_call_srtcp(pg_ctx *c, pg_flow *f, int dir, uint32_t ssrc, uint64_t t0,
-                   uint64_t t1, uint64_t period);
+void pg_call_srtcp(pg_ctx *c, pg_flow *f, int dir, uint32_t ssrc, uint64_t t0, uint64_t t1,
+                   uint64_t period);
 
 /* Flow + set-up + audio plans for secs seconds; nothing emitted but the
  * set-up. Returns 0 or -1. */
-int pg_call_teams(pg_ctx *c, pg_call *call, const pg_call_par *p,
-                  uint64_t t0, uint32_t secs);
+int pg_call_teams(pg_ctx *c, pg_call *call, const pg_call_par *p, uint64_t t0, uint32_t secs);
 /* Emits both plans (media "audio", app "teams") and SRTCP both ways. */
 void pg_call_emit(pg_ctx *c, pg_call *call, const char *media);
 void pg_call_free(pg_call *call);

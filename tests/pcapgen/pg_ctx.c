@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int pg_ctx_open(pg_ctx *c, const char *path, uint32_t linktype, uint64_t seed,
-                int streaming)
+int pg_ctx_open(pg_ctx *c, const char *path, uint32_t linktype, uint64_t seed, int streaming)
 {
     memset(c, 0, sizeof(*c));
     pg_rng_seed(&c->rng, seed);
@@ -14,8 +13,8 @@ int pg_ctx_open(pg_ctx *c, const char *path, uint32_t linktype, uint64_t seed,
     return pg_pcap_open(&c->pcap, path, linktype);
 }
 
-static void sink(pg_ctx *c, uint64_t t_us, const uint8_t *p, uint32_t caplen,
-                 uint32_t origlen, const pg_meta *meta)
+static void sink(pg_ctx *c, uint64_t t_us, const uint8_t *p, uint32_t caplen, uint32_t origlen,
+                 const pg_meta *meta)
 {
     if (pg_pcap_write(&c->pcap, t_us, p, caplen, origlen) != 0) {
         c->failed = 1;
@@ -52,8 +51,8 @@ static int grow(pg_ctx *c, size_t bytes)
     return 0;
 }
 
-void pg_ctx_emit(pg_ctx *c, uint64_t t_us, const uint8_t *p, uint32_t caplen,
-                 uint32_t origlen, const pg_meta *meta)
+void pg_ctx_emit(pg_ctx *c, uint64_t t_us, const uint8_t *p, uint32_t caplen, uint32_t origlen,
+                 const pg_meta *meta)
 {
     static const pg_meta none = {-1, 0, 0, 0, 0};
     pg_rec *r;
@@ -79,8 +78,7 @@ void pg_ctx_emit(pg_ctx *c, uint64_t t_us, const uint8_t *p, uint32_t caplen,
     c->nrec++;
 }
 
-void pg_ctx_emit_frame(pg_ctx *c, uint64_t t_us, const pg_frame *f,
-                       const pg_meta *meta)
+void pg_ctx_emit_frame(pg_ctx *c, uint64_t t_us, const pg_frame *f, const pg_meta *meta)
 {
     pg_ctx_emit(c, t_us, f->b, (uint32_t)f->len, (uint32_t)f->len, meta);
 }

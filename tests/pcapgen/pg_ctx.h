@@ -41,13 +41,11 @@ typedef struct pg_ctx {
     uint64_t bench_packets;
 } pg_ctx;
 
-int pg_ctx_open(pg_ctx *c, const char *path, uint32_t linktype, uint64_t seed,
-                int streaming);
+int pg_ctx_open(pg_ctx *c, const char *path, uint32_t linktype, uint64_t seed, int streaming);
 /* meta may be NULL (not an RTP data packet). */
-void pg_ctx_emit(pg_ctx *c, uint64_t t_us, const uint8_t *p, uint32_t caplen,
-                 uint32_t origlen, const pg_meta *meta);
-void pg_ctx_emit_frame(pg_ctx *c, uint64_t t_us, const pg_frame *f,
-                       const pg_meta *meta);
+void pg_ctx_emit(pg_ctx *c, uint64_t t_us, const uint8_t *p, uint32_t caplen, uint32_t origlen,
+                 const pg_meta *meta);
+void pg_ctx_emit_frame(pg_ctx *c, uint64_t t_us, const pg_frame *f, const pg_meta *meta);
 /* Writes what is buffered and the truth file (truth_path may be NULL).
  * Returns 0 or -1; frees everything. */
 int pg_ctx_close(pg_ctx *c, const char *truth_path);

@@ -5,8 +5,7 @@
 
 #include "pg_stun.h"
 
-void pg_flow_init(pg_flow *f, pg_ctx *c, const pg_ep *local,
-                  const pg_ep *remote, pg_encap enc)
+void pg_flow_init(pg_flow *f, pg_ctx *c, const pg_ep *local, const pg_ep *remote, pg_encap enc)
 {
     memset(f, 0, sizeof(*f));
     f->ep[0] = *local;
@@ -47,27 +46,27 @@ int pg_flow_vlan_outer(const pg_ctx *c, const pg_flow *f)
 
 const char *pg_flow_encap_name(const pg_flow *f, int dir)
 {
-    static const char *const names[] = {"raw", "turn_channeldata",
-                                        "stun_data_indication", "tcp_rfc4571"};
+    static const char *const names[] = {"raw", "turn_channeldata", "stun_data_indication",
+                                        "tcp_rfc4571"};
     if (f->encap == PG_ENC_STUN_IND && dir == 0) {
         return "stun_send_indication";
     }
     return names[f->encap];
 }
 
-void pg_flow_tcp_frame(pg_ctx *c, pg_flow *f, int dir, uint8_t flags,
-                       const uint8_t *p, size_t n, pg_frame *out)
+void pg_flow_tcp_frame(pg_ctx *c, pg_flow *f, int dir, uint8_t flags, const uint8_t *p, size_t n,
+                       pg_frame *out)
 {
     pg_l2 l2;
 
     pg_flow_l2(c, f, dir, &l2);
-    pg_wire_tcp(out, &l2, &f->ep[dir], &f->ep[!dir], f->seq[dir],
-                f->seq[!dir], flags, p, n, f->ip_id[dir]++);
+    pg_wire_tcp(out, &l2, &f->ep[dir], &f->ep[!dir], f->seq[dir], f->seq[!dir], flags, p, n,
+                f->ip_id[dir]++);
     f->seq[dir] += (uint32_t)n + ((flags & (PG_TCP_SYN | PG_TCP_FIN)) ? 1 : 0);
 }
 
-static void send_l4(pg_ctx *c, pg_flow *f, int dir, uint64_t t,
-                    const uint8_t *p, size_t n, const pg_meta *meta)
+static void send_l4(pg_ctx *c, pg_flow *f, int dir, uint64_t t, const uint8_t *p, size_t n,
+                    const pg_meta *meta)
 {
     pg_frame fr;
     pg_l2 l2;
@@ -76,20 +75,18 @@ static void send_l4(pg_ctx *c, pg_flow *f, int dir, uint64_t t,
         pg_flow_tcp_frame(c, f, dir, PG_TCP_PSH | PG_TCP_ACK, p, n, &fr);
     } else {
         pg_flow_l2(c, f, dir, &l2);
-        pg_wire_udp(&fr, &l2, &f->ep[dir], &f->ep[!dir], p, n,
-                    f->ip_id[dir]++);
+        pg_wire_udp(&fr, &l2, &f->ep[dir], &f->ep[!dir], p, n, f->ip_id[dir]++);
     }
     pg_ctx_emit_frame(c, t, &fr, meta);
 }
 
-void pg_flow_send_plain(pg_ctx *c, pg_flow *f, int dir, uint64_t t,
-                        const uint8_t *p, size_t n)
+void pg_flow_send_plain(pg_ctx *c, pg_flow *f, int dir, uint64_t t, const uint8_t *p, size_t n)
 {
     send_l4(c, f, dir, t, p, n, NULL);
 }
 
-void pg_flow_send(pg_ctx *c, pg_flow *f, int dir, uint64_t t, const uint8_t *p,
-                  size_t n, const pg_meta *meta)
+void pg_flow_send(pg_ctx *c, pg_flow *f, int dir, uint64_t t, const uint8_t *p, size_t n,
+                  const pg_meta *meta)
 {
     uint8_t buf[PG_FRAME_MAX];
     uint8_t tid[12];
@@ -104,8 +101,7 @@ void pg_flow_send(pg_ctx *c, pg_flow *f, int dir, uint64_t t, const uint8_t *p,
         break;
     case PG_ENC_STUN_IND:
         pg_rng_fill(&c->rng, tid, sizeof(tid));
-        len = pg_stun_indication(buf, sizeof(buf),
-                                 dir == 0 ? PG_STUN_SEND_IND : PG_STUN_DATA_IND,
+        len = pg_stun_indication(buf, sizeof(buf), dir == 0 ? PG_STUN_SEND_IND : PG_STUN_DATA_IND,
                                  tid, &f->peer, p, n);
         break;
     case PG_ENC_TCP4571:

@@ -29,20 +29,18 @@ typedef struct {
     uint16_t ip_id[2];
 } pg_flow;
 
-void pg_flow_init(pg_flow *f, pg_ctx *c, const pg_ep *local,
-                  const pg_ep *remote, pg_encap enc);
+void pg_flow_init(pg_flow *f, pg_ctx *c, const pg_ep *local, const pg_ep *remote, pg_encap enc);
 void pg_flow_vlan(pg_flow *f, uint16_t tpid, uint16_t id);
 /* Media send: applies the flow's encapsulation. */
-void pg_flow_send(pg_ctx *c, pg_flow *f, int dir, uint64_t t, const uint8_t *p,
-                  size_t n, const pg_meta *meta);
+void pg_flow_send(pg_ctx *c, pg_flow *f, int dir, uint64_t t, const uint8_t *p, size_t n,
+                  const pg_meta *meta);
 /* Control send: the bytes go straight into the UDP/TCP payload. */
-void pg_flow_send_plain(pg_ctx *c, pg_flow *f, int dir, uint64_t t,
-                        const uint8_t *p, size_t n);
+void pg_flow_send_plain(pg_ctx *c, pg_flow *f, int dir, uint64_t t, const uint8_t *p, size_t n);
 /* TCP: SYN, SYN/ACK, ACK starting at t, one rtt apart. */
 void pg_flow_tcp_open(pg_ctx *c, pg_flow *f, uint64_t t, uint64_t rtt);
 /* Builds the frame of a TCP segment without emitting it. */
-void pg_flow_tcp_frame(pg_ctx *c, pg_flow *f, int dir, uint8_t flags,
-                       const uint8_t *p, size_t n, pg_frame *out);
+void pg_flow_tcp_frame(pg_ctx *c, pg_flow *f, int dir, uint8_t flags, const uint8_t *p, size_t n,
+                       pg_frame *out);
 void pg_flow_l2(const pg_ctx *c, const pg_flow *f, int dir, pg_l2 *l2);
 /* Encapsulation label for the truth file (STUN indications: outbound is a
  * Send indication, inbound a Data indication). */

@@ -34,8 +34,7 @@ int pg_pcap_open(pg_pcap *w, const char *path, uint32_t linktype)
     return 0;
 }
 
-int pg_pcap_write(pg_pcap *w, uint64_t t_us, const uint8_t *p,
-                  uint32_t caplen, uint32_t origlen)
+int pg_pcap_write(pg_pcap *w, uint64_t t_us, const uint8_t *p, uint32_t caplen, uint32_t origlen)
 {
     uint32_t rec[4];
 

@@ -12,8 +12,7 @@ typedef struct {
 
 /* Returns 0 on success, -1 on error (errno set). */
 int pg_pcap_open(pg_pcap *w, const char *path, uint32_t linktype);
-int pg_pcap_write(pg_pcap *w, uint64_t t_us, const uint8_t *p,
-                  uint32_t caplen, uint32_t origlen);
+int pg_pcap_write(pg_pcap *w, uint64_t t_us, const uint8_t *p, uint32_t caplen, uint32_t origlen);
 int pg_pcap_close(pg_pcap *w);
 
 #endif

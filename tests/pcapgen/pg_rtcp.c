@@ -31,8 +31,7 @@ static void put_blocks(uint8_t *p, const pg_rb *rb, int nrb)
 {
     for (int i = 0; i < nrb; i++, p += 24) {
         pg_put32(p, rb[i].ssrc);
-        pg_put32(p + 4, (uint32_t)rb[i].frac << 24 |
-                            ((uint32_t)rb[i].cum_lost & 0xffffff));
+        pg_put32(p + 4, (uint32_t)rb[i].frac << 24 | ((uint32_t)rb[i].cum_lost & 0xffffff));
         pg_put32(p + 8, rb[i].ext_max);
         pg_put32(p + 12, rb[i].jitter);
         pg_put32(p + 16, rb[i].lsr);
@@ -40,8 +39,7 @@ static void put_blocks(uint8_t *p, const pg_rb *rb, int nrb)
     }
 }
 
-size_t pg_rtcp_sr(uint8_t *out, size_t cap, const pg_sr_info *si,
-                  const pg_rb *rb, int nrb)
+size_t pg_rtcp_sr(uint8_t *out, size_t cap, const pg_sr_info *si, const pg_rb *rb, int nrb)
 {
     size_t len = 28 + 24 * (size_t)nrb;
 
@@ -59,8 +57,7 @@ size_t pg_rtcp_sr(uint8_t *out, size_t cap, const pg_sr_info *si,
     return len;
 }
 
-size_t pg_rtcp_rr(uint8_t *out, size_t cap, uint32_t ssrc, const pg_rb *rb,
-                  int nrb)
+size_t pg_rtcp_rr(uint8_t *out, size_t cap, uint32_t ssrc, const pg_rb *rb, int nrb)
 {
     size_t len = 8 + 24 * (size_t)nrb;
 
@@ -90,8 +87,7 @@ size_t pg_rtcp_sdes(uint8_t *out, size_t cap, uint32_t ssrc, const char *cname)
     return len;
 }
 
-size_t pg_srtcp(uint8_t *out, size_t cap, pg_rng *r, uint32_t ssrc,
-                uint32_t index)
+size_t pg_srtcp(uint8_t *out, size_t cap, pg_rng *r, uint32_t ssrc, uint32_t index)
 {
     const size_t clear = 8, body = 44, len = clear + body + 4 + 10;
 
@@ -106,8 +102,7 @@ size_t pg_srtcp(uint8_t *out, size_t cap, pg_rng *r, uint32_t ssrc,
     return len;
 }
 
-void pg_rtcp_rb(pg_rb *rb, const pg_sched *s, uint32_t clock,
-                uint64_t upto_us, pg_rb_state *st)
+void pg_rtcp_rb(pg_rb *rb, const pg_sched *s, uint32_t clock, uint64_t upto_us, pg_rb_state *st)
 {
     uint64_t rcv = 0, lo = 0, hi = 0, exp, e_int, r_int;
     double j = 0, prev_tr = 0;
@@ -136,14 +131,12 @@ void pg_rtcp_rb(pg_rb *rb, const pg_sched *s, uint32_t clock,
     e_int = exp - st->exp_prior;
     r_int = rcv - st->rcv_prior;
     lost_int = (int64_t)e_int - (int64_t)r_int;
-    rb->frac = e_int == 0 || lost_int <= 0 ? 0
-                                           : (uint8_t)((lost_int << 8) / (int64_t)e_int);
+    rb->frac = e_int == 0 || lost_int <= 0 ? 0 : (uint8_t)((lost_int << 8) / (int64_t)e_int);
     st->exp_prior = exp;
     st->rcv_prior = rcv;
 }
 
-void pg_rtcp_sender(pg_sr_info *si, const pg_sched *s, uint32_t clock,
-                    uint64_t t_us)
+void pg_rtcp_sender(pg_sr_info *si, const pg_sched *s, uint32_t clock, uint64_t t_us)
 {
     memset(si, 0, sizeof(*si));
     if (s->n == 0) {
@@ -151,8 +144,7 @@ void pg_rtcp_sender(pg_sr_info *si, const pg_sched *s, uint32_t clock,
     }
     si->ssrc = s->v[0].ssrc;
     si->ntp = pg_rtcp_ntp(t_us);
-    si->rtp_ts = s->v[0].ts +
-                 (uint32_t)((t_us - s->v[0].send_us) * clock / PG_SEC);
+    si->rtp_ts = s->v[0].ts + (uint32_t)((t_us - s->v[0].send_us) * clock / PG_SEC);
     /* Counts what the sender sent, lost packets included: the plan is
      * gap-free in lidx, and payload size is constant for the codecs used. */
     for (size_t i = 0; i < s->n && s->v[i].send_us <= t_us; i++) {

@@ -9,8 +9,7 @@ uint32_t pg_rtp_abs24(uint64_t t_us)
     return (uint32_t)((((t_us % (64 * PG_SEC)) << 18) / PG_SEC) & 0xffffff);
 }
 
-size_t pg_rtp_build(uint8_t *out, size_t cap, const pg_rtp_pkt *k,
-                    int abs_ext, pg_rng *r)
+size_t pg_rtp_build(uint8_t *out, size_t cap, const pg_rtp_pkt *k, int abs_ext, pg_rng *r)
 {
     size_t hdr = abs_ext ? 20 : 12;
     uint32_t abs;
@@ -26,7 +25,7 @@ size_t pg_rtp_build(uint8_t *out, size_t cap, const pg_rtp_pkt *k,
     if (abs_ext) {
         abs = pg_rtp_abs24(k->send_us);
         pg_put16(out + 12, 0xBEDE);
-        pg_put16(out + 14, 1);       /* one 32-bit word of elements */
+        pg_put16(out + 14, 1);        /* one 32-bit word of elements */
         out[16] = (3 << 4) | (3 - 1); /* id 3, len field 2 => 3 bytes */
         out[17] = (uint8_t)(abs >> 16);
         out[18] = (uint8_t)(abs >> 8);
@@ -36,9 +35,8 @@ size_t pg_rtp_build(uint8_t *out, size_t cap, const pg_rtp_pkt *k,
     return hdr + k->plen;
 }
 
-int32_t pg_rtp_register(pg_ctx *c, const pg_flow *f, int dir,
-                        const pg_sched *s, uint32_t clock, const char *media,
-                        const char *app, int abs_ext)
+int32_t pg_rtp_register(pg_ctx *c, const pg_flow *f, int dir, const pg_sched *s, uint32_t clock,
+                        const char *media, const char *app, int abs_ext)
 {
     pg_stream_info in;
 
@@ -58,8 +56,8 @@ int32_t pg_rtp_register(pg_ctx *c, const pg_flow *f, int dir,
     return pg_truth_add(&c->truth, &in);
 }
 
-void pg_rtp_emit_one(pg_ctx *c, pg_flow *f, int dir, const pg_rtp_pkt *k,
-                     int32_t stream, int abs_ext)
+void pg_rtp_emit_one(pg_ctx *c, pg_flow *f, int dir, const pg_rtp_pkt *k, int32_t stream,
+                     int abs_ext)
 {
     uint8_t buf[PG_FRAME_MAX];
     size_t n = pg_rtp_build(buf, sizeof(buf), k, abs_ext, &c->rng);
@@ -73,17 +71,15 @@ void pg_rtp_emit_one(pg_ctx *c, pg_flow *f, int dir, const pg_rtp_pkt *k,
     pg_flow_send(c, f, dir, k->arr_us, buf, n, &m);
 }
 
-void pg_rtp_emit(pg_ctx *c, pg_flow *f, int dir, const pg_sched *s,
-                 int32_t stream, int abs_ext)
+void pg_rtp_emit(pg_ctx *c, pg_flow *f, int dir, const pg_sched *s, int32_t stream, int abs_ext)
 {
     for (size_t i = 0; i < s->n; i++) {
         pg_rtp_emit_one(c, f, dir, &s->v[i], stream, abs_ext);
     }
 }
 
-int32_t pg_rtp_stream(pg_ctx *c, pg_flow *f, int dir, const pg_sched *s,
-                      uint32_t clock, const char *media, const char *app,
-                      int abs_ext)
+int32_t pg_rtp_stream(pg_ctx *c, pg_flow *f, int dir, const pg_sched *s, uint32_t clock,
+                      const char *media, const char *app, int abs_ext)
 {
     int32_t id = pg_rtp_register(c, f, dir, s, clock, media, app, abs_ext);
 

@@ -71,8 +71,7 @@ static void heapify(bench *b)
 
 static void client_ip(char *out, size_t cap, uint32_t i)
 {
-    snprintf(out, cap, "10.%u.%u.%u", 1 + i / 62500, (i / 250) % 250,
-             1 + i % 250);
+    snprintf(out, cap, "10.%u.%u.%u", 1 + i / 62500, (i / 250) % 250, 1 + i % 250);
 }
 
 static int add_flow(pg_ctx *c, bench *b, uint32_t i, int video)
@@ -81,21 +80,18 @@ static int add_flow(pg_ctx *c, bench *b, uint32_t i, int video)
     pg_ep l, r;
 
     client_ip(cip, sizeof(cip), i);
-    snprintf(rip, sizeof(rip), "52.%u.%u.%u", 112 + i % 4, 1 + (i / 4) % 250,
-             10 + i % 200);
+    snprintf(rip, sizeof(rip), "52.%u.%u.%u", 112 + i % 4, 1 + (i / 4) % 250, 10 + i % 200);
     if (pg_ep_local(&l, cip, (uint16_t)(50000 + (video ? 20 : 0) + i % 20),
                     (uint8_t)(1 + i % 250)) != 0 ||
         pg_ep_remote(&r, rip, (uint16_t)(3478 + i % 4)) != 0) {
         return -1;
     }
-    pg_flow_init(&b->flows[b->nflows], c, &l, &r,
-                 i % 3 == 1 ? PG_ENC_CHDATA : PG_ENC_RAW);
+    pg_flow_init(&b->flows[b->nflows], c, &l, &r, i % 3 == 1 ? PG_ENC_CHDATA : PG_ENC_RAW);
     b->nflows++;
     return 0;
 }
 
-static void add_src(pg_ctx *c, bench *b, uint32_t flow, int dir, int kind,
-                    uint64_t start)
+static void add_src(pg_ctx *c, bench *b, uint32_t flow, int dir, int kind, uint64_t start)
 {
     bsrc *s = &b->src[b->nsrc++];
     pg_sched one;
@@ -113,8 +109,7 @@ static void add_src(pg_ctx *c, bench *b, uint32_t flow, int dir, int kind,
     s->k.marker = 1;
     one.v = &s->k;
     one.n = 1;
-    s->sid = pg_rtp_register(c, &b->flows[flow], dir, &one,
-                             kind == SRC_VIDEO ? 90000 : 16000,
+    s->sid = pg_rtp_register(c, &b->flows[flow], dir, &one, kind == SRC_VIDEO ? 90000 : 16000,
                              kind == SRC_VIDEO ? "video" : "audio", "teams", 1);
 }
 
@@ -162,15 +157,13 @@ static void bg_pop(pg_ctx *c, bench *b, bsrc *s)
         int resp = (i / 3) % 2;
         pg_flow_init(&f, c, &b->bg_client, &b->dns, PG_ENC_RAW);
         f.ep[0].port = (uint16_t)(33000 + b->dns_id % 20000);
-        n = pg_bg_dns(buf, sizeof(buf), b->dns_id, "www.example.com",
-                      resp ? ans : NULL);
+        n = pg_bg_dns(buf, sizeof(buf), b->dns_id, "www.example.com", resp ? ans : NULL);
         pg_flow_send_plain(c, &f, resp, s->next, buf, n);
         b->dns_id = (uint16_t)(b->dns_id + resp);
     } else if (i % 3 == 1) {
         pg_flow *w = &b->web[(i / 3) % 16];
         int dir = (int)((i / 48) % 2);
-        n = pg_bg_tls_record(buf, sizeof(buf), &c->rng,
-                             pg_rng_range(&c->rng, 100, 1300));
+        n = pg_bg_tls_record(buf, sizeof(buf), &c->rng, pg_rng_range(&c->rng, 100, 1300));
         pg_flow_send_plain(c, w, dir, s->next, buf, n);
     } else {
         pg_flow_init(&f, c, &b->bg_client, &b->zoom, PG_ENC_RAW);

@@ -6,8 +6,8 @@
 #include "pg_rtp.h"
 #include "pg_scen.h"
 
-static const pg_call_par impair_call = {
-    "10.1.20.15", 50010, 0x15, "52.113.10.20", 3478, PG_ENC_RAW, {{0, 0}}, 0};
+static const pg_call_par impair_call = {"10.1.20.15", 50010,      0x15,     "52.113.10.20",
+                                        3478,         PG_ENC_RAW, {{0, 0}}, 0};
 
 typedef void (*impair_fn)(pg_ctx *c, pg_call *call);
 
@@ -123,8 +123,7 @@ static void jitter(pg_ctx *c, pg_call *call)
 {
     /* Inbound: network delay 25 ms + uniform 0-40 ms + 80 ms spikes (2 %),
      * FIFO (no overtaking); abs-send-time = true send time. */
-    pg_sched_net_jitter(&call->plan[1], &c->rng, 40 * PG_MS, 0.02,
-                        80 * PG_MS);
+    pg_sched_net_jitter(&call->plan[1], &c->rng, 40 * PG_MS, 0.02, 80 * PG_MS);
     /* Outbound: sender paces 0-15 ms late, network constant, so
      * arrival - abs-send-time is constant: network jitter ~ 0. */
     pg_sched_pace_jitter(&call->plan[0], &c->rng, 15 * PG_MS);

@@ -87,8 +87,7 @@ static void tcp_doff(pg_ctx *c, mal *m, int i)
 
     t.ep[1].port = 443;
     pg_rng_fill(&c->rng, pay, sizeof(pay));
-    pg_flow_tcp_frame(c, &t, 0, PG_TCP_PSH | PG_TCP_ACK, pay, sizeof(pay),
-                      &m->f);
+    pg_flow_tcp_frame(c, &t, 0, PG_TCP_PSH | PG_TCP_ACK, pay, sizeof(pay), &m->f);
     m->f.b[m->f.l4 + 12] = (uint8_t)((i == 0 ? 2 : 4) << 4);
 }
 

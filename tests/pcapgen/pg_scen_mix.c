@@ -10,19 +10,17 @@
 
 static int mix_dns(pg_ctx *c, const pg_ep *client, uint64_t t)
 {
-    static const char *const names[] = {"zoom.us", "meet.google.com",
-                                        "www.example.com", "sip.example.net"};
+    static const char *const names[] = {"zoom.us", "meet.google.com", "www.example.com",
+                                        "sip.example.net"};
     static const uint8_t ans[4][4] = {
-        {170, 114, 52, 2}, {142, 250, 82, 76}, {93, 184, 216, 34},
-        {192, 168, 5, 20}};
+        {170, 114, 52, 2}, {142, 250, 82, 76}, {93, 184, 216, 34}, {192, 168, 5, 20}};
     pg_ep dns;
 
     if (pg_ep_remote(&dns, "192.168.1.1", 53) != 0) {
         return -1;
     }
     for (int i = 0; i < 4; i++) {
-        pg_bg_dns_exchange(c, client, &dns, t + (uint64_t)i * 150 * PG_MS,
-                           names[i], ans[i]);
+        pg_bg_dns_exchange(c, client, &dns, t + (uint64_t)i * 150 * PG_MS, names[i], ans[i]);
     }
     return 0;
 }
@@ -41,11 +39,9 @@ static int mix_web(pg_ctx *c, const pg_ep *client, uint64_t t)
     pg_flow_tcp_open(c, &f, t, 30 * PG_MS);
     for (int i = 0; i < 10; i++) {
         uint64_t at = t + 100 * PG_MS + (uint64_t)i * 300 * PG_MS;
-        size_t n = pg_bg_tls_record(buf, sizeof(buf), &c->rng,
-                                    pg_rng_range(&c->rng, 80, 400));
+        size_t n = pg_bg_tls_record(buf, sizeof(buf), &c->rng, pg_rng_range(&c->rng, 80, 400));
         pg_flow_send_plain(c, &f, 0, at, buf, n);
-        n = pg_bg_tls_record(buf, sizeof(buf), &c->rng,
-                             pg_rng_range(&c->rng, 600, 1400));
+        n = pg_bg_tls_record(buf, sizeof(buf), &c->rng, pg_rng_range(&c->rng, 600, 1400));
         pg_flow_send_plain(c, &f, 1, at + 30 * PG_MS, buf, n);
     }
     return 0;
@@ -56,8 +52,7 @@ static int mix_zoom(pg_ctx *c, const pg_ep *client, uint64_t t)
     uint8_t buf[512];
     pg_ep cl = *client, srv;
     pg_flow f;
-    uint16_t seq[2] = {(uint16_t)pg_rng_u64(&c->rng),
-                       (uint16_t)pg_rng_u64(&c->rng)};
+    uint16_t seq[2] = {(uint16_t)pg_rng_u64(&c->rng), (uint16_t)pg_rng_u64(&c->rng)};
 
     cl.port = 60000;
     if (pg_ep_remote(&srv, "144.195.10.20", 8801) != 0) {
@@ -66,19 +61,16 @@ static int mix_zoom(pg_ctx *c, const pg_ep *client, uint64_t t)
     pg_flow_init(&f, c, &cl, &srv, PG_ENC_RAW);
     for (uint32_t i = 0; i < MIX_SECS * 50; i++) {
         for (int d = 0; d < 2; d++) {
-            size_t n = pg_bg_zoom(buf, sizeof(buf), &c->rng, seq[d]++,
-                                  i * 320, pg_rng_range(&c->rng, 60, 140));
-            pg_flow_send_plain(c, &f, d,
-                               t + i * 20 * PG_MS + (uint64_t)d * 31 * PG_MS,
-                               buf, n);
+            size_t n = pg_bg_zoom(buf, sizeof(buf), &c->rng, seq[d]++, i * 320,
+                                  pg_rng_range(&c->rng, 60, 140));
+            pg_flow_send_plain(c, &f, d, t + i * 20 * PG_MS + (uint64_t)d * 31 * PG_MS, buf, n);
         }
     }
     return 0;
 }
 
-static int mix_rtp(pg_ctx *c, pg_flow *f, uint64_t t, uint8_t pt,
-                   uint32_t clock, uint16_t plen_lo, uint16_t plen_hi,
-                   const char *app, int abs_ext)
+static int mix_rtp(pg_ctx *c, pg_flow *f, uint64_t t, uint8_t pt, uint32_t clock, uint16_t plen_lo,
+                   uint16_t plen_hi, const char *app, int abs_ext)
 {
     int rc = 0;
 
@@ -147,10 +139,8 @@ int pg_scen_non_teams_mix(pg_ctx *c)
     if (pg_ep_local(&client, "192.168.1.50", 0, 0x32) != 0) {
         return -1;
     }
-    if (mix_dns(c, &client, t) != 0 ||
-        mix_web(c, &client, t + 200 * PG_MS) != 0 ||
-        mix_zoom(c, &client, t + 700 * PG_MS) != 0 ||
-        mix_meet(c, &client, t + 900 * PG_MS) != 0) {
+    if (mix_dns(c, &client, t) != 0 || mix_web(c, &client, t + 200 * PG_MS) != 0 ||
+        mix_zoom(c, &client, t + 700 * PG_MS) != 0 || mix_meet(c, &client, t + 900 * PG_MS) != 0) {
         return -1;
     }
     return mix_sip_g711(c, t + 1100 * PG_MS);

@@ -7,8 +7,7 @@
 #include "pg_rtp.h"
 #include "pg_scen.h"
 
-static int plain_plan(pg_ctx *c, pg_sched *s, int dir, uint64_t t0, uint8_t pt,
-                      size_t count)
+static int plain_plan(pg_ctx *c, pg_sched *s, int dir, uint64_t t0, uint8_t pt, size_t count)
 {
     pg_sched_par p;
 
@@ -27,8 +26,8 @@ static int plain_plan(pg_ctx *c, pg_sched *s, int dir, uint64_t t0, uint8_t pt,
     return pg_sched_audio(s, &c->rng, &p);
 }
 
-static int flow2(pg_ctx *c, pg_flow *f, const char *a, uint16_t pa, uint8_t ma,
-                 const char *b, uint16_t pb, uint8_t mb)
+static int flow2(pg_ctx *c, pg_flow *f, const char *a, uint16_t pa, uint8_t ma, const char *b,
+                 uint16_t pb, uint8_t mb)
 {
     pg_ep x, y;
 
@@ -73,10 +72,8 @@ int pg_scen_impair_static_pt(pg_ctx *c)
 {
     pg_flow g711, g722;
 
-    if (flow2(c, &g711, "192.168.5.10", 40010, 0x0a, "192.168.5.20", 40012,
-              0x14) != 0 ||
-        flow2(c, &g722, "192.168.5.11", 40020, 0x0b, "192.168.5.21", 40022,
-              0x15) != 0) {
+    if (flow2(c, &g711, "192.168.5.10", 40010, 0x0a, "192.168.5.20", 40012, 0x14) != 0 ||
+        flow2(c, &g722, "192.168.5.11", 40020, 0x0b, "192.168.5.21", 40022, 0x15) != 0) {
         return -1;
     }
     if (static_call(c, &g711, 0, PG_T0_US) != 0) {
@@ -95,8 +92,7 @@ typedef struct {
 
 static void rtcp_report(pg_ctx *c, rtcp_call *k, int d, uint64_t t)
 {
-    static const char *const cname[2] = {"alice@192.168.5.10",
-                                         "bob@192.168.5.20"};
+    static const char *const cname[2] = {"alice@192.168.5.10", "bob@192.168.5.20"};
     const pg_sched *mine = &k->plan[d];
     uint8_t buf[512];
     size_t n;
@@ -129,10 +125,8 @@ int pg_scen_rtcp_plain(pg_ctx *c)
     /* A sends 16 s, B 10 s: B is not a sender at 15.5 s, so its third
      * report is an RR (RFC 3550 6.4). */
     memset(&k, 0, sizeof(k));
-    rc = flow2(c, &k.rtp, "192.168.5.10", 40000, 0x0a, "192.168.5.20", 40002,
-               0x14);
-    rc = rc ? rc : flow2(c, &k.rtcp, "192.168.5.10", 40001, 0x0a,
-                         "192.168.5.20", 40003, 0x14);
+    rc = flow2(c, &k.rtp, "192.168.5.10", 40000, 0x0a, "192.168.5.20", 40002, 0x14);
+    rc = rc ? rc : flow2(c, &k.rtcp, "192.168.5.10", 40001, 0x0a, "192.168.5.20", 40003, 0x14);
     rc = rc ? rc : plain_plan(c, &k.plan[0], 0, PG_T0_US, 0, 800);
     rc = rc ? rc : plain_plan(c, &k.plan[1], 1, PG_T0_US, 0, 500);
     if (rc == 0) {

@@ -5,11 +5,10 @@
 #include "pg_rtp.h"
 #include "pg_scen.h"
 
-static const pg_call_par default_call = {
-    "10.1.20.15", 50010, 0x15, "52.113.10.20", 3478, PG_ENC_RAW, {{0, 0}}, 0};
+static const pg_call_par default_call = {"10.1.20.15", 50010,      0x15,     "52.113.10.20",
+                                         3478,         PG_ENC_RAW, {{0, 0}}, 0};
 
-static int one_call(pg_ctx *c, const pg_call_par *p, uint64_t t0,
-                    uint32_t secs)
+static int one_call(pg_ctx *c, const pg_call_par *p, uint64_t t0, uint32_t secs)
 {
     pg_call call;
     int rc = pg_call_teams(c, &call, p, t0, secs);
@@ -42,8 +41,8 @@ int pg_scen_teams_turn_channeldata(pg_ctx *c)
     return one_call(c, &q, PG_T0_US + 500 * PG_MS, 6);
 }
 
-static int video_flow(pg_ctx *c, uint16_t port, uint16_t rport, uint8_t pt,
-                      uint32_t fps, size_t frames, const char *media)
+static int video_flow(pg_ctx *c, uint16_t port, uint16_t rport, uint8_t pt, uint32_t fps,
+                      size_t frames, const char *media)
 {
     pg_call_par p = default_call;
     pg_flow f;

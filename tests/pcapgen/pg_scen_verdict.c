@@ -22,8 +22,7 @@ static int verdict_call(pg_ctx *c, int n, verdict_impair what)
     snprintf(ips[n], sizeof(ips[n]), "10.1.30.%d", 10 + n);
     p.client_ip = ips[n];
     p.mac = (uint8_t)(0x30 + n);
-    rc = pg_call_teams(c, &call, &p, PG_T0_US + (uint64_t)(n - 1) * 60 * PG_SEC,
-                       VERDICT_SECS);
+    rc = pg_call_teams(c, &call, &p, PG_T0_US + (uint64_t)(n - 1) * 60 * PG_SEC, VERDICT_SECS);
     if (rc == 0) {
         if (what != CLEAN) {
             pg_sched *s = &call.plan[what == LOSS_OUT ? 0 : 1];
@@ -37,10 +36,31 @@ static int verdict_call(pg_ctx *c, int n, verdict_impair what)
     return rc;
 }
 
-int pg_scen_verdict_healthy(pg_ctx *c) { return verdict_call(c, 1, CLEAN); }
-int pg_scen_verdict_lan(pg_ctx *c) { return verdict_call(c, 2, LOSS_OUT); }
-int pg_scen_verdict_wan(pg_ctx *c) { return verdict_call(c, 3, LOSS_IN); }
-int pg_scen_verdict_wan_beyond(pg_ctx *c) { return verdict_call(c, 4, CLEAN); }
-int pg_scen_verdict_endpoint(pg_ctx *c) { return verdict_call(c, 5, CLEAN); }
-int pg_scen_verdict_cloud(pg_ctx *c) { return verdict_call(c, 6, CLEAN); }
-int pg_scen_verdict_wire_only(pg_ctx *c) { return verdict_call(c, 7, LOSS_OUT); }
+int pg_scen_verdict_healthy(pg_ctx *c)
+{
+    return verdict_call(c, 1, CLEAN);
+}
+int pg_scen_verdict_lan(pg_ctx *c)
+{
+    return verdict_call(c, 2, LOSS_OUT);
+}
+int pg_scen_verdict_wan(pg_ctx *c)
+{
+    return verdict_call(c, 3, LOSS_IN);
+}
+int pg_scen_verdict_wan_beyond(pg_ctx *c)
+{
+    return verdict_call(c, 4, CLEAN);
+}
+int pg_scen_verdict_endpoint(pg_ctx *c)
+{
+    return verdict_call(c, 5, CLEAN);
+}
+int pg_scen_verdict_cloud(pg_ctx *c)
+{
+    return verdict_call(c, 6, CLEAN);
+}
+int pg_scen_verdict_wire_only(pg_ctx *c)
+{
+    return verdict_call(c, 7, LOSS_OUT);
+}

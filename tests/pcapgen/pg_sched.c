@@ -18,8 +18,8 @@ static pg_rtp_pkt *push(pg_sched *s)
     return &s->v[s->n++];
 }
 
-static pg_rtp_pkt *push_pkt(pg_sched *s, pg_rng *r, const pg_sched_par *p,
-                            uint64_t i, uint64_t send)
+static pg_rtp_pkt *push_pkt(pg_sched *s, pg_rng *r, const pg_sched_par *p, uint64_t i,
+                            uint64_t send)
 {
     pg_rtp_pkt *k = push(s);
 
@@ -148,8 +148,7 @@ void pg_sched_move_later(pg_sched *s, uint64_t lidx, size_t k)
     s->v[i + k] = tmp;
 }
 
-void pg_sched_net_jitter(pg_sched *s, pg_rng *r, uint64_t max_us,
-                         double spike_p, uint64_t spike_us)
+void pg_sched_net_jitter(pg_sched *s, pg_rng *r, uint64_t max_us, double spike_p, uint64_t spike_us)
 {
     uint64_t prev = 0;
 

@@ -9,7 +9,7 @@
 #include "pg_rng.h"
 
 typedef struct {
-    uint64_t lidx;    /* sender's gap-free index (0, 1, 2 ...) */
+    uint64_t lidx; /* sender's gap-free index (0, 1, 2 ...) */
     uint16_t seq;
     uint32_t ts;
     uint32_t ssrc;
@@ -30,14 +30,14 @@ typedef struct {
     uint8_t pt;
     uint16_t seq0;
     uint32_t ts0;
-    uint32_t ts_step;     /* per packet (audio) or per frame (video) */
-    uint64_t t0_us;       /* first send time */
-    uint64_t period_us;   /* per packet (audio) or per frame (video) */
-    size_t count;         /* packets (audio) or frames (video) */
-    uint64_t delay_us;    /* network delay sender -> capture point */
+    uint32_t ts_step;   /* per packet (audio) or per frame (video) */
+    uint64_t t0_us;     /* first send time */
+    uint64_t period_us; /* per packet (audio) or per frame (video) */
+    size_t count;       /* packets (audio) or frames (video) */
+    uint64_t delay_us;  /* network delay sender -> capture point */
     uint16_t plen_min, plen_max;
     uint8_t pkts_min, pkts_max; /* video: packets per frame */
-    uint64_t lidx0;       /* first logical index */
+    uint64_t lidx0;             /* first logical index */
 } pg_sched_par;
 
 /* Both return 0 or -1 (allocation). */
@@ -52,8 +52,8 @@ void pg_sched_swap_next(pg_sched *s, uint64_t lidx);
 void pg_sched_move_later(pg_sched *s, uint64_t lidx, size_t k);
 /* Extra network delay uniform [0, max_us], plus spike_us with probability
  * spike_p; FIFO: a packet never overtakes the previous one. */
-void pg_sched_net_jitter(pg_sched *s, pg_rng *r, uint64_t max_us,
-                         double spike_p, uint64_t spike_us);
+void pg_sched_net_jitter(pg_sched *s, pg_rng *r, uint64_t max_us, double spike_p,
+                         uint64_t spike_us);
 /* Sender pacing jitter uniform [0, max_us] (send and arrival move). */
 void pg_sched_pace_jitter(pg_sched *s, pg_rng *r, uint64_t max_us);
 /* From logical index lidx on, sequence numbers restart at seq. */

@@ -16,8 +16,7 @@ static uint32_t crc32_ieee(const uint8_t *p, size_t n)
     return ~c;
 }
 
-size_t pg_stun_begin(uint8_t *out, size_t cap, uint16_t type,
-                     const uint8_t tid[12])
+size_t pg_stun_begin(uint8_t *out, size_t cap, uint16_t type, const uint8_t tid[12])
 {
     if (cap < 20) {
         return 0;
@@ -29,8 +28,7 @@ size_t pg_stun_begin(uint8_t *out, size_t cap, uint16_t type,
     return 20;
 }
 
-size_t pg_stun_attr(uint8_t *out, size_t cap, size_t off, uint16_t type,
-                    const uint8_t *v, size_t n)
+size_t pg_stun_attr(uint8_t *out, size_t cap, size_t off, uint16_t type, const uint8_t *v, size_t n)
 {
     size_t padded = (n + 3) & ~(size_t)3;
 
@@ -46,8 +44,7 @@ size_t pg_stun_attr(uint8_t *out, size_t cap, size_t off, uint16_t type,
     return off + 4 + padded;
 }
 
-size_t pg_stun_xaddr(uint8_t *out, size_t cap, size_t off, uint16_t type,
-                     const pg_ep *ep)
+size_t pg_stun_xaddr(uint8_t *out, size_t cap, size_t off, uint16_t type, const pg_ep *ep)
 {
     uint8_t v[20];
     size_t alen = ep->fam == 6 ? 16 : 4;
@@ -84,26 +81,22 @@ size_t pg_stun_end(uint8_t *out, size_t cap, size_t off, int fingerprint)
     return off;
 }
 
-size_t pg_stun_binding(uint8_t *out, size_t cap, const uint8_t tid[12],
-                       const pg_ep *mapped)
+size_t pg_stun_binding(uint8_t *out, size_t cap, const uint8_t tid[12], const pg_ep *mapped)
 {
-    size_t o = pg_stun_begin(out, cap,
-                             mapped ? PG_STUN_BIND_OK : PG_STUN_BIND_REQ, tid);
+    size_t o = pg_stun_begin(out, cap, mapped ? PG_STUN_BIND_OK : PG_STUN_BIND_REQ, tid);
     if (mapped != NULL) {
         o = pg_stun_xaddr(out, cap, o, PG_ATTR_XOR_MAPPED, mapped);
     }
     return pg_stun_end(out, cap, o, 1);
 }
 
-size_t pg_stun_allocate(uint8_t *out, size_t cap, const uint8_t tid[12],
-                        const pg_ep *relayed, const pg_ep *mapped)
+size_t pg_stun_allocate(uint8_t *out, size_t cap, const uint8_t tid[12], const pg_ep *relayed,
+                        const pg_ep *mapped)
 {
     static const uint8_t udp[4] = {17, 0, 0, 0};
     static const uint8_t life[4] = {0, 0, 0x02, 0x58}; /* 600 s */
     static const uint8_t msver[4] = {0, 0, 0, 6};
-    size_t o = pg_stun_begin(out, cap,
-                             relayed ? PG_STUN_ALLOC_OK : PG_STUN_ALLOC_REQ,
-                             tid);
+    size_t o = pg_stun_begin(out, cap, relayed ? PG_STUN_ALLOC_OK : PG_STUN_ALLOC_REQ, tid);
 
     o = pg_stun_attr(out, cap, o, PG_ATTR_MS_VERSION, msver, 4);
     if (relayed == NULL) {
@@ -116,13 +109,11 @@ size_t pg_stun_allocate(uint8_t *out, size_t cap, const uint8_t tid[12],
     return pg_stun_end(out, cap, o, 0);
 }
 
-size_t pg_stun_chbind(uint8_t *out, size_t cap, const uint8_t tid[12],
-                      uint16_t channel, const pg_ep *peer)
+size_t pg_stun_chbind(uint8_t *out, size_t cap, const uint8_t tid[12], uint16_t channel,
+                      const pg_ep *peer)
 {
     uint8_t ch[4] = {0, 0, 0, 0};
-    size_t o = pg_stun_begin(out, cap,
-                             peer ? PG_STUN_CHBIND_REQ : PG_STUN_CHBIND_OK,
-                             tid);
+    size_t o = pg_stun_begin(out, cap, peer ? PG_STUN_CHBIND_REQ : PG_STUN_CHBIND_OK, tid);
 
     if (peer != NULL) {
         pg_put16(ch, channel);
@@ -132,9 +123,8 @@ size_t pg_stun_chbind(uint8_t *out, size_t cap, const uint8_t tid[12],
     return pg_stun_end(out, cap, o, 0);
 }
 
-size_t pg_stun_indication(uint8_t *out, size_t cap, uint16_t type,
-                          const uint8_t tid[12], const pg_ep *peer,
-                          const uint8_t *data, size_t n)
+size_t pg_stun_indication(uint8_t *out, size_t cap, uint16_t type, const uint8_t tid[12],
+                          const pg_ep *peer, const uint8_t *data, size_t n)
 {
     size_t o = pg_stun_begin(out, cap, type, tid);
 
@@ -143,8 +133,8 @@ size_t pg_stun_indication(uint8_t *out, size_t cap, uint16_t type,
     return pg_stun_end(out, cap, o, 0);
 }
 
-size_t pg_turn_chdata(uint8_t *out, size_t cap, uint16_t channel,
-                      const uint8_t *data, size_t n, int pad)
+size_t pg_turn_chdata(uint8_t *out, size_t cap, uint16_t channel, const uint8_t *data, size_t n,
+                      int pad)
 {
     size_t total = 4 + n;
     size_t padded = pad ? (total + 3) & ~(size_t)3 : total;

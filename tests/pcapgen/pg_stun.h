@@ -36,26 +36,22 @@ enum {
 
 /* Low level: header, one attribute, XOR address attribute, finish
  * (sets the length, optionally appends FINGERPRINT). */
-size_t pg_stun_begin(uint8_t *out, size_t cap, uint16_t type,
-                     const uint8_t tid[12]);
-size_t pg_stun_attr(uint8_t *out, size_t cap, size_t off, uint16_t type,
-                    const uint8_t *v, size_t n);
-size_t pg_stun_xaddr(uint8_t *out, size_t cap, size_t off, uint16_t type,
-                     const pg_ep *ep);
+size_t pg_stun_begin(uint8_t *out, size_t cap, uint16_t type, const uint8_t tid[12]);
+size_t pg_stun_attr(uint8_t *out, size_t cap, size_t off, uint16_t type, const uint8_t *v,
+                    size_t n);
+size_t pg_stun_xaddr(uint8_t *out, size_t cap, size_t off, uint16_t type, const pg_ep *ep);
 size_t pg_stun_end(uint8_t *out, size_t cap, size_t off, int fingerprint);
 
 size_t pg_stun_binding(uint8_t *out, size_t cap, const uint8_t tid[12],
                        const pg_ep *mapped /* NULL for the request */);
 size_t pg_stun_allocate(uint8_t *out, size_t cap, const uint8_t tid[12],
-                        const pg_ep *relayed /* NULL for the request */,
-                        const pg_ep *mapped);
-size_t pg_stun_chbind(uint8_t *out, size_t cap, const uint8_t tid[12],
-                      uint16_t channel, const pg_ep *peer /* NULL: resp */);
-size_t pg_stun_indication(uint8_t *out, size_t cap, uint16_t type,
-                          const uint8_t tid[12], const pg_ep *peer,
-                          const uint8_t *data, size_t n);
+                        const pg_ep *relayed /* NULL for the request */, const pg_ep *mapped);
+size_t pg_stun_chbind(uint8_t *out, size_t cap, const uint8_t tid[12], uint16_t channel,
+                      const pg_ep *peer /* NULL: resp */);
+size_t pg_stun_indication(uint8_t *out, size_t cap, uint16_t type, const uint8_t tid[12],
+                          const pg_ep *peer, const uint8_t *data, size_t n);
 /* ChannelData: 4-byte header, data, zero padding to 4 when pad. */
-size_t pg_turn_chdata(uint8_t *out, size_t cap, uint16_t channel,
-                      const uint8_t *data, size_t n, int pad);
+size_t pg_turn_chdata(uint8_t *out, size_t cap, uint16_t channel, const uint8_t *data, size_t n,
+                      int pad);
 
 #endif

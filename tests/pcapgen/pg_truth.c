@@ -167,21 +167,22 @@ static void write_stream(FILE *f, const pg_tstream *s)
     pg_loss l;
 
     loss_scan(s, &l);
-    fprintf(f, "  {\"src_ip\": \"%s\", \"src_port\": %u, \"dst_ip\": \"%s\", "
-               "\"dst_port\": %u, \"ssrc\": %lu, \"payload_type\": %u, "
-               "\"clock_rate\": %lu, \"media\": \"%s\", \"app\": \"%s\", "
-               "\"encap\": \"%s\",\n",
-            i->src, i->sport, i->dst, i->dport, (unsigned long)i->ssrc,
-            i->pt, (unsigned long)i->clock, i->media, i->app, i->encap);
-    fprintf(f, "   \"packets\": %lu, \"unique_seq\": %lu, \"expected\": %lu, "
-               "\"lost\": %lu, \"duplicates\": %lu, \"out_of_order\": %lu, "
-               "\"max_burst_loss\": %lu, \"burst_count\": %lu, "
-               "\"loss_runs\": %lu, \"seq_restarts\": %d, ",
-            (unsigned long)s->packets, (unsigned long)l.unique,
-            (unsigned long)l.expected, (unsigned long)l.lost,
-            (unsigned long)s->dups, (unsigned long)s->ooo,
-            (unsigned long)l.max_burst, (unsigned long)l.bursts,
-            (unsigned long)l.runs, i->seq_restarts);
+    fprintf(f,
+            "  {\"src_ip\": \"%s\", \"src_port\": %u, \"dst_ip\": \"%s\", "
+            "\"dst_port\": %u, \"ssrc\": %lu, \"payload_type\": %u, "
+            "\"clock_rate\": %lu, \"media\": \"%s\", \"app\": \"%s\", "
+            "\"encap\": \"%s\",\n",
+            i->src, i->sport, i->dst, i->dport, (unsigned long)i->ssrc, i->pt,
+            (unsigned long)i->clock, i->media, i->app, i->encap);
+    fprintf(f,
+            "   \"packets\": %lu, \"unique_seq\": %lu, \"expected\": %lu, "
+            "\"lost\": %lu, \"duplicates\": %lu, \"out_of_order\": %lu, "
+            "\"max_burst_loss\": %lu, \"burst_count\": %lu, "
+            "\"loss_runs\": %lu, \"seq_restarts\": %d, ",
+            (unsigned long)s->packets, (unsigned long)l.unique, (unsigned long)l.expected,
+            (unsigned long)l.lost, (unsigned long)s->dups, (unsigned long)s->ooo,
+            (unsigned long)l.max_burst, (unsigned long)l.bursts, (unsigned long)l.runs,
+            i->seq_restarts);
     if (i->vlan >= 0) {
         fprintf(f, "\"vlan\": %d,\n   ", i->vlan);
     } else {
@@ -191,8 +192,9 @@ static void write_stream(FILE *f, const pg_tstream *s)
     fprintf(f, ", ");
     write_ms(f, "jitter_ms_final_ref", s->j, i->clock);
     if (i->has_abs) {
-        fprintf(f, ", \"network_jitter_ms_max_ref\": %.6f, "
-                   "\"network_jitter_ms_final_ref\": %.6f}",
+        fprintf(f,
+                ", \"network_jitter_ms_max_ref\": %.6f, "
+                "\"network_jitter_ms_final_ref\": %.6f}",
                 s->njmax * 1000.0, s->nj * 1000.0);
     } else {
         fprintf(f, ", \"network_jitter_ms_max_ref\": null, "
@@ -204,8 +206,7 @@ static void write_object(FILE *f, const pg_truth *t)
 {
     fprintf(f, "{\"malformed\": {");
     for (size_t i = 0; i < t->nkv; i++) {
-        fprintf(f, "%s\n  \"%s\": %lu", i ? "," : "", t->kv[i].name,
-                (unsigned long)t->kv[i].count);
+        fprintf(f, "%s\n  \"%s\": %lu", i ? "," : "", t->kv[i].name, (unsigned long)t->kv[i].count);
     }
     fprintf(f, "\n}, \"streams\": [\n");
 }

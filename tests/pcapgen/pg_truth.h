@@ -8,10 +8,10 @@
 
 /* Per-packet annotation carried alongside each frame. */
 typedef struct {
-    int32_t stream;  /* truth stream id, -1 when not an RTP data packet */
-    uint64_t lidx;   /* sender's gap-free logical packet index */
-    uint32_t ts;     /* RTP timestamp */
-    uint32_t abs24;  /* abs-send-time (6.18) when has_abs */
+    int32_t stream; /* truth stream id, -1 when not an RTP data packet */
+    uint64_t lidx;  /* sender's gap-free logical packet index */
+    uint32_t ts;    /* RTP timestamp */
+    uint32_t abs24; /* abs-send-time (6.18) when has_abs */
     uint8_t has_abs;
 } pg_meta;
 

@@ -40,8 +40,8 @@ int pg_ep_remote(pg_ep *ep, const char *ip, uint16_t port)
 
 void pg_ep_str(const pg_ep *ep, char *out, size_t cap)
 {
-    if (inet_ntop(ep->fam == 6 ? AF_INET6 : AF_INET, ep->ip, out,
-                  (socklen_t)cap) == NULL && cap > 0) {
+    if (inet_ntop(ep->fam == 6 ? AF_INET6 : AF_INET, ep->ip, out, (socklen_t)cap) == NULL &&
+        cap > 0) {
         out[0] = '\0';
     }
 }
@@ -67,8 +67,7 @@ static uint16_t ethertype_of(int fam)
     return fam == 6 ? 0x86dd : 0x0800;
 }
 
-static void l2_eth(pg_frame *f, const pg_l2 *l2, const pg_ep *src,
-                   const pg_ep *dst, int fam)
+static void l2_eth(pg_frame *f, const pg_l2 *l2, const pg_ep *src, const pg_ep *dst, int fam)
 {
     uint8_t *p = f->b;
     size_t o = 12;
@@ -111,8 +110,7 @@ static void l2_sll2(pg_frame *f, const pg_l2 *l2, const pg_ep *src, int fam)
     f->len = 20;
 }
 
-void pg_wire_l2(pg_frame *f, const pg_l2 *l2, const pg_ep *src,
-                const pg_ep *dst, int fam)
+void pg_wire_l2(pg_frame *f, const pg_l2 *l2, const pg_ep *src, const pg_ep *dst, int fam)
 {
     uint32_t af;
 
@@ -147,8 +145,8 @@ void pg_wire_ip4_fix(pg_frame *f)
     pg_put16(ip + 10, pg_wire_csum(ip, ihl, 0));
 }
 
-void pg_wire_ip(pg_frame *f, const pg_ep *src, const pg_ep *dst,
-                uint8_t proto, size_t l4len, uint16_t ip_id)
+void pg_wire_ip(pg_frame *f, const pg_ep *src, const pg_ep *dst, uint8_t proto, size_t l4len,
+                uint16_t ip_id)
 {
     uint8_t *ip = f->b + f->len;
 
@@ -196,9 +194,8 @@ static uint16_t l4_csum(const pg_frame *f, uint8_t proto, size_t l4len)
     return pg_wire_csum(f->b + f->l4, l4len, acc);
 }
 
-void pg_wire_udp(pg_frame *f, const pg_l2 *l2, const pg_ep *src,
-                 const pg_ep *dst, const uint8_t *pay, size_t n,
-                 uint16_t ip_id)
+void pg_wire_udp(pg_frame *f, const pg_l2 *l2, const pg_ep *src, const pg_ep *dst,
+                 const uint8_t *pay, size_t n, uint16_t ip_id)
 {
     uint8_t *u;
     uint16_t ck;
@@ -220,9 +217,8 @@ void pg_wire_udp(pg_frame *f, const pg_l2 *l2, const pg_ep *src,
     pg_put16(u + 6, ck == 0 ? 0xffff : ck);
 }
 
-void pg_wire_tcp(pg_frame *f, const pg_l2 *l2, const pg_ep *src,
-                 const pg_ep *dst, uint32_t seq, uint32_t ack, uint8_t flags,
-                 const uint8_t *pay, size_t n, uint16_t ip_id)
+void pg_wire_tcp(pg_frame *f, const pg_l2 *l2, const pg_ep *src, const pg_ep *dst, uint32_t seq,
+                 uint32_t ack, uint8_t flags, const uint8_t *pay, size_t n, uint16_t ip_id)
 {
     uint8_t *t;
 

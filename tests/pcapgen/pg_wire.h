@@ -7,13 +7,7 @@
 
 #define PG_FRAME_MAX 2048
 
-enum {
-    PG_LT_NULL = 0,
-    PG_LT_EN10MB = 1,
-    PG_LT_RAW = 101,
-    PG_LT_SLL = 113,
-    PG_LT_SLL2 = 276
-};
+enum { PG_LT_NULL = 0, PG_LT_EN10MB = 1, PG_LT_RAW = 101, PG_LT_SLL = 113, PG_LT_SLL2 = 276 };
 
 enum { PG_TCP_FIN = 0x01, PG_TCP_SYN = 0x02, PG_TCP_PSH = 0x08, PG_TCP_ACK = 0x10 };
 
@@ -54,18 +48,15 @@ void pg_ep_str(const pg_ep *ep, char *out, size_t cap);
 uint16_t pg_wire_csum(const uint8_t *p, size_t n, uint32_t acc);
 
 /* Link header for an L3 packet of family fam (4/6); sets f->len, f->l3. */
-void pg_wire_l2(pg_frame *f, const pg_l2 *l2, const pg_ep *src,
-                const pg_ep *dst, int fam);
+void pg_wire_l2(pg_frame *f, const pg_l2 *l2, const pg_ep *src, const pg_ep *dst, int fam);
 /* Full UDP packet (checksum computed for both families). */
-void pg_wire_udp(pg_frame *f, const pg_l2 *l2, const pg_ep *src,
-                 const pg_ep *dst, const uint8_t *pay, size_t n,
-                 uint16_t ip_id);
-void pg_wire_tcp(pg_frame *f, const pg_l2 *l2, const pg_ep *src,
-                 const pg_ep *dst, uint32_t seq, uint32_t ack, uint8_t flags,
+void pg_wire_udp(pg_frame *f, const pg_l2 *l2, const pg_ep *src, const pg_ep *dst,
                  const uint8_t *pay, size_t n, uint16_t ip_id);
+void pg_wire_tcp(pg_frame *f, const pg_l2 *l2, const pg_ep *src, const pg_ep *dst, uint32_t seq,
+                 uint32_t ack, uint8_t flags, const uint8_t *pay, size_t n, uint16_t ip_id);
 /* IP header only (at f->len), protocol proto, l4len bytes to follow. */
-void pg_wire_ip(pg_frame *f, const pg_ep *src, const pg_ep *dst,
-                uint8_t proto, size_t l4len, uint16_t ip_id);
+void pg_wire_ip(pg_frame *f, const pg_ep *src, const pg_ep *dst, uint8_t proto, size_t l4len,
+                uint16_t ip_id);
 /* Recompute the IPv4 header checksum of the frame. */
 void pg_wire_ip4_fix(pg_frame *f);
 

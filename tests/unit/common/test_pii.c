@@ -28,8 +28,8 @@ static void seal_open(void)
     size_t len = 0;
     CHECK(pii_seal(p, "caller_ip", "10.1.2.3", 8, sealed, sizeof sealed, &len));
     CHECK_EQ_INT(len, 8 + PII_OVERHEAD);
-    CHECK_EQ_UINT((uint32_t)sealed[0] << 24 | (uint32_t)sealed[1] << 16 |
-                      (uint32_t)sealed[2] << 8 | sealed[3],
+    CHECK_EQ_UINT((uint32_t)sealed[0] << 24 | (uint32_t)sealed[1] << 16 | (uint32_t)sealed[2] << 8 |
+                      sealed[3],
                   pii_key_id(p));
     CHECK(pii_open(p, "caller_ip", sealed, len, out, sizeof out));
     CHECK_STR(out, "10.1.2.3");

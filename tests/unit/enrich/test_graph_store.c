@@ -100,7 +100,7 @@ int main(void)
         CHECK(sqlite3_step(s) == SQLITE_ROW);
         char ip[64] = "";
         CHECK(pii_open(pii, "caller_ip", sqlite3_column_blob(s, 0),
-                             (size_t)sqlite3_column_bytes(s, 0), ip, sizeof ip));
+                       (size_t)sqlite3_column_bytes(s, 0), ip, sizeof ip));
         CHECK_STR(ip, "10.0.0.2");
         CHECK_EQ_INT(sqlite3_column_int(s, 1), 50010);
         sqlite3_finalize(s);

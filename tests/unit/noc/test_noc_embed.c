@@ -17,23 +17,22 @@
 
 static int failures;
 
-#define CHECK(c, what)                                                                       \
-    do {                                                                                     \
-        if (c)                                                                               \
-            printf("ok: %s\n", what);                                                        \
-        else {                                                                               \
-            printf("FAIL: %s\n", what);                                                      \
-            failures++;                                                                      \
-        }                                                                                    \
+#define CHECK(c, what)                                                                             \
+    do {                                                                                           \
+        if (c)                                                                                     \
+            printf("ok: %s\n", what);                                                              \
+        else {                                                                                     \
+            printf("FAIL: %s\n", what);                                                            \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static json_t *counters(void *ctx)
 {
     atomic_int *calls = ctx;
     atomic_fetch_add(calls, 1);
-    return json_pack("{s:{s:i, s:i}, s:{s:i, s:b, s:s}, s:i}", "ingest", "frames", 7,
-                     "db_errors", 0, "graph", "cycles", 2, "ok", 1, "name", "not a number",
-                     "odd key-name", 5);
+    return json_pack("{s:{s:i, s:i}, s:{s:i, s:b, s:s}, s:i}", "ingest", "frames", 7, "db_errors",
+                     0, "graph", "cycles", 2, "ok", 1, "name", "not a number", "odd key-name", 5);
 }
 
 static size_t collect(char *p, size_t size, size_t n, void *ctx)

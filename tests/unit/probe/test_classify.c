@@ -33,8 +33,7 @@ static void test_teams_addresses(void)
     CHECK(!teams("2001:db8::1"));
 }
 
-static flow_t *flow_from(const char *src, uint16_t sport, const char *dst, uint16_t dport,
-                         int *dir)
+static flow_t *flow_from(const char *src, uint16_t sport, const char *dst, uint16_t dport, int *dir)
 {
     pkt_t p;
     memset(&p, 0, sizeof p);
@@ -56,8 +55,7 @@ static void test_client_side(void)
     flow_t *f = flow_from("10.1.2.3", 50010, "52.113.1.1", 3478, &dir);
     classify_flow_start(C, f, dir);
     CHECK_EQ_INT(f->init_side, dir);
-    CHECK_STR(netaddr_fmt(&f->key.addr[f->client_side], (char[NETADDR_STRLEN]){0},
-                          NETADDR_STRLEN),
+    CHECK_STR(netaddr_fmt(&f->key.addr[f->client_side], (char[NETADDR_STRLEN]){0}, NETADDR_STRLEN),
               "10.1.2.3");
     CHECK_EQ_UINT(f->key.port[f->client_side], 50010);
     classify_flow_end(C, f);
@@ -68,8 +66,7 @@ static void test_client_side(void)
     f = flow_from("52.113.1.1", 3478, "10.1.2.3", 50010, &dir);
     classify_flow_start(C, f, dir);
     CHECK_EQ_INT(f->init_side, dir);
-    CHECK_STR(netaddr_fmt(&f->key.addr[f->client_side], (char[NETADDR_STRLEN]){0},
-                          NETADDR_STRLEN),
+    CHECK_STR(netaddr_fmt(&f->key.addr[f->client_side], (char[NETADDR_STRLEN]){0}, NETADDR_STRLEN),
               "10.1.2.3");
     classify_flow_end(C, f);
     CHECK_EQ_INT(f->app, APP_TEAMS);
@@ -78,8 +75,7 @@ static void test_client_side(void)
     /* the same client endpoint then talks peer-to-peer: known as Teams */
     f = flow_from("10.1.2.3", 50010, "198.51.100.7", 61000, &dir);
     classify_flow_start(C, f, dir);
-    CHECK_STR(netaddr_fmt(&f->key.addr[f->client_side], (char[NETADDR_STRLEN]){0},
-                          NETADDR_STRLEN),
+    CHECK_STR(netaddr_fmt(&f->key.addr[f->client_side], (char[NETADDR_STRLEN]){0}, NETADDR_STRLEN),
               "10.1.2.3");
     CHECK_EQ_INT(classify_app_now(C, f), APP_TEAMS);
     free(f);
@@ -87,8 +83,7 @@ static void test_client_side(void)
     /* IPv6 relay */
     f = flow_from("2603:1063:1::20", 3478, "2001:db8::1", 50030, &dir);
     classify_flow_start(C, f, dir);
-    CHECK_STR(netaddr_fmt(&f->key.addr[f->client_side], (char[NETADDR_STRLEN]){0},
-                          NETADDR_STRLEN),
+    CHECK_STR(netaddr_fmt(&f->key.addr[f->client_side], (char[NETADDR_STRLEN]){0}, NETADDR_STRLEN),
               "2001:db8::1");
     free(f);
 }
@@ -104,8 +99,8 @@ static void test_media(void)
         uint16_t port;
         media_t m;
     } cases[] = {
-        {50000, MEDIA_AUDIO},       {50019, MEDIA_AUDIO},       {50020, MEDIA_VIDEO},
-        {50039, MEDIA_VIDEO},       {50040, MEDIA_SCREENSHARE}, {50059, MEDIA_SCREENSHARE},
+        {50000, MEDIA_AUDIO}, {50019, MEDIA_AUDIO},       {50020, MEDIA_VIDEO},
+        {50039, MEDIA_VIDEO}, {50040, MEDIA_SCREENSHARE}, {50059, MEDIA_SCREENSHARE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         f.key.port[0] = cases[i].port;

@@ -1,5 +1,7 @@
 /* test_decode.c - probe/decode.h over hand-built frames. Every byte array is
  * annotated field by field. Frames are glued from the pieces below. */
+/* clang-format off: the packets below are byte arrays annotated field by
+ * field, one field a line, in columns a formatter would break. */
 #include <netinet/in.h>
 #include <stdlib.h>
 
@@ -7,49 +9,56 @@
 #include "decode.h"
 
 /* DLT numbers as pcap/dlt.h */
-enum { DLT_NULL_ = 0, DLT_EN10MB_ = 1, DLT_RAW_ = 12, DLT_RAW101_ = 101, DLT_LOOP_ = 108,
-       DLT_SLL_ = 113, DLT_SLL2_ = 276 };
+enum {
+    DLT_NULL_ = 0,
+    DLT_EN10MB_ = 1,
+    DLT_RAW_ = 12,
+    DLT_RAW101_ = 101,
+    DLT_LOOP_ = 108,
+    DLT_SLL_ = 113,
+    DLT_SLL2_ = 276
+};
 
 /* ---- pieces ------------------------------------------------------------- */
 
-#define ETH_MACS                                                                               \
-    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, /* dst MAC 00:11:22:33:44:55 */                        \
-    0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb  /* src MAC 66:77:88:99:aa:bb */
+#define ETH_MACS                                                                                   \
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55,    /* dst MAC 00:11:22:33:44:55 */                         \
+        0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb /* src MAC 66:77:88:99:aa:bb */
 
 /* IPv4 + UDP + 8 payload bytes: 10.1.2.3:50010 -> 52.113.1.1:3478 */
-#define IPV4_UDP_8                                                                             \
-    0x45,                   /* version 4, IHL 5 (20 bytes) */                                  \
-    0xb8,                   /* TOS: DSCP 46 (EF), ECN 0 */                                     \
-    0x00, 0x24,             /* total length 36 = 20 IP + 8 UDP + 8 data */                     \
-    0x12, 0x34,             /* identification */                                               \
-    0x40, 0x00,             /* flags DF, fragment offset 0 */                                  \
-    0x40,                   /* TTL 64 */                                                       \
-    0x11,                   /* protocol 17 = UDP */                                            \
-    0x00, 0x00,             /* header checksum (not verified) */                               \
-    10, 1, 2, 3,            /* src 10.1.2.3 */                                                 \
-    52, 113, 1, 1,          /* dst 52.113.1.1 */                                               \
-    0xc3, 0x5a,             /* UDP src port 50010 */                                           \
-    0x0d, 0x96,             /* UDP dst port 3478 */                                            \
-    0x00, 0x10,             /* UDP length 16 = 8 header + 8 data */                            \
-    0x00, 0x00,             /* UDP checksum: none */                                           \
-    'p', 'a', 'y', 'l', 'o', 'a', 'd', '!' /* 8 data bytes */
+#define IPV4_UDP_8                                                                                 \
+    0x45,                                      /* version 4, IHL 5 (20 bytes) */                   \
+        0xb8,                                  /* TOS: DSCP 46 (EF), ECN 0 */                      \
+        0x00, 0x24,                            /* total length 36 = 20 IP + 8 UDP + 8 data */      \
+        0x12, 0x34,                            /* identification */                                \
+        0x40, 0x00,                            /* flags DF, fragment offset 0 */                   \
+        0x40,                                  /* TTL 64 */                                        \
+        0x11,                                  /* protocol 17 = UDP */                             \
+        0x00, 0x00,                            /* header checksum (not verified) */                \
+        10, 1, 2, 3,                           /* src 10.1.2.3 */                                  \
+        52, 113, 1, 1,                         /* dst 52.113.1.1 */                                \
+        0xc3, 0x5a,                            /* UDP src port 50010 */                            \
+        0x0d, 0x96,                            /* UDP dst port 3478 */                             \
+        0x00, 0x10,                            /* UDP length 16 = 8 header + 8 data */             \
+        0x00, 0x00,                            /* UDP checksum: none */                            \
+        'p', 'a', 'y', 'l', 'o', 'a', 'd', '!' /* 8 data bytes */
 
 /* UDP header + 4 data bytes for the IPv6 frames: port 50010 -> 3478 */
-#define UDP_4                                                                                  \
-    0xc3, 0x5a,             /* src port 50010 */                                               \
-    0x0d, 0x96,             /* dst port 3478 */                                                \
-    0x00, 0x0c,             /* length 12 = 8 header + 4 data */                                \
-    0x00, 0x00,             /* checksum (not verified) */                                      \
-    0xde, 0xad, 0xbe, 0xef  /* 4 data bytes */
+#define UDP_4                                                                                      \
+    0xc3, 0x5a,                /* src port 50010 */                                                \
+        0x0d, 0x96,            /* dst port 3478 */                                                 \
+        0x00, 0x0c,            /* length 12 = 8 header + 4 data */                                 \
+        0x00, 0x00,            /* checksum (not verified) */                                       \
+        0xde, 0xad, 0xbe, 0xef /* 4 data bytes */
 
 /* IPv6 fixed header, next header and payload length given */
-#define IPV6_HDR(plen, nh)                                                                     \
-    0x60, 0x00, 0x00, 0x00, /* version 6, traffic class 0, flow label 0 */                     \
-    0x00, (plen),           /* payload length */                                               \
-    (nh),                   /* next header */                                                  \
-    0x40,                   /* hop limit 64 */                                                 \
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, /* src 2001:db8::1 */      \
-    0x26, 0x03, 0x10, 0x63, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20  /* dst 2603:1063:1::20 */
+#define IPV6_HDR(plen, nh)                                                                         \
+    0x60, 0x00, 0x00, 0x00, /* version 6, traffic class 0, flow label 0 */                         \
+        0x00, (plen),       /* payload length */                                                   \
+        (nh),               /* next header */                                                      \
+        0x40,               /* hop limit 64 */                                                     \
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, /* src 2001:db8::1 */       \
+        0x26, 0x03, 0x10, 0x63, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20  /* dst 2603:1063:1::20 */
 
 static pkt_t P;
 
@@ -99,7 +108,8 @@ static void test_ethernet_ipv4_udp(void)
 {
     static const uint8_t f[] = {
         ETH_MACS,
-        0x08, 0x00, /* EtherType IPv4 */
+        0x08,
+        0x00, /* EtherType IPv4 */
         IPV4_UDP_8,
     };
     CHECK_EQ_INT(dec(DLT_EN10MB_, f, sizeof f), DECODE_OK);
@@ -116,10 +126,9 @@ static void test_ethernet_ipv4_udp(void)
 static void test_vlan_8021q(void)
 {
     static const uint8_t f[] = {
-        ETH_MACS,
-        0x81, 0x00, /* TPID 802.1Q */
-        0xa0, 0x64, /* TCI: PCP 5, DEI 0, VID 100 */
-        0x08, 0x00, /* EtherType IPv4 */
+        ETH_MACS,   0x81, 0x00, /* TPID 802.1Q */
+        0xa0,       0x64,       /* TCI: PCP 5, DEI 0, VID 100 */
+        0x08,       0x00,       /* EtherType IPv4 */
         IPV4_UDP_8,
     };
     CHECK_EQ_INT(dec(DLT_EN10MB_, f, sizeof f), DECODE_OK);
@@ -131,12 +140,11 @@ static void test_vlan_8021q(void)
 static void test_qinq(void)
 {
     static const uint8_t f[] = {
-        ETH_MACS,
-        0x88, 0xa8, /* TPID 802.1ad (S-tag) */
-        0x00, 0xc8, /* TCI: VID 200 (outer) */
-        0x81, 0x00, /* TPID 802.1Q (C-tag) */
-        0x20, 0x64, /* TCI: PCP 1, VID 100 (inner) */
-        0x08, 0x00, /* EtherType IPv4 */
+        ETH_MACS,   0x88, 0xa8, /* TPID 802.1ad (S-tag) */
+        0x00,       0xc8,       /* TCI: VID 200 (outer) */
+        0x81,       0x00,       /* TPID 802.1Q (C-tag) */
+        0x20,       0x64,       /* TCI: PCP 1, VID 100 (inner) */
+        0x08,       0x00,       /* EtherType IPv4 */
         IPV4_UDP_8,
     };
     CHECK_EQ_INT(dec(DLT_EN10MB_, f, sizeof f), DECODE_OK);
@@ -149,11 +157,11 @@ static void test_qinq(void)
 static void test_sll(void)
 {
     static const uint8_t f[] = {
-        0x00, 0x00,             /* packet type: to us */
-        0x00, 0x01,             /* ARPHRD_ETHER */
-        0x00, 0x06,             /* link-layer address length 6 */
-        0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x00, 0x00, /* address, padded to 8 */
-        0x08, 0x00,             /* protocol IPv4 */
+        0x00,       0x00,                                     /* packet type: to us */
+        0x00,       0x01,                                     /* ARPHRD_ETHER */
+        0x00,       0x06,                                     /* link-layer address length 6 */
+        0x66,       0x77, 0x88, 0x99, 0xaa, 0xbb, 0x00, 0x00, /* address, padded to 8 */
+        0x08,       0x00,                                     /* protocol IPv4 */
         IPV4_UDP_8,
     };
     CHECK_EQ_INT(dec(DLT_SLL_, f, sizeof f), DECODE_OK);
@@ -167,13 +175,13 @@ static void test_sll(void)
 static void test_sll2(void)
 {
     static const uint8_t f[] = {
-        0x08, 0x00,             /* protocol IPv4 */
-        0x00, 0x00,             /* reserved */
-        0x00, 0x00, 0x00, 0x02, /* interface index 2 */
-        0x00, 0x01,             /* ARPHRD_ETHER */
-        0x04,                   /* packet type: outgoing */
-        0x06,                   /* address length 6 */
-        0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x00, 0x00, /* address, padded to 8 */
+        0x08,       0x00,                                     /* protocol IPv4 */
+        0x00,       0x00,                                     /* reserved */
+        0x00,       0x00, 0x00, 0x02,                         /* interface index 2 */
+        0x00,       0x01,                                     /* ARPHRD_ETHER */
+        0x04,                                                 /* packet type: outgoing */
+        0x06,                                                 /* address length 6 */
+        0x66,       0x77, 0x88, 0x99, 0xaa, 0xbb, 0x00, 0x00, /* address, padded to 8 */
         IPV4_UDP_8,
     };
     CHECK_EQ_INT(dec(DLT_SLL2_, f, sizeof f), DECODE_OK);
@@ -186,25 +194,31 @@ static void test_sll2(void)
 static void test_null_both_orders(void)
 {
     static const uint8_t le[] = {
-        0x02, 0x00, 0x00, 0x00, /* AF_INET, written little-endian */
+        0x02,       0x00, 0x00, 0x00, /* AF_INET, written little-endian */
         IPV4_UDP_8,
     };
     static const uint8_t be[] = {
-        0x00, 0x00, 0x00, 0x02, /* AF_INET, written big-endian */
+        0x00,       0x00, 0x00, 0x02, /* AF_INET, written big-endian */
         IPV4_UDP_8,
     };
     static const uint8_t be6[] = {
-        0x00, 0x00, 0x00, 0x1e, /* AF_INET6 = 30 (macOS), big-endian */
-        IPV6_HDR(12, 17),       /* payload 12, next header UDP */
+        0x00,
+        0x00,
+        0x00,
+        0x1e,             /* AF_INET6 = 30 (macOS), big-endian */
+        IPV6_HDR(12, 17), /* payload 12, next header UDP */
         UDP_4,
     };
     static const uint8_t le6[] = {
-        0x18, 0x00, 0x00, 0x00, /* AF_INET6 = 24 (NetBSD/OpenBSD), little-endian */
+        0x18,
+        0x00,
+        0x00,
+        0x00, /* AF_INET6 = 24 (NetBSD/OpenBSD), little-endian */
         IPV6_HDR(12, 17),
         UDP_4,
     };
     static const uint8_t other[] = {
-        0x07, 0x00, 0x00, 0x00, /* family 7: not IP */
+        0x07,       0x00, 0x00, 0x00, /* family 7: not IP */
         IPV4_UDP_8,
     };
     CHECK_EQ_INT(dec(DLT_NULL_, le, sizeof le), DECODE_OK);
@@ -256,14 +270,14 @@ static void test_ipv4_options(void)
         0x01,                   /* TTL 1 */
         0x11,                   /* UDP */
         0x00, 0x00,             /* checksum */
-        10, 1, 2, 3,            /* src 10.1.2.3 */
-        52, 113, 1, 1,          /* dst 52.113.1.1 */
+        10,   1,    2,    3,    /* src 10.1.2.3 */
+        52,   113,  1,    1,    /* dst 52.113.1.1 */
         0x94, 0x04, 0x00, 0x00, /* option: Router Alert, length 4, value 0 */
         0xc3, 0x5a,             /* UDP src port 50010 */
         0x0d, 0x96,             /* UDP dst port 3478 */
         0x00, 0x10,             /* UDP length 16 */
         0x00, 0x00,             /* UDP checksum */
-        'p', 'a', 'y', 'l', 'o', 'a', 'd', '!',
+        'p',  'a',  'y',  'l',  'o', 'a', 'd', '!',
     };
     CHECK_EQ_INT(dec(DLT_RAW_, f, sizeof f), DECODE_OK);
     CHECK_EQ_UINT(P.sport, 50010);
@@ -277,16 +291,16 @@ static void test_ipv4_options(void)
 /* ---- IPv6 extension headers --------------------------------------------- */
 
 /* IPv6 + hop-by-hop + fragment header + UDP. frag_hi/lo: offset << 3 | M. */
-#define V6_HBH_FRAG(frag_hi, frag_lo)                                                          \
-    IPV6_HDR(28, 0),        /* payload 28 = 8 HBH + 8 frag + 12 UDP; next: hop-by-hop */       \
-    44,                     /* HBH: next header 44 (fragment) */                               \
-    0,                      /* HBH: length 0 -> 8 bytes */                                     \
-    0x01, 0x04, 0, 0, 0, 0, /* HBH: PadN option, 4 bytes of padding */                         \
-    17,                     /* fragment: next header UDP */                                    \
-    0,                      /* fragment: reserved */                                           \
-    (frag_hi), (frag_lo),   /* fragment: offset (13 bits) << 3, res, M */                      \
-    0x00, 0x00, 0xbe, 0xef, /* fragment: identification */                                     \
-    UDP_4
+#define V6_HBH_FRAG(frag_hi, frag_lo)                                                              \
+    IPV6_HDR(28, 0),            /* payload 28 = 8 HBH + 8 frag + 12 UDP; next: hop-by-hop */       \
+        44,                     /* HBH: next header 44 (fragment) */                               \
+        0,                      /* HBH: length 0 -> 8 bytes */                                     \
+        0x01, 0x04, 0, 0, 0, 0, /* HBH: PadN option, 4 bytes of padding */                         \
+        17,                     /* fragment: next header UDP */                                    \
+        0,                      /* fragment: reserved */                                           \
+        (frag_hi), (frag_lo),   /* fragment: offset (13 bits) << 3, res, M */                      \
+        0x00, 0x00, 0xbe, 0xef, /* fragment: identification */                                     \
+        UDP_4
 
 static void test_ipv6_ext_fragments(void)
 {
@@ -313,21 +327,26 @@ static void test_ipv6_ext_fragments(void)
 static void test_ipv6_ext_truncated(void)
 {
     static const uint8_t f[] = {
-        IPV6_HDR(8, 0),         /* payload 8 (all captured); next: hop-by-hop */
-        17,                     /* HBH: next header UDP */
-        1,                      /* HBH: length 1 -> 16 bytes, but only 8 follow */
-        0x01, 0x04, 0, 0, 0, 0, /* PadN */
+        IPV6_HDR(8, 0), /* payload 8 (all captured); next: hop-by-hop */
+        17,             /* HBH: next header UDP */
+        1,              /* HBH: length 1 -> 16 bytes, but only 8 follow */
+        0x01,
+        0x04,
+        0,
+        0,
+        0,
+        0, /* PadN */
     };
     CHECK_EQ_INT(dec(DLT_RAW_, f, sizeof f), DECODE_ERR_IPV6_EXT_TRUNCATED);
     /* a header cut after its first byte */
     static const uint8_t g[] = {
-        IPV6_HDR(1, 60),        /* payload 1; next: destination options */
-        17,                     /* only the next-header byte of it */
+        IPV6_HDR(1, 60), /* payload 1; next: destination options */
+        17,              /* only the next-header byte of it */
     };
     CHECK_EQ_INT(dec(DLT_RAW_, g, sizeof g), DECODE_ERR_IPV6_EXT_TRUNCATED);
     /* payload length larger than what was captured, no snap cut */
     static const uint8_t h[] = {
-        IPV6_HDR(40, 17),       /* payload 40 claimed; 12 present */
+        IPV6_HDR(40, 17), /* payload 40 claimed; 12 present */
         UDP_4,
     };
     CHECK_EQ_INT(dec(DLT_RAW_, h, sizeof h), DECODE_ERR_IPV6_PAYLOAD_LENGTH);
@@ -342,26 +361,25 @@ static void test_malformed_l2_l3(void)
 {
     static const uint8_t eth[] = {
         ETH_MACS,
-        0x08, 0x00, /* EtherType IPv4 */
+        0x08,
+        0x00, /* EtherType IPv4 */
         IPV4_UDP_8,
     };
     CHECK_EQ_INT(dec(DLT_EN10MB_, eth, 13), DECODE_ERR_L2_TRUNCATED); /* EtherType cut */
     CHECK_EQ_INT(dec(DLT_EN10MB_, eth, 0), DECODE_ERR_L2_TRUNCATED);
     CHECK_EQ_INT(decode_frame(DLT_EN10MB_, NULL, 0, 0, 0, &P), DECODE_ERR_L2_TRUNCATED);
-    CHECK_EQ_INT(dec(DLT_EN10MB_, eth, 14), DECODE_ERR_IP_TRUNCATED); /* nothing after L2 */
+    CHECK_EQ_INT(dec(DLT_EN10MB_, eth, 14), DECODE_ERR_IP_TRUNCATED);      /* nothing after L2 */
     CHECK_EQ_INT(dec(DLT_EN10MB_, eth, 14 + 19), DECODE_ERR_IP_TRUNCATED); /* IPv4 hdr cut */
 
     static const uint8_t vlan_cut[] = {
-        ETH_MACS,
-        0x81, 0x00, /* TPID 802.1Q */
-        0x00, 0x64, /* TCI VID 100; the inner EtherType is missing */
+        ETH_MACS, 0x81, 0x00, /* TPID 802.1Q */
+        0x00,     0x64,       /* TCI VID 100; the inner EtherType is missing */
     };
     CHECK_EQ_INT(dec(DLT_EN10MB_, vlan_cut, sizeof vlan_cut), DECODE_ERR_VLAN_TRUNCATED);
 
     static const uint8_t arp[] = {
-        ETH_MACS,
-        0x08, 0x06, /* EtherType ARP */
-        0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, /* ARP request header */
+        ETH_MACS, 0x08, 0x06,                               /* EtherType ARP */
+        0x00,     0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, /* ARP request header */
     };
     CHECK_EQ_INT(dec(DLT_EN10MB_, arp, sizeof arp), DECODE_SKIP_NON_IP);
 
@@ -398,7 +416,8 @@ static void test_total_length_vs_snaplen(void)
 {
     static const uint8_t eth[] = {
         ETH_MACS,
-        0x08, 0x00, /* EtherType IPv4 */
+        0x08,
+        0x00, /* EtherType IPv4 */
         IPV4_UDP_8,
     };
     uint8_t f[sizeof eth];
@@ -418,15 +437,15 @@ static void test_total_length_vs_snaplen(void)
     CHECK_EQ_UINT(P.caplen, sizeof f);
     CHECK_EQ_UINT(P.wirelen, 14 + 64);
     /* snap cut inside the UDP header */
-    CHECK_EQ_INT(decode_frame(DLT_EN10MB_, f, 14 + 24, 14 + 64, 0, &P),
-                 DECODE_ERR_UDP_TRUNCATED);
+    CHECK_EQ_INT(decode_frame(DLT_EN10MB_, f, 14 + 24, 14 + 64, 0, &P), DECODE_ERR_UDP_TRUNCATED);
 }
 
 static void test_malformed_l4(void)
 {
     static const uint8_t eth[] = {
         ETH_MACS,
-        0x08, 0x00, /* EtherType IPv4 */
+        0x08,
+        0x00, /* EtherType IPv4 */
         IPV4_UDP_8,
     };
     uint8_t f[sizeof eth];
@@ -443,28 +462,28 @@ static void test_malformed_l4(void)
     CHECK_EQ_UINT(P.payload_len, 4);
 
     static const uint8_t udp_cut[] = {
-        0x45, 0x00,             /* v4, IHL 5, TOS 0 */
-        0x00, 0x18,             /* total length 24: only 4 bytes of UDP */
-        0, 0, 0, 0, 64, 17, 0, 0, /* id, flags, TTL 64, UDP, checksum */
-        10, 0, 0, 1, 10, 0, 0, 2, /* 10.0.0.1 -> 10.0.0.2 */
-        0xc3, 0x5a, 0x0d, 0x96, /* UDP ports; length and checksum missing */
+        0x45, 0x00,                           /* v4, IHL 5, TOS 0 */
+        0x00, 0x18,                           /* total length 24: only 4 bytes of UDP */
+        0,    0,    0,    0,    64, 17, 0, 0, /* id, flags, TTL 64, UDP, checksum */
+        10,   0,    0,    1,    10, 0,  0, 2, /* 10.0.0.1 -> 10.0.0.2 */
+        0xc3, 0x5a, 0x0d, 0x96,               /* UDP ports; length and checksum missing */
     };
     CHECK_EQ_INT(dec(DLT_RAW_, udp_cut, sizeof udp_cut), DECODE_ERR_UDP_TRUNCATED);
 
     uint8_t tcp[] = {
-        0x45, 0x00,             /* v4, IHL 5, TOS 0 */
-        0x00, 0x2c,             /* total length 44 = 20 IP + 20 TCP + 4 data */
-        0, 0, 0x40, 0, 64, 6, 0, 0, /* id, DF, TTL 64, TCP, checksum */
-        10, 0, 0, 1, 52, 113, 1, 1, /* 10.0.0.1 -> 52.113.1.1 */
-        0xc3, 0x5a,             /* TCP src port 50010 */
-        0x01, 0xbb,             /* TCP dst port 443 */
-        0x00, 0x00, 0x00, 0x64, /* sequence 100 */
-        0x00, 0x00, 0x00, 0x00, /* ack 0 */
-        0x50,                   /* data offset 5 (20 bytes) */
-        0x18,                   /* flags PSH ACK */
-        0xff, 0xff,             /* window */
-        0x00, 0x00, 0x00, 0x00, /* checksum, urgent pointer */
-        0x00, 0x00, 0x00, 0x04, /* 4 data bytes: RFC 4571 length 4 */
+        0x45, 0x00,                            /* v4, IHL 5, TOS 0 */
+        0x00, 0x2c,                            /* total length 44 = 20 IP + 20 TCP + 4 data */
+        0,    0,    0x40, 0,    64, 6,   0, 0, /* id, DF, TTL 64, TCP, checksum */
+        10,   0,    0,    1,    52, 113, 1, 1, /* 10.0.0.1 -> 52.113.1.1 */
+        0xc3, 0x5a,                            /* TCP src port 50010 */
+        0x01, 0xbb,                            /* TCP dst port 443 */
+        0x00, 0x00, 0x00, 0x64,                /* sequence 100 */
+        0x00, 0x00, 0x00, 0x00,                /* ack 0 */
+        0x50,                                  /* data offset 5 (20 bytes) */
+        0x18,                                  /* flags PSH ACK */
+        0xff, 0xff,                            /* window */
+        0x00, 0x00, 0x00, 0x00,                /* checksum, urgent pointer */
+        0x00, 0x00, 0x00, 0x04,                /* 4 data bytes: RFC 4571 length 4 */
     };
     CHECK_EQ_INT(dec(DLT_RAW_, tcp, sizeof tcp), DECODE_OK);
     CHECK_EQ_INT(P.l4proto, IPPROTO_TCP);
@@ -486,17 +505,16 @@ static void test_malformed_l4(void)
 static void test_ethernet_padding(void)
 {
     static const uint8_t f[60] = {
-        ETH_MACS,
-        0x08, 0x00,             /* EtherType IPv4 */
-        0x45, 0x00,             /* v4, IHL 5, TOS 0 */
-        0x00, 0x20,             /* total length 32 = 20 + 8 UDP + 4 data */
-        0, 0, 0, 0, 64, 17, 0, 0, /* id, flags, TTL 64, UDP, checksum */
-        10, 0, 0, 1, 10, 0, 0, 2, /* 10.0.0.1 -> 10.0.0.2 */
-        0x13, 0x88,             /* UDP src 5000 */
-        0x13, 0x89,             /* UDP dst 5001 */
-        0x00, 0x0c,             /* UDP length 12 */
-        0x00, 0x00,             /* checksum */
-        0x80, 0x00, 0x00, 0x01, /* 4 data bytes */
+        ETH_MACS, 0x08, 0x00,                     /* EtherType IPv4 */
+        0x45,     0x00,                           /* v4, IHL 5, TOS 0 */
+        0x00,     0x20,                           /* total length 32 = 20 + 8 UDP + 4 data */
+        0,        0,    0,    0,    64, 17, 0, 0, /* id, flags, TTL 64, UDP, checksum */
+        10,       0,    0,    1,    10, 0,  0, 2, /* 10.0.0.1 -> 10.0.0.2 */
+        0x13,     0x88,                           /* UDP src 5000 */
+        0x13,     0x89,                           /* UDP dst 5001 */
+        0x00,     0x0c,                           /* UDP length 12 */
+        0x00,     0x00,                           /* checksum */
+        0x80,     0x00, 0x00, 0x01,               /* 4 data bytes */
         /* 14 bytes of zero padding up to the 60-byte minimum frame */
     };
     CHECK_EQ_INT(dec(DLT_EN10MB_, f, sizeof f), DECODE_OK);
@@ -567,3 +585,4 @@ int main(void)
     RUN(test_all_prefixes);
     return check_finish("unit_decode");
 }
+/* clang-format on */

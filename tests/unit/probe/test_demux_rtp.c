@@ -1,17 +1,19 @@
 /* test_demux_rtp.c - probe/demux.h (RFC 7983 demultiplexing, TURN and STUN
  * unwrapping) and probe/rtp.h (RTP headers, RFC 8285 extensions, RTCP). */
+/* clang-format off: the packets below are byte arrays annotated field by
+ * field, one field a line, in columns a formatter would break. */
 #include "check.h"
 #include "demux.h"
 #include "rtp.h"
 
 /* A 16-byte RTP packet: 12-byte header + 4 payload bytes. */
-#define RTP_16                                                                                 \
-    0x80,                   /* V=2, P=0, X=0, CC=0 */                                          \
-    0x00,                   /* M=0, PT=0 (PCMU) */                                             \
-    0x12, 0x34,             /* sequence 0x1234 */                                              \
-    0x00, 0x00, 0x03, 0x20, /* timestamp 800 */                                                \
-    0xde, 0xad, 0xbe, 0xef, /* SSRC */                                                         \
-    0xd5, 0xd5, 0xd5, 0xd5  /* payload */
+#define RTP_16                                                                                     \
+    0x80,                       /* V=2, P=0, X=0, CC=0 */                                          \
+        0x00,                   /* M=0, PT=0 (PCMU) */                                             \
+        0x12, 0x34,             /* sequence 0x1234 */                                              \
+        0x00, 0x00, 0x03, 0x20, /* timestamp 800 */                                                \
+        0xde, 0xad, 0xbe, 0xef, /* SSRC */                                                         \
+        0xd5, 0xd5, 0xd5, 0xd5  /* payload */
 
 #define STUN_TXID 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c
 
@@ -68,12 +70,12 @@ static void test_rfc7983_ranges(void)
 static void test_stun_binding(void)
 {
     static const uint8_t req[] = {
-        0x00, 0x01,             /* Binding Request */
-        0x00, 0x08,             /* message length 8 */
-        0x21, 0x12, 0xa4, 0x42, /* magic cookie */
-        STUN_TXID,              /* transaction ID */
-        0x00, 0x24, 0x00, 0x04, /* PRIORITY, length 4 */
-        0x6e, 0x00, 0x1e, 0xff, /* priority value */
+        0x00,      0x01,             /* Binding Request */
+        0x00,      0x08,             /* message length 8 */
+        0x21,      0x12, 0xa4, 0x42, /* magic cookie */
+        STUN_TXID,                   /* transaction ID */
+        0x00,      0x24, 0x00, 0x04, /* PRIORITY, length 4 */
+        0x6e,      0x00, 0x1e, 0xff, /* priority value */
     };
     demux_result_t r;
     demux_datagram(req, sizeof req, &r);
@@ -96,9 +98,9 @@ static void test_stun_binding(void)
 static void test_turn_channeldata(void)
 {
     static const uint8_t cd[] = {
-        0x40, 0x01,             /* channel number 0x4001 */
-        0x00, 0x10,             /* length 16 */
-        RTP_16,                 /* application data: RTP */
+        0x40,   0x01, /* channel number 0x4001 */
+        0x00,   0x10, /* length 16 */
+        RTP_16,       /* application data: RTP */
     };
     demux_result_t r;
     demux_datagram(cd, sizeof cd, &r);
@@ -110,11 +112,11 @@ static void test_turn_channeldata(void)
     CHECK_EQ_INT(r.malformed, 0);
 
     static const uint8_t padded[] = {
-        0x40, 0x01,             /* channel 0x4001 */
-        0x00, 0x0d,             /* length 13: RTP header + 1 payload byte */
+        0x40, 0x01, /* channel 0x4001 */
+        0x00, 0x0d, /* length 13: RTP header + 1 payload byte */
         0x80, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0xa0, 0x11, 0x22, 0x33, 0x44, /* RTP hdr */
-        0xd5,                   /* 1 payload byte */
-        0x00, 0x00, 0x00,       /* padding to a multiple of 4 (RFC 8656 12.5) */
+        0xd5,                                                                   /* 1 payload byte */
+        0x00, 0x00, 0x00, /* padding to a multiple of 4 (RFC 8656 12.5) */
     };
     demux_datagram(padded, sizeof padded, &r);
     CHECK_EQ_INT(r.kind, DEMUX_RTP);
@@ -122,8 +124,8 @@ static void test_turn_channeldata(void)
     CHECK_EQ_INT(r.malformed, 0);
 
     static const uint8_t too_long[] = {
-        0x40, 0x01,             /* channel 0x4001 */
-        0x00, 0x40,             /* length 64: beyond the datagram */
+        0x40,   0x01, /* channel 0x4001 */
+        0x00,   0x40, /* length 64: beyond the datagram */
         RTP_16,
     };
     demux_datagram(too_long, sizeof too_long, &r);
@@ -131,8 +133,8 @@ static void test_turn_channeldata(void)
     CHECK_EQ_INT(r.malformed, 1);
 
     static const uint8_t extra[] = {
-        0x40, 0x01,             /* channel 0x4001 */
-        0x00, 0x0c,             /* length 12 */
+        0x40, 0x01,                                                             /* channel 0x4001 */
+        0x00, 0x0c,                                                             /* length 12 */
         0x80, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0xa0, 0x11, 0x22, 0x33, 0x44, /* RTP hdr */
         0x00, 0x00, 0x00, 0x00, /* 4 trailing bytes: more than padding (QUIC?) */
     };
@@ -141,8 +143,8 @@ static void test_turn_channeldata(void)
     CHECK_EQ_INT(r.encap, ENCAP_RAW);
 
     static const uint8_t chan5000[] = {
-        0x50, 0x00,             /* "channel" 0x5000 > 0x4FFF: first byte 80 */
-        0x00, 0x10,             /* length 16 */
+        0x50,   0x00, /* "channel" 0x5000 > 0x4FFF: first byte 80 */
+        0x00,   0x10, /* length 16 */
         RTP_16,
     };
     demux_datagram(chan5000, sizeof chan5000, &r);
@@ -151,8 +153,8 @@ static void test_turn_channeldata(void)
     CHECK_EQ_INT(r.malformed, 0);
 
     static const uint8_t chan4fff[] = {
-        0x4f, 0xff,             /* channel 0x4FFF: the highest valid */
-        0x00, 0x10,             /* length 16 */
+        0x4f,   0xff, /* channel 0x4FFF: the highest valid */
+        0x00,   0x10, /* length 16 */
         RTP_16,
     };
     demux_datagram(chan4fff, sizeof chan4fff, &r);
@@ -163,14 +165,13 @@ static void test_turn_channeldata(void)
 static void test_stun_data_indication(void)
 {
     static const uint8_t di[] = {
-        0x00, 0x17,             /* Data Indication */
-        0x00, 0x20,             /* message length 32 */
-        0x21, 0x12, 0xa4, 0x42, /* magic cookie */
-        STUN_TXID,
-        0x00, 0x12, 0x00, 0x08, /* XOR-PEER-ADDRESS, length 8 */
-        0x00, 0x01, 0xe1, 0x4a, 0x15, 0x12, 0xa4, 0x43, /* IPv4, port, address */
-        0x00, 0x13, 0x00, 0x10, /* DATA, length 16 */
-        RTP_16,                 /* the relayed RTP packet */
+        0x00,      0x17,                                     /* Data Indication */
+        0x00,      0x20,                                     /* message length 32 */
+        0x21,      0x12, 0xa4, 0x42,                         /* magic cookie */
+        STUN_TXID, 0x00, 0x12, 0x00, 0x08,                   /* XOR-PEER-ADDRESS, length 8 */
+        0x00,      0x01, 0xe1, 0x4a, 0x15, 0x12, 0xa4, 0x43, /* IPv4, port, address */
+        0x00,      0x13, 0x00, 0x10,                         /* DATA, length 16 */
+        RTP_16,                                              /* the relayed RTP packet */
     };
     demux_result_t r;
     demux_datagram(di, sizeof di, &r);
@@ -319,10 +320,10 @@ static void test_rtp_padding(void)
 static void test_rtp_rtcp_pts(void)
 {
     uint8_t p[] = {
-        0x80,                   /* V=2 */
-        72,                     /* M=0, PT=72 (RTCP SR 200 with the marker bit taken off) */
+        0x80, /* V=2 */
+        72,   /* M=0, PT=72 (RTCP SR 200 with the marker bit taken off) */
         0x00, 0x01, 0, 0, 0, 0, 1, 2, 3, 4, /* seq, ts, SSRC */
-        0x00,                   /* payload */
+        0x00,                               /* payload */
     };
     rtp_hdr_t h;
     for (int pt = 72; pt <= 76; pt++) {
@@ -426,8 +427,8 @@ static void test_srtcp(void)
         0x9c, 0x3f, 0x01, 0xd2, 0x77, 0x10, 0xe5, 0x2a, 0x4b, 0x8e, 0x61, 0xf0, /* cipher */
         0x05, 0xaa, 0x93, 0x3c, 0xde, 0x71, 0x28, 0x46, 0xbb, 0x0f, 0xc2, 0x59, /* cipher */
         0x3a, 0x91, 0x7e, 0x64, 0x12, 0xe8, 0x4d, 0xa7, 0x6c, 0x35, 0xf9, 0x80, /* cipher */
-        0x21, 0x5b, 0xc6, 0x0d, 0x98, 0xe3, 0x47, 0x1a, /* cipher */
-        0x80, 0x00, 0x00, 0x2a, /* E=1, SRTCP index 42 */
+        0x21, 0x5b, 0xc6, 0x0d, 0x98, 0xe3, 0x47, 0x1a,                         /* cipher */
+        0x80, 0x00, 0x00, 0x2a,                                     /* E=1, SRTCP index 42 */
         0x5e, 0x17, 0xa0, 0x4c, 0x93, 0x28, 0xfb, 0x61, 0x0e, 0xd4, /* auth tag (80 bits) */
     };
     rtcp_info_t ri;
@@ -464,3 +465,4 @@ int main(void)
     RUN(test_srtcp);
     return check_finish("unit_demux_rtp");
 }
+/* clang-format on */

@@ -47,7 +47,9 @@ static pkt_t pkt4(const char *src, uint16_t sport, const char *dst, uint16_t dpo
 
 static flow_table_cfg_t cfg(uint32_t max)
 {
-    flow_table_cfg_t c = {.max_flows = max, .udp_timeout = 30 * SEC, .tcp_timeout = 300 * SEC,
+    flow_table_cfg_t c = {.max_flows = max,
+                          .udp_timeout = 30 * SEC,
+                          .tcp_timeout = 300 * SEC,
                           .tcp_closed_timeout = 10 * SEC};
     return c;
 }
@@ -194,7 +196,7 @@ static void test_lru_eviction(void)
     f[1] = flow_table_get(ft, &k[1], 2 * SEC, &created);
     f[2] = flow_table_get(ft, &k[2], 3 * SEC, &created);
     CHECK(flow_table_get(ft, &k[0], 4 * SEC, &created) == f[0]); /* 0 is fresh again */
-    f[3] = flow_table_get(ft, &k[3], 5 * SEC, &created);        /* evicts 1 */
+    f[3] = flow_table_get(ft, &k[3], 5 * SEC, &created);         /* evicts 1 */
     CHECK(created);
     CHECK_EQ_INT(r.calls[FLOW_END_EVICTED], 1);
     CHECK(r.last == f[1]);

@@ -117,9 +117,9 @@ static void test_wrap(void)
     CHECK_EQ_UINT(S.cycles, 65536);
     /* a loss and a reorder across the wrap */
     memset(&S, 0, sizeof S);
-    feed_range(65530, 5);                 /* 65530..65534 */
-    (void)rtp_seq_update(&S, 0);          /* 65535 missing for now */
-    (void)rtp_seq_update(&S, 2);          /* 1 lost */
+    feed_range(65530, 5);        /* 65530..65534 */
+    (void)rtp_seq_update(&S, 0); /* 65535 missing for now */
+    (void)rtp_seq_update(&S, 2); /* 1 lost */
     CHECK_EQ_INT(rtp_seq_update(&S, 65535), SEQ_LATE);
     feed_range(3, 10);
     rtp_seq_finish(&S);

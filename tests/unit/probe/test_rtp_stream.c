@@ -23,9 +23,9 @@ static rtp_hdr_t hdr(uint8_t pt, uint16_t seq, uint32_t ts, uint8_t marker)
 }
 
 /* Arrival offsets (µs) added to the nominal 20 ms grid. */
-static const int32_t JIT_US[] = {0,    1200, -800, 3500, 200,  -2500, 900,  0,
-                                 4100, -300, 1700, -1900, 2600, 50,   -700, 1300,
-                                 -3100, 2200, 600,  -1200, 0,   3300, -400, 800};
+static const int32_t JIT_US[] = {0,     1200, -800, 3500,  200,  -2500, 900,  0,
+                                 4100,  -300, 1700, -1900, 2600, 50,    -700, 1300,
+                                 -3100, 2200, 600,  -1200, 0,    3300,  -400, 800};
 #define NJIT (sizeof JIT_US / sizeof JIT_US[0])
 
 /* RFC 3550 A.8 in the test's own words, ms. first packet primes only; the

@@ -139,7 +139,8 @@ static void test_participant(void)
 static void test_call(void)
 {
     verdict_t p[3] = {v_of(VERDICT_HEALTHY, 0.9), v_of(VERDICT_CLOUD, 0.75),
-                      v_of(VERDICT_HEALTHY, 0.7)}, c;
+                      v_of(VERDICT_HEALTHY, 0.7)},
+              c;
     verdict_role_t roles[3] = {VERDICT_ROLE_PROBED, VERDICT_ROLE_FAR, VERDICT_ROLE_FAR};
     verdict_call(p, roles, 3, false, &c);
     CHECK_EQ_INT(c.kind, VERDICT_CLOUD);
@@ -188,7 +189,8 @@ static void test_evidence(void)
     json_t *e = verdict_evidence(&v, &w, &g, NULL, &thr);
     CHECK_STR(json_string_value(json_object_get(e, "rule")), v.rule);
     CHECK_NEAR(json_real_value(json_object_get(json_object_get(e, "wire"), "loss_pct")), 4.8, 1e-9);
-    CHECK_NEAR(json_real_value(json_object_get(json_object_get(e, "graph"), "avg_loss_pct")), 5, 1e-9);
+    CHECK_NEAR(json_real_value(json_object_get(json_object_get(e, "graph"), "avg_loss_pct")), 5,
+               1e-9);
     CHECK(json_is_object(json_object_get(e, "thresholds")));
     json_decref(e);
     e = verdict_evidence(&v, NULL, NULL, NULL, &thr);
