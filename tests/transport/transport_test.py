@@ -326,8 +326,13 @@ def case_kill9_collector():
     p = start_probe(probe_args(extra=["--from-jsonl", os.path.join(TMP, "in.jsonl"),
                                       "--from-jsonl-rate", "5000", "--batch-records", "200",
                                       "--ack-timeout-ms", "1000", "--drain", "60"]), "probe.log")
-    time.sleep(1.5)
-    stored_before = query("SELECT COUNT(*) FROM streams")[0][0]
+    # Kill once the first batches are stored (a loaded machine, or the ASan
+    # build, may take longer than the usual second to get there).
+    deadline = time.time() + 30
+    stored_before = 0
+    while time.time() < deadline and stored_before == 0:
+        time.sleep(0.5)
+        stored_before = query("SELECT COUNT(*) FROM streams")[0][0]
     c.kill()
     c.wait()
     check(0 < stored_before < 20000, "collector killed mid-stream (%d of 20000 stored)" % stored_before)
