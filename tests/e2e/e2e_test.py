@@ -185,7 +185,10 @@ def wait_for_call(verdict, source, timeout=45):
     deadline, calls = time.time() + timeout, []
     while time.time() < deadline:
         calls = report()
-        if any(c["source"] == source and c["verdict"] == verdict for c in calls):
+        # with two probes, the call is complete once both probes' streams
+        # are joined: the second replay may land after a correlation step
+        if any(c["source"] == source and c["verdict"] == verdict and
+               (not TWO or (c["evidence"] or {}).get("probe_streams") == 4) for c in calls):
             return calls
         time.sleep(0.5)
     fail("no %s call with verdict %s within %d s; report: %s" %
