@@ -19,7 +19,6 @@
 #include "timefmt.h"
 
 #define PROG "callscope-collector report"
-#define PART_AAD "verdict_participants.client_ip"
 
 typedef struct {
     const char *db_path, *site, *format, *verdict;
@@ -106,8 +105,8 @@ static json_t *row_object(sqlite3_stmt *st, const pii_t *pii)
         if (strcmp(name, "client_ip_enc") == 0) {
             char ip[128];
             const void *b = sqlite3_column_blob(st, i);
-            bool ok =
-                b && pii_open(pii, PART_AAD, b, (size_t)sqlite3_column_bytes(st, i), ip, sizeof ip);
+            bool ok = b && pii_open(pii, PII_AAD_PARTICIPANT_IP, b,
+                                    (size_t)sqlite3_column_bytes(st, i), ip, sizeof ip);
             json_object_set_new(o, "client_ip", ok ? json_string(ip) : json_null());
         } else if (strcmp(name, "evidence") == 0) {
             json_t *ev = json_loads((const char *)sqlite3_column_text(st, i), 0, NULL);

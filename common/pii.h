@@ -23,6 +23,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Additional-data labels: the name a personal column is sealed under, so a
+ * value opens only under the label it was sealed with. Every seal and open
+ * of a column takes its label from here (a label written twice drifted
+ * once: the NOC API opened stream addresses under "client_ip" while ingest
+ * sealed them under "streams.client_ip", so every stream's client_ip was
+ * null). Three families:
+ *   probe records  "<table>.<column>" (collector/ingest/store.c seals every
+ *                  personal member of its record map with PII_AAD_RECORD_FMT)
+ *   Graph records  the bare graph_* column name (enrich/graph_store.c seals
+ *                  each GP_ENC/GP_LOOKUP field of graph_fields.h under it)
+ *   verdicts       "verdict_participants.client_ip" (collector/correlate) */
+#define PII_AAD_RECORD_FMT "%s.%s"
+#define PII_AAD_RECORD(table, column) table "." column
+#define PII_AAD_STREAMS_CLIENT_IP PII_AAD_RECORD("streams", "client_ip")
+#define PII_AAD_GRAPH_CALLER_IP "caller_ip" /* graph_media_segment.caller_ip_enc */
+#define PII_AAD_GRAPH_CALLEE_IP "callee_ip" /* graph_media_segment.callee_ip_enc */
+#define PII_AAD_PARTICIPANT_IP PII_AAD_RECORD("verdict_participants", "client_ip")
+
 #define PII_OVERHEAD (4 + 12 + 16)
 #define PII_HASH_LEN 32
 #define PII_MAX_KEYS 8

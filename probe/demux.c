@@ -5,7 +5,6 @@
 #include "cursor.h"
 #include "rtp.h"
 
-#define STUN_MAGIC 0x2112A442u
 #define STUN_ATTR_DATA 0x0013
 #define STUN_SEND_INDICATION 0x0016
 #define STUN_DATA_INDICATION 0x0017
@@ -70,7 +69,7 @@ static void demux_stun(const uint8_t *p, size_t len, int depth, demux_result_t *
         out->kind = DEMUX_UNKNOWN;
         return;
     }
-    if (cookie != STUN_MAGIC && (mlen % 4) != 0) {
+    if (cookie != DEMUX_STUN_MAGIC && (mlen % 4) != 0) {
         out->kind = DEMUX_UNKNOWN;
         return;
     }
@@ -117,22 +116,33 @@ static void demux_channeldata(const uint8_t *p, size_t len, int depth, demux_res
 
 static void demux_inner(const uint8_t *p, size_t len, int depth, demux_result_t *out)
 {
+    cur_t c;
+    uint8_t b;
     out->inner = p;
     out->inner_len = len;
     out->kind = DEMUX_UNKNOWN;
-    if (len < 1 || depth > 3)
+    cur_init(&c, p, len);
+    if (depth > 3 || !cur_peek_u8(&c, 0, &b))
         return;
-    uint8_t b = p[0];
-    if (b <= 3)
+    switch (demux_first_byte(b)) {
+    case DEMUX_FIRST_STUN:
         demux_stun(p, len, depth, out);
-    else if (b >= 16 && b <= 19)
+        break;
+    case DEMUX_FIRST_ZRTP:
         out->kind = DEMUX_ZRTP;
-    else if (b >= 20 && b <= 63)
+        break;
+    case DEMUX_FIRST_DTLS:
         out->kind = DEMUX_DTLS;
-    else if (b >= 64 && b <= 79)
+        break;
+    case DEMUX_FIRST_CHANNELDATA:
         demux_channeldata(p, len, depth, out);
-    else if (b >= 128 && b <= 191)
+        break;
+    case DEMUX_FIRST_RTP:
         out->kind = rtp_looks_like_rtcp(p, len) ? DEMUX_RTCP : DEMUX_RTP;
+        break;
+    case DEMUX_FIRST_OTHER:
+        break;
+    }
 }
 
 void demux_datagram(const uint8_t *p, size_t len, demux_result_t *out)

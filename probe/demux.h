@@ -12,6 +12,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* RFC 5389 §6: the fixed second word of every STUN message (the MS-TURN
+ * dialect of RFC 3489 may leave it out). */
+#define DEMUX_STUN_MAGIC 0x2112A442u
+
+/* RFC 7983 §7: what a packet's first byte says it is. */
+typedef enum {
+    DEMUX_FIRST_OTHER = 0,
+    DEMUX_FIRST_STUN,        /* 0..3 */
+    DEMUX_FIRST_ZRTP,        /* 16..19 */
+    DEMUX_FIRST_DTLS,        /* 20..63 */
+    DEMUX_FIRST_CHANNELDATA, /* 64..79, TURN channels 0x4000..0x4FFF */
+    DEMUX_FIRST_RTP,         /* 128..191, RTP or RTCP */
+} demux_first_t;
+
+/* Inline: called for every media packet, and by the TCP deframer on every
+ * frame header. */
+static inline demux_first_t demux_first_byte(uint8_t b)
+{
+    if (b <= 3)
+        return DEMUX_FIRST_STUN;
+    if (b >= 16 && b <= 19)
+        return DEMUX_FIRST_ZRTP;
+    if (b >= 20 && b <= 63)
+        return DEMUX_FIRST_DTLS;
+    if (b >= 64 && b <= 79)
+        return DEMUX_FIRST_CHANNELDATA;
+    if (b >= 128 && b <= 191)
+        return DEMUX_FIRST_RTP;
+    return DEMUX_FIRST_OTHER;
+}
+
 typedef enum {
     DEMUX_UNKNOWN = 0,
     DEMUX_STUN,

@@ -15,7 +15,6 @@
 #define MAX_ROWS 256
 #define MAX_SAMPLES 8
 #define WIRE_WINDOW_US (3600LL * USEC_PER_SEC)
-#define PART_AAD "verdict_participants.client_ip"
 /* Another process (graph-poll, graph-import) may commit a record stamped a
  * little before the latest stamp already seen: look back this far. */
 #define RECORD_OVERLAP_US (10 * USEC_PER_SEC)
@@ -349,7 +348,7 @@ static uint8_t *reseal(const correlate_t *c, const part_t *p, size_t *len)
         return NULL;
     size_t cap = strlen(ip) + PII_OVERHEAD;
     uint8_t *out = malloc(cap);
-    if (out && !pii_seal(c->pii, PART_AAD, ip, strlen(ip), out, cap, len)) {
+    if (out && !pii_seal(c->pii, PII_AAD_PARTICIPANT_IP, ip, strlen(ip), out, cap, len)) {
         free(out);
         out = NULL;
     }
@@ -502,7 +501,7 @@ static bool match_side(correlate_t *c, call_t *k, const correlate_media_t *m, in
         p->probed = true;
         if (!p->site[0])
             snprintf(p->site, sizeof p->site, "%s", s->site);
-        part_address(p, s->client_h, s->client_enc, s->client_enc_len, "streams.client_ip");
+        part_address(p, s->client_h, s->client_enc, s->client_enc_len, PII_AAD_STREAMS_CLIENT_IP);
     }
     correlate_streams_free(&ss);
     return ok;
@@ -551,7 +550,7 @@ static bool build_joined(correlate_t *c, call_t *k, const correlate_record_t *re
                 continue;
             size_t pi = (size_t)(p - k->p);
             part_address(p, sd->has_ip ? sd->ip_h : NULL, sd->ip_enc, sd->ip_enc_len,
-                         side ? "callee_ip" : "caller_ip");
+                         side ? PII_AAD_GRAPH_CALLEE_IP : PII_AAD_GRAPH_CALLER_IP);
             verdict_device_merge(&p->dev, &sd->dev);
             place_merge(p, sd);
             if (!match_side(c, k, m, side, pi))
@@ -614,7 +613,8 @@ static bool eval_wire_group(correlate_t *c, const correlate_stream_t *v, size_t 
     p->probed = true;
     snprintf(p->site, sizeof p->site, "%s", v[lo].site);
     for (size_t i = lo; i < hi; i++) {
-        part_address(p, v[i].client_h, v[i].client_enc, v[i].client_enc_len, "streams.client_ip");
+        part_address(p, v[i].client_h, v[i].client_enc, v[i].client_enc_len,
+                     PII_AAD_STREAMS_CLIENT_IP);
         row_t *r = row_get(k, 0, v[i].client_port, v[i].dir, v[i].media);
         if (r)
             row_add(k, r, &v[i]);

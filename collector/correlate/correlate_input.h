@@ -31,7 +31,7 @@ typedef struct {
     verdict_dir_t dir;
     bool has_client, has_src, has_dst;
     uint8_t client_h[PII_HASH_LEN], src_h[PII_HASH_LEN], dst_h[PII_HASH_LEN];
-    uint8_t *client_enc; /* sealed, aad "streams.client_ip" */
+    uint8_t *client_enc; /* sealed, PII_AAD_STREAMS_CLIENT_IP */
     size_t client_enc_len;
     verdict_wire_t wire;
 } correlate_stream_t;
@@ -48,7 +48,7 @@ typedef struct {
     bool has_ip, has_refl, has_relay, has_user;
     uint8_t ip_h[PII_HASH_LEN], refl_h[PII_HASH_LEN], relay_h[PII_HASH_LEN], user_h[PII_HASH_LEN];
     int port, relay_port; /* -1 unknown */
-    uint8_t *ip_enc;      /* sealed, aad "caller_ip" / "callee_ip" */
+    uint8_t *ip_enc;      /* sealed, PII_AAD_GRAPH_CALLER_IP / _CALLEE_IP */
     size_t ip_enc_len;
     verdict_device_t dev;
     /* where the client sat: access point, subnet, link ("" unknown) */

@@ -437,7 +437,7 @@ static bool bind_pii(store_t *s, sqlite3_stmt *st, int idx, const char *table, c
         sqlite3_bind_null(st, idx + 1);
         return true;
     }
-    snprintf(aad, sizeof aad, "%s.%s", table, key);
+    snprintf(aad, sizeof aad, PII_AAD_RECORD_FMT, table, key);
     uint8_t h[PII_HASH_LEN];
     bool hashed = false;
     const uint8_t *sealed = pii_cache_pair(s->pc, aad, strstr(key, "_mac") ? "mac" : "ip", val, len,

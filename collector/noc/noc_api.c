@@ -12,8 +12,6 @@
 #define MAX_SITES 1000
 #define MAX_TIMELINE_ROWS 20000
 #define WORST_DEFAULT 10
-#define AAD_PARTICIPANT_IP "verdict_participants.client_ip"
-#define AAD_STREAM_IP "client_ip"
 
 /* The filters every list shares: ?1 since, ?2 until (calls overlapping the
  * window), ?3 site, ?4 verdict, ?5 a participant's client address hash. */
@@ -166,7 +164,7 @@ static json_t *participant_row(const noc_api_req_t *r, sqlite3_stmt *st)
         json_object_set_new(p, sqlite3_column_name(st, i), noc_db_column_json(st, i));
     json_object_set_new(p, "evidence", noc_db_column_parsed(st, 4));
     json_object_set_new(p, "client_id", client_id(st, 5));
-    json_object_set_new(p, "client_ip", opened_ip(r->pii, AAD_PARTICIPANT_IP, st, 6));
+    json_object_set_new(p, "client_ip", opened_ip(r->pii, PII_AAD_PARTICIPANT_IP, st, 6));
     return p;
 }
 
@@ -188,7 +186,7 @@ static json_t *probe_stream(const noc_api_req_t *r, sqlite3_stmt *st)
     for (int i = 9; i < 23; i++) /* p_<name>: the streams column */
         json_object_set_new(o, sqlite3_column_name(st, i) + 2, noc_db_column_json(st, i));
     json_object_set_new(o, "record", noc_db_column_parsed(st, 23));
-    json_object_set_new(o, "client_ip", opened_ip(r->pii, AAD_STREAM_IP, st, 24));
+    json_object_set_new(o, "client_ip", opened_ip(r->pii, PII_AAD_STREAMS_CLIENT_IP, st, 24));
     return o;
 }
 
@@ -362,7 +360,7 @@ static json_t *worst_row(const noc_api_req_t *r, group_t g, sqlite3_stmt *st)
     json_t *o = json_object();
     if (g == GROUP_CLIENT) {
         json_object_set_new(o, "client_id", client_id(st, 0));
-        json_object_set_new(o, "client_ip", opened_ip(r->pii, AAD_PARTICIPANT_IP, st, 1));
+        json_object_set_new(o, "client_ip", opened_ip(r->pii, PII_AAD_PARTICIPANT_IP, st, 1));
     } else {
         json_object_set_new(o, group_key[g], noc_db_column_json(st, 0));
     }

@@ -102,7 +102,7 @@ def api(url_path):
     return json.loads(body) if url_path != "/metrics" else body
 
 
-def api_checks(expect):
+def api_checks(expect, client_ip):
     """The verdict through the JSON API, as the NOC sees it."""
     calls = api("/api/calls?since=2020-01-01T00:00:00Z")["calls"]
     mine = [c for c in calls if c["verdict"] == expect[0] and c["source"] == expect[1]]
@@ -112,6 +112,11 @@ def api_checks(expect):
           one["call"]["evidence"]["rule"])
     check(one["streams"] and any(s["probe"] for s in one["streams"]),
           "the API joins the probe's streams to the verdict")
+    # sealed by ingest, opened by the API: both must use the same label
+    probed = [s["probe"] for s in one["streams"] if s["probe"]]
+    check(all(p["client_ip"] == client_ip for p in probed),
+          "the API opens every probe stream's client address: %s" %
+          sorted({str(p["client_ip"]) for p in probed}))
     if expect[1] == "joined":
         places = [p["evidence"].get("graph") or {} for p in one["participants"]]
         check(any(g.get("subnet") and g.get("bssid") for g in places),
@@ -296,7 +301,7 @@ def main():
     calls = wait_for_call(*SC["expect"], ready=seen_by_both if TWO else lambda calls: True)
     c, streams = assert_call(calls, rec, client_ip)
     scenario_checks(c, streams)
-    api_checks(tuple(SC["expect"]))
+    api_checks(tuple(SC["expect"]), client_ip)
     if TWO:
         check(all(s["evidence"]["wire"]["probes"] == 2 for s in streams),
               "each stream seen by two probes, counted once")

@@ -114,7 +114,7 @@ def stream_sql(sid, site, ip, first_min, loss, jitter, mos, direction="outbound"
             " ssrc, direction, media, app, packets, lost, loss_pct, jitter_ms_max,"
             " network_jitter_ms_max, mos, client_ip_enc, client_ip_hmac, record) VALUES("
             "%d, 'probe-%s', %s, %s, %s, %s, 50010, %d, %s, 'audio', 'teams', 3000, %d, %s, %s,"
-            " %s, %s, pii_seal('client_ip', %s), pii_hash('ip', %s), %s);\n" %
+            " %s, %s, pii_seal('streams.client_ip', %s), pii_hash('ip', %s), %s);\n" %
             (sid, site, q(site), q(iso(NOW)), q(ago(first_min)), q(ago(first_min - 5)), sid,
              q(direction), int(loss * 30), loss, jitter, jitter / 2, mos, q(ip), q(ip), q(rec)))
 
