@@ -176,15 +176,25 @@ def report(fmt="json"):
     return json.loads(r.stdout) if fmt == "json" else r.stdout
 
 
-def wait_for_call(verdict, source, timeout=45):
+def wait_for_call(verdict, source, timeout=45, ready=lambda calls: True):
+    """The report once it holds a call with this verdict and source, and
+    ready(calls) holds (correlation runs every second: a second probe's
+    streams may join a call already judged on the first probe's)."""
     deadline, calls = time.time() + timeout, []
     while time.time() < deadline:
         calls = report()
-        if any(c["source"] == source and c["verdict"] == verdict for c in calls):
+        if any(c["source"] == source and c["verdict"] == verdict for c in calls) and ready(calls):
             return calls
         time.sleep(0.5)
     fail("no %s call with verdict %s within %d s; report: %s" %
          (source, verdict, timeout, json.dumps(calls, indent=1)[:3000]))
+
+
+def seen_by_both(calls):
+    """Every stream of every call already judged on both probes' records."""
+    streams = [s for c in calls for s in c.get("streams", [])]
+    return bool(streams) and all((s.get("evidence") or {}).get("wire", {}).get("probes") == 2
+                                 for s in streams if s.get("stream_id") is not None)
 
 
 def assert_call(calls, rec, client_ip):
@@ -283,7 +293,7 @@ def main():
         with open(path("report.log"), "a") as f:
             f.write(r.stderr)
         check(r.returncode == 0, "graph-import exits 0")
-    calls = wait_for_call(*SC["expect"])
+    calls = wait_for_call(*SC["expect"], ready=seen_by_both if TWO else lambda calls: True)
     c, streams = assert_call(calls, rec, client_ip)
     scenario_checks(c, streams)
     api_checks(tuple(SC["expect"]))
