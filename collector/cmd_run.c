@@ -17,7 +17,9 @@
 #include "pii.h"
 #include "keyfile.h"
 #include "noc.h"
+#include "graph_cmd.h"
 #include "graph_poller.h"
+#include "graph_worker.h"
 #include "graph_token.h"
 #include "ingest.h"
 #include "log.h"
@@ -40,104 +42,120 @@ typedef struct {
     noc_cfg_t noc; /* noc.bind NULL: no HTTP server */
     unsigned correlate_s, correlate_lookback_s;
     correlate_cfg_t cc;
-    /* Graph polling inside the loop: off without a tenant */
-    const char *g_tenant, *g_client_id, *g_secret_file, *g_authority, *g_url, *g_ca;
-    unsigned g_interval_s, g_lookback_s, g_timeout_s;
+    graph_opts_t g; /* Graph polling, in a thread: off without a tenant */
 } run_cfg_t;
 
 #define RUN(f) offsetof(run_cfg_t, f)
 
-static const opttab_def_t opts[] = {
-    {"bind", 'b', OPTTAB_STR, RUN(in.bind), 0, 0, "ENDPOINT",
-     "Where probes connect (default tcp://0.0.0.0:7600)."},
-    {"key", 'k', OPTTAB_STR, RUN(in.key_file), 0, 0, "FILE",
-     "The collector's secret key, NAME.key from 'keygen' (mode 0600; default: the systemd "
-     "credential collector.key, else /etc/callscope/collector.key). Probes get its NAME.pub."},
-    {"authorized-keys", 'a', OPTTAB_STR, RUN(in.keys_dir), 0, 0, "DIR",
-     "Directory of the probes' public keys (NAME.pub); only these probes are let in, each "
-     "known by its NAME. Re-read when it changes or on SIGHUP (default "
-     "/etc/callscope/probes.d)."},
-    {"db", 'd', OPTTAB_STR, RUN(db_path), 0, 0, "FILE",
-     "The SQLite store (default $STATE_DIRECTORY/collector.db under systemd, else "
-     "/var/lib/callscope/collector.db). Created and migrated on start."},
-    {"org-key", 'o', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
-     "The organisation's master key (from 'org-keygen'; mode 0600; default: the systemd "
-     "credential org.key, else /etc/callscope/org.key). Addresses and MACs in probe records are "
-     "stored sealed with it "
-     "and hashed for lookups. Repeat to add older keys after key rotation: the first seals, "
-     "all open."},
-    {"db-sync-full", 0, OPTTAB_FLAG, RUN(db_sync_full), 0, 0, NULL,
-     "Sync the store on every commit (survives power loss; slower). By default a commit "
-     "survives a crash of the collector, not of the machine."},
-    {"retention-days", 0, OPTTAB_UINT, RUN(retention_days), 1, 3650, "DAYS",
-     "Delete records stored more than DAYS ago (default 30)."},
-    {"retention-check", 0, OPTTAB_UINT, RUN(retention_check_s), 10, 86400, "SECONDS",
-     "How often retention runs (default 3600; also once at start)."},
-    {"max-frame-mb", 0, OPTTAB_UINT, RUN(in.max_frame_mb), 1, 1024, "MB",
-     "Largest message accepted from a probe; larger ones are refused and counted (default "
-     "16)."},
-    {"stats", 0, OPTTAB_UINT, RUN(stats_s), 0, 86400, "SECONDS",
-     "Log the counters every SECONDS (default 60; 0: only at exit)."},
-    {"config", 0, OPTTAB_SPECIAL, 0, 0, 0, "FILE",
-     "Read settings from FILE: one 'name = value' per line, names as the long options here, "
-     "'#' comments (e.g. /etc/callscope/collector.conf). Later options override it."},
-    {"check-config", 0, OPTTAB_FLAG, RUN(check_only), 0, 0, NULL,
-     "Check the settings, key files (and their permissions), authorised keys and the "
-     "organisation keys, then exit: 0 when valid, 1 or 2 with a message naming the problem."},
-    {"http-bind", 0, OPTTAB_STR, RUN(noc.bind), 0, 0, "ADDR:PORT",
-     "Serve the NOC outputs here (JSON API, /metrics, dashboard; docs/noc.md), e.g. "
-     "127.0.0.1:8443 (default: off). The same as 'callscope-collector serve', in this process."},
-    {"http-token-file", 0, OPTTAB_STR, RUN(noc.token_file), 0, 0, "FILE",
-     "Bearer token for the HTTP server (one line, mode 0600; default /etc/callscope/noc.token)."},
-    {"http-tls-cert", 0, OPTTAB_STR, RUN(noc.tls_cert), 0, 0, "FILE", "TLS certificate (PEM)."},
-    {"http-tls-key", 0, OPTTAB_STR, RUN(noc.tls_key), 0, 0, "FILE", "TLS key (PEM)."},
-    {"metrics-open", 0, OPTTAB_FLAG, RUN(noc.metrics_open), 0, 0, NULL,
-     "/metrics without the token (for a Prometheus on a trusted network)."},
-    {"alert-webhook", 0, OPTTAB_STR, RUN(noc.alert_webhook), 0, 0, "URL",
-     "POST a JSON alert here when a site's share of lan or wan verdicts crosses the threshold "
-     "(a syslog line is written too)."},
-    {"alert-threshold", 0, OPTTAB_UINT, RUN(noc.alert_threshold_pct), 1, 100, "PERCENT",
-     "Share of a site's calls judged lan (or wan) that raises an alert (default as serve)."},
-    {"alert-window", 0, OPTTAB_UINT, RUN(noc.alert_window_s), 60, 86400, "SECONDS",
-     "Calls that ended within this window count (default as serve)."},
-    {"alert-interval", 0, OPTTAB_UINT, RUN(noc.alert_interval_s), 0, 604800, "SECONDS",
-     "At most one alert per site and kind in this time (default as serve)."},
-    {"correlate-interval", 0, OPTTAB_UINT, RUN(correlate_s), 0, 86400, "SECONDS",
-     "Join new probe streams and call records and (re)judge the calls they touch every "
-     "SECONDS (default 60; 0: never; also right after each Graph poll cycle). "
-     "docs/verdicts.md."},
-    {"correlate-lookback", 0, OPTTAB_UINT, RUN(correlate_lookback_s), 60, 30 * 86400, "SECONDS",
-     "At start, judge again what was stored this far back (default 7200: Graph records "
-     "arrive up to an hour after a call)."},
-    {"threshold", 0, OPTTAB_SPECIAL, 0, 0, 0, "NAME=VALUE",
-     "Change a threshold of the verdict decision table (callscope-collector correlate "
-     "--help lists them)."},
-    {"graph-tenant", 0, OPTTAB_STR, RUN(g_tenant), 0, 0, "TENANT",
-     "Poll Microsoft Graph for this tenant's call records inside this process (off when not "
-     "given). Needs --graph-client-id and --graph-secret-file."},
-    {"graph-client-id", 0, OPTTAB_STR, RUN(g_client_id), 0, 0, "GUID",
-     "Application (client) id of the app registration (CallRecords.Read.All)."},
-    {"graph-secret-file", 0, OPTTAB_STR, RUN(g_secret_file), 0, 0, "PATH",
-     "File holding the client secret (first line; never on the command line)."},
-    {"graph-authority-url", 0, OPTTAB_STR, RUN(g_authority), 0, 0, "URL",
-     "Identity platform (default https://login.microsoftonline.com)."},
-    {"graph-url", 0, OPTTAB_STR, RUN(g_url), 0, 0, "URL",
-     "Graph base (default https://graph.microsoft.com/v1.0)."},
-    {"graph-ca-bundle", 0, OPTTAB_STR, RUN(g_ca), 0, 0, "PATH",
-     "CA certificates (PEM) to trust for Graph instead of the system's."},
-    {"graph-interval", 0, OPTTAB_UINT, RUN(g_interval_s), 10, 86400, "SECONDS",
-     "Between Graph poll cycles (default 300)."},
-    {"graph-lookback", 0, OPTTAB_UINT, RUN(g_lookback_s), 60, 30 * 86400, "SECONDS",
-     "List call records that started this far back; fetch again those whose version "
-     "changed (default 86400)."},
-    {"graph-timeout", 0, OPTTAB_UINT, RUN(g_timeout_s), 1, 600, "SECONDS",
-     "Per Graph request; the loop waits for one request at a time (default 30)."},
-    {"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "More log detail (repeat for debug)."},
-    {"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only."},
-    {"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This help."},
+static const opttab_opt_t head[] = {
+    {{"bind", 'b', OPTTAB_STR, RUN(in.bind), 0, 0, "ENDPOINT", "Where probes connect."},
+     "tcp://0.0.0.0:7600",
+     0,
+     0},
+    {{"key", 'k', OPTTAB_STR, RUN(in.key_file), 0, 0, "FILE",
+      "The collector's secret key, NAME.key from 'keygen' (mode 0600; default: the systemd "
+      "credential collector.key, else /etc/callscope/collector.key). Probes get its NAME.pub."},
+     NULL,
+     0,
+     0},
+    {{"authorized-keys", 'a', OPTTAB_STR, RUN(in.keys_dir), 0, 0, "DIR",
+      "Directory of the probes' public keys (NAME.pub); only these probes are let in, each "
+      "known by its NAME. Re-read when it changes or on SIGHUP."},
+     "/etc/callscope/probes.d",
+     0,
+     0},
+    {{"db", 'd', OPTTAB_STR, RUN(db_path), 0, 0, "FILE",
+      "The SQLite store (default $STATE_DIRECTORY/collector.db under systemd, else "
+      "/var/lib/callscope/collector.db). Created and migrated on start."},
+     NULL,
+     0,
+     0},
+    {{"org-key", 'o', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
+      "The organisation's master key (from 'org-keygen'; mode 0600; default: the systemd "
+      "credential org.key, else /etc/callscope/org.key). Addresses and MACs in probe records are "
+      "stored sealed with it "
+      "and hashed for lookups. Repeat to add older keys after key rotation: the first seals, "
+      "all open."},
+     NULL,
+     0,
+     0},
+    {{"db-sync-full", 0, OPTTAB_FLAG, RUN(db_sync_full), 0, 0, NULL,
+      "Sync the store on every commit (survives power loss; slower). By default a commit "
+      "survives a crash of the collector, not of the machine."},
+     NULL,
+     0,
+     0},
+    {{"retention-days", 0, OPTTAB_UINT, RUN(retention_days), 1, 3650, "DAYS",
+      "Delete records stored more than DAYS ago."},
+     "30",
+     0,
+     0},
+    {{"retention-check", 0, OPTTAB_UINT, RUN(retention_check_s), 10, 86400, "SECONDS",
+      "How often retention runs. Also once at start."},
+     "3600",
+     0,
+     0},
+    {{"max-frame-mb", 0, OPTTAB_UINT, RUN(in.max_frame_mb), 1, 1024, "MB",
+      "Largest message accepted from a probe; larger ones are refused and counted."},
+     "16",
+     0,
+     0},
+    {{"stats", 0, OPTTAB_UINT, RUN(stats_s), 0, 86400, "SECONDS",
+      "Log the counters every SECONDS; 0: only at exit."},
+     "60",
+     0,
+     0},
+    {{"config", 0, OPTTAB_SPECIAL, 0, 0, 0, "FILE",
+      "Read settings from FILE: one 'name = value' per line, names as the long options here, "
+      "'#' comments (e.g. /etc/callscope/collector.conf). Later options override it."},
+     NULL,
+     0,
+     0},
+    {{"check-config", 0, OPTTAB_FLAG, RUN(check_only), 0, 0, NULL,
+      "Check the settings, key files (and their permissions), authorised keys and the "
+      "organisation keys, then exit: 0 when valid, 1 or 2 with a message naming the problem."},
+     NULL,
+     0,
+     0},
+    {{"http-bind", 0, OPTTAB_STR, RUN(noc.bind), 0, 0, "ADDR:PORT",
+      "Serve the NOC outputs here (JSON API, /metrics, dashboard; docs/noc.md), e.g. "
+      "127.0.0.1:8443 (default: off). The same as 'callscope-collector serve', in this process."},
+     NULL,
+     0,
+     0},
 };
 
-#define NOPTS (sizeof opts / sizeof opts[0])
+static const opttab_opt_t mid[] = {
+    {{"correlate-interval", 0, OPTTAB_UINT, RUN(correlate_s), 0, 86400, "SECONDS",
+      "Join new probe streams and call records and (re)judge the calls they touch every "
+      "SECONDS; 0: never; also right after each Graph poll cycle. docs/verdicts.md."},
+     "60",
+     0,
+     0},
+    {{"correlate-lookback", 0, OPTTAB_UINT, RUN(correlate_lookback_s), 60, 30 * 86400, "SECONDS",
+      "At start, judge again what was stored this far back. Graph records arrive up to an "
+      "hour after a call."},
+     "7200",
+     0,
+     0},
+    {{"threshold", 0, OPTTAB_SPECIAL, 0, 0, 0, "NAME=VALUE",
+      "Change a threshold of the verdict decision table (callscope-collector correlate "
+      "--help lists them)."},
+     NULL,
+     0,
+     0},
+};
+
+static const opttab_opt_t tail[] = {
+    {{"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "More log detail (repeat for debug)."},
+     NULL,
+     0,
+     0},
+    {{"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only."}, NULL, 0, 0},
+    {{"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This help."}, NULL, 0, 0},
+};
+
+#define N(a) (sizeof(a) / sizeof(a)[0])
 
 static volatile sig_atomic_t g_stop, g_reload;
 
@@ -177,7 +195,10 @@ static opttab_result_t special(opttab_t *t, const opttab_def_t *d, const char *v
            "Receives batches of records from authorised probes over CURVE-encrypted\n"
            "ZeroMQ, stores each batch once in SQLite, then acknowledges it; a probe keeps\n"
            "a batch in its spool until then (docs/transport.md). SIGHUP re-reads the\n"
-           "authorised keys; SIGTERM stops after the batch at hand.\n\nOptions:\n");
+           "authorised keys; SIGTERM stops after the batch at hand. With --graph-tenant\n"
+           "(and --graph-client-id, --graph-secret-file) it also polls Microsoft Graph,\n"
+           "in a thread of its own; the graph- options are those of graph-poll, the\n"
+           "http- ones (with --http-bind) those of serve.\n\nOptions:\n");
     opttab_help(t, stdout);
     printf("\nExample:\n"
            "  callscope-collector org-keygen --tenant contoso.com --out /etc/callscope/org.key\n"
@@ -188,27 +209,33 @@ static opttab_result_t special(opttab_t *t, const opttab_def_t *d, const char *v
     return OPTTAB_EXIT_OK;
 }
 
-static void defaults(run_cfg_t *c)
+/* The command's table: its own rows, with the NOC rows of 'serve' after
+ * --http-bind and the Graph rows of 'graph-poll' ("graph-" names). */
+static const opttab_part_t *run_parts(size_t *n)
+{
+    static opttab_part_t parts[5];
+    size_t nnoc, ngraph;
+    const opttab_opt_t *noc = noc_options(&nnoc), *graph = graph_cmd_options(&ngraph);
+    parts[0] = (opttab_part_t){head, N(head), 0, NULL, 0};
+    parts[1] = (opttab_part_t){noc, nnoc, RUN(noc), "http-", NOC_OPT_RUN};
+    parts[2] = (opttab_part_t){mid, N(mid), 0, NULL, 0};
+    parts[3] = (opttab_part_t){graph, ngraph, RUN(g), "graph-", GRAPH_OPT_RUN};
+    parts[4] = (opttab_part_t){tail, N(tail), 0, NULL, 0};
+    *n = N(parts);
+    return parts;
+}
+
+/* The table's defaults, then those computed at start. */
+static opttab_result_t defaults(run_cfg_t *c, opttab_t *t)
 {
     memset(c, 0, sizeof *c);
-    c->in.bind = "tcp://0.0.0.0:7600";
+    correlate_cfg_defaults(&c->cc);
+    opttab_result_t r = opttab_defaults(t);
     c->in.key_file = keyfile_credential("collector.key", c->key_buf, sizeof c->key_buf);
     if (!c->in.key_file)
         c->in.key_file = "/etc/callscope/collector.key";
-    c->in.keys_dir = "/etc/callscope/probes.d";
-    c->in.max_frame_mb = 16;
-    c->retention_days = 30;
-    c->retention_check_s = 3600;
-    c->stats_s = 60;
-    c->correlate_s = 60;
-    noc_cfg_defaults(&c->noc);
-    c->noc.bind = NULL;
-    c->correlate_lookback_s = 7200;
-    correlate_cfg_defaults(&c->cc);
-    c->g_interval_s = 300;
-    c->g_lookback_s = 86400;
-    c->g_timeout_s = 30;
     c->db_path = keyfile_state_path("collector.db", c->db_buf, sizeof c->db_buf);
+    return r;
 }
 
 static void log_counters(ingest_t *in, const char *when)
@@ -233,9 +260,10 @@ static void retention(store_t *st, unsigned days)
 /* The jobs the loop runs besides ingest. */
 typedef struct {
     correlate_t *corr;
-    graph_poller_t *graph;
+    graph_worker_t *graph; /* Graph polling, in a thread of its own */
+    uint64_t graph_cycles; /* poll cycles seen finished */
     noc_t *noc;
-    usec_t next_corr, next_graph, next_snap;
+    usec_t next_corr, next_snap;
     bool first_corr;
     /* the counters /metrics shows: a copy the HTTP thread may read */
     pthread_mutex_t mu;
@@ -247,9 +275,8 @@ static json_t *counters_now(ingest_t *in, const jobs_t *j)
 {
     json_t *o = json_object();
     json_object_set_new(o, "ingest", ingest_stats_json(in));
-    if (j->graph) {
-        graph_poller_stats_t g;
-        graph_poller_stats(j->graph, &g);
+    graph_poller_stats_t g;
+    if (j->graph && graph_worker_stats(j->graph, &g)) {
         json_object_set_new(
             o, "graph",
             json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "cycles", (json_int_t)g.cycles,
@@ -297,18 +324,13 @@ static void correlate_now(const run_cfg_t *cfg, jobs_t *j, usec_t now)
     j->next_corr = now + (usec_t)cfg->correlate_s * USEC_PER_SEC;
 }
 
-static void graph_now(jobs_t *j, usec_t now)
+/* After each Graph poll cycle, judge the records just fetched. */
+static void graph_check(jobs_t *j, usec_t now)
 {
-    int64_t wake = now;
-    int s = graph_poller_step(j->graph, now, &wake);
-    if (s == GRAPH_STEP_FATAL) {
-        LOG_ERROR("collector: Graph polling stopped: %s", graph_poller_error(j->graph));
-        graph_poller_free(&j->graph);
-        return;
-    }
-    if (s == GRAPH_STEP_IDLE && j->corr)
-        j->next_corr = now; /* judge the records just fetched */
-    j->next_graph = wake;
+    uint64_t cycles = graph_worker_cycles(j->graph);
+    if (cycles != j->graph_cycles && j->corr)
+        j->next_corr = now;
+    j->graph_cycles = cycles;
 }
 
 static opttab_result_t parse(run_cfg_t *cfg, opttab_t *t, int argc, char **argv);
@@ -358,8 +380,8 @@ static void loop(run_cfg_t *cfg, ingest_t *in, store_t *st, jobs_t *j)
             log_counters(in, "periodic");
             next_stats = now + (usec_t)cfg->stats_s * USEC_PER_SEC;
         }
-        if (j->graph && now >= j->next_graph)
-            graph_now(j, now);
+        if (j->graph)
+            graph_check(j, now);
         if (j->corr && now >= j->next_corr)
             correlate_now(cfg, j, now);
         snapshot(in, j, now);
@@ -369,43 +391,32 @@ static void loop(run_cfg_t *cfg, ingest_t *in, store_t *st, jobs_t *j)
 }
 
 /* Graph polling, when a tenant is configured; false on a configuration error. */
-static bool graph_start(const run_cfg_t *cfg, store_t *st, jobs_t *j)
+static bool graph_start(const run_cfg_t *cfg, jobs_t *j)
 {
     char err[600];
-    if (!cfg->g_tenant)
+    if (!cfg->g.tenant)
         return true;
-    if (!cfg->g_client_id || !cfg->g_secret_file) {
+    if (!cfg->g.client_id || !cfg->g.secret_file) {
         LOG_ERROR("--graph-tenant needs --graph-client-id and --graph-secret-file");
         return false;
     }
-    char *secret = graph_token_read_secret(cfg->g_secret_file, err, sizeof err);
+    char *secret = graph_token_read_secret(cfg->g.secret_file, err, sizeof err);
     if (!secret) {
         LOG_ERROR("%s", err);
         return false;
     }
     graph_cfg_t g;
-    graph_cfg_defaults(&g);
-    g.tenant = cfg->g_tenant;
-    g.client_id = cfg->g_client_id;
-    g.secret = secret;
-    if (cfg->g_authority)
-        g.authority_url = cfg->g_authority;
-    if (cfg->g_url)
-        g.graph_url = cfg->g_url;
-    g.ca_bundle = cfg->g_ca;
+    graph_cmd_cfg(&cfg->g, secret, &g);
     for (size_t i = 0; i < cfg->norg_keys; i++)
         g.org_keys[i] = cfg->org_keys[i];
     g.norg_keys = cfg->norg_keys;
-    g.interval_s = cfg->g_interval_s;
-    g.lookback_s = cfg->g_lookback_s;
-    g.timeout_ms = (long)cfg->g_timeout_s * 1000;
-    j->graph = graph_poller_new(&g, store_db(st), err, sizeof err);
+    j->graph = graph_worker_new(&g, cfg->db_path, err, sizeof err);
     OPENSSL_cleanse(secret, strlen(secret));
     free(secret);
     if (!j->graph)
         LOG_ERROR("%s", err);
     else
-        LOG_INFO("collector: polling Microsoft Graph every %u s", cfg->g_interval_s);
+        LOG_INFO("collector: polling Microsoft Graph every %u s", cfg->g.interval_s);
     return j->graph != NULL;
 }
 
@@ -430,7 +441,6 @@ static bool jobs_start(const run_cfg_t *cfg, store_t *st, const pii_t *pii, jobs
     pthread_mutex_init(&j->mu, NULL);
     j->first_corr = true;
     j->next_corr = timefmt_now();
-    j->next_graph = timefmt_now();
     if (cfg->correlate_s) {
         j->corr = correlate_new(&cfg->cc, store_db(st), pii, err, sizeof err);
         if (!j->corr) {
@@ -438,7 +448,7 @@ static bool jobs_start(const run_cfg_t *cfg, store_t *st, const pii_t *pii, jobs
             return false;
         }
     }
-    return graph_start(cfg, st, j) && noc_start(cfg, pii, j);
+    return graph_start(cfg, j) && noc_start(cfg, pii, j);
 }
 
 static void jobs_stop(jobs_t *j)
@@ -446,7 +456,7 @@ static void jobs_stop(jobs_t *j)
     noc_free(&j->noc); /* first: its thread reads the snapshot */
     json_decref(j->snap);
     pthread_mutex_destroy(&j->mu);
-    graph_poller_free(&j->graph);
+    graph_worker_free(&j->graph);
     correlate_free(&j->corr);
 }
 
@@ -524,16 +534,19 @@ static int run(run_cfg_t *cfg)
 
 static opttab_result_t parse(run_cfg_t *cfg, opttab_t *t, int argc, char **argv)
 {
-    defaults(cfg);
-    cfg->argc = argc;
-    cfg->argv = argv;
+    size_t nparts;
+    const opttab_part_t *parts = run_parts(&nparts);
     *t = (opttab_t){.prog = "callscope-collector run",
-                    .defs = opts,
-                    .ndefs = NOPTS,
+                    .parts = parts,
+                    .nparts = nparts,
                     .cfg = cfg,
                     .special = special};
+    opttab_result_t r = defaults(cfg, t);
+    cfg->argc = argc;
+    cfg->argv = argv;
     int first = 1;
-    opttab_result_t r = opttab_parse(t, argc, argv, &first);
+    if (r == OPTTAB_RUN)
+        r = opttab_parse(t, argc, argv, &first);
     if (r == OPTTAB_RUN && first < argc) {
         fprintf(stderr, "callscope-collector run: unexpected argument '%s'\n", argv[first]);
         r = OPTTAB_EXIT_USAGE;

@@ -23,54 +23,30 @@ typedef struct {
 
 #define SRV(f) offsetof(serve_cfg_t, f)
 
-static const opttab_def_t opts[] = {
-    {"db", 'd', OPTTAB_STR, SRV(noc.db_path), 0, 0, "FILE",
-     "The collector's SQLite store (required; opened read-only, never changed)."},
-    {"org-key", 'o', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
-     "The organisation's master key (from 'org-keygen'; mode 0600; default "
-     "/etc/callscope/org.key): turns a client address in a query into its lookup hash and "
-     "opens the sealed addresses shown to authenticated users. Repeat for older keys after "
-     "rotation."},
-    {"token-file", 't', OPTTAB_STR, SRV(noc.token_file), 0, 0, "FILE",
-     "The bearer token clients must send (Authorization: Bearer TOKEN): the file's first "
-     "line, 16-4096 printable characters, file mode 0600 (default /etc/callscope/noc.token). "
-     "Make one with: head -c 32 /dev/urandom | base64 > FILE."},
-    {"bind", 'b', OPTTAB_STR, SRV(noc.bind), 0, 0, "ADDR:PORT",
-     "Where to listen: 127.0.0.1:8443, 0.0.0.0:8443, [::1]:8443 (default 127.0.0.1:8443; "
-     "port 0 picks a free one, logged at start)."},
-    {"tls-cert", 0, OPTTAB_STR, SRV(noc.tls_cert), 0, 0, "FILE",
-     "Serve HTTPS with this PEM certificate (chain); needs --tls-key."},
-    {"tls-key", 0, OPTTAB_STR, SRV(noc.tls_key), 0, 0, "FILE",
-     "The PEM private key of --tls-cert."},
-    {"metrics-open", 0, OPTTAB_FLAG, SRV(noc.metrics_open), 0, 0, NULL,
-     "Serve /metrics without the token (it holds no addresses or names). By default /metrics "
-     "needs the token like the API."},
-    {"max-rows", 0, OPTTAB_UINT, SRV(noc.max_rows), 1, 10000, "N",
-     "Largest 'limit' a client may ask for (default 1000)."},
-    {"alert-webhook", 0, OPTTAB_STR, SRV(noc.alert_webhook), 0, 0, "URL",
-     "POST each alert as JSON to this http(s) URL (default: none)."},
-    {"alert-threshold", 0, OPTTAB_UINT, SRV(noc.alert_threshold_pct), 1, 100, "PERCENT",
-     "Alert when a site's share of 'lan' (or of 'wan') verdicts reaches PERCENT of its calls "
-     "(default 30)."},
-    {"alert-window", 0, OPTTAB_UINT, SRV(noc.alert_window_s), 60, 86400, "SECONDS",
-     "The share counts the calls that ended within the last SECONDS (default 900)."},
-    {"alert-min-calls", 0, OPTTAB_UINT, SRV(noc.alert_min_calls), 1, 1000000, "N",
-     "No alert for a site with fewer calls than N in the window (default 5)."},
-    {"alert-interval", 0, OPTTAB_UINT, SRV(noc.alert_interval_s), 0, 604800, "SECONDS",
-     "At most one alert per site and kind within SECONDS; later crossings are counted as "
-     "suppressed (default 3600)."},
-    {"alert-check", 0, OPTTAB_UINT, SRV(noc.alert_check_s), 1, 3600, "SECONDS",
-     "How often the shares are evaluated (default 60)."},
-    {"alert-timeout", 0, OPTTAB_UINT, SRV(noc.alert_timeout_ms), 100, 60000, "MS",
-     "Time limit of one webhook POST (default 3000)."},
-    {"no-syslog", 0, OPTTAB_NOFLAG, SRV(noc.alert_syslog), 0, 0, NULL,
-     "Do not send alerts to syslog(3) (they are still logged on stderr)."},
-    {"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "More log detail (repeat for debug)."},
-    {"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only."},
-    {"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This help."},
+static const opttab_opt_t head[] = {
+    {{"db", 'd', OPTTAB_STR, SRV(noc.db_path), 0, 0, "FILE",
+      "The collector's SQLite store (required; opened read-only, never changed)."},
+     NULL,
+     0,
+     0},
+    {{"org-key", 'o', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
+      "The organisation's master key (from 'org-keygen'; mode 0600; default "
+      "/etc/callscope/org.key): turns a client address in a query into its lookup hash and "
+      "opens the sealed addresses shown to authenticated users. Repeat for older keys after "
+      "rotation."},
+     NULL,
+     0,
+     0},
 };
 
-#define NOPTS (sizeof opts / sizeof opts[0])
+static const opttab_opt_t tail[] = {
+    {{"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "More log detail (repeat for debug)."},
+     NULL,
+     0,
+     0},
+    {{"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only."}, NULL, 0, 0},
+    {{"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This help."}, NULL, 0, 0},
+};
 
 static void help(const opttab_t *t)
 {
@@ -149,14 +125,20 @@ static void wait_for_signal(noc_t *n)
 int cmd_serve(int argc, char **argv)
 {
     serve_cfg_t cfg = {.verbosity = 0};
-    noc_cfg_defaults(&cfg.noc);
+    size_t nnoc;
+    const opttab_opt_t *noc = noc_options(&nnoc);
+    const opttab_part_t parts[] = {{head, sizeof head / sizeof head[0], 0, NULL, 0},
+                                   {noc, nnoc, SRV(noc), NULL, NOC_OPT_SERVE},
+                                   {tail, sizeof tail / sizeof tail[0], 0, NULL, 0}};
     opttab_t t = {.prog = "callscope-collector serve",
-                  .defs = opts,
-                  .ndefs = NOPTS,
+                  .parts = parts,
+                  .nparts = sizeof parts / sizeof parts[0],
                   .cfg = &cfg,
                   .special = special};
     int first = 1;
-    opttab_result_t r = opttab_parse(&t, argc, argv, &first);
+    opttab_result_t r = opttab_defaults(&t);
+    if (r == OPTTAB_RUN)
+        r = opttab_parse(&t, argc, argv, &first);
     if (r != OPTTAB_RUN)
         return r == OPTTAB_EXIT_OK ? 0 : 2;
     if (first < argc || !cfg.noc.db_path) {

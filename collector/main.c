@@ -1,10 +1,13 @@
 /* callscope-collector: one executable, a subcommand per job. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
 #include "graph_cmd.h"
+#include "graph_poller.h"
 #include "log.h"
+#include "textwrap.h"
 
 typedef struct {
     const char *name;
@@ -32,7 +35,31 @@ static void usage(FILE *to)
                 "cloud, with the evidence.\n\nCommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(to, "  %-13s %s\n", commands[i].name, commands[i].summary);
-    fprintf(to, "\nExit status: 0 success; 1 the command failed; 2 bad usage.\n");
+    /* every status a command can return: the common ones, then the Graph
+     * commands' own (graph_exit_statuses, also in graph-poll --help) */
+    static const struct {
+        int code;
+        const char *what;
+    } common[] = {{0, "success"}, {1, "the command failed"}, {2, "bad usage"}};
+    char text[1024];
+    size_t n, len = (size_t)snprintf(text, sizeof text, "Exit status:");
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s %d %s", i ? ";" : "",
+                                common[i].code, common[i].what);
+    len += (size_t)snprintf(text + len, sizeof text - len,
+                            "; graph-poll, graph-import and org-keygen also:");
+    const graph_exit_t *g = graph_exit_statuses(&n);
+    bool first = true;
+    for (size_t i = 0; i < n && len < sizeof text; i++) {
+        if (g[i].code <= 2)
+            continue;
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s %d %s", first ? "" : ";",
+                                g[i].code, g[i].what);
+        first = false;
+    }
+    snprintf(text + len, sizeof text - len, ".");
+    fputc('\n', to);
+    textwrap(to, text, 0, 78);
 }
 
 int main(int argc, char **argv)

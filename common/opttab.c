@@ -7,76 +7,182 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPTTAB_MAX 128
+#define OPTTAB_MAX 160
+#define OPTTAB_NAME_MAX 64
 
-void opttab_help(const opttab_t *t, FILE *to)
+/* One row as a command sees it: its full name and where its field is. */
+typedef struct {
+    const opttab_def_t *d;
+    const opttab_opt_t *opt; /* NULL for a table without defaults */
+    int short_name;          /* none in a part with a prefix: its names are another command's */
+    char *base;
+    char name[OPTTAB_NAME_MAX];
+} entry_t;
+
+static bool row_in(const opttab_part_t *p, const opttab_opt_t *o)
 {
-    for (size_t i = 0; i < t->ndefs; i++) {
-        const opttab_def_t *d = &t->defs[i];
-        char head[96];
-        if (d->short_name)
-            snprintf(head, sizeof head, "  -%c, --%s%s%s", d->short_name, d->name,
-                     d->arg ? " " : "", d->arg ? d->arg : "");
+    return p->groups == 0 || o->groups == 0 || (p->groups & o->groups) != 0;
+}
+
+/* The rows of t in order; returns how many (at most max). */
+static size_t entries(const opttab_t *t, entry_t *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; !t->parts && i < t->ndefs && n < max; i++, n++) {
+        snprintf(out[n].name, sizeof out[n].name, "%s", t->defs[i].name);
+        out[n].d = &t->defs[i];
+        out[n].opt = NULL;
+        out[n].short_name = t->defs[i].short_name;
+        out[n].base = t->cfg;
+    }
+    for (size_t k = 0; t->parts && k < t->nparts; k++)
+        for (size_t i = 0; i < t->parts[k].nopts && n < max; i++) {
+            const opttab_part_t *p = &t->parts[k];
+            const opttab_opt_t *o = &p->opts[i];
+            if (!row_in(p, o))
+                continue;
+            bool pre = (o->flags & OPTTAB_PREFIXED) && p->prefix;
+            snprintf(out[n].name, sizeof out[n].name, "%s%s", pre ? p->prefix : "", o->o.name);
+            out[n].d = &o->o;
+            out[n].opt = o;
+            out[n].short_name = p->prefix ? 0 : o->o.short_name;
+            out[n].base = (char *)t->cfg + p->base;
+            n++;
+        }
+    return n;
+}
+
+/* "(default X)": a word alone is quoted ('default'), paths and numbers not. */
+static void default_note(const opttab_opt_t *d, char *out, size_t len)
+{
+    bool word =
+        strspn(d->def, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(d->def);
+    snprintf(out, len, " (default %s%s%s)", word ? "'" : "", d->def, word ? "'" : "");
+}
+
+char *opttab_help_text(const opttab_opt_t *o)
+{
+    const opttab_def_t *d = &o->o;
+    if (!o->def || d->type == OPTTAB_SPECIAL || !d->arg)
+        return strdup(d->help);
+    char note[300];
+    default_note(o, note, sizeof note);
+    /* the end of the first sentence: ". " outside parentheses, or the final '.' */
+    size_t n = strlen(d->help), at = n && d->help[n - 1] == '.' ? n - 1 : n;
+    int depth = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        depth += d->help[i] == '(' ? 1 : d->help[i] == ')' ? -1 : 0;
+        if (depth == 0 && d->help[i] == '.' && d->help[i + 1] == ' ') {
+            at = i;
+            break;
+        }
+    }
+    size_t len = n + strlen(note) + 1;
+    char *s = malloc(len);
+    if (s)
+        snprintf(s, len, "%.*s%s%s", (int)at, d->help, note, d->help + at);
+    return s;
+}
+
+static void help_rows(const opttab_t *t, FILE *to, bool manual)
+{
+    entry_t e[OPTTAB_MAX];
+    size_t n = entries(t, e, OPTTAB_MAX);
+    for (size_t i = 0; i < n; i++) {
+        const opttab_def_t *d = e[i].d;
+        char head[128];
+        const char *sp = d->arg ? " " : "", *arg = d->arg ? d->arg : "";
+        if (manual)
+            snprintf(head, sizeof head, "    --%s%s%s", e[i].name, sp, arg);
+        else if (e[i].short_name)
+            snprintf(head, sizeof head, "  -%c, --%s%s%s", e[i].short_name, e[i].name, sp, arg);
         else
-            snprintf(head, sizeof head, "      --%s%s%s", d->name, d->arg ? " " : "",
-                     d->arg ? d->arg : "");
+            snprintf(head, sizeof head, "      --%s%s%s", e[i].name, sp, arg);
         fprintf(to, "%s\n", head);
-        textwrap(to, d->help, 8, 78);
+        char *text = e[i].opt ? opttab_help_text(e[i].opt) : NULL;
+        textwrap(to, text ? text : d->help, 8, 78);
+        free(text);
     }
 }
 
-static bool set_int(opttab_t *t, const opttab_def_t *d, const char *val)
+void opttab_help(const opttab_t *t, FILE *to)
 {
+    help_rows(t, to, false);
+}
+
+void opttab_help_manual(const opttab_t *t, FILE *to)
+{
+    help_rows(t, to, true);
+}
+
+static bool set_int(opttab_t *t, const entry_t *e, const char *val)
+{
+    const opttab_def_t *d = e->d;
     char *end = NULL;
     errno = 0;
     long v = strtol(val, &end, 10);
     if (errno != 0 || end == val || *end != '\0' || v < d->min || v > d->max) {
-        fprintf(stderr, "%s: --%s: '%s' is not a whole number from %ld to %ld\n", t->prog, d->name,
+        fprintf(stderr, "%s: --%s: '%s' is not a whole number from %ld to %ld\n", t->prog, e->name,
                 val, d->min, d->max);
         return false;
     }
-    char *base = (char *)t->cfg + d->offset;
     if (d->type == OPTTAB_INT)
-        *(int *)base = (int)v;
+        *(int *)(e->base + d->offset) = (int)v;
     else
-        *(unsigned *)base = (unsigned)v;
+        *(unsigned *)(e->base + d->offset) = (unsigned)v;
     return true;
 }
 
-static opttab_result_t apply(opttab_t *t, const opttab_def_t *d, const char *val)
+static opttab_result_t apply(opttab_t *t, const entry_t *e, const char *val)
 {
-    char *base = (char *)t->cfg + d->offset;
-    switch (d->type) {
+    char *field = e->base + e->d->offset;
+    switch (e->d->type) {
     case OPTTAB_INT:
     case OPTTAB_UINT:
-        return set_int(t, d, val) ? OPTTAB_RUN : OPTTAB_EXIT_USAGE;
+        return set_int(t, e, val) ? OPTTAB_RUN : OPTTAB_EXIT_USAGE;
     case OPTTAB_STR:
-        *(const char **)base = val;
+        *(const char **)field = val;
         return OPTTAB_RUN;
     case OPTTAB_FLAG:
-        *(bool *)base = true;
+        *(bool *)field = true;
         return OPTTAB_RUN;
     case OPTTAB_NOFLAG:
-        *(bool *)base = false;
+        *(bool *)field = false;
         return OPTTAB_RUN;
     case OPTTAB_SPECIAL:
         break;
     }
-    return t->special ? t->special(t, d, val) : OPTTAB_EXIT_USAGE;
+    return t->special ? t->special(t, e->d, val) : OPTTAB_EXIT_USAGE;
+}
+
+opttab_result_t opttab_defaults(opttab_t *t)
+{
+    entry_t e[OPTTAB_MAX];
+    size_t n = entries(t, e, OPTTAB_MAX);
+    for (size_t i = 0; i < n; i++) {
+        const opttab_def_t *d = e[i].d;
+        const char *def = e[i].opt ? e[i].opt->def : NULL;
+        if (d->type == OPTTAB_NOFLAG)
+            *(bool *)(e[i].base + d->offset) = true;
+        else if (def && d->type != OPTTAB_SPECIAL && apply(t, &e[i], def) != OPTTAB_RUN)
+            return OPTTAB_EXIT_USAGE;
+    }
+    return OPTTAB_RUN;
 }
 
 opttab_result_t opttab_parse(opttab_t *t, int argc, char **argv, int *first_arg)
 {
+    entry_t e[OPTTAB_MAX];
     struct option lo[OPTTAB_MAX + 1];
     char shorts[3 * OPTTAB_MAX + 2];
-    size_t ns = 0, n = t->ndefs < OPTTAB_MAX ? t->ndefs : OPTTAB_MAX;
+    size_t ns = 0, n = entries(t, e, OPTTAB_MAX);
     shorts[ns++] = ':';
     for (size_t i = 0; i < n; i++) {
-        const opttab_def_t *d = &t->defs[i];
-        lo[i] = (struct option){d->name, d->arg ? required_argument : no_argument, NULL,
-                                d->short_name ? d->short_name : 256 + (int)i};
-        if (d->short_name) {
-            shorts[ns++] = (char)d->short_name;
+        const opttab_def_t *d = e[i].d;
+        lo[i] = (struct option){e[i].name, d->arg ? required_argument : no_argument, NULL,
+                                e[i].short_name ? e[i].short_name : 256 + (int)i};
+        if (e[i].short_name) {
+            shorts[ns++] = (char)e[i].short_name;
             if (d->arg)
                 shorts[ns++] = ':';
         }
@@ -91,11 +197,11 @@ opttab_result_t opttab_parse(opttab_t *t, int argc, char **argv, int *first_arg)
                     ch == ':' ? "missing value for" : "unknown", argv[optind - 1]);
             return OPTTAB_EXIT_USAGE;
         }
-        const opttab_def_t *d = NULL;
-        for (size_t i = 0; i < n && !d; i++)
-            if (t->defs[i].short_name ? t->defs[i].short_name == ch : 256 + (int)i == ch)
-                d = &t->defs[i];
-        opttab_result_t r = d ? apply(t, d, optarg) : OPTTAB_EXIT_USAGE;
+        const entry_t *hit = NULL;
+        for (size_t i = 0; i < n && !hit; i++)
+            if (e[i].short_name ? e[i].short_name == ch : 256 + (int)i == ch)
+                hit = &e[i];
+        opttab_result_t r = hit ? apply(t, hit, optarg) : OPTTAB_EXIT_USAGE;
         if (r != OPTTAB_RUN)
             return r;
     }
@@ -118,12 +224,16 @@ static char *trim(char *s)
     return s;
 }
 
-static const opttab_def_t *find_def(const opttab_t *t, const char *name)
+static bool find_entry(const opttab_t *t, const char *name, entry_t *out)
 {
-    for (size_t i = 0; i < t->ndefs; i++)
-        if (strcmp(t->defs[i].name, name) == 0)
-            return &t->defs[i];
-    return NULL;
+    entry_t e[OPTTAB_MAX];
+    size_t n = entries(t, e, OPTTAB_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e[i].name, name) == 0) {
+            *out = e[i];
+            return true;
+        }
+    return false;
 }
 
 static char *keep(opttab_t *t, const char *v)
@@ -152,7 +262,8 @@ static opttab_result_t conf_line(opttab_t *t, char *line, const char *path, int 
         val = trim(eq + 1);
     }
     char *key = trim(p);
-    const opttab_def_t *d = find_def(t, key);
+    entry_t e;
+    const opttab_def_t *d = find_entry(t, key, &e) ? e.d : NULL;
     const char *why = NULL;
     if (!d || strcmp(key, "help") == 0 || strcmp(key, "version") == 0 ||
         strcmp(key, "config") == 0 || strcmp(key, "check-config") == 0)
@@ -170,7 +281,7 @@ static opttab_result_t conf_line(opttab_t *t, char *line, const char *path, int 
         fprintf(stderr, "%s: %s:%d: too many settings\n", t->prog, path, lineno);
         return OPTTAB_EXIT_USAGE;
     }
-    opttab_result_t r = apply(t, d, v);
+    opttab_result_t r = apply(t, &e, v);
     if (r != OPTTAB_RUN)
         fprintf(stderr, "%s: (in %s:%d)\n", t->prog, path, lineno);
     return r;

@@ -1,7 +1,6 @@
 #include "graph_cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stddef.h>
@@ -18,82 +17,159 @@
 #include "graph_store.h"
 #include "graph_token.h"
 #include "log.h"
+#include "opttab.h"
 #include "textwrap.h"
 #include "timefmt.h"
 
 #define SECRET_CREDENTIAL_DEFAULT "graph-client-secret"
 
-enum { C_POLL = 1, C_IMPORT = 2, C_ORGKEY = 4 };
-typedef enum { O_STR, O_LONG, O_FLAG, O_KEY, O_VERBOSE, O_QUIET, O_HELP } otype_t;
+enum { C_POLL = GRAPH_OPT_POLL, C_IMPORT = GRAPH_OPT_IMPORT, C_ORGKEY = GRAPH_OPT_ORGKEY };
 
+/* The command's settings; the Graph client's come first, so that 'run'
+ * can take the GRAPH_OPT_RUN rows into a graph_opts_t of its own. */
 typedef struct {
-    const char *db, *tenant, *client_id, *secret_file, *secret_cred, *authority, *graph, *ca,
-        *scope, *out;
+    graph_opts_t g;
+    const char *db, *out;
     const char *keys[PII_MAX_KEYS];
     size_t nkeys;
-    long lookback_s, interval_s, timeout_s, attempts, retry_s, max_age_s, gap_ms;
-    int once, verbosity, help;
+    bool once;
+    int verbosity, help;
 } opts_t;
 
-typedef struct {
-    const char *name;
-    otype_t type;
-    size_t off;
-    long min, max;
-    int cmds;
-    const char *arg, *help;
-} odef_t;
-
 #define OFF(f) offsetof(opts_t, f)
+#define G(f) offsetof(opts_t, g.f)
 #define ALL (C_POLL | C_IMPORT | C_ORGKEY)
-static const odef_t defs[] = {
-    {"db", O_STR, OFF(db), 0, 0, C_POLL | C_IMPORT, "PATH",
-     "The collector's SQLite store (created if missing; WAL mode)."},
-    {"tenant", O_STR, OFF(tenant), 0, 0, ALL, "TENANT",
-     "Directory (tenant) id of the organisation: a GUID or a verified domain."},
-    {"client-id", O_STR, OFF(client_id), 0, 0, C_POLL, "GUID",
-     "Application (client) id of the app registration."},
-    {"secret-file", O_STR, OFF(secret_file), 0, 0, C_POLL, "PATH",
-     "File holding the client secret value (first line). Never pass a secret on the command "
-     "line."},
-    {"secret-credential", O_STR, OFF(secret_cred), 0, 0, C_POLL, "NAME",
-     "Read the secret from $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredential=). Default when "
-     "neither is given and $CREDENTIALS_DIRECTORY is set: " SECRET_CREDENTIAL_DEFAULT "."},
-    {"authority-url", O_STR, OFF(authority), 0, 0, C_POLL, "URL",
-     "Identity platform (default https://login.microsoftonline.com; US Government "
-     "https://login.microsoftonline.us; China https://login.chinacloudapi.cn)."},
-    {"graph-url", O_STR, OFF(graph), 0, 0, C_POLL, "URL",
-     "Graph base with version (default https://graph.microsoft.com/v1.0; US Government "
-     "https://graph.microsoft.us/v1.0 or https://dod-graph.microsoft.us/v1.0; China "
-     "https://microsoftgraph.chinacloudapi.cn/v1.0). The token scope is its origin + /.default."},
-    {"scope", O_STR, OFF(scope), 0, 0, C_POLL, "SCOPE", "Override the token scope."},
-    {"ca-bundle", O_STR, OFF(ca), 0, 0, C_POLL, "PATH",
-     "CA certificates (PEM) to trust instead of the system's (TLS-inspecting proxies, tests)."},
-    {"org-key", O_KEY, OFF(keys), 0, 0, C_POLL | C_IMPORT, "FILE",
-     "Organisation master key file (mode 0600, see orgkey). Repeat for rotation: the first "
-     "seals new data, the others still open old data."},
-    {"out", O_STR, OFF(out), 0, 0, C_ORGKEY, "FILE", "Key file to create (refuses to overwrite)."},
-    {"once", O_FLAG, OFF(once), 0, 0, C_POLL, NULL, "Run one poll cycle and exit."},
-    {"interval", O_LONG, OFF(interval_s), 10, 86400, C_POLL, "SECONDS",
-     "Time between poll cycles (default 300)."},
-    {"lookback", O_LONG, OFF(lookback_s), 60, 30 * 86400, C_POLL, "SECONDS",
-     "List records that started this far back, and fetch again those whose version or "
-     "lastModifiedDateTime moved (default 86400; Graph keeps 30 days)."},
-    {"timeout", O_LONG, OFF(timeout_s), 1, 600, C_POLL, "SECONDS",
-     "Per-request timeout (default 30)."},
-    {"max-attempts", O_LONG, OFF(attempts), 1, 20, C_POLL, "N",
-     "Tries per request on 429, 5xx, timeouts and unreadable replies (default 6)."},
-    {"pending-retry", O_LONG, OFF(retry_s), 1, 86400, C_POLL, "SECONDS",
-     "When to try again an id that was 404 (not yet available) or failed (default 600)."},
-    {"pending-max-age", O_LONG, OFF(max_age_s), 60, 30 * 86400, C_POLL, "SECONDS",
-     "Give up on an id still 404 after this long (default 7200)."},
-    {"min-gap", O_LONG, OFF(gap_ms), 0, 60000, C_POLL, "MS",
-     "Least time between two requests (default 100)."},
-    {"verbose", O_VERBOSE, OFF(verbosity), 0, 0, ALL, NULL, "Debug logging (also -v)."},
-    {"quiet", O_QUIET, OFF(verbosity), 0, 0, ALL, NULL, "Errors only (also -q)."},
-    {"help", O_HELP, OFF(help), 0, 0, ALL, NULL, "This manual (also -h)."},
+#define PR OPTTAB_PREFIXED /* "graph-" before the name in 'run' */
+#define RUN GRAPH_OPT_RUN
+static const opttab_opt_t defs[] = {
+    {{"db", 0, OPTTAB_STR, OFF(db), 0, 0, "PATH",
+      "The collector's SQLite store (created if missing; WAL mode)."},
+     NULL,
+     C_POLL | C_IMPORT,
+     0},
+    {{"tenant", 0, OPTTAB_STR, G(tenant), 0, 0, "TENANT",
+      "Directory (tenant) id of the organisation: a GUID or a verified domain."},
+     NULL,
+     ALL | RUN,
+     PR},
+    {{"client-id", 0, OPTTAB_STR, G(client_id), 0, 0, "GUID",
+      "Application (client) id of the app registration."},
+     NULL,
+     C_POLL | RUN,
+     PR},
+    {{"secret-file", 0, OPTTAB_STR, G(secret_file), 0, 0, "PATH",
+      "File holding the client secret value (first line). Never pass a secret on the command "
+      "line."},
+     NULL,
+     C_POLL | RUN,
+     PR},
+    {{"secret-credential", 0, OPTTAB_STR, G(secret_cred), 0, 0, "NAME",
+      "Read the secret from $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredential=). Default "
+      "when neither is given and $CREDENTIALS_DIRECTORY is set: " SECRET_CREDENTIAL_DEFAULT "."},
+     NULL,
+     C_POLL,
+     0},
+    {{"authority-url", 0, OPTTAB_STR, G(authority), 0, 0, "URL",
+      "Identity platform. US Government: https://login.microsoftonline.us; China: "
+      "https://login.chinacloudapi.cn."},
+     "https://login.microsoftonline.com",
+     C_POLL | RUN,
+     PR},
+    {{"graph-url", 0, OPTTAB_STR, G(graph), 0, 0, "URL",
+      "Graph base with version. US Government: https://graph.microsoft.us/v1.0 or "
+      "https://dod-graph.microsoft.us/v1.0; China: "
+      "https://microsoftgraph.chinacloudapi.cn/v1.0. The token scope is its origin + /.default."},
+     "https://graph.microsoft.com/v1.0",
+     C_POLL | RUN,
+     0},
+    {{"scope", 0, OPTTAB_STR, G(scope), 0, 0, "SCOPE", "Override the token scope."},
+     NULL,
+     C_POLL | RUN,
+     PR},
+    {{"ca-bundle", 0, OPTTAB_STR, G(ca), 0, 0, "PATH",
+      "CA certificates (PEM) to trust instead of the system's (TLS-inspecting proxies, tests)."},
+     NULL,
+     C_POLL | RUN,
+     PR},
+    {{"org-key", 0, OPTTAB_SPECIAL, 0, 0, 0, "FILE",
+      "Organisation master key file (mode 0600, see orgkey). Repeat for rotation: the first "
+      "seals new data, the others still open old data."},
+     NULL,
+     C_POLL | C_IMPORT,
+     0},
+    {{"out", 0, OPTTAB_STR, OFF(out), 0, 0, "FILE", "Key file to create (refuses to overwrite)."},
+     NULL,
+     C_ORGKEY,
+     0},
+    {{"once", 0, OPTTAB_FLAG, OFF(once), 0, 0, NULL, "Run one poll cycle and exit."},
+     NULL,
+     C_POLL,
+     0},
+    {{"interval", 0, OPTTAB_UINT, G(interval_s), 10, 86400, "SECONDS", "Time between poll cycles."},
+     "300",
+     C_POLL | RUN,
+     PR},
+    {{"lookback", 0, OPTTAB_UINT, G(lookback_s), 60, 30 * 86400, "SECONDS",
+      "List records that started this far back, and fetch again those whose version or "
+      "lastModifiedDateTime moved. Graph keeps 30 days."},
+     "86400",
+     C_POLL | RUN,
+     PR},
+    {{"timeout", 0, OPTTAB_UINT, G(timeout_s), 1, 600, "SECONDS",
+      "Per-request timeout. In 'run', Graph is polled in a thread of its own: probes are "
+      "acknowledged meanwhile."},
+     "30",
+     C_POLL | RUN,
+     PR},
+    {{"max-attempts", 0, OPTTAB_UINT, G(attempts), 1, 20, "N",
+      "Tries per request on 429, 5xx, timeouts and unreadable replies."},
+     "6",
+     C_POLL | RUN,
+     PR},
+    {{"pending-retry", 0, OPTTAB_UINT, G(retry_s), 1, 86400, "SECONDS",
+      "When to try again an id that was 404 (not yet available) or failed."},
+     "600",
+     C_POLL | RUN,
+     PR},
+    {{"pending-max-age", 0, OPTTAB_UINT, G(max_age_s), 60, 30 * 86400, "SECONDS",
+      "Give up on an id still 404 after this long."},
+     "7200",
+     C_POLL | RUN,
+     PR},
+    {{"min-gap", 0, OPTTAB_UINT, G(gap_ms), 0, 60000, "MS", "Least time between two requests."},
+     "100",
+     C_POLL | RUN,
+     PR},
+    {{"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Debug logging (also -v)."}, NULL, ALL, 0},
+    {{"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only (also -q)."}, NULL, ALL, 0},
+    {{"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This manual (also -h)."}, NULL, ALL, 0},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
+
+const opttab_opt_t *graph_cmd_options(size_t *n)
+{
+    *n = NDEFS;
+    return defs;
+}
+
+void graph_cmd_cfg(const graph_opts_t *o, const char *secret, graph_cfg_t *c)
+{
+    graph_cfg_defaults(c);
+    c->tenant = o->tenant;
+    c->client_id = o->client_id;
+    c->secret = secret;
+    c->authority_url = o->authority;
+    c->graph_url = o->graph;
+    c->scope = o->scope;
+    c->ca_bundle = o->ca;
+    c->lookback_s = o->lookback_s;
+    c->interval_s = o->interval_s;
+    c->timeout_ms = (long)o->timeout_s * 1000;
+    c->max_attempts = (int)o->attempts;
+    c->pending_retry_s = o->retry_s;
+    c->pending_max_age_s = o->max_age_s;
+    c->min_gap_ms = o->gap_ms;
+}
 
 static const char *const synopsis[] = {
     [C_POLL] = "--tenant TENANT --client-id GUID --secret-file PATH --org-key FILE "
@@ -120,117 +196,68 @@ static const char *const description[] = {
 };
 
 /* name: the subcommand as invoked (argv[0]: "graph-poll", "poll", ...). */
-static void help(FILE *to, int cmd, const char *name)
+static void help(const opttab_t *t, int cmd, const char *name)
 {
-    fprintf(to, "SYNOPSIS\n    %s %s\n\nDESCRIPTION\n", name, synopsis[cmd]);
-    textwrap(to, description[cmd], 4, 78);
-    fprintf(to, "\nOPTIONS\n");
-    for (size_t i = 0; i < NDEFS; i++) {
-        if (!(defs[i].cmds & cmd))
-            continue;
-        fprintf(to, "    --%s%s%s\n", defs[i].name, defs[i].arg ? " " : "",
-                defs[i].arg ? defs[i].arg : "");
-        textwrap(to, defs[i].help, 8, 78);
-    }
-    fprintf(to, "\nEXIT STATUS\n"
-                "    0 done; 1 some records failed (kept pending for the next run); 2 usage or\n"
-                "    configuration; 3 token refused (invalid_client, wrong tenant or client id);\n"
-                "    4 Graph refused (CallRecords.Read.All missing or not consented); 5 store or\n"
-                "    key file problem; 6 TLS certificate not trusted.\n"
-                "\nSEE ALSO\n    README.md (Azure app registration), docs/graph.md\n");
+    printf("SYNOPSIS\n    %s %s\n\nDESCRIPTION\n", name, synopsis[cmd]);
+    textwrap(stdout, description[cmd], 4, 78);
+    printf("\nOPTIONS\n");
+    opttab_help_manual(t, stdout);
+    char text[1024];
+    size_t n, len = 0;
+    const graph_exit_t *x = graph_exit_statuses(&n);
+    for (size_t i = 0; i < n && len < sizeof text; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s%d %s%s", i ? "; " : "",
+                                x[i].code, x[i].what, i + 1 == n ? "." : "");
+    printf("\nEXIT STATUS\n");
+    textwrap(stdout, text, 4, 78);
+    printf("\nSEE ALSO\n    README.md (Azure app registration), docs/graph.md\n");
 }
 
-static bool set_long(const odef_t *d, const char *arg, opts_t *o)
+static opttab_result_t special(opttab_t *t, const opttab_def_t *d, const char *val)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(arg, &end, 10);
-    if (errno || end == arg || *end || v < d->min || v > d->max) {
-        LOG_ERROR("--%s: '%s' is not a number from %ld to %ld", d->name, arg, d->min, d->max);
-        return false;
-    }
-    *(long *)((char *)o + d->off) = v;
-    return true;
-}
-
-static bool apply(const odef_t *d, const char *arg, opts_t *o)
-{
-    char *base = (char *)o;
-    switch (d->type) {
-    case O_STR:
-        *(const char **)(base + d->off) = arg;
-        return true;
-    case O_LONG:
-        return set_long(d, arg, o);
-    case O_FLAG:
-    case O_HELP:
-        *(int *)(base + d->off) = 1;
-        return true;
-    case O_VERBOSE:
+    opts_t *o = t->cfg;
+    switch (d->short_name) {
+    case 'v':
         o->verbosity = 1;
-        return true;
-    case O_QUIET:
+        return OPTTAB_RUN;
+    case 'q':
         o->verbosity = -1;
-        return true;
-    case O_KEY:
+        return OPTTAB_RUN;
+    case 'h':
+        o->help = 1;
+        return OPTTAB_RUN;
+    default: /* --org-key */
         if (o->nkeys >= PII_MAX_KEYS) {
             LOG_ERROR("--org-key: at most %d key files", PII_MAX_KEYS);
-            return false;
+            return OPTTAB_EXIT_USAGE;
         }
-        o->keys[o->nkeys++] = arg;
-        return true;
+        o->keys[o->nkeys++] = val;
+        return OPTTAB_RUN;
     }
-    return false;
 }
 
-/* Parses argv (argv[0] = the subcommand); *first_arg = first operand.
- * Returns -1 to run, else an exit code. */
-static int parse(int cmd, int argc, char **argv, opts_t *o, int *first_arg)
+/* Fresh options, parsed (argv[0] = the subcommand); *first = the first
+ * operand. -1 to run, else the exit code. */
+static int start(int cmd, int argc, char **argv, opts_t *o, int *first)
 {
-    struct option lo[NDEFS + 1];
-    size_t n = 0;
-    for (size_t i = 0; i < NDEFS; i++) {
-        if (defs[i].cmds & cmd) {
-            lo[n] = (struct option){defs[i].name,
-                                    defs[i].type == O_STR || defs[i].type == O_LONG ||
-                                            defs[i].type == O_KEY
-                                        ? required_argument
-                                        : no_argument,
-                                    NULL, (int)(i + 256)};
-            n++;
-        }
-    }
-    lo[n] = (struct option){NULL, 0, NULL, 0};
-    optind = 1;
-    opterr = 1;
-    for (;;) {
-        int c = getopt_long(argc, argv, "+vqh", lo, NULL);
-        if (c == -1)
-            break;
-        if (c == 'v' || c == 'q' || c == 'h') {
-            o->verbosity = c == 'v' ? 1 : c == 'q' ? -1 : o->verbosity;
-            o->help = o->help || c == 'h';
-        } else if (c < 256 || !apply(&defs[c - 256], optarg, o)) {
-            fprintf(stderr, "Usage: %s %s\n(--help for the manual)\n", argv[0], synopsis[cmd]);
-            return GRAPH_EXIT_USAGE;
-        }
+    memset(o, 0, sizeof *o);
+    opttab_part_t part = {defs, NDEFS, 0, NULL, (unsigned)cmd};
+    opttab_t t = {.prog = argv[0], .parts = &part, .nparts = 1, .cfg = o, .special = special};
+    opttab_result_t r = opttab_defaults(&t);
+    if (r == OPTTAB_RUN)
+        r = opttab_parse(&t, argc, argv, first);
+    if (r != OPTTAB_RUN) {
+        fprintf(stderr, "Usage: %s %s\n(--help for the manual)\n", argv[0], synopsis[cmd]);
+        return GRAPH_EXIT_USAGE;
     }
     if (o->help) {
-        help(stdout, cmd, argv[0]);
+        help(&t, cmd, argv[0]);
         return GRAPH_EXIT_OK;
     }
     log_set_level(o->verbosity < 0   ? LOG_LVL_ERROR
                   : o->verbosity > 0 ? LOG_LVL_DEBUG
                                      : LOG_LVL_INFO);
-    *first_arg = optind;
     return -1;
-}
-
-/* Fresh options, parsed; -1 to run, else the exit code. */
-static int start(int cmd, int argc, char **argv, opts_t *o, int *first)
-{
-    memset(o, 0, sizeof *o);
-    return parse(cmd, argc, argv, o, first);
 }
 
 /* ---- poll ------------------------------------------------------------- */
@@ -246,13 +273,13 @@ static void on_stop(int sig)
 static char *load_secret(const opts_t *o)
 {
     char err[512], path[4096];
-    const char *file = o->secret_file;
+    const char *file = o->g.secret_file;
     const char *dir = getenv("CREDENTIALS_DIRECTORY");
     if (!file && dir) {
         snprintf(path, sizeof path, "%s/%s", dir,
-                 o->secret_cred ? o->secret_cred : SECRET_CREDENTIAL_DEFAULT);
+                 o->g.secret_cred ? o->g.secret_cred : SECRET_CREDENTIAL_DEFAULT);
         file = path;
-    } else if (!file && o->secret_cred) {
+    } else if (!file && o->g.secret_cred) {
         LOG_ERROR("--secret-credential needs $CREDENTIALS_DIRECTORY (systemd LoadCredential=)");
         return NULL;
     }
@@ -266,37 +293,6 @@ static char *load_secret(const opts_t *o)
     if (!s)
         LOG_ERROR("%s", err);
     return s;
-}
-
-static void cfg_from_opts(const opts_t *o, const char *secret, graph_cfg_t *c)
-{
-    graph_cfg_defaults(c);
-    c->tenant = o->tenant;
-    c->client_id = o->client_id;
-    c->secret = secret;
-    if (o->authority)
-        c->authority_url = o->authority;
-    if (o->graph)
-        c->graph_url = o->graph;
-    c->scope = o->scope;
-    c->ca_bundle = o->ca;
-    for (size_t i = 0; i < o->nkeys; i++)
-        c->org_keys[i] = o->keys[i];
-    c->norg_keys = o->nkeys;
-    if (o->lookback_s)
-        c->lookback_s = o->lookback_s;
-    if (o->interval_s)
-        c->interval_s = o->interval_s;
-    if (o->timeout_s)
-        c->timeout_ms = o->timeout_s * 1000;
-    if (o->attempts)
-        c->max_attempts = (int)o->attempts;
-    if (o->retry_s)
-        c->pending_retry_s = o->retry_s;
-    if (o->max_age_s)
-        c->pending_max_age_s = o->max_age_s;
-    if (o->gap_ms)
-        c->min_gap_ms = o->gap_ms;
 }
 
 /* Sleeps until wake (wall clock µs), in slices, so a signal ends it soon. */
@@ -345,7 +341,10 @@ int graph_cmd_poll(int argc, char **argv)
         return GRAPH_EXIT_USAGE;
     char err[600];
     graph_cfg_t cfg;
-    cfg_from_opts(&o, secret, &cfg);
+    graph_cmd_cfg(&o.g, secret, &cfg);
+    for (size_t i = 0; i < o.nkeys; i++)
+        cfg.org_keys[i] = o.keys[i];
+    cfg.norg_keys = o.nkeys;
     sqlite3 *db = graph_store_open_db(o.db, err, sizeof err);
     graph_poller_t *p = db ? graph_poller_new(&cfg, db, err, sizeof err) : NULL;
     OPENSSL_cleanse(secret, strlen(secret));
@@ -361,7 +360,7 @@ int graph_cmd_poll(int argc, char **argv)
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    rc = run_poller(p, o.once != 0);
+    rc = run_poller(p, o.once);
     graph_poller_stats_t st;
     graph_poller_stats(p, &st);
     LOG_INFO("graph: %llu requests (%llu token), %llu throttled, %llu retries, %llu timeouts, "
@@ -389,7 +388,7 @@ int graph_cmd_import(int argc, char **argv)
         return GRAPH_EXIT_USAGE;
     }
     char err[600];
-    pii_t *pii = pii_new(o.keys, o.nkeys, o.tenant, err, sizeof err);
+    pii_t *pii = pii_new(o.keys, o.nkeys, o.g.tenant, err, sizeof err);
     sqlite3 *db = pii ? graph_store_open_db(o.db, err, sizeof err) : NULL;
     graph_store_t *st = db ? graph_store_new(db, pii, err, sizeof err) : NULL;
     if (!st) {
@@ -425,12 +424,12 @@ int graph_cmd_orgkey(int argc, char **argv)
     if (rc >= 0)
         return rc;
     const char *out = o.out ? o.out : first < argc ? argv[first] : NULL;
-    if (!out || !o.tenant) {
+    if (!out || !o.g.tenant) {
         LOG_ERROR("orgkey needs --tenant TENANT and --out FILE");
         return GRAPH_EXIT_USAGE;
     }
     char err[600];
-    if (pii_keygen(out, o.tenant, err, sizeof err) != 0) {
+    if (pii_keygen(out, o.g.tenant, err, sizeof err) != 0) {
         LOG_ERROR("%s", err);
         return GRAPH_EXIT_STORE;
     }

@@ -9,12 +9,14 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 
 struct graph_http {
     CURL *curl;
     char *ca_bundle;
     long timeout_ms;
     size_t max_body;
+    const atomic_bool *abort; /* borrowed; NULL: never */
 };
 
 typedef struct {
@@ -125,6 +127,20 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
     return n;
 }
 
+void graph_http_abort_on(graph_http_t *h, const atomic_bool *flag)
+{
+    h->abort = flag;
+}
+
+/* libcurl calls this about once a second even while nothing arrives. */
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const graph_http_t *h = user;
+    return h->abort && atomic_load(h->abort) ? 1 : 0;
+}
+
 static void perform(graph_http_t *h, const char *url, struct curl_slist *hdrs,
                     graph_http_resp_t *resp)
 {
@@ -151,6 +167,9 @@ static void perform(graph_http_t *h, const char *url, struct curl_slist *hdrs,
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, h->abort ? 0L : 1L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
     CURLcode rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     if (rc == CURLE_OK) {

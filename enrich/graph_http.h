@@ -9,6 +9,7 @@
 #ifndef CALLSCOPE_GRAPH_HTTP_H
 #define CALLSCOPE_GRAPH_HTTP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -34,6 +35,9 @@ typedef struct {
 graph_http_t *graph_http_new(const char *ca_bundle, long timeout_ms, size_t max_body, char *err,
                              size_t errlen);
 void graph_http_free(graph_http_t **h);
+/* A request in progress ends within about a second (GRAPH_NET_ERROR) once
+ * *flag is true; flag is borrowed and must outlive h. */
+void graph_http_abort_on(graph_http_t *h, const atomic_bool *flag);
 
 /* GET with "Authorization: Bearer <bearer>". Fills resp (clear it after). */
 void graph_http_get(graph_http_t *h, const char *url, const char *bearer, graph_http_resp_t *resp);

@@ -68,20 +68,27 @@ struct graph_poller {
     char error[600];
 };
 
+static const graph_exit_t exits[] = {
+    {GRAPH_EXIT_OK, "done"},
+    {GRAPH_EXIT_PARTIAL, "some records failed (kept pending for the next run)"},
+    {GRAPH_EXIT_USAGE, "usage or configuration"},
+    {GRAPH_EXIT_AUTH, "token refused (invalid_client, wrong tenant or client id)"},
+    {GRAPH_EXIT_CONSENT, "Graph refused (CallRecords.Read.All missing or not consented)"},
+    {GRAPH_EXIT_STORE, "store or key file problem"},
+    {GRAPH_EXIT_TLS, "TLS certificate not trusted"},
+};
+
+const graph_exit_t *graph_exit_statuses(size_t *n)
+{
+    *n = sizeof exits / sizeof exits[0];
+    return exits;
+}
+
 void graph_cfg_defaults(graph_cfg_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->authority_url = "https://login.microsoftonline.com";
-    cfg->graph_url = "https://graph.microsoft.com/v1.0";
-    cfg->lookback_s = 24 * 3600;
-    cfg->interval_s = 300;
-    cfg->pending_retry_s = 600;
-    cfg->pending_max_age_s = 2 * 3600;
-    cfg->timeout_ms = 30000;
-    cfg->max_attempts = 6;
     cfg->backoff_base_s = 1.0;
     cfg->backoff_max_s = 300.0;
-    cfg->min_gap_ms = 100;
     cfg->max_body = 64u << 20;
     cfg->max_queue = 5000;
 }
@@ -288,6 +295,11 @@ void graph_poller_free(graph_poller_t **pp)
         free(p->strings[i]);
     free(p);
     *pp = NULL;
+}
+
+void graph_poller_abort_on(graph_poller_t *p, const atomic_bool *flag)
+{
+    graph_http_abort_on(p->http, flag);
 }
 
 int graph_poller_exit_code(const graph_poller_t *p)

@@ -24,6 +24,7 @@
 #define CALLSCOPE_GRAPH_POLLER_H
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,14 @@ enum {
     GRAPH_EXIT_STORE = 5,   /* database or key file problem */
     GRAPH_EXIT_TLS = 6,     /* server certificate not trusted */
 };
+
+/* What each exit code means, in order (static, borrowed): the graph
+ * commands' manual and the collector's --help print it. */
+typedef struct {
+    int code;
+    const char *what;
+} graph_exit_t;
+const graph_exit_t *graph_exit_statuses(size_t *n);
 
 typedef struct {
     const char *tenant;
@@ -63,6 +72,8 @@ typedef struct {
     size_t max_queue;   /* ids fetched per cycle; the rest wait */
 } graph_cfg_t;
 
+/* The settings that are not options (back-off, body and queue bounds);
+ * the rest comes from graph_cmd_cfg() (the option table's defaults). */
 void graph_cfg_defaults(graph_cfg_t *cfg);
 
 typedef struct {
@@ -78,6 +89,9 @@ typedef struct graph_poller graph_poller_t;
 /* cfg strings are copied; db is borrowed (graph_store_migrate is run). */
 graph_poller_t *graph_poller_new(const graph_cfg_t *cfg, sqlite3 *db, char *err, size_t errlen);
 void graph_poller_free(graph_poller_t **p);
+/* The request in progress (and each later one) ends within about a second
+ * once *flag is true: how a thread running the poller is stopped. */
+void graph_poller_abort_on(graph_poller_t *p, const atomic_bool *flag);
 
 /* Does at most one request. BUSY: call again at *next_wake_us; IDLE: a
  * cycle ended, the next starts at *next_wake_us; FATAL: stop, see

@@ -58,22 +58,6 @@ struct export
     bool quitting, auth_warned;
 };
 
-void export_cfg_defaults(export_cfg_t *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->site = "default";
-    cfg->spool_max_mb = 256;
-    cfg->batch_records = 1000;
-    cfg->batch_ms = 1000;
-    cfg->window = 16;
-    cfg->ack_timeout_ms = 10000;
-    cfg->reconnect_ms = 100;
-    cfg->reconnect_max_ms = 10000;
-    cfg->heartbeat_s = 10;
-    cfg->drain_s = 30;
-    cfg->spool_fsync = true;
-}
-
 export_kind_t export_kind_of(const char *line, size_t len)
 {
     static const char key[] = "\"type\"";

@@ -52,7 +52,6 @@ typedef struct {
 
 typedef enum { EXPORT_INTERVAL = 'I', EXPORT_FINAL = 'F' } export_kind_t;
 
-void export_cfg_defaults(export_cfg_t *cfg);
 /* Which batch a record line goes to: its "type" is "interval" or not
  * (found without parsing; the collector checks every record anyway). */
 export_kind_t export_kind_of(const char *line, size_t len);

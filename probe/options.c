@@ -12,109 +12,239 @@
 
 enum { SP_READ = 'r', SP_VERBOSE = 'v', SP_QUIET = 'q', SP_HELP = 'h', SP_VERSION = 'V' };
 
-static const opttab_def_t opts[] = {
-    {"interface", 'i', OPTTAB_STR, CFG(cap.iface), 0, 0, "IFACE",
-     "Capture live on IFACE (a mirror/span port). Needs root or CAP_NET_RAW."},
-    {"read", 'r', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
-     "Replay a pcap or pcapng file; repeat for several (read in order); '-' reads stdin. "
-     "Extra arguments after the options are read as files too."},
-    {"json", 'j', OPTTAB_STR, CFG(json_path), 0, 0, "FILE",
-     "Write one JSON record per line to FILE ('-' for stdout): stream, interval, flow, "
-     "client and a final stats record (docs/output.md)."},
-    {"table", 't', OPTTAB_FLAG, CFG(table), 0, 0, NULL,
-     "Print a table of the calls, streams and clients at the end (default when --json is "
-     "not given)."},
-    {"filter", 'f', OPTTAB_STR, CFG(cap.bpf), 0, 0, "BPF",
-     "Capture filter in pcap-filter(7) syntax."},
-    {"snaplen", 's', OPTTAB_INT, CFG(cap.snaplen), 64, 262144, "BYTES",
-     "Bytes kept per packet in live capture (default 262144; 128 is enough for RTP headers)."},
-    {"buffer-mb", 'B', OPTTAB_INT, CFG(cap.buffer_mb), 1, 4096, "MB",
-     "Kernel capture ring size in MiB (default 64). Raise it if kernel drops appear."},
-    {"no-promisc", 0, OPTTAB_NOFLAG, CFG(cap.promisc), 0, 0, NULL,
-     "Do not put the interface in promiscuous mode."},
-    {"no-immediate", 0, OPTTAB_NOFLAG, CFG(cap.immediate), 0, 0, NULL,
-     "Let the kernel batch packets (less CPU, later delivery)."},
-    {"workers", 'w', OPTTAB_UINT, CFG(workers), 1, 64, "N",
-     "Live capture with N threads on the interface (PACKET_FANOUT; a client's flows stay on "
-     "one worker, each with its own nDPI module). --json FILE then writes FILE.wK per worker "
-     "(default 1)."},
-    {"ranges", 0, OPTTAB_STR, CFG(ranges_file), 0, 0, "FILE",
-     "Teams media ranges in nDPI protocol-file syntax (default: the installed "
-     "teams-media.protos)."},
-    {"max-flows", 0, OPTTAB_UINT, CFG(max_flows), 1024, 16777216, "N",
-     "Flow table size; beyond it the least recently active flow is reported early and "
-     "counted as evicted (default 262144; 328 bytes each, plus 720 bytes per RTP stream)."},
-    {"udp-timeout", 0, OPTTAB_UINT, CFG(udp_timeout_s), 1, 3600, "SECONDS",
-     "A UDP flow idle this long is reported and forgotten (default 30)."},
-    {"tcp-timeout", 0, OPTTAB_UINT, CFG(tcp_timeout_s), 1, 86400, "SECONDS",
-     "The same for TCP (default 300; 10 s after FIN or RST)."},
-    {"ndpi-packets", 0, OPTTAB_UINT, CFG(ndpi_max_packets), 1, 255, "N",
-     "Packets per flow given to nDPI before its state is freed (default 24)."},
-    {"interval", 'I', OPTTAB_UINT, CFG(interval_s), 0, 3600, "SECONDS",
-     "Also write an interval record per active stream every SECONDS (default 0: off)."},
-    {"min-stream-packets", 0, OPTTAB_UINT, CFG(min_stream_packets), 1, 1000, "N",
-     "Report RTP streams of at least N packets (default 2; 1 reports every RTP-looking "
-     "packet, as Wireshark does)."},
-    {"progress", 0, OPTTAB_UINT, CFG(progress_s), 0, 3600, "SECONDS",
-     "Log a progress line every SECONDS of wall time (default 0: off)."},
-    {"collector", 'c', OPTTAB_STR, CFG(exp.endpoint), 0, 0, "ENDPOINT",
-     "Also send every record to a callscope-collector at ENDPOINT (tcp://host:7600), over "
-     "CURVE-encrypted ZeroMQ with acknowledged delivery (docs/transport.md)."},
-    {"key", 0, OPTTAB_STR, CFG(exp.key_file), 0, 0, "FILE",
-     "This probe's secret key (NAME.key from 'callscope-collector keygen NAME'); must be "
-     "mode 0600. The collector knows the probe by NAME. Default under systemd: the "
-     "credential probe.key (LoadCredential=)."},
-    {"collector-key", 0, OPTTAB_STR, CFG(exp.collector_key), 0, 0, "FILE",
-     "The collector's public key (its NAME.pub)."},
-    {"probe-id", 0, OPTTAB_STR, CFG(exp.probe_id), 0, 0, "NAME",
-     "This probe's name (default: the name in --key; must match it)."},
-    {"site", 0, OPTTAB_STR, CFG(exp.site), 0, 0, "NAME",
-     "The site this probe watches, kept with every record (default 'default')."},
-    {"spool-dir", 0, OPTTAB_STR, CFG(exp.spool_dir), 0, 0, "DIR",
-     "Where unacknowledged batches wait (created 0700; survives restarts). Default "
-     "$STATE_DIRECTORY/spool under systemd, else /var/lib/callscope/spool."},
-    {"spool-max-mb", 0, OPTTAB_UINT, CFG(exp.spool_max_mb), 1, 1048576, "MB",
-     "Spool bound (default 256). When full, the oldest interval records go first, then the "
-     "oldest of any kind; every record lost is counted in the stats and heartbeat."},
-    {"no-spool-fsync", 0, OPTTAB_NOFLAG, CFG(exp.spool_fsync), 0, 0, NULL,
-     "Do not fdatasync each spooled batch (faster; a power cut may lose the newest ones)."},
-    {"batch-records", 0, OPTTAB_UINT, CFG(exp.batch_records), 1, 100000, "N",
-     "Records per batch (default 1000)."},
-    {"batch-ms", 0, OPTTAB_UINT, CFG(exp.batch_ms), 10, 600000, "MS",
-     "Longest a record waits for its batch to fill (default 1000)."},
-    {"send-window", 0, OPTTAB_UINT, CFG(exp.window), 1, 1024, "N",
-     "Batches sent ahead of their acknowledgement (default 16)."},
-    {"ack-timeout-ms", 0, OPTTAB_UINT, CFG(exp.ack_timeout_ms), 100, 3600000, "MS",
-     "Resend unacknowledged batches after MS (default 10000; doubles per timeout in a row, "
-     "up to 8 times)."},
-    {"reconnect-ms", 0, OPTTAB_UINT, CFG(exp.reconnect_ms), 10, 600000, "MS",
-     "First reconnect delay after the link drops (default 100)."},
-    {"reconnect-max-ms", 0, OPTTAB_UINT, CFG(exp.reconnect_max_ms), 10, 3600000, "MS",
-     "Reconnect back-off limit (default 10000)."},
-    {"heartbeat", 0, OPTTAB_UINT, CFG(exp.heartbeat_s), 1, 3600, "SECONDS",
-     "Send the probe's health (drops, flows, spool depth, version) every SECONDS (default 10)."},
-    {"drain", 0, OPTTAB_UINT, CFG(exp.drain_s), 0, 3600, "SECONDS",
-     "At exit, wait up to SECONDS for the last acknowledgements (default 30); what is still "
-     "unacknowledged stays in the spool for the next start."},
-    {"from-jsonl", 0, OPTTAB_STR, CFG(from_jsonl), 0, 0, "FILE",
-     "Instead of capturing, send the records of a saved --json file to --collector ('-': "
-     "stdin)."},
-    {"from-jsonl-rate", 0, OPTTAB_UINT, CFG(from_jsonl_rate), 0, 10000000, "N",
-     "With --from-jsonl: at most N records per second (default 0: as fast as accepted)."},
-    {"config", 0, OPTTAB_SPECIAL, 0, 0, 0, "FILE",
-     "Read settings from FILE: one 'name = value' per line, names as the long options here "
-     "('name' alone for a switch), '#' comments; e.g. /etc/callscope/probe-eth1.conf. Read "
-     "where it stands: later options override it."},
-    {"check-config", 0, OPTTAB_SPECIAL, 0, 0, 0, NULL,
-     "Check the settings (values, ranges, key files and their permissions) and exit: 0 "
-     "when valid, 2 with a message naming the setting otherwise."},
-    {"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "More log detail (repeat for debug)."},
-    {"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only."},
-    {"version", 'V', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Print the version and exit."},
-    {"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This help."},
+static const opttab_opt_t opts[] = {
+    {{"interface", 'i', OPTTAB_STR, CFG(cap.iface), 0, 0, "IFACE",
+      "Capture live on IFACE (a mirror/span port). Needs root or CAP_NET_RAW."},
+     NULL,
+     0,
+     0},
+    {{"read", 'r', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
+      "Replay a pcap or pcapng file; repeat for several (read in order); '-' reads stdin. "
+      "Extra arguments after the options are read as files too."},
+     NULL,
+     0,
+     0},
+    {{"json", 'j', OPTTAB_STR, CFG(json_path), 0, 0, "FILE",
+      "Write one JSON record per line to FILE ('-' for stdout): stream, interval, flow, "
+      "client and a final stats record (docs/output.md)."},
+     NULL,
+     0,
+     0},
+    {{"table", 't', OPTTAB_FLAG, CFG(table), 0, 0, NULL,
+      "Print a table of the calls, streams and clients at the end (default when --json is "
+      "not given)."},
+     NULL,
+     0,
+     0},
+    {{"filter", 'f', OPTTAB_STR, CFG(cap.bpf), 0, 0, "BPF",
+      "Capture filter in pcap-filter(7) syntax."},
+     NULL,
+     0,
+     0},
+    {{"snaplen", 's', OPTTAB_INT, CFG(cap.snaplen), 64, 262144, "BYTES",
+      "Bytes kept per packet in live capture. 128 is enough for RTP headers."},
+     "262144",
+     0,
+     0},
+    {{"buffer-mb", 'B', OPTTAB_INT, CFG(cap.buffer_mb), 1, 4096, "MB",
+      "Kernel capture ring size in MiB. Raise it if kernel drops appear."},
+     "64",
+     0,
+     0},
+    {{"no-promisc", 0, OPTTAB_NOFLAG, CFG(cap.promisc), 0, 0, NULL,
+      "Do not put the interface in promiscuous mode."},
+     NULL,
+     0,
+     0},
+    {{"no-immediate", 0, OPTTAB_NOFLAG, CFG(cap.immediate), 0, 0, NULL,
+      "Let the kernel batch packets (less CPU, later delivery)."},
+     NULL,
+     0,
+     0},
+    {{"workers", 'w', OPTTAB_UINT, CFG(workers), 1, 64, "N",
+      "Live capture with N threads on the interface. PACKET_FANOUT keeps a client's flows on "
+      "one worker, each with its own nDPI module; --json FILE then writes FILE.wK per worker."},
+     "1",
+     0,
+     0},
+    {{"ranges", 0, OPTTAB_STR, CFG(ranges_file), 0, 0, "FILE",
+      "Teams media ranges in nDPI protocol-file syntax (default: the installed "
+      "teams-media.protos)."},
+     NULL,
+     0,
+     0},
+    {{"max-flows", 0, OPTTAB_UINT, CFG(max_flows), 1024, 16777216, "N",
+      "Flow table size; beyond it the least recently active flow is reported early and "
+      "counted as evicted. 328 bytes each, plus 720 bytes per RTP stream."},
+     "262144",
+     0,
+     0},
+    {{"udp-timeout", 0, OPTTAB_UINT, CFG(udp_timeout_s), 1, 3600, "SECONDS",
+      "A UDP flow idle this long is reported and forgotten."},
+     "30",
+     0,
+     0},
+    {{"tcp-timeout", 0, OPTTAB_UINT, CFG(tcp_timeout_s), 1, 86400, "SECONDS",
+      "The same for TCP. 10 s after FIN or RST."},
+     "300",
+     0,
+     0},
+    {{"ndpi-packets", 0, OPTTAB_UINT, CFG(ndpi_max_packets), 1, 255, "N",
+      "Packets per flow given to nDPI before its state is freed."},
+     "24",
+     0,
+     0},
+    {{"interval", 'I', OPTTAB_UINT, CFG(interval_s), 0, 3600, "SECONDS",
+      "Also write an interval record per active stream every SECONDS; 0: off."},
+     "0",
+     0,
+     0},
+    {{"min-stream-packets", 0, OPTTAB_UINT, CFG(min_stream_packets), 1, 1000, "N",
+      "Report RTP streams of at least N packets. 1 reports every RTP-looking packet, as "
+      "Wireshark does."},
+     "2",
+     0,
+     0},
+    {{"progress", 0, OPTTAB_UINT, CFG(progress_s), 0, 3600, "SECONDS",
+      "Log a progress line every SECONDS of wall time; 0: off."},
+     "0",
+     0,
+     0},
+    {{"collector", 'c', OPTTAB_STR, CFG(exp.endpoint), 0, 0, "ENDPOINT",
+      "Also send every record to a callscope-collector at ENDPOINT (tcp://host:7600), over "
+      "CURVE-encrypted ZeroMQ with acknowledged delivery (docs/transport.md)."},
+     NULL,
+     0,
+     0},
+    {{"key", 0, OPTTAB_STR, CFG(exp.key_file), 0, 0, "FILE",
+      "This probe's secret key (NAME.key from 'callscope-collector keygen NAME'); must be "
+      "mode 0600. The collector knows the probe by NAME. Default under systemd: the "
+      "credential probe.key (LoadCredential=)."},
+     NULL,
+     0,
+     0},
+    {{"collector-key", 0, OPTTAB_STR, CFG(exp.collector_key), 0, 0, "FILE",
+      "The collector's public key (its NAME.pub)."},
+     NULL,
+     0,
+     0},
+    {{"probe-id", 0, OPTTAB_STR, CFG(exp.probe_id), 0, 0, "NAME",
+      "This probe's name (default: the name in --key; must match it)."},
+     NULL,
+     0,
+     0},
+    {{"site", 0, OPTTAB_STR, CFG(exp.site), 0, 0, "NAME",
+      "The site this probe watches, kept with every record."},
+     "default",
+     0,
+     0},
+    {{"spool-dir", 0, OPTTAB_STR, CFG(exp.spool_dir), 0, 0, "DIR",
+      "Where unacknowledged batches wait (created 0700; survives restarts). Default "
+      "$STATE_DIRECTORY/spool under systemd, else /var/lib/callscope/spool."},
+     NULL,
+     0,
+     0},
+    {{"spool-max-mb", 0, OPTTAB_UINT, CFG(exp.spool_max_mb), 1, 1048576, "MB",
+      "Spool bound. When full, the oldest interval records go first, then the oldest of any "
+      "kind; every record lost is counted in the stats and heartbeat."},
+     "256",
+     0,
+     0},
+    {{"no-spool-fsync", 0, OPTTAB_NOFLAG, CFG(exp.spool_fsync), 0, 0, NULL,
+      "Do not fdatasync each spooled batch (faster; a power cut may lose the newest ones)."},
+     NULL,
+     0,
+     0},
+    {{"batch-records", 0, OPTTAB_UINT, CFG(exp.batch_records), 1, 100000, "N",
+      "Records per batch."},
+     "1000",
+     0,
+     0},
+    {{"batch-ms", 0, OPTTAB_UINT, CFG(exp.batch_ms), 10, 600000, "MS",
+      "Longest a record waits for its batch to fill."},
+     "1000",
+     0,
+     0},
+    {{"send-window", 0, OPTTAB_UINT, CFG(exp.window), 1, 1024, "N",
+      "Batches sent ahead of their acknowledgement."},
+     "16",
+     0,
+     0},
+    {{"ack-timeout-ms", 0, OPTTAB_UINT, CFG(exp.ack_timeout_ms), 100, 3600000, "MS",
+      "Resend unacknowledged batches after MS. The wait doubles per timeout in a row, up to "
+      "8 times."},
+     "10000",
+     0,
+     0},
+    {{"reconnect-ms", 0, OPTTAB_UINT, CFG(exp.reconnect_ms), 10, 600000, "MS",
+      "First reconnect delay after the link drops."},
+     "100",
+     0,
+     0},
+    {{"reconnect-max-ms", 0, OPTTAB_UINT, CFG(exp.reconnect_max_ms), 10, 3600000, "MS",
+      "Reconnect back-off limit."},
+     "10000",
+     0,
+     0},
+    {{"heartbeat", 0, OPTTAB_UINT, CFG(exp.heartbeat_s), 1, 3600, "SECONDS",
+      "Send the probe's health (drops, flows, spool depth, version) every SECONDS."},
+     "10",
+     0,
+     0},
+    {{"drain", 0, OPTTAB_UINT, CFG(exp.drain_s), 0, 3600, "SECONDS",
+      "At exit, wait up to SECONDS for the last acknowledgements. What is still "
+      "unacknowledged stays in the spool for the next start."},
+     "30",
+     0,
+     0},
+    {{"from-jsonl", 0, OPTTAB_STR, CFG(from_jsonl), 0, 0, "FILE",
+      "Instead of capturing, send the records of a saved --json file to --collector ('-': "
+      "stdin)."},
+     NULL,
+     0,
+     0},
+    {{"from-jsonl-rate", 0, OPTTAB_UINT, CFG(from_jsonl_rate), 0, 10000000, "N",
+      "With --from-jsonl: at most N records per second; 0: as fast as accepted."},
+     "0",
+     0,
+     0},
+    {{"config", 0, OPTTAB_SPECIAL, 0, 0, 0, "FILE",
+      "Read settings from FILE: one 'name = value' per line, names as the long options here "
+      "('name' alone for a switch), '#' comments; e.g. /etc/callscope/probe-eth1.conf. Read "
+      "where it stands: later options override it."},
+     NULL,
+     0,
+     0},
+    {{"check-config", 0, OPTTAB_SPECIAL, 0, 0, 0, NULL,
+      "Check the settings (values, ranges, key files and their permissions) and exit: 0 "
+      "when valid, 2 with a message naming the setting otherwise."},
+     NULL,
+     0,
+     0},
+    {{"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "More log detail (repeat for debug)."},
+     NULL,
+     0,
+     0},
+    {{"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only."}, NULL, 0, 0},
+    {{"version", 'V', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Print the version and exit."}, NULL, 0, 0},
+    {{"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This help."}, NULL, 0, 0},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])
+
+static const opttab_part_t parts[] = {{opts, NOPTS, 0, NULL, 0}};
+
+/* Capture read timeout: not an option (immediate mode makes it matter only
+ * without it). */
+#define CAPTURE_TIMEOUT_MS 250
+
+void options_defaults(probe_cfg_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    opttab_t t = {.prog = "callscope-probe", .parts = parts, .nparts = 1, .cfg = cfg};
+    opttab_defaults(&t);
+    cfg->cap.timeout_ms = CAPTURE_TIMEOUT_MS;
+}
 
 const char *options_default_ranges(char *buf, size_t len)
 {
@@ -149,7 +279,7 @@ void options_help(FILE *to, const char *prog)
             "network jitter from Teams' send-time extension, MOS. Writes JSON records.\n\n"
             "Options:\n",
             prog, prog);
-    opttab_t t = {.prog = prog, .defs = opts, .ndefs = NOPTS};
+    opttab_t t = {.prog = prog, .parts = parts, .nparts = 1};
     opttab_help(&t, to);
     fprintf(to,
             "\nExamples:\n"
@@ -264,8 +394,8 @@ static options_result_t check(options_t *o, int nfiles)
 void options_table(opttab_t *t, options_t *o)
 {
     *t = (opttab_t){.prog = "callscope-probe",
-                    .defs = opts,
-                    .ndefs = NOPTS,
+                    .parts = parts,
+                    .nparts = 1,
                     .cfg = &o->cfg,
                     .special = special,
                     .ctx = o};
@@ -274,7 +404,7 @@ void options_table(opttab_t *t, options_t *o)
 options_result_t options_parse(int argc, char **argv, options_t *o)
 {
     memset(o, 0, sizeof *o);
-    probe_cfg_defaults(&o->cfg);
+    options_defaults(&o->cfg);
     opttab_t t;
     options_table(&t, o);
     int first = 1;

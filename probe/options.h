@@ -25,6 +25,8 @@ typedef struct {
     char ranges_buf[4096]; /* the ranges file found beside the binary */
 } options_t;
 
+/* The defaults of every setting, from the option table. */
+void options_defaults(probe_cfg_t *cfg);
 /* Parses argv (and any --config FILE, in order: later settings win) into
  * o->cfg, defaults first. options_free() releases what it allocated. */
 options_result_t options_parse(int argc, char **argv, options_t *o);

@@ -32,24 +32,6 @@ struct probe {
     bool finished;
 };
 
-void probe_cfg_defaults(probe_cfg_t *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->cap.snaplen = 262144;
-    cfg->cap.buffer_mb = 64;
-    cfg->cap.promisc = true;
-    cfg->cap.immediate = true;
-    cfg->cap.timeout_ms = 250;
-    cfg->ranges_file = NULL;
-    cfg->max_flows = 262144;
-    cfg->udp_timeout_s = 30;
-    cfg->tcp_timeout_s = 300;
-    cfg->ndpi_max_packets = 24;
-    cfg->min_stream_packets = 2;
-    export_cfg_defaults(&cfg->exp);
-    cfg->workers = 1;
-}
-
 /* ---- records at flow end ------------------------------------------------ */
 
 static void account_client(probe_t *p, const flow_t *f, const rtp_stream_t *s)

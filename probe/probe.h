@@ -48,7 +48,7 @@ typedef struct {
     uint64_t files_failed;
 } probe_counters_t;
 
-void probe_cfg_defaults(probe_cfg_t *cfg);
+/* Defaults: options_defaults() (probe/options.h), from the option table. */
 
 typedef struct probe probe_t;
 

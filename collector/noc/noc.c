@@ -2,6 +2,7 @@
  * server (noc_http), /metrics (noc_metrics), alerts (noc_alerts). */
 #include "noc.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +22,101 @@ struct noc {
     void *ctx;
 };
 
+#define NOC(f) offsetof(noc_cfg_t, f)
+#define BOTH (NOC_OPT_SERVE | NOC_OPT_RUN)
+
+/* Every NOC setting once: 'serve' takes them all, 'run' those marked
+ * NOC_OPT_RUN ("http-" before the names marked OPTTAB_PREFIXED). */
+static const opttab_opt_t opts[] = {
+    {{"token-file", 't', OPTTAB_STR, NOC(token_file), 0, 0, "FILE",
+      "The bearer token clients must send (Authorization: Bearer TOKEN): the file's first "
+      "line, 16-4096 printable characters, file mode 0600. Make one with: head -c 32 "
+      "/dev/urandom | base64 > FILE."},
+     "/etc/callscope/noc.token",
+     BOTH,
+     OPTTAB_PREFIXED},
+    {{"bind", 'b', OPTTAB_STR, NOC(bind), 0, 0, "ADDR:PORT",
+      "Where to listen: 127.0.0.1:8443, 0.0.0.0:8443, [::1]:8443; port 0 picks a free one, "
+      "logged at start."},
+     "127.0.0.1:8443",
+     NOC_OPT_SERVE,
+     0},
+    {{"tls-cert", 0, OPTTAB_STR, NOC(tls_cert), 0, 0, "FILE",
+      "Serve HTTPS with this PEM certificate (chain); needs the TLS key below."},
+     NULL,
+     BOTH,
+     OPTTAB_PREFIXED},
+    {{"tls-key", 0, OPTTAB_STR, NOC(tls_key), 0, 0, "FILE",
+      "The PEM private key of the TLS certificate."},
+     NULL,
+     BOTH,
+     OPTTAB_PREFIXED},
+    {{"metrics-open", 0, OPTTAB_FLAG, NOC(metrics_open), 0, 0, NULL,
+      "Serve /metrics without the token (it holds no addresses or names). By default /metrics "
+      "needs the token like the API."},
+     NULL,
+     BOTH,
+     0},
+    {{"max-rows", 0, OPTTAB_UINT, NOC(max_rows), 1, 10000, "N",
+      "Largest 'limit' a client may ask for."},
+     "1000",
+     BOTH,
+     0},
+    {{"alert-webhook", 0, OPTTAB_STR, NOC(alert_webhook), 0, 0, "URL",
+      "POST each alert as JSON to this http(s) URL (default: none)."},
+     NULL,
+     BOTH,
+     0},
+    {{"alert-threshold", 0, OPTTAB_UINT, NOC(alert_threshold_pct), 1, 100, "PERCENT",
+      "Alert when a site's share of 'lan' (or of 'wan') verdicts reaches PERCENT of its calls."},
+     "30",
+     BOTH,
+     0},
+    {{"alert-window", 0, OPTTAB_UINT, NOC(alert_window_s), 60, 86400, "SECONDS",
+      "The share counts the calls that ended within the last SECONDS."},
+     "900",
+     BOTH,
+     0},
+    {{"alert-min-calls", 0, OPTTAB_UINT, NOC(alert_min_calls), 1, 1000000, "N",
+      "No alert for a site with fewer calls than N in the window."},
+     "5",
+     BOTH,
+     0},
+    {{"alert-interval", 0, OPTTAB_UINT, NOC(alert_interval_s), 0, 604800, "SECONDS",
+      "At most one alert per site and kind within SECONDS; later crossings are counted as "
+      "suppressed."},
+     "3600",
+     BOTH,
+     0},
+    {{"alert-check", 0, OPTTAB_UINT, NOC(alert_check_s), 1, 3600, "SECONDS",
+      "How often the shares are evaluated."},
+     "60",
+     BOTH,
+     0},
+    {{"alert-timeout", 0, OPTTAB_UINT, NOC(alert_timeout_ms), 100, 60000, "MS",
+      "Time limit of one webhook POST."},
+     "3000",
+     BOTH,
+     0},
+    {{"no-syslog", 0, OPTTAB_NOFLAG, NOC(alert_syslog), 0, 0, NULL,
+      "Do not send alerts to syslog(3) (they are still logged on stderr)."},
+     NULL,
+     BOTH,
+     0},
+};
+
+const opttab_opt_t *noc_options(size_t *n)
+{
+    *n = sizeof opts / sizeof opts[0];
+    return opts;
+}
+
 void noc_cfg_defaults(noc_cfg_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->bind = "127.0.0.1:8443";
-    cfg->token_file = "/etc/callscope/noc.token";
-    cfg->max_rows = 1000;
-    cfg->alert_syslog = true;
-    cfg->alert_threshold_pct = 30;
-    cfg->alert_window_s = 900;
-    cfg->alert_min_calls = 5;
-    cfg->alert_interval_s = 3600;
-    cfg->alert_check_s = 60;
-    cfg->alert_timeout_ms = 3000;
+    opttab_part_t part = {opts, sizeof opts / sizeof opts[0], 0, NULL, 0};
+    opttab_t t = {.prog = "noc", .parts = &part, .nparts = 1, .cfg = cfg};
+    opttab_defaults(&t);
 }
 
 /* /metrics, in the HTTP thread. */

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "opttab.h"
 #include "pii.h"
 
 typedef struct {
@@ -44,7 +45,14 @@ typedef struct {
     unsigned alert_timeout_ms;    /* webhook POST */
 } noc_cfg_t;
 
+/* Every default, from the option table below. */
 void noc_cfg_defaults(noc_cfg_t *cfg);
+
+/* The NOC settings as one option table over a noc_cfg_t (static, borrowed):
+ * 'serve' takes the rows of NOC_OPT_SERVE, 'run' those of NOC_OPT_RUN with
+ * "http-" before the OPTTAB_PREFIXED names (http-token-file ...). */
+enum { NOC_OPT_SERVE = 1, NOC_OPT_RUN = 2 };
+const opttab_opt_t *noc_options(size_t *n);
 
 typedef json_t *(*noc_counters_fn)(void *ctx);
 

@@ -127,5 +127,41 @@ def case_reload():
         p.wait(timeout=30)
 
 
-{"probe": case_probe, "collector": case_collector, "reload": case_reload}[CASE]()
+def case_run_serve_options():
+    """'run --http-bind' is 'serve' in the collector's process: run accepts
+    every option of serve (the HTTP ones with an "http-" prefix), each
+    with the value serve's help gives as its default."""
+    import re
+    k = keys()
+    r = run([COLL, "serve", "--help"])
+    check(r.returncode == 0, "serve --help")
+    opts = re.findall(r"^ +(?:-\w, )?--([a-z-]+)(?: ([A-Z:]+))?\n((?:        .*\n)+)", r.stdout, re.M)
+    check(len(opts) >= 18, "serve lists %d options" % len(opts))
+    http = {"bind": "http-bind", "token-file": "http-token-file", "tls-cert": "http-tls-cert",
+            "tls-key": "http-tls-key"}
+    given = {"db": os.path.join(TMP, "c.db"), "org-key": os.path.join(k, "org.key"),
+             "tls-cert": os.path.join(TMP, "noc.pem"), "tls-key": os.path.join(TMP, "noc.key"),
+             "alert-webhook": "https://127.0.0.1:9/hook"}
+    base = ["run", "--key", os.path.join(k, "collector.key"), "--authorized-keys",
+            os.path.join(TMP, "probes.d"), "--org-key", os.path.join(k, "org.key"),
+            "--http-bind", "127.0.0.1:0"]
+    tried = 0
+    for name, arg, help_text in opts:
+        if name == "help":
+            continue
+        args = ["--" + http.get(name, name)]
+        if arg:
+            m = re.search(r"\(default ([^)\s]+)\)", " ".join(help_text.split()))
+            value = given.get(name) or (m.group(1) if m else None)
+            check(value is not None, "a value to give --%s" % name)
+            args.append(value)
+        r = run([COLL] + base + args + ["--check-config"])
+        check(r.returncode == 0 and "configuration OK" in r.stdout,
+              "run accepts serve's --%s as %s (%s)" % (name, " ".join(args), r.stderr.strip()))
+        tried += 1
+    check(tried >= 17, "%d serve options tried on run" % tried)
+
+
+{"probe": case_probe, "collector": case_collector, "reload": case_reload,
+ "run_serve_options": case_run_serve_options}[CASE]()
 print("PASS", CASE)

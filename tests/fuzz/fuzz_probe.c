@@ -54,7 +54,7 @@ static probe_t *make_probe(void)
 {
     probe_cfg_t cfg;
     char err[512];
-    probe_cfg_defaults(&cfg);
+    options_defaults(&cfg);
     static char ranges[4096]; /* the harness's one probe outlives this call */
     cfg.ranges_file = options_default_ranges(ranges, sizeof ranges);
     cfg.max_flows = 16;

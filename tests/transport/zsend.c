@@ -5,12 +5,14 @@
  *   zsend ENDPOINT KEY.key SERVER.pub FRAME...
  * FRAME: a file's bytes; "@big:N" N bytes of 'x'; "@two:HEAD:BODY" two files
  * as one two-frame message (a batch); "@three:FILE" the file thrice as one
- * three-frame message. Exit 0 when every message got a reply.
+ * three-frame message. Exit 0 when every message got a reply. Each reply's
+ * round trip (send to reply) goes to stderr: "zsend: rtt_ms FRAME MS".
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "keyfile.h"
@@ -76,6 +78,13 @@ static int send_frame(void *s, const char *arg)
     return rc;
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 5) {
@@ -100,6 +109,7 @@ int main(int argc, char **argv)
     zmq_connect(s, argv[1]);
     int failures = 0;
     for (int i = 4; i < argc; i++) {
+        double t0 = now_ms();
         if (send_frame(s, argv[i]) != 0) {
             failures++;
             continue;
@@ -111,6 +121,7 @@ int main(int argc, char **argv)
             failures++;
             continue;
         }
+        fprintf(stderr, "zsend: rtt_ms %s %.3f\n", argv[i], now_ms() - t0);
         reply[n < (int)sizeof reply - 1 ? n : (int)sizeof reply - 1] = '\0';
         printf("%s: %s\n", argv[i], reply);
     }
