@@ -78,7 +78,8 @@ bool rtp_parse(const uint8_t *p, size_t len, rtp_hdr_t *h)
     h->header_len = (uint32_t)cur_offset(&c);
     size_t rest = cur_left(&c);
     if (h->padding && rest > 0) {
-        uint8_t pad = p[len - 1];
+        uint8_t pad = 0;
+        (void)cur_peek_u8(&c, rest - 1, &pad); /* the last byte: rest > 0 */
         if (pad == 0 || pad > rest)
             return false;
         rest -= pad;
@@ -89,7 +90,10 @@ bool rtp_parse(const uint8_t *p, size_t len, rtp_hdr_t *h)
 
 bool rtp_looks_like_rtcp(const uint8_t *p, size_t len)
 {
-    return len >= 2 && (p[0] >> 6) == 2 && p[1] >= 192 && p[1] <= 223;
+    cur_t c;
+    uint8_t b0, b1;
+    cur_init(&c, p, len);
+    return cur_u8(&c, &b0) && cur_u8(&c, &b1) && (b0 >> 6) == 2 && b1 >= 192 && b1 <= 223;
 }
 
 static void read_report_blocks(cur_t *c, uint8_t count, rtcp_info_t *out)
