@@ -44,6 +44,13 @@ static const opttab_def_t opts[] = {
     {"max-flows", 0, OPTTAB_UINT, CFG(max_flows), 1024, 16777216, "N",
      "Flow table size; beyond it the least recently active flow is reported early and "
      "counted as evicted (default 262144; 328 bytes each, plus 720 bytes per RTP stream)."},
+    {"max-streams", 0, OPTTAB_UINT, CFG(max_streams), 16, 16777216, "N",
+     "RTP stream budget: when full, the oldest unconfirmed stream (no two sequential "
+     "packets yet) is evicted, else the new one is refused; both counted in the stats "
+     "record's stream_budget (default 100000)."},
+    {"stream-memory-mb", 0, OPTTAB_UINT, CFG(stream_memory_mb), 1, 1048576, "MB",
+     "Memory budget of the RTP streams (720 bytes each plus up to 2.5 KB while the first 64 "
+     "packets are buffered), kept the same way (default 256)."},
     {"udp-timeout", 0, OPTTAB_UINT, CFG(udp_timeout_s), 1, 3600, "SECONDS",
      "A UDP flow idle this long is reported and forgotten (default 30)."},
     {"tcp-timeout", 0, OPTTAB_UINT, CFG(tcp_timeout_s), 1, 86400, "SECONDS",
