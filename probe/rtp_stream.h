@@ -62,11 +62,11 @@ typedef struct {
 struct rtp_stream_pool;
 
 typedef struct rtp_stream {
-    struct rtp_stream *next; /* flow's list */
-    struct rtp_stream_pool *pool; /* NULL: not budgeted */
-    struct flow *flow;            /* the flow whose list holds it (pooled) */
+    struct rtp_stream *next;          /* flow's list */
+    struct rtp_stream_pool *pool;     /* NULL: not budgeted */
+    struct flow *flow;                /* the flow whose list holds it (pooled) */
     struct rtp_stream *uprev, *unext; /* pool's unconfirmed list */
-    bool confirmed; /* an in-order sequence number seen */
+    bool confirmed;                   /* an in-order sequence number seen */
     bool in_unconfirmed;
     uint32_t ssrc;
     uint8_t dir; /* sending endpoint index of the flow key */
