@@ -519,11 +519,20 @@ static bool parse_bind(const char *bind, struct sockaddr_storage *ss, bool *v6, 
     return false;
 }
 
-static char *read_pem(const char *path, char *err, size_t errlen)
+/* secret: a private key, refused when its group or others may read it. */
+static char *read_pem(const char *path, bool secret, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "re");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (secret && fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
+        snprintf(err, errlen,
+                 "TLS private key %s is readable by group or others (mode %04o): run: chmod 600 %s",
+                 path, (unsigned)(st.st_mode & 07777), path);
+        fclose(f);
         return NULL;
     }
     char *buf = malloc(MAX_PEM + 1);
@@ -577,8 +586,8 @@ static bool load_tls(struct noc_http *h, char *err, size_t errlen)
         snprintf(err, errlen, "this libmicrohttpd was built without TLS");
         return false;
     }
-    h->cert = read_pem(h->cfg.tls_cert, err, errlen);
-    h->key = h->cert ? read_pem(h->cfg.tls_key, err, errlen) : NULL;
+    h->cert = read_pem(h->cfg.tls_cert, false, err, errlen);
+    h->key = h->cert ? read_pem(h->cfg.tls_key, true, err, errlen) : NULL;
     return h->key != NULL;
 }
 

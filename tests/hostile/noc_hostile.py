@@ -257,8 +257,35 @@ def case_slow_queries():
     stop(p)
 
 
+def case_dashboard_fragment():
+    """12. A malformed %-escape in the dashboard's # fragment throws nothing."""
+    exe = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
+                if shutil.which(n)), None)
+    if not exe:
+        print("SKIP: chromium not installed (apt-get install chromium)")
+        sys.exit(77)
+    setup(0)
+    p = serve()
+    url = "http://127.0.0.1:%d/#token=%s&site=%%E0%%A4%%A&call=%%zz&%%=1" % (PORT[0], TOKEN)
+    r = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--no-first-run", "--disable-extensions", "--disable-background-networking",
+                        "--disable-sync", "--disable-component-update",
+                        "--user-data-dir=" + os.path.join(TMP, "chrome"), "--proxy-server=direct://",
+                        "--proxy-bypass-list=*", "--enable-logging=stderr", "--v=0",
+                        "--virtual-time-budget=5000", "--dump-dom", url],
+                       capture_output=True, text=True, timeout=90)
+    console = [l for l in r.stderr.splitlines() if "CONSOLE" in l]
+    print("\n".join(console[:10]))
+    check(r.returncode == 0 and "<html" in r.stdout, "chromium dumped the page")
+    check(not [l for l in console if "URIError" in l or "Uncaught" in l],
+          "no Uncaught URIError from the malformed fragment")
+    check('data-state="ready"' in r.stdout, "the page still loads with the token it could read")
+    stop(p)
+
+
 try:
-    {"slowloris": case_slowloris, "slow_queries": case_slow_queries}[CASE]()
+    {"slowloris": case_slowloris, "slow_queries": case_slow_queries,
+     "dashboard_fragment": case_dashboard_fragment}[CASE]()
 finally:
     for p in PROCS:
         if p.poll() is None:
