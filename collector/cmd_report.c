@@ -237,10 +237,62 @@ static void print_streams(const json_t *streams, const char *participant)
     }
 }
 
-static void print_table(const json_t *calls)
+/* A copy of s with control characters as \xHH, or NULL when s has none. */
+static char *escaped(const char *s)
+{
+    size_t n = 0, ctl = 0;
+    for (; s[n]; n++)
+        ctl += (unsigned char)s[n] < 0x20 || s[n] == 0x7f;
+    if (!ctl)
+        return NULL;
+    char *out = malloc(n + 3 * ctl + 1), *o = out;
+    for (; out && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch == 0x7f)
+            o += snprintf(o, 5, "\\x%02x", ch);
+        else
+            *o++ = (char)ch;
+    }
+    if (out)
+        *o = '\0';
+    return out;
+}
+
+/* Record ids, names and evidence come from Graph and the probes: no escape
+ * sequence or newline of theirs reaches the terminal through the table. */
+static void escape_tree(json_t *j)
+{
+    const char *k;
+    json_t *v;
+    size_t i;
+    if (json_is_object(j)) {
+        json_object_foreach(j, k, v)
+        {
+            char *e = json_is_string(v) ? escaped(json_string_value(v)) : NULL;
+            if (e)
+                json_object_set_new(j, k, json_string(e));
+            else
+                escape_tree(v);
+            free(e);
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+        {
+            char *e = json_is_string(v) ? escaped(json_string_value(v)) : NULL;
+            if (e)
+                json_array_set_new(j, i, json_string(e));
+            else
+                escape_tree(v);
+            free(e);
+        }
+    }
+}
+
+static void print_table(json_t *calls)
 {
     size_t i, j;
     json_t *c, *x;
+    escape_tree(calls);
     printf("%-19s  %-8s  %-12s  %-10s  %-8s  %-4s  %s\n", "START (UTC)", "END", "SITE", "SOURCE",
            "VERDICT", "CONF", "CALL");
     json_array_foreach(calls, i, c)
@@ -262,11 +314,17 @@ static void print_table(const json_t *calls)
     printf("%zu calls\n", json_array_size(calls));
 }
 
-static void csv_field(const char *s, bool last)
+/* RFC 4180 quoting; a text cell a spreadsheet would read as a formula
+ * (starting with = + - @, tab or carriage return) gets a leading ' and is
+ * quoted, as OWASP's CSV-injection advice says. */
+static void csv_field(const char *s, bool text, bool last)
 {
-    bool quote = strpbrk(s, ",\"\r\n") != NULL;
+    bool formula = text && strchr("=+-@\t\r", s[0]) && s[0];
+    bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
     if (quote) {
         putchar('"');
+        if (formula)
+            putchar('\'');
         for (; *s; s++) {
             if (*s == '"')
                 putchar('"');
@@ -287,7 +345,7 @@ static void print_csv(const json_t *calls)
     size_t n = sizeof cols / sizeof cols[0], i;
     json_t *c;
     for (size_t k = 0; k < n; k++)
-        csv_field(cols[k], k + 1 == n);
+        csv_field(cols[k], false, k + 1 == n);
     json_array_foreach(calls, i, c)
     {
         for (size_t k = 0; k < n; k++) {
@@ -300,7 +358,7 @@ static void print_csv(const json_t *calls)
             csv_field(json_is_string(v)   ? json_string_value(v)
                       : json_is_number(v) ? buf
                                           : "",
-                      k + 1 == n);
+                      json_is_string(v), k + 1 == n);
         }
     }
 }

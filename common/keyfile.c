@@ -164,6 +164,17 @@ bool keyfile_generate(const char *dir, const char *name, char *err, size_t errle
     return true;
 }
 
+bool keyfile_create_private(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
 const char *keyfile_credential(const char *name, char *buf, size_t len)
 {
     const char *dir = getenv("CREDENTIALS_DIRECTORY");
@@ -201,12 +212,71 @@ static bool is_pub(const char *fname)
     return n > 4 && fname[0] != '.' && strcmp(fname + n - 4, ".pub") == 0;
 }
 
+/* Whoever may write an authorised key or its directory may enrol a probe:
+ * only root and the collector's own user may (and no symbolic link, which
+ * could name the collector's own key or any other file). */
+static bool owner_ok(const struct stat *st)
+{
+    return st->st_uid == 0 || st->st_uid == geteuid();
+}
+
+static bool trusted_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "authorised-keys directory %s: not a directory", dir);
+        return false;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(err, errlen,
+                 "authorised-keys directory %s is writable by group or others (mode %04o): "
+                 "run: chmod go-w %s",
+                 dir, (unsigned)(st.st_mode & 07777), dir);
+        return false;
+    }
+    if (!owner_ok(&st)) {
+        snprintf(err, errlen,
+                 "authorised-keys directory %s is owned by uid %u, not root or this user: "
+                 "run: chown root %s",
+                 dir, (unsigned)st.st_uid, dir);
+        return false;
+    }
+    return true;
+}
+
+static bool trusted_pub(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    if (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen,
+                 "%s: not a regular file (a symbolic link?): copy the key file in "
+                 "instead",
+                 path);
+        return false;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(err, errlen, "%s is writable by group or others (mode %04o): run: chmod 644 %s",
+                 path, (unsigned)(st.st_mode & 07777), path);
+        return false;
+    }
+    if (!owner_ok(&st)) {
+        snprintf(err, errlen, "%s is owned by uid %u, not root or this user: run: chown root %s",
+                 path, (unsigned)st.st_uid, path);
+        return false;
+    }
+    return true;
+}
+
 static bool ring_add(keyring_t *k, const char *dir, const char *fname, char *err, size_t errlen)
 {
     char path[4096];
     keyfile_t kf;
     snprintf(path, sizeof path, "%s/%s", dir, fname);
-    if (!keyfile_load(path, false, &kf, err, errlen))
+    if (!trusted_pub(path, err, errlen) || !keyfile_load(path, false, &kf, err, errlen))
         return false;
     if (k->n >= KEYRING_MAX) {
         snprintf(err, errlen, "%s: more than %d keys", dir, KEYRING_MAX);
@@ -227,6 +297,8 @@ static bool ring_add(keyring_t *k, const char *dir, const char *fname, char *err
 
 keyring_t *keyring_load(const char *dir, char *err, size_t errlen)
 {
+    if (!trusted_dir(dir, err, errlen))
+        return NULL;
     DIR *d = opendir(dir);
     if (!d) {
         snprintf(err, errlen, "cannot read authorised-keys directory %s: %s", dir, strerror(errno));

@@ -6,7 +6,10 @@
  *   NAME.pub  (0644) "name = NAME", "public-key = <Z85>"
  * Lines starting with '#' are comments. Keys are 40-character Z85 (32 bytes,
  * Curve25519, as libzmq's zmq_curve_keypair makes them). A secret key file
- * that its group or others can read is refused.
+ * that its group or others can read is refused. The authorised-keys
+ * directory and its *.pub files are refused when group or others may write
+ * them, when owned by anyone but root or the running user, and (the files)
+ * when they are symbolic links; each error names the chmod/chown to run.
  */
 #ifndef CALLSCOPE_KEYFILE_H
 #define CALLSCOPE_KEYFILE_H
@@ -30,6 +33,10 @@ bool keyfile_name_ok(const char *name);
 bool keyfile_load(const char *path, bool need_secret, keyfile_t *out, char *err, size_t errlen);
 /* Makes DIR/NAME.key and DIR/NAME.pub; refuses to overwrite. */
 bool keyfile_generate(const char *dir, const char *name, char *err, size_t errlen);
+
+/* Creates path 0600 when absent (an existing file is left as it is), so a
+ * store or output with personal data is private whatever the umask. */
+bool keyfile_create_private(const char *path, char *err, size_t errlen);
 
 /* $CREDENTIALS_DIRECTORY/name (systemd LoadCredential=) into buf when that
  * file exists, else NULL. */

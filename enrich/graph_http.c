@@ -100,15 +100,17 @@ double graph_http_retry_after(const char *v)
         double d = strtod(v, &end);
         while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
             end++;
-        if (errno == 0 && *end == '\0' && isfinite(d) && d >= 0)
-            return d;
-        return -1;
+        if (*end != '\0' || isnan(d) || d < 0)
+            return -1;
+        if (errno == ERANGE) /* overflow (HUGE_VAL) or underflow (about 0) */
+            return d >= 1 ? GRAPH_HTTP_RETRY_AFTER_MAX_S : 0;
+        return d > GRAPH_HTTP_RETRY_AFTER_MAX_S ? GRAPH_HTTP_RETRY_AFTER_MAX_S : d;
     }
     time_t t = curl_getdate(v, NULL);
     if (t < 0)
         return -1;
     double d = difftime(t, time(NULL));
-    return d < 0 ? 0 : d;
+    return d < 0 ? 0 : d > GRAPH_HTTP_RETRY_AFTER_MAX_S ? GRAPH_HTTP_RETRY_AFTER_MAX_S : d;
 }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *user)

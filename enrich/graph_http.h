@@ -3,8 +3,8 @@
  * Only https:// URLs are accepted (a bearer token never travels in clear);
  * redirects are not followed; bodies larger than the configured cap fail
  * the request. The Retry-After header is parsed as decimal seconds
- * ("2.128") or an HTTP date. Nothing here logs: callers decide, and must
- * never log a token, a secret or a body.
+ * ("2.128") or an HTTP date, and clamped to GRAPH_HTTP_RETRY_AFTER_MAX_S. Nothing here logs:
+ * callers decide, and must never log a token, a secret or a body.
  */
 #ifndef CALLSCOPE_GRAPH_HTTP_H
 #define CALLSCOPE_GRAPH_HTTP_H
@@ -48,7 +48,12 @@ void graph_http_resp_clear(graph_http_resp_t *resp);
 
 /* Percent-encodes s for a form or query (new string, free()). */
 char *graph_http_escape(const char *s);
-/* Seconds from a Retry-After value, or -1. */
+/* Graph throttles for seconds to minutes; a larger Retry-After ("99999999",
+ * "1e300", a date years ahead) is taken as this, so a hostile or broken
+ * answer cannot stall enrichment for years or overflow a conversion. */
+#define GRAPH_HTTP_RETRY_AFTER_MAX_S 3600.0
+
+/* Seconds from a Retry-After value (0 to GRAPH_HTTP_RETRY_AFTER_MAX_S), or -1. */
 double graph_http_retry_after(const char *value);
 
 #endif

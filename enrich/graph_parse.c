@@ -129,6 +129,29 @@ static bool read_int(const json_t *j, int64_t *out)
     return false;
 }
 
+/* A string value with each NUL (JSON_ALLOW_NUL) as U+FFFD. */
+static char *dup_nul_safe(const json_t *j)
+{
+    const char *s = json_string_value(j);
+    size_t n = json_string_length(j), nul = 0;
+    for (size_t i = 0; i < n; i++)
+        nul += s[i] == '\0';
+    if (!nul)
+        return strdup(s);
+    char *out = malloc(n + 2 * nul + 1), *o = out;
+    for (size_t i = 0; out && i < n; i++) {
+        if (s[i]) {
+            *o++ = s[i];
+        } else {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+        }
+    }
+    if (out)
+        *o = '\0';
+    return out;
+}
+
 static const char *nonempty(const json_t *j)
 {
     const char *s = json_string_value(j);
@@ -143,7 +166,7 @@ static void read_value(const json_t *j, graph_type_t t, graph_val_t *v)
     const char *s = nonempty(j);
     switch (t) {
     case GT_STR:
-        v->s = s ? strdup(s) : NULL;
+        v->s = s ? dup_nul_safe(j) : NULL;
         v->known = v->s != NULL;
         break;
     case GT_IP:
@@ -246,7 +269,7 @@ graph_record_t *graph_parse_text(const char *buf, size_t len, char *err, size_t 
     /* Duplicate keys are accepted: a published example has one. The error
      * text of jansson quotes the input ("near '...'"), so only the position
      * is reported: the input may hold personal data. */
-    json_t *root = json_loadb(buf, len, 0, &je);
+    json_t *root = json_loadb(buf, len, GRAPH_PARSE_JSON_FLAGS, &je);
     if (!root) {
         snprintf(err, errlen, "malformed or truncated JSON at byte %d of %zu (line %d)",
                  je.position, len, je.line);

@@ -15,6 +15,11 @@
 
 #include "graph_model.h"
 
+/* How Graph JSON is loaded everywhere (jansson flags): a "\u0000" inside a
+ * string (names and feedback text are user-controlled) must not make a
+ * whole call record unreadable. Such a NUL is stored as U+FFFD. */
+#define GRAPH_PARSE_JSON_FLAGS JSON_ALLOW_NUL
+
 /* Most children kept per node; more are counted as dropped in the log. */
 #define GRAPH_PARSE_MAX_KIDS 10000
 

@@ -434,7 +434,7 @@ static bool retry_later(graph_poller_t *p, int64_t now, double retry_after, cons
 /* The Graph error code of an error body ("Forbidden", "NotFound" ...). */
 static void error_code(const graph_http_resp_t *r, char *out, size_t outlen)
 {
-    json_t *root = json_loadb(r->body, r->len, 0, NULL);
+    json_t *root = json_loadb(r->body, r->len, GRAPH_PARSE_JSON_FLAGS, NULL);
     const char *c = json_string_value(json_object_get(json_object_get(root, "error"), "code"));
     snprintf(out, outlen, "%s", c && strlen(c) < 64 ? c : "no error code");
     json_decref(root);
@@ -515,7 +515,7 @@ static void consider(graph_poller_t *p, const json_t *item)
 
 static void on_list(graph_poller_t *p, const graph_http_resp_t *r, int64_t now)
 {
-    json_t *root = json_loadb(r->body, r->len, 0, NULL);
+    json_t *root = json_loadb(r->body, r->len, GRAPH_PARSE_JSON_FLAGS, NULL);
     const json_t *value = json_object_get(root, "value");
     if (!json_is_array(value)) {
         p->stats.parse_errors++;
@@ -613,7 +613,7 @@ static void after_page(graph_poller_t *p, const char *next, int64_t now)
 
 static void on_record(graph_poller_t *p, const graph_http_resp_t *r, int64_t now)
 {
-    json_t *root = json_loadb(r->body, r->len, 0, NULL);
+    json_t *root = json_loadb(r->body, r->len, GRAPH_PARSE_JSON_FLAGS, NULL);
     if (!json_is_object(root)) {
         p->stats.parse_errors++;
         json_decref(root);
@@ -630,7 +630,7 @@ static void on_record(graph_poller_t *p, const graph_http_resp_t *r, int64_t now
 
 static void on_sessions(graph_poller_t *p, const graph_http_resp_t *r, int64_t now)
 {
-    json_t *root = json_loadb(r->body, r->len, 0, NULL);
+    json_t *root = json_loadb(r->body, r->len, GRAPH_PARSE_JSON_FLAGS, NULL);
     json_t *value = json_object_get(root, "value");
     if (!json_is_array(value)) {
         p->stats.parse_errors++;

@@ -66,7 +66,7 @@ static int import_file(graph_store_t *st, const char *path, graph_source_stats_t
         return -1;
     }
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
+    json_t *root = json_load_file(path, GRAPH_PARSE_JSON_FLAGS, &je);
     if (!root) {
         LOG_ERROR("graph import: %s: malformed or truncated JSON at line %d", path, je.line);
         s->bad_files++;

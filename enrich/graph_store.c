@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyfile.h"
 #include "sqldb.h"
 #include "timefmt.h"
 
@@ -124,6 +125,8 @@ bool graph_store_migrate(sqlite3 *db, char *err, size_t errlen)
 sqlite3 *graph_store_open_db(const char *path, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
+    if (path[0] != ':' && !keyfile_create_private(path, err, errlen)) /* 0600 whatever the umask */
+        return NULL;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "store %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);

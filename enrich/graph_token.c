@@ -217,12 +217,16 @@ char *graph_token_read_secret(const char *path, char *err, size_t errlen)
     struct stat st;
     char buf[SECRET_MAX + 2];
     ssize_t n = -1;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        if (st.st_mode & 077)
-            LOG_WARN("secret file %s is readable by group or others (mode %04o): chmod 600 it",
-                     path, (unsigned)(st.st_mode & 07777));
-        n = read(fd, buf, sizeof buf - 1);
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077)) {
+        snprintf(err, errlen,
+                 "secret file %s is readable by group or others (mode %04o): run: "
+                 "chmod 600 %s",
+                 path, (unsigned)(st.st_mode & 07777), path);
+        close(fd);
+        return NULL;
     }
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n < 0 || n > SECRET_MAX) {
         snprintf(err, errlen, "secret file %s: not a regular file of at most %d bytes", path,

@@ -79,6 +79,19 @@ static const opttab_opt_t opts[] = {
      "262144",
      0,
      0},
+    {{"max-streams", 0, OPTTAB_UINT, CFG(max_streams), 16, 16777216, "N",
+      "RTP stream budget: when full, the oldest unconfirmed stream (no two sequential "
+      "packets yet) is evicted, else the new one is refused; both counted in the stats "
+      "record's stream_budget."},
+     "100000",
+     0,
+     0},
+    {{"stream-memory-mb", 0, OPTTAB_UINT, CFG(stream_memory_mb), 1, 1048576, "MB",
+      "Memory budget of the RTP streams (720 bytes each plus up to 2.5 KB while the first 64 "
+      "packets are buffered), kept the same way."},
+     "256",
+     0,
+     0},
     {{"udp-timeout", 0, OPTTAB_UINT, CFG(udp_timeout_s), 1, 3600, "SECONDS",
       "A UDP flow idle this long is reported and forgotten."},
      "30",

@@ -1,9 +1,12 @@
 #include "output.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "rec.h"
 
@@ -21,6 +24,22 @@ struct output {
     uint64_t table_overflow;
     export_t *exp;
 };
+
+/* The JSON lines hold client addresses and MACs in clear: created 0600, and
+ * an existing regular file is made 0600 too (never a device or a FIFO). */
+static FILE *open_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+        (void)fchmod(fd, 0600);
+    FILE *fp = fdopen(fd, "w");
+    if (!fp)
+        close(fd);
+    return fp;
+}
 
 output_t *output_new(const char *json_path, bool table, const export_cfg_t *exp, char *err,
                      size_t errlen)
@@ -44,7 +63,7 @@ output_t *output_new(const char *json_path, bool table, const export_cfg_t *exp,
     if (json_path && strcmp(json_path, "-") == 0) {
         o->fp = stdout;
     } else if (json_path) {
-        o->fp = fopen(json_path, "w");
+        o->fp = open_private(json_path);
         if (!o->fp) {
             snprintf(err, errlen, "cannot write JSON output %s: %s", json_path, strerror(errno));
             json_decref(o->streams);

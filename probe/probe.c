@@ -24,6 +24,7 @@ struct probe {
     capture_t *cap;
     classify_t *cls;
     flow_table_t *ft;
+    rtp_stream_pool_t *streams;
     client_table_t *clients;
     output_t *out;
     probe_counters_t c;
@@ -145,8 +146,8 @@ static rtp_stream_t *stream_for(probe_t *p, flow_t *f, int dir, const rtp_hdr_t 
         return NULL;
     }
     app_t app = classify_app_now(p->cls, f);
-    rtp_stream_t *s = rtp_stream_new(h->ssrc, (uint8_t)dir, h, encap,
-                                     app == APP_TEAMS || app == APP_SKYPE, p->now);
+    rtp_stream_t *s = rtp_stream_pool_new_stream(p->streams, f, h->ssrc, (uint8_t)dir, h, encap,
+                                                 app == APP_TEAMS || app == APP_SKYPE, p->now);
     if (!s) {
         p->c.stream_alloc_failures++;
         return NULL;
@@ -389,7 +390,9 @@ probe_t *probe_new(const probe_cfg_t *cfg, char *err, size_t errlen)
         goto fail;
     p->ft = flow_table_new(&fc, release_flow, p);
     p->clients = client_table_new(MAX_CLIENTS);
-    if (!p->ft || !p->clients) {
+    p->streams =
+        rtp_stream_pool_new(cfg->max_streams, (uint64_t)cfg->stream_memory_mb * 1024 * 1024);
+    if (!p->ft || !p->clients || !p->streams) {
         snprintf(err, errlen, "out of memory for the flow table");
         goto fail;
     }
@@ -594,6 +597,7 @@ static void stats_record(rec_t *r, const probe_t *p)
     put_table_stats(r, p);
     put_demux_stats(r, p);
     put_stream_stats(r, p); /* and nDPI's */
+    records_stream_budget(r, rtp_stream_pool_stats(p->streams));
     json_t *ex = output_export_stats(p->out);
     if (ex)
         rec_json(r, "export", ex);
@@ -651,6 +655,7 @@ void probe_free(probe_t **pp)
     if (p->out && !output_close(&p->out, err, sizeof err))
         LOG_ERROR("%s", err);
     client_table_free(&p->clients);
+    rtp_stream_pool_free(&p->streams);
     classify_free(&p->cls);
     capture_close(&p->cap);
     free(p);

@@ -20,6 +20,8 @@ typedef struct {
     bool table;            /* human table on stdout at the end */
     const char *ranges_file;
     unsigned max_flows;
+    unsigned max_streams;      /* stream budget (rtp_stream_pool_t) */
+    unsigned stream_memory_mb; /* and its memory */
     unsigned udp_timeout_s, tcp_timeout_s;
     unsigned ndpi_max_packets;
     unsigned interval_s; /* 0: no interval records */

@@ -298,3 +298,27 @@ void records_client(rec_t *r, const client_t *c)
     put_client_dir(r, "outbound", &c->dir[0]);
     put_client_dir(r, "inbound", &c->dir[1]);
 }
+
+void records_stream_budget(rec_t *r, const rtp_stream_pool_stats_t *st)
+{
+    const struct {
+        const char *key;
+        uint64_t value;
+    } v[] = {
+        {"max_streams", st->max_streams},
+        {"max_bytes", st->max_bytes},
+        {"active", st->active},
+        {"peak_streams", st->peak_streams},
+        {"bytes", st->bytes},
+        {"peak_bytes", st->peak_bytes},
+        {"created", st->created},
+        {"confirmed", st->confirmed},
+        {"evicted", st->evicted},
+        {"refused", st->refused},
+        {"buffers_refused", st->buffers_refused},
+    };
+    rec_open(r, "stream_budget");
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        rec_int(r, v[i].key, (long long)v[i].value);
+    rec_close(r);
+}

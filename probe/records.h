@@ -19,6 +19,8 @@ void records_interval(rec_t *r, const flow_t *f, const rtp_stream_t *s, const rt
                       usec_t start, usec_t end);
 void records_flow(rec_t *r, const flow_t *f, const char *end_reason);
 void records_client(rec_t *r, const client_t *c);
+/* The stats record's "stream_budget" object (docs/output.md). */
+void records_stream_budget(rec_t *r, const rtp_stream_pool_stats_t *st);
 
 /* Helpers shared with the stats record. */
 void records_put_time(rec_t *r, const char *key, usec_t t);

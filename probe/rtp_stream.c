@@ -9,6 +9,139 @@
 #define AST_FRACTION_BITS 18
 #define AST_MOD (1u << 24)
 #define AST_MIN_PAIRS 8
+#define PENDING_FIRST 4 /* samples; then x4 up to RTP_PENDING_MAX */
+
+struct rtp_stream_pool {
+    rtp_stream_pool_stats_t st;
+    rtp_stream_t *uhead, *utail; /* unconfirmed, oldest first */
+};
+
+/* ---- budget ------------------------------------------------------------- */
+
+rtp_stream_pool_t *rtp_stream_pool_new(uint64_t max_streams, uint64_t max_bytes)
+{
+    rtp_stream_pool_t *pool = calloc(1, sizeof *pool);
+    if (!pool)
+        return NULL;
+    pool->st.max_streams = max_streams;
+    pool->st.max_bytes = max_bytes;
+    return pool;
+}
+
+void rtp_stream_pool_free(rtp_stream_pool_t **pool)
+{
+    if (!pool || !*pool)
+        return;
+    free(*pool);
+    *pool = NULL;
+}
+
+const rtp_stream_pool_stats_t *rtp_stream_pool_stats(const rtp_stream_pool_t *pool)
+{
+    return &pool->st;
+}
+
+static void unconfirmed_unlink(rtp_stream_pool_t *pool, rtp_stream_t *s)
+{
+    if (!s->in_unconfirmed)
+        return;
+    if (s->uprev)
+        s->uprev->unext = s->unext;
+    else
+        pool->uhead = s->unext;
+    if (s->unext)
+        s->unext->uprev = s->uprev;
+    else
+        pool->utail = s->uprev;
+    s->uprev = s->unext = NULL;
+    s->in_unconfirmed = false;
+}
+
+static void charge(rtp_stream_pool_t *pool, int64_t bytes)
+{
+    pool->st.bytes += (uint64_t)bytes; /* wraps back for a credit */
+    if (pool->st.bytes > pool->st.peak_bytes)
+        pool->st.peak_bytes = pool->st.bytes;
+}
+
+static bool over_budget(const rtp_stream_pool_t *pool, uint64_t streams, uint64_t bytes)
+{
+    const rtp_stream_pool_stats_t *st = &pool->st;
+    return (st->max_streams && st->active + streams > st->max_streams) ||
+           (st->max_bytes && st->bytes + bytes > st->max_bytes);
+}
+
+/* Takes the stream out of its flow's list and frees it. */
+static void evict(rtp_stream_pool_t *pool, rtp_stream_t *v)
+{
+    flow_t *f = v->flow;
+    for (rtp_stream_t **pp = &f->streams; *pp; pp = &(*pp)->next)
+        if (*pp == v) {
+            *pp = v->next;
+            break;
+        }
+    for (int d = 0; d < 2; d++)
+        if (f->last_stream[d] == v)
+            f->last_stream[d] = NULL;
+    f->stream_count--;
+    pool->st.evicted++;
+    rtp_stream_free(&v);
+}
+
+/* Evicts the oldest unconfirmed streams (never 'keep') until 'streams' more
+ * streams and 'bytes' more bytes fit. False when they cannot. */
+static bool make_room(rtp_stream_pool_t *pool, uint64_t streams, uint64_t bytes,
+                      const rtp_stream_t *keep)
+{
+    while (over_budget(pool, streams, bytes)) {
+        rtp_stream_t *v = pool->uhead;
+        if (v && v == keep)
+            v = v->unext;
+        if (!v)
+            return false;
+        evict(pool, v);
+    }
+    return true;
+}
+
+rtp_stream_t *rtp_stream_pool_new_stream(rtp_stream_pool_t *pool, flow_t *f, uint32_t ssrc,
+                                         uint8_t dir, const rtp_hdr_t *h, demux_encap_t encap,
+                                         bool teams_hint, usec_t now)
+{
+    if (!make_room(pool, 1, sizeof(rtp_stream_t), NULL)) {
+        pool->st.refused++;
+        return NULL;
+    }
+    rtp_stream_t *s = rtp_stream_new(ssrc, dir, h, encap, teams_hint, now);
+    if (!s)
+        return NULL;
+    s->pool = pool;
+    s->flow = f;
+    s->uprev = pool->utail;
+    if (pool->utail)
+        pool->utail->unext = s;
+    else
+        pool->uhead = s;
+    pool->utail = s;
+    s->in_unconfirmed = true;
+    pool->st.created++;
+    pool->st.active++;
+    if (pool->st.active > pool->st.peak_streams)
+        pool->st.peak_streams = pool->st.active;
+    charge(pool, (int64_t)sizeof *s);
+    return s;
+}
+
+static void confirm(rtp_stream_t *s)
+{
+    s->confirmed = true;
+    if (s->pool) {
+        unconfirmed_unlink(s->pool, s);
+        s->pool->st.confirmed++;
+    }
+}
+
+/* ---- stream ------------------------------------------------------------- */
 
 rtp_stream_t *rtp_stream_new(uint32_t ssrc, uint8_t dir, const rtp_hdr_t *h, demux_encap_t encap,
                              bool teams_hint, usec_t now)
@@ -16,11 +149,6 @@ rtp_stream_t *rtp_stream_new(uint32_t ssrc, uint8_t dir, const rtp_hdr_t *h, dem
     rtp_stream_t *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->pending = calloc(RTP_PENDING_MAX, sizeof *s->pending);
-    if (!s->pending) {
-        free(s);
-        return NULL;
-    }
     s->ssrc = ssrc;
     s->dir = dir;
     s->payload_type = s->first_pt = s->last_pt = h->payload_type;
@@ -35,6 +163,12 @@ void rtp_stream_free(rtp_stream_t **s)
 {
     if (!s || !*s)
         return;
+    rtp_stream_pool_t *pool = (*s)->pool;
+    if (pool) {
+        unconfirmed_unlink(pool, *s);
+        pool->st.active--;
+        charge(pool, -(int64_t)(sizeof **s + (*s)->pending_cap * sizeof *(*s)->pending));
+    }
     free((*s)->pending);
     free(*s);
     *s = NULL;
@@ -215,6 +349,30 @@ static void decide(rtp_stream_t *s)
     s->npending = 0;
     free(s->pending); /* only the first packets need it */
     s->pending = NULL;
+    if (s->pool)
+        charge(s->pool, -(int64_t)(s->pending_cap * sizeof *s->pending));
+    s->pending_cap = 0;
+}
+
+/* Room for one more sample, within the pool's budget. False: none. */
+static bool grow_pending(rtp_stream_t *s)
+{
+    uint32_t cap = s->pending_cap ? s->pending_cap * 4 : PENDING_FIRST;
+    if (cap > RTP_PENDING_MAX)
+        cap = RTP_PENDING_MAX;
+    size_t more = (size_t)(cap - s->pending_cap) * sizeof *s->pending;
+    if (s->pool && !make_room(s->pool, 0, more, s)) {
+        s->pool->st.buffers_refused++;
+        return false;
+    }
+    rtp_sample_t *p = realloc(s->pending, (size_t)cap * sizeof *p);
+    if (!p)
+        return false;
+    s->pending = p;
+    s->pending_cap = cap;
+    if (s->pool)
+        charge(s->pool, (int64_t)more);
+    return true;
 }
 
 static void make_sample(rtp_stream_t *s, const rtp_hdr_t *h, usec_t arrival, rtp_sample_t *x)
@@ -265,11 +423,17 @@ void rtp_stream_packet(rtp_stream_t *s, const rtp_hdr_t *h, usec_t arrival, uint
         s->pt_changes++;
         s->payload_type = h->payload_type;
     }
-    (void)rtp_seq_update(&s->seq, h->seq);
+    if (rtp_seq_update(&s->seq, h->seq) == SEQ_IN_ORDER && !s->confirmed)
+        confirm(s);
     count_video(s, h);
     rtp_sample_t x;
     make_sample(s, h, arrival, &x);
     if (s->clock_decided) {
+        feed(s, &x);
+        return;
+    }
+    if (s->npending == s->pending_cap && !grow_pending(s)) {
+        decide(s); /* on what is buffered: the budget keeps the rest */
         feed(s, &x);
         return;
     }

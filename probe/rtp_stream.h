@@ -9,6 +9,16 @@
  * replayed, so no packet is left out of the jitter. A one-byte header
  * extension behaving like abs-send-time is detected the same way and gives
  * network jitter on (arrival - send time).
+ *
+ * Memory: a pool (rtp_stream_pool_t) keeps every stream of a probe within a
+ * budget of streams and bytes. A stream costs sizeof(rtp_stream_t) (about
+ * 720 bytes) plus its sample buffer, which is allocated lazily and grows
+ * 4 -> 16 -> 64 samples (40 bytes each) only while the clock is undecided,
+ * so a one-packet "stream" costs under 900 bytes. A stream is confirmed by
+ * its first in-order sequence number (RFC 3550's probation of two
+ * sequential packets); when the budget is full the oldest unconfirmed
+ * stream is evicted (crafted one-packet streams never confirm), and when
+ * every stream is confirmed the new one is refused. Both are counted.
  */
 #ifndef CALLSCOPE_RTP_STREAM_H
 #define CALLSCOPE_RTP_STREAM_H
@@ -49,8 +59,15 @@ typedef struct {
     double jitter_ms_max;
 } rtp_window_t;
 
+struct rtp_stream_pool;
+
 typedef struct rtp_stream {
-    struct rtp_stream *next; /* flow's list */
+    struct rtp_stream *next;          /* flow's list */
+    struct rtp_stream_pool *pool;     /* NULL: not budgeted */
+    struct flow *flow;                /* the flow whose list holds it (pooled) */
+    struct rtp_stream *uprev, *unext; /* pool's unconfirmed list */
+    bool confirmed;                   /* an in-order sequence number seen */
+    bool in_unconfirmed;
     uint32_t ssrc;
     uint8_t dir; /* sending endpoint index of the flow key */
     uint8_t payload_type, first_pt;
@@ -65,8 +82,8 @@ typedef struct rtp_stream {
     uint32_t clock_rate;
     bool clock_inferred;
     bool clock_decided;
-    rtp_sample_t *pending; /* RTP_PENDING_MAX samples until decided, then freed */
-    uint32_t npending;
+    rtp_sample_t *pending; /* lazily grown up to RTP_PENDING_MAX until decided, then freed */
+    uint32_t npending, pending_cap;
 
     jitter_t jit;
     uint32_t last_ts, first_ts;
@@ -108,9 +125,34 @@ typedef struct rtp_stream {
     double win_jmax;       /* max jitter since that snapshot */
 } rtp_stream_t;
 
+/* The probe's stream budget. max_streams/max_bytes 0: no limit. */
+typedef struct rtp_stream_pool rtp_stream_pool_t;
+typedef struct {
+    uint64_t max_streams, max_bytes;
+    uint64_t active, peak_streams; /* streams alive now / at most */
+    uint64_t bytes, peak_bytes;    /* their memory (structs + sample buffers) */
+    uint64_t created, confirmed;
+    uint64_t evicted;         /* unconfirmed streams dropped to make room */
+    uint64_t refused;         /* new streams refused: budget full of confirmed ones */
+    uint64_t buffers_refused; /* sample buffers not grown: clock decided early */
+} rtp_stream_pool_stats_t;
+
+rtp_stream_pool_t *rtp_stream_pool_new(uint64_t max_streams, uint64_t max_bytes);
+/* Every stream of the pool must have been freed first. */
+void rtp_stream_pool_free(rtp_stream_pool_t **pool);
+const rtp_stream_pool_stats_t *rtp_stream_pool_stats(const rtp_stream_pool_t *pool);
+/* A new stream for flow f within the budget, evicting the oldest unconfirmed
+ * stream of any flow if needed (unlinked from its flow's list, freed, not
+ * reported). NULL when refused (counted) or out of memory. The caller links
+ * the stream at the head of f->streams. */
+rtp_stream_t *rtp_stream_pool_new_stream(rtp_stream_pool_t *pool, struct flow *f, uint32_t ssrc,
+                                         uint8_t dir, const rtp_hdr_t *h, demux_encap_t encap,
+                                         bool teams_hint, usec_t now);
+
 /* Returns NULL on allocation failure. clock_hint: 0 or a known clock. */
 rtp_stream_t *rtp_stream_new(uint32_t ssrc, uint8_t dir, const rtp_hdr_t *h, demux_encap_t encap,
                              bool teams_hint, usec_t now);
+/* Also gives a pooled stream's memory back to its pool. */
 void rtp_stream_free(rtp_stream_t **s);
 void rtp_stream_packet(rtp_stream_t *s, const rtp_hdr_t *h, usec_t arrival, uint32_t bytes);
 /* Asks the CPU for the stream's memory ahead of rtp_stream_packet(). */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <zmq.h>
 
 #include "keyfile.h"
@@ -15,6 +16,32 @@
 #define MSGS_PER_POLL 256
 
 #define GROUP_MAX_BATCHES 64 /* batches stored in one transaction (group commit) */
+
+/* A connection that has not finished the ZMTP/CURVE handshake within this
+ * is closed (libzmq's default is 30 s). A probe's handshake takes a few
+ * milliseconds, one round trip over a slow WAN well under a second; idle
+ * connections held open by anyone who can reach the port are what this
+ * bounds (docs/transport.md). */
+#define HANDSHAKE_MS 5000
+/* Descriptors wanted: Debian's soft limit of 1,024 let 1,100 idle TCP
+ * connections starve libzmq's accept4 (93 % CPU, acks 0.05 s -> 20 s). */
+#define WANT_NOFILE 65536
+
+/* Raises the soft descriptor limit towards the hard one (systemd's unit
+ * sets LimitNOFILE=65536; outside it the hard limit is usually 524288). */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= WANT_NOFILE)
+        return;
+    rlim_t want =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > WANT_NOFILE ? WANT_NOFILE : rl.rlim_max;
+    if (want <= rl.rlim_cur)
+        return;
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+        LOG_DEBUG("collector: descriptor limit raised to %llu", (unsigned long long)want);
+}
 
 /* A batch stored in the open group, acknowledged once the group commits. */
 typedef struct {
@@ -34,14 +61,17 @@ struct ingest {
     pending_t pend[GROUP_MAX_BATCHES];
     size_t npend;
     bool group_failed;
+    log_limit_t rejections; /* a key holder's bad frames and batches */
 };
+
+#define REJECTIONS "rejected frames and batches (counted in the collector's stats)"
 
 static bool router_setup(ingest_t *in, char *err, size_t errlen)
 {
     keyfile_t key;
     if (!keyfile_load(in->cfg.key_file, true, &key, err, errlen))
         return false;
-    int one = 1, zero = 0, hb_ivl = 5000, hb_ttl = 15000;
+    int one = 1, zero = 0, hb_ivl = 5000, hb_ttl = 15000, hs_ivl = HANDSHAKE_MS;
     int64_t hard = (int64_t)in->max_frame * 4; /* libzmq's own limit; ours is counted */
     in->router = zmq_socket(in->ctx, ZMQ_ROUTER);
     bool ok =
@@ -51,7 +81,8 @@ static bool router_setup(ingest_t *in, char *err, size_t errlen)
         !zmq_setsockopt(in->router, ZMQ_LINGER, &zero, sizeof zero) &&
         !zmq_setsockopt(in->router, ZMQ_MAXMSGSIZE, &hard, sizeof hard) &&
         !zmq_setsockopt(in->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) &&
-        !zmq_setsockopt(in->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_ttl, sizeof hb_ttl);
+        !zmq_setsockopt(in->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_ttl, sizeof hb_ttl) &&
+        !zmq_setsockopt(in->router, ZMQ_HANDSHAKE_IVL, &hs_ivl, sizeof hs_ivl);
     explicit_bzero(&key, sizeof key);
     if (!ok) {
         snprintf(err, errlen, "ZeroMQ socket setup: %s", zmq_strerror(zmq_errno()));
@@ -74,6 +105,7 @@ ingest_t *ingest_new(const ingest_cfg_t *cfg, store_t *store, char *err, size_t 
     in->cfg = *cfg;
     in->store = store;
     in->max_frame = (size_t)cfg->max_frame_mb << 20;
+    raise_nofile();
     in->ctx = zmq_ctx_new();
     if (!in->ctx) {
         snprintf(err, errlen, "ZeroMQ: %s", zmq_strerror(zmq_errno()));
@@ -96,6 +128,9 @@ void ingest_free(ingest_t **pin)
     if (!pin || !*pin)
         return;
     ingest_t *in = *pin;
+    log_limit_flush(&in->rejections, LOG_LVL_WARN, REJECTIONS, true);
+    if (in->zap)
+        zap_tick(in->zap, true);
     if (in->router)
         zmq_close(in->router);
     zap_free(&in->zap);
@@ -119,7 +154,7 @@ static void refuse(ingest_t *in, zmq_msg_t *ident, const char *probe, uint64_t *
                    const char *why)
 {
     (*counter)++;
-    if (*counter <= 10 || *counter % 1000 == 0)
+    if (log_limit_pass(&in->rejections, LOG_LVL_WARN, REJECTIONS))
         LOG_WARN("collector: frame from probe '%s' rejected (%" PRIu64 " so far): %s", probe,
                  *counter, why);
     send_reply(in, ident, wire_error(why));
@@ -141,10 +176,12 @@ static void on_batch(ingest_t *in, zmq_msg_t *ident, const char *probe, const wi
                   m->seq, probe, in->npend, err);
         return; /* the probes resend after their ack timeout */
     }
-    if (p->status == WIRE_REJECTED) /* resending cannot help: the probe drops it */
+    bool say = (p->status == WIRE_REJECTED || r.rejected) &&
+               log_limit_pass(&in->rejections, LOG_LVL_WARN, REJECTIONS);
+    if (say && p->status == WIRE_REJECTED) /* resending cannot help: the probe drops it */
         LOG_WARN("collector: batch %" PRId64 " from '%s' rejected: %s", m->seq, probe,
                  r.first_error);
-    else if (r.rejected)
+    else if (say)
         LOG_WARN("collector: batch %" PRId64 " from '%s': %" PRId64 " records rejected: %s", m->seq,
                  probe, r.rejected, r.first_error);
     p->stored = r.stored;
@@ -279,6 +316,8 @@ void ingest_poll(ingest_t *in, long timeout_ms)
 {
     zmq_pollitem_t items[2] = {{in->router, 0, ZMQ_POLLIN, 0},
                                {zap_socket(in->zap), 0, ZMQ_POLLIN, 0}};
+    zap_tick(in->zap, false);
+    log_limit_flush(&in->rejections, LOG_LVL_WARN, REJECTIONS, false);
     if (zmq_poll(items, 2, timeout_ms) <= 0)
         return;
     if (items[1].revents & ZMQ_POLLIN)

@@ -9,6 +9,7 @@
 #include "dynbuf.h"
 #include "pii.h"
 #include "jscan.h"
+#include "keyfile.h"
 #include "log.h"
 #include "pii_cache.h"
 #include "sqldb.h"
@@ -250,6 +251,12 @@ store_t *store_open(const char *path, bool sync_full, const pii_t *pii, char *er
     store_t *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    /* 0600 outside systemd too (SQLite gives -wal and -shm the same mode) */
+    if (path[0] != ':' && strncmp(path, "file:", 5) != 0 &&
+        !keyfile_create_private(path, err, errlen)) {
+        store_free(&s);
         return NULL;
     }
     /* one connection per thread: SQLite's own mutexes are not needed */

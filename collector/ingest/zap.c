@@ -18,7 +18,10 @@ struct zap {
     keyring_t *ring;
     struct timespec dir_mtime;
     zap_stats_t st;
+    log_limit_t refusals; /* anyone who can reach the port can cause them */
 };
+
+#define REFUSALS "refused connections (counted in auth.refused)"
 
 static bool dir_changed(zap_t *z)
 {
@@ -140,7 +143,8 @@ static void decide(zap_t *z, zmq_msg_t *f)
     bool curve = zmq_msg_size(&f[5]) == 5 && memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0;
     if (!curve || zmq_msg_size(&f[6]) != 32) {
         z->st.refused++;
-        LOG_WARN("collector: refused a connection from %s: not CURVE", addr);
+        if (log_limit_pass(&z->refusals, LOG_LVL_WARN, REFUSALS))
+            LOG_WARN("collector: refused a connection from %s: not CURVE", addr);
         reply(z->sock, &f[1], "400", "CURVE only", "");
         return;
     }
@@ -156,15 +160,21 @@ static void decide(zap_t *z, zmq_msg_t *f)
         char z85[41];
         zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32);
         z->st.refused++;
-        LOG_WARN("collector: refused probe at %s: public key %s is not in the authorised-keys "
-                 "directory",
-                 addr, z85);
+        if (log_limit_pass(&z->refusals, LOG_LVL_WARN, REFUSALS))
+            LOG_WARN("collector: refused probe at %s: public key %s is not in the authorised-keys "
+                     "directory",
+                     addr, z85);
         reply(z->sock, &f[1], "400", "unknown key", "");
         return;
     }
     z->st.accepted++;
     LOG_DEBUG("collector: probe '%s' authenticated from %s", name, addr);
     reply(z->sock, &f[1], "200", "OK", name);
+}
+
+void zap_tick(zap_t *z, bool force)
+{
+    log_limit_flush(&z->refusals, LOG_LVL_WARN, REFUSALS, force);
 }
 
 void zap_handle(zap_t *z)

@@ -24,6 +24,9 @@ void zap_free(zap_t **z);
 void *zap_socket(zap_t *z);
 /* Answers the requests waiting on the socket. */
 void zap_handle(zap_t *z);
+/* Logs the summary of refusals held back by the log rate limit once its
+ * minute is over (force: now, at shutdown). */
+void zap_tick(zap_t *z, bool force);
 /* Reads the directory again; keeps the old keys when it fails. */
 bool zap_reload(zap_t *z, char *err, size_t errlen);
 size_t zap_key_count(const zap_t *z);

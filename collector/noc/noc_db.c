@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define NOC_DB_BUSY_MS 2000
 
@@ -25,6 +26,39 @@ sqlite3 *noc_db_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     return db;
+}
+
+int64_t noc_db_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Called every PROGRESS_OPS virtual machine steps (about 0.1-1 ms). */
+#define PROGRESS_OPS 10000
+
+static int progress(void *ctx)
+{
+    noc_db_limit_t *l = ctx;
+    if (l->deadline_ms == 0 || noc_db_now_ms() < l->deadline_ms)
+        return 0;
+    if (!l->hit) {
+        l->hit = true;
+        l->hits++;
+    }
+    return 1;
+}
+
+void noc_db_limit(sqlite3 *db, noc_db_limit_t *l)
+{
+    sqlite3_progress_handler(db, PROGRESS_OPS, progress, l);
+}
+
+void noc_db_limit_arm(noc_db_limit_t *l, unsigned ms)
+{
+    l->hit = false;
+    l->deadline_ms = noc_db_now_ms() + ms;
 }
 
 void noc_db_close(sqlite3 **db)

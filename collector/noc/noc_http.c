@@ -6,10 +6,12 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,16 +19,28 @@
 #include "noc_api.h"
 #include "noc_auth.h"
 #include "noc_dashboard.h"
+#include "noc_db.h"
 #include "noc_metrics.h"
 #include "noc_query.h"
 #include "timefmt.h"
 
 #define MAX_PEM (1 << 20)
 #define MAX_METRICS_BYTES (16u << 20)
-#define CONN_LIMIT 64
-#define PER_IP_LIMIT 16
-#define CONN_TIMEOUT_S 30
+/* Limits (docs/noc.md). One thread per connection, so a slow request or a
+ * slow client holds only its own: with 200,000 calls a whole-history
+ * timeline took 2.4 s, and eight of them queued on the old single thread
+ * made /healthz wait 15.8 s. */
+#define CONN_LIMIT 256      /* connections (and threads) at once */
+#define PER_IP_LIMIT 32     /* of them from one address */
+#define CONN_TIMEOUT_S 30   /* idle connection */
+#define HEADER_MS 10000     /* request line + headers must arrive within this */
+#define HEADER_BUSY_MS 2000 /* ... when over half the connections are in their headers */
+#define REAP_EVERY_MS 250
 #define CONN_MEMORY (64u << 10) /* request line + headers; longer gets 414/431 */
+#define DB_READERS 4            /* read connections: API requests answered at once */
+#define DB_WAIT_MS 2000         /* an API request waits this long for one, then 503 */
+#define REQUEST_MS 3000         /* every statement of one API or /metrics request */
+#define HEALTH_MS 1000          /* /healthz's look at the store */
 #define MAX_STATUS 600
 
 #define CSP                                                                                        \
@@ -58,14 +72,45 @@ static const route_t routes[] = {
 
 #define NROUTES (sizeof routes / sizeof routes[0])
 
+/* A read connection of the pool, with its statement time limit. */
+typedef struct {
+    sqlite3 *db;
+    noc_db_limit_t limit;
+    bool busy;
+} reader_t;
+
+/* A connection whose request line and headers are awaited since since_ms. */
+typedef struct {
+    int fd; /* -1: free slot */
+    int64_t since_ms;
+    bool in_headers, cut;
+} conn_t;
+
 struct noc_http {
     noc_http_cfg_t cfg;
     noc_auth_t auth;
     struct MHD_Daemon *d;
-    char *cert, *key; /* PEM, kept while the daemon runs */
-    /* Written and read by the HTTP thread only. */
-    uint64_t by_status[MAX_STATUS], auth_failures;
+    char *cert, *key;     /* PEM, kept while the daemon runs */
+    pthread_mutex_t lock; /* everything below but the health and metrics parts */
+    pthread_cond_t reader_free, reaper_wake;
+    reader_t readers[DB_READERS];
+    conn_t conns[CONN_LIMIT];
+    bool stopping, reaper_started, locks_made;
+    pthread_t reaper;
+    uint64_t by_status[MAX_STATUS], auth_failures, header_timeouts, busy, query_timeouts;
+    pthread_mutex_t health_lock; /* health_db and its limit */
+    sqlite3 *health_db;
+    noc_db_limit_t health_limit;
+    pthread_mutex_t metrics_lock; /* cfg.db (the metrics callback's) and its limit */
+    noc_db_limit_t metrics_limit;
 };
+
+static void count(struct noc_http *h, uint64_t *counter)
+{
+    pthread_mutex_lock(&h->lock);
+    (*counter)++;
+    pthread_mutex_unlock(&h->lock);
+}
 
 /* Request states kept in *con_cls: the addresses are the markers. */
 static const char req_started = 's', req_with_body = 'b';
@@ -92,7 +137,7 @@ static enum MHD_Result respond(struct noc_http *h, struct MHD_Connection *c, uns
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     if (status < MAX_STATUS)
-        h->by_status[status]++;
+        count(h, &h->by_status[status]);
     return ok;
 }
 
@@ -153,8 +198,45 @@ static bool authorised(struct noc_http *h, struct MHD_Connection *c)
     const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     bool ok = noc_auth_check(&h->auth, v);
     if (!ok)
-        h->auth_failures++;
+        count(h, &h->auth_failures);
     return ok;
+}
+
+/* A free read connection, waiting up to DB_WAIT_MS; NULL: none. */
+static reader_t *reader_take(struct noc_http *h)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += DB_WAIT_MS / 1000;
+    until.tv_nsec += (DB_WAIT_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    reader_t *r = NULL;
+    pthread_mutex_lock(&h->lock);
+    for (;;) {
+        for (size_t i = 0; i < DB_READERS && !r; i++)
+            if (h->readers[i].db && !h->readers[i].busy)
+                r = &h->readers[i];
+        if (r || pthread_cond_timedwait(&h->reader_free, &h->lock, &until) != 0)
+            break;
+    }
+    if (r)
+        r->busy = true;
+    else
+        h->busy++;
+    pthread_mutex_unlock(&h->lock);
+    return r;
+}
+
+static void reader_give(struct noc_http *h, reader_t *r)
+{
+    pthread_mutex_lock(&h->lock);
+    r->busy = false;
+    r->limit.deadline_ms = 0;
+    pthread_cond_signal(&h->reader_free);
+    pthread_mutex_unlock(&h->lock);
 }
 
 static enum MHD_Result serve_api(struct noc_http *h, struct MHD_Connection *c, const route_t *rt,
@@ -169,9 +251,24 @@ static enum MHD_Result serve_api(struct noc_http *h, struct MHD_Connection *c, c
     if (rt->has_arg && !noc_query_name_ok(arg))
         return send_error(h, c, MHD_HTTP_BAD_REQUEST,
                           "the name in the path must be 1-256 printable characters");
-    noc_api_req_t req = {h->cfg.db, h->cfg.pii, &p, arg};
+    reader_t *rd = reader_take(h);
+    if (!rd)
+        return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                          "busy: every database reader is taken; try again");
+    noc_db_limit_arm(&rd->limit, REQUEST_MS);
+    noc_api_req_t req = {rd->db, h->cfg.pii, &p, arg};
     json_t *out = NULL;
     int status = rt->fn(&req, &out, err, sizeof err);
+    bool timed_out = rd->limit.hit;
+    reader_give(h, rd);
+    if (timed_out) {
+        json_decref(out);
+        count(h, &h->query_timeouts);
+        snprintf(err, sizeof err,
+                 "query time limit (%d ms) reached: narrow the time range or the filters",
+                 REQUEST_MS);
+        status = MHD_HTTP_SERVICE_UNAVAILABLE;
+    }
     if (status != MHD_HTTP_OK) {
         if (status >= 500)
             LOG_WARN("noc: %s: %s", rt->path, err);
@@ -180,6 +277,7 @@ static enum MHD_Result serve_api(struct noc_http *h, struct MHD_Connection *c, c
     return send_json(h, c, MHD_HTTP_OK, out);
 }
 
+/* Under h->lock. */
 static void http_series(struct noc_http *h, dynbuf_t *out)
 {
     noc_metrics_family(out, "callscope_noc_http_responses_total", "counter",
@@ -192,25 +290,68 @@ static void http_series(struct noc_http *h, dynbuf_t *out)
         const char *l[] = {"code", code, NULL};
         noc_metrics_sample(out, "callscope_noc_http_responses_total", l, (double)h->by_status[s]);
     }
-    noc_metrics_family(out, "callscope_noc_http_auth_failures_total", "counter",
-                       "Requests refused for a missing or wrong bearer token");
-    noc_metrics_sample(out, "callscope_noc_http_auth_failures_total", NULL,
-                       (double)h->auth_failures);
+    const struct {
+        const char *name, *help;
+        uint64_t v;
+    } c[] = {
+        {"callscope_noc_http_auth_failures_total",
+         "Requests refused for a missing or wrong bearer token", h->auth_failures},
+        {"callscope_noc_http_header_timeouts_total",
+         "Connections closed for not sending their headers in time", h->header_timeouts},
+        {"callscope_noc_http_busy_total", "API requests refused: every database reader taken",
+         h->busy},
+        {"callscope_noc_http_query_timeouts_total",
+         "Requests whose queries reached the statement time limit", h->query_timeouts},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        noc_metrics_family(out, c[i].name, "counter", c[i].help);
+        noc_metrics_sample(out, c[i].name, NULL, (double)c[i].v);
+    }
 }
 
 static enum MHD_Result serve_metrics(struct noc_http *h, struct MHD_Connection *c)
 {
     dynbuf_t b;
     dynbuf_init(&b, MAX_METRICS_BYTES);
+    pthread_mutex_lock(&h->metrics_lock);
+    noc_db_limit_arm(&h->metrics_limit, REQUEST_MS);
     if (h->cfg.metrics)
         h->cfg.metrics(h->cfg.ctx, &b);
+    h->metrics_limit.deadline_ms = 0;
+    pthread_mutex_unlock(&h->metrics_lock);
+    pthread_mutex_lock(&h->lock);
     http_series(h, &b);
+    pthread_mutex_unlock(&h->lock);
     size_t len = 0;
     char *s = dynbuf_take(&b, &len);
     if (!s)
         return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     return respond(h, c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", s, len,
                    MHD_RESPMEM_MUST_FREE);
+}
+
+/* Up when the store answers a read within HEALTH_MS, on a connection of
+ * its own (never queued behind API requests). */
+static enum MHD_Result serve_health(struct noc_http *h, struct MHD_Connection *c)
+{
+    char err[256] = "";
+    pthread_mutex_lock(&h->health_lock);
+    noc_db_limit_arm(&h->health_limit, HEALTH_MS);
+    sqlite3_stmt *st = NULL;
+    bool ok = h->health_db && noc_db_prepare(h->health_db, "SELECT count(*) FROM sqlite_master",
+                                             &st, err, sizeof err);
+    if (ok && sqlite3_step(st) != SQLITE_ROW) {
+        snprintf(err, sizeof err, "database: %s", sqlite3_errmsg(h->health_db));
+        ok = false;
+    }
+    sqlite3_finalize(st);
+    h->health_limit.deadline_ms = 0;
+    pthread_mutex_unlock(&h->health_lock);
+    if (!ok)
+        return send_json(
+            h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+            json_pack("{s:s, s:s}", "status", "unavailable", "store", err[0] ? err : "not open"));
+    return send_json(h, c, MHD_HTTP_OK, json_pack("{s:s, s:s}", "status", "ok", "store", "ok"));
 }
 
 static enum MHD_Result dispatch(struct noc_http *h, struct MHD_Connection *c, const char *url)
@@ -225,7 +366,7 @@ static enum MHD_Result dispatch(struct noc_http *h, struct MHD_Connection *c, co
         return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such endpoint (see docs/noc.md)");
     }
     if (rt->kind == R_HEALTH)
-        return send_json(h, c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
+        return serve_health(h, c);
     bool open = rt->kind == R_METRICS && h->cfg.metrics_open;
     if (!open && !authorised(h, c))
         return send_error(h, c, MHD_HTTP_UNAUTHORIZED,
@@ -235,6 +376,90 @@ static enum MHD_Result dispatch(struct noc_http *h, struct MHD_Connection *c, co
     return serve_api(h, c, rt, arg);
 }
 
+/* ---- header deadline ------------------------------------------------------------- */
+
+/* MHD's connection timeout counts idle time only: a client sending one
+ * header line every 5 s held a connection for ever (slowloris). Each
+ * connection is tracked from accept; the reaper thread shuts down the
+ * socket of one still in its headers after HEADER_MS (HEADER_BUSY_MS when
+ * over half the slots are), and MHD then closes it. The slot is freed in
+ * MHD's CLOSED notification, which comes before MHD closes the socket, so
+ * the reaper never touches a descriptor that was reused. */
+static conn_t *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i ? i->socket_context : NULL;
+}
+
+static void headers_done(struct noc_http *h, struct MHD_Connection *c)
+{
+    conn_t *k = conn_of(c);
+    if (!k)
+        return;
+    pthread_mutex_lock(&h->lock);
+    k->in_headers = false;
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode why)
+{
+    struct noc_http *h = cls;
+    pthread_mutex_lock(&h->lock);
+    if (why == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *i =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        for (size_t n = 0; i && n < CONN_LIMIT; n++) {
+            if (h->conns[n].fd >= 0)
+                continue;
+            h->conns[n] = (conn_t){i->connect_fd, noc_db_now_ms(), true, false};
+            *socket_context = &h->conns[n];
+            break;
+        }
+    } else if (*socket_context) {
+        ((conn_t *)*socket_context)->fd = -1;
+        *socket_context = NULL;
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void reap(struct noc_http *h)
+{
+    unsigned waiting = 0;
+    for (size_t n = 0; n < CONN_LIMIT; n++)
+        waiting += h->conns[n].fd >= 0 && h->conns[n].in_headers;
+    int64_t limit = waiting > CONN_LIMIT / 2 ? HEADER_BUSY_MS : HEADER_MS;
+    int64_t now = noc_db_now_ms();
+    for (size_t n = 0; n < CONN_LIMIT; n++) {
+        conn_t *k = &h->conns[n];
+        if (k->fd < 0 || !k->in_headers || k->cut || now - k->since_ms < limit)
+            continue;
+        shutdown(k->fd, SHUT_RDWR);
+        k->cut = true;
+        h->header_timeouts++;
+    }
+}
+
+static void *reaper(void *arg)
+{
+    struct noc_http *h = arg;
+    pthread_mutex_lock(&h->lock);
+    while (!h->stopping) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        t.tv_nsec += REAP_EVERY_MS * 1000000L;
+        if (t.tv_nsec >= 1000000000L) {
+            t.tv_sec++;
+            t.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&h->reaper_wake, &h->lock, &t);
+        reap(h);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **state)
@@ -242,6 +467,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct noc_http *h = cls;
     if (!*state) {
         *state = (void *)&req_started;
+        headers_done(h, c);
         return MHD_YES;
     }
     if (*upload_size) {
@@ -293,11 +519,20 @@ static bool parse_bind(const char *bind, struct sockaddr_storage *ss, bool *v6, 
     return false;
 }
 
-static char *read_pem(const char *path, char *err, size_t errlen)
+/* secret: a private key, refused when its group or others may read it. */
+static char *read_pem(const char *path, bool secret, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "re");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (secret && fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
+        snprintf(err, errlen,
+                 "TLS private key %s is readable by group or others (mode %04o): run: chmod 600 %s",
+                 path, (unsigned)(st.st_mode & 07777), path);
+        fclose(f);
         return NULL;
     }
     char *buf = malloc(MAX_PEM + 1);
@@ -328,7 +563,15 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static void complete(void *cls, struct MHD_Connection *c, void **state,
                      enum MHD_RequestTerminationCode why)
 {
+    struct noc_http *h = cls;
     *state = NULL;
+    conn_t *k = conn_of(c);
+    if (!k)
+        return;
+    pthread_mutex_lock(&h->lock); /* a kept-alive connection: the next headers' clock */
+    k->in_headers = true;
+    k->since_ms = noc_db_now_ms();
+    pthread_mutex_unlock(&h->lock);
 }
 
 static bool load_tls(struct noc_http *h, char *err, size_t errlen)
@@ -343,8 +586,8 @@ static bool load_tls(struct noc_http *h, char *err, size_t errlen)
         snprintf(err, errlen, "this libmicrohttpd was built without TLS");
         return false;
     }
-    h->cert = read_pem(h->cfg.tls_cert, err, errlen);
-    h->key = h->cert ? read_pem(h->cfg.tls_key, err, errlen) : NULL;
+    h->cert = read_pem(h->cfg.tls_cert, false, err, errlen);
+    h->key = h->cert ? read_pem(h->cfg.tls_key, true, err, errlen) : NULL;
     return h->key != NULL;
 }
 
@@ -354,7 +597,8 @@ static bool start(struct noc_http *h, char *err, size_t errlen)
     bool v6 = false;
     if (!parse_bind(h->cfg.bind, &ss, &v6, err, errlen))
         return false;
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
     if (v6)
         flags |= MHD_USE_IPv6;
     if (h->cert)
@@ -369,8 +613,8 @@ static bool start(struct noc_http *h, char *err, size_t errlen)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, complete, NULL, MHD_OPTION_ARRAY, tls,
-        MHD_OPTION_END);
+        mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, complete, h, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, h, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errlen,
                  "HTTP server on %s did not start (address in use, or bad TLS "
@@ -378,6 +622,58 @@ static bool start(struct noc_http *h, char *err, size_t errlen)
                  h->cfg.bind);
         return false;
     }
+    return true;
+}
+
+static bool make_locks(struct noc_http *h, char *err, size_t errlen)
+{
+    for (size_t n = 0; n < CONN_LIMIT; n++)
+        h->conns[n].fd = -1;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    bool ok = pthread_mutex_init(&h->lock, NULL) == 0;
+    ok = ok && pthread_cond_init(&h->reader_free, &ca) == 0;
+    ok = ok && pthread_cond_init(&h->reaper_wake, &ca) == 0;
+    ok = ok && pthread_mutex_init(&h->health_lock, NULL) == 0;
+    ok = ok && pthread_mutex_init(&h->metrics_lock, NULL) == 0;
+    pthread_condattr_destroy(&ca);
+    if (!ok) {
+        snprintf(err, errlen, "cannot make the HTTP server's locks");
+        return false;
+    }
+    h->locks_made = true;
+    if (pthread_create(&h->reaper, NULL, reaper, h) != 0) {
+        snprintf(err, errlen, "cannot start the HTTP server's header timer");
+        return false;
+    }
+    h->reaper_started = true;
+    return true;
+}
+
+/* One read connection per concurrent API request, one for /healthz, all
+ * on the store cfg.db has open; each with the statement time limit. */
+static bool open_readers(struct noc_http *h, char *err, size_t errlen)
+{
+    if (!h->cfg.db)
+        return true;
+    noc_db_limit(h->cfg.db, &h->metrics_limit);
+    const char *path = sqlite3_db_filename(h->cfg.db, "main");
+    if (!path || !*path) {
+        snprintf(err, errlen, "the store has no file name");
+        return false;
+    }
+    for (size_t i = 0; i < DB_READERS; i++) {
+        h->readers[i].db = noc_db_open(path, err, errlen);
+        if (!h->readers[i].db)
+            return false;
+        noc_db_limit(h->readers[i].db, &h->readers[i].limit);
+    }
+    h->health_db = noc_db_open(path, err, errlen);
+    if (!h->health_db)
+        return false;
+    sqlite3_busy_timeout(h->health_db, HEALTH_MS);
+    noc_db_limit(h->health_db, &h->health_limit);
     return true;
 }
 
@@ -389,7 +685,8 @@ noc_http_t *noc_http_new(const noc_http_cfg_t *cfg, char *err, size_t errlen)
         return NULL;
     }
     h->cfg = *cfg;
-    if (!noc_auth_load(&h->auth, cfg->token_file, err, errlen) || !load_tls(h, err, errlen) ||
+    if (!make_locks(h, err, errlen) || !open_readers(h, err, errlen) ||
+        !noc_auth_load(&h->auth, cfg->token_file, err, errlen) || !load_tls(h, err, errlen) ||
         !start(h, err, errlen)) {
         noc_http_free(&h);
         return NULL;
@@ -410,8 +707,27 @@ void noc_http_free(noc_http_t **ph)
     if (!ph || !*ph)
         return;
     noc_http_t *h = *ph;
+    if (h->reaper_started) {
+        pthread_mutex_lock(&h->lock);
+        h->stopping = true;
+        pthread_cond_signal(&h->reaper_wake);
+        pthread_mutex_unlock(&h->lock);
+        pthread_join(h->reaper, NULL);
+    }
     if (h->d)
         MHD_stop_daemon(h->d);
+    for (size_t i = 0; i < DB_READERS; i++)
+        noc_db_close(&h->readers[i].db);
+    noc_db_close(&h->health_db);
+    if (h->cfg.db)
+        sqlite3_progress_handler(h->cfg.db, 0, NULL, NULL);
+    if (h->locks_made) {
+        pthread_mutex_destroy(&h->lock);
+        pthread_cond_destroy(&h->reader_free);
+        pthread_cond_destroy(&h->reaper_wake);
+        pthread_mutex_destroy(&h->health_lock);
+        pthread_mutex_destroy(&h->metrics_lock);
+    }
     if (h->key)
         memset(h->key, 0, strlen(h->key));
     free(h->cert);

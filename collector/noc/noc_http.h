@@ -1,7 +1,9 @@
-/* noc_http.h - the NOC's HTTP(S) server (libmicrohttpd, one internal
- * thread): routing, bearer-token authentication, query validation, JSON
- * errors. Requests are served one at a time on the internal thread, which
- * alone uses cfg.db and calls cfg.metrics.
+/* noc_http.h - the NOC's HTTP(S) server (libmicrohttpd, a thread per
+ * connection): routing, bearer-token authentication, query validation,
+ * JSON errors, and the limits of docs/noc.md (connections, header time,
+ * statement time, database readers). API requests read the store through a
+ * pool of read connections opened on cfg.db's file; /healthz has one of its
+ * own; cfg.db itself is used only by cfg.metrics, one call at a time.
  */
 #ifndef CALLSCOPE_NOC_HTTP_H
 #define CALLSCOPE_NOC_HTTP_H
@@ -20,8 +22,8 @@ typedef struct {
     bool metrics_open;
     unsigned max_rows;
     const pii_t *pii; /* borrowed */
-    sqlite3 *db;      /* borrowed; used only by the HTTP thread */
-    /* Appends the caller's series to a /metrics answer (HTTP thread). */
+    sqlite3 *db;      /* borrowed; used only under the metrics lock */
+    /* Appends the caller's series to a /metrics answer (one at a time). */
     void (*metrics)(void *ctx, dynbuf_t *out);
     void *ctx;
 } noc_http_cfg_t;

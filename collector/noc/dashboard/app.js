@@ -30,7 +30,12 @@ function hashParams() {
   const h = window.location.hash.replace(/^#/, '');
   for (const part of h.split('&')) {
     const i = part.indexOf('=');
-    if (i > 0) out[decodeURIComponent(part.slice(0, i))] = decodeURIComponent(part.slice(i + 1));
+    if (i <= 0) continue;
+    try { /* a malformed %-escape in a pasted link is ignored, not thrown */
+      out[decodeURIComponent(part.slice(0, i))] = decodeURIComponent(part.slice(i + 1));
+    } catch (e) {
+      if (!(e instanceof URIError)) throw e;
+    }
   }
   return out;
 }
