@@ -35,7 +35,8 @@ graph_http_t *graph_http_new(const char *ca_bundle, long timeout_ms, size_t max_
                              size_t errlen);
 void graph_http_free(graph_http_t **h);
 
-/* GET with "Authorization: Bearer <bearer>". Fills resp (clear it after). */
+/* GET with "Authorization: Bearer <bearer>" (none when bearer is NULL).
+ * Fills resp (clear it after). */
 void graph_http_get(graph_http_t *h, const char *url, const char *bearer, graph_http_resp_t *resp);
 /* POST application/x-www-form-urlencoded. */
 void graph_http_post_form(graph_http_t *h, const char *url, const char *form,
