@@ -467,6 +467,10 @@ int probe_run(probe_t *p, volatile sig_atomic_t *stop)
             health(p);
         }
     }
+    uint64_t decode_drops = 0;
+    for (int i = 1; i < DECODE_SKIP_FIRST; i++)
+        decode_drops += p->c.reason[i];
+    capture_log_summary(p->cap, p->c.packets, decode_drops);
     capture_stats_t cs;
     capture_stats(p->cap, &cs);
     p->c.files_failed = cs.files_failed;
