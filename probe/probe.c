@@ -211,7 +211,8 @@ static void on_media(probe_t *p, flow_t *f, int dir, const uint8_t *data, size_t
                      demux_encap_t outer, uint32_t wire_bytes)
 {
     demux_result_t d;
-    demux_datagram(data, len, &d);
+    demux_datagram_cut(data, len, outer == ENCAP_RAW && wire_bytes > len ? wire_bytes - len : 0,
+                       &d);
     if (outer != ENCAP_RAW)
         d.encap = outer;
     f->kind_count[d.kind]++;
