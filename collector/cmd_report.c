@@ -200,25 +200,37 @@ static void short_time(const char *iso, char *out, size_t len)
         out[10] = ' ';
 }
 
+/* A figure as text: "-" when the source has no value (never "nan", never 0). */
+static const char *fmt(char buf[24], double v, int decimals)
+{
+    if (isnan(v))
+        return "-";
+    snprintf(buf, 24, "%.*f", decimals, v);
+    return buf;
+}
+
 static void figures(const json_t *ev, char *out, size_t len)
 {
     const json_t *w = json_object_get(ev, "wire"), *g = json_object_get(ev, "graph");
     size_t n = 0;
+    char a[24], b[24], c[24];
     out[0] = '\0';
     if (json_is_object(w))
         n += (size_t)snprintf(
-            out, len, "probe: loss %.2f%% jitter %.1f ms (%lld pkts)", num(w, "loss_pct"),
-            isnan(num(w, "network_jitter_ms_max")) ? num(w, "jitter_ms_max")
-                                                   : num(w, "network_jitter_ms_max"),
+            out, len, "probe: loss %s%% jitter %s ms (%lld pkts)", fmt(a, num(w, "loss_pct"), 2),
+            fmt(b,
+                isnan(num(w, "network_jitter_ms_max")) ? num(w, "jitter_ms_max")
+                                                       : num(w, "network_jitter_ms_max"),
+                1),
             (long long)num(w, "packets"));
     if (json_is_object(g) && !isnan(num(g, "avg_loss_pct")) && n < len)
-        n += (size_t)snprintf(out + n, len - n, "%sgraph: loss %.2f%% jitter %.1f ms rtt %.0f ms",
-                              n ? "; " : "", num(g, "avg_loss_pct"), num(g, "avg_jitter_ms"),
-                              num(g, "avg_rtt_ms"));
+        n += (size_t)snprintf(out + n, len - n, "%sgraph: loss %s%% jitter %s ms rtt %s ms",
+                              n ? "; " : "", fmt(a, num(g, "avg_loss_pct"), 2),
+                              fmt(b, num(g, "avg_jitter_ms"), 1), fmt(c, num(g, "avg_rtt_ms"), 0));
     if (json_is_object(g) && !isnan(num(g, "cpu_insufficient_ratio")) && n < len)
-        snprintf(out + n, len - n, "%sdevice: cpu %.2f glitch %.2f low speech %.2f", n ? "; " : "",
-                 num(g, "cpu_insufficient_ratio"), num(g, "device_glitch_ratio"),
-                 num(g, "low_speech_ratio"));
+        snprintf(out + n, len - n, "%sdevice: cpu %s glitch %s low speech %s", n ? "; " : "",
+                 fmt(a, num(g, "cpu_insufficient_ratio"), 2),
+                 fmt(b, num(g, "device_glitch_ratio"), 2), fmt(c, num(g, "low_speech_ratio"), 2));
 }
 
 /* The stream lines of one participant. */

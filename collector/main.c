@@ -24,6 +24,7 @@ static const command_t commands[] = {
     {"correlate", cmd_correlate, "join probe streams with call records and judge each call once"},
     {"report", cmd_report, "list calls with their verdict, participants and streams"},
     {"org-keygen", graph_cmd_orgkey, "make an organisation's master key for personal data"},
+    {"teams-ranges", cmd_teams_ranges, "keep the Teams media ranges file current (update)"},
 };
 
 static void usage(FILE *to)

@@ -200,8 +200,10 @@ void graph_http_get(graph_http_t *h, const char *url, const char *bearer, graph_
 {
     char auth[8192];
     struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: application/json");
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer ? bearer : "");
-    hdrs = curl_slist_append(hdrs, auth);
+    if (bearer) { /* NULL: a public resource (the Microsoft 365 endpoints service) */
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
+        hdrs = curl_slist_append(hdrs, auth);
+    }
     curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
     perform(h, url, hdrs, resp);
     curl_slist_free_all(hdrs);

@@ -39,7 +39,8 @@ void graph_http_free(graph_http_t **h);
  * *flag is true; flag is borrowed and must outlive h. */
 void graph_http_abort_on(graph_http_t *h, const atomic_bool *flag);
 
-/* GET with "Authorization: Bearer <bearer>". Fills resp (clear it after). */
+/* GET with "Authorization: Bearer <bearer>" (none when bearer is NULL).
+ * Fills resp (clear it after). */
 void graph_http_get(graph_http_t *h, const char *url, const char *bearer, graph_http_resp_t *resp);
 /* POST application/x-www-form-urlencoded. */
 void graph_http_post_form(graph_http_t *h, const char *url, const char *form,

@@ -3,6 +3,7 @@
 #include "capture_fanout.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,10 @@ struct capture {
     char *filebuf; /* stdio buffer of the open file; freed after pcap_close */
     int dlt;
     capture_stats_t st;
+    const char **order; /* files in the time order of their first packet (owned array) */
+    usec_t latest;      /* the latest packet time read so far */
+    uint64_t file_backwards;
+    usec_t file_worst_back;
 };
 
 static bool set_filter(capture_t *c, char *err, size_t errlen);
@@ -111,6 +116,45 @@ static bool set_live_options(capture_t *c, char *err, size_t errlen)
     return true;
 }
 
+/* "listening on eth1, link-type EN10MB (Ethernet), snapshot length 262144
+ * bytes, filter 'udp', 2 workers" (tcpdump's first line, and more). */
+static void log_listening(const capture_t *c)
+{
+    if (c->cfg.worker != 0)
+        return;
+    const char *name = pcap_datalink_val_to_name(c->dlt);
+    const char *desc = pcap_datalink_val_to_description(c->dlt);
+    unsigned workers = c->cfg.workers > 1 ? c->cfg.workers : 1;
+    LOG_INFO("listening on %s, link-type %s (%s), snapshot length %d bytes, filter %s%s%s, "
+             "%s, buffer %d MiB, %u worker%s",
+             c->cfg.iface, name ? name : "?", desc ? desc : "unknown", pcap_snapshot(c->pcap),
+             c->cfg.bpf && *c->cfg.bpf ? "'" : "", c->cfg.bpf && *c->cfg.bpf ? c->cfg.bpf : "none",
+             c->cfg.bpf && *c->cfg.bpf ? "'" : "",
+             c->cfg.promisc ? "promiscuous" : "not promiscuous", c->cfg.buffer_mb, workers,
+             workers > 1 ? "s" : "");
+}
+
+void capture_log_summary(capture_t *c, uint64_t captured, uint64_t decode_drops)
+{
+    if (!c || !c->cfg.iface)
+        return;
+    capture_stats_t st;
+    capture_stats(c, &st);
+    char who[96] = "";
+    if (c->cfg.workers > 1)
+        snprintf(who, sizeof who, " worker %u/%u", c->cfg.worker + 1, c->cfg.workers);
+    if (!st.stats_available) {
+        LOG_INFO("%s%s: %" PRIu64 " packets captured, %" PRIu64
+                 " decode drops (libpcap has no counters here)",
+                 c->cfg.iface, who, captured, decode_drops);
+        return;
+    }
+    LOG_INFO("%s%s: %" PRIu64 " packets captured, %" PRIu64 " received by filter, %" PRIu64
+             " dropped by kernel, %" PRIu64 " dropped by interface, %" PRIu64 " decode drops",
+             c->cfg.iface, who, captured, st.kernel_received, st.kernel_dropped, st.iface_dropped,
+             decode_drops);
+}
+
 static bool open_live(capture_t *c, char *err, size_t errlen)
 {
     char ebuf[PCAP_ERRBUF_SIZE] = "";
@@ -130,7 +174,92 @@ static bool open_live(capture_t *c, char *err, size_t errlen)
     }
     if (rc > 0)
         LOG_WARN("capture on %s: %s", c->cfg.iface, pcap_statustostr(rc));
-    return after_open(c, err, errlen);
+    if (!after_open(c, err, errlen))
+        return false;
+    log_listening(c);
+    return true;
+}
+
+/* ---- several files: read in time order ---------------------------------- */
+
+/* The time of a file's first packet; INT64_MAX when it has none or cannot
+ * be read (it then comes last, and its error is reported when opened). */
+static usec_t first_packet_ts(const char *path)
+{
+    char ebuf[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+    if (!p)
+        return INT64_MAX;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    usec_t ts = INT64_MAX;
+    if (pcap_next_ex(p, &h, &data) == 1)
+        ts = (usec_t)h->ts.tv_sec * USEC_PER_SEC + h->ts.tv_usec;
+    pcap_close(p);
+    return ts;
+}
+
+/* Files given out of time order (a shell glob in name order) would have
+ * their packets timed against a clock already past them: flows' first and
+ * last seen clamped, Graph joins lost. They are read in the order of their
+ * first packet instead (a stable sort: equal times keep the given order),
+ * and the log says so. Standard input cannot be looked ahead in: with "-"
+ * among them the given order stands. */
+static bool order_files(capture_t *c)
+{
+    size_t n = 0;
+    bool has_stdin = false;
+    for (; c->cfg.files[n]; n++)
+        has_stdin |= strcmp(c->cfg.files[n], "-") == 0;
+    c->order = calloc(n + 1, sizeof *c->order);
+    usec_t *ts = calloc(n + 1, sizeof *ts);
+    if (!c->order || !ts) {
+        free(ts);
+        return false;
+    }
+    bool moved = false;
+    for (size_t i = 0; i < n; i++) {
+        usec_t t = n > 1 && !has_stdin ? first_packet_ts(c->cfg.files[i]) : 0;
+        size_t j = i; /* insertion sort: a handful of files */
+        for (; j > 0 && ts[j - 1] > t; j--)
+            ;
+        memmove(&c->order[j + 1], &c->order[j], (i - j) * sizeof *c->order);
+        memmove(&ts[j + 1], &ts[j], (i - j) * sizeof *ts);
+        c->order[j] = c->cfg.files[i];
+        ts[j] = t;
+        moved |= j != i;
+    }
+    free(ts);
+    if (moved)
+        LOG_WARN("capture files given out of time order are read in the order of their first "
+                 "packet: %s first",
+                 c->order[0]);
+    c->cfg.files = c->order;
+    return true;
+}
+
+/* A packet earlier than one already read: counted, and said per file. */
+static void note_time(capture_t *c, usec_t ts)
+{
+    if (ts >= c->latest) {
+        c->latest = ts;
+        return;
+    }
+    c->st.ts_backwards++;
+    c->file_backwards++;
+    if (c->latest - ts > c->file_worst_back)
+        c->file_worst_back = c->latest - ts;
+}
+
+static void file_done(capture_t *c)
+{
+    if (c->file_backwards)
+        LOG_WARN("%s: %" PRIu64 " packets earlier than a packet already read (up to %.6f s "
+                 "back); they are measured at their own time, but flow first/last seen and "
+                 "idle timeouts do not go back",
+                 c->name, c->file_backwards, (double)c->file_worst_back / USEC_PER_SEC);
+    c->file_backwards = 0;
+    c->file_worst_back = 0;
 }
 
 capture_t *capture_open(const capture_cfg_t *cfg, char *err, size_t errlen)
@@ -144,9 +273,13 @@ capture_t *capture_open(const capture_cfg_t *cfg, char *err, size_t errlen)
     bool ok;
     if (cfg->iface)
         ok = open_live(c, err, errlen);
-    else if (cfg->files && cfg->files[0])
-        ok = open_file(c, cfg->files[0], err, errlen);
-    else {
+    else if (cfg->files && cfg->files[0]) {
+        ok = order_files(c);
+        if (!ok)
+            snprintf(err, errlen, "out of memory");
+        else
+            ok = open_file(c, c->cfg.files[0], err, errlen);
+    } else {
         snprintf(err, errlen, "no interface (-i) and no capture file (-r) given");
         ok = false;
     }
@@ -170,6 +303,7 @@ void capture_close(capture_t **pc)
     if (!pc || !*pc)
         return;
     close_current(*pc);
+    free((*pc)->order);
     free((*pc)->filebuf);
     free(*pc);
     *pc = NULL;
@@ -179,6 +313,7 @@ static bool next_file(capture_t *c, char *err, size_t errlen)
 {
     if (c->cfg.iface || !c->cfg.files)
         return false;
+    file_done(c);
     close_current(c);
     while (c->cfg.files[c->file_index + 1]) {
         c->file_index++;
@@ -253,6 +388,8 @@ capture_result_t capture_next(capture_t *c, capture_pkt_t *pkt, char *err, size_
             r = next_pcap(c, pkt, err, errlen);
         else
             return CAPTURE_END;
+        if (r == CAPTURE_PACKET && !c->cfg.iface)
+            note_time(c, pkt->ts);
         if (r != CAPTURE_END || c->cfg.iface)
             return r;
         /* end of this file (or a damaged one): on to the next */

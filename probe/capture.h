@@ -1,11 +1,12 @@
 /* capture.h - packets from a live interface or capture files.
  *
  * Live: promiscuous, snap length, kernel buffer size, immediate mode and a
- * BPF filter, through libpcap. Files: pcap or pcapng, several in order, "-"
- * for stdin; classic pcap files without a filter are read by pcap_file (no
- * copies), everything else by libpcap.
- * libpcap's own drop counters (kernel, interface) are kept apart from the
- * probe's decode drops so a lossy mirror port shows as such.
+ * BPF filter, through libpcap. Files: pcap or pcapng, several read in the
+ * time order of their first packet (as given when "-", stdin, is one);
+ * packets earlier than one already read are counted and logged per file; classic pcap files without
+ * a filter are read by pcap_file (no copies), everything else by libpcap. libpcap's own drop
+ * counters (kernel, interface) are kept apart from the probe's decode drops so a lossy mirror port
+ * shows as such.
  */
 #ifndef CALLSCOPE_CAPTURE_H
 #define CALLSCOPE_CAPTURE_H
@@ -26,11 +27,15 @@ typedef struct {
     int timeout_ms;
     const char *bpf;
     unsigned fanout_group; /* live: join this PACKET_FANOUT group (0: none) */
+    unsigned workers;      /* live: capture workers in all (0 or 1: one), for the log */
+    unsigned worker;       /* live: which one this is (0 .. workers-1) */
 } capture_cfg_t;
 
 typedef struct {
     uint64_t kernel_received, kernel_dropped, iface_dropped;
     uint64_t files_opened, files_failed;
+    /* files: packets earlier than one already read (logged per file) */
+    uint64_t ts_backwards;
     bool stats_available;
 } capture_stats_t;
 
@@ -54,5 +59,11 @@ capture_result_t capture_next(capture_t *c, capture_pkt_t *pkt, char *err, size_
 /* Makes a blocked capture_next() return (signal handlers may call it). */
 void capture_break(capture_t *c);
 void capture_stats(capture_t *c, capture_stats_t *out);
+/* Live capture says what it does, as tcpdump does: on opening, a line with
+ * the interface, link type, snapshot length, filter and workers (worker 0
+ * only); at the end (this call), each worker's packets captured, received
+ * by the filter, dropped by the kernel and by the interface (libpcap's
+ * counters), and the probe's decode drops. Nothing for files. */
+void capture_log_summary(capture_t *c, uint64_t captured, uint64_t decode_drops);
 
 #endif

@@ -63,6 +63,8 @@ capture_workers_t *capture_workers_new(const probe_cfg_t *cfg, unsigned n, char 
     for (unsigned k = 0; k < n; k++) {
         probe_cfg_t c;
         worker_cfg(cfg, &w->w[k], k, group, &c);
+        c.cap.workers = n;
+        c.cap.worker = k;
         char e[512];
         w->w[k].probe = probe_new(&c, e, sizeof e);
         if (!w->w[k].probe) {

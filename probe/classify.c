@@ -395,9 +395,15 @@ media_t classify_media(const flow_t *f, uint8_t pt, uint32_t clock_rate, uint32_
             return MEDIA_AUDIO;
         return port < 50040 ? MEDIA_VIDEO : MEDIA_SCREENSHARE;
     }
-    if ((pt >= 25 && pt <= 34) || clock_rate == 90000 || max_pkts_per_ts >= 3)
+    if ((pt >= 25 && pt <= 34) || clock_rate == 90000)
         return MEDIA_VIDEO;
+    /* The codec and its clock decide before the packet pattern: a G.711
+     * stream carrying RFC 4733 telephone-events (DTMF) repeats one event's
+     * timestamp over 3 to 7 packets, which looks like a video frame
+     * (shared/pcaps/public/SIP_DTMF2.cap, ms4conference.pcapng). */
     if (pt < 25 || clock_rate == 8000 || clock_rate == 16000 || clock_rate == 48000)
         return MEDIA_AUDIO;
+    if (max_pkts_per_ts >= 3)
+        return MEDIA_VIDEO;
     return MEDIA_UNKNOWN;
 }

@@ -70,9 +70,14 @@ typedef struct {
     const uint8_t *inner; /* borrowed: the media bytes after unwrapping */
     size_t inner_len;
     int malformed; /* a wrapper's length lied; counted by the caller */
+    size_t cut;    /* bytes of the datagram beyond the capture's snap length */
 } demux_result_t;
 
 void demux_datagram(const uint8_t *p, size_t len, demux_result_t *out);
+/* The same for a datagram whose last `cut` bytes the capture did not keep
+ * (snap length): a TURN ChannelData length reaching into those bytes is
+ * what the wire had, not a lie, and the media inside is what was kept. */
+void demux_datagram_cut(const uint8_t *p, size_t len, size_t cut, demux_result_t *out);
 const char *demux_kind_name(demux_kind_t k);
 const char *demux_encap_name(demux_encap_t e);
 

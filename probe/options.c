@@ -273,8 +273,9 @@ const char *options_default_ranges(char *buf, size_t len)
         if (slash) {
             *slash = '\0';
             snprintf(buf, len, "%s/../share/callscope/teams-media.protos", exe);
+            /* installed: the copy `teams-ranges update` keeps current wins */
             if (access(buf, R_OK) == 0)
-                return buf;
+                return access(CALLSCOPE_RANGES_ETC, R_OK) == 0 ? CALLSCOPE_RANGES_ETC : buf;
         }
     }
     if (access(CALLSCOPE_RANGES_INSTALL, R_OK) == 0)
@@ -361,7 +362,9 @@ static options_result_t check_files(const probe_cfg_t *cfg)
                               !keyfile_load(cfg->exp.key_file, true, &k, err, sizeof err) ||
                               !keyfile_load(cfg->exp.collector_key, false, &k, err, sizeof err))) {
         if (!cfg->exp.key_file || !cfg->exp.collector_key)
-            snprintf(err, sizeof err, "collector needs key and collector-key");
+            snprintf(err, sizeof err,
+                     "collector needs key and collector-key (under systemd the key is the "
+                     "credential probe.key; by hand add --key /etc/callscope/probe.key)");
         fprintf(stderr, "callscope-probe: %s\n", err);
         explicit_bzero(&k, sizeof k);
         return OPTIONS_EXIT_USAGE;

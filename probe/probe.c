@@ -194,7 +194,8 @@ static void on_media(probe_t *p, flow_t *f, int dir, const uint8_t *data, size_t
                      demux_encap_t outer, uint32_t wire_bytes)
 {
     demux_result_t d;
-    demux_datagram(data, len, &d);
+    demux_datagram_cut(data, len, outer == ENCAP_RAW && wire_bytes > len ? wire_bytes - len : 0,
+                       &d);
     if (outer != ENCAP_RAW)
         d.encap = outer;
     f->kind_count[d.kind]++;
@@ -452,6 +453,10 @@ int probe_run(probe_t *p, volatile sig_atomic_t *stop)
             health(p);
         }
     }
+    uint64_t decode_drops = 0;
+    for (int i = 1; i < DECODE_SKIP_FIRST; i++)
+        decode_drops += p->c.reason[i];
+    capture_log_summary(p->cap, p->c.packets, decode_drops);
     capture_stats_t cs;
     capture_stats(p->cap, &cs);
     p->c.files_failed = cs.files_failed;

@@ -25,13 +25,20 @@ units() {
     sed "s#/usr/bin/callscope-probe#$BUILD/probe/callscope-probe#g" \
         "$SRC/systemd/callscope-probe@.service" >"$WORK/callscope-probe@.service"
     cp "$WORK/callscope-probe@.service" "$WORK/callscope-probe@eth0.service"
+    for u in callscope-serve.service callscope-teams-ranges.service; do
+        sed "s#/usr/bin/callscope-collector#$BUILD/collector/callscope-collector#g" \
+            "$SRC/systemd/$u" >"$WORK/$u"
+    done
+    cp "$SRC/systemd/callscope-teams-ranges.timer" "$WORK/"
     out=$(systemd-analyze verify "$WORK/callscope-collector.service" \
-        "$WORK/callscope-probe@eth0.service" 2>&1)
+        "$WORK/callscope-probe@eth0.service" "$WORK/callscope-serve.service" \
+        "$WORK/callscope-teams-ranges.service" "$WORK/callscope-teams-ranges.timer" 2>&1)
     rc=$?
     echo "$out"
     [ $rc -eq 0 ] && [ -z "$out" ] || fail "systemd-analyze verify complained"
     ok "units verify clean"
-    for u in callscope-collector.service callscope-probe@eth0.service; do
+    for u in callscope-collector.service callscope-probe@eth0.service callscope-serve.service \
+        callscope-teams-ranges.service; do
         score=$(systemd-analyze security --offline=yes "$WORK/$u" 2>/dev/null |
             sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
         echo "exposure $u: ${score:-?}"
@@ -55,11 +62,26 @@ deb() {
     for f in ./usr/bin/callscope-probe ./usr/bin/callscope-collector \
         ./usr/lib/systemd/system/callscope-probe@.service \
         ./usr/lib/systemd/system/callscope-collector.service \
+        ./usr/lib/systemd/system/callscope-serve.service \
+        ./usr/lib/systemd/system/callscope-teams-ranges.service \
+        ./usr/lib/systemd/system/callscope-teams-ranges.timer \
         ./usr/lib/sysusers.d/callscope.conf ./usr/share/callscope/teams-media.protos \
+        ./etc/callscope/teams-media.protos ./etc/callscope/serve.env \
+        ./usr/share/bash-completion/completions/callscope-probe \
+        ./usr/share/bash-completion/completions/callscope-collector \
+        ./usr/share/doc/callscope/LICENSE ./usr/share/doc/callscope/copyright \
         ./etc/callscope/probe.conf ./etc/callscope/collector.conf; do
         echo "$contents" | grep -q " $f\$" || fail "package lacks $f"
     done
-    ok "package holds binaries, units, sysusers, ranges, example configs"
+    ok "package holds binaries, units, timer, sysusers, ranges, configs, completions, licence"
+    maint=$(dpkg-deb -f "$debf" Maintainer)
+    echo "Maintainer: $maint"
+    case $maint in *localhost*|"") fail "placeholder Maintainer" ;; esac
+    ctl=$(dpkg-deb --ctrl-tarfile "$debf" | tar -xO ./conffiles)
+    for f in probe.conf collector.conf serve.env teams-media.protos; do
+        echo "$ctl" | grep -qx "/etc/callscope/$f" || fail "/etc/callscope/$f not a conffile"
+    done
+    ok "settings and the ranges file are conffiles"
     deps=$(dpkg-deb -f "$debf" Depends)
     echo "Depends: $deps"
     for d in libpcap0.8 libndpi4.2 libzmq5 libsqlite3-0 libcurl4 libjansson4 libssl3; do
@@ -87,6 +109,8 @@ start_like_systemd() {
     for c in "$@"; do
         install -m 0400 -o callscope -g callscope "/etc/callscope/$c" "$cred/$c"
     done
+    # the unit's privileged ExecStartPre=+ lines (the per-interface file)
+    sed -n 's/^ExecStartPre=+//p' "/usr/lib/systemd/system/$name" | sed 's/%i/lo/g' | sh
     local capargs=()
     [ -n "$caps" ] && capargs=(--inh-caps="$caps" --ambient-caps="$caps")
     STATE_DIRECTORY=$state CREDENTIALS_DIRECTORY=$cred \

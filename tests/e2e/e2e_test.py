@@ -12,6 +12,7 @@ No name, address or MAC the scenario fed in may appear in any log, and no
 address in clear in the store or in the evidence.
 """
 import json
+import re
 import urllib.parse
 import os
 import shutil
@@ -324,6 +325,7 @@ def main():
               calls[0]["verdict"] == SC["expect"][0], "version 2 re-judged in place")
     table = report("table")
     check(SC["expect"][0] in table and client_ip in table, "table report shows verdict and address")
+    check(re.search(r"\bnan\b", table) is None, "a figure Graph lacks is shown as missing, not nan")
     col.send_signal(signal.SIGTERM)
     col.wait(timeout=30)
     if fake:

@@ -24,7 +24,7 @@ SCENARIOS = {
     "wan": {"in": {"loss": 0.05}, "expect": ("wan", "joined"), "rule": "before the site"},
     "wan_beyond": {"out": {"loss": 0.06, "jitter": 0.018}, "expect": ("wan", "joined"),
                    "rule": "beyond the probe"},
-    "endpoint": {"device": {"cpuInsufficentEventRatio": 0.35, "deviceGlitchEventRatio": 0.12,
+    "endpoint": {"device": {"cpuInsufficentEventRatio": 0.35, "deviceGlitchEventRatio": None,
                             "micGlitchRate": 40.0, "lowSpeechLevelEventRatio": 0.2},
                  "expect": ("endpoint", "joined"), "rule": "device events"},
     "cloud": {"far": {"loss": 0.08, "jitter": 0.045}, "expect": ("cloud", "joined"),

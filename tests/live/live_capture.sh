@@ -29,10 +29,11 @@ wait "$ppid"
 rc=$?
 ppid=
 [ $rc -eq 0 ] || { echo "probe exit $rc"; cat "$log"; exit 1; }
-python3 - "$out" "$cap.truth.json" <<'PY'
-import json, sys
+python3 - "$out" "$cap.truth.json" "$log" "$a" <<'PY'
+import json, re, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 truth = json.load(open(sys.argv[2]))
+log, iface = open(sys.argv[3]).read(), sys.argv[4]
 st = [r for r in recs if r["type"] == "stats"][0]
 got = {(r["src_port"], r["ssrc"]): r for r in recs if r["type"] == "stream"}
 bad = 0
@@ -47,5 +48,20 @@ print("live: %d packets captured, pcap received %d, kernel dropped %d, iface dro
       "%d streams matched" % (st["packets"], pc["received"], pc["kernel_dropped"],
                               pc["iface_dropped"], len(truth) - bad))
 assert pc["available"], "libpcap counters missing in live mode"
+# live capture says what it does: tcpdump's first line, and an end summary
+# whose figures are the stats record's
+first = "listening on %s, link-type EN10MB (Ethernet), snapshot length 256 bytes, " \
+        "filter 'udp', promiscuous, buffer 64 MiB, 1 worker" % iface
+print([l for l in log.splitlines() if "listening on" in l])
+if first not in log:
+    print("FAIL: no first line like %r in the log:\n%s" % (first, log))
+    bad += 1
+m = re.search(r"%s: (\d+) packets captured, (\d+) received by filter, (\d+) dropped by kernel, "
+              r"(\d+) dropped by interface, (\d+) decode drops" % re.escape(iface), log)
+print(m and m.group(0))
+if not m or [int(x) for x in m.groups()] != [st["packets"], pc["received"], pc["kernel_dropped"],
+                                             pc["iface_dropped"], st["dropped"]]:
+    print("FAIL: end summary missing or not the stats record's figures:\n%s" % log)
+    bad += 1
 sys.exit(1 if bad else 0)
 PY

@@ -34,9 +34,10 @@ live() { # live WORKERS OUT
 live 1 "$out/one.jsonl"
 live 2 "$out/live.jsonl"
 cat "$log"
-python3 - "$out" <<'PY'
-import json, sys
-d = sys.argv[1]
+"$probe" -q -r "$cap" --json "$out/file.jsonl" || { echo "file replay failed"; exit 1; }
+python3 - "$out" "$log" "$a" <<'PY'
+import json, re, sys
+d, log, iface = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3]
 def streams(path):
     return [json.loads(l) for l in open(path) if '"type":"stream"' in l]
 one = {(r["src_ip"], r["src_port"], r["ssrc"]): r["packets"] for r in streams(d + "/one.jsonl")}
@@ -51,7 +52,21 @@ both = clients_of[0] & clients_of[1]
 print("one worker: %d streams; two workers: %d and %d clients, %d streams, %d clients on both" % (
     len(one), len(clients_of[0]), len(clients_of[1]), len(two), len(both)))
 assert one, "no streams captured"
+# live with a 256-byte snap length finds what file replay finds (TURN
+# ChannelData video, whose length reaches beyond the snap length, included)
+whole = {(r["src_ip"], r["src_port"], r["ssrc"]): r["packets"] for r in streams(d + "/file.jsonl")}
+assert one == whole, "live and file replay differ: %s" % sorted(set(one.items()) ^ set(whole.items()))
 assert two == one, "streams or packet counts differ: %s" % sorted(set(one.items()) ^ set(two.items()))
 assert not both, "a client's streams were split between workers"
 assert clients_of[0] and clients_of[1], "one worker got no clients"
+# the first line names the workers once; each worker ends with its summary
+assert len(re.findall(r"listening on %s, .*, 2 workers\n" % re.escape(iface), log)) == 1, \
+    "one first line naming 2 workers"
+for k in (0, 1):
+    st = [json.loads(l) for l in open("%s/live.jsonl.w%d" % (d, k)) if '"type":"stats"' in l][0]
+    m = re.search(r"%s worker %d/2: (\d+) packets captured, (\d+) received by filter"
+                  % (re.escape(iface), k + 1), log)
+    assert m and int(m.group(1)) == st["packets"] and int(m.group(2)) == st["pcap"]["received"], \
+        "worker %d's end summary" % (k + 1)
+print("first line and per-worker end summaries: ok")
 PY

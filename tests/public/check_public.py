@@ -13,6 +13,9 @@ NOT_TEAMS = {"zoom.pcap": "zoom", "webex.pcap": "webex", "google_meet.pcapng": N
              "stun_google_meet.pcapng": "meet", "wa_voice.pcap": "whatsapp",
              "stun_dtls_rtp.pcapng": None, "dnscrypt_skype_false_positive.pcapng": None,
              "VCA-sense_feishu-voice_unlimited_1.pcapng": None}
+# Every stream of these is audio: G.711 calls whose RFC 4733 telephone-events
+# (DTMF) repeat one timestamp over several packets, once labelled video.
+ALL_AUDIO = {"SIP_DTMF2.cap", "ms4conference.pcapng", "DTMF.pcapng"}
 
 
 def main():
@@ -37,6 +40,11 @@ def main():
     print("%s: %d packets, %d streams, apps %s, teams flows %d streams %d, dropped %d" % (
         name, stats[0]["packets"], sum(1 for x in recs if x["type"] == "stream"), apps,
         teams["flow"], teams["stream"], stats[0]["dropped"]))
+    if name in ALL_AUDIO:
+        media = sorted({x.get("media") for x in recs if x["type"] == "stream"})
+        if media != ["audio"]:
+            print("FAIL: G.711 with DTMF events: media %s, want only audio" % media)
+            return 1
     if name in TEAMS and teams[TEAMS[name]] == 0:
         print("FAIL: a Teams capture gave no Teams %s" % TEAMS[name])
         return 1

@@ -113,6 +113,11 @@ static void test_media(void)
     CHECK_EQ_INT(classify_media(&f, 111, 48000, 1), MEDIA_AUDIO);
     CHECK_EQ_INT(classify_media(&f, 96, 90000, 1), MEDIA_VIDEO);
     CHECK_EQ_INT(classify_media(&f, 96, 0, 3), MEDIA_VIDEO);
+    /* G.711 with RFC 4733 telephone-events: an event's 3+ packets share one
+     * timestamp, yet the codec says audio */
+    CHECK_EQ_INT(classify_media(&f, 0, 8000, 7), MEDIA_AUDIO);
+    CHECK_EQ_INT(classify_media(&f, 8, 8000, 3), MEDIA_AUDIO);
+    CHECK_EQ_INT(classify_media(&f, 111, 48000, 4), MEDIA_AUDIO);
     CHECK_EQ_INT(classify_media(&f, 34, 0, 1), MEDIA_VIDEO); /* H.263 */
     CHECK_EQ_INT(classify_media(&f, 96, 0, 1), MEDIA_UNKNOWN);
     f.key.port[0] = 49999;

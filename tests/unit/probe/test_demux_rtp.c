@@ -131,6 +131,17 @@ static void test_turn_channeldata(void)
     demux_datagram(too_long, sizeof too_long, &r);
     CHECK_EQ_INT(r.kind, DEMUX_UNKNOWN);
     CHECK_EQ_INT(r.malformed, 1);
+    /* the same bytes, 48 more on the wire beyond the snap length: the
+     * length was true, the media is what the capture kept */
+    demux_datagram_cut(too_long, sizeof too_long, 48, &r);
+    CHECK_EQ_INT(r.kind, DEMUX_RTP);
+    CHECK_EQ_INT(r.encap, ENCAP_TURN_CHANNELDATA);
+    CHECK_EQ_UINT(r.inner_len, 16);
+    CHECK_EQ_INT(r.malformed, 0);
+    /* one byte fewer cut than the length claims beyond the capture: a lie */
+    demux_datagram_cut(too_long, sizeof too_long, 47, &r);
+    CHECK_EQ_INT(r.kind, DEMUX_UNKNOWN);
+    CHECK_EQ_INT(r.malformed, 1);
 
     static const uint8_t extra[] = {
         0x40, 0x01,                                                             /* channel 0x4001 */
