@@ -166,7 +166,14 @@ bool keyfile_generate(const char *dir, const char *name, char *err, size_t errle
 
 bool keyfile_create_private(const char *path, char *err, size_t errlen)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* O_EXCL: an existing file is never opened here. Closing a descriptor
+     * of a file this process also has open through SQLite would drop every
+     * POSIX lock SQLite holds on it (fcntl locks belong to the process), so
+     * a second connection opened in-process (the Graph worker's) must not
+     * open and close the store file behind the first one's back. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == EEXIST)
+        return true;
     if (fd < 0) {
         snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
         return false;
