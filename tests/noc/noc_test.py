@@ -126,6 +126,65 @@ def vstream_sql(cid, part, sid, verdict, ev, direction="outbound"):
                              q(ev)))
 
 
+def interval_sql(probe, site, ssrc, start, secs, loss, jitter, received, direction="outbound",
+                 src_ip=None, dst_ip=None, packets=500):
+    """One interval record as the collector stores it (src/dst sealed and hashed)."""
+    end = start + datetime.timedelta(seconds=secs)
+    rec = json.dumps({"type": "interval", "ssrc": ssrc, "app": "teams", "direction": direction,
+                      "packets": packets, "bytes": packets * 120, "lost": int(packets * loss / 100),
+                      "loss_pct": loss, "jitter_ms_max": jitter, "jitter_ms": jitter / 2})
+    ip = lambda col, v: ("pii_seal('%s', %s), pii_hash('ip', %s)" % (col, q(v), q(v))
+                         if v else "NULL, NULL")
+    return ("INSERT INTO intervals(probe_id, site, received, start, \"end\", src_port, dst_port,"
+            " ssrc, direction, packets, lost, loss_pct, jitter_ms_max, src_ip_enc, src_ip_hmac,"
+            " dst_ip_enc, dst_ip_hmac, record) VALUES(%s, %s, %s, %s, %s, NULL, NULL, %d, %s,"
+            " %d, %d, %s, %s, %s, %s, %s);\n" %
+            (q(probe), q(site), q(iso(received)), q(iso(start)), q(iso(end)), ssrc, q(direction),
+             packets, int(packets * loss / 100), loss, jitter, ip("src_ip", src_ip),
+             ip("dst_ip", dst_ip), q(rec)))
+
+
+# The call-hq-lan outbound stream (ssrc 1) in 10 s intervals over its 5 minutes:
+# clean but for a 40 s burst of 20 % loss from the 120th second.
+BURST = range(12, 16)
+
+
+def timeline_fixture():
+    t0 = NOW - datetime.timedelta(minutes=30)
+    sql = ""
+    for k in range(30):
+        loss = 20.0 if k in BURST else 0.0
+        sql += interval_sql("probe-hq", "hq", 1, t0 + datetime.timedelta(seconds=10 * k), 10,
+                            loss, 45.0 if k in BURST else 4.0, NOW - datetime.timedelta(minutes=25))
+    # the same SSRC from another probe: not this stream's
+    sql += interval_sql("probe-other", "hq", 1, t0, 10, 50.0, 4.0, NOW - datetime.timedelta(minutes=25))
+    return sql
+
+
+def live_fixture():
+    """Calls in progress at hq (3: one with outbound loss, one with inbound loss, one clean)
+    and at branch (1 clean); a stream whose records stopped 2 minutes ago is not live."""
+    now = NOW
+    r = lambda secs: now - datetime.timedelta(seconds=secs)
+    sql = ""
+    for k in range(3):  # three intervals each, the newest received 5 s ago
+        sql += interval_sql("probe-hq", "hq", 101, r(35 - 10 * k), 10, 8.0 if k == 2 else 0.0, 5.0,
+                            r(25 - 10 * k), "outbound", "10.1.0.21", "52.112.0.1")
+        sql += interval_sql("probe-hq", "hq", 102, r(35 - 10 * k), 10, 0.0, 5.0, r(25 - 10 * k),
+                            "inbound", "52.112.0.1", "10.1.0.21")
+        sql += interval_sql("probe-hq", "hq", 103, r(35 - 10 * k), 10, 0.0, 5.0, r(25 - 10 * k),
+                            "outbound", "10.1.0.22", "52.112.0.1")
+        sql += interval_sql("probe-hq", "hq", 104, r(35 - 10 * k), 10, 12.0, 5.0, r(25 - 10 * k),
+                            "inbound", "52.112.0.1", "10.1.0.22")
+        sql += interval_sql("probe-hq", "hq", 105, r(35 - 10 * k), 10, 0.0, 5.0, r(25 - 10 * k),
+                            "outbound", "10.1.0.23", "52.112.0.1")
+        sql += interval_sql("probe-br", "branch", 201, r(35 - 10 * k), 10, 0.0, 5.0,
+                            r(25 - 10 * k), "outbound", "10.2.0.21", "52.112.0.1")
+    sql += interval_sql("probe-hq", "hq", 106, r(130), 10, 30.0, 5.0, r(120), "outbound",
+                        "10.1.0.24", "52.112.0.1")
+    return sql
+
+
 def base_fixture():
     wire_bad = {"loss_pct": 6.5, "jitter_ms_max": 48.0, "network_jitter_ms_max": 41.0,
                 "mos": 2.9, "packets": 3000}
@@ -163,6 +222,7 @@ def base_fixture():
                                                               "iface_dropped": 0}},
                            "export": {"connected": True, "spool": {"batches": 4,
                                                                    "bytes": 8192}}}))))
+    sql += timeline_fixture() + live_fixture()
     fixture(sql)
 
 
@@ -359,6 +419,70 @@ def case_call():
     check(st == 404 and "error" in b, "unknown call: 404 JSON")
     st, b = get_json("/api/calls/" + urllib.parse.quote("a\x01b"))
     check(st == 400, "control character in call id: 400")
+    stop(p)
+
+
+def case_timeline():
+    setup()
+    p = serve()
+    st, b = get_json("/api/calls/call-hq-lan/timeline")
+    check(st == 200, "timeline 200")
+    check(b["call_id"] == "call-hq-lan" and b["verdict"] == "lan", "timeline names the call")
+    check(b["thresholds"]["loss_pct"] == 2.0, "thresholds from the call's evidence")
+    ss = {s["direction"]: s for s in b["streams"]}
+    out = ss["outbound"]
+    iv = out["intervals"]
+    check(len(iv) == 30, "30 intervals of the outbound stream (%d)" % len(iv))
+    check(all(iv[k]["t"] < iv[k + 1]["t"] for k in range(29)), "intervals in time order")
+    bad = [k for k, x in enumerate(iv) if x["loss_pct"] > 2]
+    check(bad == list(BURST), "the burst is in intervals 12-15 (%s)" % bad)
+    t0 = NOW - datetime.timedelta(minutes=30)
+    check(abs(iv[12]["t"] - (t0.timestamp() + 120)) < 0.01, "the burst starts 120 s in")
+    check(abs(iv[0]["dur_s"] - 10) < 0.01 and abs(iv[0]["bitrate_kbps"] - 48.0) < 0.01,
+          "interval length and bitrate")
+    check(iv[12]["jitter_ms_max"] == 45.0 and iv[0]["mos"] is None, "jitter; MOS null when absent")
+    check(out["wire"]["loss_pct"] == 6.5, "whole-stream wire figure as reference")
+    check(out["graph"]["avg_loss"] == 0.07, "Graph's whole-call figure as reference")
+    check(out["truncated"] is False, "not truncated")
+    check(len(ss["inbound"]["intervals"]) == 0, "the inbound stream had no interval records")
+    st, b = get_json("/api/calls/call-odd/timeline")
+    check(st == 200 and b["streams"] == [], "a call without streams: empty timeline")
+    check(b["thresholds"]["wire_loss_pct"] == 1.0, "default thresholds without evidence")
+    st, b = get_json("/api/calls/no-such/timeline")
+    check(st == 404, "unknown call: 404")
+    st, hd, body = get("/api/calls/call-hq-lan/timeline", token=None)
+    check(st == 401, "timeline needs the token")
+    st, b = get_json("/api/calls/call-hq-lan/timeline?since=1")
+    check(st == 400, "timeline takes no parameters")
+    st, b = get_json("/api/calls//timeline")
+    check(st in (400, 404), "empty call id refused (%d)" % st)
+    stop(p)
+
+
+def case_live():
+    setup()
+    p = serve()
+    st, b = get_json("/api/live")
+    check(st == 200, "live 200")
+    sites = {s["site"]: s for s in b["sites"]}
+    check(set(sites) == {"hq", "branch"}, "live sites: hq and branch (%s)" % sorted(sites))
+    hq = sites["hq"]
+    check(hq["active_calls"] == 3, "hq: 3 calls in progress (%d)" % hq["active_calls"])
+    check(hq["degraded_calls"] == 2 and hq["lan_degraded"] == 1 and hq["wan_degraded"] == 1,
+          "hq: 2 degraded now, 1 on the LAN side, 1 on the WAN side (%s)" % hq)
+    check(hq["streams"] == 5, "hq: 5 live streams (the stopped one is not)")
+    check(sites["branch"]["active_calls"] == 1 and sites["branch"]["degraded_calls"] == 0,
+          "branch: 1 clean call")
+    calls = [c for c in b["calls"] if c["site"] == "hq"]
+    check(all(c["provisional"] is True for c in b["calls"]), "verdicts marked provisional")
+    check(sorted(c["verdict"] for c in calls) == ["healthy", "lan", "wan"],
+          "provisional verdicts lan, wan, healthy")
+    check(all(re.fullmatch(r"live:[0-9a-f]{16}", c["live_id"]) for c in calls), "pseudonymous ids")
+    check("10.1.0.2" not in json.dumps(b), "no addresses in the live answer")
+    st, b = get_json("/api/live" + qs(site="branch"))
+    check([s["site"] for s in b["sites"]] == ["branch"], "site filter")
+    st, b = get_json("/api/live" + qs(since=ago(5)))
+    check(st == 400, "live takes only site")
     stop(p)
 
 
