@@ -54,9 +54,9 @@ static json_t *site_entry(live_t *lv, const char *site)
 {
     json_t *e = json_object_get(lv->sites, site);
     if (!e) {
-        e = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "site", site, "active_calls",
-                      (json_int_t)0, "degraded_calls", (json_int_t)0, "lan_degraded",
-                      (json_int_t)0, "wan_degraded", (json_int_t)0, "streams", (json_int_t)0);
+        e = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "site", site, "active_calls", (json_int_t)0,
+                      "degraded_calls", (json_int_t)0, "lan_degraded", (json_int_t)0,
+                      "wan_degraded", (json_int_t)0, "streams", (json_int_t)0);
         json_object_set_new(lv->sites, site, e);
     }
     return e;

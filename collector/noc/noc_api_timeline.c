@@ -57,7 +57,8 @@ static int intervals(const noc_api_req_t *r, sqlite3_stmt *s, json_t *stream, ch
     sqlite3_bind_int(st, 9, NOC_TIMELINE_MAX_INTERVALS + 1);
     json_t *arr = json_array();
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && json_array_size(arr) < NOC_TIMELINE_MAX_INTERVALS)
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+           json_array_size(arr) < NOC_TIMELINE_MAX_INTERVALS)
         json_array_append_new(arr, interval_json(st));
     bool ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
     if (!ok)

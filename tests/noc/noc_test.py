@@ -498,6 +498,13 @@ def case_summaries():
     check(sites["branch"]["verdicts"]["endpoint"] == 1, "branch endpoint count")
     st, b = get_json("/api/sites" + qs(since=ago(100)))
     check({s["site"]: s["calls"] for s in b["sites"]}["hq"] == 2, "site summary window")
+    st, b = get_json("/api/sites" + qs(since="100m"))
+    check({s["site"]: s["calls"] for s in b["sites"]}["hq"] == 2, "relative since=100m")
+    st, b = get_json("/api/sites" + qs(since="24h", until="50m"))
+    check(st == 200 and sum(s["calls"] for s in b["sites"]) == 3, "since=24h until=50m: 3 calls (%s)" % b)
+    for bad in ("24x", "h", "-5m", "0h", "99999999w"):
+        st, b = get_json("/api/sites" + qs(since=bad))
+        check(st == 400 and "since" in b["error"], "since=%s refused" % bad)
     st, b = get_json("/api/sites/hq" + qs(bucket=3600))
     check(st == 200 and b["calls"] == 3, "hq summary")
     check(sum(t["calls"] for t in b["timeline"]) == 3, "timeline adds up")
