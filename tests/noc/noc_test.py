@@ -216,8 +216,14 @@ def base_fixture():
     sql += call_sql("call-br-endpoint", "branch", "endpoint", 60, source="cloud-only")
     sql += call_sql("call-odd", None, "unknown", 20, conf=0.1, ev="{not json")
     sql += participant_sql("call-odd", "caller", None, "10.3.0.1", "unknown", "also not json")
+    # probe-hq beat 20 s ago; probe-gone stopped 3 minutes ago, connected and spooling then
+    sql += ("INSERT INTO probes VALUES('probe-gone', 'branch', '0.1.0', %s, %s, %s, %s);\n" %
+            (q(ago(60)), q(ago(3)), q(ago(3)),
+             q(json.dumps({"probe": {"dropped": 1, "pcap": {"kernel_dropped": 0}},
+                           "export": {"connected": True, "spool": {"batches": 9,
+                                                                   "bytes": 99999}}}))))
     sql += ("INSERT INTO probes VALUES('probe-hq', 'hq', '0.1.0', %s, %s, %s, %s);\n" %
-            (q(iso(NOW)), q(iso(NOW)), q(ago(1)),
+            (q(iso(NOW)), q(iso(NOW)), q(iso(NOW - datetime.timedelta(seconds=20))),
              q(json.dumps({"probe": {"dropped": 12, "pcap": {"kernel_dropped": 3,
                                                               "iface_dropped": 0}},
                            "export": {"connected": True, "spool": {"batches": 4,
@@ -590,7 +596,15 @@ def case_metrics():
     check(m.get('callscope_probe_spool_batches{probe="probe-hq",site="hq"}') == 4, "spool")
     check(m.get('callscope_probe_connected{probe="probe-hq",site="hq"}') == 1, "connected")
     age = m.get('callscope_probe_heartbeat_age_seconds{probe="probe-hq",site="hq"}')
-    check(age is not None and 30 < age < 600, "heartbeat age about a minute (%s)" % age)
+    check(age is not None and 15 < age < 55, "heartbeat age about 20 s (%s)" % age)
+    check(m.get('callscope_probe_stale{probe="probe-hq",site="hq"}') == 0, "probe-hq current")
+    gone = '{probe="probe-gone",site="branch"}'
+    check(m.get("callscope_probe_stale" + gone) == 1, "stopped heartbeats: probe stale")
+    check(m.get("callscope_probe_connected" + gone) == 0, "stale probe reads disconnected")
+    check("callscope_probe_spool_batches" + gone not in m and
+          "callscope_probe_spool_bytes" + gone not in m and
+          "callscope_probe_decode_dropped" + gone not in m, "stale probe's old spool left out")
+    check(m.get("callscope_probe_heartbeat_age_seconds" + gone, 0) > 170, "its age keeps growing")
     check("callscope_alerts_checks_total" in m, "alert counters present")
     check('callscope_noc_http_responses_total{code="200"}' not in m or True, "http counters")
     # New streams are added to the histograms between scrapes (counters).
