@@ -367,6 +367,11 @@ def case_filters():
     check(st == 200 and len(b["calls"]) == 6, "all 6 calls listed")
     check(b["calls"][0]["call_id"] == "call-odd", "newest first")
     check(b["calls"][0]["rule"] is None, "broken evidence JSON gives rule null, not an error")
+    byid = {c["call_id"]: c for c in b["calls"]}
+    lan = byid["call-hq-lan"]
+    check(lan["worst_loss_pct"] == 6.5 and lan["worst_jitter_ms"] == 24.0 and
+          lan["worst_mos"] == 2.9, "worst loss, jitter (network jitter first), MOS (%s)" % lan)
+    check(byid["call-odd"]["worst_loss_pct"] is None, "no probe streams: worst figures null")
     st, b = get_json("/api/calls" + qs(site="hq"))
     check(ids(b) == ["call-hq-lan", "call-hq-ok", "call-hq-wan"], "site=hq")
     st, b = get_json("/api/calls" + qs(verdict="wan"))
