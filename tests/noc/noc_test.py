@@ -161,10 +161,9 @@ def timeline_fixture():
     return sql
 
 
-def live_fixture():
+def live_fixture(now=NOW):
     """Calls in progress at hq (3: one with outbound loss, one with inbound loss, one clean)
     and at branch (1 clean); a stream whose records stopped 2 minutes ago is not live."""
-    now = NOW
     r = lambda secs: now - datetime.timedelta(seconds=secs)
     sql = ""
     for k in range(3):  # three intervals each, the newest received 5 s ago
@@ -188,7 +187,7 @@ def live_fixture():
 def base_fixture():
     wire_bad = {"loss_pct": 6.5, "jitter_ms_max": 48.0, "network_jitter_ms_max": 41.0,
                 "mos": 2.9, "packets": 3000}
-    graph_bad = {"avg_loss": 0.07, "max_jitter_ms": 55, "bssid": "aa:bb:cc:00:11:22",
+    graph_bad = {"avg_loss_pct": 7.0, "avg_jitter_ms": 38.0, "max_jitter_ms": 55, "bssid": "aa:bb:cc:00:11:22",
                  "subnet": "10.1.0.0", "connection_type": "wifi", "wifi_signal": -71}
     sql = VERDICT_SCHEMA
     # hq: lan (wifi client), healthy, wan; branch: wan, endpoint; a call with broken evidence.
@@ -453,7 +452,7 @@ def case_timeline():
           "interval length and bitrate")
     check(iv[12]["jitter_ms_max"] == 45.0 and iv[0]["mos"] is None, "jitter; MOS null when absent")
     check(out["wire"]["loss_pct"] == 6.5, "whole-stream wire figure as reference")
-    check(out["graph"]["avg_loss"] == 0.07, "Graph's whole-call figure as reference")
+    check(out["graph"]["avg_loss_pct"] == 7.0, "Graph's whole-call figure as reference")
     check(out["truncated"] is False, "not truncated")
     check(len(ss["inbound"]["intervals"]) == 0, "the inbound stream had no interval records")
     st, b = get_json("/api/calls/call-odd/timeline")
@@ -865,41 +864,79 @@ def chromium():
     return None
 
 
+def chrome_run(exe, url, shot=None, size="1400,1800"):
+    """One headless Chromium run: the DOM after the page settled, its console lines."""
+    base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--no-first-run", "--disable-extensions", "--disable-background-networking",
+            "--disable-sync", "--disable-component-update",
+            "--user-data-dir=" + os.path.join(TMP, "chrome"), "--hide-scrollbars",
+            "--proxy-server=direct://", "--proxy-bypass-list=*", "--enable-logging=stderr",
+            "--v=0", "--virtual-time-budget=8000", "--window-size=" + size]
+    if shot:
+        fixture(live_fixture(datetime.datetime.now(datetime.timezone.utc)))  # still in progress
+        r = subprocess.run(base + ["--screenshot=" + shot, url], capture_output=True, text=True,
+                           timeout=90)
+        check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "screenshot kept: " + shot)
+        return None, []
+    r = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=90)
+    console = [l for l in r.stderr.splitlines() if "CONSOLE" in l]
+    print("\n".join(console[:20]))
+    check(r.returncode == 0 and "<html" in r.stdout, "chromium dumped the page")
+    check(not [l for l in console if re.search(r"error|Uncaught", l, re.I)], "no console errors")
+    return r.stdout, console
+
+
 def case_dashboard():
     exe = chromium()
     if not exe:
         skip("chromium not installed (apt-get install chromium)")
     setup()
     p = serve()
-    shot = os.path.join(WORKDIR, "dashboard.png")
-    url = "http://127.0.0.1:%d/#token=%s&site=hq&call=call-hq-lan" % (PORT[0], TOKEN)
-    base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--no-first-run", "--disable-extensions", "--disable-background-networking",
-            "--disable-sync", "--disable-component-update", "--user-data-dir=" + os.path.join(TMP, "chrome"),
-            "--proxy-server=direct://", "--proxy-bypass-list=*", "--enable-logging=stderr", "--v=0",
-            "--virtual-time-budget=8000", "--window-size=1400,1800"]
-    r = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=90)
-    dom = r.stdout
-    console = [l for l in r.stderr.splitlines() if "CONSOLE" in l]
-    print("\n".join(console[:20]))
-    check(r.returncode == 0 and "<html" in dom, "chromium dumped the page")
+    base = "http://127.0.0.1:%d/" % PORT[0]
+    url = base + "#token=%s&site=hq&call=call-hq-lan" % TOKEN
+    fixture(live_fixture(datetime.datetime.now(datetime.timezone.utc)))
+    dom, console = chrome_run(exe, url)
     m = re.search(r'id="status" data-state="([a-z]+)"[^>]*>([^<]*)<', dom)
     check(m is not None and m.group(1) == "ready", "page status ready (%s)" % (m and m.groups(),))
-    check(not [l for l in console if re.search(r"error|Uncaught", l, re.I)], "no console errors")
     check("call-hq-lan" in dom and "outbound-loss-at-probe" in dom, "the call and its rule shown")
     check('class="verdict v-lan"' in dom, "the lan verdict shown")
     check("Wire (probe)" in dom and "Graph (Microsoft)" in dom, "wire and Graph side by side")
     check("aa:bb:cc:00:11:22" in dom, "access point shown")
     check(CLIENT_IP in dom, "client address shown to the token holder")
+    check("6.5 %" in dom and "48 ms" in dom, "figures in units a person reads (6.5 %, 48 ms)")
+    # live panel: hq has 3 calls now, 2 degraded
+    live = dom[dom.index('id="live"'):dom.index('id="sites-panel"')]
+    check(re.search(r"<td>hq</td><td class=\"num\">3</td>", live) is not None,
+          "live panel: hq with 3 calls in progress")
+    check("2 of 3 degraded" in live, "live panel: 2 of 3 degraded, in words")
+    # sites: share of bad calls as colour and text, worst first
+    sites = dom[dom.index('id="sites"'):dom.index('id="site-view"')]
+    check("67 % bad (2 of 3)" in sites and "sev-bad" in sites, "hq: share of bad calls + colour")
+    check(sites.index(">branch<") < sites.index(">hq<"), "sites sorted by share of bad calls")
+    # verdict timeline with axes and a legend
+    tl = dom[dom.index('id="timeline"'):dom.index('class="cols"')]
+    check(tl.count('class="tick"') >= 5 and "<rect" in tl, "verdict timeline: bars and axis ticks")
+    check('class="legend-item"' in dom and "LAN/Wi-Fi" in dom, "legend with names")
+    # call list: local time, duration, worst figures; sortable headers
+    check("5 min 00 s" in dom, "durations in the call list")
+    check('data-sort="desc"' in dom, "call list sorted (newest first) and marked")
+    # the call's timeline charts, the burst above the threshold line
+    charts = dom[dom.index('id="call-charts"'):dom.index('id="call-participants"')]
+    check("Loss per interval" in charts and "Jitter per interval" in charts, "timeline charts")
+    check('class="thr"' in charts and 'class="ref"' in charts, "threshold and Graph lines")
+    check(charts.count("pt pt-bad") >= 4, "the burst's intervals marked above the threshold")
     check(TOKEN not in read_log(), "token not logged")
-    r = subprocess.run(base + ["--screenshot=" + shot, url], capture_output=True, text=True,
-                       timeout=90)
-    check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "screenshot kept: " + shot)
+    check("#token" not in dom, "token not left in the page")
+    chrome_run(exe, base + "#token=%s" % TOKEN, os.path.join(WORKDIR, "dashboard-main.png"),
+               "1400,1500")
+    chrome_run(exe, url, os.path.join(WORKDIR, "dashboard-call.png"), "1400,3200")
+    chrome_run(exe, base + "#token=%s&wall=1" % TOKEN, os.path.join(WORKDIR, "dashboard-live.png"),
+               "1600,1000")
+    shutil.copy(os.path.join(WORKDIR, "dashboard-main.png"), os.path.join(WORKDIR, "dashboard.png"))
     # Without a token the page asks for one and shows no data.
-    r = subprocess.run(base + ["--dump-dom", "http://127.0.0.1:%d/" % PORT[0]],
-                       capture_output=True, text=True, timeout=90)
-    check('data-state="idle"' in r.stdout and "call-hq-lan" not in r.stdout,
-          "no token: login form, no data")
+    shutil.rmtree(os.path.join(TMP, "chrome"), ignore_errors=True)
+    dom, console = chrome_run(exe, base)
+    check('data-state="idle"' in dom and "call-hq-lan" not in dom, "no token: login form, no data")
     stop(p)
 
 
