@@ -63,6 +63,18 @@ static const opttab_def_t opts[] = {
      "How often the shares are evaluated (default 60)."},
     {"alert-timeout", 0, OPTTAB_UINT, SRV(noc.alert_timeout_ms), 100, 60000, "MS",
      "Time limit of one webhook POST (default 3000)."},
+    {"alert-live-calls", 0, OPTTAB_UINT, SRV(noc.alert_live_calls), 0, 100000, "N",
+     "Live alert when N calls in progress at a site have inbound (WAN) or outbound (LAN) loss "
+     "or jitter over the limits (default 3; 0: off)."},
+    {"alert-live-loss", 0, OPTTAB_UINT, SRV(noc.alert_live_loss_pct), 0, 100, "PERCENT",
+     "Live alert loss limit over the window (default 1, Teams' target)."},
+    {"alert-live-jitter", 0, OPTTAB_UINT, SRV(noc.alert_live_jitter_ms), 1, 10000, "MS",
+     "Live alert jitter limit (default 30, Teams' target and CQD's poor)."},
+    {"alert-live-window", 0, OPTTAB_UINT, SRV(noc.alert_live_window_s), 10, 3600, "SECONDS",
+     "Live alerts judge the interval records of the last SECONDS (default 60)."},
+    {"alert-format", 0, OPTTAB_STR, SRV(noc.alert_format), 0, 0, "FORMAT",
+     "Webhook body: callscope (default) or alertmanager (Prometheus Alertmanager's webhook "
+     "format)."},
     {"no-syslog", 0, OPTTAB_NOFLAG, SRV(noc.alert_syslog), 0, 0, NULL,
      "Do not send alerts to syslog(3) (they are still logged on stderr)."},
     {"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "More log detail (repeat for debug)."},

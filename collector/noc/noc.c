@@ -34,6 +34,13 @@ void noc_cfg_defaults(noc_cfg_t *cfg)
     cfg->alert_interval_s = 3600;
     cfg->alert_check_s = 60;
     cfg->alert_timeout_ms = 3000;
+    /* Teams' network targets: loss under 1 % in any 15 s, jitter under 30 ms
+     * (also CQD's "poor" jitter); three calls rule out one bad client. */
+    cfg->alert_live_calls = 3;
+    cfg->alert_live_loss_pct = 1;
+    cfg->alert_live_jitter_ms = 30;
+    cfg->alert_live_window_s = 60;
+    cfg->alert_format = "callscope";
 }
 
 /* /metrics, in the HTTP thread. */

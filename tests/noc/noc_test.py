@@ -826,15 +826,59 @@ def case_alerts():
     fixture(calls_now("c", "hq", "healthy", 4))
     wait_for(lambda: metric('callscope_alerts_active{site="hq",kind="lan"}') == 0, 10,
              "the share to fall below")
+    wait_for(lambda: len(Hook.posts) >= 2, 10, "the resolved message")
+    r = json.loads(Hook.posts[1][1])
+    check(a["status"] == "firing" and r["status"] == "resolved" and r["kind"] == "lan",
+          "a resolved message when the share falls below")
+    check(metric('callscope_alerts_resolved_total{site="hq",kind="lan"}') == 1, "resolved counted")
+    check('alert resolved: site "hq": lan verdicts' in read_log(), "resolved line on stderr")
     fixture(calls_now("d", "hq", "lan", 6))
     wait_for(lambda: metric('callscope_alerts_suppressed_total{site="hq",kind="lan"}') == 1, 10,
              "the second crossing to be suppressed")
-    check(len(Hook.posts) == 1, "exactly one POST within the rate limit")
+    check(len(Hook.posts) == 2, "one alert and its resolution within the rate limit")
     check(metric('callscope_alerts_fired_total{site="hq",kind="lan"}') == 1, "fired counted")
     check(metric('callscope_alerts_fired_total{site="hq",kind="wan"}') == 0, "no wan alert")
     check(metric('callscope_alerts_webhook_failures_total{site="hq",kind="lan"}') == 0,
           "no webhook failure")
     stop(p)
+    srv.shutdown()
+
+
+def case_live_alerts():
+    """Calls in progress degraded on one side: a live alert per side, resolved when the
+    interval records stop (here: the live window passes without new ones)."""
+    setup(with_fixture=False)
+    fixture("SELECT 1;")  # a store with interval records but no verdicts yet
+    srv, url = webhook()
+    p = serve(["--alert-check", "1", "--alert-live-calls", "1", "--alert-live-window", "10",
+               "--alert-webhook", url, "--alert-format", "alertmanager", "--no-syslog"])
+    time.sleep(1.5)
+    check(len(Hook.posts) == 0, "no live alert without interval records")
+    fixture(live_fixture(datetime.datetime.now(datetime.timezone.utc) +
+                         datetime.timedelta(seconds=5)))
+    wait_for(lambda: len(Hook.posts) >= 2, 10, "a LAN and a WAN live alert for hq")
+    firing = [json.loads(b) for _, b in Hook.posts[:2]]
+    kinds = sorted(x["alerts"][0]["labels"]["kind"] for x in firing)
+    check(kinds == ["live_lan", "live_wan"], "live_lan and live_wan fired (%s)" % kinds)
+    am = firing[0]
+    check(am["version"] == "4" and am["status"] == "firing" and
+          am["alerts"][0]["labels"]["site"] == "hq" and
+          am["alerts"][0]["labels"]["alertname"].startswith("CallscopeSite") and
+          "calls in progress" in am["alerts"][0]["annotations"]["summary"],
+          "Alertmanager webhook format")
+    check(metric('callscope_alerts_active{site="branch",kind="live_lan"}') == 0, "branch clean")
+    check("10.1.0.2" not in json.dumps(firing), "no address in the alert")
+    wait_for(lambda: len(Hook.posts) >= 4, 25, "both resolved when the records stop")
+    resolved = [json.loads(b) for _, b in Hook.posts[2:4]]
+    check(all(x["status"] == "resolved" and x["alerts"][0]["endsAt"] != "0001-01-01T00:00:00Z"
+              for x in resolved), "resolved messages with an end time")
+    check(metric('callscope_alerts_resolved_total{site="hq",kind="live_wan"}') == 1,
+          "live_wan resolved counted")
+    stop(p)
+    r = subprocess.run([COLLECTOR, "serve", "--db", DB, "--org-key", ORGKEY, "--token-file",
+                        TOKEN_FILE, "--bind", "127.0.0.1:0", "--alert-format", "xml"],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode != 0 and "--alert-format" in r.stderr, "unknown --alert-format refused")
     srv.shutdown()
 
 
