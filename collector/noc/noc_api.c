@@ -242,6 +242,27 @@ static int streams(const noc_api_req_t *r, json_t *out, char *err, size_t errlen
         stream_row, out, err, errlen);
 }
 
+/* The call's verdicts over time, oldest first; [] for a store whose
+ * verdict tables predate the history (verdict schema 1). */
+static json_t *history(const noc_api_req_t *r)
+{
+    json_t *out = json_array();
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT at, verdict, confidence, source, provisional, rule"
+                           " FROM verdict_history WHERE call_id = ?1 ORDER BY id LIMIT 1000",
+                           -1, &st, NULL) != SQLITE_OK)
+        return out;
+    sqlite3_bind_text(st, 1, r->arg, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *h = noc_db_row_json(st);
+        json_object_set_new(h, "provisional", json_boolean(sqlite3_column_int(st, 4)));
+        json_array_append_new(out, h);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
 int noc_api_call(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
 {
     json_t *call = NULL;
@@ -258,7 +279,8 @@ int noc_api_call(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
         json_decref(ss);
         return code;
     }
-    *out = json_pack("{s:o, s:o, s:o}", "call", call, "participants", ps, "streams", ss);
+    *out = json_pack("{s:o, s:o, s:o, s:o}", "call", call, "participants", ps, "streams", ss,
+                     "history", history(r));
     return HTTP_OK;
 }
 

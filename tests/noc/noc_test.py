@@ -70,6 +70,17 @@ def ago(minutes):
 
 # ---- fixture ------------------------------------------------------------------
 
+HISTORY_SQL = """
+CREATE TABLE IF NOT EXISTS verdict_history(id INTEGER PRIMARY KEY, call_id TEXT NOT NULL,
+  at TEXT NOT NULL, verdict TEXT NOT NULL, confidence REAL NOT NULL, source TEXT NOT NULL,
+  provisional INTEGER NOT NULL, rule TEXT);
+INSERT INTO verdict_history(call_id, at, verdict, confidence, source, provisional, rule)
+  VALUES('call-hq-lan', '2026-01-15T10:05:00.000000Z', 'lan', 0.7, 'wire-only', 1,
+         'outbound loss at the probe'),
+        ('call-hq-lan', '2026-01-15T10:40:00.000000Z', 'lan', 0.9, 'joined', 0,
+         'outbound-loss-at-probe');
+"""
+
 VERDICT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS verdict_calls(call_id TEXT PRIMARY KEY, source TEXT NOT NULL, site TEXT,
   start TEXT NOT NULL, end TEXT NOT NULL, verdict TEXT NOT NULL, confidence REAL NOT NULL,
@@ -227,7 +238,7 @@ def base_fixture():
                                                               "iface_dropped": 0}},
                            "export": {"connected": True, "spool": {"batches": 4,
                                                                    "bytes": 8192}}}))))
-    sql += timeline_fixture() + live_fixture()
+    sql += timeline_fixture() + live_fixture() + HISTORY_SQL
     fixture(sql)
 
 
@@ -422,8 +433,12 @@ def case_call():
     check(out["probe"]["record"]["ssrc"] == 1, "probe's stream record included")
     check(out["probe"]["client_ip"] == CLIENT_IP, "probe stream address opened")
     check(out["graph_stream_rid"] == 7 and out["verdict"] == "lan", "verdict stream columns")
+    h = b["history"]
+    check([(x["source"], x["provisional"]) for x in h] == [("wire-only", True), ("joined", False)],
+          "verdict history: provisional wire verdict, then with Graph")
     st, b = get_json("/api/calls/call-odd")
     check(st == 200 and b["call"]["evidence"] is None, "broken evidence JSON shown as null")
+    check(b["history"] == [], "no history: empty list")
     check(b["participants"][0]["client_ip"] == "10.3.0.1", "odd call's participant")
     st, b = get_json("/api/calls/no-such-call")
     check(st == 404 and "error" in b, "unknown call: 404 JSON")
@@ -969,6 +984,8 @@ def case_dashboard():
     check("Loss per interval" in charts and "Jitter per interval" in charts, "timeline charts")
     check('class="thr"' in charts and 'class="ref"' in charts, "threshold and Graph lines")
     check(charts.count("pt pt-bad") >= 4, "the burst's intervals marked above the threshold")
+    check("provisional, from the wire" in dom and "judged with Graph" in dom,
+          "the verdict history shown")
     check(TOKEN not in read_log(), "token not logged")
     check("#token" not in dom, "token not left in the page")
     chrome_run(exe, base + "#token=%s" % TOKEN, os.path.join(WORKDIR, "dashboard-main.png"),

@@ -494,6 +494,21 @@ function drawCharts(tl) {
   if (!n) box.appendChild(el('p', 'No interval records for this call (the probe runs without --interval, or the call had no probe streams).', 'muted'));
 }
 
+/* The call's verdicts in order: the wire's provisional one, then with Graph. */
+function drawHistory(h) {
+  const box = $('call-history');
+  box.replaceChildren();
+  if (!h.length) { box.appendChild(el('li', 'no history kept for this call', 'muted')); return; }
+  for (const x of h) {
+    const li = el('li');
+    li.appendChild(el('span', fmtLocal(x.at, true) + ' ', 'muted'));
+    li.appendChild(verdictBadge(x.verdict));
+    li.appendChild(el('span', ' ' + (x.provisional ? 'provisional, from the wire (Graph not in yet)' :
+      x.source === 'joined' ? 'judged with Graph\'s record' : x.source) + ' · ' + (x.rule || '')));
+    box.appendChild(li);
+  }
+}
+
 async function openCall(id) {
   state.call = id;
   saveHash();
@@ -510,6 +525,7 @@ async function openCall(id) {
       ' · ' + c.source),
     el('br'), el('span', 'Why: ' + ((c.evidence && c.evidence.rule) || '?'), 'rule'));
   drawCharts(tl);
+  drawHistory(d.history || []);
   const box = $('call-participants');
   box.replaceChildren();
   for (const p of d.participants) {
