@@ -897,6 +897,45 @@ def case_live_alerts():
     srv.shutdown()
 
 
+GRAFANA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "grafana")
+
+
+def grafana_names():
+    """Every callscope metric name the dashboard and the rules use."""
+    dash = json.load(open(os.path.join(GRAFANA, "callscope-dashboard.json")))
+    exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+    rules = open(os.path.join(GRAFANA, "callscope-alerts.rules.yml")).read()
+    names = set(re.findall(r"callscope_[a-z0-9_]+", " ".join(exprs) + rules))
+    return dash, exprs, names
+
+
+def case_grafana():
+    dash, exprs, names = grafana_names()
+    check(dash["__inputs"][0]["type"] == "datasource" and dash["uid"], "importable dashboard")
+    check(len(exprs) >= 15 and all(e.strip() for e in exprs), "panels with queries")
+    ids = [p["id"] for p in dash["panels"]]
+    check(len(ids) == len(set(ids)), "panel ids unique")
+    setup()
+    p = serve(["--alert-check", "1", "--alert-live-calls", "1", "--alert-live-window", "60"])
+    wait_for(lambda: metric('callscope_alerts_active{site="hq",kind="live_wan"}') == 1, 10,
+             "a live alert state to show in /metrics")
+    st, hd, body = get("/metrics")
+    text = body.decode()
+    missing = sorted(n for n in names if n not in text)
+    check(not missing, "every metric the dashboard and rules use is served (%s missing)" % missing)
+    stop(p)
+
+
+def case_promtool():
+    exe = shutil.which("promtool")
+    if not exe:
+        skip("promtool not installed (apt-get install prometheus): rules not checked")
+    r = subprocess.run([exe, "check", "rules", os.path.join(GRAFANA, "callscope-alerts.rules.yml")],
+                       capture_output=True, text=True, timeout=60)
+    print(r.stdout + r.stderr)
+    check(r.returncode == 0, "promtool check rules passes")
+
+
 def case_webhook_down():
     setup()
     srv, url = webhook(status=500)
