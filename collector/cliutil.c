@@ -5,28 +5,11 @@
 #include <string.h>
 
 #include "textwrap.h"
+#include "timefmt.h"
 
 bool cliutil_duration(const char *s, int64_t *seconds)
 {
-    static const struct {
-        char unit;
-        int64_t mult;
-    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || v <= 0 || v > 10LL * 366 * 86400)
-        return false;
-    int64_t mult = 0;
-    if (*end == '\0')
-        mult = 1;
-    for (size_t i = 0; i < sizeof units / sizeof units[0] && !mult; i++)
-        if (end[0] == units[i].unit && end[1] == '\0')
-            mult = units[i].mult;
-    if (!mult || v > 10LL * 366 * 86400 / mult)
-        return false;
-    *seconds = (int64_t)v * mult;
-    return true;
+    return timefmt_parse_span(s, seconds);
 }
 
 int cliutil_parse_db_key(opttab_t *t, int argc, char **argv, const char *const *db_path,

@@ -26,5 +26,8 @@ usec_t timefmt_now(void);
 bool timefmt_parse_iso(const char *s, usec_t *usec);
 /* Milliseconds (fractional). Years and months are refused (not fixed lengths). */
 bool timefmt_parse_duration(const char *s, double *ms);
+/* A span as people type it: a whole number with s, m, h, d or w, or bare
+ * seconds ("90s", "30m", "24h", "7d", "52w"); 1 s to 10 years. */
+bool timefmt_parse_span(const char *s, int64_t *seconds);
 
 #endif

@@ -11,6 +11,7 @@ PKGS=(
   python3 tshark tcpreplay iproute2 clang libclang-rt-14-dev
   systemd dpkg-dev util-linux
   chromium   # headless, for the dashboard test (tests/noc)
+  prometheus # promtool, checks grafana/callscope-alerts.rules.yml (tests/noc)
 )
 
 missing=()

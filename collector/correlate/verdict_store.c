@@ -44,6 +44,9 @@ enum {
     S_WIRE_USING,
     S_WIRE_OVERLAP,
     S_JOINED,
+    S_HIST_LAST,
+    S_HIST_INS,
+    S_HIST_MOVE,
     S_COUNT
 };
 
@@ -72,14 +75,35 @@ static const char *const sql[S_COUNT] = {
                        " AND c.source = 'wire-only' AND c.start <= ?3 AND c.end >= ?2",
     [S_JOINED] = "SELECT 1 FROM verdict_claims s JOIN verdict_calls c ON c.call_id = s.call_id"
                  " WHERE s.stream_id = ? AND c.source = 'joined'",
+    [S_HIST_LAST] = "SELECT verdict, source FROM verdict_history WHERE call_id = ?"
+                    " ORDER BY id DESC LIMIT 1",
+    [S_HIST_INS] = "INSERT INTO verdict_history(call_id, at, verdict, confidence, source,"
+                   " provisional, rule) VALUES(?,?,?,?,?,?,?)",
+    [S_HIST_MOVE] = "UPDATE verdict_history SET call_id = ?1 WHERE call_id = ?2",
 };
+
+#define MAX_SUPERSEDED 64
 
 struct verdict_store {
     sqlite3 *db;
     sqlite3_stmt *st[S_COUNT];
+    /* wire-only calls dropped since the last put_call: their history goes
+     * to the next call written (the one that superseded them) */
+    char superseded[MAX_SUPERSEDED][160]; /* as drop_listed's ids */
+    int nsuperseded;
 };
 
-static const sqldb_step_t migrations[] = {{1, schema_v1, NULL}};
+/* The verdicts a call had, in order: one row each time its verdict or
+ * its source changed (wire-only while Graph's record is awaited, then
+ * joined or cloud-only). A wire-only call superseded by the joined call
+ * hands its rows to it (verdict_store_put_call). */
+static const char schema_v2[] =
+    "CREATE TABLE verdict_history(id INTEGER PRIMARY KEY, call_id TEXT NOT NULL,"
+    " at TEXT NOT NULL, verdict TEXT NOT NULL, confidence REAL NOT NULL, source TEXT NOT NULL,"
+    " provisional INTEGER NOT NULL, rule TEXT);"
+    "CREATE INDEX verdict_history_call ON verdict_history(call_id, id);";
+
+static const sqldb_step_t migrations[] = {{1, schema_v1, NULL}, {2, schema_v2, NULL}};
 
 bool verdict_store_migrate(sqlite3 *db, char *err, size_t errlen)
 {
@@ -184,6 +208,41 @@ bool verdict_store_delete_call(verdict_store_t *vs, const char *call_id)
     return true;
 }
 
+/* The superseded calls' history moves to r's call; a row is added when
+ * r's verdict or source differs from the call's last one. */
+static bool history(verdict_store_t *vs, const verdict_call_row_t *r, const char *now)
+{
+    for (int i = 0; i < vs->nsuperseded; i++) {
+        sqlite3_stmt *mv = vs->st[S_HIST_MOVE];
+        bind_text(mv, 1, r->call_id);
+        bind_text(mv, 2, vs->superseded[i]);
+        if (!done(mv))
+            return false;
+    }
+    vs->nsuperseded = 0;
+    sqlite3_stmt *last = vs->st[S_HIST_LAST];
+    bind_text(last, 1, r->call_id);
+    int rc = sqlite3_step(last);
+    bool same = rc == SQLITE_ROW &&
+                strcmp((const char *)sqlite3_column_text(last, 0), verdict_name(r->v->kind)) == 0 &&
+                strcmp((const char *)sqlite3_column_text(last, 1), r->source) == 0;
+    sqlite3_reset(last);
+    sqlite3_clear_bindings(last);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return false;
+    if (same)
+        return true;
+    sqlite3_stmt *st = vs->st[S_HIST_INS];
+    bind_text(st, 1, r->call_id);
+    bind_text(st, 2, now);
+    bind_text(st, 3, verdict_name(r->v->kind));
+    sqlite3_bind_double(st, 4, r->v->confidence);
+    bind_text(st, 5, r->source);
+    sqlite3_bind_int(st, 6, strcmp(r->source, "wire-only") == 0); /* Graph still to come */
+    bind_text(st, 7, r->v->rule);
+    return done(st);
+}
+
 bool verdict_store_put_call(verdict_store_t *vs, const verdict_call_row_t *r, int64_t now_us)
 {
     char start[40], end[40], now[40];
@@ -205,7 +264,7 @@ bool verdict_store_put_call(verdict_store_t *vs, const verdict_call_row_t *r, in
         sqlite3_clear_bindings(st);
         return false;
     }
-    return done(st);
+    return done(st) && history(vs, r, now);
 }
 
 bool verdict_store_put_participant(verdict_store_t *vs, const verdict_participant_row_t *r)
@@ -266,9 +325,12 @@ static int drop_listed(verdict_store_t *vs, sqlite3_stmt *st)
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return -1;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         if (!verdict_store_delete_call(vs, ids[i]))
             return -1;
+        if (vs->nsuperseded < MAX_SUPERSEDED)
+            memcpy(vs->superseded[vs->nsuperseded++], ids[i], sizeof ids[i]); /* same size */
+    }
     return n;
 }
 

@@ -8,6 +8,13 @@
  *   verdict_streams(id PK, call_id, participant, stream_id, graph_stream_rid,
  *                 direction, media, verdict, confidence, evidence)
  *
+ *   verdict_history(id PK, call_id, at, verdict, confidence, source,
+ *                 provisional, rule): a row each time a call's verdict or
+ *                 source changed; provisional = 1 while wire-only (Graph's
+ *                 record not in yet). A wire-only call superseded by the
+ *                 joined one (verdict_store_drop_wire_*) hands its rows to
+ *                 the next call written.
+ *
  * Schema version in migrations(component 'verdict'). Internal, beside
  * them: verdict_claims(stream_id PK, call_id), every probe stream a call used. A call is always
  * written whole: verdict_store_put_call() first deletes every row of that

@@ -43,6 +43,15 @@ typedef struct {
     unsigned alert_interval_s;    /* at most one alert per site and kind per interval */
     unsigned alert_check_s;       /* evaluation period inside noc_tick */
     unsigned alert_timeout_ms;    /* webhook POST */
+    /* live alerts from interval records (docs/noc.md "Alerts"): at least
+     * live_calls calls at a site with inbound (WAN) or outbound (LAN) loss
+     * above live_loss_pct or jitter above live_jitter_ms over the last
+     * live_window_s; live_calls 0: off */
+    unsigned alert_live_calls;
+    unsigned alert_live_loss_pct;
+    unsigned alert_live_jitter_ms;
+    unsigned alert_live_window_s;
+    const char *alert_format; /* "callscope" (default) or "alertmanager" */
 } noc_cfg_t;
 
 /* Every default, from the option table below. */

@@ -18,16 +18,19 @@
 #define MAX_STATES 1024
 #define MAX_SITES_PER_CHECK 10000
 
-typedef enum { KIND_LAN, KIND_WAN, KIND_COUNT } kind_t;
+/* lan/wan: the share of ended calls with that verdict; live_lan/live_wan:
+ * calls in progress degraded on that side now (interval records). */
+typedef enum { KIND_LAN, KIND_WAN, KIND_LIVE_LAN, KIND_LIVE_WAN, KIND_COUNT } kind_t;
 
-static const char *const kind_name[KIND_COUNT] = {"lan", "wan"};
+static const char *const kind_name[KIND_COUNT] = {"lan", "wan", "live_lan", "live_wan"};
 
 typedef struct {
     char site[NOC_QUERY_VALUE_MAX + 1];
     kind_t kind;
     bool above;
+    bool firing;           /* fired and not yet resolved */
     int64_t last_fired_us; /* 0: never */
-    uint64_t fired, suppressed, webhook_failed;
+    uint64_t fired, suppressed, webhook_failed, resolved;
     uint64_t round; /* the last check that saw this site */
 } state_t;
 
@@ -36,11 +39,13 @@ typedef struct {
     kind_t kind;
     int64_t calls, matching;
     int64_t now_us;
+    bool resolved; /* the message says the condition cleared */
 } crossing_t;
 
 struct noc_alerts {
     noc_cfg_t cfg;
     char *db_path, *webhook;
+    bool alertmanager; /* webhook body in Alertmanager's format */
     sqlite3 *db;
     int64_t next_us;
     pthread_mutex_t mu; /* guards the counters below and states[] */
@@ -58,6 +63,12 @@ noc_alerts_t *noc_alerts_new(const noc_cfg_t *cfg, char *err, size_t errlen)
         return NULL;
     }
     a->cfg = *cfg;
+    a->alertmanager = cfg->alert_format && strcmp(cfg->alert_format, "alertmanager") == 0;
+    if (cfg->alert_format && !a->alertmanager && strcmp(cfg->alert_format, "callscope") != 0) {
+        snprintf(err, errlen, "--alert-format: callscope or alertmanager");
+        free(a);
+        return NULL;
+    }
     a->db_path = strdup(cfg->db_path);
     a->webhook = cfg->alert_webhook ? strdup(cfg->alert_webhook) : NULL;
     a->states = calloc(MAX_STATES, sizeof *a->states);
@@ -115,17 +126,90 @@ static void printable(const char *in, char *out, size_t outlen)
     out[j] = '\0';
 }
 
-static char *payload(const noc_alerts_t *a, const crossing_t *c)
+static bool is_live(kind_t k)
+{
+    return k == KIND_LIVE_LAN || k == KIND_LIVE_WAN;
+}
+
+static unsigned window_of(const noc_alerts_t *a, kind_t k)
+{
+    return is_live(k) ? a->cfg.alert_live_window_s : a->cfg.alert_window_s;
+}
+
+/* The condition in words, for the log line and the annotations. */
+static void describe(const noc_alerts_t *a, const crossing_t *c, const char *site, char *out,
+                     size_t len)
+{
+    if (is_live(c->kind))
+        snprintf(out, len,
+                 "site \"%s\": %lld of %lld calls in progress with %s loss over %u%% or jitter "
+                 "over %u ms in the last %u s (%s side; alert at %u calls)",
+                 site, (long long)c->matching, (long long)c->calls,
+                 c->kind == KIND_LIVE_WAN ? "inbound" : "outbound", a->cfg.alert_live_loss_pct,
+                 a->cfg.alert_live_jitter_ms, a->cfg.alert_live_window_s,
+                 c->kind == KIND_LIVE_WAN ? "WAN" : "LAN/Wi-Fi", a->cfg.alert_live_calls);
+    else
+        snprintf(out, len,
+                 "site \"%s\": %s verdicts %.1f%% of %lld calls in the last %u s "
+                 "(threshold %u%%)",
+                 site, kind_name[c->kind],
+                 c->calls ? 100.0 * (double)c->matching / (double)c->calls : 0.0,
+                 (long long)c->calls, a->cfg.alert_window_s, a->cfg.alert_threshold_pct);
+}
+
+static json_t *callscope_payload(const noc_alerts_t *a, const crossing_t *c, const char *now,
+                                 const char *from)
+{
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:s, s:s, s:s}", "type",
+                  "callscope.alert", "site", c->site, "kind", kind_name[c->kind], "share_pct",
+                  c->calls ? 100.0 * (double)c->matching / (double)c->calls : 0.0, "threshold_pct",
+                  (json_int_t)a->cfg.alert_threshold_pct, "calls", (json_int_t)c->calls, "matching",
+                  (json_int_t)c->matching, "window_s", (json_int_t)window_of(a, c->kind),
+                  "window_start", from, "time", now, "status", c->resolved ? "resolved" : "firing");
+    if (j && is_live(c->kind))
+        json_object_update_new(j, json_pack("{s:I, s:I, s:I}", "min_calls",
+                                            (json_int_t)a->cfg.alert_live_calls, "loss_pct",
+                                            (json_int_t)a->cfg.alert_live_loss_pct, "jitter_ms",
+                                            (json_int_t)a->cfg.alert_live_jitter_ms));
+    return j;
+}
+
+/* Prometheus Alertmanager's webhook body (version 4), one alert in it, so
+ * receivers written for Alertmanager take callscope's alerts as they are. */
+static json_t *alertmanager_payload(const noc_alerts_t *a, const crossing_t *c, const char *now,
+                                    const char *text)
+{
+    const char *status = c->resolved ? "resolved" : "firing";
+    char name[64], key[400];
+    snprintf(name, sizeof name, "CallscopeSite%s",
+             c->kind == KIND_LAN        ? "LanVerdicts"
+             : c->kind == KIND_WAN      ? "WanVerdicts"
+             : c->kind == KIND_LIVE_LAN ? "LanDegradedNow"
+                                        : "WanDegradedNow");
+    snprintf(key, sizeof key, "{}:{alertname=\"%s\", site=\"%.256s\"}", name, c->site);
+    json_t *labels = json_pack("{s:s, s:s, s:s, s:s}", "alertname", name, "site", c->site, "kind",
+                               kind_name[c->kind], "severity", "warning");
+    json_t *alert = json_pack("{s:s, s:O, s:{s:s}, s:s, s:s, s:s}", "status", status, "labels",
+                              labels, "annotations", "summary", text, "startsAt", now, "endsAt",
+                              c->resolved ? now : "0001-01-01T00:00:00Z", "generatorURL", "");
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:O, s:O, s:s, s:[o]}", "version", "4",
+                  "groupKey", key, "status", status, "receiver", "callscope", "truncatedAlerts", 0,
+                  "groupLabels", json_pack("{s:s, s:s}", "alertname", name, "site", c->site),
+                  "commonLabels", labels, "commonAnnotations",
+                  json_object_get(alert, "annotations"), "externalURL", "", "alerts", alert);
+    json_decref(labels);
+    return j;
+}
+
+static char *payload(const noc_alerts_t *a, const crossing_t *c, const char *text)
 {
     char now[32], from[32];
     timefmt_iso(c->now_us, now, sizeof now);
-    timefmt_iso(c->now_us - (int64_t)a->cfg.alert_window_s * USEC_PER_SEC, from, sizeof from);
-    json_t *j = json_pack("{s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:s, s:s}", "type",
-                          "callscope.alert", "site", c->site, "kind", kind_name[c->kind],
-                          "share_pct", 100.0 * (double)c->matching / (double)c->calls,
-                          "threshold_pct", (json_int_t)a->cfg.alert_threshold_pct, "calls",
-                          (json_int_t)c->calls, "matching", (json_int_t)c->matching, "window_s",
-                          (json_int_t)a->cfg.alert_window_s, "window_start", from, "time", now);
+    timefmt_iso(c->now_us - (int64_t)window_of(a, c->kind) * USEC_PER_SEC, from, sizeof from);
+    json_t *j = a->alertmanager ? alertmanager_payload(a, c, now, text)
+                                : callscope_payload(a, c, now, from);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return s;
@@ -133,19 +217,21 @@ static char *payload(const noc_alerts_t *a, const crossing_t *c)
 
 static bool fire(noc_alerts_t *a, const crossing_t *c)
 {
-    char site[96], line[256];
+    char site[96], text[400];
     printable(c->site, site, sizeof site);
-    snprintf(line, sizeof line,
-             "alert: site \"%s\": %s verdicts %.1f%% of %lld calls in the last %u s "
-             "(threshold %u%%)",
-             site, kind_name[c->kind], 100.0 * (double)c->matching / (double)c->calls,
-             (long long)c->calls, a->cfg.alert_window_s, a->cfg.alert_threshold_pct);
-    LOG_WARN("%s", line);
-    if (a->cfg.alert_syslog)
+    describe(a, c, site, text, sizeof text);
+    if (c->resolved)
+        LOG_INFO("alert resolved: %s", text);
+    else
+        LOG_WARN("alert: %s", text);
+    if (a->cfg.alert_syslog) {
+        char line[460];
+        snprintf(line, sizeof line, "alert%s: %s", c->resolved ? " resolved" : "", text);
         noc_syslog_warning(line);
+    }
     if (!a->webhook)
         return true;
-    char *body = payload(a, c), err[256];
+    char *body = payload(a, c, text), err[256];
     bool ok = body && noc_webhook_post(a->webhook, body, a->cfg.alert_timeout_ms, err, sizeof err);
     if (!ok)
         LOG_WARN("alert: site \"%s\" %s: %s", site, kind_name[c->kind],
@@ -154,16 +240,36 @@ static bool fire(noc_alerts_t *a, const crossing_t *c)
     return ok;
 }
 
-/* One (site, kind) figure: fires on an upward crossing outside the rate limit. */
+static bool above_of(const noc_alerts_t *a, const crossing_t *c)
+{
+    if (is_live(c->kind))
+        return c->matching >= (int64_t)a->cfg.alert_live_calls;
+    return c->calls >= (int64_t)a->cfg.alert_min_calls &&
+           c->matching * 100 >= (int64_t)a->cfg.alert_threshold_pct * c->calls;
+}
+
+/* Sends c (outside the lock: the POST may take a while) and counts a
+ * failed POST against s. */
+static void send(noc_alerts_t *a, state_t *s, const crossing_t *c)
+{
+    if (fire(a, c))
+        return;
+    pthread_mutex_lock(&a->mu);
+    s->webhook_failed++;
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* One (site, kind) figure: fires on an upward crossing outside the rate
+ * limit; a fired alert whose condition cleared sends "resolved". */
 static void judge(noc_alerts_t *a, const crossing_t *c)
 {
-    bool above = c->calls >= (int64_t)a->cfg.alert_min_calls &&
-                 c->matching * 100 >= (int64_t)a->cfg.alert_threshold_pct * c->calls;
+    bool above = above_of(a, c);
     pthread_mutex_lock(&a->mu);
     state_t *s = state_of(a, c->site, c->kind);
     bool crossing = s && above && !s->above;
     bool limited = crossing && s->last_fired_us &&
                    c->now_us - s->last_fired_us < (int64_t)a->cfg.alert_interval_s * USEC_PER_SEC;
+    bool resolving = s && !above && s->firing;
     if (s) {
         s->above = above;
         s->round = a->round;
@@ -172,17 +278,66 @@ static void judge(noc_alerts_t *a, const crossing_t *c)
         s->suppressed++;
     if (crossing && !limited) {
         s->fired++;
+        s->firing = true;
         s->last_fired_us = c->now_us;
     }
-    pthread_mutex_unlock(&a->mu);
-    if (!crossing || limited)
-        return;
-    bool ok = fire(a, c); /* outside the lock: the POST may take a while */
-    if (!ok) {
-        pthread_mutex_lock(&a->mu);
-        s->webhook_failed++;
-        pthread_mutex_unlock(&a->mu);
+    if (resolving) {
+        s->firing = false;
+        s->resolved++;
     }
+    pthread_mutex_unlock(&a->mu);
+    if (crossing && !limited)
+        send(a, s, c);
+    if (resolving) {
+        crossing_t r = *c;
+        r.resolved = true;
+        send(a, s, &r);
+    }
+}
+
+/* Per site, from the interval records stored within the live window: the
+ * calls in progress (one per client address: the sender of outbound
+ * streams, the receiver of inbound ones) and how many of them have
+ * outbound or inbound loss (lost over sent, the window's sum) or jitter
+ * over the limits. */
+static const char live_sql[] =
+    "WITH c AS (SELECT site,"
+    "  CASE WHEN direction = 'inbound' THEN dst_ip_hmac ELSE src_ip_hmac END AS client,"
+    "  direction = 'inbound' AS inbound,"
+    "  100.0 * sum(lost) / max(1, sum(packets) + sum(lost)) > ?2 OR max(jitter_ms_max) > ?3 AS bad"
+    "  FROM intervals WHERE received >= ?1 AND site <> '' GROUP BY site, client, inbound)"
+    " SELECT site, count(DISTINCT client),"
+    "  count(DISTINCT CASE WHEN bad AND NOT inbound THEN client END),"
+    "  count(DISTINCT CASE WHEN bad AND inbound THEN client END)"
+    " FROM c GROUP BY site ORDER BY site LIMIT ?4";
+
+static bool check_live(noc_alerts_t *a, int64_t now_us)
+{
+    char err[256], since[32];
+    sqlite3_stmt *st;
+    if (!a->db && !(a->db = noc_db_open(a->db_path, err, sizeof err)))
+        return false;
+    if (!noc_db_prepare(a->db, live_sql, &st, err, sizeof err))
+        return false;
+    timefmt_iso(now_us - (int64_t)a->cfg.alert_live_window_s * USEC_PER_SEC, since, sizeof since);
+    sqlite3_bind_text(st, 1, since, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 2, a->cfg.alert_live_loss_pct);
+    sqlite3_bind_double(st, 3, a->cfg.alert_live_jitter_ms);
+    sqlite3_bind_int(st, 4, MAX_SITES_PER_CHECK);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int k = KIND_LIVE_LAN; k <= KIND_LIVE_WAN; k++) {
+            crossing_t c = {(const char *)sqlite3_column_text(st, 0),
+                            (kind_t)k,
+                            sqlite3_column_int64(st, 1),
+                            sqlite3_column_int64(st, 2 + (k - KIND_LIVE_LAN)),
+                            now_us,
+                            false};
+            judge(a, &c);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE;
 }
 
 static bool check(noc_alerts_t *a, int64_t now_us)
@@ -203,9 +358,10 @@ static bool check(noc_alerts_t *a, int64_t now_us)
     sqlite3_bind_int(st, 2, MAX_SITES_PER_CHECK);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        for (int k = 0; k < KIND_COUNT; k++) {
-            crossing_t c = {(const char *)sqlite3_column_text(st, 0), (kind_t)k,
-                            sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2 + k), now_us};
+        for (int k = KIND_LAN; k <= KIND_WAN; k++) {
+            crossing_t c = {
+                (const char *)sqlite3_column_text(st, 0), (kind_t)k, sqlite3_column_int64(st, 1),
+                sqlite3_column_int64(st, 2 + k),          now_us,    false};
             judge(a, &c);
         }
     }
@@ -213,14 +369,19 @@ static bool check(noc_alerts_t *a, int64_t now_us)
     return rc == SQLITE_DONE;
 }
 
-/* A site without calls in the window any more has share 0: re-armed. */
-static void rearm_absent(noc_alerts_t *a)
+/* A site without calls in the window any more has share 0: re-armed, and
+ * a firing alert of it resolved. live: the live kinds, else the shares. */
+static void rearm_absent(noc_alerts_t *a, int64_t now_us, bool live)
 {
-    pthread_mutex_lock(&a->mu);
-    for (size_t i = 0; i < a->nstates; i++)
-        if (a->states[i].round != a->round)
-            a->states[i].above = false;
-    pthread_mutex_unlock(&a->mu);
+    for (size_t i = 0; i < a->nstates; i++) {
+        pthread_mutex_lock(&a->mu);
+        state_t *s = &a->states[i];
+        bool absent = s->round != a->round && is_live(s->kind) == live;
+        crossing_t c = {s->site, s->kind, 0, 0, now_us, false};
+        pthread_mutex_unlock(&a->mu);
+        if (absent)
+            judge(a, &c); /* below: clears, and resolves when firing */
+    }
 }
 
 void noc_alerts_tick(noc_alerts_t *a, int64_t now_us)
@@ -231,7 +392,13 @@ void noc_alerts_tick(noc_alerts_t *a, int64_t now_us)
     a->round++;
     bool ok = check(a, now_us);
     if (ok)
-        rearm_absent(a);
+        rearm_absent(a, now_us, false);
+    if (a->cfg.alert_live_calls > 0) { /* on its own: a store may have no verdicts yet */
+        bool live_ok = check_live(a, now_us);
+        if (live_ok)
+            rearm_absent(a, now_us, true);
+        ok = ok && live_ok;
+    }
     pthread_mutex_lock(&a->mu);
     a->checks++;
     if (!ok)
@@ -260,6 +427,9 @@ void noc_alerts_metrics(noc_alerts_t *a, dynbuf_t *out)
               offsetof(state_t, suppressed));
     per_state(a, out, "callscope_alerts_webhook_failures_total", "Alerts whose webhook POST failed",
               offsetof(state_t, webhook_failed));
+    per_state(a, out, "callscope_alerts_resolved_total",
+              "Fired alerts whose condition cleared (a resolved message sent)",
+              offsetof(state_t, resolved));
     noc_metrics_family(out, "callscope_alerts_active", "gauge",
                        "1 while a site's share is at or above the threshold");
     for (size_t i = 0; i < a->nstates; i++) {

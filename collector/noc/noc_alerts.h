@@ -1,13 +1,22 @@
-/* noc_alerts.h - a site's share of 'lan' or 'wan' verdicts over a window.
+/* noc_alerts.h - site alerts, two families:
  *
- * Every check: per site and kind (lan, wan), share = calls of that verdict
- * / all calls at the site that ended within the window, counted only with
- * at least min_calls calls. Going from below to at-or-above the threshold
- * is a crossing: it fires (webhook POST and syslog line) unless the same
- * site and kind fired less than interval_s ago (then it is suppressed and
- * counted). Staying above does not fire again; falling below re-arms.
- * Counters are kept under a lock: noc_alerts_metrics() may run in another
- * thread than noc_alerts_tick().
+ *   lan, wan (verdicts of ended calls): per site, share = calls of that
+ *     verdict / all calls at the site that ended within alert_window_s,
+ *     counted only with at least alert_min_calls calls; above at or over
+ *     alert_threshold_pct.
+ *   live_lan, live_wan (calls in progress, from interval records): per site,
+ *     the calls (client addresses) whose outbound (LAN) or inbound (WAN)
+ *     loss over the last alert_live_window_s is above alert_live_loss_pct
+ *     or jitter above alert_live_jitter_ms; above with at least
+ *     alert_live_calls such calls (0: off). Works without verdict tables.
+ *
+ * Going from below to above is a crossing: it fires (webhook POST, syslog
+ * and stderr line) unless the same site and kind fired less than
+ * interval_s ago (then it is suppressed and counted). Staying above does
+ * not fire again; falling below re-arms, and a fired alert sends a
+ * "resolved" message. The webhook body is callscope's own or Prometheus
+ * Alertmanager's (alert_format). Counters are kept under a lock:
+ * noc_alerts_metrics() may run in another thread than noc_alerts_tick().
  */
 #ifndef CALLSCOPE_NOC_ALERTS_H
 #define CALLSCOPE_NOC_ALERTS_H

@@ -81,6 +81,29 @@ static json_t *verdict_counts(void)
 
 /* ---- /api/calls ----------------------------------------------------------- */
 
+/* The worst of the call's probe streams, for a list that reads at a glance. */
+#define WORST_FIGURES                                                                              \
+    " (SELECT json_array(max(s.loss_pct), max(COALESCE(s.network_jitter_ms_max,"                   \
+    " s.jitter_ms_max)), min(s.mos)) FROM verdict_streams v JOIN streams s"                        \
+    " ON s.id = v.stream_id WHERE v.call_id = c.call_id) AS worst"
+
+/* A list row: its columns, the worst figures spread into worst_loss_pct,
+ * worst_jitter_ms, worst_mos (null without probe streams). */
+static json_t *call_list_row(sqlite3_stmt *st)
+{
+    static const char *const keys[] = {"worst_loss_pct", "worst_jitter_ms", "worst_mos"};
+    json_t *o = noc_db_row_json(st);
+    int last = sqlite3_column_count(st) - 1;
+    json_t *w = noc_db_column_parsed(st, last);
+    json_object_del(o, "worst");
+    for (size_t i = 0; i < 3; i++) {
+        json_t *v = json_array_get(w, i);
+        json_object_set_new(o, keys[i], v ? json_incref(v) : json_null());
+    }
+    json_decref(w);
+    return o;
+}
+
 int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
 {
     static const char sql[] =
@@ -88,7 +111,7 @@ int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen
         " c.graph_record_id, c.graph_version, c.evaluated,"
         " CASE WHEN json_valid(c.evidence) THEN json_extract(c.evidence, '$.rule') END AS rule,"
         " (SELECT count(*) FROM verdict_participants p WHERE p.call_id = c.call_id)"
-        " AS participants FROM verdict_calls c WHERE" FILTERS
+        " AS participants," WORST_FIGURES " FROM verdict_calls c WHERE" FILTERS
         " ORDER BY c.start DESC, c.call_id LIMIT ?6 OFFSET ?7";
     sqlite3_stmt *st;
     if (!noc_db_prepare(r->db, sql, &st, err, errlen))
@@ -99,7 +122,7 @@ int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen
     json_t *calls = json_array();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && json_array_size(calls) < r->p->limit)
-        json_array_append_new(calls, noc_db_row_json(st));
+        json_array_append_new(calls, call_list_row(st));
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         json_decref(calls);
         return db_fail(st, r->db, err, errlen);
@@ -217,6 +240,27 @@ static int streams(const noc_api_req_t *r, json_t *out, char *err, size_t errlen
         stream_row, out, err, errlen);
 }
 
+/* The call's verdicts over time, oldest first; [] for a store whose
+ * verdict tables predate the history (verdict schema 1). */
+static json_t *history(const noc_api_req_t *r)
+{
+    json_t *out = json_array();
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT at, verdict, confidence, source, provisional, rule"
+                           " FROM verdict_history WHERE call_id = ?1 ORDER BY id LIMIT 1000",
+                           -1, &st, NULL) != SQLITE_OK)
+        return out;
+    sqlite3_bind_text(st, 1, r->arg, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *h = noc_db_row_json(st);
+        json_object_set_new(h, "provisional", json_boolean(sqlite3_column_int(st, 4)));
+        json_array_append_new(out, h);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
 int noc_api_call(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
 {
     json_t *call = NULL;
@@ -233,7 +277,8 @@ int noc_api_call(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
         json_decref(ss);
         return code;
     }
-    *out = json_pack("{s:o, s:o, s:o}", "call", call, "participants", ps, "streams", ss);
+    *out = json_pack("{s:o, s:o, s:o, s:o}", "call", call, "participants", ps, "streams", ss,
+                     "history", history(r));
     return HTTP_OK;
 }
 

@@ -29,4 +29,24 @@ int noc_api_sites(const noc_api_req_t *r, json_t **out, char *err, size_t errlen
 int noc_api_site(const noc_api_req_t *r, json_t **out, char *err, size_t errlen);
 int noc_api_clients(const noc_api_req_t *r, json_t **out, char *err, size_t errlen);
 
+/* From the probe's interval records (the `intervals` table, one row per
+ * stream per --interval window; docs/noc.md "Timelines" and "Live"):
+ *   noc_api_timeline  GET /api/calls/{id}/timeline: per verdict stream of
+ *       the call its intervals in time order (at most
+ *       NOC_TIMELINE_MAX_INTERVALS each, "truncated" says so), beside the
+ *       probe's whole-stream figures and Graph's whole-call figures as
+ *       reference values, and the thresholds the call was judged by.
+ *   noc_api_live  GET /api/live: streams whose interval records still
+ *       arrive (the newest stored within max(NOC_LIVE_MIN_AGE_S, 2.5
+ *       intervals), looked for over the last NOC_LIVE_LOOKBACK_S), grouped
+ *       per site into calls (one per client address), each with a
+ *       provisional wire verdict from its streams' newest intervals
+ *       (verdict_stream() without Graph: outbound bad -> lan, inbound bad
+ *       -> wan), and per site the active and degraded calls by side. */
+#define NOC_TIMELINE_MAX_INTERVALS 8640 /* a day at 10 s */
+#define NOC_LIVE_LOOKBACK_S 300
+#define NOC_LIVE_MIN_AGE_S 30.0
+int noc_api_timeline(const noc_api_req_t *r, json_t **out, char *err, size_t errlen);
+int noc_api_live(const noc_api_req_t *r, json_t **out, char *err, size_t errlen);
+
 #endif

@@ -55,19 +55,22 @@ typedef struct {
     route_kind_t kind;
     unsigned params;
     noc_api_fn fn;
+    const char *suffix; /* after the name (has_arg only), e.g. "/timeline"; NULL none */
 } route_t;
 
 #define FILTER_P (NOC_P_SINCE | NOC_P_UNTIL | NOC_P_SITE | NOC_P_VERDICT | NOC_P_CLIENT)
 
 static const route_t routes[] = {
-    {"/api/calls", false, R_API, FILTER_P | NOC_P_LIMIT | NOC_P_OFFSET, noc_api_calls},
-    {"/api/calls/", true, R_API, 0, noc_api_call},
-    {"/api/sites", false, R_API, FILTER_P & ~NOC_P_SITE, noc_api_sites},
+    {"/api/calls/", true, R_API, 0, noc_api_timeline, "/timeline"},
+    {"/api/live", false, R_API, NOC_P_SITE, noc_api_live, NULL},
+    {"/api/calls", false, R_API, FILTER_P | NOC_P_LIMIT | NOC_P_OFFSET, noc_api_calls, NULL},
+    {"/api/calls/", true, R_API, 0, noc_api_call, NULL},
+    {"/api/sites", false, R_API, FILTER_P & ~NOC_P_SITE, noc_api_sites, NULL},
     {"/api/sites/", true, R_API, (FILTER_P & ~NOC_P_SITE) | NOC_P_BUCKET | NOC_P_LIMIT,
-     noc_api_site},
-    {"/api/clients", false, R_API, FILTER_P | NOC_P_LIMIT, noc_api_clients},
-    {"/metrics", false, R_METRICS, 0, NULL},
-    {"/healthz", false, R_HEALTH, 0, NULL},
+     noc_api_site, NULL},
+    {"/api/clients", false, R_API, FILTER_P | NOC_P_LIMIT, noc_api_clients, NULL},
+    {"/metrics", false, R_METRICS, 0, NULL, NULL},
+    {"/healthz", false, R_HEALTH, 0, NULL, NULL},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -177,16 +180,27 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
     return MHD_YES;
 }
 
-static const route_t *route_of(const char *url, const char **arg)
+/* The name between a route's prefix and its suffix, copied into buf. */
+static bool route_arg(const route_t *rt, const char *url, char *buf, size_t buflen)
+{
+    size_t n = strlen(rt->path), len = strlen(url), sl = rt->suffix ? strlen(rt->suffix) : 0;
+    if (strncmp(url, rt->path, n) != 0 || len <= n + sl)
+        return false;
+    if (sl && strcmp(url + len - sl, rt->suffix) != 0)
+        return false;
+    snprintf(buf, buflen, "%.*s", (int)(len - n - sl), url + n);
+    return true;
+}
+
+static const route_t *route_of(const char *url, char *buf, size_t buflen, const char **arg)
 {
     for (size_t i = 0; i < NROUTES; i++) {
-        size_t n = strlen(routes[i].path);
         if (!routes[i].has_arg && strcmp(url, routes[i].path) == 0) {
             *arg = NULL;
             return &routes[i];
         }
-        if (routes[i].has_arg && strncmp(url, routes[i].path, n) == 0 && url[n]) {
-            *arg = url + n;
+        if (routes[i].has_arg && route_arg(&routes[i], url, buf, buflen)) {
+            *arg = buf;
             return &routes[i];
         }
     }
@@ -357,7 +371,8 @@ static enum MHD_Result serve_health(struct noc_http *h, struct MHD_Connection *c
 static enum MHD_Result dispatch(struct noc_http *h, struct MHD_Connection *c, const char *url)
 {
     const char *arg = NULL;
-    const route_t *rt = route_of(url, &arg);
+    char argbuf[NOC_QUERY_VALUE_MAX + 2]; /* one more: a longer name is refused, not cut */
+    const route_t *rt = route_of(url, argbuf, sizeof argbuf, &arg);
     if (!rt) {
         const noc_dashboard_asset_t *as = noc_dashboard_find(url);
         if (as)

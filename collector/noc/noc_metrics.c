@@ -1,6 +1,7 @@
 #include "noc_metrics.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@
 #define MAX_JSON_LEAVES 2000
 #define MAX_JSON_DEPTH 6
 #define NAME_MAX_LEN 200
+#define MAX_STALE_BYTES (1u << 20)
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 typedef struct {
     const char *name, *column, *help;
@@ -220,39 +224,52 @@ static void histogram(const noc_metrics_t *m, const hist_def_t *d, size_t k, dyn
 
 /* ---- probe health ------------------------------------------------------------- */
 
+/* A probe's heartbeat figures are what it said last: once its heartbeats
+ * stop (NOC_PROBE_STALE_S) they are no longer current. Its spool and drop
+ * gauges are then left out (Prometheus marks the series stale),
+ * callscope_probe_connected reads 0 and callscope_probe_stale 1. */
 typedef struct {
     const char *name, *path, *help, *extra_label, *extra_value;
+    bool stale_zero; /* stale: report 0 (else leave the series out) */
 } probe_series_t;
 
 static const probe_series_t probe_series[] = {
     {"callscope_probe_decode_dropped", "$.probe.dropped",
-     "Malformed packets dropped by the probe's decoder (from its last heartbeat)", NULL, NULL},
+     "Malformed packets dropped by the probe's decoder (from its last heartbeat)", NULL, NULL,
+     false},
     {"callscope_probe_capture_dropped", "$.probe.pcap.kernel_dropped",
-     "Packets dropped before the probe saw them (libpcap)", "where", "kernel"},
-    {"callscope_probe_capture_dropped", "$.probe.pcap.iface_dropped", NULL, "where", "iface"},
+     "Packets dropped before the probe saw them (libpcap)", "where", "kernel", false},
+    {"callscope_probe_capture_dropped", "$.probe.pcap.iface_dropped", NULL, "where", "iface",
+     false},
     {"callscope_probe_spool_batches", "$.export.spool.batches",
-     "Batches in the probe's spool, not yet acknowledged", NULL, NULL},
+     "Batches in the probe's spool, not yet acknowledged", NULL, NULL, false},
     {"callscope_probe_spool_bytes", "$.export.spool.bytes", "Bytes in the probe's spool", NULL,
-     NULL},
-    {"callscope_probe_connected", "$.export.connected", "1 when the probe reports a connection",
-     NULL, NULL},
+     NULL, false},
+    {"callscope_probe_connected", "$.export.connected",
+     "1 when the probe reports a connection; 0 once its heartbeats stop", NULL, NULL, true},
 };
 
 #define NPROBE_SERIES (sizeof probe_series / sizeof probe_series[0])
 
-static void probe_one(sqlite3 *db, const probe_series_t *ps, dynbuf_t *out)
+/* ?2: the oldest heartbeat still current (ISO text compares as time). */
+static void probe_one(sqlite3 *db, const probe_series_t *ps, const char *fresh_since, dynbuf_t *out)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
-                           "SELECT probe_id, site, json_extract(health, ?1) FROM probes"
+                           "SELECT probe_id, site, json_extract(health, ?1),"
+                           " COALESCE(last_heartbeat >= ?2, 0) FROM probes"
                            " WHERE json_valid(health) ORDER BY probe_id",
                            -1, &st, NULL) != SQLITE_OK)
         return;
     sqlite3_bind_text(st, 1, ps->path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, fresh_since, -1, SQLITE_STATIC);
     if (ps->help)
         noc_metrics_family(out, ps->name, "gauge", ps->help);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (sqlite3_column_type(st, 2) != SQLITE_INTEGER &&
+        bool fresh = sqlite3_column_int(st, 3) != 0;
+        if (!fresh && !ps->stale_zero)
+            continue;
+        if (fresh && sqlite3_column_type(st, 2) != SQLITE_INTEGER &&
             sqlite3_column_type(st, 2) != SQLITE_FLOAT)
             continue;
         const char *l[] = {"probe",
@@ -262,7 +279,7 @@ static void probe_one(sqlite3 *db, const probe_series_t *ps, dynbuf_t *out)
                            ps->extra_label,
                            ps->extra_value,
                            NULL};
-        noc_metrics_sample(out, ps->name, l, sqlite3_column_double(st, 2));
+        noc_metrics_sample(out, ps->name, l, fresh ? sqlite3_column_double(st, 2) : 0.0);
     }
     sqlite3_finalize(st);
 }
@@ -273,19 +290,31 @@ static void probe_ages(sqlite3 *db, int64_t now_us, dynbuf_t *out)
     if (sqlite3_prepare_v2(db, "SELECT probe_id, site, last_heartbeat FROM probes ORDER BY 1", -1,
                            &st, NULL) != SQLITE_OK)
         return;
+    dynbuf_t stale;
+    dynbuf_init(&stale, MAX_STALE_BYTES);
     noc_metrics_family(out, "callscope_probe_heartbeat_age_seconds", "gauge",
                        "Seconds since the probe's last heartbeat");
+    noc_metrics_family(&stale, "callscope_probe_stale", "gauge",
+                       "1 when the probe's heartbeats stopped (none for " STR(
+                           NOC_PROBE_STALE_S) " s): its other gauges are its last word");
     while (sqlite3_step(st) == SQLITE_ROW) {
         int64_t t;
         const char *hb = (const char *)sqlite3_column_text(st, 2);
-        if (!hb || !timefmt_parse_iso(hb, &t))
-            continue;
         const char *l[] = {"probe", (const char *)sqlite3_column_text(st, 0), "site",
                            (const char *)sqlite3_column_text(st, 1), NULL};
-        noc_metrics_sample(out, "callscope_probe_heartbeat_age_seconds", l,
-                           (double)(now_us - t) / 1e6);
+        bool known = hb && timefmt_parse_iso(hb, &t);
+        if (known)
+            noc_metrics_sample(out, "callscope_probe_heartbeat_age_seconds", l,
+                               (double)(now_us - t) / 1e6);
+        bool is_stale = !known || now_us - t > (int64_t)NOC_PROBE_STALE_S * USEC_PER_SEC;
+        noc_metrics_sample(&stale, "callscope_probe_stale", l, is_stale ? 1.0 : 0.0);
     }
     sqlite3_finalize(st);
+    size_t len = 0;
+    char *s = dynbuf_take(&stale, &len);
+    if (s)
+        dynbuf_add(out, s, len);
+    free(s);
 }
 
 void noc_metrics_store(noc_metrics_t *m, sqlite3 *db, int64_t now_us, dynbuf_t *out)
@@ -294,8 +323,11 @@ void noc_metrics_store(noc_metrics_t *m, sqlite3 *db, int64_t now_us, dynbuf_t *
     absorb(m, db);
     for (size_t i = 0; i < NHISTS; i++)
         histogram(m, &hists[i], i, out);
+    char fresh_since[40];
+    timefmt_iso(now_us - (int64_t)NOC_PROBE_STALE_S * USEC_PER_SEC, fresh_since,
+                sizeof fresh_since);
     for (size_t i = 0; i < NPROBE_SERIES; i++)
-        probe_one(db, &probe_series[i], out);
+        probe_one(db, &probe_series[i], fresh_since, out);
     probe_ages(db, now_us, out);
 }
 

@@ -18,6 +18,9 @@
 #include "dynbuf.h"
 
 #define NOC_METRICS_CHUNK 200000
+/* A probe whose last heartbeat is older than this is stale (six missed
+ * heartbeats at the probe's default --heartbeat 10). */
+#define NOC_PROBE_STALE_S 60
 
 typedef struct noc_metrics noc_metrics_t;
 

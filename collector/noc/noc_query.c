@@ -55,13 +55,25 @@ static bool parse_uint(const char *v, unsigned long lo, unsigned long hi, unsign
     return true;
 }
 
+/* "24h" and the like: that long before now. A bare number stays seconds
+ * since 1970, so a span needs its unit letter. */
+static bool parse_relative(const char *v, int64_t *us)
+{
+    size_t n = strlen(v);
+    int64_t span = 0;
+    if (n < 2 || !strchr("smhdw", v[n - 1]) || !timefmt_parse_span(v, &span))
+        return false;
+    *us = timefmt_now() - span * USEC_PER_SEC;
+    return *us >= 0;
+}
+
 static bool parse_time(const char *v, char out[32])
 {
     int64_t us = 0;
     unsigned secs = 0;
     if (parse_uint(v, 0, 4102444800UL, &secs)) /* up to 2100-01-01 */
         us = (int64_t)secs * USEC_PER_SEC;
-    else if (!timefmt_parse_iso(v, &us) || us < 0)
+    else if (!parse_relative(v, &us) && (!timefmt_parse_iso(v, &us) || us < 0))
         return false;
     timefmt_iso(us, out, 32);
     return true;
@@ -71,7 +83,10 @@ static bool p_time(const char *name, const char *v, char out[32], char *err, siz
 {
     if (parse_time(v, out))
         return true;
-    snprintf(err, errlen, "%s: not an ISO 8601 UTC time or seconds since 1970", name);
+    snprintf(err, errlen,
+             "%s: not an ISO 8601 UTC time, seconds since 1970 or a span before now"
+             " (90s, 30m, 24h, 7d, 52w)",
+             name);
     return false;
 }
 

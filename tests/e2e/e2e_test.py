@@ -292,6 +292,13 @@ def main():
     if TWO:
         replay(endpoint, "p2")
     if rec and IMPORT:
+        # the wire's verdict first, provisional until Graph's record arrives
+        deadline = time.time() + 45
+        while time.time() < deadline and not any(
+                c["source"] == "wire-only" for c in api("/api/calls?since=2020-01-01T00:00:00Z")["calls"]):
+            time.sleep(0.5)
+        check(any(c["source"] == "wire-only" for c in api("/api/calls?since=2020-01-01T00:00:00Z")["calls"]),
+              "a wire-only call before the record is imported")
         with open(path("record.json"), "w") as f:
             json.dump(rec, f)
         r = run([COLLECTOR, "graph-import", "--db", path("store.db"), "--org-key",
@@ -303,6 +310,14 @@ def main():
     c, streams = assert_call(calls, rec, client_ip)
     scenario_checks(c, streams)
     api_checks(tuple(SC["expect"]), client_ip)
+    if rec and IMPORT:
+        joined = [x for x in api("/api/calls?since=2020-01-01T00:00:00Z")["calls"] if x["source"] == "joined"]
+        hist = api("/api/calls/" + urllib.parse.quote(joined[0]["call_id"], safe=""))["history"]
+        check(len(hist) >= 2 and hist[0]["source"] == "wire-only" and hist[0]["provisional"] and
+              hist[-1]["source"] == "joined" and not hist[-1]["provisional"] and
+              hist[-1]["verdict"] == SC["expect"][0],
+              "verdict history: provisional wire verdict, then judged again with Graph (%s)" %
+              [(h["source"], h["verdict"]) for h in hist])
     if TWO:
         check(all(s["evidence"]["wire"]["probes"] == 2 for s in streams),
               "each stream seen by two probes, counted once")

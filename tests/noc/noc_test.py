@@ -70,6 +70,17 @@ def ago(minutes):
 
 # ---- fixture ------------------------------------------------------------------
 
+HISTORY_SQL = """
+CREATE TABLE IF NOT EXISTS verdict_history(id INTEGER PRIMARY KEY, call_id TEXT NOT NULL,
+  at TEXT NOT NULL, verdict TEXT NOT NULL, confidence REAL NOT NULL, source TEXT NOT NULL,
+  provisional INTEGER NOT NULL, rule TEXT);
+INSERT INTO verdict_history(call_id, at, verdict, confidence, source, provisional, rule)
+  VALUES('call-hq-lan', '2026-01-15T10:05:00.000000Z', 'lan', 0.7, 'wire-only', 1,
+         'outbound loss at the probe'),
+        ('call-hq-lan', '2026-01-15T10:40:00.000000Z', 'lan', 0.9, 'joined', 0,
+         'outbound-loss-at-probe');
+"""
+
 VERDICT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS verdict_calls(call_id TEXT PRIMARY KEY, source TEXT NOT NULL, site TEXT,
   start TEXT NOT NULL, end TEXT NOT NULL, verdict TEXT NOT NULL, confidence REAL NOT NULL,
@@ -126,10 +137,68 @@ def vstream_sql(cid, part, sid, verdict, ev, direction="outbound"):
                              q(ev)))
 
 
+def interval_sql(probe, site, ssrc, start, secs, loss, jitter, received, direction="outbound",
+                 src_ip=None, dst_ip=None, packets=500):
+    """One interval record as the collector stores it (src/dst sealed and hashed)."""
+    end = start + datetime.timedelta(seconds=secs)
+    rec = json.dumps({"type": "interval", "ssrc": ssrc, "app": "teams", "direction": direction,
+                      "packets": packets, "bytes": packets * 120, "lost": int(packets * loss / 100),
+                      "loss_pct": loss, "jitter_ms_max": jitter, "jitter_ms": jitter / 2})
+    ip = lambda col, v: ("pii_seal('%s', %s), pii_hash('ip', %s)" % (col, q(v), q(v))
+                         if v else "NULL, NULL")
+    return ("INSERT INTO intervals(probe_id, site, received, start, \"end\", src_port, dst_port,"
+            " ssrc, direction, packets, lost, loss_pct, jitter_ms_max, src_ip_enc, src_ip_hmac,"
+            " dst_ip_enc, dst_ip_hmac, record) VALUES(%s, %s, %s, %s, %s, NULL, NULL, %d, %s,"
+            " %d, %d, %s, %s, %s, %s, %s);\n" %
+            (q(probe), q(site), q(iso(received)), q(iso(start)), q(iso(end)), ssrc, q(direction),
+             packets, int(packets * loss / 100), loss, jitter, ip("src_ip", src_ip),
+             ip("dst_ip", dst_ip), q(rec)))
+
+
+# The call-hq-lan outbound stream (ssrc 1) in 10 s intervals over its 5 minutes:
+# clean but for a 40 s burst of 20 % loss from the 120th second.
+BURST = range(12, 16)
+
+
+def timeline_fixture():
+    t0 = NOW - datetime.timedelta(minutes=30)
+    sql = ""
+    for k in range(30):
+        loss = 20.0 if k in BURST else 0.0
+        sql += interval_sql("probe-hq", "hq", 1, t0 + datetime.timedelta(seconds=10 * k), 10,
+                            loss, 45.0 if k in BURST else 4.0, NOW - datetime.timedelta(minutes=25))
+    # the same SSRC from another probe: not this stream's
+    sql += interval_sql("probe-other", "hq", 1, t0, 10, 50.0, 4.0, NOW - datetime.timedelta(minutes=25))
+    return sql
+
+
+def live_fixture(now=NOW):
+    """Calls in progress at hq (3: one with outbound loss, one with inbound loss, one clean)
+    and at branch (1 clean); a stream whose records stopped 2 minutes ago is not live."""
+    r = lambda secs: now - datetime.timedelta(seconds=secs)
+    sql = ""
+    for k in range(3):  # three intervals each, the newest received 5 s ago
+        sql += interval_sql("probe-hq", "hq", 101, r(35 - 10 * k), 10, 8.0 if k == 2 else 0.0, 5.0,
+                            r(25 - 10 * k), "outbound", "10.1.0.21", "52.112.0.1")
+        sql += interval_sql("probe-hq", "hq", 102, r(35 - 10 * k), 10, 0.0, 5.0, r(25 - 10 * k),
+                            "inbound", "52.112.0.1", "10.1.0.21")
+        sql += interval_sql("probe-hq", "hq", 103, r(35 - 10 * k), 10, 0.0, 5.0, r(25 - 10 * k),
+                            "outbound", "10.1.0.22", "52.112.0.1")
+        sql += interval_sql("probe-hq", "hq", 104, r(35 - 10 * k), 10, 12.0, 5.0, r(25 - 10 * k),
+                            "inbound", "52.112.0.1", "10.1.0.22")
+        sql += interval_sql("probe-hq", "hq", 105, r(35 - 10 * k), 10, 0.0, 5.0, r(25 - 10 * k),
+                            "outbound", "10.1.0.23", "52.112.0.1")
+        sql += interval_sql("probe-br", "branch", 201, r(35 - 10 * k), 10, 0.0, 5.0,
+                            r(25 - 10 * k), "outbound", "10.2.0.21", "52.112.0.1")
+    sql += interval_sql("probe-hq", "hq", 106, r(130), 10, 30.0, 5.0, r(120), "outbound",
+                        "10.1.0.24", "52.112.0.1")
+    return sql
+
+
 def base_fixture():
     wire_bad = {"loss_pct": 6.5, "jitter_ms_max": 48.0, "network_jitter_ms_max": 41.0,
                 "mos": 2.9, "packets": 3000}
-    graph_bad = {"avg_loss": 0.07, "max_jitter_ms": 55, "bssid": "aa:bb:cc:00:11:22",
+    graph_bad = {"avg_loss_pct": 7.0, "avg_jitter_ms": 38.0, "max_jitter_ms": 55, "bssid": "aa:bb:cc:00:11:22",
                  "subnet": "10.1.0.0", "connection_type": "wifi", "wifi_signal": -71}
     sql = VERDICT_SCHEMA
     # hq: lan (wifi client), healthy, wan; branch: wan, endpoint; a call with broken evidence.
@@ -157,12 +226,19 @@ def base_fixture():
     sql += call_sql("call-br-endpoint", "branch", "endpoint", 60, source="cloud-only")
     sql += call_sql("call-odd", None, "unknown", 20, conf=0.1, ev="{not json")
     sql += participant_sql("call-odd", "caller", None, "10.3.0.1", "unknown", "also not json")
+    # probe-hq beat 20 s ago; probe-gone stopped 3 minutes ago, connected and spooling then
+    sql += ("INSERT INTO probes VALUES('probe-gone', 'branch', '0.1.0', %s, %s, %s, %s);\n" %
+            (q(ago(60)), q(ago(3)), q(ago(3)),
+             q(json.dumps({"probe": {"dropped": 1, "pcap": {"kernel_dropped": 0}},
+                           "export": {"connected": True, "spool": {"batches": 9,
+                                                                   "bytes": 99999}}}))))
     sql += ("INSERT INTO probes VALUES('probe-hq', 'hq', '0.1.0', %s, %s, %s, %s);\n" %
-            (q(iso(NOW)), q(iso(NOW)), q(ago(1)),
+            (q(iso(NOW)), q(iso(NOW)), q(iso(NOW - datetime.timedelta(seconds=20))),
              q(json.dumps({"probe": {"dropped": 12, "pcap": {"kernel_dropped": 3,
                                                               "iface_dropped": 0}},
                            "export": {"connected": True, "spool": {"batches": 4,
                                                                    "bytes": 8192}}}))))
+    sql += timeline_fixture() + live_fixture() + HISTORY_SQL
     fixture(sql)
 
 
@@ -301,6 +377,11 @@ def case_filters():
     check(st == 200 and len(b["calls"]) == 6, "all 6 calls listed")
     check(b["calls"][0]["call_id"] == "call-odd", "newest first")
     check(b["calls"][0]["rule"] is None, "broken evidence JSON gives rule null, not an error")
+    byid = {c["call_id"]: c for c in b["calls"]}
+    lan = byid["call-hq-lan"]
+    check(lan["worst_loss_pct"] == 6.5 and lan["worst_jitter_ms"] == 24.0 and
+          lan["worst_mos"] == 2.9, "worst loss, jitter (network jitter first), MOS (%s)" % lan)
+    check(byid["call-odd"]["worst_loss_pct"] is None, "no probe streams: worst figures null")
     st, b = get_json("/api/calls" + qs(site="hq"))
     check(ids(b) == ["call-hq-lan", "call-hq-ok", "call-hq-wan"], "site=hq")
     st, b = get_json("/api/calls" + qs(verdict="wan"))
@@ -352,13 +433,81 @@ def case_call():
     check(out["probe"]["record"]["ssrc"] == 1, "probe's stream record included")
     check(out["probe"]["client_ip"] == CLIENT_IP, "probe stream address opened")
     check(out["graph_stream_rid"] == 7 and out["verdict"] == "lan", "verdict stream columns")
+    h = b["history"]
+    check([(x["source"], x["provisional"]) for x in h] == [("wire-only", True), ("joined", False)],
+          "verdict history: provisional wire verdict, then with Graph")
     st, b = get_json("/api/calls/call-odd")
     check(st == 200 and b["call"]["evidence"] is None, "broken evidence JSON shown as null")
+    check(b["history"] == [], "no history: empty list")
     check(b["participants"][0]["client_ip"] == "10.3.0.1", "odd call's participant")
     st, b = get_json("/api/calls/no-such-call")
     check(st == 404 and "error" in b, "unknown call: 404 JSON")
     st, b = get_json("/api/calls/" + urllib.parse.quote("a\x01b"))
     check(st == 400, "control character in call id: 400")
+    stop(p)
+
+
+def case_timeline():
+    setup()
+    p = serve()
+    st, b = get_json("/api/calls/call-hq-lan/timeline")
+    check(st == 200, "timeline 200")
+    check(b["call_id"] == "call-hq-lan" and b["verdict"] == "lan", "timeline names the call")
+    check(b["thresholds"]["loss_pct"] == 2.0, "thresholds from the call's evidence")
+    ss = {s["direction"]: s for s in b["streams"]}
+    out = ss["outbound"]
+    iv = out["intervals"]
+    check(len(iv) == 30, "30 intervals of the outbound stream (%d)" % len(iv))
+    check(all(iv[k]["t"] < iv[k + 1]["t"] for k in range(29)), "intervals in time order")
+    bad = [k for k, x in enumerate(iv) if x["loss_pct"] > 2]
+    check(bad == list(BURST), "the burst is in intervals 12-15 (%s)" % bad)
+    t0 = NOW - datetime.timedelta(minutes=30)
+    check(abs(iv[12]["t"] - (t0.timestamp() + 120)) < 0.01, "the burst starts 120 s in")
+    check(abs(iv[0]["dur_s"] - 10) < 0.01 and abs(iv[0]["bitrate_kbps"] - 48.0) < 0.01,
+          "interval length and bitrate")
+    check(iv[12]["jitter_ms_max"] == 45.0 and iv[0]["mos"] is None, "jitter; MOS null when absent")
+    check(out["wire"]["loss_pct"] == 6.5, "whole-stream wire figure as reference")
+    check(out["graph"]["avg_loss_pct"] == 7.0, "Graph's whole-call figure as reference")
+    check(out["truncated"] is False, "not truncated")
+    check(len(ss["inbound"]["intervals"]) == 0, "the inbound stream had no interval records")
+    st, b = get_json("/api/calls/call-odd/timeline")
+    check(st == 200 and b["streams"] == [], "a call without streams: empty timeline")
+    check(b["thresholds"]["wire_loss_pct"] == 1.0, "default thresholds without evidence")
+    st, b = get_json("/api/calls/no-such/timeline")
+    check(st == 404, "unknown call: 404")
+    st, hd, body = get("/api/calls/call-hq-lan/timeline", token=None)
+    check(st == 401, "timeline needs the token")
+    st, b = get_json("/api/calls/call-hq-lan/timeline?since=1")
+    check(st == 400, "timeline takes no parameters")
+    st, b = get_json("/api/calls//timeline")
+    check(st in (400, 404), "empty call id refused (%d)" % st)
+    stop(p)
+
+
+def case_live():
+    setup()
+    p = serve()
+    st, b = get_json("/api/live")
+    check(st == 200, "live 200")
+    sites = {s["site"]: s for s in b["sites"]}
+    check(set(sites) == {"hq", "branch"}, "live sites: hq and branch (%s)" % sorted(sites))
+    hq = sites["hq"]
+    check(hq["active_calls"] == 3, "hq: 3 calls in progress (%d)" % hq["active_calls"])
+    check(hq["degraded_calls"] == 2 and hq["lan_degraded"] == 1 and hq["wan_degraded"] == 1,
+          "hq: 2 degraded now, 1 on the LAN side, 1 on the WAN side (%s)" % hq)
+    check(hq["streams"] == 5, "hq: 5 live streams (the stopped one is not)")
+    check(sites["branch"]["active_calls"] == 1 and sites["branch"]["degraded_calls"] == 0,
+          "branch: 1 clean call")
+    calls = [c for c in b["calls"] if c["site"] == "hq"]
+    check(all(c["provisional"] is True for c in b["calls"]), "verdicts marked provisional")
+    check(sorted(c["verdict"] for c in calls) == ["healthy", "lan", "wan"],
+          "provisional verdicts lan, wan, healthy")
+    check(all(re.fullmatch(r"live:[0-9a-f]{16}", c["live_id"]) for c in calls), "pseudonymous ids")
+    check("10.1.0.2" not in json.dumps(b), "no addresses in the live answer")
+    st, b = get_json("/api/live" + qs(site="branch"))
+    check([s["site"] for s in b["sites"]] == ["branch"], "site filter")
+    st, b = get_json("/api/live" + qs(since=ago(5)))
+    check(st == 400, "live takes only site")
     stop(p)
 
 
@@ -374,6 +523,13 @@ def case_summaries():
     check(sites["branch"]["verdicts"]["endpoint"] == 1, "branch endpoint count")
     st, b = get_json("/api/sites" + qs(since=ago(100)))
     check({s["site"]: s["calls"] for s in b["sites"]}["hq"] == 2, "site summary window")
+    st, b = get_json("/api/sites" + qs(since="100m"))
+    check({s["site"]: s["calls"] for s in b["sites"]}["hq"] == 2, "relative since=100m")
+    st, b = get_json("/api/sites" + qs(since="24h", until="50m"))
+    check(st == 200 and sum(s["calls"] for s in b["sites"]) == 3, "since=24h until=50m: 3 calls (%s)" % b)
+    for bad in ("24x", "h", "-5m", "0h", "99999999w"):
+        st, b = get_json("/api/sites" + qs(since=bad))
+        check(st == 400 and "since" in b["error"], "since=%s refused" % bad)
     st, b = get_json("/api/sites/hq" + qs(bucket=3600))
     check(st == 200 and b["calls"] == 3, "hq summary")
     check(sum(t["calls"] for t in b["timeline"]) == 3, "timeline adds up")
@@ -459,7 +615,15 @@ def case_metrics():
     check(m.get('callscope_probe_spool_batches{probe="probe-hq",site="hq"}') == 4, "spool")
     check(m.get('callscope_probe_connected{probe="probe-hq",site="hq"}') == 1, "connected")
     age = m.get('callscope_probe_heartbeat_age_seconds{probe="probe-hq",site="hq"}')
-    check(age is not None and 30 < age < 600, "heartbeat age about a minute (%s)" % age)
+    check(age is not None and 15 < age < 55, "heartbeat age about 20 s (%s)" % age)
+    check(m.get('callscope_probe_stale{probe="probe-hq",site="hq"}') == 0, "probe-hq current")
+    gone = '{probe="probe-gone",site="branch"}'
+    check(m.get("callscope_probe_stale" + gone) == 1, "stopped heartbeats: probe stale")
+    check(m.get("callscope_probe_connected" + gone) == 0, "stale probe reads disconnected")
+    check("callscope_probe_spool_batches" + gone not in m and
+          "callscope_probe_spool_bytes" + gone not in m and
+          "callscope_probe_decode_dropped" + gone not in m, "stale probe's old spool left out")
+    check(m.get("callscope_probe_heartbeat_age_seconds" + gone, 0) > 170, "its age keeps growing")
     check("callscope_alerts_checks_total" in m, "alert counters present")
     check('callscope_noc_http_responses_total{code="200"}' not in m or True, "http counters")
     # New streams are added to the histograms between scrapes (counters).
@@ -677,16 +841,99 @@ def case_alerts():
     fixture(calls_now("c", "hq", "healthy", 4))
     wait_for(lambda: metric('callscope_alerts_active{site="hq",kind="lan"}') == 0, 10,
              "the share to fall below")
+    wait_for(lambda: len(Hook.posts) >= 2, 10, "the resolved message")
+    r = json.loads(Hook.posts[1][1])
+    check(a["status"] == "firing" and r["status"] == "resolved" and r["kind"] == "lan",
+          "a resolved message when the share falls below")
+    check(metric('callscope_alerts_resolved_total{site="hq",kind="lan"}') == 1, "resolved counted")
+    check('alert resolved: site "hq": lan verdicts' in read_log(), "resolved line on stderr")
     fixture(calls_now("d", "hq", "lan", 6))
     wait_for(lambda: metric('callscope_alerts_suppressed_total{site="hq",kind="lan"}') == 1, 10,
              "the second crossing to be suppressed")
-    check(len(Hook.posts) == 1, "exactly one POST within the rate limit")
+    check(len(Hook.posts) == 2, "one alert and its resolution within the rate limit")
     check(metric('callscope_alerts_fired_total{site="hq",kind="lan"}') == 1, "fired counted")
     check(metric('callscope_alerts_fired_total{site="hq",kind="wan"}') == 0, "no wan alert")
     check(metric('callscope_alerts_webhook_failures_total{site="hq",kind="lan"}') == 0,
           "no webhook failure")
     stop(p)
     srv.shutdown()
+
+
+def case_live_alerts():
+    """Calls in progress degraded on one side: a live alert per side, resolved when the
+    interval records stop (here: the live window passes without new ones)."""
+    setup(with_fixture=False)
+    fixture("SELECT 1;")  # a store with interval records but no verdicts yet
+    srv, url = webhook()
+    p = serve(["--alert-check", "1", "--alert-live-calls", "1", "--alert-live-window", "10",
+               "--alert-webhook", url, "--alert-format", "alertmanager", "--no-syslog"])
+    time.sleep(1.5)
+    check(len(Hook.posts) == 0, "no live alert without interval records")
+    fixture(live_fixture(datetime.datetime.now(datetime.timezone.utc) +
+                         datetime.timedelta(seconds=5)))
+    wait_for(lambda: len(Hook.posts) >= 2, 10, "a LAN and a WAN live alert for hq")
+    firing = [json.loads(b) for _, b in Hook.posts[:2]]
+    kinds = sorted(x["alerts"][0]["labels"]["kind"] for x in firing)
+    check(kinds == ["live_lan", "live_wan"], "live_lan and live_wan fired (%s)" % kinds)
+    am = firing[0]
+    check(am["version"] == "4" and am["status"] == "firing" and
+          am["alerts"][0]["labels"]["site"] == "hq" and
+          am["alerts"][0]["labels"]["alertname"].startswith("CallscopeSite") and
+          "calls in progress" in am["alerts"][0]["annotations"]["summary"],
+          "Alertmanager webhook format")
+    check(metric('callscope_alerts_active{site="branch",kind="live_lan"}') == 0, "branch clean")
+    check("10.1.0.2" not in json.dumps(firing), "no address in the alert")
+    wait_for(lambda: len(Hook.posts) >= 4, 25, "both resolved when the records stop")
+    resolved = [json.loads(b) for _, b in Hook.posts[2:4]]
+    check(all(x["status"] == "resolved" and x["alerts"][0]["endsAt"] != "0001-01-01T00:00:00Z"
+              for x in resolved), "resolved messages with an end time")
+    check(metric('callscope_alerts_resolved_total{site="hq",kind="live_wan"}') == 1,
+          "live_wan resolved counted")
+    stop(p)
+    r = subprocess.run([COLLECTOR, "serve", "--db", DB, "--org-key", ORGKEY, "--token-file",
+                        TOKEN_FILE, "--bind", "127.0.0.1:0", "--alert-format", "xml"],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode != 0 and "--alert-format" in r.stderr, "unknown --alert-format refused")
+    srv.shutdown()
+
+
+GRAFANA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "grafana")
+
+
+def grafana_names():
+    """Every callscope metric name the dashboard and the rules use."""
+    dash = json.load(open(os.path.join(GRAFANA, "callscope-dashboard.json")))
+    exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+    rules = open(os.path.join(GRAFANA, "callscope-alerts.rules.yml")).read()
+    names = set(re.findall(r"callscope_[a-z0-9_]+", " ".join(exprs) + rules))
+    return dash, exprs, names
+
+
+def case_grafana():
+    dash, exprs, names = grafana_names()
+    check(dash["__inputs"][0]["type"] == "datasource" and dash["uid"], "importable dashboard")
+    check(len(exprs) >= 15 and all(e.strip() for e in exprs), "panels with queries")
+    ids = [p["id"] for p in dash["panels"]]
+    check(len(ids) == len(set(ids)), "panel ids unique")
+    setup()
+    p = serve(["--alert-check", "1", "--alert-live-calls", "1", "--alert-live-window", "60"])
+    wait_for(lambda: metric('callscope_alerts_active{site="hq",kind="live_wan"}') == 1, 10,
+             "a live alert state to show in /metrics")
+    st, hd, body = get("/metrics")
+    text = body.decode()
+    missing = sorted(n for n in names if n not in text)
+    check(not missing, "every metric the dashboard and rules use is served (%s missing)" % missing)
+    stop(p)
+
+
+def case_promtool():
+    exe = shutil.which("promtool")
+    if not exe:
+        skip("promtool not installed (apt-get install prometheus): rules not checked")
+    r = subprocess.run([exe, "check", "rules", os.path.join(GRAFANA, "callscope-alerts.rules.yml")],
+                       capture_output=True, text=True, timeout=60)
+    print(r.stdout + r.stderr)
+    check(r.returncode == 0, "promtool check rules passes")
 
 
 def case_webhook_down():
@@ -715,41 +962,81 @@ def chromium():
     return None
 
 
+def chrome_run(exe, url, shot=None, size="1400,1800"):
+    """One headless Chromium run: the DOM after the page settled, its console lines."""
+    base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--no-first-run", "--disable-extensions", "--disable-background-networking",
+            "--disable-sync", "--disable-component-update",
+            "--user-data-dir=" + os.path.join(TMP, "chrome"), "--hide-scrollbars",
+            "--proxy-server=direct://", "--proxy-bypass-list=*", "--enable-logging=stderr",
+            "--v=0", "--virtual-time-budget=8000", "--window-size=" + size]
+    if shot:
+        fixture(live_fixture(datetime.datetime.now(datetime.timezone.utc)))  # still in progress
+        r = subprocess.run(base + ["--screenshot=" + shot, url], capture_output=True, text=True,
+                           timeout=90)
+        check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "screenshot kept: " + shot)
+        return None, []
+    r = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=90)
+    console = [l for l in r.stderr.splitlines() if "CONSOLE" in l]
+    print("\n".join(console[:20]))
+    check(r.returncode == 0 and "<html" in r.stdout, "chromium dumped the page")
+    check(not [l for l in console if re.search(r"error|Uncaught", l, re.I)], "no console errors")
+    return r.stdout, console
+
+
 def case_dashboard():
     exe = chromium()
     if not exe:
         skip("chromium not installed (apt-get install chromium)")
     setup()
     p = serve()
-    shot = os.path.join(WORKDIR, "dashboard.png")
-    url = "http://127.0.0.1:%d/#token=%s&site=hq&call=call-hq-lan" % (PORT[0], TOKEN)
-    base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--no-first-run", "--disable-extensions", "--disable-background-networking",
-            "--disable-sync", "--disable-component-update", "--user-data-dir=" + os.path.join(TMP, "chrome"),
-            "--proxy-server=direct://", "--proxy-bypass-list=*", "--enable-logging=stderr", "--v=0",
-            "--virtual-time-budget=8000", "--window-size=1400,1800"]
-    r = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=90)
-    dom = r.stdout
-    console = [l for l in r.stderr.splitlines() if "CONSOLE" in l]
-    print("\n".join(console[:20]))
-    check(r.returncode == 0 and "<html" in dom, "chromium dumped the page")
+    base = "http://127.0.0.1:%d/" % PORT[0]
+    url = base + "#token=%s&site=hq&call=call-hq-lan" % TOKEN
+    fixture(live_fixture(datetime.datetime.now(datetime.timezone.utc)))
+    dom, console = chrome_run(exe, url)
     m = re.search(r'id="status" data-state="([a-z]+)"[^>]*>([^<]*)<', dom)
     check(m is not None and m.group(1) == "ready", "page status ready (%s)" % (m and m.groups(),))
-    check(not [l for l in console if re.search(r"error|Uncaught", l, re.I)], "no console errors")
     check("call-hq-lan" in dom and "outbound-loss-at-probe" in dom, "the call and its rule shown")
     check('class="verdict v-lan"' in dom, "the lan verdict shown")
     check("Wire (probe)" in dom and "Graph (Microsoft)" in dom, "wire and Graph side by side")
     check("aa:bb:cc:00:11:22" in dom, "access point shown")
     check(CLIENT_IP in dom, "client address shown to the token holder")
+    check("6.5 %" in dom and "48 ms" in dom, "figures in units a person reads (6.5 %, 48 ms)")
+    # live panel: hq has 3 calls now, 2 degraded
+    live = dom[dom.index('id="live"'):dom.index('id="sites-panel"')]
+    check(re.search(r"<td>hq</td><td class=\"num\">3</td>", live) is not None,
+          "live panel: hq with 3 calls in progress")
+    check("2 of 3 degraded" in live, "live panel: 2 of 3 degraded, in words")
+    # sites: share of bad calls as colour and text, worst first
+    sites = dom[dom.index('id="sites"'):dom.index('id="site-view"')]
+    check("67 % bad (2 of 3)" in sites and "sev-bad" in sites, "hq: share of bad calls + colour")
+    check(sites.index(">branch<") < sites.index(">hq<"), "sites sorted by share of bad calls")
+    # verdict timeline with axes and a legend
+    tl = dom[dom.index('id="timeline"'):dom.index('class="cols"')]
+    check(tl.count('class="tick"') >= 5 and "<rect" in tl, "verdict timeline: bars and axis ticks")
+    check('class="legend-item"' in dom and "LAN/Wi-Fi" in dom, "legend with names")
+    # call list: local time, duration, worst figures; sortable headers
+    check("5 min 00 s" in dom, "durations in the call list")
+    check('data-sort="desc"' in dom, "call list sorted (newest first) and marked")
+    # the call's timeline charts, the burst above the threshold line
+    charts = dom[dom.index('id="call-charts"'):dom.index('id="call-participants"')]
+    check("Loss per interval" in charts and "Jitter per interval" in charts, "timeline charts")
+    check('class="thr"' in charts and 'class="ref"' in charts, "threshold and Graph lines")
+    check(charts.count("pt pt-bad") >= 4, "the burst's intervals marked above the threshold")
+    check("provisional, from the wire" in dom and "judged with Graph" in dom,
+          "the verdict history shown")
     check(TOKEN not in read_log(), "token not logged")
-    r = subprocess.run(base + ["--screenshot=" + shot, url], capture_output=True, text=True,
-                       timeout=90)
-    check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "screenshot kept: " + shot)
+    check("#token" not in dom, "token not left in the page")
+    chrome_run(exe, base + "#token=%s" % TOKEN, os.path.join(WORKDIR, "dashboard-main.png"),
+               "1400,1500")
+    chrome_run(exe, url, os.path.join(WORKDIR, "dashboard-call.png"), "1400,3200")
+    chrome_run(exe, base + "#token=%s&wall=1" % TOKEN, os.path.join(WORKDIR, "dashboard-live.png"),
+               "1600,1000")
+    shutil.copy(os.path.join(WORKDIR, "dashboard-main.png"), os.path.join(WORKDIR, "dashboard.png"))
     # Without a token the page asks for one and shows no data.
-    r = subprocess.run(base + ["--dump-dom", "http://127.0.0.1:%d/" % PORT[0]],
-                       capture_output=True, text=True, timeout=90)
-    check('data-state="idle"' in r.stdout and "call-hq-lan" not in r.stdout,
-          "no token: login form, no data")
+    shutil.rmtree(os.path.join(TMP, "chrome"), ignore_errors=True)
+    dom, console = chrome_run(exe, base)
+    check('data-state="idle"' in dom and "call-hq-lan" not in dom, "no token: login form, no data")
     stop(p)
 
 

@@ -1,17 +1,25 @@
 /* callscope NOC dashboard: reads the JSON API with the bearer token kept in
- * this tab's sessionStorage (given as #token=... once, or typed in). Every
- * value from the API goes into the page as text, never as HTML. */
+ * this tab's sessionStorage (given as #token=... once, or typed in), or, on
+ * a wall screen where the user ticked "remember", in localStorage. Every
+ * value from the API goes into the page as text, never as HTML; charts are
+ * SVG elements made here (no library, no CDN). */
 'use strict';
 
 const VERDICTS = ['lan', 'wan', 'endpoint', 'cloud', 'healthy', 'unknown'];
-const state = { token: null, site: null, call: null };
+const BAD = ['lan', 'wan', 'endpoint', 'cloud'];
+const LABEL = { lan: 'LAN/Wi-Fi', wan: 'WAN', endpoint: 'endpoint', cloud: 'cloud/far side',
+  healthy: 'healthy', unknown: 'unknown' };
+const TOKEN_KEY = 'callscope-token';
+const SVGNS = 'http://www.w3.org/2000/svg';
+const state = { token: null, site: null, call: null, calls: [], sort: { key: 'start', dir: -1 },
+  timer: null, wall: false };
 
 function $(id) { return document.getElementById(id); }
 
 function setStatus(s, text) {
-  const el = $('status');
-  el.dataset.state = s;
-  el.textContent = text || s;
+  const e = $('status');
+  e.dataset.state = s;
+  e.textContent = text || s;
 }
 
 function el(tag, text, cls) {
@@ -21,9 +29,57 @@ function el(tag, text, cls) {
   return e;
 }
 
-function verdictBadge(v) {
-  return el('span', v || '?', 'verdict v-' + (VERDICTS.includes(v) ? v : 'unknown'));
+function svg(tag, attrs, text) {
+  const e = document.createElementNS(SVGNS, tag);
+  for (const k of Object.keys(attrs || {})) e.setAttribute(k, String(attrs[k]));
+  if (text !== undefined) e.textContent = String(text);
+  return e;
 }
+
+function verdictBadge(v) {
+  const k = VERDICTS.includes(v) ? v : 'unknown';
+  const b = el('span', v || '?', 'verdict v-' + k);
+  b.title = LABEL[k];
+  return b;
+}
+
+/* ---- numbers in units a person reads ------------------------------------------ */
+
+function isNum(v) { return typeof v === 'number' && isFinite(v); }
+function fmtPct(v) { return isNum(v) ? (v < 10 ? v.toFixed(1) : v.toFixed(0)) + ' %' : '—'; }
+function fmtMs(v) { return isNum(v) ? Math.round(v) + ' ms' : '—'; }
+function fmtMos(v) { return isNum(v) ? v.toFixed(1) : '—'; }
+function fmtInt(v) { return isNum(v) ? Math.round(v).toLocaleString() : '—'; }
+function fmtKbps(v) { return isNum(v) ? Math.round(v) + ' kbit/s' : '—'; }
+
+function fmtDuration(s) {
+  if (!isNum(s) || s < 0) return '—';
+  s = Math.round(s);
+  if (s < 60) return s + ' s';
+  if (s < 3600) return Math.floor(s / 60) + ' min ' + String(s % 60).padStart(2, '0') + ' s';
+  return Math.floor(s / 3600) + ' h ' + String(Math.floor(s / 60) % 60).padStart(2, '0') + ' min';
+}
+
+function parseTime(iso) { const t = Date.parse(iso); return isFinite(t) ? t : null; }
+
+function fmtLocal(iso, withDate) {
+  const t = parseTime(iso);
+  if (t === null) return iso || '—';
+  const d = new Date(t);
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  if (!withDate) return time;
+  return d.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ' ' + time;
+}
+
+/* Share of bad calls as a severity: colour plus the word, never colour alone. */
+function severity(share) {
+  if (!isNum(share)) return { cls: 'sev-none', word: 'no calls' };
+  if (share >= 0.3) return { cls: 'sev-bad', word: 'poor' };
+  if (share >= 0.1) return { cls: 'sev-warn', word: 'fair' };
+  return { cls: 'sev-ok', word: 'good' };
+}
+
+/* ---- the address and the token ---------------------------------------------------- */
 
 function hashParams() {
   const out = {};
@@ -46,6 +102,8 @@ function setHash(p) {
   history.replaceState(null, '', parts.length ? '#' + parts.join('&') : window.location.pathname);
 }
 
+function saveHash() { setHash({ site: state.site, call: state.call, wall: state.wall ? '1' : '' }); }
+
 class HttpError extends Error {
   constructor(status, msg) { super(msg); this.status = status; }
 }
@@ -61,73 +119,225 @@ async function api(path, params) {
   return body;
 }
 
-function since() {
-  const secs = parseInt($('range').value, 10) || 86400;
-  return new Date(Date.now() - secs * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+/* The window as API parameters: a span before now ("24h") or a custom range. */
+function windowParams() {
+  const v = $('range').value;
+  if (v !== 'custom') return { since: v };
+  const out = {};
+  const f = Date.parse($('from').value), t = Date.parse($('to').value);
+  if (isFinite(f)) out.since = Math.floor(f / 1000);
+  if (isFinite(t)) out.until = Math.floor(t / 1000);
+  if (!out.since) out.since = '24h';
+  return out;
 }
+
+function windowBucket() {
+  const w = windowParams();
+  const now = Date.now() / 1000;
+  const spans = { '1h': 3600, '24h': 86400, '7d': 604800, '30d': 2592000 };
+  const span = spans[w.since] || ((w.until || now) - (w.since || now - 86400));
+  if (span <= 3 * 3600) return 300;
+  if (span <= 2 * 86400) return 3600;
+  if (span <= 8 * 86400) return 6 * 3600;
+  return 86400;
+}
+
+/* ---- tables ------------------------------------------------------------------------ */
 
 function fill(tbody, rows, cells, onclick) {
   tbody.replaceChildren();
   if (!rows.length) {
     const tr = el('tr');
-    const td = el('td', 'none', 'muted');
-    td.colSpan = 9;
+    const td = el('td', 'none in this window', 'muted');
+    td.colSpan = 10;
     tr.appendChild(td);
     tbody.appendChild(tr);
     return;
   }
+  const heads = tbody.parentNode.tHead ? tbody.parentNode.tHead.rows[0].cells : [];
   for (const r of rows) {
     const tr = el('tr');
-    for (const c of cells(r)) {
+    cells(r).forEach((c, i) => {
       const td = el('td');
+      if (heads[i] && heads[i].classList.contains('num')) td.className = 'num';
       if (c instanceof Node) td.appendChild(c); else td.textContent = c === null || c === undefined ? '' : String(c);
       tr.appendChild(td);
-    }
-    if (onclick) { tr.className = 'link'; tr.addEventListener('click', () => onclick(r)); }
+    });
+    if (onclick) { tr.className = 'link'; tr.tabIndex = 0; tr.addEventListener('click', () => onclick(r)); }
     tbody.appendChild(tr);
   }
 }
 
+function shareCell(bad, calls) {
+  const share = calls ? bad / calls : NaN;
+  const sv = severity(share);
+  const box = el('div', null, 'share ' + sv.cls);
+  const bar = el('span', null, 'share-bar');
+  const fillEl = el('span', null, 'share-fill');
+  fillEl.style.width = (isNum(share) ? Math.round(share * 100) : 0) + '%';
+  bar.appendChild(fillEl);
+  box.appendChild(bar);
+  box.appendChild(el('span', isNum(share) ? Math.round(share * 100) + ' % bad (' + bad + ' of ' + calls + ') · ' + sv.word : 'no calls', 'share-text'));
+  return box;
+}
+
+function worstSegment(vc) {
+  let best = null;
+  for (const v of BAD) if ((vc[v] || 0) > 0 && (!best || vc[v] > vc[best])) best = v;
+  if (!best) return el('span', '—', 'muted');
+  const s = el('span');
+  s.appendChild(verdictBadge(best));
+  s.appendChild(el('span', ' ' + LABEL[best]));
+  return s;
+}
+
+async function loadLive() {
+  const d = await api('/api/live');
+  d.sites.sort((a, b) => b.degraded_calls - a.degraded_calls || b.active_calls - a.active_calls || a.site.localeCompare(b.site));
+  $('live-time').textContent = 'updated ' + fmtLocal(d.time);
+  fill($('live').tBodies[0], d.sites, s => {
+    const sv = severity(s.active_calls ? s.degraded_calls / s.active_calls : NaN);
+    const deg = el('span', s.degraded_calls + ' of ' + s.active_calls + ' degraded · ' + (s.degraded_calls ? sv.word : 'all clear'),
+      'pill ' + (s.degraded_calls ? sv.cls : 'sev-ok'));
+    const side = n => el('span', String(n), n ? 'count-bad' : 'muted');
+    return [s.site || '(no site)', s.active_calls, deg, side(s.lan_degraded), side(s.wan_degraded)];
+  }, s => { state.site = s.site; saveHash(); refresh(); });
+  if (!d.sites.length) $('live').tBodies[0].rows[0].cells[0].textContent = 'no calls in progress';
+}
+
 async function loadSites() {
-  const d = await api('/api/sites', { since: since() });
-  d.sites.sort((a, b) => b.bad - a.bad || b.calls - a.calls);
-  fill($('sites').tBodies[0], d.sites, s => [s.site || '(no site)', s.calls, s.bad,
-    s.verdicts.lan, s.verdicts.wan, s.verdicts.endpoint, s.verdicts.cloud, s.verdicts.healthy,
-    s.verdicts.unknown], s => { state.site = s.site; refresh(); });
+  const d = await api('/api/sites', windowParams());
+  const share = s => s.calls ? s.bad / s.calls : 0;
+  d.sites.sort((a, b) => share(b) - share(a) || b.bad - a.bad || b.calls - a.calls);
+  fill($('sites').tBodies[0], d.sites, s => [s.site || '(no site)', s.calls, shareCell(s.bad, s.calls),
+    worstSegment(s.verdicts), s.verdicts.lan, s.verdicts.wan, s.verdicts.endpoint, s.verdicts.cloud,
+    s.verdicts.healthy, s.verdicts.unknown], s => { state.site = s.site; saveHash(); refresh(); });
+  const sel = $('site-filter');
+  const cur = state.site || '';
+  sel.replaceChildren(el('option', 'any'));
+  sel.options[0].value = '';
+  for (const s of d.sites) if (s.site) { const o = el('option', s.site); o.value = s.site; sel.appendChild(o); }
+  sel.value = cur;
   if (!state.site && d.sites.length) state.site = d.sites[0].site;
 }
 
-/* Empty buckets between the first and the last are drawn as gaps. */
-function withGaps(tl, bucket) {
-  if (!tl.length || !bucket) return tl;
-  const byT = new Map(tl.map(b => [b.t, b]));
-  const out = [];
-  const last = tl[tl.length - 1].t;
-  for (let t = tl[0].t; t <= last && out.length < 2000; t += bucket)
-    out.push(byT.get(t) || { t: t, calls: 0, verdicts: {} });
-  return out;
+/* ---- charts ------------------------------------------------------------------------ */
+
+function niceMax(v) {
+  if (!(v > 0)) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
 }
 
-function drawTimeline(tl, bucket) {
+function timeTicks(t0, t1, n) {
+  const span = Math.max(1, t1 - t0);
+  const steps = [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+  let step = steps[steps.length - 1];
+  for (const s of steps) if (span / s <= n) { step = s; break; }
+  const out = [];
+  const tz = new Date(t0 * 1000).getTimezoneOffset() * 60; /* ticks on local boundaries */
+  for (let t = Math.ceil((t0 - tz) / step) * step + tz; t <= t1; t += step) out.push(t);
+  return { ticks: out, step: step };
+}
+
+function tickLabel(t, step) {
+  const d = new Date(t * 1000);
+  if (step >= 86400) return d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+  if (step >= 3600 && d.getHours() === 0) return d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+  return d.toLocaleTimeString([], step < 60 ? { hour: '2-digit', minute: '2-digit', second: '2-digit' } : { hour: '2-digit', minute: '2-digit' });
+}
+
+/* Axes, grid and labels of a time chart; returns the scales. */
+function axes(g, o) {
+  const W = o.w, H = o.h, L = 64, R = 12, T = 22, B = 28;
+  const x = t => L + (W - L - R) * (t - o.t0) / Math.max(1, o.t1 - o.t0);
+  const y = v => T + (H - T - B) * (1 - v / o.ymax);
+  g.appendChild(svg('text', { x: L, y: 14, class: 'chart-title' }, o.title));
+  for (let i = 0; i <= 4; i++) {
+    const v = o.ymax * i / 4;
+    g.appendChild(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid' }));
+    g.appendChild(svg('text', { x: L - 6, y: y(v) + 4, class: 'tick', 'text-anchor': 'end' },
+      (o.ymax < 4 ? v.toFixed(1) : +v.toFixed(1)) + (o.unit ? ' ' + o.unit : '')));
+  }
+  const tt = timeTicks(o.t0, o.t1, Math.max(2, Math.floor((W - L - R) / 90)));
+  for (const t of tt.ticks) {
+    g.appendChild(svg('line', { x1: x(t), x2: x(t), y1: H - B, y2: H - B + 4, class: 'axis' }));
+    g.appendChild(svg('text', { x: x(t), y: H - B + 16, class: 'tick', 'text-anchor': 'middle' }, tickLabel(t, tt.step)));
+  }
+  g.appendChild(svg('line', { x1: L, x2: W - R, y1: H - B, y2: H - B, class: 'axis' }));
+  g.appendChild(svg('line', { x1: L, x2: L, y1: T, y2: H - B, class: 'axis' }));
+  return { x: x, y: y, L: L, R: R, T: T, B: B };
+}
+
+function hline(g, s, o, v, cls, label) {
+  if (!isNum(v) || v > o.ymax) return;
+  g.appendChild(svg('line', { x1: s.L, x2: o.w - s.R, y1: s.y(v), y2: s.y(v), class: cls }));
+  g.appendChild(svg('text', { x: o.w - s.R - 4, y: s.y(v) - 4, class: 'tick ' + cls + '-label', 'text-anchor': 'end' }, label));
+}
+
+/* One series of interval figures over time, with the threshold and Graph's
+ * whole-call figure as horizontal lines. */
+function lineChart(o) {
+  const pts = o.pts.filter(p => isNum(p[1]));
+  const top = Math.max(...pts.map(p => p[1]), isNum(o.thr) ? o.thr * 1.25 : 0, isNum(o.ref) ? o.ref : 0, o.floor || 0);
+  o.ymax = niceMax(top);
+  o.w = 560; o.h = 190;
+  const root = svg('svg', { viewBox: '0 0 ' + o.w + ' ' + o.h, class: 'chart-svg', role: 'img', 'aria-label': o.title });
+  const s = axes(root, o);
+  hline(root, s, o, o.thr, 'thr', 'threshold ' + o.fmt(o.thr));
+  hline(root, s, o, o.ref, 'ref', 'Graph ' + o.fmt(o.ref));
+  if (pts.length) {
+    const d = pts.map((p, i) => (i ? 'L' : 'M') + s.x(p[0]).toFixed(1) + ' ' + s.y(p[1]).toFixed(1)).join(' ');
+    root.appendChild(svg('path', { d: d, class: 'series ' + (o.cls || '') }));
+    for (const p of pts) {
+      const bad = isNum(o.thr) && p[1] > o.thr;
+      const c = svg('circle', { cx: s.x(p[0]).toFixed(1), cy: s.y(p[1]).toFixed(1), r: bad ? 3.2 : 2, class: bad ? 'pt pt-bad' : 'pt' });
+      c.appendChild(svg('title', {}, fmtLocal(new Date(p[0] * 1000).toISOString()) + ': ' + o.fmt(p[1])));
+      root.appendChild(c);
+    }
+  } else {
+    root.appendChild(svg('text', { x: o.w / 2, y: o.h / 2, class: 'tick', 'text-anchor': 'middle' }, 'no interval records'));
+  }
+  const box = el('figure', null, 'chart-box');
+  box.appendChild(root);
+  return box;
+}
+
+/* Empty buckets between the first and the last are drawn as gaps. */
+function drawTimeline(tl, bucket, win) {
   const box = $('timeline');
   box.replaceChildren();
-  tl = withGaps(tl, bucket);
-  const max = Math.max(1, ...tl.map(b => b.calls));
+  const now = Date.now() / 1000;
+  const spans = { '1h': 3600, '24h': 86400, '7d': 604800, '30d': 2592000 };
+  const t1 = win.until ? Number(win.until) : now;
+  const t0 = spans[win.since] ? t1 - spans[win.since] : (isNum(Number(win.since)) ? Number(win.since) : t1 - 86400);
+  const o = { title: 'Calls per ' + fmtDuration(bucket).replace(' 00 min', '').replace(' 00 s', '') + ', by verdict', unit: '', w: 1100, h: 210,
+    t0: Math.floor(t0 / bucket) * bucket, t1: t1 };
+  o.ymax = Math.max(4, niceMax(Math.max(1, ...tl.map(b => b.calls)))); /* whole calls per tick */
+  const root = svg('svg', { viewBox: '0 0 ' + o.w + ' ' + o.h, class: 'chart-svg wide', role: 'img', 'aria-label': o.title });
+  const s = axes(root, o);
+  const bw = Math.max(2, (s.x(o.t0 + bucket) - s.x(o.t0)) - 2);
   for (const b of tl) {
-    const bar = el('div', null, 'bar');
-    bar.title = new Date(b.t * 1000).toISOString() + ': ' + b.calls + ' calls';
+    let acc = 0;
     for (const v of VERDICTS) {
       const n = b.verdicts[v] || 0;
       if (!n) continue;
-      const seg = el('div', null, 'v-' + v);
-      seg.style.height = Math.max(1, Math.round(120 * n / max)) + 'px';
-      bar.appendChild(seg);
+      const r = svg('rect', { x: s.x(b.t) + 1, width: bw, y: s.y(acc + n), height: Math.max(1, s.y(acc) - s.y(acc + n)), class: 'f-' + v });
+      r.appendChild(svg('title', {}, fmtLocal(new Date(b.t * 1000).toISOString(), true) + ': ' + n + ' ' + v + ' of ' + b.calls + ' calls'));
+      root.appendChild(r);
+      acc += n;
     }
-    box.appendChild(bar);
   }
+  box.appendChild(root);
   const lg = $('legend');
   lg.replaceChildren();
-  for (const v of VERDICTS) lg.appendChild(verdictBadge(v));
+  for (const v of VERDICTS) {
+    const item = el('span', null, 'legend-item');
+    item.appendChild(el('span', null, 'swatch f-' + v));
+    item.appendChild(el('span', v + (v === 'lan' || v === 'wan' || v === 'cloud' ? ' (' + LABEL[v] + ')' : '')));
+    lg.appendChild(item);
+  }
 }
 
 function worstCells(key) {
@@ -136,45 +346,82 @@ function worstCells(key) {
 
 async function loadSite() {
   if (!state.site) { $('site-view').hidden = true; return; }
+  const win = windowParams();
+  const bucket = windowBucket();
   let d;
   try {
-    d = await api('/api/sites/' + encodeURIComponent(state.site), { since: since() });
+    d = await api('/api/sites/' + encodeURIComponent(state.site), Object.assign({ bucket: bucket }, win));
   } catch (e) {
     if (e.status === 404) { $('site-view').hidden = true; return; }
     throw e;
   }
   $('site-view').hidden = false;
   $('site-name').textContent = state.site;
-  drawTimeline(d.timeline, d.bucket_s);
+  drawTimeline(d.timeline, d.bucket_s, win);
   const pick = r => { $('client').value = r.client_ip || ''; loadCalls(); };
   fill($('worst-clients').tBodies[0], d.worst_clients, r => [r.client_ip || r.client_id, r.calls, r.bad, r.verdicts.lan, r.verdicts.wan], pick);
   fill($('worst-aps').tBodies[0], d.worst_access_points, worstCells('bssid'));
   fill($('worst-subnets').tBodies[0], d.worst_subnets, worstCells('subnet'));
 }
 
-async function loadCalls() {
-  const p = { since: since(), site: state.site || '', verdict: $('verdict').value, client: $('client').value.trim(), limit: 50 };
-  $('calls-scope').textContent = state.site ? 'at ' + state.site : '';
-  const d = await api('/api/calls', p);
-  fill($('calls').tBodies[0], d.calls, c => [c.start, c.site, verdictBadge(c.verdict),
-    c.confidence === null ? '' : Number(c.confidence).toFixed(2), c.rule, c.source, c.call_id],
-  c => openCall(c.call_id));
+/* ---- the call list ---------------------------------------------------------------- */
+
+function renderCalls() {
+  const k = state.sort.key, dir = state.sort.dir;
+  const rows = state.calls.slice().sort((a, b) => {
+    const x = a[k], y = b[k];
+    if (x === y) return 0;
+    if (x === null || x === undefined) return 1;
+    if (y === null || y === undefined) return -1;
+    return (x < y ? -1 : 1) * dir;
+  });
+  for (const th of $('calls').tHead.rows[0].cells)
+    th.dataset.sort = th.dataset.key === k ? (dir > 0 ? 'asc' : 'desc') : '';
+  fill($('calls').tBodies[0], rows, c => [fmtLocal(c.start, true), fmtDuration(c.duration), c.site || '—',
+    verdictBadge(c.verdict), fmtPct(c.worst_loss_pct), fmtMs(c.worst_jitter_ms), fmtMos(c.worst_mos), c.source,
+    c.rule || ''], c => openCall(c.call_id));
 }
 
-function kvTable(obj) {
+async function loadCalls() {
+  const site = $('site-filter').value;
+  const p = Object.assign({ site: site, verdict: $('verdict').value, client: $('client').value.trim(), limit: 200 }, windowParams());
+  $('calls-scope').textContent = site ? 'at ' + site : 'at every site';
+  const d = await api('/api/calls', p);
+  for (const c of d.calls) {
+    const a = parseTime(c.start), b = parseTime(c.end);
+    c.duration = a !== null && b !== null ? (b - a) / 1000 : null;
+  }
+  state.calls = d.calls;
+  renderCalls();
+}
+
+/* ---- one call --------------------------------------------------------------------- */
+
+const WIRE_FIGURES = [
+  ['loss_pct', 'Loss', fmtPct], ['lost', 'Packets lost', fmtInt], ['packets', 'Packets', fmtInt],
+  ['jitter_ms_max', 'Jitter (max)', fmtMs], ['network_jitter_ms_max', 'Network jitter (max)', fmtMs],
+  ['mos', 'MOS (E-model)', fmtMos]];
+const GRAPH_FIGURES = [
+  ['avg_loss_pct', 'Loss (average)', fmtPct], ['max_loss_pct', 'Loss (worst)', fmtPct],
+  ['avg_jitter_ms', 'Jitter (average)', fmtMs], ['max_jitter_ms', 'Jitter (worst)', fmtMs],
+  ['avg_rtt_ms', 'Round trip (average)', fmtMs], ['max_rtt_ms', 'Round trip (worst)', fmtMs],
+  ['avg_concealed', 'Concealed samples', v => isNum(v) ? fmtPct(v * 100) : '—'],
+  ['avg_degradation', 'Audio degradation', v => isNum(v) ? v.toFixed(2) : '—'],
+  ['packets', 'Packets', fmtInt]];
+
+/* Known figures in words and units; anything else by its own name. */
+function figures(obj, known) {
   const t = el('table', null, 'grid kv');
   const body = el('tbody');
-  if (!obj || typeof obj !== 'object') {
-    const tr = el('tr');
-    tr.appendChild(el('td', 'no data', 'muted'));
-    body.appendChild(tr);
-  } else {
+  const row = (k, v) => { const tr = el('tr'); tr.appendChild(el('td', k)); tr.appendChild(el('td', v)); body.appendChild(tr); };
+  if (!obj || typeof obj !== 'object') row('no data', '');
+  else {
+    const seen = new Set();
+    for (const [k, label, f] of known) if (k in obj) { row(label, f(obj[k])); seen.add(k); }
     for (const k of Object.keys(obj)) {
-      const tr = el('tr');
-      tr.appendChild(el('td', k));
+      if (seen.has(k)) continue;
       const v = obj[k];
-      tr.appendChild(el('td', v !== null && typeof v === 'object' ? JSON.stringify(v) : (v === null ? '—' : v)));
-      body.appendChild(tr);
+      row(k.replace(/_/g, ' '), v !== null && typeof v === 'object' ? JSON.stringify(v) : (v === null ? '—' : String(v)));
     }
   }
   t.appendChild(body);
@@ -188,107 +435,216 @@ function panel(title, content) {
   return p;
 }
 
+function streamHead(s) {
+  const head = el('p', null, 'stream-head');
+  head.appendChild(el('strong', (s.direction || '?') + ' ' + (s.media || '') + ' '));
+  head.appendChild(verdictBadge(s.verdict));
+  return head;
+}
+
 function probeFigures(streams) {
   const box = el('div');
   if (!streams.length) { box.appendChild(el('p', 'no stream matched to this participant', 'muted')); return box; }
   for (const s of streams) {
-    const head = el('p');
-    head.appendChild(el('strong', (s.direction || '?') + ' ' + (s.media || '') + ' '));
-    head.appendChild(verdictBadge(s.verdict));
-    box.appendChild(head);
+    box.appendChild(streamHead(s));
     const pr = s.probe;
-    box.appendChild(kvTable(pr ? { probe: pr.probe_id, first_seen: pr.first_seen, packets: pr.packets, lost: pr.lost,
-      loss_pct: pr.loss_pct, jitter_ms_max: pr.jitter_ms_max, network_jitter_ms_max: pr.network_jitter_ms_max,
-      mos: pr.mos, client_ip: pr.client_ip } : (s.evidence && s.evidence.wire)));
+    box.appendChild(figures(pr ? { probe: pr.probe_id, loss_pct: pr.loss_pct, lost: pr.lost, packets: pr.packets,
+      jitter_ms_max: pr.jitter_ms_max, network_jitter_ms_max: pr.network_jitter_ms_max, mos: pr.mos,
+      'first seen': fmtLocal(pr.first_seen, true), client: pr.client_ip } : (s.evidence && s.evidence.wire), WIRE_FIGURES));
   }
   return box;
 }
 
 function graphFigures(p, streams) {
   const box = el('div');
-  box.appendChild(kvTable(p.evidence && p.evidence.graph));
+  box.appendChild(figures(p.evidence && p.evidence.graph, GRAPH_FIGURES));
   for (const s of streams) {
     if (!s.evidence || !s.evidence.graph) continue;
-    box.appendChild(el('p', (s.direction || '?') + ' ' + (s.media || '')));
-    box.appendChild(kvTable(s.evidence.graph));
+    box.appendChild(streamHead(s));
+    box.appendChild(figures(s.evidence.graph, GRAPH_FIGURES));
   }
   return box;
 }
 
+function drawCharts(tl) {
+  const box = $('call-charts');
+  box.replaceChildren();
+  const thr = tl.thresholds || {};
+  const lossThr = isNum(thr.wire_loss_pct) ? thr.wire_loss_pct : thr.loss_pct;
+  const jitThr = isNum(thr.wire_jitter_ms) ? thr.wire_jitter_ms : thr.jitter_ms;
+  let n = 0;
+  for (const s of tl.streams) {
+    if (!s.intervals.length) continue;
+    n++;
+    const iv = s.intervals;
+    const t0 = iv[0].t, t1 = iv[iv.length - 1].t + (iv[iv.length - 1].dur_s || 0);
+    const g = s.graph || {};
+    const side = s.direction === 'inbound' ? 'inbound (WAN side of the probe)' : 'outbound (LAN/Wi-Fi side of the probe)';
+    const group = el('div', null, 'chart-group');
+    const h = el('h4', s.participant + ' · ' + (s.media || 'media') + ' ' + side + ' ');
+    h.appendChild(verdictBadge(s.verdict));
+    group.appendChild(h);
+    const row = el('div', null, 'chart-row');
+    row.appendChild(lineChart({ title: 'Loss per interval', unit: '%', fmt: fmtPct, t0: t0, t1: t1, thr: lossThr, ref: g.avg_loss_pct,
+      pts: iv.map(x => [x.t, x.loss_pct]), cls: 's-loss', floor: 1 }));
+    row.appendChild(lineChart({ title: 'Jitter per interval (max)', unit: 'ms', fmt: fmtMs, t0: t0, t1: t1, thr: jitThr, ref: g.avg_jitter_ms,
+      pts: iv.map(x => [x.t, isNum(x.network_jitter_ms_max) ? x.network_jitter_ms_max : x.jitter_ms_max]), cls: 's-jitter', floor: 10 }));
+    if (iv.some(x => isNum(x.mos)))
+      row.appendChild(lineChart({ title: 'MOS per interval', unit: '', fmt: fmtMos, t0: t0, t1: t1, pts: iv.map(x => [x.t, x.mos]), cls: 's-mos', floor: 4.5 }));
+    if (iv.some(x => isNum(x.bitrate_kbps)))
+      row.appendChild(lineChart({ title: 'Bitrate', unit: 'kbit/s', fmt: fmtKbps, t0: t0, t1: t1, pts: iv.map(x => [x.t, x.bitrate_kbps]), cls: 's-rate' }));
+    group.appendChild(row);
+    box.appendChild(group);
+  }
+  if (!n) box.appendChild(el('p', 'No interval records for this call (the probe runs without --interval, or the call had no probe streams).', 'muted'));
+}
+
+/* The call's verdicts in order: the wire's provisional one, then with Graph. */
+function drawHistory(h) {
+  const box = $('call-history');
+  box.replaceChildren();
+  if (!h.length) { box.appendChild(el('li', 'no history kept for this call', 'muted')); return; }
+  for (const x of h) {
+    const li = el('li');
+    li.appendChild(el('span', fmtLocal(x.at, true) + ' ', 'muted'));
+    li.appendChild(verdictBadge(x.verdict));
+    li.appendChild(el('span', ' ' + (x.provisional ? 'provisional, from the wire (Graph not in yet)' :
+      x.source === 'joined' ? 'judged with Graph\'s record' : x.source) + ' · ' + (x.rule || '')));
+    box.appendChild(li);
+  }
+}
+
 async function openCall(id) {
   state.call = id;
-  setHash({ call: id });
-  const d = await api('/api/calls/' + encodeURIComponent(id));
+  saveHash();
+  const [d, tl] = await Promise.all([api('/api/calls/' + encodeURIComponent(id)),
+    api('/api/calls/' + encodeURIComponent(id) + '/timeline')]);
   const c = d.call;
   $('call-view').hidden = false;
   $('call-id').textContent = c.call_id;
   const sum = $('call-summary');
+  const a = parseTime(c.start), b = parseTime(c.end);
   sum.replaceChildren(verdictBadge(c.verdict),
-    el('span', ' confidence ' + Number(c.confidence).toFixed(2) + ' · ' + (c.site || '(no site)') + ' · ' +
-      c.start + ' → ' + c.end + ' · ' + c.source + ' · rule ' + ((c.evidence && c.evidence.rule) || '?')));
+    el('span', ' ' + LABEL[VERDICTS.includes(c.verdict) ? c.verdict : 'unknown'] + ' · confidence ' + Math.round(Number(c.confidence) * 100) + ' % · ' +
+      (c.site || '(no site)') + ' · ' + fmtLocal(c.start, true) + ', ' + fmtDuration(a !== null && b !== null ? (b - a) / 1000 : NaN) +
+      ' · ' + c.source),
+    el('br'), el('span', 'Why: ' + ((c.evidence && c.evidence.rule) || '?'), 'rule'));
+  drawCharts(tl);
+  drawHistory(d.history || []);
   const box = $('call-participants');
   box.replaceChildren();
   for (const p of d.participants) {
     const mine = d.streams.filter(s => s.participant === p.participant);
+    const card = el('div', null, 'participant');
     const h = el('h3', p.participant + ' ');
     h.appendChild(verdictBadge(p.verdict));
-    h.appendChild(el('span', ' ' + (p.client_ip || p.client_id || ''), 'muted'));
-    box.appendChild(h);
+    h.appendChild(el('span', ' ' + (p.client_ip || p.client_id || '') + (p.site ? ' · ' + p.site : ''), 'muted'));
+    card.appendChild(h);
+    if (p.evidence && p.evidence.rule) card.appendChild(el('p', p.evidence.rule, 'rule'));
     const side = el('div', null, 'side');
     side.appendChild(panel('Wire (probe)', probeFigures(mine)));
     side.appendChild(panel('Graph (Microsoft)', graphFigures(p, mine)));
-    box.appendChild(side);
-    if (p.evidence && p.evidence.thresholds) box.appendChild(panel('Thresholds', kvTable(p.evidence.thresholds)));
+    card.appendChild(side);
+    box.appendChild(card);
   }
-  $('call-view').scrollIntoView();
+  if (!state.wall) $('call-view').scrollIntoView();
 }
 
+/* ---- refresh, wall display, start ------------------------------------------------- */
+
+let busy = false;
+
 async function refresh() {
+  if (busy) return;
+  busy = true;
   setStatus('loading');
   try {
+    await loadLive();
     await loadSites();
     await loadSite();
-    await loadCalls();
-    if (state.call) await openCall(state.call);
-    setStatus('ready');
+    if (!state.wall) {
+      await loadCalls();
+      if (state.call) await openCall(state.call);
+    }
+    setStatus('ready', 'ready · ' + fmtLocal(new Date().toISOString()));
   } catch (e) {
     if (e.status === 401) { forget(); setStatus('error', 'token refused'); return; }
     setStatus('error', e.message);
+  } finally {
+    busy = false;
   }
 }
 
+function schedule() {
+  if (state.timer) clearInterval(state.timer);
+  state.timer = null;
+  const s = parseInt($('auto').value, 10) || 0;
+  if (s > 0 && state.token) state.timer = setInterval(() => { if (!document.hidden) refresh(); }, s * 1000);
+}
+
+function setWall(on) {
+  state.wall = on;
+  document.body.classList.toggle('wall', on);
+  $('wall').textContent = on ? 'Leave wall display' : 'Wall display';
+  if (on && $('auto').value === '0') $('auto').value = '30';
+  saveHash();
+}
+
 function forget() {
-  sessionStorage.removeItem('callscope-token');
+  sessionStorage.removeItem(TOKEN_KEY);
+  localStorage.removeItem(TOKEN_KEY);
   state.token = null;
+  if (state.timer) clearInterval(state.timer);
+  state.timer = null;
   $('main').hidden = true;
   $('login').hidden = false;
 }
 
+function keepToken(t, remember) {
+  sessionStorage.setItem(TOKEN_KEY, t);
+  if (remember) localStorage.setItem(TOKEN_KEY, t);
+}
+
 function start() {
   const hp = hashParams();
-  if (hp.token) sessionStorage.setItem('callscope-token', hp.token);
-  state.token = sessionStorage.getItem('callscope-token');
+  if (hp.token) keepToken(hp.token, hp.remember === '1');
+  state.token = sessionStorage.getItem(TOKEN_KEY) || localStorage.getItem(TOKEN_KEY);
   state.site = hp.site || null;
   state.call = hp.call || null;
-  setHash({ site: hp.site, call: hp.call }); /* the token leaves the address bar */
+  setWall(hp.wall === '1'); /* also takes the token out of the address bar */
   $('login-form').addEventListener('submit', ev => {
     ev.preventDefault();
     const t = $('token').value.trim();
     if (!t) return;
-    sessionStorage.setItem('callscope-token', t);
+    keepToken(t, $('remember').checked);
     state.token = t;
     $('token').value = '';
     $('login').hidden = true;
     $('main').hidden = false;
     refresh();
+    schedule();
   });
   $('refresh').addEventListener('click', refresh);
-  $('range').addEventListener('change', refresh);
+  $('range').addEventListener('change', () => { $('custom-range').hidden = $('range').value !== 'custom'; refresh(); });
+  $('from').addEventListener('change', refresh);
+  $('to').addEventListener('change', refresh);
+  $('auto').addEventListener('change', schedule);
+  $('wall').addEventListener('click', () => { setWall(!state.wall); refresh(); schedule(); });
   $('apply').addEventListener('click', () => loadCalls().then(() => setStatus('ready'), e => setStatus('error', e.message)));
+  $('site-filter').addEventListener('change', () => { state.site = $('site-filter').value || null; saveHash(); refresh(); });
+  for (const th of $('calls').tHead.rows[0].cells) {
+    th.tabIndex = 0;
+    th.addEventListener('click', () => {
+      const k = th.dataset.key;
+      state.sort = { key: k, dir: state.sort.key === k ? -state.sort.dir : (th.dataset.type === 'num' && k !== 'worst_mos' ? -1 : 1) };
+      renderCalls();
+    });
+  }
   $('logout').addEventListener('click', () => { forget(); setStatus('idle', 'no token'); });
   if (!state.token) { forget(); setStatus('idle', 'no token'); return; }
   $('main').hidden = false;
   refresh();
+  schedule();
 }
 
 window.addEventListener('error', ev => setStatus('error', 'script error: ' + ev.message));

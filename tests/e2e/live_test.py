@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""End to end, calls in progress: live_test.py BUILD_DIR SOURCE_DIR
+
+callscope-probe measures pcaps/verdict_wan.pcap (inbound loss of about 5 %
+at the probe from the start) with --interval 5 into a saved --json file;
+its records are then sent to a running `callscope-collector run` paced, a
+few seconds apart, one interval window at a time (`--from-jsonl`), the
+stream records last, as a live probe sends them during and at the end of
+a call. While the records arrive, the collector's /api/live must count the
+call in progress at its site, degraded on the WAN side, with a provisional
+'wan' verdict before any verdict of the ended call exists; once the stream
+records are in, the ended call's timeline must show the loss in the
+inbound stream's intervals (not the outbound's), its verdict history the
+wire verdict, and the live panel must empty when the records stop.
+Exit 0 pass, 1 fail.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+BUILD, SRC = sys.argv[1], sys.argv[2]
+PROBE = os.path.join(BUILD, "probe", "callscope-probe")
+COLLECTOR = os.path.join(BUILD, "collector", "callscope-collector")
+PCAP = os.path.join(SRC, "pcaps", "verdict_wan.pcap")
+TMP = tempfile.mkdtemp(prefix="cs-e2e-live-")
+TOKEN = "e2e-live-token-0123456789abcdef"
+SITE = "site-hq"
+PROCS = []
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+    print("(work directory kept: %s)" % TMP)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    print("ok:", msg)
+
+
+def path(*p):
+    return os.path.join(TMP, *p)
+
+
+def run(args, timeout=120):
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+HTTP_PORT = free_port()
+
+
+def api(url_path):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (HTTP_PORT, url_path),
+                                 headers={"Authorization": "Bearer " + TOKEN})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read().decode())
+
+
+def setup():
+    os.makedirs(path("keys"))
+    os.makedirs(path("probes.d"))
+    for name in ("collector", "p1"):
+        check(run([COLLECTOR, "keygen", name, "--dir", path("keys")]).returncode == 0,
+              "keygen " + name)
+    os.link(path("keys", "p1.pub"), path("probes.d", "p1.pub"))
+    check(run([COLLECTOR, "org-keygen", "--tenant", "contoso.example", "--out",
+               path("keys", "org.key")]).returncode == 0, "org-keygen")
+    with open(os.open(path("noc.token"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write(TOKEN + "\n")
+
+
+def start_collector(endpoint):
+    args = [COLLECTOR, "run", "-v", "--bind", endpoint, "--key", path("keys", "collector.key"),
+            "--authorized-keys", path("probes.d"), "--db", path("store.db"),
+            "--org-key", path("keys", "org.key"), "--stats", "0", "--correlate-interval", "1",
+            "--http-bind", "127.0.0.1:%d" % HTTP_PORT, "--http-token-file", path("noc.token")]
+    logf = open(path("collector.log"), "a")
+    p = subprocess.Popen(args, stdout=logf, stderr=logf)
+    PROCS.append(p)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if "listening on" in open(path("collector.log")).read():
+            return p
+        if p.poll() is not None:
+            fail("collector exited at start")
+        time.sleep(0.05)
+    fail("collector did not start listening")
+
+
+def send(endpoint, lines, name):
+    with open(path(name), "w") as f:
+        f.write("".join(lines))
+    r = run([PROBE, "--from-jsonl", path(name), "--collector", endpoint, "--key",
+             path("keys", "p1.key"), "--collector-key", path("keys", "collector.pub"),
+             "--spool-dir", path("spool"), "--site", SITE])
+    with open(path("probe.log"), "a") as f:
+        f.write(r.stderr)
+    check(r.returncode == 0, "%s sent (%d records)" % (name, len(lines)))
+
+
+def wait(cond, secs, what):
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.3)
+    fail("timed out waiting for " + what)
+
+
+def live_site():
+    for s in api("/api/live")["sites"]:
+        if s["site"] == SITE:
+            return s
+    return None
+
+
+def main():
+    setup()
+    r = run([PROBE, "-q", "-r", PCAP, "--interval", "5", "--json", path("capture.jsonl")])
+    check(r.returncode == 0, "probe measured the capture with --interval 5")
+    lines = open(path("capture.jsonl")).readlines()
+    recs = [json.loads(x) for x in lines]
+    windows = sorted({x["start"] for x in recs if x["type"] == "interval"})
+    check(len(windows) >= 3, "the call spans %d interval windows" % len(windows))
+    endpoint = "tcp://127.0.0.1:%d" % free_port()
+    col = start_collector(endpoint)
+    # paced: one window's interval records every 2 s, as a live probe sends them
+    for k, w in enumerate(windows[:3]):
+        send(endpoint, [l for l, x in zip(lines, recs) if x["type"] == "interval" and
+                        x["start"] == w], "window-%d.jsonl" % k)
+        s = wait(live_site, 10, "the live panel to show the site")
+        check(s["active_calls"] == 1 and s["wan_degraded"] == 1 and s["lan_degraded"] == 0,
+              "window %d: 1 call in progress, degraded on the WAN side (%s)" % (k, s))
+        calls = [c for c in api("/api/live")["calls"] if c["site"] == SITE]
+        check(len(calls) == 1 and calls[0]["verdict"] == "wan" and calls[0]["provisional"],
+              "window %d: provisional verdict 'wan' while the call runs" % k)
+        check(api("/api/calls?since=2020-01-01T00:00:00Z")["calls"] == [],
+              "window %d: no verdict of an ended call yet" % k)
+        time.sleep(2)
+    # the call ends: the rest of the windows and the stream, flow and client records
+    send(endpoint, [l for l, x in zip(lines, recs) if x["type"] != "interval" or
+                    x["start"] not in windows[:3]], "end.jsonl")
+    calls = wait(lambda: api("/api/calls?since=2020-01-01T00:00:00Z")["calls"], 30,
+                 "the ended call's verdict")
+    c = calls[0]
+    check(c["source"] == "wire-only" and c["verdict"] == "wan" and c["site"] == SITE,
+          "the ended call judged wan from the wire (%s %s)" % (c["source"], c["verdict"]))
+    tl = api("/api/calls/%s/timeline" % urllib.parse.quote(c["call_id"], safe=""))
+    by = {s["direction"]: s for s in tl["streams"]}
+    inb = [x["loss_pct"] for x in by["inbound"]["intervals"]]
+    outb = [x["loss_pct"] for x in by["outbound"]["intervals"]]
+    check(len(inb) >= 3 and all(v > 4 for v in inb[:3]),
+          "timeline: the inbound loss in the call's intervals (%s)" % inb)
+    check(outb and max(outb) == 0, "timeline: the outbound stream clean (%s)" % outb)
+    check(by["inbound"]["intervals"][0]["t"] < by["inbound"]["intervals"][1]["t"],
+          "timeline in time order")
+    one = api("/api/calls/%s" % urllib.parse.quote(c["call_id"], safe=""))
+    check(one["history"] and one["history"][0]["provisional"] and
+          one["history"][0]["verdict"] == "wan", "verdict history: the wire verdict, provisional")
+    wait(lambda: (live_site() or {"active_calls": 0})["active_calls"] == 0, 60,
+         "the live panel to empty when the records stop")
+    print("ok: no call in progress once the records stopped")
+    col.terminate()
+    col.wait(timeout=30)
+    shutil.rmtree(TMP, ignore_errors=True)
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
