@@ -29,28 +29,46 @@ typedef struct {
 
 #define CO(f) offsetof(corr_opts_t, f)
 
-static const opttab_def_t opts[] = {
-    {"db", 'd', OPTTAB_STR, CO(db_path), 0, 0, "PATH", "The collector's SQLite store (required)."},
-    {"org-key", 'o', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
-     "The organisation's master key (required; repeat after key rotation: the first seals, "
-     "all open). Participants' addresses are kept sealed with it in the verdict tables."},
-    {"since", 's', OPTTAB_SPECIAL, 0, 0, 0, "DURATION",
-     "Evaluate the calls touched by probe streams and call records stored within DURATION "
-     "(90s, 30m, 24h, 7d; default 24h). Every call touched is evaluated again from all its "
-     "inputs and its rows replaced."},
-    {"threshold", 't', OPTTAB_SPECIAL, 0, 0, 0, "NAME=VALUE",
-     "Change one threshold of the decision table (see THRESHOLDS below)."},
-    {"slack", 0, OPTTAB_UINT, CO(slack_s), 0, 3600, "SECONDS",
-     "Clock difference allowed between the probe's and Graph's times (default 120)."},
-    {"wire-gap", 0, OPTTAB_UINT, CO(gap_s), 1, 3600, "SECONDS",
-     "A client's probe streams further apart than this are separate wire-only calls "
-     "(default 60)."},
-    {"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "More log detail."},
-    {"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only."},
-    {"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This manual."},
-};
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
-#define NOPTS (sizeof opts / sizeof opts[0])
+static const opttab_opt_t opts[] = {
+    {{"db", 'd', OPTTAB_STR, CO(db_path), 0, 0, "PATH", "The collector's SQLite store (required)."},
+     NULL,
+     0,
+     0},
+    {{"org-key", 'o', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
+      "The organisation's master key (required; repeat after key rotation: the first seals, "
+      "all open). Participants' addresses are kept sealed with it in the verdict tables."},
+     NULL,
+     0,
+     0},
+    {{"since", 's', OPTTAB_SPECIAL, 0, 0, 0, "DURATION",
+      "Evaluate the calls touched by probe streams and call records stored within DURATION "
+      "(90s, 30m, 24h, 7d; default 24h). Every call touched is evaluated again from all its "
+      "inputs and its rows replaced."},
+     NULL,
+     0,
+     0},
+    {{"threshold", 't', OPTTAB_SPECIAL, 0, 0, 0, "NAME=VALUE",
+      "Change one threshold of the decision table (see THRESHOLDS below)."},
+     NULL,
+     0,
+     0},
+    {{"slack", 0, OPTTAB_UINT, CO(slack_s), 0, 3600, "SECONDS",
+      "Clock difference allowed between the probe's and Graph's times."},
+     STR(CORRELATE_SLACK_S),
+     0,
+     0},
+    {{"wire-gap", 0, OPTTAB_UINT, CO(gap_s), 1, 3600, "SECONDS",
+      "A client's probe streams further apart than this are separate wire-only calls."},
+     STR(CORRELATE_WIRE_GAP_S),
+     0,
+     0},
+    {{"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "More log detail."}, NULL, 0, 0},
+    {{"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only."}, NULL, 0, 0},
+    {{"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This manual."}, NULL, 0, 0},
+};
 
 static void help(const opttab_t *t)
 {
@@ -130,10 +148,11 @@ int cmd_correlate(int argc, char **argv)
     memset(&o, 0, sizeof o);
     correlate_cfg_defaults(&o.cc);
     o.since_s = 86400;
-    o.slack_s = (unsigned)o.cc.slack_s;
-    o.gap_s = (unsigned)o.cc.wire_gap_s;
-    opttab_t t = {.prog = PROG, .defs = opts, .ndefs = NOPTS, .cfg = &o, .special = special};
-    int rc = cliutil_parse_db_key(&t, argc, argv, &o.db_path, &o.norg_keys);
+    opttab_part_t part = {opts, sizeof opts / sizeof opts[0], 0, NULL, 0};
+    opttab_t t = {.prog = PROG, .parts = &part, .nparts = 1, .cfg = &o, .special = special};
+    int rc = opttab_defaults(&t) == OPTTAB_RUN
+                 ? cliutil_parse_db_key(&t, argc, argv, &o.db_path, &o.norg_keys)
+                 : 2;
     if (rc >= 0)
         return rc;
     o.cc.slack_s = o.slack_s;

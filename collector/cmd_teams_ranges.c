@@ -70,27 +70,50 @@ typedef struct {
 enum { TR_OK = 0, TR_FAILED = 1, TR_USAGE = 2 };
 
 #define CFG(f) offsetof(tr_cfg_t, f)
-static const opttab_def_t opts[] = {
-    {"out", 'o', OPTTAB_STR, CFG(out), 0, 0, "FILE",
-     "The ranges file to keep current (default " DEFAULT_OUT "; the probe prefers it to "
-     "the packaged copy in /usr/share/callscope)."},
-    {"ca-bundle", 0, OPTTAB_STR, CFG(ca_bundle), 0, 0, "FILE",
-     "PEM file of certificates to trust (a TLS-inspecting proxy; default: the system's)."},
-    {"base-url", 0, OPTTAB_STR, CFG(base_url), 0, 0, "URL",
-     "The web service (default https://endpoints.office.com)."},
-    {"instance", 0, OPTTAB_STR, CFG(instance), 0, 0, "NAME",
-     "Worldwide (default), USGovDoD, USGovGCCHigh or China."},
-    {"client-request-id", 0, OPTTAB_STR, CFG(request_id), 0, 0, "GUID",
-     "The GUID Microsoft asks each machine to send (default: the one in FILE's header, "
-     "else a new random one)."},
-    {"timeout", 0, OPTTAB_UINT, CFG(timeout_s), 1, 600, "SECONDS", "Per request (default 30)."},
-    {"max-attempts", 0, OPTTAB_UINT, CFG(max_attempts), 1, 20, "N",
-     "Tries per request on 429, 5xx or network errors (default 4)."},
-    {"max-wait", 0, OPTTAB_UINT, CFG(max_wait_s), 0, 3600, "SECONDS",
-     "Longest Retry-After honoured; longer ones fail the run (default 300)."},
-    {"force", 0, OPTTAB_FLAG, CFG(force), 0, 0, NULL,
-     "Fetch the list even when the version has not changed."},
-    {"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This help."},
+static const opttab_opt_t opts[] = {
+    {{"out", 'o', OPTTAB_STR, CFG(out), 0, 0, "FILE",
+      "The ranges file to keep current; the probe prefers it to the packaged copy in "
+      "/usr/share/callscope."},
+     DEFAULT_OUT,
+     0,
+     0},
+    {{"ca-bundle", 0, OPTTAB_STR, CFG(ca_bundle), 0, 0, "FILE",
+      "PEM file of certificates to trust (a TLS-inspecting proxy; default: the system's)."},
+     NULL,
+     0,
+     0},
+    {{"base-url", 0, OPTTAB_STR, CFG(base_url), 0, 0, "URL", "The web service."},
+     "https://endpoints.office.com",
+     0,
+     0},
+    {{"instance", 0, OPTTAB_STR, CFG(instance), 0, 0, "NAME",
+      "Worldwide, USGovDoD, USGovGCCHigh or China."},
+     "Worldwide",
+     0,
+     0},
+    {{"client-request-id", 0, OPTTAB_STR, CFG(request_id), 0, 0, "GUID",
+      "The GUID Microsoft asks each machine to send (default: the one in FILE's header, "
+      "else a new random one)."},
+     NULL,
+     0,
+     0},
+    {{"timeout", 0, OPTTAB_UINT, CFG(timeout_s), 1, 600, "SECONDS", "Per request."}, "30", 0, 0},
+    {{"max-attempts", 0, OPTTAB_UINT, CFG(max_attempts), 1, 20, "N",
+      "Tries per request on 429, 5xx or network errors."},
+     "4",
+     0,
+     0},
+    {{"max-wait", 0, OPTTAB_UINT, CFG(max_wait_s), 0, 3600, "SECONDS",
+      "Longest Retry-After honoured; longer ones fail the run."},
+     "300",
+     0,
+     0},
+    {{"force", 0, OPTTAB_FLAG, CFG(force), 0, 0, NULL,
+      "Fetch the list even when the version has not changed."},
+     NULL,
+     0,
+     0},
+    {{"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This help."}, NULL, 0, 0},
 };
 
 static opttab_result_t help(opttab_t *t, const opttab_def_t *d, const char *val)
@@ -471,17 +494,11 @@ static int update(const tr_cfg_t *cfg)
 
 int cmd_teams_ranges(int argc, char **argv)
 {
-    tr_cfg_t cfg = {.out = DEFAULT_OUT,
-                    .base_url = "https://endpoints.office.com",
-                    .instance = "Worldwide",
-                    .timeout_s = 30,
-                    .max_attempts = 4,
-                    .max_wait_s = 300};
-    opttab_t t = {.prog = PROG,
-                  .defs = opts,
-                  .ndefs = sizeof opts / sizeof opts[0],
-                  .cfg = &cfg,
-                  .special = help};
+    tr_cfg_t cfg = {0};
+    opttab_part_t part = {opts, sizeof opts / sizeof opts[0], 0, NULL, 0};
+    opttab_t t = {.prog = PROG, .parts = &part, .nparts = 1, .cfg = &cfg, .special = help};
+    if (opttab_defaults(&t) != OPTTAB_RUN)
+        return TR_USAGE;
     int first = 1;
     opttab_result_t r = opttab_parse(&t, argc, argv, &first);
     if (r != OPTTAB_RUN)

@@ -85,8 +85,8 @@ struct correlate {
 void correlate_cfg_defaults(correlate_cfg_t *cfg)
 {
     verdict_thresholds_defaults(&cfg->thr);
-    cfg->slack_s = 120;
-    cfg->wire_gap_s = 60;
+    cfg->slack_s = CORRELATE_SLACK_S;
+    cfg->wire_gap_s = CORRELATE_WIRE_GAP_S;
     cfg->batch = 20000;
 }
 

@@ -29,6 +29,11 @@
 #include "pii.h"
 #include "verdict.h"
 
+/* Defaults of correlate_cfg_t (correlate_cfg_defaults), also shown by
+ * 'correlate --help'. */
+#define CORRELATE_SLACK_S 120
+#define CORRELATE_WIRE_GAP_S 60
+
 typedef struct {
     verdict_thresholds_t thr;
     int64_t slack_s;    /* clock difference allowed between probe and Graph times */
