@@ -8,5 +8,6 @@ int cmd_keygen(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_correlate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_buildings_import(int argc, char **argv);
 
 #endif

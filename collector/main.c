@@ -24,6 +24,8 @@ static const command_t commands[] = {
     {"correlate", cmd_correlate, "join probe streams with call records and judge each call once"},
     {"report", cmd_report, "list calls with their verdict, participants and streams"},
     {"org-keygen", graph_cmd_orgkey, "make an organisation's master key for personal data"},
+    {"buildings-import", cmd_buildings_import,
+     "load the tenant's CQD building file into the store"},
 };
 
 static void usage(FILE *to)
