@@ -7,10 +7,21 @@
 #define MAX_FIELD 256 /* a text column longer than this is not a building's name */
 #define MAX_DIAG 20   /* skipped lines named on diag; the rest are counted */
 
-static const char *const column_names[BUILDING_MAP_COLUMNS + 1] = {
-    "NetworkIP", "NetworkName", "NetworkRange", "BuildingName", "OwnershipType",
-    "BuildingType", "BuildingOfficeType", "City", "ZipCode", "Country",
-    "State", "Region", "InsideCorp", "ExpressRoute", "VPN"};
+static const char *const column_names[BUILDING_MAP_COLUMNS + 1] = {"NetworkIP",
+                                                                   "NetworkName",
+                                                                   "NetworkRange",
+                                                                   "BuildingName",
+                                                                   "OwnershipType",
+                                                                   "BuildingType",
+                                                                   "BuildingOfficeType",
+                                                                   "City",
+                                                                   "ZipCode",
+                                                                   "Country",
+                                                                   "State",
+                                                                   "Region",
+                                                                   "InsideCorp",
+                                                                   "ExpressRoute",
+                                                                   "VPN"};
 
 /* file column (0-based) of each text field */
 static const int field_column[BUILDING_F_COUNT] = {1, 3, 4, 5, 6, 7, 8, 9, 10, 11};
@@ -170,8 +181,9 @@ static void finish(building_map_t *m, building_map_stats_t *st, FILE *diag, cons
                 st->skipped++;
             }
             if (diag && named && (*named)++ < MAX_DIAG)
-                fprintf(diag, "%s:%u: column 1 (NetworkIP): network already on line %u; line "
-                              "skipped\n",
+                fprintf(diag,
+                        "%s:%u: column 1 (NetworkIP): network already on line %u; line "
+                        "skipped\n",
                         name, m->e[i].b.line, m->e[out - 1].b.line);
             continue;
         }
@@ -249,6 +261,23 @@ const building_t *building_map_lookup_bytes(const building_map_t *m, const uint8
     else
         netaddr_set6(&a, b);
     return building_map_lookup(m, &a);
+}
+
+json_t *building_map_json(const building_t *b)
+{
+    if (!b)
+        return json_null();
+    char net[NETADDR_STRLEN + 4];
+    netaddr_fmt(&b->net.addr, net, NETADDR_STRLEN);
+    snprintf(net + strlen(net), sizeof net - strlen(net), "/%u", b->net.len);
+    json_t *o = json_object();
+    json_object_set_new(o, "network", json_string(net));
+    for (int f = 0; f < BUILDING_F_COUNT; f++)
+        json_object_set_new(o, field_keys[f], json_string(b->f[f] ? b->f[f] : ""));
+    json_object_set_new(o, "inside_corp", json_boolean(b->inside_corp));
+    json_object_set_new(o, "express_route", json_boolean(b->express_route));
+    json_object_set_new(o, "vpn", json_boolean(b->vpn));
+    return o;
 }
 
 size_t building_map_count(const building_map_t *m)
@@ -413,8 +442,8 @@ building_map_t *building_map_parse(const char *name, const char *text, size_t le
     parse_t p = {.name = name, .diag = diag, .st = stats ? stats : &local};
     memset(p.st, 0, sizeof *p.st);
     if (len > BUILDING_MAP_MAX_BYTES) {
-        snprintf(err, errlen, "%s: %zu bytes, more than the %u a building file may have", name,
-                 len, BUILDING_MAP_MAX_BYTES);
+        snprintf(err, errlen, "%s: %zu bytes, more than the %u a building file may have", name, len,
+                 BUILDING_MAP_MAX_BYTES);
         return NULL;
     }
     building_map_t *m = building_map_new();
@@ -477,8 +506,8 @@ building_map_t *building_map_load(const char *path, FILE *diag, building_map_sta
     for (;;) {
         if (len == cap) {
             if (cap > BUILDING_MAP_MAX_BYTES) {
-                snprintf(err, errlen, "%s: more than the %u bytes a building file may have",
-                         path, BUILDING_MAP_MAX_BYTES);
+                snprintf(err, errlen, "%s: more than the %u bytes a building file may have", path,
+                         BUILDING_MAP_MAX_BYTES);
                 ok = false;
                 break;
             }

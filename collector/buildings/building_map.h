@@ -36,6 +36,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "netaddr.h"
 
 #define BUILDING_MAP_MAX_BYTES (64u << 20) /* CQD accepts files up to 50 MB */
@@ -106,6 +108,12 @@ const building_t *building_map_lookup(const building_map_t *m, const netaddr_t *
 const building_t *building_map_lookup_text(const building_map_t *m, const char *addr);
 /* The same on canonical bytes: 4 (IPv4) or 16 (IPv6) bytes. */
 const building_t *building_map_lookup_bytes(const building_map_t *m, const uint8_t *b, size_t n);
+
+/* b as a JSON object (new reference): "network" ("10.1.2.0/24"), every
+ * text column under building_map_field_key()'s name, "inside_corp",
+ * "express_route", "vpn" (booleans). json null for b NULL (unmapped). The
+ * same shape for report, the API and the dashboard. */
+json_t *building_map_json(const building_t *b);
 
 size_t building_map_count(const building_map_t *m);
 /* The i-th network in lookup order (family, longest first, address). */

@@ -103,9 +103,23 @@ bool building_store_save(sqlite3 *db, const building_map_t *m, const char *sourc
 
 building_map_t *building_store_load(sqlite3 *db, char *err, size_t errlen)
 {
-    if (!building_store_migrate(db, err, errlen))
-        return NULL;
+    /* read-only: a store without the table (nothing imported yet, or a
+     * reader such as 'report' on a read-only handle) has an empty map */
     sqlite3_stmt *st = NULL;
+    if (!prep(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'buildings'", &st,
+              err, errlen))
+        return NULL;
+    bool have = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!have) {
+        building_map_t *m = building_map_new();
+        if (m)
+            building_map_finish(m, NULL);
+        else
+            snprintf(err, errlen, "building store: out of memory");
+        return m;
+    }
     if (!prep(db,
               "SELECT network, prefix_len, network_name, building, ownership_type, building_type,"
               " office_type, city, zip_code, country, state, region, inside_corp, express_route,"

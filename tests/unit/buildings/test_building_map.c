@@ -21,8 +21,8 @@ static void test_good(void)
 {
     char err[256] = "";
     building_map_stats_t st;
-    building_map_t *m = building_map_parse("good.csv", good_csv, strlen(good_csv), stderr, &st,
-                                           err, sizeof err);
+    building_map_t *m =
+        building_map_parse("good.csv", good_csv, strlen(good_csv), stderr, &st, err, sizeof err);
     CHECK(m != NULL);
     if (!m)
         return;
@@ -84,17 +84,16 @@ static void test_tabs_no_vpn(void)
 
 static void test_bad_lines(void)
 {
-    const char text[] =
-        "10.0.0.0,A,8,A,,,,,,,,,1,0\n"         /* 1 good */
-        "10.0.0.300,B,24,B,,,,,,,,,1,0\n"      /* 2 column 1 */
-        "10.2.0.0,C,33,C,,,,,,,,,1,0\n"        /* 3 column 3 */
-        "10.3.0.0,D,x,D,,,,,,,,,1,0\n"         /* 4 column 3 */
-        "10.4.0.0,E,16,E,,,,,,,,,yes,0\n"      /* 5 column 13 */
-        "10.5.0.0,F,16,F,,,,,,,,,1,2\n"        /* 6 column 14 */
-        "10.0.0.0,G,8,G,,,,,,,,,1,0\n"         /* 7 duplicate of 1 */
-        "2001:db8::,H,129,H,,,,,,,,,1,0\n"     /* 8 column 3 */
-        ",I,16,I,,,,,,,,,1,0\n"                /* 9 column 1 empty */
-        "10.6.0.0 , J ,16, J ,,,,,,,,, 1 , 0\n"; /* 10 good (spaces trimmed) */
+    const char text[] = "10.0.0.0,A,8,A,,,,,,,,,1,0\n"           /* 1 good */
+                        "10.0.0.300,B,24,B,,,,,,,,,1,0\n"        /* 2 column 1 */
+                        "10.2.0.0,C,33,C,,,,,,,,,1,0\n"          /* 3 column 3 */
+                        "10.3.0.0,D,x,D,,,,,,,,,1,0\n"           /* 4 column 3 */
+                        "10.4.0.0,E,16,E,,,,,,,,,yes,0\n"        /* 5 column 13 */
+                        "10.5.0.0,F,16,F,,,,,,,,,1,2\n"          /* 6 column 14 */
+                        "10.0.0.0,G,8,G,,,,,,,,,1,0\n"           /* 7 duplicate of 1 */
+                        "2001:db8::,H,129,H,,,,,,,,,1,0\n"       /* 8 column 3 */
+                        ",I,16,I,,,,,,,,,1,0\n"                  /* 9 column 1 empty */
+                        "10.6.0.0 , J ,16, J ,,,,,,,,, 1 , 0\n"; /* 10 good (spaces trimmed) */
     char err[256] = "";
     building_map_stats_t st;
     FILE *diag = tmpfile();
@@ -135,8 +134,8 @@ static void test_refused(void)
     const char header[] = "NetworkIP,NetworkName,NetworkRange,BuildingName,OwnershipType,"
                           "BuildingType,BuildingOfficeType,City,ZipCode,Country,State,Region,"
                           "InsideCorp,ExpressRoute\n10.0.0.0,A,8,A,,,,,,,,,1,0\n";
-    building_map_t *m = building_map_parse("h.csv", header, strlen(header), NULL, &st, err,
-                                           sizeof err);
+    building_map_t *m =
+        building_map_parse("h.csv", header, strlen(header), NULL, &st, err, sizeof err);
     CHECK(m && st.skipped == 1 && st.loaded == 1);
     building_map_free(&m);
     /* the second line has 13 columns: the whole file is refused */
@@ -201,8 +200,8 @@ static void test_many(void)
     if (!text)
         return;
     for (unsigned i = 0; i < 4096; i++)
-        len += (size_t)snprintf(text + len, cap - len, "10.%u.%u.0,n,24,B%u,,,,,,,,,1,0\n",
-                                i >> 8, i & 255, i);
+        len += (size_t)snprintf(text + len, cap - len, "10.%u.%u.0,n,24,B%u,,,,,,,,,1,0\n", i >> 8,
+                                i & 255, i);
     for (unsigned i = 0; i < 256; i++)
         len += (size_t)snprintf(text + len, cap - len, "10.0.7.%u,h,32,H%u,,,,,,,,,1,0\n", i, i);
     char err[128];
