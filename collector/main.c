@@ -26,6 +26,8 @@ static const command_t commands[] = {
     {"org-keygen", graph_cmd_orgkey, "make an organisation's master key for personal data"},
     {"buildings-import", cmd_buildings_import,
      "load the tenant's CQD building file into the store"},
+    {"buildings-unmapped", cmd_buildings_unmapped,
+     "client subnets with streams that no building holds"},
 };
 
 static void usage(FILE *to)

@@ -144,7 +144,10 @@ def case_usage(d, db):
     rc, out, err = run("buildings-import", f, "--db", db, "--no-such")
     expect(rc == 2, err)
     rc, out, err = run("--help")
-    expect(rc == 0 and "buildings-import" in out, out)
+    expect(rc == 0 and "buildings-import" in out and "buildings-unmapped" in out, out)
+    rc, out, err = run("buildings-unmapped", "--help")
+    expect(rc == 0 and "missing-subnet" in out and "--min-streams" in out, out)
+    expect(run("buildings-unmapped", "--db", db)[0] == 2, "no --org-key")
 
 
 with tempfile.TemporaryDirectory() as d:

@@ -11,6 +11,7 @@
 #include "building_store.h"
 #include "check.h"
 #include "commands.h"
+#include "building_unmapped.h"
 #include "correlate.h"
 #include "store_fixture.h"
 
@@ -46,7 +47,8 @@ static bool import_map(void)
         "10.1.0.9,Desk,32,Remote desk,Own,Home,,Paris,75001,FR,IDF,EMEA,0,0,1\n";
     char err[256];
     building_map_stats_t st;
-    building_map_t *m = building_map_parse("t.csv", text, strlen(text), stderr, &st, err, sizeof err);
+    building_map_t *m =
+        building_map_parse("t.csv", text, strlen(text), stderr, &st, err, sizeof err);
     bool ok = m && building_store_save(store_db(F.st), m, "t.csv", &st, err, sizeof err);
     if (!ok)
         fprintf(stderr, "import: %s\n", err);
@@ -54,20 +56,18 @@ static bool import_map(void)
     return ok;
 }
 
-/* cmd_report with stdout into a file; the output, malloc'd */
-static char *report(const char *format)
+/* A command with stdout into a file; the output, malloc'd */
+static char *capture(int (*cmd)(int, char **), int argc, char **argv)
 {
     char out[160];
-    snprintf(out, sizeof out, "%s/report.out", F.dir);
-    char *argv[] = {"report", "--db", F.db, "--org-key", F.key, "--since", "520w",
-                    "--format", (char *)format, NULL};
+    snprintf(out, sizeof out, "%s/cmd.out", F.dir);
     fflush(stdout);
     int saved = dup(1), fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (saved < 0 || fd < 0)
         return NULL;
     dup2(fd, 1);
     close(fd);
-    int rc = cmd_report(9, argv);
+    int rc = cmd(argc, argv);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);
@@ -80,6 +80,13 @@ static char *report(const char *format)
         fclose(fp);
     unlink(out);
     return buf;
+}
+
+static char *report(const char *format)
+{
+    char *argv[] = {"report",  "--db", F.db,       "--org-key",    F.key,
+                    "--since", "520w", "--format", (char *)format, NULL};
+    return capture(cmd_report, 9, argv);
 }
 
 static const json_t *participant(const json_t *calls, const char *ip)
@@ -138,6 +145,56 @@ static void test_after_import(void)
     free(out);
 }
 
+/* Streams from two clients of 192.0.2.0/24 and one of 2001:db8:9::/64 that
+ * no building holds, besides the mapped 10.1.0.x ones: only those subnets
+ * are listed, by streams, with --min-streams applied. */
+static void test_unmapped(void)
+{
+    fx_stream_t v[] = {{"192.0.2.10", 50100, 4441, false, 0, 60, 3000, 0},
+                       {"192.0.2.10", 50100, 4442, true, 0, 60, 3000, 0},
+                       {"192.0.2.20", 50110, 4443, false, 0, 60, 3000, 0},
+                       {"2001:db8:9::5", 50120, 4444, false, 0, 60, 3000, 0}};
+    CHECK(fx_streams(&F, "p1", 7, v, 4));
+    char err[256];
+    building_map_t *m = building_store_load(store_db(F.st), err, sizeof err);
+    CHECK(m && building_map_count(m) == 3);
+    building_unmapped_list_t l;
+    CHECK(building_unmapped_find(store_db(F.st), F.pii, m, "2026-01-01T00:00:00Z", 24, 64, 1, &l,
+                                 err, sizeof err));
+    CHECK_EQ_UINT(l.n, 2);
+    CHECK_EQ_UINT(l.clients, 5); /* 10.1.0.5, 10.1.0.7 and the three above */
+    CHECK_EQ_UINT(l.mapped, 2);
+    char net[NETADDR_STRLEN];
+    if (l.n == 2) {
+        CHECK_STR(netaddr_fmt(&l.v[0].subnet.addr, net, sizeof net), "192.0.2.0");
+        CHECK_EQ_UINT(l.v[0].subnet.len, 24);
+        CHECK_EQ_UINT(l.v[0].streams, 3);
+        CHECK_EQ_UINT(l.v[0].clients, 2);
+        CHECK_STR(netaddr_fmt(&l.v[1].subnet.addr, net, sizeof net), "2001:db8:9::");
+        CHECK_EQ_UINT(l.v[1].streams, 1);
+    }
+    building_unmapped_clear(&l);
+    /* a window after every stream: nothing */
+    CHECK(building_unmapped_find(store_db(F.st), F.pii, m, "2027-01-01T00:00:00Z", 24, 64, 1, &l,
+                                 err, sizeof err));
+    CHECK_EQ_UINT(l.n, 0);
+    CHECK_EQ_UINT(l.clients, 0);
+    building_unmapped_clear(&l);
+    building_map_free(&m);
+    /* the command, --min-streams 2: only 192.0.2.0/24; no address printed */
+    char *argv[] = {"buildings-unmapped", "--db", F.db,       "--org-key", F.key, "--since", "520w",
+                    "--min-streams",      "2",    "--format", "json",      NULL};
+    char *out = capture(cmd_buildings_unmapped, 11, argv);
+    json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+    const json_t *subnets = json_object_get(j, "subnets");
+    CHECK(json_array_size(subnets) == 1);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(subnets, 0), "subnet")),
+              "192.0.2.0/24");
+    CHECK(out && strstr(out, "192.0.2.10") == NULL && strstr(out, "2001:db8:9::5") == NULL);
+    json_decref(j);
+    free(out);
+}
+
 int main(void)
 {
     if (!fx_open(&F) || !seed()) {
@@ -146,6 +203,7 @@ int main(void)
     }
     RUN(test_before_import);
     RUN(test_after_import);
+    RUN(test_unmapped);
     fx_close(&F);
     return check_finish("unit_report_buildings");
 }
