@@ -170,7 +170,8 @@ static int entry_cmp(const void *pa, const void *pb)
 static void finish(building_map_t *m, building_map_stats_t *st, FILE *diag, const char *name,
                    size_t *named)
 {
-    qsort(m->e, m->n, sizeof *m->e, entry_cmp);
+    if (m->n > 1) /* qsort() wants a non-null array even for none */
+        qsort(m->e, m->n, sizeof *m->e, entry_cmp);
     size_t out = 0;
     for (size_t i = 0; i < m->n; i++) {
         if (out > 0 && m->e[out - 1].b.net.len == m->e[i].b.net.len &&

@@ -30,8 +30,7 @@ static int by_streams(const void *pa, const void *pb)
 
 /* Adds one client's streams to its subnet (linear merge at the end: the
  * entries are appended, then sorted and merged once). */
-static bool append(building_unmapped_list_t *l, size_t *cap, const netprefix_t *p,
-                   uint64_t streams)
+static bool append(building_unmapped_list_t *l, size_t *cap, const netprefix_t *p, uint64_t streams)
 {
     if (l->n >= BUILDING_UNMAPPED_MAX * 4) { /* before merging: clients, not subnets */
         l->more++;
@@ -51,6 +50,8 @@ static bool append(building_unmapped_list_t *l, size_t *cap, const netprefix_t *
 
 static void merge(building_unmapped_list_t *l, uint64_t min_streams)
 {
+    if (l->n == 0) /* l->v may be NULL: qsort() wants an array */
+        return;
     qsort(l->v, l->n, sizeof *l->v, by_subnet);
     size_t out = 0;
     for (size_t i = 0; i < l->n; i++) {
@@ -97,8 +98,9 @@ bool building_unmapped_find(sqlite3 *db, const pii_t *pii, const building_map_t 
         uint64_t n = (uint64_t)sqlite3_column_int64(st, 1);
         netprefix_t p;
         out->clients++;
-        if (!b || !pii_open(pii, PII_AAD_STREAMS_CLIENT_IP, b, (size_t)sqlite3_column_bytes(st, 0),
-                            ip, sizeof ip) ||
+        if (!b ||
+            !pii_open(pii, PII_AAD_STREAMS_CLIENT_IP, b, (size_t)sqlite3_column_bytes(st, 0), ip,
+                      sizeof ip) ||
             !netaddr_parse(ip, &p.addr)) {
             out->unreadable++;
             continue;
