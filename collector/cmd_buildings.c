@@ -67,8 +67,7 @@ static opttab_result_t help(opttab_t *t, const opttab_def_t *d, const char *val)
     return OPTTAB_EXIT_OK;
 }
 
-static int save(const char *db_path, const building_map_t *m, const char *file,
-                const building_map_stats_t *st)
+static int save(const char *db_path, const char *file, building_map_stats_t *st, bool quiet)
 {
     char err[512];
     sqlite3 *db = NULL;
@@ -78,7 +77,7 @@ static int save(const char *db_path, const building_map_t *m, const char *file,
         LOG_ERROR("%s: %s", db_path, db ? sqlite3_errmsg(db) : "cannot open");
     } else {
         sqlite3_busy_timeout(db, 5000);
-        if (building_store_save(db, m, file, st, err, sizeof err))
+        if (building_store_import(db, file, quiet ? NULL : stderr, st, err, sizeof err))
             rc = 0;
         else
             LOG_ERROR("%s; the map in force is unchanged", err);
@@ -109,25 +108,25 @@ int cmd_buildings_import(int argc, char **argv)
     char err[512];
     building_map_stats_t st;
     usec_t t0 = timefmt_now();
-    building_map_t *m = building_map_load(file, cfg.quiet ? NULL : stderr, &st, err, sizeof err);
-    if (!m) {
-        LOG_ERROR("%s%s", err, cfg.check ? "" : "; the map in force is unchanged");
-        return 1;
+    int rc = 0;
+    if (cfg.check) {
+        building_map_t *m =
+            building_map_load(file, cfg.quiet ? NULL : stderr, &st, err, sizeof err);
+        if (!m) {
+            LOG_ERROR("%s", err);
+            rc = 1;
+        }
+        building_map_free(&m);
+    } else {
+        rc = save(cfg.db_path, file, &st, cfg.quiet);
     }
     usec_t t1 = timefmt_now();
-    int rc = cfg.check ? 0 : save(cfg.db_path, m, file, &st);
-    usec_t t2 = timefmt_now();
     if (rc == 0) {
         printf("buildings-import: %s: %zu networks (%zu IPv4, %zu IPv6, %d columns), %zu lines "
-               "skipped (%zu duplicates); read in %.3f s",
+               "skipped (%zu duplicates) in %.3f s%s\n",
                file, st.loaded, st.v4, st.v6, st.columns, st.skipped, st.duplicates,
-               (double)(t1 - t0) / 1e6);
-        if (cfg.check)
-            printf(", not stored (--check)\n");
-        else
-            printf(", stored in %.3f s\n", (double)(t2 - t1) / 1e6);
+               (double)(t1 - t0) / 1e6, cfg.check ? ", not stored (--check)" : ", stored");
     }
-    building_map_free(&m);
     return rc;
 }
 

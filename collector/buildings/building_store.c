@@ -101,6 +101,15 @@ bool building_store_save(sqlite3 *db, const building_map_t *m, const char *sourc
     return false;
 }
 
+bool building_store_import(sqlite3 *db, const char *path, FILE *diag, building_map_stats_t *st,
+                           char *err, size_t errlen)
+{
+    building_map_t *m = building_map_load(path, diag, st, err, errlen);
+    bool ok = m && building_store_save(db, m, path, st, err, errlen);
+    building_map_free(&m);
+    return ok;
+}
+
 building_map_t *building_store_load(sqlite3 *db, char *err, size_t errlen)
 {
     /* read-only: a store without the table (nothing imported yet, or a

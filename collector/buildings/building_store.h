@@ -26,6 +26,11 @@ bool building_store_migrate(sqlite3 *db, char *err, size_t errlen);
 /* Replaces the map in force with m (finished), recording the import. */
 bool building_store_save(sqlite3 *db, const building_map_t *m, const char *source,
                          const building_map_stats_t *st, char *err, size_t errlen);
+/* Reads the file at path (building_map_load: skipped lines named on diag)
+ * and makes it the map in force. false with err when the file is refused
+ * or the store fails: the previous map stays. */
+bool building_store_import(sqlite3 *db, const char *path, FILE *diag, building_map_stats_t *st,
+                           char *err, size_t errlen);
 /* The map in force (empty when none was imported; finished). Reads only:
  * works on a read-only handle, creates nothing. */
 building_map_t *building_store_load(sqlite3 *db, char *err, size_t errlen);

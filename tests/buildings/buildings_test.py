@@ -150,6 +150,61 @@ def case_usage(d, db):
     expect(run("buildings-unmapped", "--db", db)[0] == 2, "no --org-key")
 
 
+def case_run_reload(d, db):
+    """run --buildings FILE (in a settings file): loaded at start, again on
+    SIGHUP; a refused file on SIGHUP keeps the map in force."""
+    import signal
+    import socket
+    import time
+    k = os.path.join(d, "keys")
+    pd = os.path.join(d, "probes.d")
+    os.makedirs(k)
+    os.makedirs(pd)
+    expect(run("keygen", "collector", "--dir", k)[0] == 0, "keygen")
+    expect(run("org-keygen", "--tenant", "t.example", "--out", os.path.join(k, "org.key"))[0] == 0,
+           "org-keygen")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    bf = write(d, "buildings.csv", GOOD)
+    cf = write(d, "collector.conf",
+               f"bind = tcp://127.0.0.1:{port}\nkey = {k}/collector.key\nauthorized-keys = {pd}\n"
+               f"org-key = {k}/org.key\ndb = {db}\ncorrelate-interval = 0\nbuildings = {bf}\n")
+    logp = os.path.join(d, "collector.log")
+    log = open(logp, "w")
+    p = subprocess.Popen([COLLECTOR, "run", "--config", cf], stdout=log, stderr=log)
+
+    def wait_for(what, count=1, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if open(logp).read().count(what) >= count:
+                return True
+            time.sleep(0.1)
+        return False
+    try:
+        expect(wait_for("buildings: " + bf + ": 4 networks, 0 lines skipped"), open(logp).read())
+        expect(len(rows(db)) == 4, rows(db))
+        write(d, "buildings.csv",
+              GOOD + "10.9.9.300,Bad,24,Bad,,,,,,,,,1,0,0\n"
+              "172.16.0.0,Lab,12,Lab,Own,Lab,Closed,Berlin,10115,DE,BE,EMEA,0,0,0\n")
+        p.send_signal(signal.SIGHUP)
+        expect(wait_for(": 5 networks, 1 lines skipped"), open(logp).read())
+        expect(f"{bf}:5: column 1 (NetworkIP)" in open(logp).read(), "the bad line is named")
+        expect(len(rows(db)) == 5, rows(db))
+        write(d, "buildings.csv", GOOD + "10.8.0.0,Short,16,Short,Own,Office\n")
+        p.send_signal(signal.SIGHUP)
+        expect(wait_for("the map in force stays"), open(logp).read())
+        expect(f"{bf}:5: 6 columns where line 1 has 15; file refused" in open(logp).read(),
+               open(logp).read())
+        expect(len(rows(db)) == 5, "the previous map stays")
+        expect(p.poll() is None, "the collector keeps running")
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+        log.close()
+
+
 with tempfile.TemporaryDirectory() as d:
     globals()["case_" + CASE](d, os.path.join(d, "collector.db"))
 print("ok", CASE)
