@@ -9,7 +9,8 @@
  *   Region, InsideCorp, ExpressRoute[, VPN]
  * NetworkIP is an IPv4 or IPv6 network address, NetworkRange its prefix
  * length (0-32, 0-128), InsideCorp/ExpressRoute/VPN 0 or 1 (VPN may be
- * absent or empty: 0). Fields are not quoted (CQD's format has no quoting).
+ * absent or empty: 0). CQD's format has no quoting: spaces and double
+ * quotes around a field are trimmed, a separator inside one is not allowed.
  *
  * Bad input: a line whose fields are not this format (address, range or
  * flag) names the file, line and column on diag and is skipped (counted);
