@@ -38,7 +38,7 @@ static void usage(FILE *to)
                 "them and names each bad call's faulty segment: lan, wan, endpoint or\n"
                 "cloud, with the evidence.\n\nCommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(to, "  %-13s %s\n", commands[i].name, commands[i].summary);
+        fprintf(to, "  %-18s %s\n", commands[i].name, commands[i].summary);
     /* every status a command can return: the common ones, then the Graph
      * commands' own (graph_exit_statuses, also in graph-poll --help) */
     static const struct {
