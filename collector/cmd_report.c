@@ -10,6 +10,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "building_map.h"
+#include "building_store.h"
 #include "cliutil.h"
 #include "commands.h"
 #include "pii.h"
@@ -96,8 +98,10 @@ static json_t *col_json(sqlite3_stmt *st, int i)
     }
 }
 
-/* Row i.. as an object with the statement's column names; "evidence" parsed. */
-static json_t *row_object(sqlite3_stmt *st, const pii_t *pii)
+/* Row i.. as an object with the statement's column names; "evidence" parsed.
+ * A participant's address, opened in memory, also gives its "building"
+ * (docs/buildings.md; null when no network of the map holds it). */
+static json_t *row_object(sqlite3_stmt *st, const pii_t *pii, const building_map_t *bm)
 {
     json_t *o = json_object();
     for (int i = 0; i < sqlite3_column_count(st); i++) {
@@ -108,6 +112,8 @@ static json_t *row_object(sqlite3_stmt *st, const pii_t *pii)
             bool ok = b && pii_open(pii, PII_AAD_PARTICIPANT_IP, b,
                                     (size_t)sqlite3_column_bytes(st, i), ip, sizeof ip);
             json_object_set_new(o, "client_ip", ok ? json_string(ip) : json_null());
+            json_object_set_new(o, "building",
+                                building_map_json(ok ? building_map_lookup_text(bm, ip) : NULL));
         } else if (strcmp(name, "evidence") == 0) {
             json_t *ev = json_loads((const char *)sqlite3_column_text(st, i), 0, NULL);
             json_object_set_new(o, "rule", json_incref(json_object_get(ev, "rule")));
@@ -120,7 +126,7 @@ static json_t *row_object(sqlite3_stmt *st, const pii_t *pii)
 }
 
 static bool children(sqlite3 *db, const char *sql, const char *call_id, const pii_t *pii,
-                     json_t *into)
+                     const building_map_t *bm, json_t *into)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -128,12 +134,12 @@ static bool children(sqlite3 *db, const char *sql, const char *call_id, const pi
     sqlite3_bind_text(st, 1, call_id, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(into, row_object(st, pii));
+        json_array_append_new(into, row_object(st, pii, bm));
     sqlite3_finalize(st);
     return rc == SQLITE_DONE;
 }
 
-static json_t *load(sqlite3 *db, const report_opts_t *o, const pii_t *pii)
+static json_t *load(sqlite3 *db, const report_opts_t *o, const pii_t *pii, const building_map_t *bm)
 {
     sqlite3_stmt *st;
     char since[40];
@@ -155,17 +161,17 @@ static json_t *load(sqlite3 *db, const report_opts_t *o, const pii_t *pii)
     bool ok = true;
     int rc;
     while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *c = row_object(st, pii), *p = json_array(), *s = json_array();
+        json_t *c = row_object(st, pii, bm), *p = json_array(), *s = json_array();
         const char *id = json_string_value(json_object_get(c, "call_id"));
         ok = children(db,
                       "SELECT participant, site, client_ip_enc, verdict, confidence, evidence"
                       " FROM verdict_participants WHERE call_id = ? ORDER BY participant",
-                      id, pii, p) &&
+                      id, pii, bm, p) &&
              children(db,
                       "SELECT participant, stream_id, graph_stream_rid, direction, media,"
                       " verdict, confidence, evidence FROM verdict_streams WHERE call_id = ?"
                       " ORDER BY participant, media, direction, id",
-                      id, pii, s);
+                      id, pii, bm, s);
         json_object_set_new(c, "participants", p);
         json_object_set_new(c, "streams", s);
         json_array_append_new(calls, c);
@@ -320,6 +326,12 @@ static void print_table(json_t *calls)
             figures(json_object_get(x, "evidence"), fig, sizeof fig);
             printf("    participant %-28s %-15s %-8s %.2f  %s\n", str(x, "participant"),
                    str(x, "client_ip"), str(x, "verdict"), num(x, "confidence"), fig);
+            const json_t *bl = json_object_get(x, "building");
+            if (json_is_object(bl))
+                printf("      building %s, %s, %s (%s)%s%s\n", str(bl, "building"), str(bl, "city"),
+                       str(bl, "country"), str(bl, "region"),
+                       json_is_true(json_object_get(bl, "inside_corp")) ? " inside corp" : "",
+                       json_is_true(json_object_get(bl, "vpn")) ? " VPN" : "");
             print_streams(json_object_get(c, "streams"), str(x, "participant"));
         }
     }
@@ -385,9 +397,11 @@ static int report(const report_opts_t *o)
     }
     sqlite3 *db = NULL;
     json_t *calls = NULL;
+    building_map_t *bm = NULL;
     if (sqlite3_open_v2(o->db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
         sqlite3_busy_timeout(db, 5000);
-        calls = load(db, o, pii);
+        bm = building_store_load(db, err, sizeof err);
+        calls = bm ? load(db, o, pii, bm) : NULL;
     }
     if (!calls)
         LOG_ERROR("cannot read verdicts from %s: %s (has 'correlate' or 'run' made any?)",
@@ -401,6 +415,7 @@ static int report(const report_opts_t *o)
         print_table(calls);
     int rc = calls ? 0 : 1;
     json_decref(calls);
+    building_map_free(&bm);
     sqlite3_close(db);
     pii_free(&pii);
     return rc;

@@ -22,6 +22,7 @@
 #include "graph_worker.h"
 #include "graph_token.h"
 #include "ingest.h"
+#include "building_store.h"
 #include "log.h"
 #include "opttab.h"
 #include "store.h"
@@ -42,7 +43,8 @@ typedef struct {
     noc_cfg_t noc; /* noc.bind NULL: no HTTP server */
     unsigned correlate_s, correlate_lookback_s;
     correlate_cfg_t cc;
-    graph_opts_t g; /* Graph polling, in a thread: off without a tenant */
+    graph_opts_t g;        /* Graph polling, in a thread: off without a tenant */
+    const char *buildings; /* the CQD building file, NULL: the store's map as it is */
 } run_cfg_t;
 
 #define RUN(f) offsetof(run_cfg_t, f)
@@ -126,6 +128,12 @@ static const opttab_opt_t head[] = {
 };
 
 static const opttab_opt_t mid[] = {
+    {{"buildings", 0, OPTTAB_STR, RUN(buildings), 0, 0, "FILE",
+      "The tenant's CQD building file (docs/buildings.md), loaded into the store at start and "
+      "on SIGHUP as 'buildings-import' does; a refused file leaves the map in force."},
+     NULL,
+     0,
+     0},
     {{"correlate-interval", 0, OPTTAB_UINT, RUN(correlate_s), 0, 86400, "SECONDS",
       "Join new probe streams and call records and (re)judge the calls they touch every "
       "SECONDS; 0: never; also right after each Graph poll cycle. docs/verdicts.md."},
@@ -335,9 +343,23 @@ static void graph_check(jobs_t *j, usec_t now)
 
 static opttab_result_t parse(run_cfg_t *cfg, opttab_t *t, int argc, char **argv);
 
+/* --buildings FILE into the store; a refused file is logged, the map stays. */
+static void buildings_load(const char *file, store_t *st)
+{
+    char err[512];
+    building_map_stats_t bs;
+    if (!file)
+        return;
+    if (building_store_import(store_db(st), file, stderr, &bs, err, sizeof err))
+        LOG_INFO("collector: buildings: %s: %zu networks, %zu lines skipped", file, bs.loaded,
+                 bs.skipped);
+    else
+        LOG_ERROR("collector: buildings: %s; the map in force stays", err);
+}
+
 /* SIGHUP: the settings are read again (files and command line); what can
  * change while running does, the rest is named as needing a restart. */
-static void reload_settings(run_cfg_t *cfg)
+static void reload_settings(run_cfg_t *cfg, store_t *st)
 {
     run_cfg_t n;
     opttab_t t;
@@ -357,6 +379,7 @@ static void reload_settings(run_cfg_t *cfg)
             LOG_WARN("collector: '%s' changed: takes effect at the next start", restart[i][0]);
     LOG_INFO("collector: settings reloaded (retention %u days, correlation every %u s)",
              cfg->retention_days, cfg->correlate_s);
+    buildings_load(n.buildings, st); /* n's strings are freed below */
     opttab_free_strings(&t);
 }
 
@@ -370,7 +393,7 @@ static void loop(run_cfg_t *cfg, ingest_t *in, store_t *st, jobs_t *j)
         if (g_reload) {
             g_reload = 0;
             ingest_reload_keys(in);
-            reload_settings(cfg);
+            reload_settings(cfg, st);
         }
         if (now >= next_ret) {
             retention(st, cfg->retention_days);
@@ -511,6 +534,7 @@ static int run(run_cfg_t *cfg)
         return 1;
     }
     retention(st, cfg->retention_days);
+    buildings_load(cfg->buildings, st);
     ingest_t *in = ingest_new(&cfg->in, st, err, sizeof err);
     if (!in) {
         LOG_ERROR("%s", err);

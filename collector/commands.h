@@ -9,5 +9,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_correlate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_teams_ranges(int argc, char **argv);
+int cmd_buildings_import(int argc, char **argv);
+int cmd_buildings_unmapped(int argc, char **argv);
 
 #endif

@@ -25,6 +25,10 @@ static const command_t commands[] = {
     {"report", cmd_report, "list calls with their verdict, participants and streams"},
     {"org-keygen", graph_cmd_orgkey, "make an organisation's master key for personal data"},
     {"teams-ranges", cmd_teams_ranges, "keep the Teams media ranges file current (update)"},
+    {"buildings-import", cmd_buildings_import,
+     "load the tenant's CQD building file into the store"},
+    {"buildings-unmapped", cmd_buildings_unmapped,
+     "client subnets with streams that no building holds"},
 };
 
 static void usage(FILE *to)
@@ -35,7 +39,7 @@ static void usage(FILE *to)
                 "them and names each bad call's faulty segment: lan, wan, endpoint or\n"
                 "cloud, with the evidence.\n\nCommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(to, "  %-13s %s\n", commands[i].name, commands[i].summary);
+        fprintf(to, "  %-18s %s\n", commands[i].name, commands[i].summary);
     /* every status a command can return: the common ones, then the Graph
      * commands' own (graph_exit_statuses, also in graph-poll --help) */
     static const struct {
