@@ -48,6 +48,8 @@ static inline int64_t fx_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static inline void fx_close(fx_t *f);
+
 static inline bool fx_open(fx_t *f)
 {
     char err[256];
@@ -62,12 +64,14 @@ static inline bool fx_open(fx_t *f)
         !(f->pii = pii_new(keys, 1, NULL, err, sizeof err)) ||
         !(f->st = store_open(f->db, false, f->pii, err, sizeof err))) {
         fprintf(stderr, "fixture: %s\n", err);
+        fx_close(f); /* no temporary directory left behind */
         return false;
     }
 #ifdef FX_GRAPH
     if (!graph_store_migrate(store_db(f->st), err, sizeof err) ||
         !(f->gs = graph_store_new(store_db(f->st), f->pii, err, sizeof err))) {
         fprintf(stderr, "fixture: %s\n", err);
+        fx_close(f); /* no temporary directory left behind */
         return false;
     }
 #endif
