@@ -13,7 +13,7 @@
 #include "commands.h"
 #include "building_unmapped.h"
 #include "correlate.h"
-#include "store_fixture.h"
+#include "calls_fixture.h"
 
 static fx_t F;
 
@@ -22,21 +22,7 @@ static fx_t F;
  * wire-only one from 10.1.0.7. */
 static bool seed(void)
 {
-    char err[256];
-    correlate_cfg_t cfg;
-    correlate_cfg_defaults(&cfg);
-    correlate_t *c = correlate_new(&cfg, store_db(F.st), F.pii, err, sizeof err);
-    fx_stream_t v[] = {{"10.1.0.5", 50010, 1111, false, 0, 60, 3000, 200},
-                       {"10.1.0.5", 50010, 2222, true, 0, 60, 3000, 0},
-                       {"10.1.0.7", 50030, 3333, false, 600, 660, 3000, 200}};
-    bool ok = c && fx_streams(&F, "p1", 1, v, 3) &&
-              fx_record(&F, "r1", 1, "10.1.0.5", 50010, 0, 62, 0.05, 0.002) &&
-              fx_record(&F, "r2", 1, "10.1.0.9", 50020, 1200, 1262, 0.002, 0.002) &&
-              correlate_step(c, fx_now_us(), 3600, err, sizeof err) == 3;
-    if (!ok)
-        fprintf(stderr, "seed: %s\n", c ? err : "correlate_new failed");
-    correlate_free(&c);
-    return ok;
+    return fx_seed_three_calls(&F);
 }
 
 static bool import_map(void)
