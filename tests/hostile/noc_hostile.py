@@ -36,18 +36,6 @@ TOKEN = "t0ken-%032x" % random.getrandbits(128)
 PROCS = []
 PORT = [0]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS verdict_calls(call_id TEXT PRIMARY KEY, source TEXT NOT NULL, site TEXT,
-  start TEXT NOT NULL, end TEXT NOT NULL, verdict TEXT NOT NULL, confidence REAL NOT NULL,
-  graph_record_id TEXT, graph_version INTEGER, evaluated TEXT NOT NULL, evidence TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS verdict_participants(call_id TEXT NOT NULL, participant TEXT NOT NULL,
-  site TEXT, client_ip_hmac BLOB, client_ip_enc BLOB, verdict TEXT NOT NULL, confidence REAL NOT NULL,
-  evidence TEXT NOT NULL, PRIMARY KEY(call_id, participant));
-CREATE TABLE IF NOT EXISTS verdict_streams(id INTEGER PRIMARY KEY, call_id TEXT NOT NULL,
-  participant TEXT NOT NULL, stream_id INTEGER, graph_stream_rid INTEGER, direction TEXT,
-  media TEXT, verdict TEXT NOT NULL, confidence REAL NOT NULL, evidence TEXT NOT NULL);
-"""
-
 # CALLS calls over the last year, four sites, one participant each with one
 # of 5,000 client addresses and Graph evidence naming an access point.
 BULK = """
@@ -96,9 +84,15 @@ def setup(calls):
     fd = os.open(TOKEN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.write(fd, (TOKEN + "\n").encode())
     os.close(fd)
+    # The tables come from the collector's own migrations (correlate on an
+    # empty store creates them), never from a copy of their schema here.
+    r = subprocess.run([COLLECTOR, "correlate", "--db", DB, "--org-key", ORGKEY, "--since", "60s"],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        fail("correlate (schema): " + r.stderr)
     sql = os.path.join(TMP, "fixture.sql")
     with open(sql, "w") as f:
-        f.write(SCHEMA + (BULK % {"calls": calls} if calls else ""))
+        f.write(BULK % {"calls": calls} if calls else "SELECT 1;")
     t = time.monotonic()
     r = subprocess.run([FIXTURE, DB, ORGKEY, sql], capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
