@@ -31,8 +31,9 @@ static const opttab_opt_t opts[] = {
      0,
      0},
     {{"table", 't', OPTTAB_FLAG, CFG(table), 0, 0, NULL,
-      "Print a table of the calls, streams and clients at the end (default when --json is "
-      "not given)."},
+      "Print a table for people at the end: each client's streams, the apps seen without RTP and "
+      "why, the clients (default when --json is "
+      "not given; on stderr when --json is '-')."},
      NULL,
      0,
      0},
@@ -297,7 +298,7 @@ void options_help(FILE *to, const char *prog)
     opttab_help(&t, to);
     fprintf(to,
             "\nExamples:\n"
-            "  %s -r call.pcap                 table of calls, streams, clients\n"
+            "  %s -r call.pcap                 table for people\n"
             "  %s -r a.pcap -r b.pcap --json out.jsonl\n"
             "  %s -i eth1 -f 'udp or tcp port 443' --json - --interval 10\n"
             "  %s -i eth1 --interval 10 --collector tcp://noc:7600 --key p1.key \\\n"

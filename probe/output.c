@@ -11,6 +11,40 @@
 #include "rec.h"
 
 #define TABLE_MAX_ROWS 10000
+/* Rows of the "non-RTP applications" summary: (app, reason) pairs; ten
+ * apps by six reasons fit. */
+#define NONRTP_MAX_ROWS 64
+#define NONRTP_NAMES 3
+
+/* Why a flow gave no RTP stream, from its own record (demux counts). */
+typedef enum {
+    NR_SHORT, /* RTP, but fewer packets than --min-stream-packets */
+    NR_DTLS,
+    NR_RTCP,
+    NR_STUN,
+    NR_TCP,
+    NR_NOT_RTP,
+    NR_NOT_APP, /* app "other" and nothing media-like in it */
+    NR_COUNT
+} nonrtp_reason_t;
+
+static const char *const nonrtp_why[NR_COUNT] = {
+    [NR_SHORT] = "RTP, but fewer packets than --min-stream-packets",
+    [NR_DTLS] = "DTLS, no RTP (a data channel, or media inside DTLS)",
+    [NR_RTCP] = "RTCP only, no RTP",
+    [NR_STUN] = "STUN/TURN only (connectivity checks), no RTP",
+    [NR_TCP] = "TCP without RTP framing (signalling, HTTPS)",
+    [NR_NOT_RTP] = "no RTP header (signalling, DNS, or the app's own framing)",
+    [NR_NOT_APP] = "no conferencing app recognised, no RTP header",
+};
+
+typedef struct {
+    char app[24];
+    nonrtp_reason_t why;
+    uint64_t flows, packets, bytes;
+    char ndpi[NONRTP_NAMES][32]; /* the first distinct nDPI names seen */
+    bool more_ndpi;
+} nonrtp_row_t;
 
 struct output {
     FILE *fp;
@@ -22,6 +56,10 @@ struct output {
     json_t *streams; /* kept for the table */
     json_t *clients;
     uint64_t table_overflow;
+    nonrtp_row_t nonrtp[NONRTP_MAX_ROWS];
+    size_t nnonrtp;
+    uint64_t nonrtp_overflow;
+    uint64_t intervals; /* interval records made (--interval) */
     export_t *exp;
 };
 
@@ -110,10 +148,80 @@ bool output_close(output_t **po, char *err, size_t errlen)
     return ok;
 }
 
+static uint64_t demux_count(json_t *flow, const char *k)
+{
+    return (uint64_t)json_integer_value(json_object_get(json_object_get(flow, "demux"), k));
+}
+
+static nonrtp_reason_t nonrtp_reason(json_t *f)
+{
+    if (demux_count(f, "rtp"))
+        return NR_SHORT;
+    if (demux_count(f, "dtls"))
+        return NR_DTLS;
+    if (demux_count(f, "rtcp") || demux_count(f, "srtcp"))
+        return NR_RTCP;
+    if (demux_count(f, "stun") || demux_count(f, "turn_channeldata") ||
+        demux_count(f, "stun_data_indication") || demux_count(f, "stun_send_indication"))
+        return NR_STUN;
+    const char *proto = json_string_value(json_object_get(f, "proto"));
+    const char *app = json_string_value(json_object_get(f, "app"));
+    if (!app || strcmp(app, "other") == 0)
+        return NR_NOT_APP;
+    if (proto && strcmp(proto, "tcp") == 0)
+        return NR_TCP;
+    return NR_NOT_RTP;
+}
+
+static void nonrtp_name(nonrtp_row_t *r, const char *ndpi)
+{
+    for (size_t i = 0; i < NONRTP_NAMES; i++) {
+        if (r->ndpi[i][0] == '\0') {
+            snprintf(r->ndpi[i], sizeof r->ndpi[i], "%s", ndpi);
+            return;
+        }
+        if (strcmp(r->ndpi[i], ndpi) == 0)
+            return;
+    }
+    r->more_ndpi = true;
+}
+
+/* A flow that gave no stream: counted under its app and the reason. */
+static void keep_nonrtp(output_t *o, json_t *f)
+{
+    if (json_integer_value(json_object_get(f, "streams")) > 0)
+        return;
+    const char *app = json_string_value(json_object_get(f, "app"));
+    const char *ndpi = json_string_value(json_object_get(f, "ndpi"));
+    nonrtp_reason_t why = nonrtp_reason(f);
+    nonrtp_row_t *r = NULL;
+    for (size_t i = 0; i < o->nnonrtp && !r; i++)
+        if (o->nonrtp[i].why == why && strcmp(o->nonrtp[i].app, app ? app : "-") == 0)
+            r = &o->nonrtp[i];
+    if (!r && o->nnonrtp == NONRTP_MAX_ROWS) {
+        o->nonrtp_overflow++;
+        return;
+    }
+    if (!r) {
+        r = &o->nonrtp[o->nnonrtp++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->app, sizeof r->app, "%s", app ? app : "-");
+        r->why = why;
+    }
+    r->flows++;
+    r->packets += (uint64_t)json_integer_value(json_object_get(f, "packets"));
+    r->bytes += (uint64_t)json_integer_value(json_object_get(f, "bytes"));
+    nonrtp_name(r, ndpi ? ndpi : "-");
+}
+
 static void keep_for_table(output_t *o, json_t *rec)
 {
     const char *type = json_string_value(json_object_get(rec, "type"));
     json_t *into = NULL;
+    if (type && strcmp(type, "flow") == 0)
+        keep_nonrtp(o, rec);
+    if (type && strcmp(type, "interval") == 0)
+        o->intervals++;
     if (type && strcmp(type, "stream") == 0)
         into = o->streams;
     else if (type && strcmp(type, "client") == 0)
@@ -213,14 +321,16 @@ static int cmp_stream(const void *a, const void *b)
     return c ? c : strcmp(str(x, "first_seen"), str(y, "first_seen"));
 }
 
-/* A call, for the table: a client's streams of one app that overlap in
- * time (fixed-width ISO 8601 UTC times compare correctly as text). */
-static bool same_call(json_t *prev, json_t *s, const char *call_end)
+/* One group of the table: a client's streams of one app that overlap in
+ * time (fixed-width ISO 8601 UTC times compare correctly as text). Not a
+ * call: the probe sees a client's media, not who it talks to; the
+ * collector's verdicts join them with Graph's call records. */
+static bool same_group(json_t *prev, json_t *s, const char *group_end)
 {
     if (!prev || strcmp(str(prev, "client_ip"), str(s, "client_ip")) != 0 ||
         strcmp(str(prev, "app"), str(s, "app")) != 0)
         return false;
-    return strcmp(str(s, "first_seen"), call_end) <= 0;
+    return strcmp(str(s, "first_seen"), group_end) <= 0;
 }
 
 static void print_stream_row(FILE *to, json_t *s)
@@ -240,7 +350,7 @@ static void print_stream_row(FILE *to, json_t *s)
             njit, mos);
 }
 
-static void print_calls(output_t *o, FILE *to)
+static void print_streams(output_t *o, FILE *to)
 {
     size_t n = json_array_size(o->streams);
     json_t **v = calloc(n ? n : 1, sizeof *v);
@@ -249,15 +359,18 @@ static void print_calls(output_t *o, FILE *to)
     for (size_t i = 0; i < n; i++)
         v[i] = json_array_get(o->streams, i);
     qsort(v, n, sizeof *v, cmp_stream);
-    fprintf(to, "\nCalls and streams (%zu streams)\n", n);
+    fprintf(to,
+            "\nClients' streams (%zu streams; a group is one client's streams of one app that "
+            "overlap in time)\n",
+            n);
     json_t *prev = NULL;
-    char call_end[40] = "";
-    int calls = 0;
+    char group_end[40] = "";
+    int groups = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *s = v[i];
-        if (!same_call(prev, s, call_end)) {
-            calls++;
-            fprintf(to, "\n  call %d  client %s (mac %s, vlan %s)  app %s  from %s\n", calls,
+        if (!same_group(prev, s, group_end)) {
+            groups++;
+            fprintf(to, "\n  %d. client %s (mac %s, vlan %s)  app %s  from %s\n", groups,
                     str(s, "client_ip"), str(s, "client_mac"),
                     json_is_integer(json_object_get(s, "vlan")) ? "tagged" : "none", str(s, "app"),
                     str(s, "first_seen"));
@@ -266,8 +379,8 @@ static void print_calls(output_t *o, FILE *to)
                     "loss%", "jit_ms", "netjit", "mos");
         }
         print_stream_row(to, s);
-        if (strcmp(str(s, "last_seen"), call_end) > 0)
-            snprintf(call_end, sizeof call_end, "%s", str(s, "last_seen"));
+        if (strcmp(str(s, "last_seen"), group_end) > 0)
+            snprintf(group_end, sizeof group_end, "%s", str(s, "last_seen"));
         prev = s;
     }
     free(v);
@@ -299,11 +412,62 @@ static void print_clients(output_t *o, FILE *to)
     }
 }
 
+static int cmp_nonrtp(const void *a, const void *b)
+{
+    const nonrtp_row_t *x = a, *y = b;
+    int c = strcmp(x->app, y->app);
+    return c ? c : (int)x->why - (int)y->why;
+}
+
+/* What was seen where no RTP was: Zoom's own framing, DTLS data channels,
+ * signalling, checks that never became media. */
+static void print_nonrtp(output_t *o, FILE *to)
+{
+    qsort(o->nonrtp, o->nnonrtp, sizeof o->nonrtp[0], cmp_nonrtp);
+    uint64_t flows = 0;
+    for (size_t i = 0; i < o->nnonrtp; i++)
+        flows += o->nonrtp[i].flows;
+    fprintf(to, "\nNon-RTP applications (%llu flows without an RTP stream)\n",
+            (unsigned long long)flows);
+    if (o->nnonrtp == 0)
+        return;
+    fprintf(to, "  %-9s %-30s %6s %9s %12s  %s\n", "app", "ndpi", "flows", "packets", "bytes",
+            "why no stream");
+    for (size_t i = 0; i < o->nnonrtp; i++) {
+        const nonrtp_row_t *r = &o->nonrtp[i];
+        char names[NONRTP_NAMES * 33 + 4] = "";
+        for (size_t k = 0; k < NONRTP_NAMES && r->ndpi[k][0]; k++) {
+            size_t len = strlen(names);
+            snprintf(names + len, sizeof names - len, "%s%s", k ? "," : "", r->ndpi[k]);
+        }
+        if (r->more_ndpi) {
+            size_t len = strlen(names);
+            snprintf(names + len, sizeof names - len, ",...");
+        }
+        fprintf(to, "  %-9s %-30s %6llu %9llu %12llu  %s\n", r->app, names,
+                (unsigned long long)r->flows, (unsigned long long)r->packets,
+                (unsigned long long)r->bytes, nonrtp_why[r->why]);
+    }
+    if (o->nonrtp_overflow)
+        fprintf(to, "  (%llu more flows not summarised)\n", (unsigned long long)o->nonrtp_overflow);
+}
+
+/* The table is for people; with the JSON on stdout it goes to stderr so
+ * that stdout stays JSON lines only. */
 void output_print_table(output_t *o, FILE *to)
 {
-    print_calls(o, to);
+    if (to == stdout && o->fp == stdout)
+        to = stderr;
+    print_streams(o, to);
+    print_nonrtp(o, to);
     print_clients(o, to);
     if (o->table_overflow)
         fprintf(to, "\n(%llu more rows not shown; see the JSON output)\n",
                 (unsigned long long)o->table_overflow);
+    fprintf(to, "\nFigures are for each stream's whole life; per-interval figures "
+                "(--interval) are in the JSON records only");
+    if (o->intervals && !o->fp && !o->exp)
+        fprintf(to, " (%llu interval records made; add --json FILE to keep them)",
+                (unsigned long long)o->intervals);
+    fprintf(to, ".\n");
 }

@@ -34,7 +34,9 @@ void output_send_line(output_t *o, export_kind_t kind, const char *line, size_t 
 /* Drains and stops the export now; *final: its last stats (new reference,
  * NULL without an export). */
 void output_close_export(output_t *o, json_t **final);
-/* The table of calls, streams and clients seen, for people. */
+/* The table for people: each client's streams (grouped by client and app,
+ * overlapping in time), the flows of apps that gave no RTP stream and
+ * why, the clients. To stderr instead when the JSON goes to stdout. */
 void output_print_table(output_t *o, FILE *to);
 
 #endif
