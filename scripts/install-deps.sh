@@ -10,6 +10,7 @@ PKGS=(
   openssl ca-certificates sqlite3
   python3 tshark tcpreplay iproute2 clang libclang-rt-14-dev
   systemd dpkg-dev util-linux
+  man-db groff-base # the manual pages render without warnings (tests/deploy)
   chromium   # headless, for the dashboard test (tests/noc)
   prometheus # promtool, checks grafana/callscope-alerts.rules.yml (tests/noc)
 )

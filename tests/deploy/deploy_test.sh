@@ -70,10 +70,23 @@ deb() {
         ./usr/share/bash-completion/completions/callscope-probe \
         ./usr/share/bash-completion/completions/callscope-collector \
         ./usr/share/doc/callscope/LICENSE ./usr/share/doc/callscope/copyright \
+        ./usr/share/man/man8/callscope-probe.8.gz ./usr/share/man/man8/callscope-collector.8.gz \
         ./etc/callscope/probe.conf ./etc/callscope/collector.conf; do
         echo "$contents" | grep -q " $f\$" || fail "package lacks $f"
     done
-    ok "package holds binaries, units, timer, sysusers, ranges, configs, completions, licence"
+    ok "package holds binaries, units, timer, sysusers, ranges, configs, completions, licence, man pages"
+    # the pages as packaged: gzip -9n (no name, no time stamp), read by man
+    for p in callscope-probe callscope-collector; do
+        dpkg-deb --fsys-tarfile "$debf" | tar -xO "./usr/share/man/man8/$p.8.gz" >"$WORK/$p.8.gz"
+        gzip -lv "$WORK/$p.8.gz" >/dev/null || fail "$p.8.gz is not gzip"
+        [ "$(od -An -tu4 -j4 -N4 "$WORK/$p.8.gz" | tr -d ' ')" = 0 ] || fail "$p.8.gz has a time stamp (gzip -n)"
+        if command -v man >/dev/null; then
+            w=$(man --warnings -l "$WORK/$p.8.gz" 2>&1 >/dev/null)
+            [ -z "$w" ] || { echo "$w"; fail "man warns on the packaged $p(8)"; }
+            man -l "$WORK/$p.8.gz" 2>/dev/null | grep -q "EXIT STATUS" || fail "$p(8) does not render"
+        fi
+    done
+    ok "the packaged man pages are gzip -9n and render without warnings"
     maint=$(dpkg-deb -f "$debf" Maintainer)
     echo "Maintainer: $maint"
     case $maint in *localhost*|"") fail "placeholder Maintainer" ;; esac
@@ -127,6 +140,18 @@ install_and_start() {
     trap 'pkill -u callscope -f callscope- 2>/dev/null; apt-get purge -y -q callscope >/dev/null 2>&1; rm -rf /etc/callscope /var/lib/callscope /run/callscope-deploy-test' EXIT
     getent passwd callscope >/dev/null || fail "no callscope user"
     ok "installed; user callscope exists"
+    pages=$(dpkg -L callscope | grep man8)
+    echo "$pages"
+    for p in callscope-probe callscope-collector; do
+        echo "$pages" | grep -qx "/usr/share/man/man8/$p.8.gz" || fail "dpkg -L: no $p(8)"
+        [ -f "/usr/share/man/man8/$p.8.gz" ] ||
+            echo "note: /usr/share/man excluded by dpkg path-exclude on this system"
+    done
+    if command -v man >/dev/null && [ -f /usr/share/man/man8/callscope-probe.8.gz ]; then
+        man 8 callscope-probe 2>/dev/null | grep -q -- "--interface" || fail "man 8 callscope-probe"
+        man 8 callscope-collector 2>/dev/null | grep -q -- "teams-ranges" || fail "man 8 callscope-collector"
+        ok "man 8 callscope-probe and man 8 callscope-collector show the installed pages"
+    fi
     callscope-collector org-keygen --tenant deploy.example --out /etc/callscope/org.key >/dev/null &&
         callscope-collector keygen collector --dir /etc/callscope >/dev/null &&
         callscope-collector keygen probe --dir /etc/callscope >/dev/null || fail "keys"
