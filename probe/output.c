@@ -15,6 +15,7 @@
  * apps by six reasons fit. */
 #define NONRTP_MAX_ROWS 64
 #define NONRTP_NAMES 3
+#define NONRTP_NAMES_WIDTH 30
 
 /* Why a flow gave no RTP stream, from its own record (demux counts). */
 typedef enum {
@@ -427,8 +428,8 @@ static void print_nonrtp(output_t *o, FILE *to)
     uint64_t flows = 0;
     for (size_t i = 0; i < o->nnonrtp; i++)
         flows += o->nonrtp[i].flows;
-    fprintf(to, "\nNon-RTP applications (%llu flows without an RTP stream)\n",
-            (unsigned long long)flows);
+    fprintf(to, "\nNon-RTP applications (%llu flow%s without an RTP stream)\n",
+            (unsigned long long)flows, flows == 1 ? "" : "s");
     if (o->nnonrtp == 0)
         return;
     fprintf(to, "  %-9s %-30s %6s %9s %12s  %s\n", "app", "ndpi", "flows", "packets", "bytes",
@@ -444,6 +445,8 @@ static void print_nonrtp(output_t *o, FILE *to)
             size_t len = strlen(names);
             snprintf(names + len, sizeof names - len, ",...");
         }
+        if (strlen(names) > NONRTP_NAMES_WIDTH) /* keep the column */
+            snprintf(names + NONRTP_NAMES_WIDTH - 3, 4, "...");
         fprintf(to, "  %-9s %-30s %6llu %9llu %12llu  %s\n", r->app, names,
                 (unsigned long long)r->flows, (unsigned long long)r->packets,
                 (unsigned long long)r->bytes, nonrtp_why[r->why]);
