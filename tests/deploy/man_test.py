@@ -5,7 +5,7 @@ row of `callscope-probe --help` is an option entry of the probe's page, and
 every command of `callscope-collector --help` a subsection of the
 collector's page holding exactly the option rows of `COMMAND --help`; the
 page has the sections a manual page has; no "(default ...)" of --help is
-lost.
+lost; --version on both programs names the version the pages carry.
 
     man_test.py PROBE COLLECTOR MANDIR
 """
@@ -141,11 +141,26 @@ def collector_page(collector, page):
     defaults_kept("callscope-collector(8)", page, helps)
 
 
+def versions(probe, collector, mandir):
+    """--version on both programs, and the pages' footer says the same."""
+    for prog, name in ((probe, "callscope-probe"), (collector, "callscope-collector")):
+        v = run(prog, "--version").strip()
+        if not re.fullmatch(name + r" \d+\.\d+\.\d+", v):
+            fail(f"{name} --version printed {v!r}")
+            continue
+        roff = gzip.open(os.path.join(mandir, name + ".8.gz"), "rt").read()
+        if f'"callscope {v.split()[1]}"' not in roff:
+            fail(f"{name}(8) is not of version {v.split()[1]}")
+        else:
+            print(f"ok: {v}, and its page says so")
+
+
 def main():
     probe, collector, mandir = sys.argv[1:4]
     if not shutil.which("man"):
         print("SKIP: no man (apt-get install man-db groff-base)")
         return 77
+    versions(probe, collector, mandir)
     probe_page(probe, os.path.join(mandir, "callscope-probe.8.gz"))
     collector_page(collector, os.path.join(mandir, "callscope-collector.8.gz"))
     if failures:
