@@ -11,8 +11,8 @@
 #include "rec.h"
 
 #define TABLE_MAX_ROWS 10000
-/* Rows of the "non-RTP applications" summary: (app, reason) pairs; ten
- * apps by six reasons fit. */
+/* Rows of the "non-RTP applications" summary: (app, reason) pairs; nine
+ * apps by six reasons and "other" by five (59) fit. */
 #define NONRTP_MAX_ROWS 64
 #define NONRTP_NAMES 3
 #define NONRTP_NAMES_WIDTH 30
@@ -25,12 +25,12 @@ typedef enum {
     NR_STUN,
     NR_TCP,
     NR_NOT_RTP,
-    NR_NOT_APP, /* app "other" and nothing media-like in it */
+    NR_NOT_APP, /* app "other", no demultiplexed packet of any kind */
     NR_COUNT
 } nonrtp_reason_t;
 
 static const char *const nonrtp_why[NR_COUNT] = {
-    [NR_SHORT] = "RTP, but fewer packets than --min-stream-packets",
+    [NR_SHORT] = "RTP, but too few packets (--min-stream-packets) or no stream budget",
     [NR_DTLS] = "DTLS, no RTP (a data channel, or media inside DTLS)",
     [NR_RTCP] = "RTCP only, no RTP",
     [NR_STUN] = "STUN/TURN only (connectivity checks), no RTP",
