@@ -102,6 +102,11 @@ static bool lists(const json_t *arr, const char *s)
     return false;
 }
 
+static const char *str(const json_t *v)
+{
+    return json_is_string(v) ? json_string_value(v) : "?";
+}
+
 /* "3 a,b,c" with at most 3 ids, "+N" for the rest. */
 static void calls_text(const json_t *rec, char *buf, size_t buflen)
 {
@@ -110,7 +115,7 @@ static void calls_text(const json_t *rec, char *buf, size_t buflen)
     size_t n = (size_t)snprintf(buf, buflen, "%lld", (long long)total);
     for (size_t i = 0; i < json_array_size(ids) && i < 3 && n < buflen; i++)
         n += (size_t)snprintf(buf + n, buflen - n, "%s%s", i ? "," : " ",
-                              json_string_value(json_array_get(ids, i)));
+                              str(json_array_get(ids, i)));
     if (total > 3 && n < buflen)
         snprintf(buf + n, buflen - n, " +%lld", (long long)(total - 3));
 }
@@ -121,8 +126,17 @@ static void fields_text(const json_t *rec, char *buf, size_t buflen)
     size_t n = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < json_array_size(f) && n < buflen; i++)
-        n += (size_t)snprintf(buf + n, buflen - n, "%s%s", i ? "," : "",
-                              json_string_value(json_array_get(f, i)));
+        n += (size_t)snprintf(buf + n, buflen - n, "%s%s", i ? "," : "", str(json_array_get(f, i)));
+}
+
+/* A value as the table shows it: control characters (a crafted name must
+ * not drive the reader's terminal) as '?'. in may be out. */
+static void printable(const char *in, char *out, size_t outlen)
+{
+    size_t i = 0;
+    for (; in && in[i] && i + 1 < outlen; i++)
+        out[i] = (unsigned char)in[i] < 0x20 || in[i] == 0x7f ? '?' : in[i];
+    out[i] = '\0';
 }
 
 static bool print_record(void *ctx, const json_t *rec)
@@ -145,9 +159,13 @@ static bool print_record(void *ctx, const json_t *rec)
     char calls[512], fields[512];
     calls_text(rec, calls, sizeof calls);
     fields_text(rec, fields, sizeof fields);
+    char token_s[128], endpoint[NOC_AUDIT_MAX_ENDPOINT + 8];
+    printable(token, token_s, sizeof token_s);
+    printable(str(json_object_get(rec, "endpoint")), endpoint, sizeof endpoint);
+    printable(calls, calls, sizeof calls);
+    printable(fields, fields, sizeof fields);
     const char *time = json_string_value(json_object_get(rec, "time"));
-    return printf("%.19sZ %-16s %-36s %-28s %s\n", time, token,
-                  json_string_value(json_object_get(rec, "endpoint")), calls, fields) >= 0;
+    return printf("%.19sZ %-16s %-36s %-28s %s\n", time, token_s, endpoint, calls, fields) >= 0;
 }
 
 static int list(const audit_opts_t *o, const char *path)
