@@ -6,6 +6,7 @@
 int cmd_run(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_correlate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_teams_ranges(int argc, char **argv);

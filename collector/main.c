@@ -19,6 +19,7 @@ static const command_t commands[] = {
     {"run", cmd_run, "the daemon: probe records in, Graph polling, verdicts, HTTP (optional)"},
     {"keygen", cmd_keygen, "make a CURVE key pair for a probe or for the collector"},
     {"serve", cmd_serve, "serve verdicts to a NOC: JSON API, /metrics, dashboard, alerts"},
+    {"audit", cmd_audit, "who saw which personal data through the NOC API (the audit log)"},
     {"graph-poll", graph_cmd_poll, "pull Teams call records from Microsoft Graph into the store"},
     {"graph-import", graph_cmd_import, "read exported call-record JSON files into the store"},
     {"correlate", cmd_correlate, "join probe streams with call records and judge each call once"},

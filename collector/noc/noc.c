@@ -29,10 +29,29 @@ struct noc {
  * NOC_OPT_RUN ("http-" before the names marked OPTTAB_PREFIXED). */
 static const opttab_opt_t opts[] = {
     {{"token-file", 't', OPTTAB_STR, NOC(token_file), 0, 0, "FILE",
-      "The bearer token clients must send (Authorization: Bearer TOKEN): the file's first "
-      "line, 16-4096 printable characters, file mode 0600. Make one with: head -c 32 "
-      "/dev/urandom | base64 > FILE."},
+      "The investigator's bearer token (Authorization: Bearer TOKEN), which sees everything, "
+      "names and addresses included, each answer that shows any recorded in the audit log: "
+      "the file's first line, 16-4096 printable characters, file mode 0600; its base name "
+      "names the token in the audit log. Make one with: head -c 32 /dev/urandom | base64 > "
+      "FILE. An empty value: no investigator (viewers only)."},
      "/etc/callscope/noc.token",
+     BOTH,
+     OPTTAB_PREFIXED},
+    {{"viewer-token-file", 0, OPTTAB_STR, NOC(viewer_token_file), 0, 0, "FILE",
+      "The viewer's bearer token, made and kept the same way (a different token): verdicts, "
+      "figures and sites, with names, addresses and devices as stable pseudonyms "
+      "('ip-1a2b3c4d'), free text and meeting links withheld, and no search by person "
+      "(default: no viewer role)."},
+     NULL,
+     BOTH,
+     OPTTAB_PREFIXED},
+    {{"audit-log", 0, OPTTAB_STR, NOC(audit_log), 0, 0, "FILE",
+      "Where each answer that showed an investigator personal data is recorded (JSON lines, "
+      "appended, mode 0600; read it with 'callscope-collector audit'): time, token name, "
+      "endpoint, call ids and which personal fields, never a value. Must be writable at start; "
+      "an answer whose record cannot be written is refused (default: audit.log beside the "
+      "store, /var/lib/callscope/audit.log for the packaged one)."},
+     NULL,
      BOTH,
      OPTTAB_PREFIXED},
     {{"bind", 'b', OPTTAB_STR, NOC(bind), 0, 0, "ADDR:PORT",
@@ -160,6 +179,19 @@ static void metrics(void *ctx, dynbuf_t *out)
     }
 }
 
+bool noc_audit_path(const char *audit_log, const char *db_path, char *buf, size_t buflen)
+{
+    int n;
+    const char *slash = db_path ? strrchr(db_path, '/') : NULL;
+    if (audit_log && *audit_log)
+        n = snprintf(buf, buflen, "%s", audit_log);
+    else if (slash)
+        n = snprintf(buf, buflen, "%.*s/" NOC_AUDIT_FILE, (int)(slash - db_path), db_path);
+    else
+        n = snprintf(buf, buflen, NOC_AUDIT_FILE);
+    return n >= 0 && (size_t)n < buflen;
+}
+
 noc_t *noc_new(const noc_cfg_t *cfg, const pii_t *pii, noc_counters_fn counters, void *ctx,
                char *err, size_t errlen)
 {
@@ -179,8 +211,16 @@ noc_t *noc_new(const noc_cfg_t *cfg, const pii_t *pii, noc_counters_fn counters,
         noc_free(&n);
         return NULL;
     }
+    char audit[4096];
+    if (!noc_audit_path(cfg->audit_log, cfg->db_path, audit, sizeof audit)) {
+        snprintf(err, errlen, "the audit log's path is too long");
+        noc_free(&n);
+        return NULL;
+    }
     noc_http_cfg_t hc = {cfg->bind,
                          cfg->token_file,
+                         cfg->viewer_token_file,
+                         audit,
                          cfg->tls_cert,
                          cfg->tls_key,
                          cfg->metrics_open,

@@ -26,11 +26,18 @@
 #include "opttab.h"
 #include "pii.h"
 
+/* The audit log's name beside the store (--audit-log's default) and the
+ * packaged store's ('audit --audit-log' default). */
+#define NOC_AUDIT_FILE "audit.log"
+#define NOC_AUDIT_DEFAULT "/var/lib/callscope/" NOC_AUDIT_FILE
+
 typedef struct {
     const char *db_path;
-    const char *bind;       /* "127.0.0.1:8443", "[::1]:8443", "0.0.0.0:8443" */
-    const char *token_file; /* bearer token, one line, mode 0600 */
-    const char *tls_cert;   /* PEM files; both or neither */
+    const char *bind;              /* "127.0.0.1:8443", "[::1]:8443", "0.0.0.0:8443" */
+    const char *token_file;        /* the investigator's bearer token, one line, mode 0600 */
+    const char *viewer_token_file; /* the viewer's; NULL: no viewer role */
+    const char *audit_log;         /* NULL: audit.log beside the store */
+    const char *tls_cert;          /* PEM files; both or neither */
     const char *tls_key;
     bool metrics_open; /* /metrics without the token */
     unsigned max_rows; /* largest page of /api/calls (limit) */
@@ -53,6 +60,10 @@ typedef struct {
     unsigned alert_live_window_s;
     const char *alert_format; /* "callscope" (default) or "alertmanager" */
 } noc_cfg_t;
+
+/* The audit log's path into buf: audit_log when given, else NOC_AUDIT_FILE
+ * in db_path's directory. false when it does not fit. */
+bool noc_audit_path(const char *audit_log, const char *db_path, char *buf, size_t buflen);
 
 /* Every default, from the option table below. */
 void noc_cfg_defaults(noc_cfg_t *cfg);

@@ -17,10 +17,12 @@
 
 #include "log.h"
 #include "noc_api.h"
+#include "noc_audit.h"
 #include "noc_auth.h"
 #include "noc_dashboard.h"
 #include "noc_db.h"
 #include "noc_metrics.h"
+#include "noc_privacy.h"
 #include "noc_query.h"
 #include "timefmt.h"
 
@@ -47,7 +49,13 @@
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self';"                 \
     " img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
-typedef enum { R_API, R_METRICS, R_HEALTH } route_kind_t;
+typedef enum { R_API, R_METRICS, R_HEALTH, R_WHOAMI } route_kind_t;
+
+/* What the name in a route's path is, for the audit record: a call id or
+ * a site is written as it is (a call id also among the record's calls);
+ * any other name (ARG_OTHER, the default of a new route) only as "{name}",
+ * in case it names a person. */
+typedef enum { ARG_OTHER = 0, ARG_CALL, ARG_SITE } arg_kind_t;
 
 typedef struct {
     const char *path; /* exact, or a prefix ending in '/' followed by one name */
@@ -56,21 +64,24 @@ typedef struct {
     unsigned params;
     noc_api_fn fn;
     const char *suffix; /* after the name (has_arg only), e.g. "/timeline"; NULL none */
+    arg_kind_t arg_kind;
 } route_t;
 
 #define FILTER_P (NOC_P_SINCE | NOC_P_UNTIL | NOC_P_SITE | NOC_P_VERDICT | NOC_P_CLIENT)
 
 static const route_t routes[] = {
-    {"/api/calls/", true, R_API, 0, noc_api_timeline, "/timeline"},
-    {"/api/live", false, R_API, NOC_P_SITE, noc_api_live, NULL},
-    {"/api/calls", false, R_API, FILTER_P | NOC_P_LIMIT | NOC_P_OFFSET, noc_api_calls, NULL},
-    {"/api/calls/", true, R_API, 0, noc_api_call, NULL},
-    {"/api/sites", false, R_API, FILTER_P & ~NOC_P_SITE, noc_api_sites, NULL},
+    {"/api/calls/", true, R_API, 0, noc_api_timeline, "/timeline", ARG_CALL},
+    {"/api/live", false, R_API, NOC_P_SITE, noc_api_live, NULL, ARG_OTHER},
+    {"/api/calls", false, R_API, FILTER_P | NOC_P_LIMIT | NOC_P_OFFSET, noc_api_calls, NULL,
+     ARG_OTHER},
+    {"/api/calls/", true, R_API, 0, noc_api_call, NULL, ARG_CALL},
+    {"/api/sites", false, R_API, FILTER_P & ~NOC_P_SITE, noc_api_sites, NULL, ARG_OTHER},
     {"/api/sites/", true, R_API, (FILTER_P & ~NOC_P_SITE) | NOC_P_BUCKET | NOC_P_LIMIT,
-     noc_api_site, NULL},
-    {"/api/clients", false, R_API, FILTER_P | NOC_P_LIMIT, noc_api_clients, NULL},
-    {"/metrics", false, R_METRICS, 0, NULL, NULL},
-    {"/healthz", false, R_HEALTH, 0, NULL, NULL},
+     noc_api_site, NULL, ARG_SITE},
+    {"/api/clients", false, R_API, FILTER_P | NOC_P_LIMIT, noc_api_clients, NULL, ARG_OTHER},
+    {"/api/whoami", false, R_WHOAMI, 0, NULL, NULL, ARG_OTHER},
+    {"/metrics", false, R_METRICS, 0, NULL, NULL, ARG_OTHER},
+    {"/healthz", false, R_HEALTH, 0, NULL, NULL, ARG_OTHER},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -92,6 +103,8 @@ typedef struct {
 struct noc_http {
     noc_http_cfg_t cfg;
     noc_auth_t auth;
+    noc_privacy_t *privacy; /* what a viewer sees */
+    noc_audit_t *audit;     /* NULL without an investigator token */
     struct MHD_Daemon *d;
     char *cert, *key;     /* PEM, kept while the daemon runs */
     pthread_mutex_t lock; /* everything below but the health and metrics parts */
@@ -207,13 +220,14 @@ static const route_t *route_of(const char *url, char *buf, size_t buflen, const 
     return NULL;
 }
 
-static bool authorised(struct noc_http *h, struct MHD_Connection *c)
+/* The token the request presents (borrowed), or NULL (counted). */
+static const noc_auth_token_t *authorised(struct noc_http *h, struct MHD_Connection *c)
 {
     const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    bool ok = noc_auth_check(&h->auth, v);
-    if (!ok)
+    const noc_auth_token_t *t = noc_auth_match(&h->auth, v);
+    if (!t)
         count(h, &h->auth_failures);
-    return ok;
+    return t;
 }
 
 /* A free read connection, waiting up to DB_WAIT_MS; NULL: none. */
@@ -253,13 +267,93 @@ static void reader_give(struct noc_http *h, reader_t *r)
     pthread_mutex_unlock(&h->lock);
 }
 
+/* The endpoint as the audit record names it: the path, with a name that
+ * is neither a call id nor a site shown as "{name}". */
+static void audit_endpoint(const route_t *rt, const char *url, char *buf, size_t buflen)
+{
+    if (!rt->has_arg || rt->arg_kind != ARG_OTHER)
+        snprintf(buf, buflen, "%s", url);
+    else
+        snprintf(buf, buflen, "%s{name}%s", rt->path, rt->suffix ? rt->suffix : "");
+}
+
+/* The investigator's answer showed personal values: one audit record. */
+static bool audit(struct noc_http *h, const noc_auth_token_t *tok, const route_t *rt,
+                  const char *url, const char *arg, const noc_privacy_seen_t *seen)
+{
+    const char *fields[32];
+    size_t nf = 0;
+    for (size_t i = 0; i < noc_privacy_nkeys() && nf < sizeof fields / sizeof fields[0]; i++)
+        if (seen->keys & (1u << i))
+            fields[nf++] = noc_privacy_key(i);
+    char ep[NOC_AUDIT_MAX_ENDPOINT + 64];
+    audit_endpoint(rt, url, ep, sizeof ep);
+    noc_audit_entry_t e = {timefmt_now(),
+                           tok->name,
+                           noc_auth_role_name(tok->role),
+                           ep,
+                           rt->arg_kind == ARG_CALL ? arg : NULL,
+                           seen->call_ids,
+                           fields,
+                           nf,
+                           seen->values};
+    return h->audit && noc_audit_write(h->audit, &e);
+}
+
+/* The role's view of a handler's answer (noc_privacy.h), and the audit
+ * record of what an investigator saw. Fails closed: an answer whose
+ * record cannot be written is not sent. */
+static enum MHD_Result send_answer(struct noc_http *h, struct MHD_Connection *c,
+                                   const noc_auth_token_t *tok, const route_t *rt, const char *url,
+                                   const char *arg, bool head, json_t *out)
+{
+    bool investigator = tok->role == NOC_ROLE_INVESTIGATOR;
+    noc_privacy_seen_t seen = {0};
+    if (!noc_privacy_apply(h->privacy, out, !investigator, investigator ? &seen : NULL)) {
+        json_decref(out);
+        noc_privacy_seen_free(&seen);
+        return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "the answer could not be filtered for this role");
+    }
+    bool refused = investigator && seen.values && !head && !audit(h, tok, rt, url, arg, &seen);
+    noc_privacy_seen_free(&seen);
+    if (refused) {
+        json_decref(out);
+        return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                          "the audit log cannot be written, so personal data is not shown; "
+                          "see the server's log");
+    }
+    return send_json(h, c, MHD_HTTP_OK, out);
+}
+
+/* A viewer may not search by person: checked on the raw query, before any
+ * parameter is parsed, so a parameter added later is covered too. */
+static const char *person_search(const args_t *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        const char *name = noc_privacy_person_param(a->kv[i].key, a->kv[i].key_len);
+        if (name)
+            return name;
+    }
+    return NULL;
+}
+
 static enum MHD_Result serve_api(struct noc_http *h, struct MHD_Connection *c, const route_t *rt,
-                                 const char *arg)
+                                 const char *url, const char *arg, const noc_auth_token_t *tok,
+                                 bool head)
 {
     args_t a = {.n = 0};
     MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect, &a);
     noc_params_t p;
     char err[256];
+    const char *person = tok->role == NOC_ROLE_INVESTIGATOR ? NULL : person_search(&a);
+    if (person) {
+        snprintf(err, sizeof err,
+                 "%s=: searching by person needs an investigator token; a viewer sees people "
+                 "only as pseudonyms",
+                 person);
+        return send_error(h, c, MHD_HTTP_FORBIDDEN, err);
+    }
     if (!noc_query_parse(a.kv, a.n, rt->params, h->cfg.max_rows, h->cfg.pii, &p, err, sizeof err))
         return send_error(h, c, MHD_HTTP_BAD_REQUEST, err);
     if (rt->has_arg && !noc_query_name_ok(arg))
@@ -288,12 +382,15 @@ static enum MHD_Result serve_api(struct noc_http *h, struct MHD_Connection *c, c
             LOG_WARN("noc: %s: %s", rt->path, err);
         return send_error(h, c, (unsigned)status, err);
     }
-    return send_json(h, c, MHD_HTTP_OK, out);
+    return send_answer(h, c, tok, rt, url, arg, head, out);
 }
 
 /* Under h->lock. */
 static void http_series(struct noc_http *h, dynbuf_t *out)
 {
+    uint64_t written = 0, failed = 0;
+    if (h->audit)
+        noc_audit_counts(h->audit, &written, &failed);
     noc_metrics_family(out, "callscope_noc_http_responses_total", "counter",
                        "Answers of the NOC's HTTP server by status");
     for (unsigned s = 100; s < MAX_STATUS; s++) {
@@ -316,6 +413,10 @@ static void http_series(struct noc_http *h, dynbuf_t *out)
          h->busy},
         {"callscope_noc_http_query_timeouts_total",
          "Requests whose queries reached the statement time limit", h->query_timeouts},
+        {"callscope_noc_audit_writes_total",
+         "Audit records written: answers that showed an investigator personal data", written},
+        {"callscope_noc_audit_failures_total",
+         "Audit records that could not be written (the answer was refused)", failed},
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         noc_metrics_family(out, c[i].name, "counter", c[i].help);
@@ -368,7 +469,16 @@ static enum MHD_Result serve_health(struct noc_http *h, struct MHD_Connection *c
     return send_json(h, c, MHD_HTTP_OK, json_pack("{s:s, s:s}", "status", "ok", "store", "ok"));
 }
 
-static enum MHD_Result dispatch(struct noc_http *h, struct MHD_Connection *c, const char *url)
+static enum MHD_Result serve_whoami(struct noc_http *h, struct MHD_Connection *c,
+                                    const noc_auth_token_t *tok)
+{
+    return send_json(
+        h, c, MHD_HTTP_OK,
+        json_pack("{s:s, s:s}", "role", noc_auth_role_name(tok->role), "token", tok->name));
+}
+
+static enum MHD_Result dispatch(struct noc_http *h, struct MHD_Connection *c, const char *url,
+                                bool head)
 {
     const char *arg = NULL;
     char argbuf[NOC_QUERY_VALUE_MAX + 2]; /* one more: a longer name is refused, not cut */
@@ -382,13 +492,17 @@ static enum MHD_Result dispatch(struct noc_http *h, struct MHD_Connection *c, co
     }
     if (rt->kind == R_HEALTH)
         return serve_health(h, c);
-    bool open = rt->kind == R_METRICS && h->cfg.metrics_open;
-    if (!open && !authorised(h, c))
+    if (rt->kind == R_METRICS && h->cfg.metrics_open)
+        return serve_metrics(h, c);
+    const noc_auth_token_t *tok = authorised(h, c);
+    if (!tok)
         return send_error(h, c, MHD_HTTP_UNAUTHORIZED,
                           "authentication required: Authorization: Bearer <token>");
     if (rt->kind == R_METRICS)
         return serve_metrics(h, c);
-    return serve_api(h, c, rt, arg);
+    if (rt->kind == R_WHOAMI)
+        return serve_whoami(h, c, tok);
+    return serve_api(h, c, rt, url, arg, tok, head);
 }
 
 /* ---- header deadline ------------------------------------------------------------- */
@@ -494,7 +608,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return send_error(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
     if (*state == &req_with_body)
         return send_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, "requests take no body");
-    return dispatch(h, c, url);
+    return dispatch(h, c, url, strcmp(method, "HEAD") == 0);
 }
 
 /* ---- start and stop ------------------------------------------------------------- */
@@ -692,6 +806,43 @@ static bool open_readers(struct noc_http *h, char *err, size_t errlen)
     return true;
 }
 
+static bool given(const char *s)
+{
+    return s && *s;
+}
+
+/* The tokens (an investigator's, a viewer's, or both), the pseudonym key,
+ * and the audit log when there is an investigator to audit. */
+static bool load_roles(struct noc_http *h, char *err, size_t errlen)
+{
+    const noc_http_cfg_t *c = &h->cfg;
+    if (!given(c->token_file) && !given(c->viewer_token_file)) {
+        snprintf(err, errlen, "no token file: give the investigator's, the viewer's or both");
+        return false;
+    }
+    if (given(c->token_file) &&
+        !noc_auth_add(&h->auth, NOC_ROLE_INVESTIGATOR, c->token_file, err, errlen))
+        return false;
+    if (given(c->viewer_token_file) &&
+        !noc_auth_add(&h->auth, NOC_ROLE_VIEWER, c->viewer_token_file, err, errlen))
+        return false;
+    if (!c->pii) {
+        snprintf(err, errlen, "no organisation key: pseudonyms need one");
+        return false;
+    }
+    h->privacy = noc_privacy_new(c->pii, err, errlen);
+    if (!h->privacy)
+        return false;
+    if (!given(c->token_file))
+        return true;
+    if (!given(c->audit_log)) {
+        snprintf(err, errlen, "an investigator token needs an audit log (--audit-log)");
+        return false;
+    }
+    h->audit = noc_audit_new(c->audit_log, err, errlen);
+    return h->audit != NULL;
+}
+
 noc_http_t *noc_http_new(const noc_http_cfg_t *cfg, char *err, size_t errlen)
 {
     noc_http_t *h = calloc(1, sizeof *h);
@@ -701,12 +852,12 @@ noc_http_t *noc_http_new(const noc_http_cfg_t *cfg, char *err, size_t errlen)
     }
     h->cfg = *cfg;
     if (!make_locks(h, err, errlen) || !open_readers(h, err, errlen) ||
-        !noc_auth_load(&h->auth, cfg->token_file, err, errlen) || !load_tls(h, err, errlen) ||
-        !start(h, err, errlen)) {
+        !load_roles(h, err, errlen) || !load_tls(h, err, errlen) || !start(h, err, errlen)) {
         noc_http_free(&h);
         return NULL;
     }
-    h->cfg.bind = h->cfg.token_file = h->cfg.tls_cert = h->cfg.tls_key = NULL; /* not kept */
+    h->cfg.bind = h->cfg.token_file = h->cfg.viewer_token_file = NULL; /* not kept */
+    h->cfg.tls_cert = h->cfg.tls_key = h->cfg.audit_log = NULL;
     LOG_INFO("noc: serving %s on port %u", h->cert ? "HTTPS" : "HTTP", noc_http_port(h));
     return h;
 }
@@ -747,7 +898,9 @@ void noc_http_free(noc_http_t **ph)
         memset(h->key, 0, strlen(h->key));
     free(h->cert);
     free(h->key);
-    memset(&h->auth, 0, sizeof h->auth);
+    noc_auth_clear(&h->auth);
+    noc_privacy_free(&h->privacy);
+    noc_audit_free(&h->audit);
     free(h);
     *ph = NULL;
 }

@@ -16,8 +16,10 @@
 #include "pii.h"
 
 typedef struct {
-    const char *bind; /* ADDR:PORT, [V6ADDR]:PORT */
-    const char *token_file;
+    const char *bind;               /* ADDR:PORT, [V6ADDR]:PORT */
+    const char *token_file;         /* the investigator's; NULL or "": none */
+    const char *viewer_token_file;  /* the viewer's; NULL or "": none (docs/noc.md "Roles") */
+    const char *audit_log;          /* needed with an investigator token */
     const char *tls_cert, *tls_key; /* PEM; NULL: plain HTTP */
     bool metrics_open;
     unsigned max_rows;

@@ -138,10 +138,13 @@ def case_run_serve_options():
     opts = re.findall(r"^ +(?:-\w, )?--([a-z-]+)(?: ([A-Z:]+))?\n((?:        .*\n)+)", r.stdout, re.M)
     check(len(opts) >= 18, "serve lists %d options" % len(opts))
     http = {"bind": "http-bind", "token-file": "http-token-file", "tls-cert": "http-tls-cert",
-            "tls-key": "http-tls-key"}
+            "tls-key": "http-tls-key", "viewer-token-file": "http-viewer-token-file",
+            "audit-log": "http-audit-log"}
     given = {"db": os.path.join(TMP, "c.db"), "org-key": os.path.join(k, "org.key"),
              "tls-cert": os.path.join(TMP, "noc.pem"), "tls-key": os.path.join(TMP, "noc.key"),
-             "alert-webhook": "https://127.0.0.1:9/hook"}
+             "alert-webhook": "https://127.0.0.1:9/hook",
+             "viewer-token-file": os.path.join(TMP, "viewer.token"),
+             "audit-log": os.path.join(TMP, "audit.log")}
     base = ["run", "--key", os.path.join(k, "collector.key"), "--authorized-keys",
             os.path.join(TMP, "probes.d"), "--org-key", os.path.join(k, "org.key"),
             "--http-bind", "127.0.0.1:0"]
