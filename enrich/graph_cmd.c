@@ -370,6 +370,8 @@ int graph_cmd_poll(int argc, char **argv)
              (unsigned long long)st.timeouts, (unsigned long long)st.records_inserted,
              (unsigned long long)st.records_updated, (unsigned long long)st.records_unchanged,
              (unsigned long long)st.errors, rc);
+    if (rc == GRAPH_EXIT_NETWORK) /* the reason again, as the last line */
+        LOG_ERROR("graph: exit %d: %s", rc, graph_poller_error(p));
     graph_poller_free(&p);
     sqlite3_close(db);
     return rc;

@@ -63,6 +63,8 @@ struct graph_poller {
     limiter_t first, next;
 
     int attempts, token_attempts, auth_retries;
+    bool net_down; /* a request gave up on an unreachable host: end the cycle */
+    int cycle_net_errors;
     bool fatal;
     int exit_code;
     char error[600];
@@ -76,6 +78,9 @@ static const graph_exit_t exits[] = {
     {GRAPH_EXIT_CONSENT, "Graph refused (CallRecords.Read.All missing or not consented)"},
     {GRAPH_EXIT_STORE, "store or key file problem"},
     {GRAPH_EXIT_TLS, "TLS certificate not trusted"},
+    {GRAPH_EXIT_NETWORK, "network: the token endpoint or Graph could not be reached (DNS, "
+                         "connection refused or timed out, TLS handshake); the message names the "
+                         "host"},
 };
 
 const graph_exit_t *graph_exit_statuses(size_t *n)
@@ -170,6 +175,31 @@ static void url_origin(const char *url, char *out, size_t outlen)
     const char *s = strstr(url, "://");
     size_t n = s ? (size_t)(s + 3 - url) + strcspn(s + 3, "/?#") : strlen(url);
     snprintf(out, outlen, "%.*s", (int)n, url);
+}
+
+/* The host (and port) of a URL: "graph.microsoft.com". Not personal data. */
+static void url_host(const char *url, char *out, size_t outlen)
+{
+    const char *s = strstr(url, "://");
+    s = s ? s + 3 : url;
+    snprintf(out, outlen, "%.*s", (int)strcspn(s, "/?#"), s);
+}
+
+/* A request gave up on a host it could not reach: the cycle ends (the
+ * rest would fail alike, each after its retries) with GRAPH_EXIT_NETWORK,
+ * and the message names the host and the failure. */
+static void net_unreachable(graph_poller_t *p, const char *url, const graph_http_resp_t *r,
+                            const char *why)
+{
+    char host[256];
+    url_host(url, host, sizeof host);
+    snprintf(p->error, sizeof p->error,
+             "cannot reach %s: %s (%s); check DNS, proxy and firewall for HTTPS to it", host, why,
+             r->error);
+    LOG_ERROR("graph: %s", p->error);
+    p->cycle_net_errors++;
+    p->stats.unreachable++;
+    p->net_down = true;
 }
 
 /* A nextLink must stay on the Graph origin: the bearer token goes with it. */
@@ -306,6 +336,8 @@ int graph_poller_exit_code(const graph_poller_t *p)
 {
     if (p->fatal)
         return p->exit_code;
+    if (p->cycle_net_errors)
+        return GRAPH_EXIT_NETWORK;
     return p->cycle_errors ? GRAPH_EXIT_PARTIAL : GRAPH_EXIT_OK;
 }
 
@@ -379,6 +411,8 @@ static void start_cycle(graph_poller_t *p, int64_t now)
     p->phase = PH_LIST;
     p->cycle_start_us = now;
     p->cycle_errors = 0;
+    p->cycle_net_errors = 0;
+    p->net_down = false;
     p->attempts = 0;
     p->stats.cycles++;
     int due = graph_store_pending_due(p->store, now, (int)p->cfg.max_queue, on_pending, p);
@@ -440,8 +474,8 @@ static void error_code(const graph_http_resp_t *r, char *out, size_t outlen)
     json_decref(root);
 }
 
-static outcome_t classify(graph_poller_t *p, const graph_http_resp_t *r, int64_t now,
-                          const char *what)
+static outcome_t classify(graph_poller_t *p, const char *url, const graph_http_resp_t *r,
+                          int64_t now, const char *what)
 {
     char why[400], code[80];
     if (r->net == GRAPH_NET_TLS) {
@@ -457,7 +491,12 @@ static outcome_t classify(graph_poller_t *p, const graph_http_resp_t *r, int64_t
             p->stats.timeouts++;
         snprintf(why, sizeof why, "%s (%s)", r->net == GRAPH_NET_TIMEOUT ? "timed out" : "failed",
                  r->error);
-        return retry_later(p, now, -1, what, why) ? OUT_RETRY : OUT_FAIL;
+        if (retry_later(p, now, -1, what, why))
+            return OUT_RETRY;
+        const char *unreachable = graph_http_unreachable(r);
+        if (unreachable)
+            net_unreachable(p, url, r, unreachable);
+        return OUT_FAIL;
     }
     if (r->status >= 200 && r->status < 300)
         return OUT_OK;
@@ -690,6 +729,9 @@ static int step_token(graph_poller_t *p, int64_t now, int64_t *next)
         if (r.status == 429)
             p->stats.throttled++;
         if (!retry_later(p, now, r.retry_after_s, "token request", err)) {
+            const char *unreachable = graph_http_unreachable(&r);
+            if (unreachable)
+                net_unreachable(p, p->token_url, &r, unreachable);
             p->cycle_errors++;
             p->stats.errors++;
             park_queue(p, now);
@@ -732,14 +774,15 @@ static const char *next_request(graph_poller_t *p, req_t *kind, char *buf, size_
     return buf;
 }
 
-static void dispatch(graph_poller_t *p, req_t kind, const graph_http_resp_t *r, int64_t now)
+static void dispatch(graph_poller_t *p, req_t kind, const char *url, const graph_http_resp_t *r,
+                     int64_t now)
 {
     char what[200];
     if (kind == REQ_LIST)
         snprintf(what, sizeof what, "list page");
     else
         snprintf(what, sizeof what, "%s %s", req_name(kind), p->cur.id);
-    outcome_t o = classify(p, r, now, what);
+    outcome_t o = classify(p, url, r, now, what);
     if (o == OUT_AUTH) {
         graph_token_invalidate(p->token);
         p->auth_retries++;
@@ -789,6 +832,10 @@ int graph_poller_step(graph_poller_t *p, int64_t now, int64_t *next)
         start_cycle(p, now);
         return GRAPH_STEP_BUSY;
     }
+    if (p->net_down) {
+        park_queue(p, now);
+        return end_cycle(p, now, next);
+    }
     if (!graph_token_current(p->token, now))
         return step_token(p, now, next);
     char buf[URL_MAX];
@@ -812,7 +859,7 @@ int graph_poller_step(graph_poller_t *p, int64_t now, int64_t *next)
     p->stats.requests++;
     graph_http_get(p->http, url, graph_token_current(p->token, now), &r);
     int64_t after = now + (mono_us() - t0);
-    dispatch(p, kind, &r, after);
+    dispatch(p, kind, url, &r, after);
     graph_http_resp_clear(&r);
     int64_t gap = after + p->cfg.min_gap_ms * 1000;
     if (p->wake_us < gap)

@@ -40,6 +40,8 @@ enum {
     GRAPH_EXIT_CONSENT = 4, /* Graph refused: CallRecords.Read.All missing or not consented */
     GRAPH_EXIT_STORE = 5,   /* database or key file problem */
     GRAPH_EXIT_TLS = 6,     /* server certificate not trusted */
+    GRAPH_EXIT_NETWORK =
+        7, /* a host unreachable: DNS, connection, TLS handshake, connect timeout */
 };
 
 /* What each exit code means, in order (static, borrowed): the graph
@@ -79,7 +81,7 @@ void graph_cfg_defaults(graph_cfg_t *cfg);
 typedef struct {
     uint64_t cycles, requests, token_requests, throttled, retries, timeouts, server_errors,
         not_found, listed, records_inserted, records_updated, records_unchanged, parse_errors,
-        errors;
+        errors, unreachable; /* requests given up on a host that could not be reached (exit 7) */
 } graph_poller_stats_t;
 
 typedef enum { GRAPH_STEP_BUSY, GRAPH_STEP_IDLE, GRAPH_STEP_FATAL } graph_step_t;

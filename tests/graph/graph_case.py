@@ -11,6 +11,7 @@ or lies in clear in the database file.
 """
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -56,13 +57,17 @@ class Env:
         self.pii.extend(pii)
         return rec["id"]
 
-    def poll(self, *extra, tenant=TENANT, secret_file=None, key=None, timeout=60):
-        args = [self.bin, "poll", "--once", "-v", "--db", self.db, "--tenant", tenant,
-                "--client-id", CLIENT, "--secret-file", secret_file or self.secret,
-                "--org-key", key or self.key, "--authority-url", self.fake.base,
-                "--graph-url", self.fake.base + "/v1.0", "--ca-bundle", self.fake.ca,
-                "--timeout", "2", "--min-gap", "0", "--pending-retry", "1"] + list(extra)
-        p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    def poll(self, *extra, tenant=TENANT, secret_file=None, key=None, timeout=60, authority=None,
+             graph=None, wrap=()):
+        args = list(wrap) + [
+            self.bin, "poll", "--once", "-v", "--db", self.db, "--tenant", tenant,
+            "--client-id", CLIENT, "--secret-file", secret_file or self.secret,
+            "--org-key", key or self.key, "--authority-url", authority or self.fake.base,
+            "--graph-url", graph or self.fake.base + "/v1.0", "--ca-bundle", self.fake.ca,
+            "--timeout", "2", "--min-gap", "0", "--pending-retry", "1"] + list(extra)
+        # no proxy from the environment: every request stays on this machine
+        env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+        p = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env)
         self.logs.append(p.stderr)
         sys.stderr.write(p.stderr)
         return p.returncode, p.stderr
@@ -292,6 +297,69 @@ def case_pii_pipeline(env):
                    "caller_relay_ip FROM graph_media")
     check(all(r[0] and r[1] and r[2] and r[3] for r in rows), "sealed columns filled")
     check(all(r[0][:4] == rows[0][0][:4] for r in rows), "one key id on every ciphertext")
+
+
+def closed_port():
+    """A loopback TCP port nobody listens on (bound, then released)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def netns_wrapper():
+    """A command prefix running a program in a network namespace of its own
+    (loopback only), so a DNS query cannot leave the machine; None if the
+    system refuses one."""
+    for w in (["unshare", "-n"], ["unshare", "-rn"]):
+        try:
+            if subprocess.run(w + ["true"], capture_output=True, timeout=10).returncode == 0:
+                return w
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return None
+
+
+def case_network(env):
+    """Unreachable hosts exit 7 with the host and the failure named; a
+    record that failed on a reachable server stays exit 1."""
+    rid = env.add(1)
+    port = closed_port()
+    # token endpoint: a closed loopback port (connection refused)
+    t0 = time.monotonic()
+    rc, log = env.poll("--max-attempts", "2", authority="https://127.0.0.1:%d" % port)
+    check(rc == 7, "closed token port: exit %d, want 7" % rc)
+    check("cannot reach 127.0.0.1:%d: no connection" % port in log, "log names host and failure")
+    check(time.monotonic() - t0 < 30, "closed port: gave up in %.1f s" % (time.monotonic() - t0))
+    # Graph itself unreachable, the token endpoint fine
+    rc, log = env.poll("--max-attempts", "2", "--scope", env.fake.base + "/.default",
+                       graph="https://127.0.0.1:%d/v1.0" % port)
+    check(rc == 7, "closed Graph port: exit %d, want 7" % rc)
+    check("cannot reach 127.0.0.1:%d" % port in log and "exit 7" in log, "log: Graph unreachable")
+    check(env.sql("SELECT COUNT(*) FROM graph_record")[0][0] == 0, "nothing stored")
+    # a name that never resolves (.invalid, RFC 6761), asked in an empty network namespace
+    wrap = netns_wrapper()
+    if wrap is None:
+        print("network: no network namespace here (unshare refused); .invalid part skipped",
+              file=sys.stderr)
+    else:
+        t0 = time.monotonic()
+        rc, log = env.poll("--max-attempts", "2", authority="https://nonexistent.invalid",
+                           graph="https://nonexistent.invalid/v1.0", wrap=wrap, timeout=60)
+        check(rc == 7, "unresolvable name: exit %d, want 7" % rc)
+        check("cannot reach nonexistent.invalid: the host name does not resolve (DNS)" in log,
+              "log: DNS failure named")
+        check(time.monotonic() - t0 < 30, ".invalid: gave up in %.1f s" % (time.monotonic() - t0))
+    # reachable but every answer to the list too slow: a failed cycle, exit 1
+    env.fake.rules.append(fake_graph.Rule(r"/callRecords\?", ("sleep", 2.5), count=2))
+    rc, log = env.poll("--max-attempts", "2")
+    check(rc == 1, "stalled server: exit %d, want 1" % rc)
+    check("cannot reach" not in log, "a stalled server is not called unreachable")
+    # and with the network back, the record is fetched
+    rc, _ = env.poll()
+    check(rc == 0, "network back: exit %d" % rc)
+    no_duplicates(env, [rid])
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
