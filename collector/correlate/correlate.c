@@ -417,10 +417,15 @@ static void row_add(call_t *k, row_t *r, const correlate_stream_t *s)
             return;
         }
     }
-    if (r->ns == CORRELATE_MAX_SAMPLES ||
-        !correlate_input_grow(&r->s, &r->caps, r->ns, sizeof *r->s)) {
-        k->samples_dropped++;
-        return;
+    if (r->ns == r->caps) { /* 2, 4, 8: most rows have one SSRC */
+        size_t cap = r->caps ? r->caps * 2 : 2;
+        sample_t *v = r->ns < CORRELATE_MAX_SAMPLES ? realloc(r->s, cap * sizeof *v) : NULL;
+        if (!v) {
+            k->samples_dropped++;
+            return;
+        }
+        r->s = v;
+        r->caps = cap;
     }
     sample_t *x = &r->s[r->ns++];
     x->id = s->id;

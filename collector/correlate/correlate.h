@@ -39,7 +39,8 @@
  * halls 10,000 (20,000 with Premium); the Graph parser keeps at most 10,000
  * sessions per record. A participant costs about 0.8 KiB of scratch and a
  * stream row (one direction of one media of one participant) about
- * 0.6 KiB, so a call at both bounds takes about 90 MiB. Participants or
+ * 0.6 KiB (0.3 KiB more when a probe saw it), so a call at both bounds
+ * takes about 90 MiB (125 MiB if probes saw every row). Participants or
  * rows beyond them are not judged: they are counted, logged once per call
  * and shown on the call's evidence ("bound"), docs/verdicts.md. */
 #define CORRELATE_MAX_PARTS 20000
