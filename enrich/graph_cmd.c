@@ -140,6 +140,12 @@ static const opttab_opt_t defs[] = {
      "100",
      C_POLL | RUN,
      PR},
+    {{"max-participants", 0, OPTTAB_UINT, G(max_participants), 1, 10000, "N",
+      "Participants kept per record (participants_v2, 130 a page); beyond it the pages are not "
+      "fetched, and the record's log line and the counters say so. Town halls reach 10,000."},
+     "10000",
+     C_POLL | RUN,
+     PR},
     {{"verbose", 'v', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Debug logging (also -v)."}, NULL, ALL, 0},
     {{"quiet", 'q', OPTTAB_SPECIAL, 0, 0, 0, NULL, "Errors only (also -q)."}, NULL, ALL, 0},
     {{"help", 'h', OPTTAB_SPECIAL, 0, 0, 0, NULL, "This manual (also -h)."}, NULL, ALL, 0},
@@ -169,6 +175,8 @@ void graph_cmd_cfg(const graph_opts_t *o, const char *secret, graph_cfg_t *c)
     c->pending_retry_s = o->retry_s;
     c->pending_max_age_s = o->max_age_s;
     c->min_gap_ms = o->gap_ms;
+    if (o->max_participants)
+        c->max_participants = o->max_participants;
 }
 
 static const char *const synopsis[] = {
@@ -370,6 +378,8 @@ int graph_cmd_poll(int argc, char **argv)
              (unsigned long long)st.timeouts, (unsigned long long)st.records_inserted,
              (unsigned long long)st.records_updated, (unsigned long long)st.records_unchanged,
              (unsigned long long)st.errors, rc);
+    if (rc == GRAPH_EXIT_NETWORK) /* the reason again, as the last line */
+        LOG_ERROR("graph: exit %d: %s", rc, graph_poller_error(p));
     graph_poller_free(&p);
     sqlite3_close(db);
     return rc;

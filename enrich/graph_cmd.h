@@ -16,7 +16,8 @@
 /* The Graph client's settings, as options. */
 typedef struct {
     const char *tenant, *client_id, *secret_file, *secret_cred, *authority, *graph, *scope, *ca;
-    unsigned interval_s, lookback_s, timeout_s, attempts, retry_s, max_age_s, gap_ms;
+    unsigned interval_s, lookback_s, timeout_s, attempts, retry_s, max_age_s, gap_ms,
+        max_participants;
 } graph_opts_t;
 
 /* Groups of the option table: the commands that take a row. */

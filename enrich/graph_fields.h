@@ -115,12 +115,34 @@
     X(REC_ORG_ID, NULL, "organizer_v2.id|organizer.user.id", "organizer_id", GT_STR, GP_LOOKUP)    \
     X(REC_ORG_NAME, NULL, "organizer_v2.identity.user.displayName|organizer.user.displayName",     \
       "organizer_name", GT_STR, GP_ENC)                                                            \
-    X(REC_ORG_UPN, NULL, "organizer_v2.identity.user.userPrincipalName", "organizer_upn", GT_STR,  \
-      GP_LOOKUP)                                                                                   \
+    X(REC_ORG_UPN, NULL,                                                                           \
+      "organizer_v2.identity.user.userPrincipalName|organizer.user.userPrincipalName",             \
+      "organizer_upn", GT_STR, GP_LOOKUP)                                                          \
     X(REC_ORG_PHONE, NULL, "organizer_v2.identity.phone.id|organizer.phone.id", "organizer_phone", \
       GT_STR, GP_LOOKUP)                                                                           \
     X(REC_ORG_TENANT, NULL, "organizer_v2.identity.user.tenantId|organizer.user.tenantId",         \
       "organizer_tenant", GT_STR, GP_NONE)
+
+/* A participant of participants_v2 ({id, identity: communicationsIdentitySet,
+ * administrativeUnitInfos}) or, where a record has none, of the retired
+ * participants (an identitySet: {user, phone, guest, application}). */
+#define GRAPH_PARTICIPANT_FIELDS(X)                                                                \
+    X(PAR_ID, NULL, "id", "participant_id", GT_STR, GP_LOOKUP)                                     \
+    X(PAR_USER_ID, NULL, "identity.user.id|user.id", "user_id", GT_STR, GP_LOOKUP)                 \
+    X(PAR_USER_NAME, NULL, "identity.user.displayName|user.displayName", "user_name", GT_STR,      \
+      GP_ENC)                                                                                      \
+    X(PAR_USER_UPN, NULL, "identity.user.userPrincipalName|user.userPrincipalName", "user_upn",    \
+      GT_STR, GP_LOOKUP)                                                                           \
+    X(PAR_USER_TENANT, NULL, "identity.user.tenantId|user.tenantId", "user_tenant", GT_STR,        \
+      GP_NONE)                                                                                     \
+    X(PAR_PHONE, NULL, "identity.phone.id|phone.id", "phone", GT_STR, GP_LOOKUP)                   \
+    X(PAR_GUEST_ID, NULL, "identity.guest.id|guest.id", "guest_id", GT_STR, GP_LOOKUP)             \
+    X(PAR_GUEST_NAME, NULL, "identity.guest.displayName|guest.displayName", "guest_name", GT_STR,  \
+      GP_ENC)                                                                                      \
+    X(PAR_APP_ID, NULL, "identity.application.id|application.id", "app_id", GT_STR, GP_NONE)       \
+    X(PAR_APP_NAME, NULL, "identity.application.displayName|application.displayName", "app_name",  \
+      GT_STR, GP_NONE)                                                                             \
+    X(PAR_ADMIN_UNITS, NULL, "administrativeUnitInfos", "admin_units", GT_JSON, GP_NONE)
 
 #define GRAPH_SESSION_FIELDS(X)                                                                    \
     X(SES_ID, NULL, "id", "id", GT_STR, GP_NONE)                                                   \

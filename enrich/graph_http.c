@@ -173,7 +173,11 @@ static void perform(graph_http_t *h, const char *url, struct curl_slist *hdrs,
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
     CURLcode rc = curl_easy_perform(c);
+    curl_off_t handshake_us = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &handshake_us);
+    resp->curl_code = (int)rc;
+    resp->connected = handshake_us > 0;
     if (rc == CURLE_OK) {
         resp->net = GRAPH_NET_OK;
     } else if (sink.too_big) {
@@ -218,6 +222,24 @@ void graph_http_post_form(graph_http_t *h, const char *url, const char *form,
     curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, form);
     perform(h, url, hdrs, resp);
     curl_slist_free_all(hdrs);
+}
+
+const char *graph_http_unreachable(const graph_http_resp_t *r)
+{
+    switch ((CURLcode)r->curl_code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return "the host name does not resolve (DNS)";
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return "the proxy's host name does not resolve (DNS)";
+    case CURLE_COULDNT_CONNECT:
+        return "no connection (refused, no route, or a firewall)";
+    case CURLE_SSL_CONNECT_ERROR:
+        return "the TLS handshake failed";
+    case CURLE_OPERATION_TIMEDOUT:
+        return r->connected ? NULL : "no connection within the timeout";
+    default:
+        return NULL;
+    }
 }
 
 char *graph_http_escape(const char *s)

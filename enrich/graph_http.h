@@ -30,6 +30,8 @@ typedef struct {
     char *body;           /* owned, NUL-terminated (may be empty) */
     size_t len;
     char error[256]; /* transport error text (no secrets) */
+    int curl_code;   /* libcurl's result (CURLcode), 0 when a response arrived */
+    bool connected;  /* the TLS handshake with the host completed */
 } graph_http_resp_t;
 
 graph_http_t *graph_http_new(const char *ca_bundle, long timeout_ms, size_t max_body, char *err,
@@ -46,6 +48,14 @@ void graph_http_get(graph_http_t *h, const char *url, const char *bearer, graph_
 void graph_http_post_form(graph_http_t *h, const char *url, const char *form,
                           graph_http_resp_t *resp);
 void graph_http_resp_clear(graph_http_resp_t *resp);
+
+/* Why the host could not be reached at all, or NULL when it was (or the
+ * failure came later): the name did not resolve, the connection was
+ * refused or found no route, the TLS handshake failed (not a certificate
+ * refusal: that is GRAPH_NET_TLS), or the timeout ran out before the
+ * handshake completed. A network, DNS, proxy or firewall problem rather
+ * than one of the request: graph-poll gives it its own exit status. */
+const char *graph_http_unreachable(const graph_http_resp_t *resp);
 
 /* Percent-encodes s for a form or query (new string, free()). */
 char *graph_http_escape(const char *s);

@@ -8,15 +8,17 @@ static const graph_field_t session_fields[] = {GRAPH_SESSION_FIELDS(GRAPH_FIELD_
 static const graph_field_t segment_fields[] = {GRAPH_SEGMENT_FIELDS(GRAPH_FIELD_ROW)};
 static const graph_field_t media_fields[] = {GRAPH_MEDIA_FIELDS(GRAPH_FIELD_ROW)};
 static const graph_field_t stream_fields[] = {GRAPH_STREAM_FIELDS(GRAPH_FIELD_ROW)};
+static const graph_field_t participant_fields[] = {GRAPH_PARTICIPANT_FIELDS(GRAPH_FIELD_ROW)};
 #undef GRAPH_FIELD_ROW
 
 #define NF(a) (sizeof a / sizeof a[0])
-static const graph_kind_info_t kinds[GRAPH_NKINDS] = {
+static const graph_kind_info_t kinds[GRAPH_NKINDS_ALL] = {
     {"record", "graph_record", "sessions", record_fields, NF(record_fields)},
     {"session", "graph_session", "segments", session_fields, NF(session_fields)},
     {"segment", "graph_segment", "media", segment_fields, NF(segment_fields)},
     {"media", "graph_media", "streams", media_fields, NF(media_fields)},
     {"stream", "graph_stream", NULL, stream_fields, NF(stream_fields)},
+    {"participant", "graph_participant", NULL, participant_fields, NF(participant_fields)},
 };
 
 const graph_kind_info_t *graph_kind(graph_kind_t kind)
@@ -29,6 +31,8 @@ bool graph_node_init(graph_node_t *n, graph_kind_t kind)
     n->kind = kind;
     n->kids = NULL;
     n->nkids = 0;
+    n->parts = NULL;
+    n->nparts = 0;
     n->v = calloc(kinds[kind].nfields, sizeof *n->v);
     return n->v != NULL;
 }
@@ -46,6 +50,11 @@ void graph_node_clear(graph_node_t *n)
     free(n->kids);
     n->kids = NULL;
     n->nkids = 0;
+    for (size_t i = 0; i < n->nparts; i++)
+        graph_node_clear(&n->parts[i]);
+    free(n->parts);
+    n->parts = NULL;
+    n->nparts = 0;
 }
 
 void graph_record_free(graph_record_t **rec)

@@ -50,10 +50,19 @@ enum graph_session_field { GRAPH_SESSION_FIELDS(GRAPH_ENUM_ROW) SES_NFIELDS };
 enum graph_segment_field { GRAPH_SEGMENT_FIELDS(GRAPH_ENUM_ROW) SEG_NFIELDS };
 enum graph_media_field { GRAPH_MEDIA_FIELDS(GRAPH_ENUM_ROW) MED_NFIELDS };
 enum graph_stream_field { GRAPH_STREAM_FIELDS(GRAPH_ENUM_ROW) STR_NFIELDS };
+enum graph_participant_field { GRAPH_PARTICIPANT_FIELDS(GRAPH_ENUM_ROW) PAR_NFIELDS };
 #undef GRAPH_ENUM_ROW
 
-typedef enum { GRAPH_RECORD, GRAPH_SESSION, GRAPH_SEGMENT, GRAPH_MEDIA, GRAPH_STREAM } graph_kind_t;
-#define GRAPH_NKINDS 5
+typedef enum {
+    GRAPH_RECORD,
+    GRAPH_SESSION,
+    GRAPH_SEGMENT,
+    GRAPH_MEDIA,
+    GRAPH_STREAM,
+    GRAPH_PARTICIPANT, /* beside the tree: a record's participants (graph_node_t.parts) */
+} graph_kind_t;
+#define GRAPH_NKINDS 5     /* the tree, record to stream */
+#define GRAPH_NKINDS_ALL 6 /* and the participants */
 
 typedef struct {
     const char *name;     /* "segment" */
@@ -75,6 +84,8 @@ typedef struct graph_node {
     graph_val_t *v;          /* graph_kind(kind)->nfields values */
     struct graph_node *kids; /* next kind down; NULL for streams */
     size_t nkids;
+    struct graph_node *parts; /* records only: participants_v2, else participants */
+    size_t nparts;
 } graph_node_t;
 
 typedef graph_node_t graph_record_t;
@@ -91,7 +102,8 @@ bool graph_node_str(const graph_node_t *n, int field, const char **s);
 bool graph_node_int(const graph_node_t *n, int field, int64_t *v);
 bool graph_node_real(const graph_node_t *n, int field, double *v);
 
-/* Counts nodes of each kind below and including rec (counts[GRAPH_NKINDS]). */
+/* Counts nodes of each kind below and including rec (counts[GRAPH_NKINDS];
+ * rec->nparts counts the participants). */
 void graph_record_count(const graph_record_t *rec, size_t counts[GRAPH_NKINDS]);
 
 #endif

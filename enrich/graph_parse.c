@@ -231,7 +231,7 @@ static bool parse_kids(const json_t *obj, graph_node_t *n, const graph_kind_info
     return true;
 }
 
-static bool parse_node(const json_t *obj, graph_node_t *n, graph_kind_t kind)
+static bool parse_fields(const json_t *obj, graph_node_t *n, graph_kind_t kind)
 {
     const graph_kind_info_t *ki = graph_kind(kind);
     if (!graph_node_init(n, kind))
@@ -241,7 +241,41 @@ static bool parse_node(const json_t *obj, graph_node_t *n, graph_kind_t kind)
         if (j)
             read_value(j, ki->fields[i].type, &n->v[i]);
     }
-    return parse_kids(obj, n, ki);
+    return true;
+}
+
+/* participants_v2 (every page the poller appended), else the retired
+ * participants of an older record; at most GRAPH_PARSE_MAX_KIDS. */
+static bool parse_parts(const json_t *obj, graph_node_t *n)
+{
+    const json_t *arr = json_object_get(obj, "participants_v2");
+    if (!json_is_array(arr) || json_array_size(arr) == 0)
+        arr = json_object_get(obj, "participants");
+    if (!json_is_array(arr) || json_array_size(arr) == 0)
+        return true;
+    size_t want = json_array_size(arr);
+    if (want > GRAPH_PARSE_MAX_KIDS) {
+        LOG_WARN("graph: %zu participants in one record, keeping %d", want, GRAPH_PARSE_MAX_KIDS);
+        want = GRAPH_PARSE_MAX_KIDS;
+    }
+    n->parts = calloc(want, sizeof *n->parts);
+    if (!n->parts)
+        return false;
+    for (size_t i = 0; i < want; i++) {
+        const json_t *p = json_array_get(arr, i);
+        if (json_is_object(p) && !parse_fields(p, &n->parts[n->nparts++], GRAPH_PARTICIPANT))
+            return false;
+    }
+    return true;
+}
+
+static bool parse_node(const json_t *obj, graph_node_t *n, graph_kind_t kind)
+{
+    if (!parse_fields(obj, n, kind))
+        return false;
+    if (kind == GRAPH_RECORD && !parse_parts(obj, n))
+        return false;
+    return parse_kids(obj, n, graph_kind(kind));
 }
 
 graph_record_t *graph_parse_record(const json_t *root, char *err, size_t errlen)

@@ -22,7 +22,7 @@
 #define NEXT_LIMIT 50  /* further pages per record per 5 min */
 
 typedef enum { PH_START, PH_LIST, PH_FETCH } phase_t;
-typedef enum { REQ_LIST, REQ_RECORD, REQ_SESSIONS } req_t;
+typedef enum { REQ_LIST, REQ_RECORD, REQ_SESSIONS, REQ_PARTICIPANTS } req_t;
 /* What one response means for the caller. */
 typedef enum { OUT_OK, OUT_RETRY, OUT_FAIL, OUT_NOTFOUND, OUT_AUTH, OUT_FATAL } outcome_t;
 
@@ -60,9 +60,14 @@ struct graph_poller {
     job_t cur; /* the record being fetched (cur.id NULL when none) */
     json_t *doc;
     char *sessions_url;
+    char *parts_url;        /* the participants_v2 request to make next, NULL none */
+    bool parts_first;       /* parts_url is /participants_v2 itself (no v2 in the record) */
+    bool sessions_complete; /* every sessions page was read */
     limiter_t first, next;
 
     int attempts, token_attempts, auth_retries;
+    bool net_down; /* a request gave up on an unreachable host: end the cycle */
+    int cycle_net_errors;
     bool fatal;
     int exit_code;
     char error[600];
@@ -76,6 +81,9 @@ static const graph_exit_t exits[] = {
     {GRAPH_EXIT_CONSENT, "Graph refused (CallRecords.Read.All missing or not consented)"},
     {GRAPH_EXIT_STORE, "store or key file problem"},
     {GRAPH_EXIT_TLS, "TLS certificate not trusted"},
+    {GRAPH_EXIT_NETWORK, "network: the token endpoint or Graph could not be reached (DNS, "
+                         "connection refused or timed out, TLS handshake); the message names the "
+                         "host"},
 };
 
 const graph_exit_t *graph_exit_statuses(size_t *n)
@@ -91,6 +99,7 @@ void graph_cfg_defaults(graph_cfg_t *cfg)
     cfg->backoff_max_s = 300.0;
     cfg->max_body = 64u << 20;
     cfg->max_queue = 5000;
+    cfg->max_participants = GRAPH_MAX_PARTICIPANTS;
 }
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -172,6 +181,31 @@ static void url_origin(const char *url, char *out, size_t outlen)
     snprintf(out, outlen, "%.*s", (int)n, url);
 }
 
+/* The host (and port) of a URL: "graph.microsoft.com". Not personal data. */
+static void url_host(const char *url, char *out, size_t outlen)
+{
+    const char *s = strstr(url, "://");
+    s = s ? s + 3 : url;
+    snprintf(out, outlen, "%.*s", (int)strcspn(s, "/?#"), s);
+}
+
+/* A request gave up on a host it could not reach: the cycle ends (the
+ * rest would fail alike, each after its retries) with GRAPH_EXIT_NETWORK,
+ * and the message names the host and the failure. */
+static void net_unreachable(graph_poller_t *p, const char *url, const graph_http_resp_t *r,
+                            const char *why)
+{
+    char host[256];
+    url_host(url, host, sizeof host);
+    snprintf(p->error, sizeof p->error,
+             "cannot reach %s: %s (%s); check DNS, proxy and firewall for HTTPS to it", host, why,
+             r->error);
+    LOG_ERROR("graph: %s", p->error);
+    p->cycle_net_errors++;
+    p->stats.unreachable++;
+    p->net_down = true;
+}
+
 /* A nextLink must stay on the Graph origin: the bearer token goes with it. */
 static bool link_ok(const graph_poller_t *p, const char *link)
 {
@@ -224,6 +258,8 @@ graph_poller_t *graph_poller_new(const graph_cfg_t *cfg, sqlite3 *db, char *err,
         return NULL;
     }
     p->cfg = *cfg;
+    if (p->cfg.max_participants == 0 || p->cfg.max_participants > GRAPH_MAX_PARTICIPANTS)
+        p->cfg.max_participants = GRAPH_MAX_PARTICIPANTS;
     p->cfg.tenant = keep(p, 0, cfg->tenant);
     p->cfg.client_id = keep(p, 1, cfg->client_id);
     p->cfg.secret = NULL; /* only the token module keeps the secret */
@@ -269,6 +305,8 @@ static void drop_current(graph_poller_t *p)
     p->doc = NULL;
     free(p->sessions_url);
     p->sessions_url = NULL;
+    free(p->parts_url);
+    p->parts_url = NULL;
 }
 
 static void drop_queue(graph_poller_t *p)
@@ -306,6 +344,8 @@ int graph_poller_exit_code(const graph_poller_t *p)
 {
     if (p->fatal)
         return p->exit_code;
+    if (p->cycle_net_errors)
+        return GRAPH_EXIT_NETWORK;
     return p->cycle_errors ? GRAPH_EXIT_PARTIAL : GRAPH_EXIT_OK;
 }
 
@@ -379,6 +419,8 @@ static void start_cycle(graph_poller_t *p, int64_t now)
     p->phase = PH_LIST;
     p->cycle_start_us = now;
     p->cycle_errors = 0;
+    p->cycle_net_errors = 0;
+    p->net_down = false;
     p->attempts = 0;
     p->stats.cycles++;
     int due = graph_store_pending_due(p->store, now, (int)p->cfg.max_queue, on_pending, p);
@@ -407,7 +449,10 @@ static int end_cycle(graph_poller_t *p, int64_t now, int64_t *next)
 
 static const char *req_name(req_t r)
 {
-    return r == REQ_LIST ? "list page" : r == REQ_RECORD ? "record" : "sessions page";
+    return r == REQ_LIST       ? "list page"
+           : r == REQ_RECORD   ? "record"
+           : r == REQ_SESSIONS ? "sessions page"
+                               : "participants page";
 }
 
 /* A transient fault: wait (Retry-After or back-off) and try the same
@@ -440,8 +485,8 @@ static void error_code(const graph_http_resp_t *r, char *out, size_t outlen)
     json_decref(root);
 }
 
-static outcome_t classify(graph_poller_t *p, const graph_http_resp_t *r, int64_t now,
-                          const char *what)
+static outcome_t classify(graph_poller_t *p, const char *url, const graph_http_resp_t *r,
+                          int64_t now, const char *what)
 {
     char why[400], code[80];
     if (r->net == GRAPH_NET_TLS) {
@@ -457,7 +502,12 @@ static outcome_t classify(graph_poller_t *p, const graph_http_resp_t *r, int64_t
             p->stats.timeouts++;
         snprintf(why, sizeof why, "%s (%s)", r->net == GRAPH_NET_TIMEOUT ? "timed out" : "failed",
                  r->error);
-        return retry_later(p, now, -1, what, why) ? OUT_RETRY : OUT_FAIL;
+        if (retry_later(p, now, -1, what, why))
+            return OUT_RETRY;
+        const char *unreachable = graph_http_unreachable(r);
+        if (unreachable)
+            net_unreachable(p, url, r, unreachable);
+        return OUT_FAIL;
     }
     if (r->status >= 200 && r->status < 300)
         return OUT_OK;
@@ -571,6 +621,7 @@ static void finish_record(graph_poller_t *p, int64_t now, bool complete)
     size_t n[GRAPH_NKINDS];
     int64_t ver = -1;
     graph_record_count(rec, n);
+    size_t nparts = rec->nparts;
     graph_node_int(rec, REC_VERSION, &ver);
     graph_record_free(&rec);
     if (put == GRAPH_PUT_ERROR) {
@@ -578,9 +629,11 @@ static void finish_record(graph_poller_t *p, int64_t now, bool complete)
         return;
     }
     static const char *const said[] = {"stored", "updated", "unchanged"};
-    LOG_INFO("graph: record %s version %lld %s: %zu sessions, %zu segments, %zu streams%s",
+    LOG_INFO("graph: record %s version %lld %s: %zu sessions, %zu segments, %zu streams, %zu "
+             "participants%s",
              p->cur.id, (long long)ver, said[put], n[GRAPH_SESSION], n[GRAPH_SEGMENT],
-             n[GRAPH_STREAM], complete ? "" : " (sessions incomplete, will fetch again)");
+             n[GRAPH_STREAM], nparts, complete ? "" : " (incomplete, will fetch again)");
+    p->stats.participants += nparts;
     if (put == GRAPH_PUT_INSERTED)
         p->stats.records_inserted++;
     else if (put == GRAPH_PUT_UPDATED)
@@ -595,7 +648,69 @@ static void finish_record(graph_poller_t *p, int64_t now, bool complete)
     drop_current(p);
 }
 
-/* After a page: follow sessions@odata.nextLink or finish. */
+/* After a participants page (or the record with participants_v2 in it):
+ * follow the nextLink while under max_participants, else store. */
+static void after_parts_page(graph_poller_t *p, const char *next, int64_t now)
+{
+    free(p->parts_url);
+    p->parts_url = NULL;
+    p->parts_first = false;
+    json_t *parts = json_object_get(p->doc, "participants_v2");
+    size_t have = json_array_size(parts), max = p->cfg.max_participants;
+    if (have > max || (have == max && next)) {
+        LOG_WARN("graph: record %s: more than %zu participants; kept the first %zu "
+                 "(--max-participants)",
+                 p->cur.id, max, max);
+        p->stats.participants_capped++;
+        for (size_t i = have; i > max; i--)
+            json_array_remove(parts, i - 1);
+        finish_record(p, now, p->sessions_complete); /* as complete as Graph lets it be */
+        return;
+    }
+    if (next && link_ok(p, next)) {
+        p->parts_url = strdup(next);
+        if (p->parts_url)
+            return;
+    } else if (next) {
+        LOG_WARN("graph: record %s: participants nextLink leaves the Graph origin; not followed",
+                 p->cur.id);
+    }
+    finish_record(p, now, p->sessions_complete && next == NULL);
+}
+
+/* Sessions done: participants_v2 next, from the record when Graph
+ * expanded it there, else from /participants_v2. */
+static void start_participants(graph_poller_t *p, int64_t now)
+{
+    if (json_is_array(json_object_get(p->doc, "participants_v2"))) {
+        after_parts_page(
+            p, json_string_value(json_object_get(p->doc, "participants_v2@odata.nextLink")), now);
+        return;
+    }
+    p->parts_url = malloc(URL_MAX);
+    if (!p->parts_url) {
+        finish_record(p, now, false);
+        return;
+    }
+    snprintf(p->parts_url, URL_MAX, "%s/communications/callRecords/%s/participants_v2",
+             p->cfg.graph_url, p->cur.id);
+    p->parts_first = true;
+}
+
+/* No participants_v2 from Graph for this record (an error that retrying
+ * does not mend): the record's retired participants, if any, stand. */
+static void parts_unavailable(graph_poller_t *p, long status, int64_t now)
+{
+    LOG_INFO("graph: record %s: participants_v2 not available (HTTP %ld); keeping the record's "
+             "participants, if any",
+             p->cur.id, status);
+    free(p->parts_url);
+    p->parts_url = NULL;
+    p->parts_first = false;
+    finish_record(p, now, p->sessions_complete);
+}
+
+/* After a page: follow sessions@odata.nextLink or go on to participants. */
 static void after_page(graph_poller_t *p, const char *next, int64_t now)
 {
     free(p->sessions_url);
@@ -608,7 +723,8 @@ static void after_page(graph_poller_t *p, const char *next, int64_t now)
         LOG_WARN("graph: record %s: sessions nextLink leaves the Graph origin; not followed",
                  p->cur.id);
     }
-    finish_record(p, now, next == NULL);
+    p->sessions_complete = next == NULL;
+    start_participants(p, now);
 }
 
 static void on_record(graph_poller_t *p, const graph_http_resp_t *r, int64_t now)
@@ -637,8 +753,10 @@ static void on_sessions(graph_poller_t *p, const graph_http_resp_t *r, int64_t n
         json_decref(root);
         char what[200];
         snprintf(what, sizeof what, "sessions page %s", p->cur.id);
-        if (!retry_later(p, now, -1, what, "malformed or truncated JSON"))
-            finish_record(p, now, false);
+        if (!retry_later(p, now, -1, what, "malformed or truncated JSON")) {
+            p->sessions_complete = false;
+            start_participants(p, now);
+        }
         return;
     }
     p->attempts = 0;
@@ -649,6 +767,31 @@ static void on_sessions(graph_poller_t *p, const graph_http_resp_t *r, int64_t n
     }
     json_array_extend(sessions, value);
     after_page(p, json_string_value(json_object_get(root, "@odata.nextLink")), now);
+    json_decref(root);
+}
+
+static void on_participants(graph_poller_t *p, const graph_http_resp_t *r, int64_t now)
+{
+    json_t *root = json_loadb(r->body, r->len, GRAPH_PARSE_JSON_FLAGS, NULL);
+    json_t *value = json_object_get(root, "value");
+    p->stats.participant_pages++;
+    if (!json_is_array(value)) {
+        p->stats.parse_errors++;
+        json_decref(root);
+        char what[200];
+        snprintf(what, sizeof what, "participants page %s", p->cur.id);
+        if (!retry_later(p, now, -1, what, "malformed or truncated JSON"))
+            finish_record(p, now, false);
+        return;
+    }
+    p->attempts = 0;
+    json_t *parts = json_object_get(p->doc, "participants_v2");
+    if (!json_is_array(parts)) {
+        parts = json_array();
+        json_object_set_new(p->doc, "participants_v2", parts);
+    }
+    json_array_extend(parts, value);
+    after_parts_page(p, json_string_value(json_object_get(root, "@odata.nextLink")), now);
     json_decref(root);
 }
 
@@ -690,6 +833,9 @@ static int step_token(graph_poller_t *p, int64_t now, int64_t *next)
         if (r.status == 429)
             p->stats.throttled++;
         if (!retry_later(p, now, r.retry_after_s, "token request", err)) {
+            const char *unreachable = graph_http_unreachable(&r);
+            if (unreachable)
+                net_unreachable(p, p->token_url, &r, unreachable);
             p->cycle_errors++;
             p->stats.errors++;
             park_queue(p, now);
@@ -726,20 +872,25 @@ static const char *next_request(graph_poller_t *p, req_t *kind, char *buf, size_
         *kind = REQ_SESSIONS;
         return p->sessions_url;
     }
+    if (p->parts_url) {
+        *kind = REQ_PARTICIPANTS;
+        return p->parts_url;
+    }
     *kind = REQ_RECORD;
     snprintf(buf, buflen, "%s/communications/callRecords/%s?$expand=sessions($expand=segments)",
              p->cfg.graph_url, p->cur.id);
     return buf;
 }
 
-static void dispatch(graph_poller_t *p, req_t kind, const graph_http_resp_t *r, int64_t now)
+static void dispatch(graph_poller_t *p, req_t kind, const char *url, const graph_http_resp_t *r,
+                     int64_t now)
 {
     char what[200];
     if (kind == REQ_LIST)
         snprintf(what, sizeof what, "list page");
     else
         snprintf(what, sizeof what, "%s %s", req_name(kind), p->cur.id);
-    outcome_t o = classify(p, r, now, what);
+    outcome_t o = classify(p, url, r, now, what);
     if (o == OUT_AUTH) {
         graph_token_invalidate(p->token);
         p->auth_retries++;
@@ -759,12 +910,20 @@ static void dispatch(graph_poller_t *p, req_t kind, const graph_http_resp_t *r, 
             on_list(p, r, now);
         else if (kind == REQ_RECORD)
             on_record(p, r, now);
-        else
+        else if (kind == REQ_SESSIONS)
             on_sessions(p, r, now);
+        else
+            on_participants(p, r, now);
     } else if (o == OUT_NOTFOUND && kind == REQ_RECORD) {
         on_not_found(p, now);
     } else if (o == OUT_FAIL || o == OUT_NOTFOUND) {
-        if (kind == REQ_LIST) {
+        bool refused = r->net == GRAPH_NET_OK && r->status >= 400 && r->status < 500 &&
+                       r->status != 429; /* asking again will not help */
+        if (kind == REQ_PARTICIPANTS && p->parts_first && refused) {
+            parts_unavailable(p, r->status, now);
+        } else if (kind == REQ_PARTICIPANTS) {
+            finish_record(p, now, false);
+        } else if (kind == REQ_LIST) {
             p->cycle_errors++;
             p->stats.errors++;
             p->phase = PH_FETCH;
@@ -789,6 +948,10 @@ int graph_poller_step(graph_poller_t *p, int64_t now, int64_t *next)
         start_cycle(p, now);
         return GRAPH_STEP_BUSY;
     }
+    if (p->net_down) {
+        park_queue(p, now);
+        return end_cycle(p, now, next);
+    }
     if (!graph_token_current(p->token, now))
         return step_token(p, now, next);
     char buf[URL_MAX];
@@ -796,7 +959,12 @@ int graph_poller_step(graph_poller_t *p, int64_t now, int64_t *next)
     const char *url = next_request(p, &kind, buf, sizeof buf);
     if (!url)
         return end_cycle(p, now, next);
-    limiter_t *lim = kind == REQ_RECORD ? &p->first : kind == REQ_SESSIONS ? &p->next : NULL;
+    /* Graph's per-record limits: first pages (the record, the first
+     * participants page) and further pages (sessions and participants
+     * nextLinks) */
+    limiter_t *lim = kind == REQ_RECORD || (kind == REQ_PARTICIPANTS && p->parts_first) ? &p->first
+                     : kind == REQ_SESSIONS || kind == REQ_PARTICIPANTS                 ? &p->next
+                                                                                        : NULL;
     int64_t until = lim ? limiter_wait(lim, now) : 0;
     if (until) {
         LOG_INFO("graph: record %s: Graph's per-record request limit reached; waiting %.1f s",
@@ -812,7 +980,7 @@ int graph_poller_step(graph_poller_t *p, int64_t now, int64_t *next)
     p->stats.requests++;
     graph_http_get(p->http, url, graph_token_current(p->token, now), &r);
     int64_t after = now + (mono_us() - t0);
-    dispatch(p, kind, &r, after);
+    dispatch(p, kind, url, &r, after);
     graph_http_resp_clear(&r);
     int64_t gap = after + p->cfg.min_gap_ms * 1000;
     if (p->wake_us < gap)

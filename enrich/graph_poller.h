@@ -6,7 +6,10 @@
  * new or whose version / lastModifiedDateTime moved past what is stored,
  * plus due ids from graph_pending; then fetch each with
  * $expand=sessions($expand=segments), following sessions@odata.nextLink,
- * and store it. Faults (docs/graph.md):
+ * then its participants (participants_v2, expanded in the record or from
+ * /participants_v2, following every nextLink up to max_participants; the
+ * retired participants of the record when Graph has no v2 for it), and
+ * store it. Faults (docs/graph.md):
  *   429            wait Retry-After (decimal seconds) or back off
  *   5xx, timeout   exponential back-off with jitter, max_attempts per request
  *   bad JSON       retried like a transient fault (a cut transfer), then skipped
@@ -40,6 +43,8 @@ enum {
     GRAPH_EXIT_CONSENT = 4, /* Graph refused: CallRecords.Read.All missing or not consented */
     GRAPH_EXIT_STORE = 5,   /* database or key file problem */
     GRAPH_EXIT_TLS = 6,     /* server certificate not trusted */
+    GRAPH_EXIT_NETWORK =
+        7, /* a host unreachable: DNS, connection, TLS handshake, connect timeout */
 };
 
 /* What each exit code means, in order (static, borrowed): the graph
@@ -67,10 +72,17 @@ typedef struct {
     long timeout_ms;           /* per request */
     int max_attempts;          /* per request, transient faults */
     double backoff_base_s, backoff_max_s;
-    int64_t min_gap_ms; /* between any two requests */
-    size_t max_body;    /* bytes per response */
-    size_t max_queue;   /* ids fetched per cycle; the rest wait */
+    int64_t min_gap_ms;      /* between any two requests */
+    size_t max_body;         /* bytes per response */
+    size_t max_queue;        /* ids fetched per cycle; the rest wait */
+    size_t max_participants; /* kept per record (GRAPH_MAX_PARTICIPANTS at most) */
 } graph_cfg_t;
+
+/* participants_v2 pages (130 participants each) are followed up to this
+ * many participants per record: the parser's bound on any list, and a
+ * town hall's size. 77 further pages, which Graph's per-record limit (50
+ * per 5 min) spreads over about 10 minutes. */
+#define GRAPH_MAX_PARTICIPANTS 10000
 
 /* The settings that are not options (back-off, body and queue bounds);
  * the rest comes from graph_cmd_cfg() (the option table's defaults). */
@@ -79,7 +91,10 @@ void graph_cfg_defaults(graph_cfg_t *cfg);
 typedef struct {
     uint64_t cycles, requests, token_requests, throttled, retries, timeouts, server_errors,
         not_found, listed, records_inserted, records_updated, records_unchanged, parse_errors,
-        errors;
+        errors, unreachable, /* requests given up on a host that could not be reached (exit 7) */
+        participants,        /* stored with records (participants_v2, else the retired ones) */
+        participant_pages,   /* participants_v2 pages requested */
+        participants_capped; /* records with more participants than max_participants */
 } graph_poller_stats_t;
 
 typedef enum { GRAPH_STEP_BUSY, GRAPH_STEP_IDLE, GRAPH_STEP_FATAL } graph_step_t;

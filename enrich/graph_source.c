@@ -35,9 +35,11 @@ static bool put_one(graph_store_t *st, const json_t *o, const char *path, graph_
         return false;
     }
     /* Sessions of an expanded record are complete unless a nextLink says
-     * otherwise; a bare list entry has none at all. */
-    bool complete =
-        json_object_get(o, "sessions") && !json_object_get(o, "sessions@odata.nextLink");
+     * otherwise (of sessions, or of participants_v2: a file cannot follow
+     * it); a bare list entry has none at all. */
+    bool complete = json_object_get(o, "sessions") &&
+                    !json_object_get(o, "sessions@odata.nextLink") &&
+                    !json_object_get(o, "participants_v2@odata.nextLink");
     graph_put_t put = graph_store_put(st, rec, "file", complete, err, sizeof err);
     const char *id = "?";
     graph_node_str(rec, REC_ID, &id);

@@ -14,7 +14,7 @@
 struct graph_store {
     sqlite3 *db;      /* borrowed */
     const pii_t *pii; /* borrowed */
-    sqlite3_stmt *insert[GRAPH_NKINDS];
+    sqlite3_stmt *insert[GRAPH_NKINDS_ALL];
 };
 
 /* A bounded SQL text builder: an overflow sticks and fails the build. */
@@ -116,10 +116,23 @@ static bool migrate_v1(sqlite3 *db, char *err, size_t errlen)
 
 static const sqldb_step_t migrations[] = {{1, NULL, migrate_v1}};
 
+/* graph_participant (participants_v2), a component of its own. */
+static bool participants_v1(sqlite3 *db, char *err, size_t errlen)
+{
+    return create_kind(db, GRAPH_PARTICIPANT, err, errlen) &&
+           exec(db,
+                "CREATE INDEX graph_participant_user ON graph_participant(user_id_hmac);"
+                "CREATE INDEX graph_participant_upn ON graph_participant(user_upn_hmac);",
+                err, errlen);
+}
+static const sqldb_step_t participant_migrations[] = {{1, NULL, participants_v1}};
+
 bool graph_store_migrate(sqlite3 *db, char *err, size_t errlen)
 {
     return sqldb_migrate(db, "graph store", "graph", migrations,
-                         sizeof migrations / sizeof migrations[0], err, errlen);
+                         sizeof migrations / sizeof migrations[0], err, errlen) &&
+           sqldb_migrate(db, "graph store", "graph_participant", participant_migrations, 1, err,
+                         errlen);
 }
 
 sqlite3 *graph_store_open_db(const char *path, char *err, size_t errlen)
@@ -180,7 +193,7 @@ graph_store_t *graph_store_new(sqlite3 *db, const pii_t *pii, char *err, size_t 
     }
     st->db = db;
     st->pii = pii;
-    for (int k = 0; k < GRAPH_NKINDS; k++) {
+    for (int k = 0; k < GRAPH_NKINDS_ALL; k++) {
         if (!prepare_insert(st, (graph_kind_t)k, err, errlen)) {
             graph_store_free(&st);
             return NULL;
@@ -193,7 +206,7 @@ void graph_store_free(graph_store_t **st)
 {
     if (!st || !*st)
         return;
-    for (int k = 0; k < GRAPH_NKINDS; k++)
+    for (int k = 0; k < GRAPH_NKINDS_ALL; k++)
         sqlite3_finalize((*st)->insert[k]);
     free(*st);
     *st = NULL;
@@ -291,6 +304,8 @@ static bool insert_node(graph_store_t *st, const put_ctx_t *pc, const graph_node
     sqlite3_reset(s);
     for (size_t i = 0; ok && i < n->nkids; i++)
         ok = insert_node(st, pc, &n->kids[i], rid, i);
+    for (size_t i = 0; ok && i < n->nparts; i++) /* a record's participants */
+        ok = insert_node(st, pc, &n->parts[i], rid, i);
     return ok;
 }
 
@@ -307,7 +322,7 @@ static bool run1(graph_store_t *st, const char *sql, const char *id)
 static bool delete_record(graph_store_t *st, const char *id)
 {
     bool ok = true;
-    for (int k = GRAPH_NKINDS - 1; ok && k >= 0; k--) {
+    for (int k = GRAPH_NKINDS_ALL - 1; ok && k >= 0; k--) {
         char sql[128];
         snprintf(sql, sizeof sql, "DELETE FROM %s WHERE record_id = ?",
                  graph_kind((graph_kind_t)k)->table);

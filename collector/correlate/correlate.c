@@ -11,9 +11,7 @@
 #include "timefmt.h"
 #include "verdict_store.h"
 
-#define MAX_PARTS 64
-#define MAX_ROWS 256
-#define MAX_SAMPLES 8
+#define DROPPED 0x80000000u /* index slot flag: a key refused at the bound */
 #define WIRE_WINDOW_US (3600LL * USEC_PER_SEC)
 /* Another process (graph-poll, graph-import) may commit a record stamped a
  * little before the latest stamp already seen: look back this far. */
@@ -33,12 +31,13 @@ typedef struct {
     int key;           /* media rid (joined) or client port (wire-only) */
     verdict_dir_t dir;
     char media[16];
-    sample_t s[MAX_SAMPLES];
-    size_t ns;
+    sample_t *s; /* up to CORRELATE_MAX_SAMPLES, allocated on the first */
+    size_t ns, caps;
     verdict_graph_t graph;
     verdict_wire_t wire; /* the samples combined */
     int64_t stream_id;   /* the sample with the most packets, -1 none */
     verdict_t v;
+    size_t next; /* the participant's next row, SIZE_MAX none */
 } row_t;
 
 typedef struct {
@@ -54,15 +53,45 @@ typedef struct {
     char bssid[32], subnet[64], connection[24]; /* from Graph, "" unknown */
     verdict_t v;
     json_t *evidence;
+    size_t first_row, last_row, nrows; /* the participant's rows, in creation order */
 } part_t;
 
+/* Open addressing over uint32 slots: 0 empty, i + 1 an entry of the call's
+ * array, DROPPED | i an entry refused at the bound (so it counts once). */
 typedef struct {
-    part_t p[MAX_PARTS];
-    size_t np;
-    row_t r[MAX_ROWS];
-    size_t nr;
+    uint32_t *slot;
+    size_t mask; /* slots - 1; 0 with no table */
+} index_t;
+
+typedef struct {
+    size_t part;
+    int key;
+    verdict_dir_t dir;
+} row_key_t;
+
+typedef struct {
+    part_t *p;
+    size_t np, capp;
+    row_t *r;
+    size_t nr, capr;
+    index_t pix, rix;
     int64_t *used; /* probe stream ids in this call */
     size_t nused, capused;
+    /* refused at the bounds (cfg max_parts, max_rows, CORRELATE_MAX_SAMPLES) */
+    char (*pdrop)[48];
+    size_t npdrop, cappdrop;
+    row_key_t *rdrop;
+    size_t nrdrop, caprdrop;
+    size_t samples_dropped;
+    /* scratch of the judging */
+    verdict_t *sv, *pv;
+    verdict_role_t *roles;
+    size_t capsv, cappv, caproles;
+    struct shared {
+        int64_t graph_rid;
+        size_t row;
+    } * shared;
+    size_t capshared;
 } call_t;
 
 struct correlate {
@@ -88,6 +117,8 @@ void correlate_cfg_defaults(correlate_cfg_t *cfg)
     cfg->slack_s = CORRELATE_SLACK_S;
     cfg->wire_gap_s = CORRELATE_WIRE_GAP_S;
     cfg->batch = 20000;
+    cfg->max_parts = CORRELATE_MAX_PARTS;
+    cfg->max_rows = CORRELATE_MAX_ROWS;
 }
 
 correlate_t *correlate_new(const correlate_cfg_t *cfg, sqlite3 *db, const pii_t *pii, char *err,
@@ -100,6 +131,10 @@ correlate_t *correlate_new(const correlate_cfg_t *cfg, sqlite3 *db, const pii_t 
         return NULL;
     }
     c->cfg = *cfg;
+    if (c->cfg.max_parts == 0 || c->cfg.max_parts > CORRELATE_MAX_PARTS)
+        c->cfg.max_parts = CORRELATE_MAX_PARTS;
+    if (c->cfg.max_rows == 0 || c->cfg.max_rows > CORRELATE_MAX_ROWS)
+        c->cfg.max_rows = CORRELATE_MAX_ROWS;
     c->db = db;
     c->pii = pii;
     if (!graph_store_migrate(db, err, errlen) || !(c->vs = verdict_store_new(db, err, errlen)) ||
@@ -110,15 +145,52 @@ correlate_t *correlate_new(const correlate_cfg_t *cfg, sqlite3 *db, const pii_t 
     return c;
 }
 
+/* An index sized for a small call is kept from call to call; a large one
+ * is given back, so one town hall does not slow every later call. */
+#define INDEX_KEEP 256
+
+static void index_reset(index_t *ix)
+{
+    if (ix->mask + 1 > INDEX_KEEP) {
+        free(ix->slot);
+        ix->slot = NULL;
+        ix->mask = 0;
+    } else if (ix->slot) {
+        memset(ix->slot, 0, (ix->mask + 1) * sizeof *ix->slot);
+    }
+}
+
 static void call_reset(call_t *k)
 {
     for (size_t i = 0; i < k->np; i++) {
         free(k->p[i].enc);
         json_decref(k->p[i].evidence);
     }
+    for (size_t i = 0; i < k->nr; i++)
+        free(k->r[i].s);
     k->np = 0;
     k->nr = 0;
     k->nused = 0;
+    k->npdrop = k->nrdrop = k->samples_dropped = 0;
+    index_reset(&k->pix);
+    index_reset(&k->rix);
+}
+
+static void call_free(call_t *k)
+{
+    call_reset(k);
+    free(k->p);
+    free(k->r);
+    free(k->pix.slot);
+    free(k->rix.slot);
+    free(k->used);
+    free(k->pdrop);
+    free(k->rdrop);
+    free(k->sv);
+    free(k->pv);
+    free(k->roles);
+    free(k->shared);
+    free(k);
 }
 
 void correlate_free(correlate_t **pc)
@@ -126,11 +198,8 @@ void correlate_free(correlate_t **pc)
     if (!pc || !*pc)
         return;
     correlate_t *c = *pc;
-    if (c->call) {
-        call_reset(c->call);
-        free(c->call->used);
-        free(c->call);
-    }
+    if (c->call)
+        call_free(c->call);
     correlate_input_free(&c->in);
     verdict_store_free(&c->vs);
     free(c->seen);
@@ -152,20 +221,111 @@ static void hex_id(char *out, size_t len, const char *prefix, const uint8_t *h)
         n += (size_t)snprintf(out + n, len - n, "%02x", h[i]);
 }
 
-/* The participant with this hash, created when new; NULL when full. */
-static part_t *part_get(call_t *k, const char *prefix, const uint8_t *h)
+/* Room for index n of *pv however far past its capacity (the input's grow
+ * adds one doubling for the next element only). */
+static bool fit(void *pv, size_t *cap, size_t n, size_t size)
+{
+    while (n >= *cap)
+        if (!correlate_input_grow(pv, cap, *cap, size))
+            return false;
+    return true;
+}
+
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+}
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+    return mix64(h);
+}
+
+static uint64_t row_hash(size_t part, int key, verdict_dir_t dir)
+{
+    return mix64(((uint64_t)part << 34) ^ ((uint64_t)(uint32_t)key << 2) ^ (uint64_t)dir);
+}
+
+static uint64_t part_slot_hash(const call_t *k, uint32_t v)
+{
+    return str_hash(v & DROPPED ? k->pdrop[v & ~DROPPED] : k->p[v - 1].id);
+}
+
+static uint64_t row_slot_hash(const call_t *k, uint32_t v)
+{
+    if (v & DROPPED) {
+        const row_key_t *x = &k->rdrop[v & ~DROPPED];
+        return row_hash(x->part, x->key, x->dir);
+    }
+    const row_t *r = &k->r[v - 1];
+    return row_hash(r->part, r->key, r->dir);
+}
+
+/* Room for n entries at most half full; rehashes every entry when it grows. */
+static bool index_fit(index_t *ix, size_t n, const call_t *k,
+                      uint64_t (*hash)(const call_t *, uint32_t))
+{
+    if (ix->slot && n * 2 <= ix->mask + 1)
+        return true;
+    size_t size = ix->slot ? (ix->mask + 1) * 2 : 16;
+    while (n * 2 > size)
+        size *= 2;
+    uint32_t *slot = calloc(size, sizeof *slot);
+    if (!slot)
+        return false;
+    for (size_t i = 0; ix->slot && i <= ix->mask; i++) {
+        if (!ix->slot[i])
+            continue;
+        size_t j = (size_t)hash(k, ix->slot[i]) & (size - 1);
+        while (slot[j])
+            j = (j + 1) & (size - 1);
+        slot[j] = ix->slot[i];
+    }
+    free(ix->slot);
+    ix->slot = slot;
+    ix->mask = size - 1;
+    return true;
+}
+
+/* The participant with this hash, created when new; NULL when refused
+ * (beyond max_parts, counted once per participant, or out of memory). */
+static part_t *part_get(correlate_t *c, call_t *k, const char *prefix, const uint8_t *h)
 {
     char id[48];
     hex_id(id, sizeof id, prefix, h);
-    for (size_t i = 0; i < k->np; i++)
-        if (strcmp(k->p[i].id, id) == 0)
-            return &k->p[i];
-    if (k->np == MAX_PARTS)
+    if (!index_fit(&k->pix, k->np + k->npdrop + 1, k, part_slot_hash))
+        return NULL;
+    size_t i = (size_t)str_hash(id) & k->pix.mask;
+    for (uint32_t v; (v = k->pix.slot[i]) != 0; i = (i + 1) & k->pix.mask) {
+        if (v & DROPPED) {
+            if (strcmp(k->pdrop[v & ~DROPPED], id) == 0)
+                return NULL;
+        } else if (strcmp(k->p[v - 1].id, id) == 0) {
+            return &k->p[v - 1];
+        }
+    }
+    if (k->np >= c->cfg.max_parts) {
+        if (!correlate_input_grow(&k->pdrop, &k->cappdrop, k->npdrop, sizeof *k->pdrop))
+            return NULL;
+        memcpy(k->pdrop[k->npdrop], id, sizeof id);
+        k->pix.slot[i] = DROPPED | (uint32_t)k->npdrop++;
+        return NULL;
+    }
+    if (!correlate_input_grow(&k->p, &k->capp, k->np, sizeof *k->p))
         return NULL;
     part_t *p = &k->p[k->np++];
     memset(p, 0, sizeof *p);
     snprintf(p->id, sizeof p->id, "%s", id);
     verdict_device_clear(&p->dev);
+    p->first_row = p->last_row = SIZE_MAX;
+    k->pix.slot[i] = (uint32_t)k->np;
     return p;
 }
 
@@ -183,15 +343,40 @@ static void part_address(part_t *p, const uint8_t *h, const uint8_t *enc, size_t
     }
 }
 
-static row_t *row_get(call_t *k, size_t part, int key, verdict_dir_t dir, const char *media)
+/* The participant's row for this media and direction, created when new;
+ * NULL when refused (beyond max_rows, counted once per row). */
+static row_t *row_get(correlate_t *c, call_t *k, size_t part, int key, verdict_dir_t dir,
+                      const char *media)
 {
-    for (size_t i = 0; i < k->nr; i++)
-        if (k->r[i].part == part && k->r[i].key == key && k->r[i].dir == dir)
-            return &k->r[i];
-    if (k->nr == MAX_ROWS)
+    if (!index_fit(&k->rix, k->nr + k->nrdrop + 1, k, row_slot_hash))
+        return NULL;
+    size_t i = (size_t)row_hash(part, key, dir) & k->rix.mask;
+    for (uint32_t v; (v = k->rix.slot[i]) != 0; i = (i + 1) & k->rix.mask) {
+        const row_key_t *d = v & DROPPED ? &k->rdrop[v & ~DROPPED] : NULL;
+        if (d ? d->part == part && d->key == key && d->dir == dir
+              : k->r[v - 1].part == part && k->r[v - 1].key == key && k->r[v - 1].dir == dir)
+            return d ? NULL : &k->r[v - 1];
+    }
+    if (k->nr >= c->cfg.max_rows) {
+        if (!correlate_input_grow(&k->rdrop, &k->caprdrop, k->nrdrop, sizeof *k->rdrop))
+            return NULL;
+        k->rdrop[k->nrdrop] = (row_key_t){part, key, dir};
+        k->rix.slot[i] = DROPPED | (uint32_t)k->nrdrop++;
+        return NULL;
+    }
+    if (!correlate_input_grow(&k->r, &k->capr, k->nr, sizeof *k->r))
         return NULL;
     row_t *r = &k->r[k->nr++];
+    k->rix.slot[i] = (uint32_t)k->nr;
     memset(r, 0, sizeof *r);
+    r->next = SIZE_MAX;
+    part_t *p = &k->p[part];
+    if (p->last_row == SIZE_MAX)
+        p->first_row = k->nr - 1;
+    else
+        k->r[p->last_row].next = k->nr - 1;
+    p->last_row = k->nr - 1;
+    p->nrows++;
     r->part = part;
     r->key = key;
     r->dir = dir;
@@ -232,8 +417,16 @@ static void row_add(call_t *k, row_t *r, const correlate_stream_t *s)
             return;
         }
     }
-    if (r->ns == MAX_SAMPLES)
-        return;
+    if (r->ns == r->caps) { /* 2, 4, 8: most rows have one SSRC */
+        size_t cap = r->caps ? r->caps * 2 : 2;
+        sample_t *v = r->ns < CORRELATE_MAX_SAMPLES ? realloc(r->s, cap * sizeof *v) : NULL;
+        if (!v) {
+            k->samples_dropped++;
+            return;
+        }
+        r->s = v;
+        r->caps = cap;
+    }
     sample_t *x = &r->s[r->ns++];
     x->id = s->id;
     x->ssrc = s->ssrc;
@@ -285,9 +478,7 @@ static const row_t *decider_row(const call_t *k, size_t part, int decider)
 {
     int seen = 0;
     const row_t *first = NULL;
-    for (size_t i = 0; i < k->nr; i++) {
-        if (k->r[i].part != part)
-            continue;
+    for (size_t i = k->p[part].first_row; i != SIZE_MAX; i = k->r[i].next) {
         if (seen++ == decider)
             return &k->r[i];
         if (!first || (!first->wire.present && k->r[i].wire.present))
@@ -312,18 +503,22 @@ static void place_evidence(part_t *p)
             json_object_set_new(g, k[i], json_string(v[i]));
 }
 
-static void judge_parts(const correlate_t *c, call_t *k)
+static bool judge_parts(const correlate_t *c, call_t *k)
 {
-    verdict_t sv[MAX_ROWS];
     bool any_probed = false;
-    for (size_t i = 0; i < k->np; i++)
+    size_t most = 1;
+    for (size_t i = 0; i < k->np; i++) {
         any_probed |= k->p[i].probed;
+        most = k->p[i].nrows > most ? k->p[i].nrows : most;
+    }
+    if (!fit(&k->sv, &k->capsv, most - 1, sizeof *k->sv))
+        return false;
     for (size_t i = 0; i < k->np; i++) {
         part_t *p = &k->p[i];
+        verdict_t *sv = k->sv;
         size_t n = 0;
-        for (size_t j = 0; j < k->nr; j++)
-            if (k->r[j].part == i)
-                sv[n++] = k->r[j].v;
+        for (size_t j = p->first_row; j != SIZE_MAX; j = k->r[j].next)
+            sv[n++] = k->r[j].v;
         p->role = p->probed    ? VERDICT_ROLE_PROBED
                   : any_probed ? VERDICT_ROLE_FAR
                                : VERDICT_ROLE_CLOUD_ONLY;
@@ -337,6 +532,7 @@ static void judge_parts(const correlate_t *c, call_t *k)
                                                                        : "cloud-only"));
         place_evidence(p);
     }
+    return true;
 }
 
 /* The participant's address, sealed for the verdict table (NULL if none). */
@@ -392,41 +588,95 @@ typedef struct {
     bool failure;
 } call_meta_t;
 
+static int shared_cmp(const void *a, const void *b)
+{
+    const struct shared *x = a, *y = b;
+    if (x->graph_rid != y->graph_rid)
+        return x->graph_rid < y->graph_rid ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
 /* In a peer-to-peer segment both clients share each stream: a far
  * participant's stream that a probed one explains (lan/wan) takes that
- * verdict instead of blaming the far side. */
-static void explain_shared(call_t *k)
+ * verdict instead of blaming the far side (the first such row). The
+ * explaining rows are sorted by Graph stream, so a call of n rows costs
+ * n log n, not n squared. */
+static bool explain_shared(call_t *k)
 {
+    size_t ns = 0;
+    for (size_t b = 0; b < k->nr; b++) {
+        const row_t *y = &k->r[b];
+        if (!k->p[y->part].probed || y->graph_rid < 0 ||
+            (y->v.kind != VERDICT_LAN && y->v.kind != VERDICT_WAN))
+            continue;
+        if (!correlate_input_grow(&k->shared, &k->capshared, ns, sizeof *k->shared))
+            return false;
+        k->shared[ns++] = (struct shared){y->graph_rid, b};
+    }
+    if (ns == 0)
+        return true;
+    qsort(k->shared, ns, sizeof *k->shared, shared_cmp);
     for (size_t a = 0; a < k->nr; a++) {
         row_t *x = &k->r[a];
         if (k->p[x->part].probed || x->graph_rid < 0)
             continue;
-        for (size_t b = 0; b < k->nr; b++) {
-            const row_t *y = &k->r[b];
-            if (!k->p[y->part].probed || y->graph_rid != x->graph_rid ||
-                (y->v.kind != VERDICT_LAN && y->v.kind != VERDICT_WAN))
-                continue;
+        size_t lo = 0, hi = ns; /* the first entry of x's Graph stream */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (k->shared[mid].graph_rid < x->graph_rid)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < ns && k->shared[lo].graph_rid == x->graph_rid) {
+            const row_t *y = &k->r[k->shared[lo].row];
             char rule[sizeof x->v.rule];
             snprintf(rule, sizeof rule, "same stream as participant %s: %.*s", k->p[y->part].id,
                      (int)(sizeof rule - 80), y->v.rule);
             x->v = y->v;
             memcpy(x->v.rule, rule, sizeof rule);
-            break;
         }
     }
+    return true;
+}
+
+/* What the bounds left out of this call, on its evidence and in the log
+ * (once per call); nothing when every participant was judged. */
+static void bound_evidence(correlate_t *c, const call_t *k, const call_meta_t *m, json_t *ev)
+{
+    if (!k->npdrop && !k->nrdrop && !k->samples_dropped)
+        return;
+    c->stats.bounded++;
+    LOG_WARN("correlation: call %s: %zu participant(s), %zu stream row(s) and %zu probe "
+             "stream(s) beyond the bounds (%zu participants, %zu rows, %d streams per row) not "
+             "judged",
+             m->record_id ? m->record_id : "(wire-only)", k->npdrop, k->nrdrop, k->samples_dropped,
+             c->cfg.max_parts, c->cfg.max_rows, CORRELATE_MAX_SAMPLES);
+    json_t *b = json_object();
+    json_object_set_new(b, "participants_not_judged", json_integer((json_int_t)k->npdrop));
+    json_object_set_new(b, "rows_not_judged", json_integer((json_int_t)k->nrdrop));
+    json_object_set_new(b, "probe_streams_not_combined",
+                        json_integer((json_int_t)k->samples_dropped));
+    json_object_set_new(b, "max_participants", json_integer((json_int_t)c->cfg.max_parts));
+    json_object_set_new(b, "max_rows", json_integer((json_int_t)c->cfg.max_rows));
+    json_object_set_new(b, "max_streams_per_row", json_integer(CORRELATE_MAX_SAMPLES));
+    json_object_set_new(ev, "bound", b);
 }
 
 /* Judges every row, participant and the call, and writes them. */
 static bool judge_and_write(correlate_t *c, call_t *k, const call_meta_t *m, int64_t now_us)
 {
-    verdict_t pv[MAX_PARTS], cv;
-    verdict_role_t roles[MAX_PARTS];
+    verdict_t cv;
     for (size_t j = 0; j < k->nr; j++) {
         row_combine(&k->r[j]);
         verdict_stream(&c->cfg.thr, k->r[j].dir, &k->r[j].wire, &k->r[j].graph, &k->r[j].v);
     }
-    explain_shared(k);
-    judge_parts(c, k);
+    size_t last = k->np ? k->np - 1 : 0;
+    if (!explain_shared(k) || !judge_parts(c, k) || !fit(&k->pv, &k->cappv, last, sizeof *k->pv) ||
+        !fit(&k->roles, &k->caproles, last, sizeof *k->roles))
+        return false;
+    verdict_t *pv = k->pv;
+    verdict_role_t *roles = k->roles;
     const char *site = NULL;
     for (size_t i = 0; i < k->np; i++) {
         pv[i] = k->p[i].v;
@@ -442,6 +692,7 @@ static bool judge_and_write(correlate_t *c, call_t *k, const call_meta_t *m, int
                         cv.decider >= 0 ? json_string(k->p[cv.decider].id) : json_null());
     json_object_set_new(ev, "participants", json_integer((json_int_t)k->np));
     json_object_set_new(ev, "probe_streams", json_integer((json_int_t)k->nused));
+    bound_evidence(c, k, m, ev);
     verdict_call_row_t cr = {m->call_id, m->source,    site,       m->start_us, m->end_us,
                              &cv,        m->record_id, m->version, ev};
     bool ok = verdict_store_put_call(c->vs, &cr, now_us) && write_parts(c, k, m->call_id);
@@ -493,7 +744,7 @@ static bool match_side(correlate_t *c, call_t *k, const correlate_media_t *m, in
         const correlate_stream_t *s = &ss.v[i];
         if (!side_matches(sd, s) || !overlaps(s, m->start_us - slack, m->end_us + slack))
             continue;
-        row_t *r = row_get(k, part, (int)m->rid, s->dir, m->media);
+        row_t *r = row_get(c, k, part, (int)m->rid, s->dir, m->media);
         if (!r)
             continue;
         row_add(k, r, s);
@@ -507,17 +758,24 @@ static bool match_side(correlate_t *c, call_t *k, const correlate_media_t *m, in
     return ok;
 }
 
-static void graph_rows(call_t *k, const correlate_record_t *rec, const correlate_media_t *m,
-                       int side, size_t part)
+/* The Graph streams of media m; rec->streams is ordered by media. */
+static void graph_rows(correlate_t *c, call_t *k, const correlate_record_t *rec,
+                       const correlate_media_t *m, int side, size_t part)
 {
-    for (size_t i = 0; i < rec->nstreams; i++) {
+    size_t lo = 0, hi = rec->nstreams;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rec->streams[mid].media_rid < m->rid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < rec->nstreams && rec->streams[i].media_rid == m->rid; i++) {
         const correlate_gstream_t *g = &rec->streams[i];
-        if (g->media_rid != m->rid)
-            continue;
         /* callerToCallee leaves the caller: outbound for side 0 */
         bool outbound = side == 0 ? g->caller_to_callee : !g->caller_to_callee;
-        row_t *r =
-            row_get(k, part, (int)m->rid, outbound ? VERDICT_OUTBOUND : VERDICT_INBOUND, m->media);
+        row_t *r = row_get(c, k, part, (int)m->rid, outbound ? VERDICT_OUTBOUND : VERDICT_INBOUND,
+                           m->media);
         if (r) {
             r->graph = g->g;
             r->graph_rid = g->rid;
@@ -545,7 +803,7 @@ static bool build_joined(correlate_t *c, call_t *k, const correlate_record_t *re
             if (!sd->participant)
                 continue;
             part_t *p =
-                sd->has_ip ? part_get(k, "ip-", sd->ip_h) : part_get(k, "user-", sd->user_h);
+                sd->has_ip ? part_get(c, k, "ip-", sd->ip_h) : part_get(c, k, "user-", sd->user_h);
             if (!p)
                 continue;
             size_t pi = (size_t)(p - k->p);
@@ -555,7 +813,7 @@ static bool build_joined(correlate_t *c, call_t *k, const correlate_record_t *re
             place_merge(p, sd);
             if (!match_side(c, k, m, side, pi))
                 return false;
-            graph_rows(k, rec, m, side, pi);
+            graph_rows(c, k, rec, m, side, pi);
         }
     }
     return true;
@@ -608,14 +866,16 @@ static bool eval_wire_group(correlate_t *c, const correlate_stream_t *v, size_t 
 {
     call_t *k = c->call;
     call_reset(k);
-    part_t *p = part_get(k, "ip-", v[lo].client_h);
+    part_t *p = part_get(c, k, "ip-", v[lo].client_h);
+    if (!p)
+        return false; /* out of memory: the first participant is never beyond the bound */
     int64_t start = v[lo].first_us, end = v[lo].last_us;
     p->probed = true;
     snprintf(p->site, sizeof p->site, "%s", v[lo].site);
     for (size_t i = lo; i < hi; i++) {
         part_address(p, v[i].client_h, v[i].client_enc, v[i].client_enc_len,
                      PII_AAD_STREAMS_CLIENT_IP);
-        row_t *r = row_get(k, 0, v[i].client_port, v[i].dir, v[i].media);
+        row_t *r = row_get(c, k, 0, v[i].client_port, v[i].dir, v[i].media);
         if (r)
             row_add(k, r, &v[i]);
         start = v[i].first_us < start ? v[i].first_us : start;

@@ -34,17 +34,33 @@
 #define CORRELATE_SLACK_S 120
 #define CORRELATE_WIRE_GAP_S 60
 
+/* Bounds of one call, so a hostile or absurd record cannot take unbounded
+ * memory. Teams meetings reach 1,000 interactive participants and town
+ * halls 10,000 (20,000 with Premium); the Graph parser keeps at most 10,000
+ * sessions per record. A participant costs about 0.8 KiB of scratch and a
+ * stream row (one direction of one media of one participant) about
+ * 0.6 KiB (0.3 KiB more when a probe saw it), so a call at both bounds
+ * takes about 90 MiB (125 MiB if probes saw every row). Participants or
+ * rows beyond them are not judged: they are counted, logged once per call
+ * and shown on the call's evidence ("bound"), docs/verdicts.md. */
+#define CORRELATE_MAX_PARTS 20000
+#define CORRELATE_MAX_ROWS (6 * CORRELATE_MAX_PARTS) /* audio, video, sharing; both ways */
+#define CORRELATE_MAX_SAMPLES 8 /* probe streams (SSRCs) combined into one row */
+
 typedef struct {
     verdict_thresholds_t thr;
     int64_t slack_s;    /* clock difference allowed between probe and Graph times */
     int64_t wire_gap_s; /* a client's streams further apart are separate wire-only calls */
     size_t batch;       /* probe streams read per step at most */
+    size_t max_parts;   /* participants judged per call (CORRELATE_MAX_PARTS, at most that) */
+    size_t max_rows;    /* stream rows per call (CORRELATE_MAX_ROWS, at most that) */
 } correlate_cfg_t;
 
 void correlate_cfg_defaults(correlate_cfg_t *cfg);
 
 typedef struct {
     uint64_t steps, streams, records, joined, cloud_only, wire_only, errors;
+    uint64_t bounded; /* calls that hit a bound: some participants/rows/samples not judged */
 } correlate_stats_t;
 
 typedef struct correlate correlate_t;

@@ -68,7 +68,8 @@ static const char *const queries[Q_COUNT] = {
     [Q_MEDIA] = NULL, /* built from side_cols */
     [Q_GSTREAMS] = "SELECT rid, parent_rid, direction, avg_loss, max_loss, avg_jitter_ms,"
                    " max_jitter_ms, avg_rtt_ms, max_rtt_ms, avg_concealed, avg_degradation,"
-                   " packet_utilization FROM graph_stream WHERE record_id = ? ORDER BY rid",
+                   " packet_utilization FROM graph_stream WHERE record_id = ?"
+                   " ORDER BY parent_rid, rid", /* by media: correlate.c searches it */
 };
 
 struct correlate_input {

@@ -74,7 +74,7 @@ typedef struct {
     bool failure;                      /* failureInfo on a session or segment */
     correlate_media_t *media;
     size_t nmedia;
-    correlate_gstream_t *streams;
+    correlate_gstream_t *streams; /* ordered by media_rid, then rid */
     size_t nstreams;
 } correlate_record_t;
 

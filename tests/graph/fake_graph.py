@@ -51,6 +51,8 @@ class FakeGraph:
         self.records = {}          # id -> record JSON (current version)
         self.list_page = 60
         self.sessions_page = 60
+        self.participants_page = 130   # Graph's participants_v2 page
+        self.expand_participants = False  # first page inside the record, as $expand does
         self.token_lifetime = 3599
         self.forbidden = False     # 403 on Graph: no CallRecords.Read.All
         self.rules = []
@@ -180,7 +182,8 @@ class Handler(BaseHTTPRequestHandler):
         u = urllib.parse.urlsplit(self.path)
         q = urllib.parse.parse_qs(u.query)
         skip = int(q.get("$skiptoken", ["0"])[0])
-        m = re.match(r"^/v1\.0/communications/callRecords(?:/([^/]+))?(/sessions)?$", u.path)
+        m = re.match(r"^/v1\.0/communications/callRecords(?:/([^/]+))?(/sessions|/participants_v2)?$",
+                     u.path)
         if not m:
             return self.reply(404, {"error": {"code": "NotFound", "message": ""}})
         if m.group(1) is None:
@@ -189,7 +192,12 @@ class Handler(BaseHTTPRequestHandler):
             rec = f.records.get(m.group(1))
             if rec is None:
                 return self.reply(404, {"error": {"code": "NotFound", "message": ""}})
-            body = self.sessions_body(rec, skip) if m.group(2) else self.record_body(rec)
+            if m.group(2) == "/participants_v2":
+                if "participants_v2" not in rec:  # a record from before participants_v2
+                    return self.reply(404, {"error": {"code": "NotFound", "message": ""}})
+                body = self.participants_body(rec, skip)
+            else:
+                body = self.sessions_body(rec, skip) if m.group(2) else self.record_body(rec)
         data = json.dumps(body).encode()
         if action and action[0] == "malformed":
             data = b'{"id": "' + data[8:40] + b'", "version": 1, "sessions": [ {,,,'
@@ -211,6 +219,14 @@ class Handler(BaseHTTPRequestHandler):
     def record_body(self, rec):
         f = self.fake
         body = dict(rec)
+        body.pop("participants_v2", None)  # a relationship: only when expanded
+        if f.expand_participants and "participants_v2" in rec:
+            parts = rec["participants_v2"]
+            body["participants_v2"] = parts[: f.participants_page]
+            if len(parts) > f.participants_page:
+                body["participants_v2@odata.nextLink"] = (
+                    "%s/v1.0/communications/callRecords/%s/participants_v2?$skiptoken=%d"
+                    % (f.base, rec["id"], f.participants_page))
         sessions = rec.get("sessions", [])
         body["sessions"] = sessions[: f.sessions_page]
         if len(sessions) > f.sessions_page:
@@ -227,4 +243,16 @@ class Handler(BaseHTTPRequestHandler):
             body["@odata.nextLink"] = (
                 "%s/v1.0/communications/callRecords/%s/sessions?$expand=segments&$skiptoken=%d"
                 % (f.base, rec["id"], skip + f.sessions_page))
+        return body
+
+    def participants_body(self, rec, skip):
+        f = self.fake
+        parts = rec["participants_v2"]
+        body = {"@odata.context": f.base + "/v1.0/$metadata#communications/callRecords('%s')"
+                "/participants_v2" % rec["id"],
+                "value": parts[skip: skip + f.participants_page]}
+        if skip + f.participants_page < len(parts):
+            body["@odata.nextLink"] = (
+                "%s/v1.0/communications/callRecords/%s/participants_v2?$skiptoken=%d"
+                % (f.base, rec["id"], skip + f.participants_page))
         return body

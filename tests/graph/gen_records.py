@@ -8,8 +8,11 @@ def iso(t):
     return t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"  # 7 fractional digits, as Graph
 
 
-def record(n, version=1, sessions=1, start=None, degraded=False):
-    """Record number n; returns (record, pii strings)."""
+def record(n, version=1, sessions=1, start=None, degraded=False, participants=None, v2=True):
+    """Record number n; returns (record, pii strings). participants: how many
+    in participants_v2 (None: none at all, as before v2); v2=False: the
+    retired organizer/participants properties instead (at most 130, as Graph
+    capped them)."""
     start = start or datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
     end = start + datetime.timedelta(minutes=5)
     rid = "7e57%04x-0000-4000-8000-%012x" % (n, n)
@@ -68,10 +71,17 @@ def record(n, version=1, sessions=1, start=None, degraded=False):
                 "callee": seg["callee"], "segments": [seg]}
 
     org, _ = person(99)
+    people = [person(1000 + k)[0] for k in range(participants or 0)]
     rec = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#communications/callRecords/$entity",
            "id": rid, "version": version, "type": "peerToPeer", "modalities": ["audio"],
            "lastModifiedDateTime": iso(end + datetime.timedelta(minutes=10 * version)),
            "startDateTime": iso(start), "endDateTime": iso(end), "joinWebUrl": None,
            "organizer_v2": {"id": org["id"], "identity": {"user": org}},
            "sessions": [session(s) for s in range(sessions)]}
+    if not v2:
+        del rec["organizer_v2"]
+        rec["organizer"] = {"user": org}
+        rec["participants"] = [{"user": u} for u in people[:130]]
+    elif participants is not None:
+        rec["participants_v2"] = [{"id": u["id"], "identity": {"user": u}} for u in people]
     return rec, pii

@@ -9,8 +9,11 @@ command line), then checks the exit code, the SQLite store and the log.
 Every case also checks that no name, IP or MAC it fed in reached the log
 or lies in clear in the database file.
 """
+import hashlib
+import hmac
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -56,13 +59,17 @@ class Env:
         self.pii.extend(pii)
         return rec["id"]
 
-    def poll(self, *extra, tenant=TENANT, secret_file=None, key=None, timeout=60):
-        args = [self.bin, "poll", "--once", "-v", "--db", self.db, "--tenant", tenant,
-                "--client-id", CLIENT, "--secret-file", secret_file or self.secret,
-                "--org-key", key or self.key, "--authority-url", self.fake.base,
-                "--graph-url", self.fake.base + "/v1.0", "--ca-bundle", self.fake.ca,
-                "--timeout", "2", "--min-gap", "0", "--pending-retry", "1"] + list(extra)
-        p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    def poll(self, *extra, tenant=TENANT, secret_file=None, key=None, timeout=60, authority=None,
+             graph=None, wrap=()):
+        args = list(wrap) + [
+            self.bin, "poll", "--once", "-v", "--db", self.db, "--tenant", tenant,
+            "--client-id", CLIENT, "--secret-file", secret_file or self.secret,
+            "--org-key", key or self.key, "--authority-url", authority or self.fake.base,
+            "--graph-url", graph or self.fake.base + "/v1.0", "--ca-bundle", self.fake.ca,
+            "--timeout", "2", "--min-gap", "0", "--pending-retry", "1"] + list(extra)
+        # no proxy from the environment: every request stays on this machine
+        env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+        p = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env)
         self.logs.append(p.stderr)
         sys.stderr.write(p.stderr)
         return p.returncode, p.stderr
@@ -147,7 +154,7 @@ def case_throttle_429(env):
     env.fake.rules.append(fake_graph.Rule(r"/callRecords/", ("status", 429, "2.128")))
     rc, log = env.poll()
     check(rc == 0, "exit %d" % rc)
-    reqs = env.fake.requests(r"/callRecords/")
+    reqs = env.fake.requests(r"/callRecords/[^/?]+\?")
     check(len(reqs) == 2 and reqs[0][3] == 429 and reqs[1][3] == 200, "429 then 200: %s" % reqs)
     if len(reqs) == 2:
         check(reqs[1][0] - reqs[0][0] >= 2.128, "waited %.3f s, want >= 2.128" % (reqs[1][0] - reqs[0][0]))
@@ -292,6 +299,172 @@ def case_pii_pipeline(env):
                    "caller_relay_ip FROM graph_media")
     check(all(r[0] and r[1] and r[2] and r[3] for r in rows), "sealed columns filled")
     check(all(r[0][:4] == rows[0][0][:4] for r in rows), "one key id on every ciphertext")
+
+
+def lookup(env, domain, value):
+    """The store's lookup hash of value (docs/graph.md): HMAC-SHA256 under the
+    HKDF-SHA256 key of the org key file (salt = tenant), over domain, NUL,
+    lower-case value. Computed here independently of the C code."""
+    kv = dict(l.split("=", 1) for l in open(env.key).read().split("\n") if "=" in l)
+    master = bytes.fromhex(kv["key"].strip())
+    prk = hmac.new(kv["tenant"].strip().encode(), master, hashlib.sha256).digest()
+    mac_key = hmac.new(prk, b"callscope graph pii hmac-sha256 v1\x01", hashlib.sha256).digest()
+    return hmac.new(mac_key, domain.encode() + b"\0" + value.lower().encode(),
+                    hashlib.sha256).digest()
+
+
+def stored_participants(env, rid):
+    return env.sql("SELECT user_upn_hmac, user_id_hmac, participant_id_hmac, user_name_enc, "
+                   "user_tenant FROM graph_participant WHERE record_id = ? ORDER BY idx", rid)
+
+
+def check_participants(env, rid, served):
+    """Every participant served is stored, in order, by its own UPN and id."""
+    rows = stored_participants(env, rid)
+    check(len(rows) == len(served), "%d participants stored, want %d" % (len(rows), len(served)))
+    want_upn = [lookup(env, "upn", u["userPrincipalName"]) for u in served]
+    want_id = [lookup(env, "id", u["id"]) for u in served]
+    check([r[0] for r in rows] == want_upn[: len(rows)], "participants' UPN hashes in order")
+    check([r[1] for r in rows] == want_id[: len(rows)], "participants' user id hashes")
+    check(all(r[3] for r in rows), "participants' names sealed")
+    parent = env.sql("SELECT DISTINCT p.parent_rid = r.rid FROM graph_participant p JOIN "
+                     "graph_record r ON r.record_id = p.record_id WHERE p.record_id = ?", rid)
+    check(parent == [(1,)], "participants hang under their record: %s" % parent)
+
+
+def check_organizer(env, rid, org):
+    row = env.sql("SELECT organizer_id_hmac, organizer_upn_hmac, organizer_name_enc, "
+                  "organizer_tenant FROM graph_record WHERE record_id = ?", rid)[0]
+    check(row[0] == lookup(env, "id", org["id"]), "organizer id stored")
+    check(row[1] == lookup(env, "upn", org["userPrincipalName"]), "organizer UPN stored")
+    check(row[2] is not None and row[3] == org["tenantId"], "organizer name and tenant stored")
+
+
+def v2_people(env, rid):
+    rec = env.fake.records[rid]
+    check("participants" not in rec and "organizer" not in rec, "a v2-only record")
+    return [p["identity"]["user"] for p in rec["participants_v2"]], \
+        rec["organizer_v2"]["identity"]["user"]
+
+
+def case_participants_v2(env):
+    """A v2-only meeting of 300 participants, paged 130 by /participants_v2."""
+    rid = env.add(1, participants=300)
+    people, org = v2_people(env, rid)
+    rc, log = env.poll()
+    check(rc == 0, "exit %d" % rc)
+    pages = [r[2] for r in env.fake.requests(r"/participants_v2")]
+    check(len(pages) == 3 and pages[0].endswith("/participants_v2") and
+          pages[1].endswith("$skiptoken=130") and pages[2].endswith("$skiptoken=260"),
+          "3 participants pages: %s" % pages)
+    check("1 sessions, 1 segments, 2 streams, 300 participants" in log, "log: 300 participants")
+    no_duplicates(env, [rid])
+    check_participants(env, rid, people)
+    check_organizer(env, rid, org)
+    check(env.sql("SELECT complete FROM graph_record") == [(1,)], "record complete")
+    before = len(env.fake.requests(r"/callRecords/"))
+    rc, _ = env.poll()
+    check(rc == 0 and len(env.fake.requests(r"/callRecords/")) == before,
+          "a complete record is not fetched again")
+
+
+def case_participants_v2_expanded(env):
+    """participants_v2 expanded in the record: its nextLink is followed."""
+    rid = env.add(1, participants=300)
+    people, org = v2_people(env, rid)
+    env.fake.expand_participants = True
+    rc, log = env.poll()
+    check(rc == 0, "exit %d" % rc)
+    pages = [r[2] for r in env.fake.requests(r"/participants_v2")]
+    check(len(pages) == 2 and pages[0].endswith("$skiptoken=130"), "2 further pages: %s" % pages)
+    check_participants(env, rid, people)
+    check_organizer(env, rid, org)
+
+
+def case_participants_v1(env):
+    """A record with only the retired organizer/participants: the fallback."""
+    rid = env.add(1, participants=50, v2=False)
+    rec = env.fake.records[rid]
+    rc, log = env.poll()
+    check(rc == 0, "exit %d" % rc)
+    check("participants_v2 not available (HTTP 404)" in log, "log: fallback to participants")
+    check_participants(env, rid, [p["user"] for p in rec["participants"]])
+    check_organizer(env, rid, rec["organizer"]["user"])
+    check(env.sql("SELECT complete FROM graph_record") == [(1,)], "record complete")
+
+
+def case_participants_cap(env):
+    """More participants than --max-participants: the first N, said so."""
+    rid = env.add(1, participants=300)
+    people, _ = v2_people(env, rid)
+    rc, log = env.poll("--max-participants", "200")
+    check(rc == 0, "exit %d" % rc)
+    check("more than 200 participants; kept the first 200" in log, "log: cap")
+    check(len(env.fake.requests(r"/participants_v2")) == 2, "no page fetched past the cap")
+    check_participants(env, rid, people[:200])
+
+
+def closed_port():
+    """A loopback TCP port nobody listens on (bound, then released)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def netns_wrapper():
+    """A command prefix running a program in a network namespace of its own
+    (loopback only), so a DNS query cannot leave the machine; None if the
+    system refuses one."""
+    for w in (["unshare", "-n"], ["unshare", "-rn"]):
+        try:
+            if subprocess.run(w + ["true"], capture_output=True, timeout=10).returncode == 0:
+                return w
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return None
+
+
+def case_network(env):
+    """Unreachable hosts exit 7 with the host and the failure named; a
+    record that failed on a reachable server stays exit 1."""
+    rid = env.add(1)
+    port = closed_port()
+    # token endpoint: a closed loopback port (connection refused)
+    t0 = time.monotonic()
+    rc, log = env.poll("--max-attempts", "2", authority="https://127.0.0.1:%d" % port)
+    check(rc == 7, "closed token port: exit %d, want 7" % rc)
+    check("cannot reach 127.0.0.1:%d: no connection" % port in log, "log names host and failure")
+    check(time.monotonic() - t0 < 30, "closed port: gave up in %.1f s" % (time.monotonic() - t0))
+    # Graph itself unreachable, the token endpoint fine
+    rc, log = env.poll("--max-attempts", "2", "--scope", env.fake.base + "/.default",
+                       graph="https://127.0.0.1:%d/v1.0" % port)
+    check(rc == 7, "closed Graph port: exit %d, want 7" % rc)
+    check("cannot reach 127.0.0.1:%d" % port in log and "exit 7" in log, "log: Graph unreachable")
+    check(env.sql("SELECT COUNT(*) FROM graph_record")[0][0] == 0, "nothing stored")
+    # a name that never resolves (.invalid, RFC 6761), asked in an empty network namespace
+    wrap = netns_wrapper()
+    if wrap is None:
+        print("network: no network namespace here (unshare refused); .invalid part skipped",
+              file=sys.stderr)
+    else:
+        t0 = time.monotonic()
+        rc, log = env.poll("--max-attempts", "2", authority="https://nonexistent.invalid",
+                           graph="https://nonexistent.invalid/v1.0", wrap=wrap, timeout=60)
+        check(rc == 7, "unresolvable name: exit %d, want 7" % rc)
+        check("cannot reach nonexistent.invalid: the host name does not resolve (DNS)" in log,
+              "log: DNS failure named")
+        check(time.monotonic() - t0 < 30, ".invalid: gave up in %.1f s" % (time.monotonic() - t0))
+    # reachable but every answer to the list too slow: a failed cycle, exit 1
+    env.fake.rules.append(fake_graph.Rule(r"/callRecords\?", ("sleep", 2.5), count=2))
+    rc, log = env.poll("--max-attempts", "2")
+    check(rc == 1, "stalled server: exit %d, want 1" % rc)
+    check("cannot reach" not in log, "a stalled server is not called unreachable")
+    # and with the network back, the record is fetched
+    rc, _ = env.poll()
+    check(rc == 0, "network back: exit %d" % rc)
+    no_duplicates(env, [rid])
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
