@@ -150,6 +150,13 @@ static bool migrate_v2(sqlite3 *db, char *err, size_t errlen)
                 sb_add(&b, "CREATE INDEX %s_%s_%s ON %s(%s_%s) WHERE %s_%s IS NOT NULL;\n",
                        tables[t], sd, who[w], tables[t], sd, who[w], sd, who[w]);
             }
+    /* "rated poor" (feedback.rating; mostly notRated, so a list is short) */
+    for (size_t t = 0; t < 2; t++)
+        for (int side = 0; side < 2; side++) {
+            const char *sd = side ? "callee" : "caller";
+            sb_add(&b, "CREATE INDEX %s_%s_rating ON %s(%s_rating);\n", tables[t], sd, tables[t],
+                   sd);
+        }
     sb_add(&b, "CREATE INDEX graph_record_organizer_upn ON graph_record(organizer_upn_hmac)"
                " WHERE organizer_upn_hmac IS NOT NULL;\n");
     if (b.overflow) {

@@ -13,12 +13,17 @@ static void normalise(void)
     char out[64];
     CHECK(pii_name_normalise("  Jane \t DOE  ", out, sizeof out));
     CHECK_STR(out, "jane doe");
-    CHECK(pii_name_normalise("Jane\r\nvan  der\xc2\xa0" "Berg", out, sizeof out));
+    CHECK(pii_name_normalise("Jane\r\nvan  der\xc2\xa0"
+                             "Berg",
+                             out, sizeof out));
     CHECK_STR(out, "jane van der berg");
     CHECK(pii_name_normalise("\xc3\x89lodie \xc3\x98stby", out, sizeof out)); /* Élodie Østby */
     CHECK_STR(out, "\xc3\xa9lodie \xc3\xb8stby");
-    CHECK(pii_name_normalise("A\xc3\x97" "B", out, sizeof out)); /* × is no letter */
-    CHECK_STR(out, "a\xc3\x97" "b");
+    CHECK(pii_name_normalise("A\xc3\x97"
+                             "B",
+                             out, sizeof out)); /* × is no letter */
+    CHECK_STR(out, "a\xc3\x97"
+                   "b");
     CHECK(pii_name_normalise("\xe5\xbc\xa0\xe4\xbc\x9f", out, sizeof out)); /* kept as is */
     CHECK_STR(out, "\xe5\xbc\xa0\xe4\xbc\x9f");
     CHECK(!pii_name_normalise(" \t ", out, sizeof out));

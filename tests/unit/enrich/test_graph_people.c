@@ -59,8 +59,7 @@ int main(void)
     CHECK(pii && db);
     if (!pii || !db)
         return check_finish("graph_unit_people");
-    CHECK_EQ_INT(count(db, "SELECT max(version) FROM migrations WHERE component='graph'", NULL),
-                 2);
+    CHECK_EQ_INT(count(db, "SELECT max(version) FROM migrations WHERE component='graph'", NULL), 2);
     graph_store_t *st = graph_store_new(db, pii, err, sizeof err);
     graph_record_t *r = graph_parse_text(rec, strlen(rec), err, sizeof err);
     CHECK(st && r);
@@ -89,8 +88,8 @@ int main(void)
     CHECK(uses_index(db, q_guest, "graph_segment_caller_guest_name_key_hmac"));
 
     /* a row stored before migration 2 has no key: the next writer adds it */
-    CHECK(sqlite3_exec(db, "UPDATE graph_session SET caller_user_name_key_hmac = NULL", NULL,
-                       NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "UPDATE graph_session SET caller_user_name_key_hmac = NULL", NULL, NULL,
+                       NULL) == SQLITE_OK);
     CHECK_EQ_INT(count(db, q_name, name), 0);
     st = graph_store_new(db, pii, err, sizeof err);
     CHECK(st != NULL);
