@@ -183,10 +183,12 @@ static json_t *load(sqlite3 *db, const report_opts_t *o, const pii_t *pii, const
         " graph_record_id, graph_version, evaluated, evidence FROM verdict_calls"
         " WHERE start >= ?1 AND (?2 IS NULL OR site = ?2) AND (?3 IS NULL OR verdict = ?3)");
     /* the user's lookup hashes: indexed equalities, nothing opened (docs/noc.md) */
-    if (o->user)
+    if ((o->user || rated) && !noc_people_ready(db))
+        n += (size_t)snprintf(sql + n, sizeof sql - n, " AND 0"); /* no call records */
+    else if (o->user)
         n += (size_t)snprintf(sql + n, sizeof sql - n, "%s",
                               " AND call_id IN (" NOC_PEOPLE_USER_RECORDS("20", "21", "22") ")");
-    if (rated) {
+    if (rated && noc_people_ready(db)) {
         n += (size_t)snprintf(sql + n, sizeof sql - n, " AND call_id IN (");
         for (const char *c = NOC_PEOPLE_RATED_RECORDS("$"); *c && n + 32 < sizeof sql; c++)
             n += *c == '$' ? (size_t)snprintf(sql + n, sizeof sql - n, "%s", rated)

@@ -109,10 +109,14 @@ static json_t *call_list_row(sqlite3_stmt *st)
 /* The people filters of the call list, appended only when given so that
  * each can drive the query through its index (?20-?22 the user's hashes,
  * ?23 the building). */
-static bool people_filters(const noc_params_t *p, char *out, size_t len)
+static bool people_filters(sqlite3 *db, const noc_params_t *p, char *out, size_t len)
 {
     size_t n = 0;
     out[0] = '\0';
+    if ((p->seen & (NOC_P_USER | NOC_P_RATING)) && !noc_people_ready(db)) {
+        snprintf(out, len, " AND 0"); /* no call records: nobody to find */
+        return true;
+    }
     if (p->seen & NOC_P_USER)
         n += (size_t)snprintf(out + n, len - n,
                               " AND c.call_id IN (" NOC_PEOPLE_USER_RECORDS("20", "21", "22") ")");
@@ -160,7 +164,7 @@ static void bind_people(sqlite3_stmt *st, const noc_params_t *p)
 int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
 {
     char extra[8192], sql[12288];
-    if (!people_filters(r->p, extra, sizeof extra)) {
+    if (!people_filters(r->db, r->p, extra, sizeof extra)) {
         snprintf(err, errlen, "filters too long");
         return HTTP_UNAVAILABLE;
     }

@@ -45,8 +45,7 @@ static const field_t fields[] = {
     {"host", EP("host_enc"), true, "$host"},
     {"platform", EP("ua_platform"), false, NULL},
     {"product", EP("ua_family"), false, NULL},
-    {"version", "COALESCE(g.$ua_version, s.$ua_version, g.$ua_header, s.$ua_header)",
-     false, NULL},
+    {"version", "COALESCE(g.$ua_version, s.$ua_version, g.$ua_header, s.$ua_header)", false, NULL},
     {"rating", EP("rating"), false, NULL},
     {"feedback_text", EP("feedback_text_enc"), true, "$feedback_text"},
     {"capture_device", "m.$dev_capture_name_enc", true, "$dev_capture_name"},
@@ -99,8 +98,8 @@ bool noc_people_user(const pii_t *pii, const char *text, noc_people_user_t *out)
     memcpy(trimmed, s, n);
     trimmed[n] = '\0';
     /* pii_lookup lower-cases, as the store's UPN and id hashes were taken */
-    bool ok = pii_lookup(pii, "upn", trimmed, out->upn) && pii_lookup(pii, "id", trimmed, out->id) &&
-              pii_lookup_name(pii, trimmed, out->name);
+    bool ok = pii_lookup(pii, "upn", trimmed, out->upn) &&
+              pii_lookup(pii, "id", trimmed, out->id) && pii_lookup_name(pii, trimmed, out->name);
     memset(trimmed, 0, sizeof trimmed);
     return ok;
 }
@@ -204,13 +203,12 @@ static json_t *find_part(json_t *parts, const char *id)
 }
 
 /* One side's rows of the record: first known value of each field wins. */
-static bool side_rows(sqlite3 *db, const pii_t *pii, const char *record_id, int side,
-                      json_t *parts, char *err, size_t errlen)
+static bool side_rows(sqlite3 *db, const pii_t *pii, const char *record_id, int side, json_t *parts,
+                      char *err, size_t errlen)
 {
     const char *pre = side ? "callee_" : "caller_";
     char sql[8192], expr[256];
-    subst("SELECT m.$ip_hmac, g.$user_id_hmac, g.$odata_type, g.$ua_role", pre, sql,
-          sizeof sql);
+    subst("SELECT m.$ip_hmac, g.$user_id_hmac, g.$odata_type, g.$ua_role", pre, sql, sizeof sql);
     size_t n = strlen(sql);
     for (size_t i = 0; i < NFIELDS && n < sizeof sql; i++) {
         subst(fields[i].expr, pre, expr, sizeof expr);
@@ -296,7 +294,7 @@ static bool record_fields(sqlite3 *db, const pii_t *pii, const char *record_id, 
         const char *url = json_string_value(json_object_get(call, "join_url"));
         json_object_set_new(call, "thread_id",
                             url && noc_people_thread_id(url, tid, sizeof tid) ? json_string(tid)
-                                                                               : json_null());
+                                                                              : json_null());
         json_object_set_new(call, "type", plain(st, 4));
         json_t *mod = sqlite3_column_type(st, 5) == SQLITE_TEXT
                           ? json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL)
@@ -320,8 +318,20 @@ static bool record_fields(sqlite3 *db, const pii_t *pii, const char *record_id, 
     return true;
 }
 
-bool noc_people_add(sqlite3 *db, const pii_t *pii, const building_map_t *bm,
-                    const char *record_id, json_t *call, json_t *parts, char *err, size_t errlen)
+bool noc_people_ready(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_prepare_v2(db,
+                                 "SELECT 1 FROM pragma_table_info('graph_session')"
+                                 " WHERE name = 'caller_user_name_key_hmac'",
+                                 -1, &st, NULL) == SQLITE_OK &&
+              sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return ok;
+}
+
+bool noc_people_add(sqlite3 *db, const pii_t *pii, const building_map_t *bm, const char *record_id,
+                    json_t *call, json_t *parts, char *err, size_t errlen)
 {
     size_t i;
     json_t *p;
@@ -333,7 +343,7 @@ bool noc_people_add(sqlite3 *db, const pii_t *pii, const building_map_t *bm,
             json_object_set_new(p, fields[k].key, json_null());
     }
     bool ok = true;
-    if (record_id && *record_id) {
+    if (record_id && *record_id && noc_people_ready(db)) {
         ok = record_fields(db, pii, record_id, call, err, errlen) &&
              side_rows(db, pii, record_id, 0, parts, err, errlen) &&
              side_rows(db, pii, record_id, 1, parts, err, errlen);

@@ -41,9 +41,14 @@
  * the call's "start"/"end"). Each participant's building comes from its
  * "client_ip" when parts carry it opened, else from its Graph subnet; bm
  * NULL: no building. false with err on a database error. */
-bool noc_people_add(sqlite3 *db, const pii_t *pii, const building_map_t *bm,
-                    const char *record_id, json_t *call, json_t *parts, char *err,
-                    size_t errlen);
+bool noc_people_add(sqlite3 *db, const pii_t *pii, const building_map_t *bm, const char *record_id,
+                    json_t *call, json_t *parts, char *err, size_t errlen);
+
+/* Does the store have the Graph tables with the person lookup columns
+ * (graph migration 2)? A store without them (probe data only, or not yet
+ * opened by a collector of this version) has no people: their fields are
+ * null and a search by person or rating finds nothing. */
+bool noc_people_ready(sqlite3 *db);
 
 /* The meeting's thread id from a Teams join URL ("https://teams.microsoft.
  * com/l/meetup-join/19%3ameeting_X%40thread.v2/0?context=..." ->
@@ -63,14 +68,14 @@ bool noc_people_user(const pii_t *pii, const char *text, noc_people_user_t *out)
  * key ?N; every term is an indexed equality (graph migration 2). The
  * numbers are the caller's, e.g. NOC_PEOPLE_USER_RECORDS("20","21","22"). */
 #define NOC_PEOPLE_SIDE_(T, S, U, I, N)                                                            \
-    "SELECT record_id FROM " T " WHERE " S "_user_upn_hmac = ?" U " UNION SELECT record_id FROM " \
-    T " WHERE " S "_user_id_hmac = ?" I " UNION SELECT record_id FROM " T " WHERE " S            \
-    "_user_name_key_hmac = ?" N " UNION SELECT record_id FROM " T " WHERE " S                     \
-    "_guest_name_key_hmac = ?" N
+    "SELECT record_id FROM " T " WHERE " S "_user_upn_hmac = ?" U                                  \
+    " UNION SELECT record_id FROM " T " WHERE " S "_user_id_hmac = ?" I                            \
+    " UNION SELECT record_id FROM " T " WHERE " S "_user_name_key_hmac = ?" N                      \
+    " UNION SELECT record_id FROM " T " WHERE " S "_guest_name_key_hmac = ?" N
 #define NOC_PEOPLE_USER_RECORDS(U, I, N)                                                           \
     NOC_PEOPLE_SIDE_("graph_segment", "caller", U, I, N)                                           \
     " UNION " NOC_PEOPLE_SIDE_("graph_segment", "callee", U, I, N) " UNION " NOC_PEOPLE_SIDE_(     \
-        "graph_session", "caller", U, I, N) " UNION " NOC_PEOPLE_SIDE_("graph_session", "callee", \
+        "graph_session", "caller", U, I, N) " UNION " NOC_PEOPLE_SIDE_("graph_session", "callee",  \
                                                                        U, I, N)
 
 /* Ratings: "poor" = 1-2 stars (Graph's userFeedback.rating bad or poor, or
