@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 BULK_SQL = """
@@ -97,6 +98,7 @@ def main():
     ap.add_argument("--users", type=int, default=5000)
     ap.add_argument("--queries", type=int, default=50)
     ap.add_argument("--reports", type=int, default=10)
+    ap.add_argument("--keep", action="store_true", help="keep the store (its path is printed)")
     a = ap.parse_args()
     collector = os.path.join(a.build, "collector", "callscope-collector")
     fixture = os.path.join(a.build, "tests", "noc", "noc_fixture")
@@ -151,8 +153,11 @@ def main():
                                          headers={"Authorization": "Bearer bench-token-"
                                                                    "0123456789abcdef"})
             t = time.perf_counter()
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                body = json.loads(resp.read())
+            try:
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    body = json.loads(resp.read())
+            except urllib.error.HTTPError as e:
+                sys.exit("%s: %d %s" % (q, e.code, e.read().decode()[:300]))
             return (time.perf_counter() - t) * 1000, len(body["calls"])
 
         get("limit=1")  # warm the page cache
@@ -181,7 +186,10 @@ def main():
             assert r.returncode == 0 and json.loads(r.stdout), r.stderr
         summary("report --user UPN --since 52w --format json", ms)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if a.keep:
+            print("store kept:", db)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -150,12 +150,18 @@ static bool migrate_v2(sqlite3 *db, char *err, size_t errlen)
                 sb_add(&b, "CREATE INDEX %s_%s_%s ON %s(%s_%s) WHERE %s_%s IS NOT NULL;\n",
                        tables[t], sd, who[w], tables[t], sd, who[w], sd, who[w]);
             }
-    /* "rated poor" (feedback.rating; mostly notRated, so a list is short) */
+    /* "rated poor": partial indexes of the few rows rated 1-2 stars (most
+     * are notRated), used when a query has the same term (the list is
+     * NOC_PEOPLE_RATED_RECORDS' with noc_people_rating_list("poor")); a
+     * plain index on the rating column lost to a scan once ANALYZE saw two
+     * distinct values: 0.67 s on 20,000 calls. */
     for (size_t t = 0; t < 2; t++)
         for (int side = 0; side < 2; side++) {
             const char *sd = side ? "callee" : "caller";
-            sb_add(&b, "CREATE INDEX %s_%s_rating ON %s(%s_rating);\n", tables[t], sd, tables[t],
-                   sd);
+            sb_add(&b,
+                   "CREATE INDEX %s_%s_rated_poor ON %s(record_id)"
+                   " WHERE %s_rating IN ('bad','poor','1','2');\n",
+                   tables[t], sd, tables[t], sd);
         }
     sb_add(&b, "CREATE INDEX graph_record_organizer_upn ON graph_record(organizer_upn_hmac)"
                " WHERE organizer_upn_hmac IS NOT NULL;\n");
