@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -16,6 +17,7 @@
 #include "commands.h"
 #include "pii.h"
 #include "log.h"
+#include "noc_people.h"
 #include "opttab.h"
 #include "textwrap.h"
 #include "timefmt.h"
@@ -23,7 +25,7 @@
 #define PROG "callscope-collector report"
 
 typedef struct {
-    const char *db_path, *site, *format, *verdict;
+    const char *db_path, *site, *format, *verdict, *user, *rating, *building;
     const char *org_keys[PII_MAX_KEYS];
     size_t norg_keys;
     int64_t since_s;
@@ -41,6 +43,15 @@ static const opttab_def_t opts[] = {
     {"site", 0, OPTTAB_STR, RO(site), 0, 0, "SITE", "Only calls seen by probes of this site."},
     {"verdict", 0, OPTTAB_STR, RO(verdict), 0, 0, "VERDICT",
      "Only calls with this verdict (lan, wan, endpoint, cloud, healthy, unknown)."},
+    {"user", 'u', OPTTAB_STR, RO(user), 0, 0, "WHO",
+     "Only calls in which this person took part: a UPN or e-mail, an Entra object id or a "
+     "full display name, any case (found by keyed lookup hashes; nothing is opened to search)."},
+    {"rating", 0, OPTTAB_STR, RO(rating), 0, 0, "RATING",
+     "Only calls a participant rated poor (1-2 stars: Graph's bad or poor), fair (3) or good "
+     "(4-5)."},
+    {"building", 'b', OPTTAB_STR, RO(building), 0, 0, "NAME",
+     "Only calls with a participant in this building of the CQD building file (any case; "
+     "docs/buildings.md)."},
     {"format", 'f', OPTTAB_STR, RO(format), 0, 0, "FORMAT",
      "table (default: one block per call with its participants and streams), json (an "
      "array of calls, each with participants, streams and the evidence objects) or csv "
@@ -53,13 +64,17 @@ static const opttab_def_t opts[] = {
 static void help(const opttab_t *t)
 {
     printf("SYNOPSIS\n    " PROG " --db PATH --org-key FILE [--since 24h] [--site S]\n"
-           "        [--format table|json|csv]\n\nDESCRIPTION\n");
+           "        [--user WHO] [--rating poor] [--building NAME] [--format table|json|csv]\n"
+           "\nDESCRIPTION\n");
     textwrap(stdout,
              "Lists the calls with their verdict (lan, wan, endpoint, cloud, healthy, unknown), "
              "confidence, site, times, source (joined: probe and Graph; wire-only: probe only; "
              "cloud-only: Graph only) and the rule that decided, oldest first; the table adds "
              "a line per participant (its address opened with the organisation key) and per "
-             "stream with the figures on each side of the probe. Verdicts are made by "
+             "stream with the figures on each side of the probe. Each participant shows who and "
+             "where from Graph's call record (display name, UPN, platform, devices, host, "
+             "Wi-Fi, feedback rating and text) and its building; each call its organiser, "
+             "meeting, type, modalities and duration (docs/noc.md). Verdicts are made by "
              "'correlate' or by 'run'.",
              4, 78);
     printf("\nOPTIONS\n");
@@ -67,6 +82,9 @@ static void help(const opttab_t *t)
     printf("\nEXIT STATUS\n    0 done (also when no call matched); 1 store or key error; 2 "
            "usage.\n\nEXAMPLE\n    " PROG " --db /var/lib/callscope/collector.db \\\n"
            "        --org-key /etc/callscope/org.key --since 24h --site hq\n"
+           "    " PROG " --db collector.db --org-key org.key --since 7d \\\n"
+           "        --user jane.doe@contoso.com\n"
+           "    " PROG " --db collector.db --org-key org.key --rating poor --building 'HQ Tower'\n"
            "\nSEE ALSO\n    callscope-collector correlate --help, docs/verdicts.md\n");
 }
 
@@ -139,16 +157,48 @@ static bool children(sqlite3 *db, const char *sql, const char *call_id, const pi
     return rc == SQLITE_DONE;
 }
 
+/* Has one of the call's participants the building name (any case)? */
+static bool in_building(const json_t *c, const char *name)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(c, "participants"), i, p)
+    {
+        const char *b =
+            json_string_value(json_object_get(json_object_get(p, "building"), "building"));
+        if (b && strcasecmp(b, name) == 0)
+            return true;
+    }
+    return false;
+}
+
 static json_t *load(sqlite3 *db, const report_opts_t *o, const pii_t *pii, const building_map_t *bm)
 {
     sqlite3_stmt *st;
-    char since[40];
-    if (sqlite3_prepare_v2(db,
-                           "SELECT call_id, source, site, start, end, verdict, confidence,"
-                           " graph_record_id, graph_version, evaluated, evidence FROM verdict_calls"
-                           " WHERE start >= ?1 AND (?2 IS NULL OR site = ?2)"
-                           " AND (?3 IS NULL OR verdict = ?3) ORDER BY start, call_id",
-                           -1, &st, NULL) != SQLITE_OK)
+    char since[40], sql[8192];
+    const char *rated = o->rating ? noc_people_rating_list(o->rating) : NULL;
+    size_t n = (size_t)snprintf(
+        sql, sizeof sql, "%s",
+        "SELECT call_id, source, site, start, end, verdict, confidence,"
+        " graph_record_id, graph_version, evaluated, evidence FROM verdict_calls"
+        " WHERE start >= ?1 AND (?2 IS NULL OR site = ?2) AND (?3 IS NULL OR verdict = ?3)");
+    /* the user's lookup hashes: indexed equalities, nothing opened (docs/noc.md) */
+    if ((o->user || rated) && !noc_people_ready(db))
+        n += (size_t)snprintf(sql + n, sizeof sql - n, " AND 0"); /* no call records */
+    else if (o->user)
+        n += (size_t)snprintf(sql + n, sizeof sql - n, "%s",
+                              " AND call_id IN (" NOC_PEOPLE_USER_RECORDS("20", "21", "22") ")");
+    if (rated && noc_people_ready(db)) {
+        n += (size_t)snprintf(sql + n, sizeof sql - n, " AND call_id IN (");
+        for (const char *c = NOC_PEOPLE_RATED_RECORDS("$"); *c && n + 32 < sizeof sql; c++)
+            n += *c == '$' ? (size_t)snprintf(sql + n, sizeof sql - n, "%s", rated)
+                           : (size_t)snprintf(sql + n, sizeof sql - n, "%c", *c);
+        n += (size_t)snprintf(sql + n, sizeof sql - n, ")");
+    }
+    if (n >= sizeof sql - 40)
+        return NULL;
+    snprintf(sql + n, sizeof sql - n, " ORDER BY start, call_id");
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return NULL;
     sqlite3_bind_text(st, 1,
                       timefmt_iso(timefmt_now() - o->since_s * USEC_PER_SEC, since, sizeof since),
@@ -157,9 +207,20 @@ static json_t *load(sqlite3 *db, const report_opts_t *o, const pii_t *pii, const
         sqlite3_bind_text(st, 2, o->site, -1, SQLITE_STATIC);
     if (o->verdict)
         sqlite3_bind_text(st, 3, o->verdict, -1, SQLITE_STATIC);
+    if (o->user) {
+        noc_people_user_t u;
+        if (!noc_people_user(pii, o->user, &u)) {
+            sqlite3_finalize(st);
+            return NULL;
+        }
+        sqlite3_bind_blob(st, 20, u.upn, sizeof u.upn, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 21, u.id, sizeof u.id, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 22, u.name, sizeof u.name, SQLITE_TRANSIENT);
+    }
     json_t *calls = json_array();
     bool ok = true;
     int rc;
+    char err[256];
     while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *c = row_object(st, pii, bm), *p = json_array(), *s = json_array();
         const char *id = json_string_value(json_object_get(c, "call_id"));
@@ -171,10 +232,15 @@ static json_t *load(sqlite3 *db, const report_opts_t *o, const pii_t *pii, const
                       "SELECT participant, stream_id, graph_stream_rid, direction, media,"
                       " verdict, confidence, evidence FROM verdict_streams WHERE call_id = ?"
                       " ORDER BY participant, media, direction, id",
-                      id, pii, bm, s);
+                      id, pii, bm, s) &&
+             noc_people_add(db, pii, bm, json_string_value(json_object_get(c, "graph_record_id")),
+                            c, p, err, sizeof err);
         json_object_set_new(c, "participants", p);
         json_object_set_new(c, "streams", s);
-        json_array_append_new(calls, c);
+        if (o->building && !in_building(c, o->building))
+            json_decref(c);
+        else
+            json_array_append_new(calls, c);
     }
     sqlite3_finalize(st);
     if (!ok) {
@@ -306,6 +372,77 @@ static void escape_tree(json_t *j)
     }
 }
 
+/* "a b c" of the strings present (missing ones left out), or "-". */
+static void words(char *out, size_t len, const char *sep, const char *const *v, size_t n)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && k < len; i++)
+        if (v[i] && *v[i])
+            k += (size_t)snprintf(out + k, len - k, "%s%s", k ? sep : "", v[i]);
+    if (!k)
+        snprintf(out, len, "-");
+}
+
+static const char *opt_str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* Who the participant is and with what: the lines under it in the table. */
+static void print_person(const json_t *x)
+{
+    const char *name = opt_str(x, "display_name");
+    if (!name)
+        name = opt_str(x, "guest_name");
+    if (!name)
+        name = opt_str(x, "phone");
+    const char *agent[] = {opt_str(x, "platform"), opt_str(x, "product"), opt_str(x, "version")};
+    char ag[256], wifi[256], ch[24], sig[24];
+    words(ag, sizeof ag, " ", agent, 3);
+    const json_t *c = json_object_get(x, "wifi_channel"), *g = json_object_get(x, "wifi_signal");
+    snprintf(ch, sizeof ch, json_is_integer(c) ? "ch %lld" : "", (long long)json_integer_value(c));
+    snprintf(sig, sizeof sig, json_is_integer(g) ? "signal %lld%%" : "",
+             (long long)json_integer_value(g));
+    const char *w[] = {opt_str(x, "connection_type"), opt_str(x, "wifi_band"), ch, sig,
+                       opt_str(x, "bssid")};
+    words(wifi, sizeof wifi, " ", w, 5);
+    if (!name && !opt_str(x, "upn") && !opt_str(x, "platform") && !opt_str(x, "host"))
+        return; /* nothing from Graph about this one (a wire-only call) */
+    printf("      who %s <%s> host %s client %s\n", name ? name : "-", str(x, "upn"),
+           str(x, "host"), ag);
+    printf("      devices capture %s, render %s; network %s\n", str(x, "capture_device"),
+           str(x, "render_device"), wifi);
+    const char *r = opt_str(x, "rating");
+    if (r && strcmp(r, "notRated") != 0)
+        printf("      rated %s%s%s%s\n", r,
+               json_is_true(json_object_get(x, "rated_poor")) ? " (poor)" : "",
+               opt_str(x, "feedback_text") ? ": " : "",
+               opt_str(x, "feedback_text") ? opt_str(x, "feedback_text") : "");
+}
+
+static void print_meeting(const json_t *c)
+{
+    char mod[128] = "", dur[32] = "-";
+    size_t i, k = 0;
+    json_t *m;
+    json_array_foreach(json_object_get(c, "modalities"), i, m)
+    {
+        if (json_is_string(m) && k < sizeof mod)
+            k += (size_t)snprintf(mod + k, sizeof mod - k, "%s%s", k ? "," : "",
+                                  json_string_value(m));
+    }
+    double d = num(c, "duration_s");
+    if (!isnan(d))
+        snprintf(dur, sizeof dur, "%d min %02d s", (int)(d / 60), (int)d % 60);
+    if (!opt_str(c, "type") && !opt_str(c, "organizer_name") && !opt_str(c, "organizer_upn")) {
+        printf("    duration %s\n", dur);
+        return;
+    }
+    printf("    meeting: %s, %s, %s; organiser %s <%s>; thread %s\n", str(c, "type"), k ? mod : "-",
+           dur, str(c, "organizer_name"), str(c, "organizer_upn"), str(c, "thread_id"));
+}
+
 static void print_table(json_t *calls)
 {
     size_t i, j;
@@ -321,6 +458,7 @@ static void print_table(json_t *calls)
         printf("%-19s  %-8s  %-12s  %-10s  %-8s  %.2f  %s\n", a, b + 11, str(c, "site"),
                str(c, "source"), str(c, "verdict"), num(c, "confidence"), str(c, "call_id"));
         printf("    rule: %s\n", str(c, "rule"));
+        print_meeting(c);
         json_array_foreach(json_object_get(c, "participants"), j, x)
         {
             figures(json_object_get(x, "evidence"), fig, sizeof fig);
@@ -332,6 +470,7 @@ static void print_table(json_t *calls)
                        str(bl, "country"), str(bl, "region"),
                        json_is_true(json_object_get(bl, "inside_corp")) ? " inside corp" : "",
                        json_is_true(json_object_get(bl, "vpn")) ? " VPN" : "");
+            print_person(x);
             print_streams(json_object_get(c, "streams"), str(x, "participant"));
         }
     }
@@ -361,17 +500,57 @@ static void csv_field(const char *s, bool text, bool last)
     putchar(last ? '\n' : ',');
 }
 
+/* The CSV's people columns of a call: its participants' names, and the
+ * names of those who rated it poor, "; "-separated. */
+static void people_columns(json_t *c)
+{
+    char all[2048] = "", poor[2048] = "";
+    size_t na = 0, np = 0, i;
+    json_t *x;
+    json_array_foreach(json_object_get(c, "participants"), i, x)
+    {
+        const char *name = opt_str(x, "display_name");
+        if (!name)
+            name = opt_str(x, "guest_name");
+        if (!name)
+            name = opt_str(x, "phone");
+        if (!name)
+            continue;
+        if (na < sizeof all)
+            na += (size_t)snprintf(all + na, sizeof all - na, "%s%s", na ? "; " : "", name);
+        if (json_is_true(json_object_get(x, "rated_poor")) && np < sizeof poor)
+            np += (size_t)snprintf(poor + np, sizeof poor - np, "%s%s", np ? "; " : "", name);
+    }
+    json_object_set_new(c, "participant_names", json_string(all));
+    json_object_set_new(c, "rated_poor_by", json_string(poor));
+}
+
 static void print_csv(const json_t *calls)
 {
-    static const char *const cols[] = {"call_id",       "source",  "site",       "start",
-                                       "end",           "verdict", "confidence", "graph_record_id",
-                                       "graph_version", "rule"};
+    static const char *const cols[] = {"call_id",
+                                       "source",
+                                       "site",
+                                       "start",
+                                       "end",
+                                       "verdict",
+                                       "confidence",
+                                       "graph_record_id",
+                                       "graph_version",
+                                       "rule",
+                                       "type",
+                                       "duration_s",
+                                       "organizer_name",
+                                       "organizer_upn",
+                                       "thread_id",
+                                       "participant_names",
+                                       "rated_poor_by"};
     size_t n = sizeof cols / sizeof cols[0], i;
     json_t *c;
     for (size_t k = 0; k < n; k++)
         csv_field(cols[k], false, k + 1 == n);
     json_array_foreach(calls, i, c)
     {
+        people_columns(c);
         for (size_t k = 0; k < n; k++) {
             const json_t *v = json_object_get(c, cols[k]);
             char buf[64];
@@ -434,6 +613,14 @@ int cmd_report(int argc, char **argv)
     if (strcmp(o.format, "table") != 0 && strcmp(o.format, "json") != 0 &&
         strcmp(o.format, "csv") != 0) {
         fprintf(stderr, PROG ": --format: '%s' is not table, json or csv\n", o.format);
+        return 2;
+    }
+    if (o.rating && !noc_people_rating_list(o.rating)) {
+        fprintf(stderr, PROG ": --rating: '%s' is not poor, fair or good\n", o.rating);
+        return 2;
+    }
+    if (o.user && !o.user[strspn(o.user, " \t")]) {
+        fprintf(stderr, PROG ": --user: empty\n");
         return 2;
     }
     return report(&o);

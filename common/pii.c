@@ -337,3 +337,53 @@ bool pii_lookup_ip(const pii_t *pii, const char *ip, uint8_t out[PII_HASH_LEN])
         return false;
     return pii_lookup(pii, "ip", netaddr_fmt(&a, buf, sizeof buf), out);
 }
+
+bool pii_name_normalise(const char *name, char *out, size_t cap)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    size_t n = 0;
+    bool space = false;
+    if (cap == 0)
+        return false;
+    while (*s) {
+        size_t w = 1;
+        bool ws = *s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' || *s == '\v' || *s == '\f';
+        if (s[0] == 0xc2 && s[1] == 0xa0) { /* no-break space */
+            ws = true;
+            w = 2;
+        }
+        if (ws) {
+            space = n > 0;
+            s += w;
+            continue;
+        }
+        if (space) {
+            if (n + 1 >= cap)
+                return false;
+            out[n++] = ' ';
+            space = false;
+        }
+        if (s[0] == 0xc3 && s[1] >= 0x80 && s[1] <= 0x9e && s[1] != 0x97) { /* À..Þ, not × */
+            if (n + 2 >= cap)
+                return false;
+            out[n++] = (char)0xc3;
+            out[n++] = (char)(s[1] + 0x20);
+            s += 2;
+            continue;
+        }
+        if (n + 1 >= cap)
+            return false;
+        out[n++] = (char)tolower(*s);
+        s++;
+    }
+    out[n] = '\0';
+    return n > 0;
+}
+
+bool pii_lookup_name(const pii_t *pii, const char *name, uint8_t out[PII_HASH_LEN])
+{
+    char norm[256];
+    bool ok = pii_name_normalise(name, norm, sizeof norm) && pii_lookup(pii, "name", norm, out);
+    OPENSSL_cleanse(norm, sizeof norm);
+    return ok;
+}

@@ -73,4 +73,15 @@ bool pii_lookup(const pii_t *pii, const char *domain, const char *value, uint8_t
  * stored in the *_ip_hmac columns. False when text is not an address. */
 bool pii_lookup_ip(const pii_t *pii, const char *ip, uint8_t out[PII_HASH_LEN]);
 
+/* A display name in the form its lookup hash is taken of ("name" domain,
+ * the *_name_key_hmac columns): leading and trailing white space dropped,
+ * each inner run of white space (space, tab, CR, LF, NBSP U+00A0) one
+ * space, ASCII and Latin-1 letters (U+00C0-U+00DE, UTF-8 C3 80-9E but
+ * not the multiplication sign) lower-cased; other bytes kept. So "  Jane
+ * \tDOE " and "jane doe" match; "Élodie" and "élodie" match. false when
+ * the result is empty or does not fit in cap (NUL included). */
+bool pii_name_normalise(const char *name, char *out, size_t cap);
+/* Lookup hash of a display name: pii_lookup(pii, "name", normalised). */
+bool pii_lookup_name(const pii_t *pii, const char *name, uint8_t out[PII_HASH_LEN]);
+
 #endif

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "building_store.h"
 #include "noc_db.h"
+#include "noc_people.h"
 
 #define HTTP_OK 200
 #define HTTP_NOT_FOUND 404
@@ -104,19 +106,92 @@ static json_t *call_list_row(sqlite3_stmt *st)
     return o;
 }
 
+/* The people filters of the call list, appended only when given so that
+ * each can drive the query through its index (?20-?22 the user's hashes,
+ * ?23 the building). */
+static bool people_filters(sqlite3 *db, const noc_params_t *p, char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    if ((p->seen & (NOC_P_USER | NOC_P_RATING)) && !noc_people_ready(db)) {
+        snprintf(out, len, " AND 0"); /* no call records: nobody to find */
+        return true;
+    }
+    if (p->seen & NOC_P_USER)
+        n += (size_t)snprintf(out + n, len - n,
+                              " AND c.call_id IN (" NOC_PEOPLE_USER_RECORDS("20", "21", "22") ")");
+    if ((p->seen & NOC_P_RATING) && n < len) {
+        const char *list = noc_people_rating_list(p->rating);
+        if (!list)
+            return false;
+        char sub[1024];
+        /* list is one of noc_people_rating_list's constants, never input */
+        int m = snprintf(sub, sizeof sub, "%s", NOC_PEOPLE_RATED_RECORDS("$"));
+        if (m < 0 || (size_t)m >= sizeof sub)
+            return false;
+        n += (size_t)snprintf(out + n, len - n, " AND c.call_id IN (");
+        for (const char *c = sub; *c && n + strlen(list) + 2 < len; c++) {
+            if (*c == '$')
+                n += (size_t)snprintf(out + n, len - n, "%s", list);
+            else
+                out[n++] = *c;
+        }
+        if (n + 2 >= len)
+            return false;
+        out[n++] = ')';
+        out[n] = '\0';
+    }
+    if ((p->seen & NOC_P_BUILDING) && n < len)
+        n += (size_t)snprintf(out + n, len - n,
+                              " AND EXISTS (SELECT 1 FROM verdict_participants bp"
+                              " WHERE bp.call_id = c.call_id AND noc_building(bp.client_ip_enc,"
+                              " CASE WHEN json_valid(bp.evidence) THEN"
+                              " json_extract(bp.evidence, '$.graph.subnet') END) = ?23)");
+    return n < len;
+}
+
+static void bind_people(sqlite3_stmt *st, const noc_params_t *p)
+{
+    if (p->seen & NOC_P_USER) {
+        sqlite3_bind_blob(st, 20, p->user_upn, sizeof p->user_upn, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 21, p->user_id, sizeof p->user_id, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 22, p->user_name, sizeof p->user_name, SQLITE_TRANSIENT);
+    }
+    if (p->seen & NOC_P_BUILDING)
+        sqlite3_bind_text(st, 23, p->building, -1, SQLITE_TRANSIENT);
+}
+
 int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
 {
-    static const char sql[] =
+    char extra[8192], sql[12288];
+    if (!people_filters(r->db, r->p, extra, sizeof extra)) {
+        snprintf(err, errlen, "filters too long");
+        return HTTP_UNAVAILABLE;
+    }
+    snprintf(
+        sql, sizeof sql, "%s%s%s",
         "SELECT c.call_id, c.source, c.site, c.start, c.\"end\", c.verdict, c.confidence,"
         " c.graph_record_id, c.graph_version, c.evaluated,"
         " CASE WHEN json_valid(c.evidence) THEN json_extract(c.evidence, '$.rule') END AS rule,"
         " (SELECT count(*) FROM verdict_participants p WHERE p.call_id = c.call_id)"
-        " AS participants," WORST_FIGURES " FROM verdict_calls c WHERE" FILTERS
-        " ORDER BY c.start DESC, c.call_id LIMIT ?6 OFFSET ?7";
+        " AS participants," WORST_FIGURES " FROM verdict_calls c WHERE" FILTERS,
+        extra, " ORDER BY c.start DESC, c.call_id LIMIT ?6 OFFSET ?7");
+    building_map_t *bm = NULL;
+    noc_people_building_ctx_t bctx = {r->pii, NULL};
+    if (r->p->seen & NOC_P_BUILDING) {
+        if (!(bm = building_store_load(r->db, err, errlen)))
+            return HTTP_UNAVAILABLE;
+        bctx.bm = bm;
+        noc_people_building_fn(r->db, &bctx);
+    }
     sqlite3_stmt *st;
-    if (!noc_db_prepare(r->db, sql, &st, err, errlen))
-        return HTTP_UNAVAILABLE;
+    int code = HTTP_OK;
+    if (!noc_db_prepare(r->db, sql, &st, err, errlen)) {
+        code = HTTP_UNAVAILABLE;
+        goto done;
+    }
     bind_filters(st, r->p, NULL);
+    bind_people(st, r->p);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)r->p->limit + 1);
     sqlite3_bind_int64(st, 7, r->p->offset);
     json_t *calls = json_array();
@@ -125,12 +200,18 @@ int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen
         json_array_append_new(calls, call_list_row(st));
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         json_decref(calls);
-        return db_fail(st, r->db, err, errlen);
+        code = db_fail(st, r->db, err, errlen);
+        goto done;
     }
     sqlite3_finalize(st);
     *out = json_pack("{s:o, s:I, s:I, s:b}", "calls", calls, "limit", (json_int_t)r->p->limit,
                      "offset", (json_int_t)r->p->offset, "more", rc == SQLITE_ROW);
-    return HTTP_OK;
+done:
+    if (bm) {
+        noc_people_building_fn_drop(r->db);
+        building_map_free(&bm);
+    }
+    return code;
 }
 
 /* ---- /api/calls/{id} ---------------------------------------------------- */
@@ -277,6 +358,18 @@ int noc_api_call(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
         json_decref(ss);
         return code;
     }
+    /* who and where: names, devices, feedback, meeting, building */
+    building_map_t *bm = building_store_load(r->db, err, errlen);
+    if (!bm || !noc_people_add(r->db, r->pii, bm,
+                               json_string_value(json_object_get(call, "graph_record_id")), call,
+                               ps, err, errlen)) {
+        building_map_free(&bm);
+        json_decref(call);
+        json_decref(ps);
+        json_decref(ss);
+        return HTTP_UNAVAILABLE;
+    }
+    building_map_free(&bm);
     *out = json_pack("{s:o, s:o, s:o, s:o}", "call", call, "participants", ps, "streams", ss,
                      "history", history(r));
     return HTTP_OK;

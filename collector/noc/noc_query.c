@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "noc_people.h"
 #include "timefmt.h"
 
 #define NOC_DEFAULT_LIMIT 100
@@ -90,6 +91,14 @@ static bool p_time(const char *name, const char *v, char out[32], char *err, siz
     return false;
 }
 
+static bool printable(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return false;
+    return true;
+}
+
 static bool p_since(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o, char *err,
                     size_t errlen)
 {
@@ -133,6 +142,43 @@ static bool p_client(const char *v, const pii_t *pii, unsigned max_rows, noc_par
     return false;
 }
 
+static bool p_user(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o, char *err,
+                   size_t errlen)
+{
+    noc_people_user_t u;
+    if (!noc_people_user(pii, v, &u)) {
+        snprintf(err, errlen, "user: a UPN or e-mail, an Entra object id or a full display name");
+        return false;
+    }
+    memcpy(o->user_upn, u.upn, sizeof u.upn);
+    memcpy(o->user_id, u.id, sizeof u.id);
+    memcpy(o->user_name, u.name, sizeof u.name);
+    return true;
+}
+
+static bool p_rating(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o, char *err,
+                     size_t errlen)
+{
+    if (!noc_people_rating_list(v)) {
+        snprintf(err, errlen, "rating: poor (1-2 stars), fair or good");
+        return false;
+    }
+    snprintf(o->rating, sizeof o->rating, "%s", v);
+    return true;
+}
+
+static bool p_building(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o,
+                       char *err, size_t errlen)
+{
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+        if (*c < 0x20 || *c == 0x7f) { /* UTF-8 names (Zürich) are fine */
+            snprintf(err, errlen, "building: no control characters");
+            return false;
+        }
+    snprintf(o->building, sizeof o->building, "%s", v);
+    return true;
+}
+
 static bool p_limit(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o, char *err,
                     size_t errlen)
 {
@@ -161,21 +207,20 @@ static bool p_bucket(const char *v, const pii_t *pii, unsigned max_rows, noc_par
 }
 
 static const param_def_t params[] = {
-    {"since", NOC_P_SINCE, p_since},    {"until", NOC_P_UNTIL, p_until},
-    {"site", NOC_P_SITE, p_site},       {"verdict", NOC_P_VERDICT, p_verdict},
-    {"client", NOC_P_CLIENT, p_client}, {"limit", NOC_P_LIMIT, p_limit},
-    {"offset", NOC_P_OFFSET, p_offset}, {"bucket", NOC_P_BUCKET, p_bucket},
+    {"since", NOC_P_SINCE, p_since},
+    {"until", NOC_P_UNTIL, p_until},
+    {"site", NOC_P_SITE, p_site},
+    {"verdict", NOC_P_VERDICT, p_verdict},
+    {"client", NOC_P_CLIENT, p_client},
+    {"limit", NOC_P_LIMIT, p_limit},
+    {"offset", NOC_P_OFFSET, p_offset},
+    {"bucket", NOC_P_BUCKET, p_bucket},
+    {"user", NOC_P_USER, p_user},
+    {"rating", NOC_P_RATING, p_rating},
+    {"building", NOC_P_BUILDING, p_building},
 };
 
 #define NPARAMS (sizeof params / sizeof params[0])
-
-static bool printable(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-            return false;
-    return true;
-}
 
 static const param_def_t *find(const noc_kv_t *kv)
 {
@@ -214,6 +259,8 @@ bool noc_query_parse(const noc_kv_t *kv, size_t n, unsigned allowed, unsigned ma
                      const pii_t *pii, noc_params_t *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
+    if (allowed & NOC_P_OFFSET) /* the call list */
+        allowed |= NOC_P_PEOPLE;
     out->limit = NOC_DEFAULT_LIMIT < max_rows ? NOC_DEFAULT_LIMIT : max_rows;
     out->bucket_s = NOC_DEFAULT_BUCKET;
     if (n > NOC_QUERY_MAX_ARGS) {

@@ -29,7 +29,13 @@ enum {
     NOC_P_LIMIT = 1 << 5,
     NOC_P_OFFSET = 1 << 6,
     NOC_P_BUCKET = 1 << 7,
+    /* People and places (docs/noc.md): taken by every endpoint that takes
+     * NOC_P_OFFSET (the call list) as well as where named. */
+    NOC_P_USER = 1 << 8,     /* UPN/e-mail, Entra object id or display name */
+    NOC_P_RATING = 1 << 9,   /* poor (1-2 stars), fair, good */
+    NOC_P_BUILDING = 1 << 10 /* a BuildingName of the CQD building file */
 };
+#define NOC_P_PEOPLE (NOC_P_USER | NOC_P_RATING | NOC_P_BUILDING)
 
 typedef struct {
     const char *key, *value;
@@ -42,6 +48,10 @@ typedef struct {
     char site[NOC_QUERY_VALUE_MAX + 1];
     char verdict[16];
     uint8_t client_hmac[PII_HASH_LEN];
+    /* user=: its three lookup hashes (noc_people_user); the text is not kept */
+    uint8_t user_upn[PII_HASH_LEN], user_id[PII_HASH_LEN], user_name[PII_HASH_LEN];
+    char rating[8];
+    char building[NOC_QUERY_VALUE_MAX + 1];
     unsigned limit, offset;
     unsigned bucket_s;
 } noc_params_t;

@@ -12,7 +12,7 @@ const LABEL = { lan: 'LAN/Wi-Fi', wan: 'WAN', endpoint: 'endpoint', cloud: 'clou
 const TOKEN_KEY = 'callscope-token';
 const SVGNS = 'http://www.w3.org/2000/svg';
 const state = { token: null, site: null, call: null, calls: [], sort: { key: 'start', dir: -1 },
-  timer: null, wall: false };
+  timer: null, wall: false, role: 'investigator' };
 
 function $(id) { return document.getElementById(id); }
 
@@ -164,6 +164,7 @@ function fill(tbody, rows, cells, onclick) {
       tr.appendChild(td);
     });
     if (onclick) { tr.className = 'link'; tr.tabIndex = 0; tr.addEventListener('click', () => onclick(r)); }
+    if (r && typeof r.call_id === 'string') tr.dataset.call = r.call_id;
     tbody.appendChild(tr);
   }
 }
@@ -384,8 +385,12 @@ function renderCalls() {
 
 async function loadCalls() {
   const site = $('site-filter').value;
-  const p = Object.assign({ site: site, verdict: $('verdict').value, client: $('client').value.trim(), limit: 200 }, windowParams());
-  $('calls-scope').textContent = site ? 'at ' + site : 'at every site';
+  const user = state.role === 'viewer' ? '' : $('f-user').value.trim();
+  const building = $('f-building').value.trim();
+  const p = Object.assign({ site: site, verdict: $('verdict').value, client: $('client').value.trim(),
+    user: user, building: building, limit: 200 }, windowParams());
+  $('calls-scope').textContent = (site ? 'at ' + site : 'at every site') + (building ? ' · in ' + building : '') +
+    (user ? ' · with ' + user : '');
   const d = await api('/api/calls', p);
   for (const c of d.calls) {
     const a = parseTime(c.start), b = parseTime(c.end);
@@ -393,6 +398,126 @@ async function loadCalls() {
   }
   state.calls = d.calls;
   renderCalls();
+}
+
+/* The calls people rated 1-2 stars, newest first, each with its verdict. */
+async function loadRatedPoor() {
+  const d = await api('/api/calls', Object.assign({ rating: 'poor', limit: 50 }, windowParams()));
+  fill($('rated-poor').tBodies[0], d.calls, c => {
+    const a = parseTime(c.start), b = parseTime(c.end);
+    return [fmtLocal(c.start, true), fmtDuration(a !== null && b !== null ? (b - a) / 1000 : NaN), c.site || '—',
+      verdictBadge(c.verdict), c.rule || ''];
+  }, c => openCall(c.call_id));
+  for (const tr of $('rated-poor').tBodies[0].rows) if (tr.className === 'link') tr.title = 'open the call';
+  if (!d.calls.length) $('rated-poor').tBodies[0].rows[0].cells[0].textContent = 'no call rated poor in this window';
+}
+
+/* The building names of the map, for the filter box (from the calls' participants
+ * seen on call pages: the API has no list of buildings yet). */
+function rememberBuildings(parts) {
+  const dl = $('building-names');
+  const have = new Set(Array.from(dl.options).map(o => o.value));
+  for (const p of parts) {
+    const b = p.building && p.building.building;
+    if (b && !have.has(b)) { const o = el('option'); o.value = b; dl.appendChild(o); have.add(b); }
+  }
+}
+
+/* ---- people ---------------------------------------------------------------------------- */
+
+const BANDS = { frequency24GHz: '2.4 GHz', frequency50GHz: '5 GHz', frequency60GHz: '6 GHz' };
+const STARS = { bad: 1, poor: 2, fair: 3, good: 4, excellent: 5 };
+
+function has(v) { return v !== null && v !== undefined && v !== ''; }
+
+function personName(p) {
+  if (has(p.display_name)) return p.display_name;
+  if (has(p.guest_name)) return p.guest_name + ' (guest)';
+  if (has(p.phone)) return p.phone + ' (phone)';
+  return null;
+}
+
+function ratingText(p) {
+  const r = p.rating;
+  if (!has(r) || r === 'notRated') return null;
+  const n = STARS[r] || parseInt(r, 10);
+  const stars = n >= 1 && n <= 5 ? ' ' + '★'.repeat(n) + '☆'.repeat(5 - n) : '';
+  return 'rated ' + r + stars;
+}
+
+function networkText(p) {
+  const parts = [];
+  if (has(p.connection_type)) parts.push(p.connection_type === 'wifi' ? 'Wi-Fi' : p.connection_type);
+  if (has(p.wifi_band)) parts.push(BANDS[p.wifi_band] || p.wifi_band);
+  if (isNum(p.wifi_channel)) parts.push('channel ' + p.wifi_channel);
+  if (isNum(p.wifi_signal)) parts.push('signal ' + p.wifi_signal + ' %');
+  if (has(p.bssid)) parts.push('AP ' + p.bssid);
+  return parts.length ? parts.join(' · ') : '—';
+}
+
+function buildingText(b) {
+  if (!b) return 'not in the building file';
+  const where = [b.city, b.country].filter(has).join(', ');
+  return b.building + (where ? ' · ' + where : '') + (has(b.region) ? ' (' + b.region + ')' : '') +
+    (b.vpn ? ' · VPN' : '') + (b.inside_corp ? '' : ' · outside corp');
+}
+
+/* One card per participant: who, where, with what, and what they said. */
+function drawPeople(d) {
+  const box = $('call-people');
+  box.replaceChildren();
+  for (const p of d.participants) {
+    const card = el('div', null, 'person' + (p.rated_poor ? ' person-poor' : ''));
+    const name = personName(p);
+    const h = el('h4', name || p.participant, name ? '' : 'muted');
+    h.appendChild(el('span', ' ', ''));
+    h.appendChild(verdictBadge(p.verdict));
+    const rt = ratingText(p);
+    if (rt) h.appendChild(el('span', ' ' + rt, p.rated_poor ? 'pill sev-bad' : 'pill sev-ok'));
+    card.appendChild(h);
+    const t = el('table', null, 'grid kv');
+    const body = el('tbody');
+    const row = (k, v) => {
+      if (!has(v)) return;
+      const tr = el('tr');
+      tr.appendChild(el('td', k));
+      tr.appendChild(el('td', v));
+      body.appendChild(tr);
+    };
+    row('UPN', p.upn);
+    row('Building', buildingText(p.building));
+    row('Client', [p.platform, p.product, p.version].filter(has).join(' ') || '—');
+    row('Host', p.host);
+    row('Microphone', p.capture_device);
+    row('Speaker', p.render_device);
+    row('Network', networkText(p));
+    row('Address', [p.client_ip, p.subnet ? 'subnet ' + p.subnet : null].filter(has).join(' · '));
+    if (has(p.feedback_text)) row('Feedback', '“' + p.feedback_text + '”');
+    t.appendChild(body);
+    card.appendChild(t);
+    box.appendChild(card);
+  }
+  if (!d.participants.length) box.appendChild(el('p', 'no participants', 'muted'));
+  const c = d.call;
+  const m = $('call-meeting');
+  m.replaceChildren();
+  const bits = [];
+  if (has(c.type)) bits.push(c.type === 'peerToPeer' ? 'peer-to-peer call' : c.type === 'groupCall' ? 'meeting (group call)' : c.type);
+  if (Array.isArray(c.modalities) && c.modalities.length) bits.push(c.modalities.join(', '));
+  if (isNum(c.duration_s)) bits.push(fmtDuration(c.duration_s));
+  if (has(c.organizer_name) || has(c.organizer_upn))
+    bits.push('organised by ' + [c.organizer_name, has(c.organizer_upn) ? '<' + c.organizer_upn + '>' : null].filter(has).join(' '));
+  if (has(c.thread_id)) bits.push('thread ' + c.thread_id);
+  m.appendChild(el('span', bits.join(' · ')));
+  if (has(c.join_url)) {
+    m.appendChild(el('span', ' · '));
+    const a = el('a', 'join link');
+    a.href = /^https:\/\//.test(c.join_url) ? c.join_url : '#';
+    a.rel = 'noopener noreferrer';
+    a.target = '_blank';
+    m.appendChild(a);
+  }
+  rememberBuildings(d.participants);
 }
 
 /* ---- one call --------------------------------------------------------------------- */
@@ -529,6 +654,7 @@ async function openCall(id) {
       (c.site || '(no site)') + ' · ' + fmtLocal(c.start, true) + ', ' + fmtDuration(a !== null && b !== null ? (b - a) / 1000 : NaN) +
       ' · ' + c.source),
     el('br'), el('span', 'Why: ' + ((c.evidence && c.evidence.rule) || '?'), 'rule'));
+  drawPeople(d);
   drawCharts(tl);
   drawHistory(d.history || []);
   const box = $('call-participants');
@@ -536,7 +662,7 @@ async function openCall(id) {
   for (const p of d.participants) {
     const mine = d.streams.filter(s => s.participant === p.participant);
     const card = el('div', null, 'participant');
-    const h = el('h3', p.participant + ' ');
+    const h = el('h3', (personName(p) ? personName(p) + ' · ' : '') + p.participant + ' ');
     h.appendChild(verdictBadge(p.verdict));
     h.appendChild(el('span', ' ' + (p.client_ip || p.client_id || '') + (p.site ? ' · ' + p.site : ''), 'muted'));
     card.appendChild(h);
@@ -563,6 +689,7 @@ async function refresh() {
     await loadSites();
     await loadSite();
     if (!state.wall) {
+      await loadRatedPoor();
       await loadCalls();
       if (state.call) await openCall(state.call);
     }
@@ -621,8 +748,7 @@ function start() {
     $('token').value = '';
     $('login').hidden = true;
     $('main').hidden = false;
-    refresh();
-    schedule();
+    whoami().then(() => { refresh(); schedule(); });
   });
   $('refresh').addEventListener('click', refresh);
   $('range').addEventListener('change', () => { $('custom-range').hidden = $('range').value !== 'custom'; refresh(); });
@@ -641,10 +767,27 @@ function start() {
     });
   }
   $('logout').addEventListener('click', () => { forget(); setStatus('idle', 'no token'); });
+  if (hp.user) $('f-user').value = hp.user;
+  if (hp.building) $('f-building').value = hp.building;
+  for (const id of ['f-user', 'f-building', 'client'])
+    $(id).addEventListener('keydown', ev => { if (ev.key === 'Enter') $('apply').click(); });
   if (!state.token) { forget(); setStatus('idle', 'no token'); return; }
   $('main').hidden = false;
-  refresh();
-  schedule();
+  whoami().then(() => { refresh(); schedule(); });
+}
+
+/* The token's role (/api/whoami): a viewer sees no personal data, so the
+ * person box goes. A server without whoami (404) serves investigators. */
+async function whoami() {
+  try {
+    const w = await api('/api/whoami');
+    state.role = w && w.role === 'viewer' ? 'viewer' : 'investigator';
+  } catch (e) {
+    state.role = 'investigator';
+  }
+  $('f-user-label').hidden = state.role === 'viewer';
+  if (state.role === 'viewer') $('f-user').value = '';
+  document.body.dataset.role = state.role;
 }
 
 window.addEventListener('error', ev => setStatus('error', 'script error: ' + ev.message));

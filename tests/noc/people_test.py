@@ -1,0 +1,455 @@
+#!/usr/bin/env python3
+"""People, meetings, ratings and buildings in the NOC outputs: real
+processes on a store written by the collector's own commands (org-keygen,
+graph-import of call records, correlate, buildings-import), then
+`serve` over HTTP on 127.0.0.1 and `report`. One case per invocation:
+
+  people_test.py COLLECTOR WORKDIR CASE     (CASE: api | report | search | dashboard)
+
+Exit 0 pass, 1 fail, 77 skipped (with a message).
+"""
+import csv
+import datetime
+import io
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+COLLECTOR, WORKDIR, CASE = sys.argv[1:4]
+os.makedirs(WORKDIR, exist_ok=True)
+TMP = tempfile.mkdtemp(prefix="people-%s-" % CASE, dir=WORKDIR)
+DB = os.path.join(TMP, "collector.db")
+ORGKEY = os.path.join(TMP, "org.key")
+TOKEN_FILE = os.path.join(TMP, "noc.token")
+TOKEN = "t0ken-%032x" % random.getrandbits(128)
+LOG = os.path.join(TMP, "serve.log")
+PROCS, PORT = [], [0]
+
+NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+# The people of the fixture; every personal string must stay out of logs.
+JANE = {"id": "a11ce000-0000-4000-8000-00000000000a", "displayName": "Jane Doe",
+        "userPrincipalName": "Jane.Doe@contoso.example"}
+BOB = {"id": "b0b00000-0000-4000-8000-00000000000b", "displayName": "Bob Lyon",
+       "userPrincipalName": "bob.lyon@contoso.example"}
+ZOE = {"id": "20e00000-0000-4000-8000-00000000000c", "displayName": "Zo\u00eb  \u00c5ngstr\u00f6m",
+       "userPrincipalName": "zoe@contoso.example"}
+JOIN_URL = ("https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjM5YTk4ZDEt%40thread.v2/0"
+            "?context=%7b%22Tid%22%3a%220d15ea5e%22%7d")
+THREAD = "19:meeting_NjM5YTk4ZDEt@thread.v2"
+JANE_IP, BOB_IP, ZOE_IP = "10.1.2.15", "10.9.0.7", "10.1.3.20"
+BUILDINGS = ("10.1.2.0,HQ floor 2,24,HQ Tower,Contoso,Office,Open plan,Paris,75001,FR,IDF,EMEA,1,0\n"
+             "10.1.3.0,HQ floor 3,24,HQ Tower,Contoso,Office,Open plan,Paris,75001,FR,IDF,EMEA,1,0\n"
+             "10.9.0.0,Lyon LAN,16,Lyon Office,Contoso,Office,Cubicles,Lyon,69001,FR,ARA,EMEA,1,0\n")
+SECRETS = [JANE["displayName"], JANE["userPrincipalName"], BOB["displayName"],
+           BOB["userPrincipalName"], "Jabra Evolve2 of Jane", "LAPTOP-JANE", JANE_IP, BOB_IP,
+           "robotic voice", "Visiting Guest"]
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+    print("(work directory kept: %s)" % TMP)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    print("ok:", msg)
+
+
+def skip(msg):
+    print("SKIP:", msg)
+    sys.exit(77)
+
+
+def iso(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+def run(args, timeout=60):
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+
+
+# ---- the store: call records in, judged, buildings loaded ----------------------------
+
+def endpoint(who=None, guest=None, host=None, rating=None, text=None, platform="windows"):
+    ep = {"@odata.type": "#microsoft.graph.callRecords.participantEndpoint",
+          "userAgent": {"@odata.type": "#microsoft.graph.callRecords.clientUserAgent",
+                        "headerValue": "releases/CL2025.R25", "applicationVersion": "25306.805",
+                        "platform": platform, "productFamily": "teams"},
+          "feedback": {"rating": rating or "notRated", "tokens": {}}}
+    if text:
+        ep["feedback"]["text"] = text
+    if who:
+        ep["associatedIdentity"] = dict(who, tenantId="0d15ea5e-0000-4000-8000-00000000c0de")
+    if guest:
+        ep["identity"] = {"guest": {"displayName": guest, "id": "guest-1"}}
+    if host:
+        ep["name"] = host
+    return ep
+
+
+SERVICE = {"@odata.type": "#microsoft.graph.callRecords.serviceEndpoint",
+           "userAgent": {"@odata.type": "#microsoft.graph.callRecords.serviceUserAgent",
+                         "role": "skypeForBusinessAudioVideoMcu"}}
+
+
+def session(sid, ep, ip, start, end, device=None, wifi=True):
+    net = {"ipAddress": ip, "port": 50010, "subnet": ".".join(ip.split(".")[:3]) + ".0",
+           "macAddress": "02-00-00-00-AA-%02X" % int(ip.split(".")[-1])}
+    if wifi:
+        net.update({"connectionType": "wifi", "wifiBand": "frequency50GHz", "wifiChannel": 36,
+                    "wifiSignalStrength": 62, "basicServiceSetIdentifier": "a8:bd:27:00:01:10"})
+    else:
+        net["connectionType"] = "wired"
+    seg = {"id": sid + "-g", "startDateTime": iso(start), "endDateTime": iso(end),
+           "caller": ep, "callee": SERVICE,
+           "media": [{"label": "main-audio", "callerNetwork": net, "calleeNetwork": {},
+                      "callerDevice": device or {}, "calleeDevice": {},
+                      "streams": [{"streamId": "1", "streamDirection": "callerToCallee",
+                                   "averagePacketLossRate": 0.001, "averageJitter": "PT0.004S"},
+                                  {"streamId": "2", "streamDirection": "calleeToCaller",
+                                   "averagePacketLossRate": 0.001, "averageJitter": "PT0.004S"}]}]}
+    return {"id": sid, "modalities": ["audio"], "startDateTime": iso(start), "endDateTime": iso(end),
+            "caller": ep, "callee": SERVICE, "segments": [seg]}
+
+
+def record(rid, minutes_ago, sessions, typ="groupCall", join=None, organizer=None, dur_s=1830):
+    start = NOW - datetime.timedelta(minutes=minutes_ago)
+    end = start + datetime.timedelta(seconds=dur_s)
+    r = {"id": rid, "version": 1, "type": typ, "modalities": ["audio", "video"],
+         "lastModifiedDateTime": iso(end), "startDateTime": iso(start), "endDateTime": iso(end),
+         "joinWebUrl": join,
+         "sessions": [s(start, end) for s in sessions]}
+    if organizer:
+        r["organizer_v2"] = {"id": organizer["id"], "identity": {"user": organizer}}
+    return r
+
+
+def records():
+    jane = endpoint(JANE, host="LAPTOP-JANE", rating="poor", text="robotic voice")
+    bob = endpoint(BOB, host="MAC-BOB", rating="good", platform="macOS")
+    return [
+        # Jane (HQ) and Bob (Lyon) in a meeting Jane rated poor; a guest joined too
+        record("rec-jane-poor", 90, [
+            lambda s, e: session("s-jane", jane, JANE_IP, s, e,
+                                 {"captureDeviceName": "Jabra Evolve2 of Jane",
+                                  "renderDeviceName": "Speakers (Realtek)"}),
+            lambda s, e: session("s-bob", bob, BOB_IP, s, e, wifi=False),
+            lambda s, e: session("s-guest", endpoint(guest="Visiting Guest"), "10.77.0.9", s, e)],
+            join=JOIN_URL, organizer=JANE),
+        # Bob alone with Zoë, peer to peer, not rated
+        record("rec-bob-zoe", 60, [
+            lambda s, e: session("s-bob2", endpoint(BOB), BOB_IP, s, e, wifi=False),
+            lambda s, e: session("s-zoe", endpoint(ZOE, rating="bad"), ZOE_IP, s, e)],
+            typ="peerToPeer", dur_s=300),
+        # an older call of Jane's, rated good
+        record("rec-jane-ok", 30, [
+            lambda s, e: session("s-jane3", endpoint(JANE, rating="excellent"), JANE_IP, s, e)],
+            organizer=BOB, dur_s=600),
+    ]
+
+
+def setup():
+    r = run([COLLECTOR, "org-keygen", "--tenant", "contoso.example", "--out", ORGKEY])
+    check(r.returncode == 0, "org-keygen")
+    fd = os.open(TOKEN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, (TOKEN + "\n").encode())
+    os.close(fd)
+    os.makedirs(os.path.join(TMP, "records"))
+    for i, rec in enumerate(records()):
+        with open(os.path.join(TMP, "records", "%02d.json" % i), "w") as f:
+            json.dump(rec, f)
+    r = run([COLLECTOR, "graph-import", "--org-key", ORGKEY, "--db", DB,
+             os.path.join(TMP, "records")])
+    check(r.returncode == 0, "graph-import of 3 call records: " + r.stderr.strip()[-200:])
+    r = run([COLLECTOR, "correlate", "--db", DB, "--org-key", ORGKEY, "--since", "1d"])
+    check(r.returncode == 0, "correlate: " + r.stderr.strip()[-200:])
+    with open(os.path.join(TMP, "buildings.csv"), "w") as f:
+        f.write(BUILDINGS)
+    r = run([COLLECTOR, "buildings-import", os.path.join(TMP, "buildings.csv"), "--db", DB])
+    check(r.returncode == 0, "buildings-import: " + r.stderr.strip()[-200:])
+
+
+# ---- the server -------------------------------------------------------------------------
+
+def read_log():
+    try:
+        with open(LOG) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def serve():
+    logf = open(LOG, "a")
+    p = subprocess.Popen([COLLECTOR, "serve", "--db", DB, "--org-key", ORGKEY, "--token-file",
+                          TOKEN_FILE, "--bind", "127.0.0.1:0", "--no-syslog"],
+                         stdout=logf, stderr=logf)
+    PROCS.append(p)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        m = re.search(r"listening on port (\d+)", read_log())
+        if m:
+            PORT[0] = int(m.group(1))
+            return p
+        if p.poll() is not None:
+            fail("serve exited at start: " + read_log())
+        time.sleep(0.05)
+    fail("serve did not start")
+
+
+def stop(p):
+    p.terminate()
+    check(p.wait(timeout=20) == 0, "serve exits 0 on SIGTERM")
+
+
+def get(path):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (PORT[0], path),
+                                 headers={"Authorization": "Bearer " + TOKEN})
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def ids(path):
+    st, body = get(path)
+    check(st == 200, "%s answers 200 (%s)" % (path, body.get("error") if st != 200 else "ok"))
+    return [c["call_id"] for c in body["calls"]]
+
+
+def no_pii_in_logs():
+    logs = read_log()
+    leaked = [s for s in SECRETS if s in logs]
+    check(not leaked, "no name, UPN, device, host, feedback or address in serve's log %s" % leaked)
+
+
+def by_name(parts, name):
+    m = [p for p in parts if p.get("display_name") == name or p.get("guest_name") == name]
+    check(len(m) == 1, "participant %s present once" % name)
+    return m[0]
+
+
+# ---- cases -----------------------------------------------------------------------------------
+
+def case_api():
+    setup()
+    p = serve()
+    st, body = get("/api/calls/rec-jane-poor")
+    check(st == 200, "call detail answers")
+    call, parts = body["call"], body["participants"]
+    check(call["organizer_name"] == "Jane Doe" and
+          call["organizer_upn"] == "Jane.Doe@contoso.example" and
+          call["organizer_id"] == JANE["id"], "organiser: name, UPN, object id")
+    check(call["join_url"] == JOIN_URL and call["thread_id"] == THREAD,
+          "meeting: join URL and its thread id %s" % call["thread_id"])
+    check(call["type"] == "groupCall" and call["modalities"] == ["audio", "video"],
+          "type and modalities")
+    check(abs(call["duration_s"] - 1830) < 0.01, "duration %.1f s" % call["duration_s"])
+    check(len(parts) == 3, "three participants (%d)" % len(parts))
+    j = by_name(parts, "Jane Doe")
+    check(j["upn"] == "Jane.Doe@contoso.example" and j["user_id"] == JANE["id"], "Jane's UPN, id")
+    check(j["platform"] == "windows" and j["product"] == "teams" and j["version"] == "25306.805",
+          "Jane's client: windows teams 25306.805")
+    check(j["capture_device"] == "Jabra Evolve2 of Jane" and
+          j["render_device"] == "Speakers (Realtek)", "Jane's capture and render devices")
+    check(j["host"] == "LAPTOP-JANE", "Jane's host name")
+    check(j["connection_type"] == "wifi" and j["wifi_band"] == "frequency50GHz" and
+          j["wifi_channel"] == 36 and j["wifi_signal"] == 62 and j["bssid"] == "a8:bd:27:00:01:10",
+          "Jane's Wi-Fi: band, channel, signal, BSSID")
+    check(j["rating"] == "poor" and j["rated_poor"] is True and j["feedback_text"] == "robotic voice",
+          "Jane's rating and feedback text")
+    check(j["client_ip"] == JANE_IP and j["client_mac"] == "02:00:00:00:aa:0f",
+          "Jane's address and MAC opened (%s)" % j["client_mac"])
+    check(j["building"] and j["building"]["building"] == "HQ Tower" and
+          j["building"]["city"] == "Paris", "Jane in HQ Tower, Paris")
+    b = by_name(parts, "Bob Lyon")
+    check(b["building"]["building"] == "Lyon Office", "Bob in the Lyon Office")
+    check(b["connection_type"] == "wired" and b["wifi_band"] is None and b["wifi_channel"] is None
+          and b["wifi_signal"] is None and b["bssid"] is None,
+          "Bob wired: Wi-Fi fields null, not 0")
+    check(b["rating"] == "good" and b["rated_poor"] is False and b["feedback_text"] is None,
+          "Bob rated good, no text (null)")
+    check(b["capture_device"] is None and b["render_device"] is None, "no device names: null")
+    g = by_name(parts, "Visiting Guest")
+    check(g["display_name"] is None and g["upn"] is None and g["building"] is None,
+          "the guest: a guest name, no UPN, no building (unmapped)")
+    # a call without a join URL or organiser: null, and a peer-to-peer type
+    st, body = get("/api/calls/rec-bob-zoe")
+    check(body["call"]["type"] == "peerToPeer" and body["call"]["join_url"] is None and
+          body["call"]["thread_id"] is None and body["call"]["organizer_name"] is None,
+          "peer-to-peer call: no meeting, no organiser (null)")
+    no_pii_in_logs()
+    stop(p)
+
+
+def case_search():
+    setup()
+    p = serve()
+    both = ["rec-jane-ok", "rec-jane-poor"]
+    for who in ("Jane.Doe@contoso.example", "JANE.DOE@CONTOSO.EXAMPLE", JANE["id"],
+                JANE["id"].upper(), "Jane Doe", "  jane   DOE ", "jane doe"):
+        got = ids("/api/calls?since=1d&user=" + urllib.parse.quote(who))
+        check(sorted(got) == both, "user=%r finds Jane's two calls %s" % (who, got))
+    check(ids("/api/calls?since=1d&user=" + urllib.parse.quote("zo\u00cb \u00e5ngstr\u00d6m")) ==
+          ["rec-bob-zoe"], "a Latin-1 name in another case and spacing")
+    check(ids("/api/calls?since=1d&user=Visiting%20Guest") == ["rec-jane-poor"], "a guest's name")
+    check(ids("/api/calls?since=1d&user=Jane") == [], "a partial name finds nothing")
+    check(ids("/api/calls?since=1d&user=nobody%40contoso.example") == [], "an unknown UPN: none")
+    check(ids("/api/calls?since=1d&user=bob.lyon%40contoso.example&rating=poor") ==
+          ["rec-bob-zoe", "rec-jane-poor"], "user and rating together, newest first")
+    # rated poor: 1-2 stars (poor, bad), newest first, each with its verdict
+    st, body = get("/api/calls?since=1d&rating=poor")
+    check([c["call_id"] for c in body["calls"]] == ["rec-bob-zoe", "rec-jane-poor"],
+          "rating=poor: the two calls rated bad or poor, newest first")
+    check(all(c["verdict"] for c in body["calls"]), "each with its verdict")
+    check(ids("/api/calls?since=1d&rating=good") == ["rec-jane-ok", "rec-jane-poor"],
+          "rating=good: good and excellent")
+    # buildings
+    check(sorted(ids("/api/calls?since=1d&building=Lyon%20Office")) ==
+          ["rec-bob-zoe", "rec-jane-poor"], "building=Lyon Office: Bob's calls")
+    check(ids("/api/calls?since=1d&building=HQ%20Tower&rating=poor") == ["rec-bob-zoe",
+                                                                       "rec-jane-poor"],
+          "building and rating together")
+    check(ids("/api/calls?since=1d&building=Nowhere") == [], "an unknown building: none")
+    # bad values are named
+    for q, name in (("rating=awful", "rating"), ("user=%20%20", "user"),
+                    ("building=a%01b", "building")):
+        st, body = get("/api/calls?" + q)
+        check(st == 400 and name in body.get("error", ""), "%s: 400 naming it" % q)
+    st, body = get("/api/sites?user=jane")
+    check(st == 400, "user= only on the call list")
+    no_pii_in_logs()
+    stop(p)
+
+
+def report(*args):
+    r = run([COLLECTOR, "report", "--db", DB, "--org-key", ORGKEY, "--since", "1d"] + list(args))
+    if r.returncode != 0:
+        fail("report %s: exit %d: %s" % (args, r.returncode, r.stderr))
+    return r.stdout
+
+
+def case_report():
+    setup()
+    calls = json.loads(report("--format", "json", "--user", "jane.doe@CONTOSO.example"))
+    check([c["call_id"] for c in calls] == ["rec-jane-poor", "rec-jane-ok"],
+          "report --user UPN: Jane's calls, oldest first")
+    c = calls[0]
+    check(c["organizer_name"] == "Jane Doe" and c["thread_id"] == THREAD and
+          c["type"] == "groupCall", "report json: organiser, thread id, type")
+    j = by_name(c["participants"], "Jane Doe")
+    check(j["capture_device"] == "Jabra Evolve2 of Jane" and j["rating"] == "poor" and
+          j["building"]["building"] == "HQ Tower", "report json: device, rating, building")
+    check([c["call_id"] for c in json.loads(report("--format", "json", "--user", "Jane  DOE"))] ==
+          ["rec-jane-poor", "rec-jane-ok"], "report --user display name")
+    check([c["call_id"] for c in json.loads(report("--format", "json", "--user", JANE["id"]))] ==
+          ["rec-jane-poor", "rec-jane-ok"], "report --user object id")
+    check([c["call_id"] for c in json.loads(report("--format", "json", "--rating", "poor"))] ==
+          ["rec-jane-poor", "rec-bob-zoe"], "report --rating poor")
+    check([c["call_id"] for c in json.loads(report("--format", "json", "--building",
+                                                   "lyon office"))] ==
+          ["rec-jane-poor", "rec-bob-zoe"], "report --building (any case)")
+    table = report("--user", "Jane Doe")
+    check("who Jane Doe <Jane.Doe@contoso.example> host LAPTOP-JANE client windows teams 25306.805"
+          in table, "table: who, UPN, host, client")
+    check("capture Jabra Evolve2 of Jane, render Speakers (Realtek); network wifi frequency50GHz"
+          " ch 36 signal 62% a8:bd:27:00:01:10" in table, "table: devices and Wi-Fi")
+    check("rated poor (poor): robotic voice" in table, "table: rating and feedback")
+    check("building HQ Tower, Paris" in table, "table: building")
+    check("organiser Jane Doe <Jane.Doe@contoso.example>; thread " + THREAD in table,
+          "table: organiser and thread")
+    check(re.search(r"\bnan\b", table) is None, "no nan in the table")
+    rows = list(csv.DictReader(io.StringIO(report("--format", "csv", "--rating", "poor"))))
+    check([r["call_id"] for r in rows] == ["rec-jane-poor", "rec-bob-zoe"], "csv --rating poor")
+    check(rows[0]["rated_poor_by"] == "Jane Doe" and "Bob Lyon" in rows[0]["participant_names"]
+          and rows[0]["organizer_upn"] == "Jane.Doe@contoso.example" and
+          rows[0]["thread_id"] == THREAD, "csv: who rated it poor, names, organiser, thread")
+    r = run([COLLECTOR, "report", "--db", DB, "--org-key", ORGKEY, "--rating", "awful"])
+    check(r.returncode == 2 and "--rating" in r.stderr, "report --rating awful: usage error")
+    leaked = [s for s in SECRETS if s in r.stderr]
+    check(not leaked, "nothing personal on report's stderr")
+
+
+def chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def chrome(exe, url, shot=None, size="1400,2200"):
+    base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--no-first-run", "--disable-extensions", "--disable-background-networking",
+            "--disable-sync", "--disable-component-update",
+            "--user-data-dir=" + os.path.join(TMP, "chrome"), "--hide-scrollbars",
+            "--proxy-server=direct://", "--proxy-bypass-list=*", "--enable-logging=stderr",
+            "--v=0", "--virtual-time-budget=8000", "--window-size=" + size]
+    if shot:
+        run(base + ["--screenshot=" + shot, url], timeout=90)
+        check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "screenshot kept: " + shot)
+        return None
+    r = run(base + ["--dump-dom", url], timeout=90)
+    console = [l for l in r.stderr.splitlines() if "CONSOLE" in l]
+    check(r.returncode == 0 and "<html" in r.stdout, "chromium dumped the page")
+    check(not [l for l in console if re.search(r"error|Uncaught", l, re.I)],
+          "no console errors %s" % console[:3])
+    return r.stdout
+
+
+def case_dashboard():
+    exe = chromium()
+    if not exe:
+        skip("chromium not installed (apt-get install chromium)")
+    setup()
+    p = serve()
+    base = "http://127.0.0.1:%d/" % PORT[0]
+    dom = chrome(exe, base + "#token=%s&call=rec-jane-poor" % TOKEN)
+    people = dom[dom.index('id="call-people"'):]
+    check("Jane Doe" in people and "Bob Lyon" in people and "Visiting Guest" in people,
+          "call page: participants by name")
+    check("HQ Tower" in people and "Lyon Office" in people, "call page: buildings")
+    check("Jabra Evolve2 of Jane" in people and "LAPTOP-JANE" in people, "call page: device, host")
+    check("rated poor" in people and "robotic voice" in people, "call page: rating and feedback")
+    check("5 GHz" in people and "channel 36" in people, "call page: Wi-Fi in words")
+    check(THREAD in dom and "Jane.Doe@contoso.example" in dom, "call page: meeting and organiser")
+    poor = dom[dom.index('id="rated-poor"'):dom.index('id="calls-panel"')]
+    rows = re.findall(r'data-call="([^"]+)"', poor)
+    check(rows == ["rec-bob-zoe", "rec-jane-poor"], "Rated poor list: the two calls, newest first")
+    check(poor.count('class="verdict v-') == 2, "each with its verdict")
+    check('id="f-user"' in dom and 'id="f-building"' in dom, "filter boxes for person and building")
+    dom = chrome(exe, base + "#token=%s&user=Jane%%20Doe" % TOKEN)
+    lst = re.findall(r'data-call="([^"]+)"', dom[dom.index('id="calls"'):])
+    check(sorted(lst) == ["rec-jane-ok", "rec-jane-poor"],
+          "person filter from the address: Jane's calls only %s" % lst)
+    shot = os.path.join(WORKDIR, "dashboard-people.png")
+    chrome(exe, base + "#token=%s&call=rec-jane-poor" % TOKEN, shot, "1400,2600")
+    no_pii_in_logs()
+    stop(p)
+
+
+CASES = {"api": case_api, "search": case_search, "report": case_report,
+         "dashboard": case_dashboard}
+
+if __name__ == "__main__":
+    if CASE not in CASES:
+        fail("unknown case " + CASE)
+    CASES[CASE]()
+    shutil.rmtree(TMP, ignore_errors=True)
+    print("%s: ok" % CASE)
