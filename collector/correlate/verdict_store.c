@@ -114,6 +114,8 @@ static const char schema_v2[] =
  *   - verdict_calls_cover: the site and verdict counts and the site
  *     timeline read this index instead of the rows, each of which carries
  *     its evidence (about 1 KB);
+ *   - verdict_calls_end: the alerts' look at the calls that ended in
+ *     their window reads that range alone;
  *   - verdict_calls_join, verdict_participants_cover,
  *     verdict_participants_client: the worst clients, access points and
  *     subnets join participants and calls through indexes alone, and a
@@ -132,6 +134,7 @@ static const char schema_v3[] =
     "CREATE TRIGGER verdict_participants_graph_upd AFTER UPDATE OF evidence ON verdict_participants"
     " BEGIN " SET_GRAPH " WHERE rowid = NEW.rowid; END;"
     "CREATE INDEX verdict_calls_cover ON verdict_calls(site, verdict, \"end\", start, call_id);"
+    "CREATE INDEX verdict_calls_end ON verdict_calls(\"end\", site, verdict);"
     "CREATE INDEX verdict_calls_join ON verdict_calls(call_id, site, verdict, \"end\", start);"
     "CREATE INDEX verdict_participants_cover ON verdict_participants(call_id, verdict,"
     " client_ip_hmac, bssid, subnet, client_ip_enc);"
