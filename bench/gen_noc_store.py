@@ -172,7 +172,7 @@ INSERT INTO intervals(probe_id, site, received, start, "end", src_port, dst_port
 
 -- calls in progress: intervals up to now, no stream rows yet (the probe
 -- writes a stream's row when it ends)
--- (bench_noc_scale.py moves these to its own "now" before it measures)
+-- (bench_noc_scale.py feeds these one more minute of records, ending at its own "now", before it measures them)
 CREATE TABLE bench_meta(generated_at INT, first_live_interval INT);
 INSERT INTO bench_meta SELECT {now}, COALESCE(max(id), 0) + 1 FROM intervals;
 CREATE TEMP TABLE live(i INTEGER PRIMARY KEY, p INT, start_s INT, bad INT);
