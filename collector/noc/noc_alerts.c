@@ -416,7 +416,10 @@ static bool check(noc_alerts_t *a, int64_t now_us)
 
 /* Per site, of the calls that ended within the surge window: how many,
  * and how many were judged endpoint and cloud. A range over the "end"
- * index (verdict_calls_end, verdict schema 3): the window's calls only. */
+ * index (verdict_calls_end, verdict schema 3), named because SQLite 3.40
+ * otherwise walks verdict_calls_cover for the GROUP BY's order, every call
+ * of the store: 1,050,000 calls, a 24 h window, 19 ms of CPU instead of
+ * 39 ms, and the gap grows with the store. */
 static bool check_surge(noc_alerts_t *a, int64_t now_us)
 {
     char err[256];
@@ -425,8 +428,8 @@ static bool check_surge(noc_alerts_t *a, int64_t now_us)
     sqlite3_stmt *st;
     if (!noc_db_prepare(a->db,
                         "SELECT site, count(*), sum(verdict = 'endpoint'), sum(verdict = 'cloud')"
-                        " FROM verdict_calls WHERE \"end\" >= ?1 AND site IS NOT NULL"
-                        " AND site <> '' GROUP BY site ORDER BY site LIMIT ?2",
+                        " FROM verdict_calls INDEXED BY verdict_calls_end WHERE \"end\" >= ?1"
+                        " AND site IS NOT NULL AND site <> '' GROUP BY site ORDER BY site LIMIT ?2",
                         &st, err, sizeof err))
         return false;
     char since[32];
