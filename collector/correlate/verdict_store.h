@@ -4,7 +4,9 @@
  *   verdict_calls(call_id PK, source, site, start, end, verdict, confidence,
  *                 graph_record_id, graph_version, evaluated, evidence)
  *   verdict_participants(call_id, participant, site, client_ip_hmac,
- *                 client_ip_enc, verdict, confidence, evidence)
+ *                 client_ip_enc, verdict, confidence, evidence, bssid, subnet)
+ *                 bssid, subnet: evidence.graph.bssid/.subnet, kept by
+ *                 triggers (schema 3); never written directly
  *   verdict_streams(id PK, call_id, participant, stream_id, graph_stream_rid,
  *                 direction, media, verdict, confidence, evidence)
  *

@@ -140,6 +140,25 @@ static const opttab_opt_t opts[] = {
      "60",
      BOTH,
      0},
+    /* CQD's target for poor audio calls is under 3 %: a tenth of a site's
+     * calls judged endpoint (or cloud) is over three times that, and five
+     * calls keep one person's broken headset from raising a site alert. */
+    {{"alert-surge-calls", 0, OPTTAB_UINT, NOC(alert_surge_calls), 0, 100000, "N",
+      "Surge alert when at least N of a site's calls that ended within the surge window were "
+      "judged endpoint (or cloud), and at least the surge share of them; 0: off."},
+     "5",
+     BOTH,
+     0},
+    {{"alert-surge-share", 0, OPTTAB_UINT, NOC(alert_surge_pct), 1, 100, "PERCENT",
+      "Surge alert share: endpoint (or cloud) verdicts at least PERCENT of the site's calls."},
+     "10",
+     BOTH,
+     0},
+    {{"alert-surge-window", 0, OPTTAB_UINT, NOC(alert_surge_window_s), 60, 86400, "SECONDS",
+      "Surge alerts count the calls that ended within the last SECONDS."},
+     "900",
+     BOTH,
+     0},
     {{"alert-format", 0, OPTTAB_STR, NOC(alert_format), 0, 0, "FORMAT",
       "Webhook body: callscope, or alertmanager (Prometheus Alertmanager's webhook format)."},
      "callscope",

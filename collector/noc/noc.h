@@ -59,6 +59,13 @@ typedef struct {
     unsigned alert_live_jitter_ms;
     unsigned alert_live_window_s;
     const char *alert_format; /* "callscope" (default) or "alertmanager" */
+    /* surges of endpoint and cloud verdicts (docs/noc.md "Alerts"): at
+     * least surge_calls calls of a site that ended within surge_window_s
+     * judged endpoint (or cloud), and at least surge_pct of its calls;
+     * surge_calls 0: off */
+    unsigned alert_surge_calls;
+    unsigned alert_surge_pct;
+    unsigned alert_surge_window_s;
 } noc_cfg_t;
 
 /* The audit log's path into buf: audit_log when given, else NOC_AUDIT_FILE

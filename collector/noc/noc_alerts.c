@@ -19,10 +19,24 @@
 #define MAX_SITES_PER_CHECK 10000
 
 /* lan/wan: the share of ended calls with that verdict; live_lan/live_wan:
- * calls in progress degraded on that side now (interval records). */
-typedef enum { KIND_LAN, KIND_WAN, KIND_LIVE_LAN, KIND_LIVE_WAN, KIND_COUNT } kind_t;
+ * calls in progress degraded on that side now (interval records);
+ * endpoint/cloud: surges of those verdicts among ended calls. */
+typedef enum {
+    KIND_LAN,
+    KIND_WAN,
+    KIND_LIVE_LAN,
+    KIND_LIVE_WAN,
+    KIND_ENDPOINT,
+    KIND_CLOUD,
+    KIND_COUNT
+} kind_t;
 
-static const char *const kind_name[KIND_COUNT] = {"lan", "wan", "live_lan", "live_wan"};
+static const char *const kind_name[KIND_COUNT] = {"lan",      "wan",      "live_lan",
+                                                  "live_wan", "endpoint", "cloud"};
+
+/* The families are evaluated by their own queries; a site a family's query
+ * did not return this round is re-armed (rearm_absent). */
+typedef enum { FAMILY_SHARE, FAMILY_LIVE, FAMILY_SURGE } family_t;
 
 typedef struct {
     char site[NOC_QUERY_VALUE_MAX + 1];
@@ -131,9 +145,26 @@ static bool is_live(kind_t k)
     return k == KIND_LIVE_LAN || k == KIND_LIVE_WAN;
 }
 
+static bool is_surge(kind_t k)
+{
+    return k == KIND_ENDPOINT || k == KIND_CLOUD;
+}
+
+static family_t family_of(kind_t k)
+{
+    return is_live(k) ? FAMILY_LIVE : is_surge(k) ? FAMILY_SURGE : FAMILY_SHARE;
+}
+
 static unsigned window_of(const noc_alerts_t *a, kind_t k)
 {
-    return is_live(k) ? a->cfg.alert_live_window_s : a->cfg.alert_window_s;
+    return is_live(k)    ? a->cfg.alert_live_window_s
+           : is_surge(k) ? a->cfg.alert_surge_window_s
+                         : a->cfg.alert_window_s;
+}
+
+static unsigned threshold_of(const noc_alerts_t *a, kind_t k)
+{
+    return is_surge(k) ? a->cfg.alert_surge_pct : a->cfg.alert_threshold_pct;
 }
 
 /* The condition in words, for the log line and the annotations. */
@@ -148,6 +179,13 @@ static void describe(const noc_alerts_t *a, const crossing_t *c, const char *sit
                  c->kind == KIND_LIVE_WAN ? "inbound" : "outbound", a->cfg.alert_live_loss_pct,
                  a->cfg.alert_live_jitter_ms, a->cfg.alert_live_window_s,
                  c->kind == KIND_LIVE_WAN ? "WAN" : "LAN/Wi-Fi", a->cfg.alert_live_calls);
+    else if (is_surge(c->kind))
+        snprintf(out, len,
+                 "site \"%s\": surge of %s verdicts: %lld of %lld calls (%.1f%%) that ended in "
+                 "the last %u s (alert at %u calls and %u%%)",
+                 site, kind_name[c->kind], (long long)c->matching, (long long)c->calls,
+                 c->calls ? 100.0 * (double)c->matching / (double)c->calls : 0.0,
+                 a->cfg.alert_surge_window_s, a->cfg.alert_surge_calls, a->cfg.alert_surge_pct);
     else
         snprintf(out, len,
                  "site \"%s\": %s verdicts %.1f%% of %lld calls in the last %u s "
@@ -164,7 +202,7 @@ static json_t *callscope_payload(const noc_alerts_t *a, const crossing_t *c, con
         json_pack("{s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:s, s:s, s:s}", "type",
                   "callscope.alert", "site", c->site, "kind", kind_name[c->kind], "share_pct",
                   c->calls ? 100.0 * (double)c->matching / (double)c->calls : 0.0, "threshold_pct",
-                  (json_int_t)a->cfg.alert_threshold_pct, "calls", (json_int_t)c->calls, "matching",
+                  (json_int_t)threshold_of(a, c->kind), "calls", (json_int_t)c->calls, "matching",
                   (json_int_t)c->matching, "window_s", (json_int_t)window_of(a, c->kind),
                   "window_start", from, "time", now, "status", c->resolved ? "resolved" : "firing");
     if (j && is_live(c->kind))
@@ -172,6 +210,8 @@ static json_t *callscope_payload(const noc_alerts_t *a, const crossing_t *c, con
                                             (json_int_t)a->cfg.alert_live_calls, "loss_pct",
                                             (json_int_t)a->cfg.alert_live_loss_pct, "jitter_ms",
                                             (json_int_t)a->cfg.alert_live_jitter_ms));
+    if (j && is_surge(c->kind))
+        json_object_set_new(j, "min_calls", json_integer((json_int_t)a->cfg.alert_surge_calls));
     return j;
 }
 
@@ -186,7 +226,9 @@ static json_t *alertmanager_payload(const noc_alerts_t *a, const crossing_t *c, 
              c->kind == KIND_LAN        ? "LanVerdicts"
              : c->kind == KIND_WAN      ? "WanVerdicts"
              : c->kind == KIND_LIVE_LAN ? "LanDegradedNow"
-                                        : "WanDegradedNow");
+             : c->kind == KIND_LIVE_WAN ? "WanDegradedNow"
+             : c->kind == KIND_ENDPOINT ? "EndpointSurge"
+                                        : "CloudSurge");
     snprintf(key, sizeof key, "{}:{alertname=\"%s\", site=\"%.256s\"}", name, c->site);
     json_t *labels = json_pack("{s:s, s:s, s:s, s:s}", "alertname", name, "site", c->site, "kind",
                                kind_name[c->kind], "severity", "warning");
@@ -244,6 +286,9 @@ static bool above_of(const noc_alerts_t *a, const crossing_t *c)
 {
     if (is_live(c->kind))
         return c->matching >= (int64_t)a->cfg.alert_live_calls;
+    if (is_surge(c->kind))
+        return c->matching >= (int64_t)a->cfg.alert_surge_calls &&
+               c->matching * 100 >= (int64_t)a->cfg.alert_surge_pct * c->calls;
     return c->calls >= (int64_t)a->cfg.alert_min_calls &&
            c->matching * 100 >= (int64_t)a->cfg.alert_threshold_pct * c->calls;
 }
@@ -369,14 +414,52 @@ static bool check(noc_alerts_t *a, int64_t now_us)
     return rc == SQLITE_DONE;
 }
 
+/* Per site, of the calls that ended within the surge window: how many,
+ * and how many were judged endpoint and cloud. A range over the "end"
+ * index (verdict_calls_end, verdict schema 3), named because SQLite 3.40
+ * otherwise walks verdict_calls_cover for the GROUP BY's order, every call
+ * of the store: 1,050,000 calls, a 24 h window, 19 ms of CPU instead of
+ * 39 ms, and the gap grows with the store. */
+static bool check_surge(noc_alerts_t *a, int64_t now_us)
+{
+    char err[256];
+    if (!a->db && !(a->db = noc_db_open(a->db_path, err, sizeof err)))
+        return false;
+    sqlite3_stmt *st;
+    if (!noc_db_prepare(a->db,
+                        "SELECT site, count(*), sum(verdict = 'endpoint'), sum(verdict = 'cloud')"
+                        " FROM verdict_calls INDEXED BY verdict_calls_end WHERE \"end\" >= ?1"
+                        " AND site IS NOT NULL AND site <> '' GROUP BY site ORDER BY site LIMIT ?2",
+                        &st, err, sizeof err))
+        return false;
+    char since[32];
+    timefmt_iso(now_us - (int64_t)a->cfg.alert_surge_window_s * USEC_PER_SEC, since, sizeof since);
+    sqlite3_bind_text(st, 1, since, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, MAX_SITES_PER_CHECK);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int k = KIND_ENDPOINT; k <= KIND_CLOUD; k++) {
+            crossing_t c = {(const char *)sqlite3_column_text(st, 0),
+                            (kind_t)k,
+                            sqlite3_column_int64(st, 1),
+                            sqlite3_column_int64(st, 2 + (k - KIND_ENDPOINT)),
+                            now_us,
+                            false};
+            judge(a, &c);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE;
+}
+
 /* A site without calls in the window any more has share 0: re-armed, and
- * a firing alert of it resolved. live: the live kinds, else the shares. */
-static void rearm_absent(noc_alerts_t *a, int64_t now_us, bool live)
+ * a firing alert of it resolved; f: the family whose query just ran. */
+static void rearm_absent(noc_alerts_t *a, int64_t now_us, family_t f)
 {
     for (size_t i = 0; i < a->nstates; i++) {
         pthread_mutex_lock(&a->mu);
         state_t *s = &a->states[i];
-        bool absent = s->round != a->round && is_live(s->kind) == live;
+        bool absent = s->round != a->round && family_of(s->kind) == f;
         crossing_t c = {s->site, s->kind, 0, 0, now_us, false};
         pthread_mutex_unlock(&a->mu);
         if (absent)
@@ -392,11 +475,17 @@ void noc_alerts_tick(noc_alerts_t *a, int64_t now_us)
     a->round++;
     bool ok = check(a, now_us);
     if (ok)
-        rearm_absent(a, now_us, false);
+        rearm_absent(a, now_us, FAMILY_SHARE);
+    if (a->cfg.alert_surge_calls > 0) {
+        bool surge_ok = check_surge(a, now_us);
+        if (surge_ok)
+            rearm_absent(a, now_us, FAMILY_SURGE);
+        ok = ok && surge_ok;
+    }
     if (a->cfg.alert_live_calls > 0) { /* on its own: a store may have no verdicts yet */
         bool live_ok = check_live(a, now_us);
         if (live_ok)
-            rearm_absent(a, now_us, true);
+            rearm_absent(a, now_us, FAMILY_LIVE);
         ok = ok && live_ok;
     }
     pthread_mutex_lock(&a->mu);

@@ -1,4 +1,4 @@
-/* noc_alerts.h - site alerts, two families:
+/* noc_alerts.h - site alerts, three families:
  *
  *   lan, wan (verdicts of ended calls): per site, share = calls of that
  *     verdict / all calls at the site that ended within alert_window_s,
@@ -9,6 +9,10 @@
  *     loss over the last alert_live_window_s is above alert_live_loss_pct
  *     or jitter above alert_live_jitter_ms; above with at least
  *     alert_live_calls such calls (0: off). Works without verdict tables.
+ *   endpoint, cloud (surges, verdicts of ended calls): per site, of the
+ *     calls that ended within alert_surge_window_s, those judged endpoint
+ *     (or cloud); above with at least alert_surge_calls such calls that
+ *     are also at least alert_surge_pct of the site's calls (calls 0: off).
  *
  * Going from below to above is a crossing: it fires (webhook POST, syslog
  * and stderr line) unless the same site and kind fired less than

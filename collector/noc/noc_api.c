@@ -484,10 +484,9 @@ typedef enum { GROUP_CLIENT, GROUP_BSSID, GROUP_SUBNET } group_t;
 
 static const char *const group_expr[] = {
     [GROUP_CLIENT] = "p.client_ip_hmac",
-    [GROUP_BSSID] = "CASE WHEN json_valid(p.evidence) THEN"
-                    " json_extract(p.evidence, '$.graph.bssid') END",
-    [GROUP_SUBNET] = "CASE WHEN json_valid(p.evidence) THEN"
-                     " json_extract(p.evidence, '$.graph.subnet') END",
+    /* generated from the evidence, indexed (verdict schema 3) */
+    [GROUP_BSSID] = "p.bssid",
+    [GROUP_SUBNET] = "p.subnet",
 };
 
 static const char *const group_key[] = {

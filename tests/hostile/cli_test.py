@@ -49,7 +49,8 @@ def hostile_store(env):
                 " 'now', '-%d minutes'), strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now'), 'lan', 0.9, %s, 1,"
                 " '2026-01-01T00:00:00Z', %s);\n" %
                 (q(cid), 10 + i, q(cid), q(json.dumps({"rule": cid}))))
-        sql += ("INSERT INTO verdict_participants VALUES(%s, %s, 'hq', NULL, NULL, 'lan', 0.8, '{}');\n"
+        sql += ("INSERT INTO verdict_participants(call_id, participant, site, client_ip_hmac, client_ip_enc, verdict, confidence, evidence)"
+                " VALUES(%s, %s, 'hq', NULL, NULL, 'lan', 0.8, '{}');\n"
                 % (q(cid), q("caller" + cid)))
     path = os.path.join(env.tmp, "fixture.sql")
     with open(path, "w") as f:

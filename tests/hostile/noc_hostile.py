@@ -47,7 +47,8 @@ INSERT INTO verdict_calls SELECT 'call-' || i, 'joined', 'site' || (i %% 4),
   ELSE 'endpoint' END, 0.9, 'rec-' || i, 1, '2026-01-01T00:00:00Z',
   '{"rule":"fixture","graph":{"bssid":"aa:bb:cc:00:' || (i %% 97) || '","subnet":"10.' || (i %% 13) || '.0.0"}}'
   FROM n;
-INSERT INTO verdict_participants SELECT call_id, 'caller', site,
+INSERT INTO verdict_participants(call_id, participant, site, client_ip_hmac, client_ip_enc, verdict, confidence, evidence)
+  SELECT call_id, 'caller', site,
   pii_hash('ip', '10.9.' || (rowid %% 50) || '.' || (rowid %% 100)), NULL, verdict, 0.8, evidence
   FROM verdict_calls;
 """

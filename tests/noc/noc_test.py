@@ -81,19 +81,6 @@ INSERT INTO verdict_history(call_id, at, verdict, confidence, source, provisiona
          'outbound-loss-at-probe');
 """
 
-VERDICT_SCHEMA = """
-CREATE TABLE IF NOT EXISTS verdict_calls(call_id TEXT PRIMARY KEY, source TEXT NOT NULL, site TEXT,
-  start TEXT NOT NULL, end TEXT NOT NULL, verdict TEXT NOT NULL, confidence REAL NOT NULL,
-  graph_record_id TEXT, graph_version INTEGER, evaluated TEXT NOT NULL, evidence TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS verdict_participants(call_id TEXT NOT NULL, participant TEXT NOT NULL,
-  site TEXT, client_ip_hmac BLOB, client_ip_enc BLOB, verdict TEXT NOT NULL, confidence REAL NOT NULL,
-  evidence TEXT NOT NULL, PRIMARY KEY(call_id, participant));
-CREATE TABLE IF NOT EXISTS verdict_streams(id INTEGER PRIMARY KEY, call_id TEXT NOT NULL,
-  participant TEXT NOT NULL, stream_id INTEGER, graph_stream_rid INTEGER, direction TEXT,
-  media TEXT, verdict TEXT NOT NULL, confidence REAL NOT NULL, evidence TEXT NOT NULL);
-"""
-
-
 def q(s):
     return "NULL" if s is None else "'" + str(s).replace("'", "''") + "'"
 
@@ -113,7 +100,8 @@ def call_sql(cid, site, verdict, start_min, conf=0.9, source="joined", ev=None, 
 def participant_sql(cid, part, site, ip, verdict, ev):
     hm = "pii_hash('ip', %s)" % q(ip) if ip else "NULL"
     enc = "pii_seal('verdict_participants.client_ip', %s)" % q(ip) if ip else "NULL"
-    return ("INSERT INTO verdict_participants VALUES(%s,%s,%s,%s,%s,%s,0.8,%s);\n" %
+    return ("INSERT INTO verdict_participants(call_id, participant, site, client_ip_hmac, client_ip_enc, verdict, confidence, evidence)"
+            " VALUES(%s,%s,%s,%s,%s,%s,0.8,%s);\n" %
             (q(cid), q(part), q(site), hm, enc, q(verdict), q(ev)))
 
 
@@ -200,7 +188,13 @@ def base_fixture():
                 "mos": 2.9, "packets": 3000}
     graph_bad = {"avg_loss_pct": 7.0, "avg_jitter_ms": 38.0, "max_jitter_ms": 55, "bssid": "aa:bb:cc:00:11:22",
                  "subnet": "10.1.0.0", "connection_type": "wifi", "wifi_signal": -71}
-    sql = VERDICT_SCHEMA
+    # The verdict tables come from the collector's own migrations (correlate
+    # on the store), never from a copy of their schema that would drift.
+    r = subprocess.run([COLLECTOR, "correlate", "--db", DB, "--org-key", ORGKEY, "--since", "60s"],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        fail("correlate (schema): " + r.stderr)
+    sql = ""
     # hq: lan (wifi client), healthy, wan; branch: wan, endpoint; a call with broken evidence.
     sql += call_sql("call-hq-lan", "hq", "lan", 30, ev=evidence("outbound-loss-at-probe",
                                                                  wire_bad, graph_bad))

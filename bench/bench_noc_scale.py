@@ -1,0 +1,389 @@
+#!/usr/bin/env python3
+"""bench_noc_scale.py - the NOC API and dashboard on a month of a
+20,000-person organisation (issue 13 "At scale", issue 15 item 4).
+
+    bench_noc_scale.py [--build build-dev] [--dir /tmp/callscope-noc-scale]
+                       [--calls 1050000] [--regenerate] [--runs 30]
+                       [--no-dashboard] [--collector PATH]
+
+Generates the store with gen_noc_store.py unless DIR already holds one
+(--regenerate replaces it), migrates it with the collector under test
+('correlate', as 'run' does on start: a store made by an older collector
+gets the newer verdict indexes here, and the time it takes is printed),
+then starts 'callscope-collector serve' on loopback and times, one request
+at a time, RUNS requests of each case (a timeline case asks for a
+different call each time): p50, p95 and the largest, after one untimed
+warm-up request per case (the first read of a cold store is printed apart).
+Then the dashboard's main page in headless Chromium, driven through the
+DevTools protocol: the time from navigation start (the page's own
+performance.now()) until the page says "ready" (live panel, sites and the
+call list loaded), cold (first load of a fresh browser) and warm.
+Goal (issue 13): every API case p95 under 200 ms, the page under 1 s.
+"cpu ms" is serve's own CPU time (user + system, /proc, 10 ms ticks) per
+request, averaged over the runs: on a shared machine the wall times carry
+the wait for a core, the CPU time does not.
+Not a test: it prints figures; exit status 0 unless something failed to run.
+"""
+import argparse
+import base64
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import gen_noc_store  # noqa: E402
+
+
+def pct(xs, p):
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
+
+
+class Serve:
+    def __init__(self, collector, d, extra=()):
+        self.log = open(os.path.join(d, "serve.log"), "w+")
+        self.p = subprocess.Popen(
+            [collector, "serve", "--db", os.path.join(d, "collector.db"), "--org-key",
+             os.path.join(d, "org.key"), "--token-file", os.path.join(d, "noc.token"),
+             "--bind", "127.0.0.1:0", "--no-syslog", "--alert-check", "3600"] + list(extra),
+            stdout=self.log, stderr=self.log)
+        with open(os.path.join(d, "noc.token")) as f:
+            self.token = f.readline().strip()
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            self.log.seek(0)
+            m = re.search(r"listening on port (\d+)", self.log.read())
+            if m:
+                self.port = int(m.group(1))
+                return
+            if self.p.poll() is not None:
+                self.log.seek(0)
+                sys.exit("serve exited: " + self.log.read())
+            time.sleep(0.05)
+        sys.exit("serve did not start")
+
+    def cpu(self):
+        """serve's CPU seconds so far (user + system, 10 ms ticks)."""
+        with open("/proc/%d/stat" % self.p.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def get(self, path, timeout=60):
+        """(status, seconds, bytes)."""
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path),
+                                     headers={"Authorization": "Bearer " + self.token})
+        t = time.monotonic()
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                body = r.read()
+                st = r.status
+        except urllib.error.HTTPError as e:
+            body = e.read()
+            st = e.code
+        return st, time.monotonic() - t, body
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+
+
+def cases(db, runs):
+    """[(name, [paths])]: the dashboard's requests and the API's filters."""
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    recent = [r[0] for r in con.execute(
+        "SELECT call_id FROM verdict_calls WHERE \"end\" >= strftime('%Y-%m-%dT%H:%M:%S', 'now',"
+        " '-3 hours') AND source <> 'cloud-only' ORDER BY random() LIMIT ?", (runs,))]
+    older = [r[0] for r in con.execute(
+        "SELECT call_id FROM verdict_calls WHERE \"end\" < strftime('%Y-%m-%dT%H:%M:%S', 'now',"
+        " '-4 hours') ORDER BY random() LIMIT ?", (runs,))]
+    site = con.execute("SELECT site FROM verdict_calls WHERE site IS NOT NULL LIMIT 1").fetchone()[0]
+    con.close()
+    client = "10.0.3.7"  # one of the generator's 20,000 people (10.i/65536.i/256.i)
+    rep = lambda p: [p] * runs  # noqa: E731
+    return [
+        ("calls: dashboard default (since=24h)", rep("/api/calls?since=24h")),
+        ("calls: no parameters", rep("/api/calls")),
+        ("calls: since=30d&verdict=lan", rep("/api/calls?since=30d&verdict=lan")),
+        ("calls: since=24h&site=S", rep("/api/calls?since=24h&site=" + site)),
+        ("calls: since=30d&site=S&verdict=wan", rep("/api/calls?since=30d&site=%s&verdict=wan" % site)),
+        ("calls: since=30d&client=IP", rep("/api/calls?since=30d&client=" + client)),
+        ("calls: offset=5000", rep("/api/calls?since=30d&offset=5000")),
+        ("sites: since=24h (main page)", rep("/api/sites?since=24h")),
+        ("sites: since=30d", rep("/api/sites?since=30d")),
+        ("site summary: since=24h", rep("/api/sites/%s?since=24h&bucket=3600" % site)),
+        ("site summary: since=7d", rep("/api/sites/%s?since=7d&bucket=21600" % site)),
+        ("site summary: since=30d", rep("/api/sites/%s?since=30d&bucket=86400" % site)),
+        ("call timeline: ended in the last 3 h", ["/api/calls/%s/timeline" % c for c in recent]),
+        ("call timeline: older (no intervals)", ["/api/calls/%s/timeline" % c for c in older]),
+        ("call page: /api/calls/ID", ["/api/calls/%s" % c for c in recent]),
+        ("live", rep("/api/live")),
+        ("live: site=S", rep("/api/live?site=" + site)),
+        ("clients: since=24h", rep("/api/clients?since=24h&limit=100")),
+    ], now
+
+
+def bench_api(srv, db, runs, only=None):
+    print("\n%-40s %4s %8s %8s %8s %8s %8s  %s" % ("case", "n", "p50 ms", "p95 ms", "max ms",
+                                                  "cold ms", "cpu ms", "status / size"))
+    worst95 = {}
+    todo, _ = cases(db, runs)
+    for name, paths in todo:
+        if only and not re.search(only, name):
+            continue
+        if name.startswith("live") and paths:
+            feed_live(db)
+        if not paths:
+            print("%-40s (no data for it)" % name)
+            continue
+        st, cold, body = srv.get(paths[0])
+        times, codes, size = [], set(), len(body)
+        cpu0 = srv.cpu()
+        for p in paths:
+            st, dt, body = srv.get(p)
+            times.append(dt)
+            codes.add(st)
+        cpu = (srv.cpu() - cpu0) / len(paths)
+        p95 = pct(times, 95)
+        worst95[name] = p95
+        print("%-40s %4d %8.1f %8.1f %8.1f %8.1f %8.1f  %s %d B%s" %
+              (name, len(times), pct(times, 50) * 1e3, p95 * 1e3, max(times) * 1e3, cold * 1e3,
+               cpu * 1e3,
+               "/".join(str(c) for c in sorted(codes)), size,
+               "  OVER 200 ms" if p95 >= 0.2 else ""), flush=True)
+    return worst95
+
+
+# ---- the dashboard in headless Chromium, through the DevTools protocol -------------------
+
+class WebSocket:
+    """Just enough of RFC 6455 for the DevTools protocol on loopback."""
+
+    def __init__(self, url):
+        m = re.match(r"ws://([^:/]+):(\d+)(/.*)", url)
+        self.s = socket.create_connection((m.group(1), int(m.group(2))), timeout=30)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.s.sendall(("GET %s HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\n"
+                        "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                        "Sec-WebSocket-Version: 13\r\n\r\n" %
+                        (m.group(3), m.group(1), m.group(2), key)).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += self.s.recv(1)
+        if b" 101 " not in head.split(b"\r\n")[0]:
+            raise RuntimeError("websocket: " + head.decode(errors="replace"))
+        self.next_id = 0
+
+    def _read(self, n):
+        b = b""
+        while len(b) < n:
+            c = self.s.recv(n - len(b))
+            if not c:
+                raise RuntimeError("websocket closed")
+            b += c
+        return b
+
+    def send(self, obj):
+        data = json.dumps(obj).encode()
+        mask = os.urandom(4)
+        n = len(data)
+        hdr = struct.pack("!B", 0x81)
+        if n < 126:
+            hdr += struct.pack("!B", 0x80 | n)
+        elif n < 65536:
+            hdr += struct.pack("!BH", 0x80 | 126, n)
+        else:
+            hdr += struct.pack("!BQ", 0x80 | 127, n)
+        self.s.sendall(hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def recv(self):
+        msg = b""
+        while True:
+            b0, b1 = self._read(2)
+            n = b1 & 0x7F
+            if n == 126:
+                n = struct.unpack("!H", self._read(2))[0]
+            elif n == 127:
+                n = struct.unpack("!Q", self._read(8))[0]
+            msg += self._read(n)
+            if b0 & 0x80:
+                return json.loads(msg)
+
+    def call(self, method, **params):
+        self.next_id += 1
+        self.send({"id": self.next_id, "method": method, "params": params})
+        while True:
+            r = self.recv()
+            if r.get("id") == self.next_id:
+                if "error" in r:
+                    raise RuntimeError("%s: %s" % (method, r["error"]))
+                return r.get("result", {})
+
+
+READY_JS = ("(() => { const s = document.getElementById('status');"
+            " return JSON.stringify([s ? s.dataset.state : null, performance.now(),"
+            " document.querySelectorAll('#calls tbody tr, table tbody tr').length,"
+            " s ? s.textContent : '']); })()")
+
+
+def bench_dashboard(srv, runs, workdir):
+    exe = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
+                if shutil.which(n)), None)
+    if not exe:
+        print("\ndashboard: skipped, chromium not installed")
+        return None
+    prof = tempfile.mkdtemp(prefix="chrome-", dir=workdir)
+    p = subprocess.Popen([exe, "--headless", "--no-sandbox", "--disable-gpu",
+                          "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions",
+                          "--disable-background-networking", "--disable-sync",
+                          "--disable-component-update", "--user-data-dir=" + prof,
+                          "--proxy-server=direct://", "--proxy-bypass-list=*",
+                          "--window-size=1600,1000", "--remote-debugging-port=0", "about:blank"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        port = None
+        deadline = time.time() + 60
+        while time.time() < deadline and port is None:
+            line = p.stderr.readline()
+            m = re.search(r"DevTools listening on ws://[^:]+:(\d+)/", line)
+            if m:
+                port = int(m.group(1))
+        threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
+        targets = json.load(urllib.request.urlopen("http://127.0.0.1:%d/json/list" % port))
+        page = next(t for t in targets if t["type"] == "page")
+        ws = WebSocket(page["webSocketDebuggerUrl"])
+        url = "http://127.0.0.1:%d/#token=%s" % (srv.port, srv.token)
+        times = []
+        rows = 0
+        for i in range(runs + 1):
+            ws.call("Page.navigate", url="about:blank")
+            time.sleep(0.2)
+            ws.call("Page.navigate", url=url)
+            t_end = time.monotonic() + 30
+            state = None
+            while time.monotonic() < t_end:
+                v = ws.call("Runtime.evaluate", expression=READY_JS, returnByValue=True)
+                state, ms, rows, text = json.loads(v["result"]["value"])
+                if state in ("ready", "error"):
+                    break
+                time.sleep(0.005)
+            if state != "ready":
+                print("\ndashboard: page state %s (%s) after %.1f s" % (state, text, ms / 1e3))
+                return None
+            times.append(ms / 1e3)
+        cold, warm = times[0], times[1:]
+        print("\ndashboard main page in headless Chromium %s (navigation start to \"ready\":"
+              " live panel, sites, call list; %d call rows):" %
+              (subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip(),
+               rows))
+        print("  cold (fresh browser): %.0f ms; then %d loads: p50 %.0f ms, p95 %.0f ms, max %.0f ms%s"
+              % (cold * 1e3, len(warm), pct(warm, 50) * 1e3, pct(warm, 95) * 1e3,
+                 max(warm) * 1e3, "  OVER 1 s" if max(pct(warm, 95), cold) >= 1.0 else ""))
+        return max(cold, pct(warm, 95))
+    finally:
+        p.kill()
+        p.wait()
+        shutil.rmtree(prof, ignore_errors=True)
+
+
+LIVE_STREAMS = []  # the generator's live streams, read once (feed_live)
+
+
+def feed_live(db):
+    """The probes' side of the calls in progress: one more minute of
+    interval records (6 x 10 s, the newest ending now) for each of the
+    generator's live streams, as their probes would have sent them. Run
+    before the live cases and the dashboard: /api/live counts a stream
+    only while its records keep arriving (docs/noc.md)."""
+    t = time.monotonic()
+    con = sqlite3.connect(db)
+    if not LIVE_STREAMS:
+        first = con.execute("SELECT first_live_interval FROM bench_meta").fetchone()[0]
+        LIVE_STREAMS.extend(con.execute(
+            "SELECT probe_id, site, src_port, dst_port, ssrc, direction, packets, lost, loss_pct,"
+            " jitter_ms_max, src_ip_hmac, dst_ip_hmac, record FROM intervals WHERE id >= ?"
+            " GROUP BY ssrc, src_port, dst_port", (first,)))
+    now = time.time()
+    iso = lambda x: time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(x))  # noqa: E731
+    rows = [(s[0], s[1], iso(now - 10 * k + 1), iso(now - 10 * k - 10), iso(now - 10 * k)) + s[2:]
+            for k in (5, 4, 3, 2, 1, 0) for s in LIVE_STREAMS]
+    con.executemany(
+        "INSERT INTO intervals(probe_id, site, received, start, \"end\", src_port, dst_port,"
+        " ssrc, direction, packets, lost, loss_pct, jitter_ms_max, src_ip_hmac, dst_ip_hmac,"
+        " record) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    con.commit()
+    con.close()
+    print("  (fed %d interval records of %d streams in progress, the newest ending now, in %.1f s)"
+          % (len(rows), len(LIVE_STREAMS), time.monotonic() - t), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", default=os.path.join(HERE, "..", "build-dev"))
+    ap.add_argument("--collector", help="the collector to measure (default: BUILD's)")
+    ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "callscope-noc-scale"))
+    ap.add_argument("--calls", type=int, default=1050000)
+    ap.add_argument("--interval-hours", type=float, default=3.0)
+    ap.add_argument("--live-calls", type=int, default=1500)
+    ap.add_argument("--regenerate", action="store_true")
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--no-dashboard", action="store_true")
+    ap.add_argument("--only", help="the API cases whose name matches this regular expression")
+    ap.add_argument("--no-migrate", action="store_true",
+                    help="serve the store as it is (measure an older schema)")
+    a = ap.parse_args()
+    collector = a.collector or os.path.join(a.build, "collector", "callscope-collector")
+    fixture = os.path.join(a.build, "tests", "noc", "noc_fixture")
+    db = os.path.join(a.dir, "collector.db")
+    if a.regenerate or not os.path.exists(db):
+        gen_noc_store.generate(collector, fixture, a.dir, a.calls, a.interval_hours, a.live_calls)
+    if not a.no_migrate:
+        t = time.monotonic()
+        gen_noc_store.run([collector, "correlate", "--db", db, "--org-key",
+                           os.path.join(a.dir, "org.key"), "--since", "60s"])
+        print("migrated (correlate on the store) in %.1f s" % (time.monotonic() - t))
+    feed_live(db)  # reads the live streams once, before serve starts
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    counts = {t: con.execute("SELECT count(*) FROM %s" % t).fetchone()[0]
+              for t in ("verdict_calls", "verdict_participants", "verdict_streams", "streams",
+                        "intervals")}
+    ver = con.execute("SELECT version FROM migrations WHERE component = 'verdict'").fetchone()
+    con.close()
+    print("store %s: %.2f GB, verdict schema %s; %s" %
+          (db, os.path.getsize(db) / 1e9, ver[0] if ver else "?",
+           ", ".join("%s %d" % kv for kv in counts.items())))
+    print("machine: %d cores, load average %.1f" % (os.cpu_count(), os.getloadavg()[0]))
+    srv = Serve(collector, a.dir)
+    try:
+        api = bench_api(srv, db, a.runs, a.only)
+        dash = None
+        if not a.no_dashboard:
+            feed_live(db)
+            dash = bench_dashboard(srv, max(5, a.runs // 3), a.dir)
+    finally:
+        srv.stop()
+    over = [n for n, v in api.items() if v >= 0.2]
+    print("\nAPI cases with p95 at or over 200 ms: %s" % (", ".join(over) if over else "none"))
+    if dash is not None:
+        print("dashboard main page: %s" % ("under 1 s" if dash < 1.0 else "OVER 1 s"))
+
+
+if __name__ == "__main__":
+    main()
