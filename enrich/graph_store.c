@@ -174,14 +174,23 @@ static bool migrate_v2(sqlite3 *db, char *err, size_t errlen)
 
 static const sqldb_step_t migrations[] = {{1, NULL, migrate_v1}, {2, NULL, migrate_v2}};
 
-/* graph_participant (participants_v2), a component of its own. */
+/* graph_participant (participants_v2), a component of its own; its name
+ * key columns (as migration 2 gives the other kinds) from the start. */
 static bool participants_v1(sqlite3 *db, char *err, size_t errlen)
 {
-    return create_kind(db, GRAPH_PARTICIPANT, err, errlen) &&
-           exec(db,
-                "CREATE INDEX graph_participant_user ON graph_participant(user_id_hmac);"
-                "CREATE INDEX graph_participant_upn ON graph_participant(user_upn_hmac);",
-                err, errlen);
+    const graph_kind_info_t *ki = graph_kind(GRAPH_PARTICIPANT);
+    sqlbuf_t b = {.len = 0, .overflow = false};
+    for (size_t i = 0; i < ki->nfields; i++)
+        if (name_keyed(&ki->fields[i]))
+            sb_add(&b, "ALTER TABLE %s ADD COLUMN %s_key_hmac BLOB;\n", ki->table,
+                   ki->fields[i].column);
+    sb_add(&b, "CREATE INDEX graph_participant_user ON graph_participant(user_id_hmac);"
+               "CREATE INDEX graph_participant_upn ON graph_participant(user_upn_hmac);");
+    if (b.overflow) {
+        snprintf(err, errlen, "graph store: participant schema too long");
+        return false;
+    }
+    return create_kind(db, GRAPH_PARTICIPANT, err, errlen) && exec(db, b.s, err, errlen);
 }
 static const sqldb_step_t participant_migrations[] = {{1, NULL, participants_v1}};
 
@@ -296,7 +305,7 @@ static bool backfill_names(graph_store_t *st, char *err, size_t errlen)
     if (!exec(st->db, "BEGIN IMMEDIATE", err, errlen))
         return false;
     bool ok = true;
-    for (int k = 0; ok && k < GRAPH_NKINDS; k++) {
+    for (int k = 0; ok && k < GRAPH_NKINDS_ALL; k++) {
         const graph_kind_info_t *ki = graph_kind((graph_kind_t)k);
         for (size_t i = 0; ok && i < ki->nfields; i++)
             if (name_keyed(&ki->fields[i]))
