@@ -28,7 +28,8 @@ struct probe {
     client_table_t *clients;
     output_t *out;
     probe_counters_t c;
-    usec_t now, pkt_ts, last_expire, next_interval, first_ts, last_progress_wall, last_health_wall;
+    usec_t now, pkt_ts, last_expire, next_interval, interval_start, first_ts, last_progress_wall,
+        last_health_wall;
     unsigned since_chores; /* packets since progress/health last looked at the clock */
     bool finished;
 };
@@ -271,20 +272,30 @@ static void on_tcp(probe_t *p, flow_t *f, int dir, const pkt_t *pk)
 
 static void emit_intervals(probe_t *p, usec_t end);
 
+/* Closes the interval windows that end at or before now. Called before a
+ * packet is handled: a window is [start, end), so a packet at or past its
+ * end belongs to the next one. */
+static void intervals_due(probe_t *p)
+{
+    if (p->cfg.interval_s == 0)
+        return;
+    if (p->next_interval == 0) {
+        p->interval_start = p->now;
+        p->next_interval = p->now + (usec_t)p->cfg.interval_s * USEC_PER_SEC;
+    }
+    while (p->now >= p->next_interval) {
+        emit_intervals(p, p->next_interval);
+        p->next_interval += (usec_t)p->cfg.interval_s * USEC_PER_SEC;
+    }
+}
+
 static void housekeeping(probe_t *p)
 {
     if (p->now - p->last_expire >= USEC_PER_SEC || p->now < p->last_expire) {
         flow_table_expire(p->ft, p->now);
         p->last_expire = p->now;
     }
-    if (p->cfg.interval_s == 0)
-        return;
-    if (p->next_interval == 0)
-        p->next_interval = p->now + (usec_t)p->cfg.interval_s * USEC_PER_SEC;
-    while (p->now >= p->next_interval) {
-        emit_intervals(p, p->next_interval);
-        p->next_interval += (usec_t)p->cfg.interval_s * USEC_PER_SEC;
-    }
+    intervals_due(p);
 }
 
 static void handle_packet(probe_t *p, const pkt_t *pk)
@@ -328,6 +339,7 @@ void probe_feed(probe_t *p, int dlt, const uint8_t *data, uint32_t caplen, uint3
     if (ts_us > p->now)
         p->now = ts_us;
     p->pkt_ts = ts_us;
+    intervals_due(p);
     decode_reason_t r = decode_frame(dlt, data, caplen, wirelen, ts_us, &pk);
     p->c.reason[r]++;
     if (r == DECODE_OK) {
@@ -350,7 +362,7 @@ static void interval_flow(void *ctx, flow_t *f)
 {
     interval_ctx_t *ic = ctx;
     probe_t *p = ic->p;
-    usec_t start = ic->end - (usec_t)p->cfg.interval_s * USEC_PER_SEC;
+    usec_t start = p->interval_start;
     for (rtp_stream_t *s = f->streams; s; s = s->next) {
         if (s->packets < p->cfg.min_stream_packets)
             continue;
@@ -370,6 +382,7 @@ static void emit_intervals(probe_t *p, usec_t end)
 {
     interval_ctx_t ic = {p, end};
     flow_table_each(p->ft, interval_flow, &ic);
+    p->interval_start = end;
 }
 
 /* ---- life cycle --------------------------------------------------------- */
