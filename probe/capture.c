@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,8 @@ struct capture {
     usec_t latest;      /* the latest packet time read so far */
     uint64_t file_backwards;
     usec_t file_worst_back;
+    int live_fd;                  /* live: the socket polled for the read timeout */
+    volatile sig_atomic_t broken; /* capture_break() was called */
 };
 
 static bool set_filter(capture_t *c, char *err, size_t errlen);
@@ -174,6 +178,18 @@ static bool open_live(capture_t *c, char *err, size_t errlen)
     }
     if (rc > 0)
         LOG_WARN("capture on %s: %s", c->cfg.iface, pcap_statustostr(rc));
+    /* libpcap's TPACKET_V3 read blocks until a block fills or its timer
+     * retires a non-empty one: on an idle port it never returns, and the
+     * probe's idle chores (flow expiry, interval windows, progress, SIGHUP)
+     * would wait for the next packet. Non-blocking reads and our own poll()
+     * with the read timeout give a CAPTURE_TIMEOUT every timeout_ms. */
+    c->live_fd = pcap_get_selectable_fd(c->pcap);
+    if (c->live_fd >= 0 && pcap_setnonblock(c->pcap, 1, ebuf) != 0) {
+        LOG_WARN("capture on %s: cannot read without blocking (%s): idle chores wait for "
+                 "packets",
+                 c->cfg.iface, ebuf);
+        c->live_fd = -1;
+    }
     if (!after_open(c, err, errlen))
         return false;
     log_listening(c);
@@ -358,7 +374,17 @@ static capture_result_t next_pcap(capture_t *c, capture_pkt_t *pkt, char *err, s
 {
     struct pcap_pkthdr *h;
     const u_char *data;
+    if (c->broken)
+        return CAPTURE_END;
     int rc = pcap_next_ex(c->pcap, &h, &data);
+    if (rc == 0 && c->cfg.iface && c->live_fd >= 0) {
+        /* nothing queued: wait up to the read timeout (a signal ends it) */
+        struct pollfd pfd = {.fd = c->live_fd, .events = POLLIN};
+        (void)poll(&pfd, 1, c->cfg.timeout_ms);
+        if (c->broken)
+            return CAPTURE_END;
+        rc = pcap_next_ex(c->pcap, &h, &data);
+    }
     if (rc == 1) {
         pkt->data = data;
         pkt->caplen = h->caplen;
@@ -402,6 +428,8 @@ capture_result_t capture_next(capture_t *c, capture_pkt_t *pkt, char *err, size_
 
 void capture_break(capture_t *c)
 {
+    if (c)
+        c->broken = 1;
     if (c && c->pcap)
         pcap_breakloop(c->pcap);
 }

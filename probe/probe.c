@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,18 @@ struct probe {
         last_health_wall;
     unsigned since_chores; /* packets since progress/health last looked at the clock */
     bool finished;
+    /* SIGHUP */
+    _Atomic(probe_reload_t *) pending; /* posted by any thread, taken by p's */
+    volatile sig_atomic_t *reload_flag;
+    void (*reload_fn)(void *ctx);
+    void *reload_ctx;
+    char ranges_path[4096]; /* cfg.ranges_file after a reload */
+};
+
+struct probe_reload {
+    classify_ranges_t *ranges;
+    char ranges_path[4096];
+    unsigned interval_s, progress_s, min_stream_packets;
 };
 
 /* ---- records at flow end ------------------------------------------------ */
@@ -456,6 +469,13 @@ int probe_run(probe_t *p, volatile sig_atomic_t *stop)
             rc = 1;
             break;
         }
+        /* between two packets: a reload (SIGHUP) takes effect here */
+        if (p->reload_flag && *p->reload_flag) {
+            *p->reload_flag = 0;
+            p->reload_fn(p->reload_ctx);
+        }
+        if (atomic_load_explicit(&p->pending, memory_order_relaxed))
+            probe_reload_apply(p);
         if (r == CAPTURE_PACKET)
             probe_feed(p, pkt.dlt, pkt.data, pkt.caplen, pkt.wirelen, pkt.ts);
         else if (p->cfg.cap.iface) /* idle live link: let time pass */
@@ -667,6 +687,8 @@ void probe_free(probe_t **pp)
     if (!pp || !*pp)
         return;
     probe_t *p = *pp;
+    probe_reload_t *pending = atomic_exchange(&p->pending, NULL);
+    probe_reload_free(&pending);
     char err[256];
     if (p->ft)
         flow_table_free(&p->ft); /* flushes: records still reach the output */
@@ -683,4 +705,99 @@ void probe_free(probe_t **pp)
 const probe_counters_t *probe_counters(const probe_t *p)
 {
     return &p->c;
+}
+
+/* ---- SIGHUP ------------------------------------------------------------- */
+
+probe_reload_t *probe_reload_new(const probe_cfg_t *cfg, char *err, size_t errlen)
+{
+    probe_reload_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (strlen(cfg->ranges_file) >= sizeof r->ranges_path) {
+        snprintf(err, errlen, "ranges file name too long");
+        free(r);
+        return NULL;
+    }
+    r->ranges = classify_ranges_load(cfg->ranges_file, err, errlen);
+    if (!r->ranges) {
+        free(r);
+        return NULL;
+    }
+    snprintf(r->ranges_path, sizeof r->ranges_path, "%s", cfg->ranges_file);
+    r->interval_s = cfg->interval_s;
+    r->progress_s = cfg->progress_s;
+    r->min_stream_packets = cfg->min_stream_packets;
+    return r;
+}
+
+void probe_reload_free(probe_reload_t **r)
+{
+    if (!r || !*r)
+        return;
+    classify_ranges_free(&(*r)->ranges);
+    free(*r);
+    *r = NULL;
+}
+
+void probe_reload_post(probe_t *p, probe_reload_t *r)
+{
+    probe_reload_t *old = atomic_exchange_explicit(&p->pending, r, memory_order_acq_rel);
+    probe_reload_free(&old);
+}
+
+void probe_set_reload_hook(probe_t *p, volatile sig_atomic_t *flag, void (*fn)(void *ctx),
+                           void *ctx)
+{
+    p->reload_flag = fn ? flag : NULL;
+    p->reload_fn = fn;
+    p->reload_ctx = ctx;
+}
+
+static void discard_window(void *ctx, flow_t *f)
+{
+    (void)ctx;
+    for (rtp_stream_t *s = f->streams; s; s = s->next) {
+        rtp_window_t d;
+        rtp_stream_take_window(s, &d);
+    }
+}
+
+/* A new interval length starts a new window now: the window in progress
+ * is written up to now (old length > 0), or what streams gathered while
+ * intervals were off is dropped, so no window spans two lengths. */
+static void change_interval(probe_t *p, unsigned interval_s)
+{
+    if (p->cfg.interval_s && p->next_interval && p->now > p->interval_start)
+        emit_intervals(p, p->now);
+    else if (!p->cfg.interval_s)
+        flow_table_each(p->ft, discard_window, NULL);
+    p->cfg.interval_s = interval_s;
+    p->next_interval = 0; /* the next packet or idle tick starts it */
+}
+
+bool probe_reload_apply(probe_t *p)
+{
+    probe_reload_t *r = atomic_exchange_explicit(&p->pending, NULL, memory_order_acq_rel);
+    if (!r)
+        return false;
+    classify_ranges_swap(p->cls, r->ranges);
+    r->ranges = NULL;
+    memcpy(p->ranges_path, r->ranges_path, sizeof p->ranges_path);
+    p->cfg.ranges_file = p->ranges_path;
+    if (r->interval_s != p->cfg.interval_s)
+        change_interval(p, r->interval_s);
+    p->cfg.progress_s = r->progress_s;
+    p->cfg.min_stream_packets = r->min_stream_packets;
+    char who[32] = "";
+    if (p->cfg.cap.workers > 1)
+        snprintf(who, sizeof who, "worker %u: ", p->cfg.cap.worker);
+    LOG_INFO("%sreloaded: ranges %s (%zu Teams prefixes), interval %u s, progress %u s, "
+             "min-stream-packets %u",
+             who, p->ranges_path, classify_ranges_count(p->cls), p->cfg.interval_s,
+             p->cfg.progress_s, p->cfg.min_stream_packets);
+    probe_reload_free(&r);
+    return true;
 }
