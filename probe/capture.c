@@ -7,6 +7,7 @@
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ struct capture {
     usec_t latest;      /* the latest packet time read so far */
     uint64_t file_backwards;
     usec_t file_worst_back;
+    uint64_t *sizes;              /* files: their sizes, in reading order (NULL: unknown) */
+    uint64_t total;               /* their sum */
     int live_fd;                  /* live: the socket polled for the read timeout */
     volatile sig_atomic_t broken; /* capture_break() was called */
 };
@@ -278,6 +281,47 @@ static void file_done(capture_t *c)
     c->file_worst_back = 0;
 }
 
+/* The files' sizes for --progress; none when one is stdin or not a
+ * regular file (a pipe has no size). */
+static void measure_files(capture_t *c)
+{
+    size_t n = 0;
+    while (c->cfg.files[n])
+        n++;
+    c->sizes = calloc(n, sizeof *c->sizes);
+    for (size_t i = 0; c->sizes && i < n; i++) {
+        struct stat st;
+        if (strcmp(c->cfg.files[i], "-") == 0 || stat(c->cfg.files[i], &st) != 0 ||
+            !S_ISREG(st.st_mode)) {
+            free(c->sizes);
+            c->sizes = NULL;
+            return;
+        }
+        c->sizes[i] = (uint64_t)st.st_size;
+        c->total += c->sizes[i];
+    }
+}
+
+bool capture_progress(capture_t *c, uint64_t *done, uint64_t *total)
+{
+    if (c->cfg.iface || !c->sizes)
+        return false;
+    uint64_t d = 0;
+    for (size_t i = 0; i < c->file_index; i++)
+        d += c->sizes[i];
+    if (c->file)
+        d += capture_file_offset(c->file);
+    else if (c->pcap) {
+        long pos = ftell(pcap_file(c->pcap));
+        d += pos > 0 ? (uint64_t)pos : 0;
+    } else {
+        d = c->total; /* all read */
+    }
+    *done = d < c->total ? d : c->total;
+    *total = c->total;
+    return true;
+}
+
 capture_t *capture_open(const capture_cfg_t *cfg, char *err, size_t errlen)
 {
     capture_t *c = calloc(1, sizeof *c);
@@ -295,6 +339,8 @@ capture_t *capture_open(const capture_cfg_t *cfg, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
         else
             ok = open_file(c, c->cfg.files[0], err, errlen);
+        if (ok)
+            measure_files(c);
     } else {
         snprintf(err, errlen, "no interface (-i) and no capture file (-r) given");
         ok = false;
@@ -320,6 +366,7 @@ void capture_close(capture_t **pc)
         return;
     close_current(*pc);
     free((*pc)->order);
+    free((*pc)->sizes);
     free((*pc)->filebuf);
     free(*pc);
     *pc = NULL;

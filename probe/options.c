@@ -119,7 +119,9 @@ static const opttab_opt_t opts[] = {
      0,
      0},
     {{"progress", 0, OPTTAB_UINT, CFG(progress_s), 0, 3600, "SECONDS",
-      "Log a progress line every SECONDS of wall time; 0: off."},
+      "Log a progress line every SECONDS of wall time: packets and rates (zero on an idle "
+      "port), and on files the percent of bytes read over all -r files and the time left; "
+      "0: off."},
      "0",
      0,
      0},

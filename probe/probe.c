@@ -12,6 +12,7 @@
 #include "flow_table.h"
 #include "log.h"
 #include "output.h"
+#include "progress.h"
 #include "records.h"
 #include "rtp.h"
 #include "rtp_stream.h"
@@ -39,6 +40,9 @@ struct probe {
     void (*reload_fn)(void *ctx);
     void *reload_ctx;
     char ranges_path[4096]; /* cfg.ranges_file after a reload */
+    /* --progress: the run's start, and the counts at the previous line */
+    usec_t run_start_wall;
+    uint64_t progress_packets, progress_bytes;
 };
 
 struct probe_reload {
@@ -439,6 +443,35 @@ fail:
 
 static void health(probe_t *p);
 
+static void progress_line(probe_t *p, usec_t wall)
+{
+    const flow_table_stats_t *fs = flow_table_stats(p->ft);
+    progress_t pr = {
+        .elapsed_s = (double)(wall - p->run_start_wall) / 1e6,
+        .since_s = (double)(wall - p->last_progress_wall) / 1e6,
+        .packets = p->c.packets,
+        .packets_since = p->c.packets - p->progress_packets,
+        .bytes_since = p->c.bytes - p->progress_bytes,
+        .decoded = p->c.decoded,
+        .streams = p->c.streams_reported,
+        .active_flows = fs->active,
+    };
+    if (p->cap)
+        pr.files = capture_progress(p->cap, &pr.read_bytes, &pr.total_bytes);
+    if (p->cap && p->cfg.cap.iface) {
+        capture_stats_t cs;
+        capture_stats(p->cap, &cs);
+        pr.live = cs.stats_available;
+        pr.kernel_drops = cs.kernel_dropped;
+    }
+    char line[512];
+    progress_format(&pr, line, sizeof line);
+    LOG_INFO("%s", line);
+    p->last_progress_wall = wall;
+    p->progress_packets = p->c.packets;
+    p->progress_bytes = p->c.bytes;
+}
+
 static void progress(probe_t *p)
 {
     if (p->cfg.progress_s == 0)
@@ -446,11 +479,7 @@ static void progress(probe_t *p)
     usec_t wall = timefmt_now();
     if (wall - p->last_progress_wall < (usec_t)p->cfg.progress_s * USEC_PER_SEC)
         return;
-    p->last_progress_wall = wall;
-    const flow_table_stats_t *fs = flow_table_stats(p->ft);
-    LOG_INFO("progress: %llu packets, %llu decoded, %u active flows, %llu streams reported",
-             (unsigned long long)p->c.packets, (unsigned long long)p->c.decoded, fs->active,
-             (unsigned long long)p->c.streams_reported);
+    progress_line(p, wall);
 }
 
 int probe_run(probe_t *p, volatile sig_atomic_t *stop)
@@ -459,6 +488,7 @@ int probe_run(probe_t *p, volatile sig_atomic_t *stop)
     int rc = 0;
     if (!p->cap)
         return 0;
+    p->run_start_wall = p->last_progress_wall = timefmt_now();
     while (!stop || !*stop) {
         capture_pkt_t pkt;
         capture_result_t r = capture_next(p->cap, &pkt, err, sizeof err);
@@ -486,6 +516,8 @@ int probe_run(probe_t *p, volatile sig_atomic_t *stop)
             health(p);
         }
     }
+    if (p->cfg.progress_s && !p->cfg.cap.iface)
+        progress_line(p, timefmt_now()); /* files: the last line says done */
     uint64_t decode_drops = 0;
     for (int i = 1; i < DECODE_SKIP_FIRST; i++)
         decode_drops += p->c.reason[i];
