@@ -36,9 +36,9 @@ static void test_files_line(void)
     char line[512];
     progress_format(&p, line, sizeof line);
     printf("%s\n", line);
-    CHECK(strcmp(line, "progress: 25.0 % of 1.20 GB read, about 30 s left; 5000 packets (500 "
-                       "pkt/s, 1.0 Mbit/s), 4990 decoded, 3 active flows, 7 streams reported") ==
-          0);
+    CHECK(strcmp(line,
+                 "progress: 25.0 % of 1.20 GB read, about 30 s left; 5000 packets (500 "
+                 "pkt/s, 1.0 Mbit/s), 4990 decoded, 3 active flows, 7 streams reported") == 0);
     p.read_bytes = p.total_bytes;
     progress_format(&p, line, sizeof line);
     CHECK(strstr(line, "progress: 100.0 % of 1.20 GB read, done; ") == line);
