@@ -28,10 +28,13 @@ struct capture {
     usec_t latest;      /* the latest packet time read so far */
     uint64_t file_backwards;
     usec_t file_worst_back;
-    uint64_t *sizes;              /* files: their sizes, in reading order (NULL: unknown) */
-    uint64_t total;               /* their sum */
-    int live_fd;                  /* live: the socket polled for the read timeout */
-    volatile sig_atomic_t broken; /* capture_break() was called */
+    uint64_t *sizes; /* files: their sizes, in reading order (NULL: unknown) */
+    uint64_t total;  /* their sum */
+    int live_fd;     /* live: the socket polled for the read timeout */
+    volatile sig_atomic_t broken;
+    usec_t joined_at; /* worker > 0: when it joined the fanout group */
+    uint64_t before_join;
+        /* packets skipped: captured before that */ /* capture_break() was called */
 };
 
 static bool set_filter(capture_t *c, char *err, size_t errlen);
@@ -42,8 +45,18 @@ static bool after_open(capture_t *c, char *err, size_t errlen)
     c->dlt = pcap_datalink(c->pcap);
     if (!set_filter(c, err, errlen))
         return false;
-    return c->cfg.fanout_group == 0 ||
-           capture_fanout_join(pcap_fileno(c->pcap), c->cfg.fanout_group, err, errlen);
+    if (c->cfg.fanout_group == 0)
+        return true;
+    if (!capture_fanout_join(pcap_fileno(c->pcap), c->cfg.fanout_group, err, errlen))
+        return false;
+    /* Until it joins, a later worker's socket gets every packet, and the
+     * group (worker 0 on) gets them too: those would be counted twice
+     * (seen live on a veth: 60-70 packets of each stream when traffic
+     * flowed while the workers started). Kernel time stamps before the
+     * join mark them. */
+    if (c->cfg.worker > 0)
+        c->joined_at = timefmt_now();
+    return true;
 }
 
 static bool set_filter(capture_t *c, char *err, size_t errlen)
@@ -364,6 +377,10 @@ void capture_close(capture_t **pc)
 {
     if (!pc || !*pc)
         return;
+    if ((*pc)->before_join)
+        LOG_INFO("%s worker %u: %" PRIu64 " packets captured before joining the fanout group "
+                 "left out (the group had them)",
+                 (*pc)->cfg.iface, (*pc)->cfg.worker, (*pc)->before_join);
     close_current(*pc);
     free((*pc)->order);
     free((*pc)->sizes);
@@ -430,6 +447,11 @@ static capture_result_t next_pcap(capture_t *c, capture_pkt_t *pkt, char *err, s
         (void)poll(&pfd, 1, c->cfg.timeout_ms);
         if (c->broken)
             return CAPTURE_END;
+        rc = pcap_next_ex(c->pcap, &h, &data);
+    }
+    while (rc == 1 && c->joined_at &&
+           (usec_t)h->ts.tv_sec * USEC_PER_SEC + h->ts.tv_usec < c->joined_at) {
+        c->before_join++;
         rc = pcap_next_ex(c->pcap, &h, &data);
     }
     if (rc == 1) {

@@ -1,7 +1,10 @@
 /* callscope-probe: parse options, run the probe, report. */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "options.h"
@@ -95,6 +98,24 @@ static void reload(void *ctx)
     options_free(&next);
 }
 
+/* One probe: a thread of its own builds reloads, so the capture thread
+ * never stops for the ranges file and nDPI (the workers' watcher does the
+ * same for several). */
+static atomic_bool g_run_over;
+
+static void *reload_thread(void *ctx)
+{
+    const struct timespec tick = {0, 100 * 1000 * 1000};
+    while (!atomic_load(&g_run_over)) {
+        if (g_reload) {
+            g_reload = 0;
+            reload(ctx);
+        }
+        nanosleep(&tick, NULL);
+    }
+    return NULL;
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -161,8 +182,14 @@ int main(int argc, char **argv)
     g_probe = p;
     rctx.n = 1;
     rctx.probes[0] = p;
-    probe_set_reload_hook(p, &g_reload, reload, &rctx);
+    pthread_t rth;
+    bool rth_ok = pthread_create(&rth, NULL, reload_thread, &rctx) == 0;
+    if (!rth_ok)
+        LOG_WARN("cannot start the reload thread: SIGHUP is ignored");
     rc = probe_run(p, &g_stop);
+    atomic_store(&g_run_over, true);
+    if (rth_ok)
+        pthread_join(rth, NULL);
     g_probe = NULL;
     probe_finish(p);
     probe_free(&p);

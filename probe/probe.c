@@ -36,10 +36,7 @@ struct probe {
     bool finished;
     /* SIGHUP */
     _Atomic(probe_reload_t *) pending; /* posted by any thread, taken by p's */
-    volatile sig_atomic_t *reload_flag;
-    void (*reload_fn)(void *ctx);
-    void *reload_ctx;
-    char ranges_path[4096]; /* cfg.ranges_file after a reload */
+    char ranges_path[4096];            /* cfg.ranges_file after a reload */
     /* --progress: the run's start, and the counts at the previous line */
     usec_t run_start_wall;
     uint64_t progress_packets, progress_bytes;
@@ -500,10 +497,6 @@ int probe_run(probe_t *p, volatile sig_atomic_t *stop)
             break;
         }
         /* between two packets: a reload (SIGHUP) takes effect here */
-        if (p->reload_flag && *p->reload_flag) {
-            *p->reload_flag = 0;
-            p->reload_fn(p->reload_ctx);
-        }
         if (atomic_load_explicit(&p->pending, memory_order_relaxed))
             probe_reload_apply(p);
         if (r == CAPTURE_PACKET)
@@ -778,14 +771,6 @@ void probe_reload_post(probe_t *p, probe_reload_t *r)
 {
     probe_reload_t *old = atomic_exchange_explicit(&p->pending, r, memory_order_acq_rel);
     probe_reload_free(&old);
-}
-
-void probe_set_reload_hook(probe_t *p, volatile sig_atomic_t *flag, void (*fn)(void *ctx),
-                           void *ctx)
-{
-    p->reload_flag = fn ? flag : NULL;
-    p->reload_fn = fn;
-    p->reload_ctx = ctx;
 }
 
 static void discard_window(void *ctx, flow_t *f)

@@ -89,9 +89,5 @@ void probe_reload_post(probe_t *p, probe_reload_t *r);
 /* Applies a posted reload now, in p's thread (probe_run() does this between
  * packets). True when one was applied. */
 bool probe_reload_apply(probe_t *p);
-/* probe_run() calls fn(ctx) in p's thread when *flag is non-zero (after
- * clearing it): the signal handler sets the flag, fn builds and posts. */
-void probe_set_reload_hook(probe_t *p, volatile sig_atomic_t *flag, void (*fn)(void *ctx),
-                           void *ctx);
 
 #endif
