@@ -34,7 +34,7 @@ struct capture {
     volatile sig_atomic_t broken;
     usec_t joined_at; /* worker > 0: when it joined the fanout group */
     uint64_t before_join;
-        /* packets skipped: captured before that */ /* capture_break() was called */
+    /* packets skipped: captured before that */ /* capture_break() was called */
 };
 
 static bool set_filter(capture_t *c, char *err, size_t errlen);
