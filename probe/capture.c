@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,13 @@ struct capture {
     usec_t latest;      /* the latest packet time read so far */
     uint64_t file_backwards;
     usec_t file_worst_back;
+    uint64_t *sizes; /* files: their sizes, in reading order (NULL: unknown) */
+    uint64_t total;  /* their sum */
+    int live_fd;     /* live: the socket polled for the read timeout */
+    volatile sig_atomic_t broken;
+    usec_t joined_at; /* worker > 0: when it joined the fanout group */
+    uint64_t before_join;
+    /* packets skipped: captured before that */ /* capture_break() was called */
 };
 
 static bool set_filter(capture_t *c, char *err, size_t errlen);
@@ -35,8 +45,18 @@ static bool after_open(capture_t *c, char *err, size_t errlen)
     c->dlt = pcap_datalink(c->pcap);
     if (!set_filter(c, err, errlen))
         return false;
-    return c->cfg.fanout_group == 0 ||
-           capture_fanout_join(pcap_fileno(c->pcap), c->cfg.fanout_group, err, errlen);
+    if (c->cfg.fanout_group == 0)
+        return true;
+    if (!capture_fanout_join(pcap_fileno(c->pcap), c->cfg.fanout_group, err, errlen))
+        return false;
+    /* Until it joins, a later worker's socket gets every packet, and the
+     * group (worker 0 on) gets them too: those would be counted twice
+     * (seen live on a veth: 60-70 packets of each stream when traffic
+     * flowed while the workers started). Kernel time stamps before the
+     * join mark them. */
+    if (c->cfg.worker > 0)
+        c->joined_at = timefmt_now();
+    return true;
 }
 
 static bool set_filter(capture_t *c, char *err, size_t errlen)
@@ -174,6 +194,18 @@ static bool open_live(capture_t *c, char *err, size_t errlen)
     }
     if (rc > 0)
         LOG_WARN("capture on %s: %s", c->cfg.iface, pcap_statustostr(rc));
+    /* libpcap's TPACKET_V3 read blocks until a block fills or its timer
+     * retires a non-empty one: on an idle port it never returns, and the
+     * probe's idle chores (flow expiry, interval windows, progress, SIGHUP)
+     * would wait for the next packet. Non-blocking reads and our own poll()
+     * with the read timeout give a CAPTURE_TIMEOUT every timeout_ms. */
+    c->live_fd = pcap_get_selectable_fd(c->pcap);
+    if (c->live_fd >= 0 && pcap_setnonblock(c->pcap, 1, ebuf) != 0) {
+        LOG_WARN("capture on %s: cannot read without blocking (%s): idle chores wait for "
+                 "packets",
+                 c->cfg.iface, ebuf);
+        c->live_fd = -1;
+    }
     if (!after_open(c, err, errlen))
         return false;
     log_listening(c);
@@ -262,6 +294,47 @@ static void file_done(capture_t *c)
     c->file_worst_back = 0;
 }
 
+/* The files' sizes for --progress; none when one is stdin or not a
+ * regular file (a pipe has no size). */
+static void measure_files(capture_t *c)
+{
+    size_t n = 0;
+    while (c->cfg.files[n])
+        n++;
+    c->sizes = calloc(n, sizeof *c->sizes);
+    for (size_t i = 0; c->sizes && i < n; i++) {
+        struct stat st;
+        if (strcmp(c->cfg.files[i], "-") == 0 || stat(c->cfg.files[i], &st) != 0 ||
+            !S_ISREG(st.st_mode)) {
+            free(c->sizes);
+            c->sizes = NULL;
+            return;
+        }
+        c->sizes[i] = (uint64_t)st.st_size;
+        c->total += c->sizes[i];
+    }
+}
+
+bool capture_progress(capture_t *c, uint64_t *done, uint64_t *total)
+{
+    if (c->cfg.iface || !c->sizes)
+        return false;
+    uint64_t d = 0;
+    for (size_t i = 0; i < c->file_index; i++)
+        d += c->sizes[i];
+    if (c->file)
+        d += capture_file_offset(c->file);
+    else if (c->pcap) {
+        long pos = ftell(pcap_file(c->pcap));
+        d += pos > 0 ? (uint64_t)pos : 0;
+    } else {
+        d = c->total; /* all read */
+    }
+    *done = d < c->total ? d : c->total;
+    *total = c->total;
+    return true;
+}
+
 capture_t *capture_open(const capture_cfg_t *cfg, char *err, size_t errlen)
 {
     capture_t *c = calloc(1, sizeof *c);
@@ -279,6 +352,8 @@ capture_t *capture_open(const capture_cfg_t *cfg, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
         else
             ok = open_file(c, c->cfg.files[0], err, errlen);
+        if (ok)
+            measure_files(c);
     } else {
         snprintf(err, errlen, "no interface (-i) and no capture file (-r) given");
         ok = false;
@@ -302,8 +377,13 @@ void capture_close(capture_t **pc)
 {
     if (!pc || !*pc)
         return;
+    if ((*pc)->before_join)
+        LOG_INFO("%s worker %u: %" PRIu64 " packets captured before joining the fanout group "
+                 "left out (the group had them)",
+                 (*pc)->cfg.iface, (*pc)->cfg.worker, (*pc)->before_join);
     close_current(*pc);
     free((*pc)->order);
+    free((*pc)->sizes);
     free((*pc)->filebuf);
     free(*pc);
     *pc = NULL;
@@ -358,7 +438,22 @@ static capture_result_t next_pcap(capture_t *c, capture_pkt_t *pkt, char *err, s
 {
     struct pcap_pkthdr *h;
     const u_char *data;
+    if (c->broken)
+        return CAPTURE_END;
     int rc = pcap_next_ex(c->pcap, &h, &data);
+    if (rc == 0 && c->cfg.iface && c->live_fd >= 0) {
+        /* nothing queued: wait up to the read timeout (a signal ends it) */
+        struct pollfd pfd = {.fd = c->live_fd, .events = POLLIN};
+        (void)poll(&pfd, 1, c->cfg.timeout_ms);
+        if (c->broken)
+            return CAPTURE_END;
+        rc = pcap_next_ex(c->pcap, &h, &data);
+    }
+    while (rc == 1 && c->joined_at &&
+           (usec_t)h->ts.tv_sec * USEC_PER_SEC + h->ts.tv_usec < c->joined_at) {
+        c->before_join++;
+        rc = pcap_next_ex(c->pcap, &h, &data);
+    }
     if (rc == 1) {
         pkt->data = data;
         pkt->caplen = h->caplen;
@@ -402,6 +497,8 @@ capture_result_t capture_next(capture_t *c, capture_pkt_t *pkt, char *err, size_
 
 void capture_break(capture_t *c)
 {
+    if (c)
+        c->broken = 1;
     if (c && c->pcap)
         pcap_breakloop(c->pcap);
 }

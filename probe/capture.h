@@ -66,4 +66,9 @@ void capture_stats(capture_t *c, capture_stats_t *out);
  * counters), and the probe's decode drops. Nothing for files. */
 void capture_log_summary(capture_t *c, uint64_t captured, uint64_t decode_drops);
 
+/* Files: bytes read so far (whole files before the open one, and the open
+ * one's position) and the sum of the -r files' sizes. False for live
+ * capture and for input without a size (stdin, a pipe). */
+bool capture_progress(capture_t *c, uint64_t *done, uint64_t *total);
+
 #endif

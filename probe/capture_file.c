@@ -35,6 +35,7 @@ struct pcap_file {
     bool nsec;
     int dlt;
     uint32_t snapshot;
+    uint64_t read_bytes; /* read() so far (the file header included) */
 };
 
 static bool read_u32(cur_t *c, bool big_endian, uint32_t *v)
@@ -106,6 +107,7 @@ static size_t fill(capture_file_t *f, size_t need)
             break;
         }
         f->len += (size_t)r;
+        f->read_bytes += (uint64_t)r;
     }
     return f->len - f->head;
 }
@@ -217,4 +219,9 @@ capture_file_result_t capture_file_next(capture_file_t *f, capture_file_pkt_t *p
     pkt->ts = (usec_t)(int32_t)sec * USEC_PER_SEC + usec;
     f->head += REC_HDR_LEN + caplen;
     return CAPTURE_FILE_PACKET;
+}
+
+uint64_t capture_file_offset(const capture_file_t *f)
+{
+    return f->read_bytes - (f->len - f->head);
 }

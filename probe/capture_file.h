@@ -50,4 +50,8 @@ int capture_file_dlt(const capture_file_t *f);
 capture_file_result_t capture_file_next(capture_file_t *f, capture_file_pkt_t *pkt, char *err,
                                         size_t errlen);
 
+/* Bytes of the file consumed so far: its header and the records handed out
+ * (what --progress counts). */
+uint64_t capture_file_offset(const capture_file_t *f);
+
 #endif

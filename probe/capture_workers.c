@@ -1,6 +1,8 @@
 #include "capture_workers.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@ typedef struct {
     pthread_t th;
     volatile sig_atomic_t *stop;
     int rc;
+    atomic_bool done;
     char json[PATH_MAX_LEN], spool[PATH_MAX_LEN];
 } worker_t;
 
@@ -84,10 +87,41 @@ static void *run_one(void *arg)
 {
     worker_t *wk = arg;
     wk->rc = probe_run(wk->probe, wk->stop);
+    atomic_store(&wk->done, true);
     return NULL;
 }
 
-int capture_workers_run(capture_workers_t *w, volatile sig_atomic_t *stop)
+unsigned capture_workers_count(const capture_workers_t *w)
+{
+    return w->n;
+}
+
+probe_t *capture_workers_probe(capture_workers_t *w, unsigned k)
+{
+    return k < w->n ? w->w[k].probe : NULL;
+}
+
+/* The calling thread, while the workers run: reloads on request. */
+static void watch(capture_workers_t *w, unsigned started, volatile sig_atomic_t *reload,
+                  void (*on_reload)(void *ctx), void *ctx)
+{
+    const struct timespec tick = {0, 100 * 1000 * 1000};
+    for (;;) {
+        unsigned done = 0;
+        for (unsigned k = 0; k < started; k++)
+            done += atomic_load(&w->w[k].done);
+        if (done == started)
+            return;
+        if (reload && *reload && on_reload) {
+            *reload = 0;
+            on_reload(ctx);
+        }
+        nanosleep(&tick, NULL); /* a signal cuts it short */
+    }
+}
+
+int capture_workers_run(capture_workers_t *w, volatile sig_atomic_t *stop,
+                        volatile sig_atomic_t *reload, void (*on_reload)(void *ctx), void *ctx)
 {
     int rc = 0;
     unsigned started = 0;
@@ -102,6 +136,7 @@ int capture_workers_run(capture_workers_t *w, volatile sig_atomic_t *stop)
         }
         started++;
     }
+    watch(w, started, reload, on_reload, ctx);
     for (unsigned k = 0; k < started; k++) {
         pthread_join(w->w[k].th, NULL);
         if (w->w[k].rc)

@@ -20,8 +20,15 @@ typedef struct workers capture_workers_t;
 capture_workers_t *capture_workers_new(const probe_cfg_t *cfg, unsigned n, char *err,
                                        size_t errlen);
 /* Runs them until the captures end or *stop, then finishes them (final
- * records). Returns 0, or 1 when a worker's capture failed. */
-int capture_workers_run(capture_workers_t *w, volatile sig_atomic_t *stop);
+ * records). Returns 0, or 1 when a worker's capture failed. Meanwhile the
+ * calling thread calls on_reload(ctx) whenever *reload is set (SIGHUP;
+ * cleared first), within 100 ms: it builds each worker's new settings
+ * aside and posts them (probe_reload_post), and each worker swaps them in
+ * between two of its packets. reload may be NULL. */
+int capture_workers_run(capture_workers_t *w, volatile sig_atomic_t *stop,
+                        volatile sig_atomic_t *reload, void (*on_reload)(void *ctx), void *ctx);
+unsigned capture_workers_count(const capture_workers_t *w);
+probe_t *capture_workers_probe(capture_workers_t *w, unsigned k);
 /* Frees the probes (draining their exports). */
 void capture_workers_free(capture_workers_t **w);
 /* Makes every worker's capture return soon; async-signal-safe. */

@@ -22,11 +22,17 @@ typedef struct {
     bool used;
 } endpoint_t;
 
-struct classify {
-    classify_cfg_t cfg;
+struct classify_ranges {
     struct ndpi_detection_module_struct *ndpi;
     netprefix_t teams[MAX_PREFIXES];
     size_t nteams;
+    uint64_t flows; /* flows whose nDPI state began with this module */
+    bool retired;   /* swapped out: freed when flows reaches 0 */
+};
+
+struct classify {
+    classify_cfg_t cfg;
+    classify_ranges_t *cur;
     siphash_key_t key;
     endpoint_t ep_cache[EP_CACHE_SIZE];
     classify_stats_t st;
@@ -54,8 +60,8 @@ const classify_stats_t *classify_stats(const classify_t *c)
 
 /* ---- Teams ranges ------------------------------------------------------- */
 
-static bool add_range(classify_t *c, const char *text, const char *path, int lineno, char *err,
-                      size_t errlen)
+static bool add_range(classify_ranges_t *c, const char *text, const char *path, int lineno,
+                      char *err, size_t errlen)
 {
     char buf[80];
     size_t n = strcspn(text, "@ \t\r\n");
@@ -73,7 +79,7 @@ static bool add_range(classify_t *c, const char *text, const char *path, int lin
     return true;
 }
 
-static bool load_ranges(classify_t *c, const char *path, char *err, size_t errlen)
+static bool load_ranges(classify_ranges_t *c, const char *path, char *err, size_t errlen)
 {
     FILE *fp = fopen(path, "r");
     if (!fp) {
@@ -100,10 +106,70 @@ static bool load_ranges(classify_t *c, const char *path, char *err, size_t errle
 
 bool classify_is_teams_addr(const classify_t *c, const netaddr_t *a)
 {
-    for (size_t i = 0; i < c->nteams; i++)
-        if (netprefix_contains(&c->teams[i], a))
+    const classify_ranges_t *r = c->cur;
+    for (size_t i = 0; i < r->nteams; i++)
+        if (netprefix_contains(&r->teams[i], a))
             return true;
     return false;
+}
+
+size_t classify_ranges_count(const classify_t *c)
+{
+    return c->cur->nteams;
+}
+
+void classify_ranges_free(classify_ranges_t **pr)
+{
+    if (!pr || !*pr)
+        return;
+    if ((*pr)->ndpi)
+        ndpi_exit_detection_module((*pr)->ndpi);
+    free(*pr);
+    *pr = NULL;
+}
+
+classify_ranges_t *classify_ranges_load(const char *path, char *err, size_t errlen)
+{
+    classify_ranges_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (!load_ranges(r, path, err, errlen))
+        goto fail;
+    r->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
+    if (!r->ndpi) {
+        snprintf(err, errlen, "nDPI initialisation failed");
+        goto fail;
+    }
+    NDPI_PROTOCOL_BITMASK all;
+    NDPI_BITMASK_SET_ALL(all);
+    ndpi_set_protocol_detection_bitmask2(r->ndpi, &all);
+    if (ndpi_load_protocols_file(r->ndpi, (char *)path) != 0) {
+        snprintf(err, errlen, "nDPI could not load protocol file %s", path);
+        goto fail;
+    }
+    ndpi_finalize_initialization(r->ndpi);
+    return r;
+fail:
+    classify_ranges_free(&r);
+    return NULL;
+}
+
+/* The set is no longer current: freed now or by its last flow. */
+static void ranges_retire(classify_ranges_t *r)
+{
+    if (!r)
+        return;
+    r->retired = true;
+    if (r->flows == 0)
+        classify_ranges_free(&r);
+}
+
+void classify_ranges_swap(classify_t *c, classify_ranges_t *r)
+{
+    ranges_retire(c->cur);
+    c->cur = r;
 }
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -117,33 +183,19 @@ classify_t *classify_new(const classify_cfg_t *cfg, char *err, size_t errlen)
     }
     c->cfg = *cfg;
     siphash_key_random(&c->key);
-    if (!load_ranges(c, cfg->ranges_file, err, errlen))
-        goto fail;
-    c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
-    if (!c->ndpi) {
-        snprintf(err, errlen, "nDPI initialisation failed");
-        goto fail;
+    c->cur = classify_ranges_load(cfg->ranges_file, err, errlen);
+    if (!c->cur) {
+        free(c);
+        return NULL;
     }
-    NDPI_PROTOCOL_BITMASK all;
-    NDPI_BITMASK_SET_ALL(all);
-    ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
-    if (ndpi_load_protocols_file(c->ndpi, (char *)cfg->ranges_file) != 0) {
-        snprintf(err, errlen, "nDPI could not load protocol file %s", cfg->ranges_file);
-        goto fail;
-    }
-    ndpi_finalize_initialization(c->ndpi);
     return c;
-fail:
-    classify_free(&c);
-    return NULL;
 }
 
 void classify_free(classify_t **pc)
 {
     if (!pc || !*pc)
         return;
-    if ((*pc)->ndpi)
-        ndpi_exit_detection_module((*pc)->ndpi);
+    ranges_retire((*pc)->cur); /* flows still holding nDPI state free it last */
     free(*pc);
     *pc = NULL;
 }
@@ -257,7 +309,7 @@ static void ndpi_settle(classify_t *c, flow_t *f, ndpi_protocol r)
     f->ndpi_master = r.master_protocol;
     f->ndpi_app = r.app_protocol;
     f->not_media = proto_never_media(r.master_protocol, r.app_protocol);
-    ndpi_protocol2name(c->ndpi, r, f->ndpi_name, sizeof f->ndpi_name);
+    ndpi_protocol2name(f->ranges->ndpi, r, f->ndpi_name, sizeof f->ndpi_name);
     if (f->key.proto == IPPROTO_UDP &&
         (is_teams_proto(r.app_protocol) || is_teams_proto(r.master_protocol)))
         ep_remember(c, f);
@@ -272,7 +324,7 @@ static void ndpi_done(classify_t *c, flow_t *f)
         return;
     if (f->ndpi_master == NDPI_PROTOCOL_UNKNOWN && f->ndpi_app == NDPI_PROTOCOL_UNKNOWN) {
         uint8_t guessed = 0;
-        ndpi_protocol r = ndpi_detection_giveup(c->ndpi, f->ndpi, 1, &guessed);
+        ndpi_protocol r = ndpi_detection_giveup(f->ranges->ndpi, f->ndpi, 1, &guessed);
         c->st.ndpi_giveups++;
         ndpi_settle(c, f, r);
     }
@@ -290,18 +342,20 @@ void classify_packet(classify_t *c, flow_t *f, const pkt_t *p)
             f->ndpi_done = true;
             return;
         }
+        f->ranges = c->cur;
+        c->cur->flows++;
         c->st.ndpi_flows++;
     }
     uint32_t len = p->l3_len > 65535 ? 65535 : p->l3_len;
-    ndpi_protocol r = ndpi_detection_process_packet(c->ndpi, f->ndpi, p->l3, (unsigned short)len,
-                                                    (uint64_t)(p->ts / 1000));
+    ndpi_protocol r = ndpi_detection_process_packet(f->ranges->ndpi, f->ndpi, p->l3,
+                                                    (unsigned short)len, (uint64_t)(p->ts / 1000));
     c->st.ndpi_packets++;
     f->ndpi_packets++;
     bool detected =
         r.app_protocol != NDPI_PROTOCOL_UNKNOWN || r.master_protocol != NDPI_PROTOCOL_UNKNOWN;
     if (detected)
         ndpi_settle(c, f, r);
-    if ((detected && !ndpi_extra_dissection_possible(c->ndpi, f->ndpi)) ||
+    if ((detected && !ndpi_extra_dissection_possible(f->ranges->ndpi, f->ndpi)) ||
         f->ndpi_packets >= c->cfg.ndpi_max_packets)
         ndpi_done(c, f);
 }
@@ -312,6 +366,10 @@ void classify_flow_release(flow_t *f)
         ndpi_free_flow(f->ndpi);
         f->ndpi = NULL;
     }
+    classify_ranges_t *r = f->ranges;
+    f->ranges = NULL;
+    if (r && --r->flows == 0 && r->retired)
+        classify_ranges_free(&r);
 }
 
 /* ---- the decision ------------------------------------------------------- */

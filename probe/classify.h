@@ -19,6 +19,15 @@
 
 typedef struct classify classify_t;
 
+/* One reading of the ranges file: the probe's Teams prefixes and an nDPI
+ * module loaded with the same file. SIGHUP builds a new one aside
+ * (classify_ranges_load, any thread) and the probe's own thread swaps it in
+ * between packets (classify_ranges_swap). A flow keeps the module its nDPI
+ * state began with until that state is freed (at most --ndpi-packets
+ * packets, or the flow's end), so no flow changes module halfway; the old
+ * module is freed when its last flow lets go. */
+typedef struct classify_ranges classify_ranges_t;
+
 typedef struct {
     const char *ranges_file;   /* nDPI protocol file with Teams ranges */
     unsigned ndpi_max_packets; /* packets per flow given to nDPI */
@@ -31,6 +40,18 @@ typedef struct {
 /* NULL with a message in err on failure (unreadable ranges file...). */
 classify_t *classify_new(const classify_cfg_t *cfg, char *err, size_t errlen);
 void classify_free(classify_t **c);
+
+/* Reads the ranges file into a new, unused set. NULL with err (the file
+ * cannot be read, a prefix does not parse, no Teams prefix, nDPI refuses
+ * it): the caller keeps what it has. */
+classify_ranges_t *classify_ranges_load(const char *path, char *err, size_t errlen);
+/* Frees a set never swapped in. */
+void classify_ranges_free(classify_ranges_t **r);
+/* Makes r the set new flows and every address decision use, from now on
+ * (the classifier's thread, between packets). Takes r. */
+void classify_ranges_swap(classify_t *c, classify_ranges_t *r);
+/* Teams prefixes in the current set (IPv4 and IPv6). */
+size_t classify_ranges_count(const classify_t *c);
 
 /* A new flow: decides the client side and notes Teams relays. */
 void classify_flow_start(classify_t *c, flow_t *f, int dir);

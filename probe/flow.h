@@ -64,7 +64,8 @@ typedef struct flow {
     bool fin_seen;
 
     /* classification */
-    struct ndpi_flow_struct *ndpi; /* freed once classification is done */
+    struct ndpi_flow_struct *ndpi;  /* freed once classification is done */
+    struct classify_ranges *ranges; /* the nDPI module (ranges) f->ndpi began with */
     uint16_t ndpi_packets;
     bool ndpi_done;
     uint16_t ndpi_master, ndpi_app;

@@ -120,7 +120,9 @@ static const opttab_opt_t opts[] = {
      0,
      0},
     {{"progress", 0, OPTTAB_UINT, CFG(progress_s), 0, 3600, "SECONDS",
-      "Log a progress line every SECONDS of wall time; 0: off."},
+      "Log a progress line every SECONDS of wall time: packets and rates (zero on an idle "
+      "port), and on files the percent of bytes read over all -r files and the time left; "
+      "0: off."},
      "0",
      0,
      0},
@@ -282,6 +284,55 @@ const char *options_default_ranges(char *buf, size_t len)
     if (access(CALLSCOPE_RANGES_INSTALL, R_OK) == 0)
         return CALLSCOPE_RANGES_INSTALL;
     return CALLSCOPE_RANGES_BUILD;
+}
+
+bool options_reloadable(const char *name)
+{
+    static const char *const live[] = {"ranges", "interval", "progress", "min-stream-packets",
+                                       "verbose"};
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+        if (strcmp(name, live[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_field(const opttab_def_t *d, const probe_cfg_t *a, const probe_cfg_t *b)
+{
+    const char *x = (const char *)a + d->offset, *y = (const char *)b + d->offset;
+    switch (d->type) {
+    case OPTTAB_INT:
+        return *(const int *)x == *(const int *)y;
+    case OPTTAB_UINT:
+        return *(const unsigned *)x == *(const unsigned *)y;
+    case OPTTAB_STR:
+        return same_str(*(const char *const *)x, *(const char *const *)y);
+    case OPTTAB_FLAG:
+    case OPTTAB_NOFLAG:
+        return *(const bool *)x == *(const bool *)y;
+    case OPTTAB_SPECIAL:
+        break;
+    }
+    return true;
+}
+
+void options_diff(const options_t *a, const options_t *b, void (*fn)(const char *name, void *ctx),
+                  void *ctx)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (!same_field(&opts[i].o, &a->cfg, &b->cfg))
+            fn(opts[i].o.name, ctx);
+    bool files = a->nfiles == b->nfiles;
+    for (int i = 0; files && i < a->nfiles; i++)
+        files = same_str(a->files[i], b->files[i]);
+    if (!files)
+        fn("read", ctx);
+    if (a->verbosity != b->verbosity)
+        fn("verbose", ctx);
 }
 
 void options_help(FILE *to, const char *prog)

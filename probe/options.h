@@ -34,6 +34,15 @@ void options_free(options_t *o);
 /* The option table bound to o (for reading more settings, and fuzzing). */
 void options_table(opttab_t *t, options_t *o);
 void options_help(FILE *to, const char *prog);
+/* SIGHUP: settings a running probe takes (ranges, interval, progress,
+ * min-stream-packets, and the log level from verbose/quiet); every other
+ * one needs a restart. */
+bool options_reloadable(const char *name);
+/* Calls fn with the long name of every setting whose value differs
+ * between a and b (capture files as "read", the log level as "verbose"). */
+void options_diff(const options_t *a, const options_t *b, void (*fn)(const char *name, void *ctx),
+                  void *ctx);
+
 /* The Teams ranges file to use when --ranges is not given. */
 const char *options_default_ranges(char *buf, size_t len);
 

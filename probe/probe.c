@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "flow_table.h"
 #include "log.h"
 #include "output.h"
+#include "progress.h"
 #include "records.h"
 #include "rtp.h"
 #include "rtp_stream.h"
@@ -28,9 +30,22 @@ struct probe {
     client_table_t *clients;
     output_t *out;
     probe_counters_t c;
-    usec_t now, pkt_ts, last_expire, next_interval, first_ts, last_progress_wall, last_health_wall;
+    usec_t now, pkt_ts, last_expire, next_interval, interval_start, first_ts, last_progress_wall,
+        last_health_wall;
     unsigned since_chores; /* packets since progress/health last looked at the clock */
     bool finished;
+    /* SIGHUP */
+    _Atomic(probe_reload_t *) pending; /* posted by any thread, taken by p's */
+    char ranges_path[4096];            /* cfg.ranges_file after a reload */
+    /* --progress: the run's start, and the counts at the previous line */
+    usec_t run_start_wall;
+    uint64_t progress_packets, progress_bytes;
+};
+
+struct probe_reload {
+    classify_ranges_t *ranges;
+    char ranges_path[4096];
+    unsigned interval_s, progress_s, min_stream_packets;
 };
 
 /* ---- records at flow end ------------------------------------------------ */
@@ -271,20 +286,30 @@ static void on_tcp(probe_t *p, flow_t *f, int dir, const pkt_t *pk)
 
 static void emit_intervals(probe_t *p, usec_t end);
 
+/* Closes the interval windows that end at or before now. Called before a
+ * packet is handled: a window is [start, end), so a packet at or past its
+ * end belongs to the next one. */
+static void intervals_due(probe_t *p)
+{
+    if (p->cfg.interval_s == 0)
+        return;
+    if (p->next_interval == 0) {
+        p->interval_start = p->now;
+        p->next_interval = p->now + (usec_t)p->cfg.interval_s * USEC_PER_SEC;
+    }
+    while (p->now >= p->next_interval) {
+        emit_intervals(p, p->next_interval);
+        p->next_interval += (usec_t)p->cfg.interval_s * USEC_PER_SEC;
+    }
+}
+
 static void housekeeping(probe_t *p)
 {
     if (p->now - p->last_expire >= USEC_PER_SEC || p->now < p->last_expire) {
         flow_table_expire(p->ft, p->now);
         p->last_expire = p->now;
     }
-    if (p->cfg.interval_s == 0)
-        return;
-    if (p->next_interval == 0)
-        p->next_interval = p->now + (usec_t)p->cfg.interval_s * USEC_PER_SEC;
-    while (p->now >= p->next_interval) {
-        emit_intervals(p, p->next_interval);
-        p->next_interval += (usec_t)p->cfg.interval_s * USEC_PER_SEC;
-    }
+    intervals_due(p);
 }
 
 static void handle_packet(probe_t *p, const pkt_t *pk)
@@ -328,6 +353,7 @@ void probe_feed(probe_t *p, int dlt, const uint8_t *data, uint32_t caplen, uint3
     if (ts_us > p->now)
         p->now = ts_us;
     p->pkt_ts = ts_us;
+    intervals_due(p);
     decode_reason_t r = decode_frame(dlt, data, caplen, wirelen, ts_us, &pk);
     p->c.reason[r]++;
     if (r == DECODE_OK) {
@@ -350,7 +376,7 @@ static void interval_flow(void *ctx, flow_t *f)
 {
     interval_ctx_t *ic = ctx;
     probe_t *p = ic->p;
-    usec_t start = ic->end - (usec_t)p->cfg.interval_s * USEC_PER_SEC;
+    usec_t start = p->interval_start;
     for (rtp_stream_t *s = f->streams; s; s = s->next) {
         if (s->packets < p->cfg.min_stream_packets)
             continue;
@@ -370,6 +396,7 @@ static void emit_intervals(probe_t *p, usec_t end)
 {
     interval_ctx_t ic = {p, end};
     flow_table_each(p->ft, interval_flow, &ic);
+    p->interval_start = end;
 }
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -413,6 +440,35 @@ fail:
 
 static void health(probe_t *p);
 
+static void progress_line(probe_t *p, usec_t wall)
+{
+    const flow_table_stats_t *fs = flow_table_stats(p->ft);
+    progress_t pr = {
+        .elapsed_s = (double)(wall - p->run_start_wall) / 1e6,
+        .since_s = (double)(wall - p->last_progress_wall) / 1e6,
+        .packets = p->c.packets,
+        .packets_since = p->c.packets - p->progress_packets,
+        .bytes_since = p->c.bytes - p->progress_bytes,
+        .decoded = p->c.decoded,
+        .streams = p->c.streams_reported,
+        .active_flows = fs->active,
+    };
+    if (p->cap)
+        pr.files = capture_progress(p->cap, &pr.read_bytes, &pr.total_bytes);
+    if (p->cap && p->cfg.cap.iface) {
+        capture_stats_t cs;
+        capture_stats(p->cap, &cs);
+        pr.live = cs.stats_available;
+        pr.kernel_drops = cs.kernel_dropped;
+    }
+    char line[512];
+    progress_format(&pr, line, sizeof line);
+    LOG_INFO("%s", line);
+    p->last_progress_wall = wall;
+    p->progress_packets = p->c.packets;
+    p->progress_bytes = p->c.bytes;
+}
+
 static void progress(probe_t *p)
 {
     if (p->cfg.progress_s == 0)
@@ -420,11 +476,7 @@ static void progress(probe_t *p)
     usec_t wall = timefmt_now();
     if (wall - p->last_progress_wall < (usec_t)p->cfg.progress_s * USEC_PER_SEC)
         return;
-    p->last_progress_wall = wall;
-    const flow_table_stats_t *fs = flow_table_stats(p->ft);
-    LOG_INFO("progress: %llu packets, %llu decoded, %u active flows, %llu streams reported",
-             (unsigned long long)p->c.packets, (unsigned long long)p->c.decoded, fs->active,
-             (unsigned long long)p->c.streams_reported);
+    progress_line(p, wall);
 }
 
 int probe_run(probe_t *p, volatile sig_atomic_t *stop)
@@ -433,6 +485,7 @@ int probe_run(probe_t *p, volatile sig_atomic_t *stop)
     int rc = 0;
     if (!p->cap)
         return 0;
+    p->run_start_wall = p->last_progress_wall = timefmt_now();
     while (!stop || !*stop) {
         capture_pkt_t pkt;
         capture_result_t r = capture_next(p->cap, &pkt, err, sizeof err);
@@ -443,6 +496,9 @@ int probe_run(probe_t *p, volatile sig_atomic_t *stop)
             rc = 1;
             break;
         }
+        /* between two packets: a reload (SIGHUP) takes effect here */
+        if (atomic_load_explicit(&p->pending, memory_order_relaxed))
+            probe_reload_apply(p);
         if (r == CAPTURE_PACKET)
             probe_feed(p, pkt.dlt, pkt.data, pkt.caplen, pkt.wirelen, pkt.ts);
         else if (p->cfg.cap.iface) /* idle live link: let time pass */
@@ -453,6 +509,8 @@ int probe_run(probe_t *p, volatile sig_atomic_t *stop)
             health(p);
         }
     }
+    if (p->cfg.progress_s && !p->cfg.cap.iface)
+        progress_line(p, timefmt_now()); /* files: the last line says done */
     uint64_t decode_drops = 0;
     for (int i = 1; i < DECODE_SKIP_FIRST; i++)
         decode_drops += p->c.reason[i];
@@ -654,6 +712,8 @@ void probe_free(probe_t **pp)
     if (!pp || !*pp)
         return;
     probe_t *p = *pp;
+    probe_reload_t *pending = atomic_exchange(&p->pending, NULL);
+    probe_reload_free(&pending);
     char err[256];
     if (p->ft)
         flow_table_free(&p->ft); /* flushes: records still reach the output */
@@ -670,4 +730,91 @@ void probe_free(probe_t **pp)
 const probe_counters_t *probe_counters(const probe_t *p)
 {
     return &p->c;
+}
+
+/* ---- SIGHUP ------------------------------------------------------------- */
+
+probe_reload_t *probe_reload_new(const probe_cfg_t *cfg, char *err, size_t errlen)
+{
+    probe_reload_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (strlen(cfg->ranges_file) >= sizeof r->ranges_path) {
+        snprintf(err, errlen, "ranges file name too long");
+        free(r);
+        return NULL;
+    }
+    r->ranges = classify_ranges_load(cfg->ranges_file, err, errlen);
+    if (!r->ranges) {
+        free(r);
+        return NULL;
+    }
+    snprintf(r->ranges_path, sizeof r->ranges_path, "%s", cfg->ranges_file);
+    r->interval_s = cfg->interval_s;
+    r->progress_s = cfg->progress_s;
+    r->min_stream_packets = cfg->min_stream_packets;
+    return r;
+}
+
+void probe_reload_free(probe_reload_t **r)
+{
+    if (!r || !*r)
+        return;
+    classify_ranges_free(&(*r)->ranges);
+    free(*r);
+    *r = NULL;
+}
+
+void probe_reload_post(probe_t *p, probe_reload_t *r)
+{
+    probe_reload_t *old = atomic_exchange_explicit(&p->pending, r, memory_order_acq_rel);
+    probe_reload_free(&old);
+}
+
+static void discard_window(void *ctx, flow_t *f)
+{
+    (void)ctx;
+    for (rtp_stream_t *s = f->streams; s; s = s->next) {
+        rtp_window_t d;
+        rtp_stream_take_window(s, &d);
+    }
+}
+
+/* A new interval length starts a new window now: the window in progress
+ * is written up to now (old length > 0), or what streams gathered while
+ * intervals were off is dropped, so no window spans two lengths. */
+static void change_interval(probe_t *p, unsigned interval_s)
+{
+    if (p->cfg.interval_s && p->next_interval && p->now > p->interval_start)
+        emit_intervals(p, p->now);
+    else if (!p->cfg.interval_s)
+        flow_table_each(p->ft, discard_window, NULL);
+    p->cfg.interval_s = interval_s;
+    p->next_interval = 0; /* the next packet or idle tick starts it */
+}
+
+bool probe_reload_apply(probe_t *p)
+{
+    probe_reload_t *r = atomic_exchange_explicit(&p->pending, NULL, memory_order_acq_rel);
+    if (!r)
+        return false;
+    classify_ranges_swap(p->cls, r->ranges);
+    r->ranges = NULL;
+    memcpy(p->ranges_path, r->ranges_path, sizeof p->ranges_path);
+    p->cfg.ranges_file = p->ranges_path;
+    if (r->interval_s != p->cfg.interval_s)
+        change_interval(p, r->interval_s);
+    p->cfg.progress_s = r->progress_s;
+    p->cfg.min_stream_packets = r->min_stream_packets;
+    char who[32] = "";
+    if (p->cfg.cap.workers > 1)
+        snprintf(who, sizeof who, "worker %u: ", p->cfg.cap.worker);
+    LOG_INFO("%sreloaded: ranges %s (%zu Teams prefixes), interval %u s, progress %u s, "
+             "min-stream-packets %u",
+             who, p->ranges_path, classify_ranges_count(p->cls), p->cfg.interval_s,
+             p->cfg.progress_s, p->cfg.min_stream_packets);
+    probe_reload_free(&r);
+    return true;
 }

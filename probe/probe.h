@@ -71,4 +71,23 @@ void probe_feed_idle(probe_t *p, int64_t now_us);
 void probe_finish(probe_t *p);
 const probe_counters_t *probe_counters(const probe_t *p);
 
+/* ---- SIGHUP: new settings without a restart (docs/teams-ranges.md) ----
+ * What a running probe takes: the Teams ranges (re-read from the file even
+ * when its name is unchanged), interval_s, progress_s, min_stream_packets.
+ * Nothing of the flows, streams or records is lost: the new state is built
+ * aside, in any thread, and the probe's own thread swaps it in between two
+ * packets. */
+typedef struct probe_reload probe_reload_t;
+
+/* Reads cfg->ranges_file and keeps the settings above. NULL with err when
+ * the file is bad: the probe keeps all its settings. */
+probe_reload_t *probe_reload_new(const probe_cfg_t *cfg, char *err, size_t errlen);
+void probe_reload_free(probe_reload_t **r);
+/* Hands r to p (p takes it; an earlier one not yet applied is dropped).
+ * Any thread; p applies it between packets in probe_run(). */
+void probe_reload_post(probe_t *p, probe_reload_t *r);
+/* Applies a posted reload now, in p's thread (probe_run() does this between
+ * packets). True when one was applied. */
+bool probe_reload_apply(probe_t *p);
+
 #endif

@@ -141,26 +141,34 @@ static void put_rate(rec_t *r, const rtp_stream_t *s, media_t media)
     rec_int(r, "frames", (long long)s->frames);
 }
 
-static void put_quality(rec_t *r, const flow_t *f, const rtp_stream_t *s, media_t media)
+/* E-model MOS and R of an audio stream over some packets (the whole stream,
+ * or one interval): loss, its burstiness, the mean jitter. */
+static void put_mos(rec_t *r, const flow_t *f, const rtp_stream_t *s, media_t media,
+                    uint64_t expected, uint64_t lost, uint32_t loss_runs, double jitter_ms)
 {
-    put_rate(r, s, media);
-    if (media != MEDIA_AUDIO || !(s->clock_rate > 0)) {
+    if (media != MEDIA_AUDIO || !(s->clock_rate > 0) || expected == 0) {
         rec_null(r, "mos");
         rec_null(r, "r_factor");
         return;
     }
-    double loss = rtp_stream_loss_pct(s);
+    double loss = 100.0 * (double)lost / (double)expected;
     double burst_ratio = 1.0;
-    uint64_t lost = rtp_seq_lost(&s->seq);
-    if (s->seq.loss_runs > 0 && loss < 100.0)
-        burst_ratio = ((double)lost / s->seq.loss_runs) * (1.0 - loss / 100.0);
-    double jit = s->jit.n ? s->jit.jsum / (double)s->jit.n : 0.0;
+    if (loss_runs > 0 && loss < 100.0)
+        burst_ratio = ((double)lost / loss_runs) * (1.0 - loss / 100.0);
     double one_way = s->rtcp_rtt_valid ? s->rtcp_rtt_ms / 2.0 : -1.0;
     emodel_result_t e;
     emodel_score(emodel_codec_for(s->payload_type, s->clock_rate, f->app == APP_TEAMS), loss,
-                 burst_ratio, jit, one_way, &e);
+                 burst_ratio, jitter_ms, one_way, &e);
     rec_real(r, "mos", round(e.mos * 100) / 100);
     rec_real(r, "r_factor", round(e.r * 10) / 10);
+}
+
+static void put_quality(rec_t *r, const flow_t *f, const rtp_stream_t *s, media_t media)
+{
+    put_rate(r, s, media);
+    double jit = s->jit.n ? s->jit.jsum / (double)s->jit.n : 0.0;
+    put_mos(r, f, s, media, rtp_seq_expected(&s->seq), rtp_seq_lost(&s->seq), s->seq.loss_runs,
+            jit);
 }
 
 static void put_rtcp(rec_t *r, const rtp_stream_t *s)
@@ -214,6 +222,7 @@ void records_stream(rec_t *r, const flow_t *f, const rtp_stream_t *s, const char
 void records_interval(rec_t *r, const flow_t *f, const rtp_stream_t *s, const rtp_window_t *d,
                       usec_t start, usec_t end)
 {
+    media_t media = classify_media(f, s->payload_type, s->clock_rate, s->max_pkts_per_ts);
     rec_str(r, "type", "interval");
     put_endpoints(r, f, s->dir);
     rec_int(r, "ssrc", s->ssrc);
@@ -231,6 +240,30 @@ void records_interval(rec_t *r, const flow_t *f, const rtp_stream_t *s, const rt
     bool has = s->clock_rate > 0 && s->jit.primed;
     put_opt_ms(r, "jitter_ms_max", has, d->jitter_ms_max);
     put_opt_ms(r, "jitter_ms", has, s->jit.j);
+    /* Added for the NOC's timelines (docs/output.md): same meanings as the
+     * stream record's keys, over this interval's packets. */
+    rec_str(r, "media", classify_media_name(media));
+    rec_int(r, "burst_loss_max", d->burst_max);
+    rec_int(r, "loss_runs", d->loss_runs);
+    double jmean = d->jit.n ? d->jit.sum / (double)d->jit.n : 0.0;
+    put_opt_ms(r, "jitter_ms_mean", has && d->jit.n > 0, jmean);
+    bool net = s->ast_id >= 0 && s->netjit.primed;
+    put_opt_ms(r, "network_jitter_ms_max", net && d->netjit.n > 0, d->netjit.max);
+    put_opt_ms(r, "network_jitter_ms", net, s->netjit.j);
+    double secs = (double)(end - start) / 1e6;
+    if (secs > 0)
+        rec_real(r, "bitrate_kbps", round(d->bytes * 8.0 / secs) / 1000.0);
+    else
+        rec_null(r, "bitrate_kbps");
+    if ((media == MEDIA_VIDEO || media == MEDIA_SCREENSHARE) && secs > 0)
+        rec_real(r, "frame_rate", round(d->frames / secs * 100) / 100);
+    else
+        rec_null(r, "frame_rate");
+    if (media == MEDIA_VIDEO || media == MEDIA_SCREENSHARE)
+        rec_int(r, "frames", (long long)d->frames);
+    else
+        rec_null(r, "frames");
+    put_mos(r, f, s, media, d->expected, d->lost, d->loss_runs, jmean);
 }
 
 static void put_flow_demux(rec_t *r, const flow_t *f)

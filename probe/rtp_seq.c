@@ -21,8 +21,19 @@ static void bit_put(rtp_seq_t *s, uint64_t ext, bool v)
         s->bits[i / 64] &= ~((uint64_t)1 << (i % 64));
 }
 
+static void end_wrun(rtp_seq_t *s)
+{
+    if (s->wrun > 0) {
+        s->wruns++;
+        if (s->wrun > s->wmax)
+            s->wmax = s->wrun;
+        s->wrun = 0;
+    }
+}
+
 static void end_run(rtp_seq_t *s)
 {
+    end_wrun(s);
     if (s->run > 0) {
         s->loss_runs++;
         if (s->run >= 2)
@@ -43,6 +54,8 @@ static void finalise_to(rtp_seq_t *s, uint64_t upto)
         if (expected && !bit_get(s, e)) {
             s->lost_final++;
             s->run++;
+            if (e >= s->wcut)
+                s->wrun++;
         } else if (expected) {
             end_run(s);
         }
@@ -59,6 +72,7 @@ static void start_epoch(rtp_seq_t *s, uint16_t seq)
     s->high_ext = s->base_ext;
     s->win_start = s->base_ext - RTP_SEQ_WINDOW / 2;
     memset(s->bits, 0, sizeof s->bits);
+    s->wcut = 0; /* a new epoch's numbers all belong to the current interval */
     bit_put(s, s->base_ext, true);
     s->unique++;
 }
@@ -176,4 +190,24 @@ void rtp_seq_finish(rtp_seq_t *s)
         return;
     finalise_to(s, s->high_ext + 1);
     end_run(s);
+}
+
+void rtp_seq_take_window(rtp_seq_t *s, uint32_t *max_run, uint32_t *runs)
+{
+    if (s->started) {
+        uint64_t from = s->win_start > s->base_ext ? s->win_start : s->base_ext;
+        if (s->wcut > from)
+            from = s->wcut;
+        for (uint64_t e = from; e <= s->high_ext; e++) {
+            if (!bit_get(s, e))
+                s->wrun++;
+            else
+                end_wrun(s);
+        }
+        end_wrun(s);
+        s->wcut = s->high_ext + 1;
+    }
+    *max_run = s->wmax;
+    *runs = s->wruns;
+    s->wmax = s->wruns = 0;
 }

@@ -43,6 +43,12 @@ typedef struct {
     uint32_t max_burst;
     uint32_t loss_runs; /* runs of one or more lost packets */
     uint32_t bursts;    /* runs of two or more */
+
+    /* The current interval's share of the loss runs: only slots at or
+     * above wcut (the first sequence number the interval added) count, so
+     * a run across an interval boundary is split between the two. */
+    uint64_t wcut;
+    uint32_t wrun, wmax, wruns;
 } rtp_seq_t;
 
 seq_event_t rtp_seq_update(rtp_seq_t *s, uint16_t seq);
@@ -51,5 +57,9 @@ uint64_t rtp_seq_expected(const rtp_seq_t *s);
 uint64_t rtp_seq_lost(const rtp_seq_t *s);
 /* Closes the window: every hole becomes final (call at stream end). */
 void rtp_seq_finish(rtp_seq_t *s);
+/* The loss runs among the sequence numbers added since the last call
+ * (holes still in the window count as lost, as rtp_seq_lost() does): the
+ * longest and how many; then starts the next interval there. */
+void rtp_seq_take_window(rtp_seq_t *s, uint32_t *max_run, uint32_t *runs);
 
 #endif

@@ -176,7 +176,7 @@ void rtp_stream_free(rtp_stream_t **s)
 
 /* ---- jitter filter ------------------------------------------------------ */
 
-static void jitter_add(jitter_t *j, double arrival_ms, double media_ms, bool count, double *winmax)
+static void jitter_add(jitter_t *j, double arrival_ms, double media_ms, bool count, jitter_win_t *w)
 {
     double transit = arrival_ms - media_ms;
     if (j->primed) {
@@ -186,8 +186,10 @@ static void jitter_add(jitter_t *j, double arrival_ms, double media_ms, bool cou
         if (count) {
             if (j->j > j->jmax)
                 j->jmax = j->j;
-            if (winmax && j->j > *winmax)
-                *winmax = j->j;
+            if (j->j > w->max)
+                w->max = j->j;
+            w->sum += j->j;
+            w->n++;
             j->jsum += j->j;
             j->n++;
             if (delta > j->max_delta_ms)
@@ -295,7 +297,7 @@ static void feed_network_jitter(rtp_stream_t *s, const rtp_sample_t *x, double a
     s->ast_last_raw = raw;
     double send_ms = (double)(int64_t)(s->ast_send_unwrapped - ((uint64_t)1 << 40)) * 1000.0 /
                      (double)(1u << AST_FRACTION_BITS);
-    jitter_add(&s->netjit, arrival_ms, send_ms, true, NULL);
+    jitter_add(&s->netjit, arrival_ms, send_ms, true, &s->win_netjit);
 }
 
 static void feed(rtp_stream_t *s, const rtp_sample_t *x)
@@ -322,7 +324,7 @@ static void feed(rtp_stream_t *s, const rtp_sample_t *x)
         s->media_ms += (double)(int32_t)(x->ts - s->last_ts) * 1000.0 / s->clock_rate;
     else
         s->media_ms = arrival_ms; /* no clock: only the arrival deltas count */
-    jitter_add(&s->jit, arrival_ms, s->media_ms, !flagged, &s->win_jmax);
+    jitter_add(&s->jit, arrival_ms, s->media_ms, !flagged, &s->win_jit);
     if (s->ast_id >= 0)
         feed_network_jitter(s, x, arrival_ms);
     s->last_ts = x->ts;
@@ -495,7 +497,12 @@ void rtp_stream_window(const rtp_stream_t *s, rtp_window_t *t)
     t->lost = rtp_seq_lost(&s->seq);
     t->duplicates = s->seq.duplicates;
     t->late = s->seq.late;
-    t->jitter_ms_max = s->win_jmax;
+    t->frames = s->frames;
+    t->jitter_ms_max = s->win_jit.max;
+    t->jit = s->win_jit;
+    t->netjit = s->win_netjit;
+    t->burst_max = s->seq.wmax;
+    t->loss_runs = s->seq.wruns;
 }
 
 void rtp_stream_take_window(rtp_stream_t *s, rtp_window_t *d)
@@ -508,9 +515,15 @@ void rtp_stream_take_window(rtp_stream_t *s, rtp_window_t *d)
     d->lost = now.lost >= s->win_mark.lost ? now.lost - s->win_mark.lost : 0;
     d->duplicates = now.duplicates - s->win_mark.duplicates;
     d->late = now.late - s->win_mark.late;
-    d->jitter_ms_max = s->win_jmax;
-    s->win_mark = now;
-    s->win_jmax = 0;
+    d->frames = now.frames - s->win_mark.frames;
+    d->jitter_ms_max = s->win_jit.max;
+    d->jit = s->win_jit;
+    d->netjit = s->win_netjit;
+    rtp_seq_take_window(&s->seq, &d->burst_max, &d->loss_runs);
+    s->win_mark = (rtp_totals_t){now.packets,    now.bytes, now.expected, now.lost,
+                                 now.duplicates, now.late,  now.frames};
+    memset(&s->win_jit, 0, sizeof s->win_jit);
+    memset(&s->win_netjit, 0, sizeof s->win_netjit);
 }
 
 double rtp_stream_loss_pct(const rtp_stream_t *s)

@@ -11,10 +11,10 @@
  * network jitter on (arrival - send time).
  *
  * Memory: a pool (rtp_stream_pool_t) keeps every stream of a probe within a
- * budget of streams and bytes. A stream costs sizeof(rtp_stream_t) (about
- * 720 bytes) plus its sample buffer, which is allocated lazily and grows
- * 4 -> 16 -> 64 samples (40 bytes each) only while the clock is undecided,
- * so a one-packet "stream" costs under 900 bytes. A stream is confirmed by
+ * budget of streams and bytes. A stream costs sizeof(rtp_stream_t) (824
+ * bytes with the interval figures) plus its sample buffer, which is
+ * allocated lazily and grows 4 -> 16 -> 64 samples (40 bytes each) only
+ * while the clock is undecided, so a one-packet "stream" costs under 1 KB. A stream is confirmed by
  * its first in-order sequence number (RFC 3550's probation of two
  * sequential packets); when the budget is full the oldest unconfirmed
  * stream is evicted (crafted one-packet streams never confirm), and when
@@ -53,10 +53,24 @@ typedef struct {
     double max_delta_ms;
 } jitter_t;
 
+/* The jitter filter's values over one interval. */
+typedef struct {
+    double max, sum;
+    uint64_t n;
+} jitter_win_t;
+
+/* Counts at an interval snapshot. */
+typedef struct {
+    uint64_t packets, bytes, expected, lost, duplicates, late, frames;
+} rtp_totals_t;
+
 /* Figures that can be taken per interval (deltas between snapshots). */
 typedef struct {
-    uint64_t packets, bytes, expected, lost, duplicates, late;
+    uint64_t packets, bytes, expected, lost, duplicates, late, frames;
     double jitter_ms_max;
+    jitter_win_t jit, netjit; /* filter values counted in the interval */
+    uint32_t burst_max;       /* longest run of lost packets (rtp_seq_take_window) */
+    uint32_t loss_runs;       /* runs of one or more lost packets */
 } rtp_window_t;
 
 struct rtp_stream_pool;
@@ -121,8 +135,8 @@ typedef struct rtp_stream {
     } sr_sent[RTP_SR_MEMORY];
     uint32_t sr_next;
 
-    rtp_window_t win_mark; /* totals at the last interval snapshot */
-    double win_jmax;       /* max jitter since that snapshot */
+    rtp_totals_t win_mark;            /* totals at the last interval snapshot */
+    jitter_win_t win_jit, win_netjit; /* jitter filter values since then */
 } rtp_stream_t;
 
 /* The probe's stream budget. max_streams/max_bytes 0: no limit. */
@@ -164,7 +178,8 @@ void rtp_stream_rtcp_rb(rtp_stream_t *s, uint8_t fraction, int32_t cumulative, u
                         uint32_t lsr, uint32_t dlsr, usec_t seen);
 /* Decides clock and extension on what has been seen; closes loss window. */
 void rtp_stream_finish(rtp_stream_t *s);
-/* Current totals; take_window() returns the change since the last take. */
+/* Current totals; take_window() returns the change since the last take
+ * (for jitter, network jitter and loss runs: the values in the interval). */
 void rtp_stream_window(const rtp_stream_t *s, rtp_window_t *totals);
 void rtp_stream_take_window(rtp_stream_t *s, rtp_window_t *delta);
 double rtp_stream_loss_pct(const rtp_stream_t *s);

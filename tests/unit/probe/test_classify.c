@@ -2,7 +2,10 @@
  * client side of a flow, media kind by port range and RTP hints, and the
  * error for a missing ranges file. */
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "classify.h"
@@ -140,6 +143,93 @@ static void test_missing_file(void)
     classify_free(&c); /* NULL-safe */
 }
 
+/* A copy of the shipped ranges with one more line. */
+static void write_ranges(const char *path, const char *extra)
+{
+    FILE *in = fopen(RANGES_FILE, "r"), *out = fopen(path, "w");
+    CHECK(in && out);
+    char line[256];
+    while (in && out && fgets(line, sizeof line, in))
+        fputs(line, out);
+    if (out)
+        fputs(extra, out);
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+}
+
+/* One UDP packet from src:50010 to dst:3478 for nDPI (IPv4, 8 payload bytes). */
+static void feed_udp(flow_t *f, const char *src, const char *dst)
+{
+    static uint8_t ip[36];
+    memset(ip, 0, sizeof ip);
+    ip[0] = 0x45;
+    ip[3] = sizeof ip;
+    ip[8] = 64;
+    ip[9] = IPPROTO_UDP;
+    netaddr_t a, b;
+    CHECK(netaddr_parse(src, &a) && netaddr_parse(dst, &b));
+    memcpy(ip + 12, a.a, 4);
+    memcpy(ip + 16, b.a, 4);
+    ip[20] = 50010 >> 8, ip[21] = 50010 & 255, ip[22] = 3478 >> 8, ip[23] = 3478 & 255;
+    ip[25] = 16;
+    pkt_t p;
+    memset(&p, 0, sizeof p);
+    p.l3 = ip;
+    p.l3_len = sizeof ip;
+    p.ts = 1000000;
+    classify_packet(C, f, &p);
+}
+
+/* SIGHUP's ranges swap: a new prefix counts at once; a flow whose nDPI
+ * state began before keeps its module until it lets go (ASan: no leak, no
+ * use after free); a bad file is refused with the line named. */
+static void test_ranges_swap(void)
+{
+    char path[] = "/tmp/unit_classify_rangesXXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    int dir;
+    flow_t *old = flow_from("10.1.2.3", 50010, "192.0.2.7", 3478, &dir);
+    classify_flow_start(C, old, dir);
+    feed_udp(old, "10.1.2.3", "192.0.2.7");
+    CHECK(old->ndpi != NULL);
+    CHECK(!teams("192.0.2.7"));
+    CHECK_EQ_UINT(classify_ranges_count(C), 4);
+
+    char err[512] = "";
+    write_ranges(path, "ip:192.0.2.0/24@Teams\n");
+    classify_ranges_t *r = classify_ranges_load(path, err, sizeof err);
+    CHECK(r != NULL);
+    classify_ranges_swap(C, r);
+    CHECK(teams("192.0.2.7"));
+    CHECK(teams("52.113.1.1"));
+    CHECK_EQ_UINT(classify_ranges_count(C), 5);
+    /* the old flow goes on with the module it began with */
+    feed_udp(old, "10.1.2.3", "192.0.2.7");
+    /* and is judged with the new prefixes at its end */
+    classify_flow_end(C, old);
+    CHECK_EQ_INT(old->app, APP_TEAMS);
+    CHECK(old->ndpi == NULL && old->ranges == NULL); /* the old module went with it */
+    free(old);
+    /* a new flow begins on the new module */
+    flow_t *f = flow_from("10.1.2.4", 50010, "192.0.2.8", 3478, &dir);
+    classify_flow_start(C, f, dir);
+    feed_udp(f, "10.1.2.4", "192.0.2.8");
+    CHECK(f->ranges != NULL);
+    classify_flow_release(f);
+    free(f);
+
+    write_ranges(path, "ip:not-a-prefix@Teams\n");
+    r = classify_ranges_load(path, err, sizeof err);
+    CHECK(r == NULL);
+    CHECK(strstr(err, "'not-a-prefix' is not an IP prefix") != NULL);
+    CHECK(teams("192.0.2.7")); /* what was in force stays */
+    unlink(path);
+}
+
 int main(void)
 {
     char err[512] = "";
@@ -154,6 +244,7 @@ int main(void)
     RUN(test_client_side);
     RUN(test_media);
     RUN(test_missing_file);
+    RUN(test_ranges_swap);
     classify_free(&C);
     CHECK(C == NULL);
     return check_finish("unit_classify");

@@ -277,8 +277,70 @@ static void test_lost_never_negative(void)
     CHECK(rtp_seq_lost(&S) < (uint64_t)1 << 62);
 }
 
+/* Loss runs per interval: a run belongs to the interval that added its
+ * sequence numbers; holes still in the window count, final ones too (an
+ * interval of more than 1024 packets), and a restart starts afresh. */
+static void test_window_runs(void)
+{
+    uint32_t mx, runs;
+    memset(&S, 0, sizeof S);
+    feed_range(1, 99);   /* 1-99 */
+    feed_range(101, 99); /* 100 lost: 101-199 */
+    feed_range(205, 5);  /* 200-204 lost: 205-209 */
+    rtp_seq_take_window(&S, &mx, &runs);
+    CHECK_EQ_UINT(mx, 5);
+    CHECK_EQ_UINT(runs, 2);
+    rtp_seq_take_window(&S, &mx, &runs); /* nothing new */
+    CHECK_EQ_UINT(mx, 0);
+    CHECK_EQ_UINT(runs, 0);
+    feed_range(210, 90);
+    feed_range(310, 3); /* 300-309 lost, seen when 310 comes */
+    rtp_seq_take_window(&S, &mx, &runs);
+    CHECK_EQ_UINT(mx, 10);
+    CHECK_EQ_UINT(runs, 1);
+    /* a late packet fills a hole of an interval already taken: no run
+     * is counted twice, and the next interval is clean */
+    (void)rtp_seq_update(&S, 305);
+    feed_range(313, 20);
+    rtp_seq_take_window(&S, &mx, &runs);
+    CHECK_EQ_UINT(mx, 0);
+    CHECK_EQ_UINT(runs, 0);
+    /* 3000 packets in one interval: runs that left the 1024 window (final)
+     * and runs still in it both count */
+    uint16_t q = 333;
+    for (int i = 0; i < 3000; i++, q++)
+        if (!(i == 10 || (i >= 100 && i < 107) || (i >= 2990 && i < 2993)))
+            (void)rtp_seq_update(&S, q);
+    (void)rtp_seq_update(&S, q);
+    rtp_seq_take_window(&S, &mx, &runs);
+    CHECK_EQ_UINT(mx, 7);
+    CHECK_EQ_UINT(runs, 3);
+    /* whole-stream figures unchanged by the interval accounting (the late
+     * 305 split 300-309 into 5 + 4 there) */
+    rtp_seq_finish(&S);
+    CHECK_EQ_UINT(S.max_burst, 7);
+    CHECK_EQ_UINT(S.loss_runs, 7);
+    CHECK_EQ_UINT(rtp_seq_lost(&S), 1 + 5 + 9 + 1 + 7 + 3);
+    /* the finish closed no run of the last interval twice */
+    rtp_seq_take_window(&S, &mx, &runs);
+    CHECK_EQ_UINT(mx, 0);
+    CHECK_EQ_UINT(runs, 0);
+
+    /* a restart: the new epoch's losses belong to the current interval */
+    memset(&S, 0, sizeof S);
+    feed_range(1000, 50);
+    rtp_seq_take_window(&S, &mx, &runs);
+    feed_range(30000, 2); /* jump, then the next: restart */
+    feed_range(30004, 5); /* 30002-30003 lost */
+    rtp_seq_take_window(&S, &mx, &runs);
+    CHECK_EQ_UINT(mx, 2);
+    CHECK_EQ_UINT(runs, 1);
+    CHECK_EQ_UINT(S.restarts, 1);
+}
+
 int main(void)
 {
+    RUN(test_window_runs);
     RUN(test_in_order);
     RUN(test_single_loss);
     RUN(test_burst);
