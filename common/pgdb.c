@@ -70,8 +70,12 @@ PGconn *pgdb_connect(const char *uri, const char *app, char *err, size_t errlen)
 void pgdb_error(PGconn *c, const PGresult *r, const char *who, char *err, size_t errlen)
 {
     char why[512];
-    const char *m = r ? PQresultErrorMessage(r) : "";
-    snprintf(why, sizeof why, "%s", m && *m ? m : PQerrorMessage(c));
+    /* the primary message only: its DETAIL may quote a row's values */
+    const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (m && *m)
+        snprintf(why, sizeof why, "%s", m);
+    else
+        snprintf(why, sizeof why, "%s", PQerrorMessage(c));
     one_line(why);
     snprintf(err, errlen, "%s: %s", who, why);
 }

@@ -32,7 +32,8 @@ void pgdb_describe(const char *uri, char *out, size_t outlen);
 
 /* Runs one or more statements. On failure err reads "<who>: <message>". */
 bool pgdb_exec(PGconn *c, const char *who, const char *sql, char *err, size_t errlen);
-/* err = "<who>: <the result's or connection's message>", one line. */
+/* err = "<who>: <the result's primary message (never its DETAIL, which may
+ * quote a row) or the connection's message>", one line. */
 void pgdb_error(PGconn *c, const PGresult *r, const char *who, char *err, size_t errlen);
 
 /* The component's recorded version: 0 when none yet, -1 on error. */

@@ -12,6 +12,7 @@ PKGS=(
   systemd dpkg-dev util-linux
   chromium   # headless, for the dashboard test (tests/noc)
   prometheus # promtool, checks grafana/callscope-alerts.rules.yml (tests/noc)
+  postgresql libpq-dev # PostgreSQL 15 store (libpq) and its tests' server (tests/pg)
 )
 
 missing=()

@@ -1,8 +1,8 @@
 /* store_pg.c - the store in PostgreSQL (--db postgresql://...): its
  * schema, its statements, its day partitions. All of its SQL is here.
  *
- * The tables are SQLite's (docs/store.md) with PostgreSQL's types: sealed
- * values and hashes as bytea, times as the probe's ISO text in the "C"
+ * The tables are SQLite's (docs/store.md) with PostgreSQL's types: integers
+ * as bigint (an SSRC passes 2^31), sealed values and hashes as bytea, times as the probe's ISO text in the "C"
  * collation (text order is time order). streams, intervals and flows are
  * partitioned by day of `received` (declarative range partitions
  * <table>_pYYYYMMDD, made from yesterday to two days ahead at start and
@@ -42,7 +42,7 @@ static const pgdb_step_t migrations[] = {
      "CREATE INDEX batches_received ON batches(received);" SEQ_ID("streams")
      "CREATE TABLE streams(" ID("streams") " probe_id TEXT NOT NULL, site TEXT NOT NULL,"
      " received" T " NOT NULL, first_seen" T " NOT NULL, last_seen" T " NOT NULL,"
-     " client_port INTEGER, src_port INTEGER, dst_port INTEGER, proto TEXT,"
+     " client_port BIGINT, src_port BIGINT, dst_port BIGINT, proto TEXT,"
      " ssrc BIGINT NOT NULL, direction TEXT, media TEXT, app TEXT, encap TEXT, packets BIGINT,"
      " lost BIGINT, loss_pct DOUBLE PRECISION, jitter_ms_max DOUBLE PRECISION,"
      " network_jitter_ms_max DOUBLE PRECISION, mos DOUBLE PRECISION,"
@@ -51,8 +51,8 @@ static const pgdb_step_t migrations[] = {
      " record TEXT NOT NULL, PRIMARY KEY(id, received)) PARTITION BY RANGE(received);"
      "CREATE INDEX streams_client ON streams(client_ip_hmac, first_seen);" SEQ_ID("intervals")
      "CREATE TABLE intervals(" ID("intervals") " probe_id TEXT NOT NULL, site TEXT NOT NULL,"
-     " received" T " NOT NULL, start" T " NOT NULL, \"end\"" T " NOT NULL, src_port INTEGER,"
-     " dst_port INTEGER, ssrc BIGINT NOT NULL, direction TEXT, packets BIGINT, lost BIGINT,"
+     " received" T " NOT NULL, start" T " NOT NULL, \"end\"" T " NOT NULL, src_port BIGINT,"
+     " dst_port BIGINT, ssrc BIGINT NOT NULL, direction TEXT, packets BIGINT, lost BIGINT,"
      " loss_pct DOUBLE PRECISION, jitter_ms_max DOUBLE PRECISION,"
      " src_ip_enc BYTEA, src_ip_hmac BYTEA, dst_ip_enc BYTEA, dst_ip_hmac BYTEA,"
      " record TEXT NOT NULL, PRIMARY KEY(id, received)) PARTITION BY RANGE(received);"
@@ -62,7 +62,7 @@ static const pgdb_step_t migrations[] = {
      "CREATE INDEX intervals_received ON intervals(received);" SEQ_ID("flows")
      "CREATE TABLE flows(" ID("flows") " probe_id TEXT NOT NULL, site TEXT NOT NULL,"
      " received" T " NOT NULL, first_seen" T " NOT NULL, last_seen" T " NOT NULL,"
-     " client_port INTEGER, remote_port INTEGER, proto TEXT, app TEXT, media TEXT,"
+     " client_port BIGINT, remote_port BIGINT, proto TEXT, app TEXT, media TEXT,"
      " client_ip_enc BYTEA, client_ip_hmac BYTEA, client_mac_enc BYTEA, client_mac_hmac BYTEA,"
      " remote_ip_enc BYTEA, remote_ip_hmac BYTEA, src_ip_enc BYTEA, src_ip_hmac BYTEA,"
      " dst_ip_enc BYTEA, dst_ip_hmac BYTEA, record TEXT NOT NULL, PRIMARY KEY(id, received))"
@@ -328,8 +328,6 @@ static bool put_value(dynbuf_t *d, const store_val_t *v, char type)
         n = snprintf(num, sizeof num, "%.17g", v->d);
     else if (v->t == SV_REAL && isfinite(v->d) && v->d == trunc(v->d) && fabs(v->d) < 9e18)
         n = snprintf(num, sizeof num, "%lld", (long long)v->d);
-    if (n > 0 && type == STORE_COL_INT && v->t == SV_INT && (v->i > INT32_MAX || v->i < INT32_MIN))
-        n = -1; /* ports are INTEGER: out of range is no port */
     return n > 0 ? dynbuf_add(d, num, (size_t)n) : dynbuf_add(d, "\\N", 2);
 }
 
@@ -517,6 +515,12 @@ static void column_lists(pg_t *p)
     }
 }
 
+/* The server's notices ("already exists, skipping") are not for the log. */
+static void quiet(void *arg, const char *message)
+{
+    (void)arg, (void)message;
+}
+
 store_backend_t *store_pg_open(const char *uri, bool sync_full, char *err, size_t errlen)
 {
     pg_t *p = calloc(1, sizeof *p);
@@ -533,7 +537,7 @@ store_backend_t *store_pg_open(const char *uri, bool sync_full, char *err, size_
     p->c = pgdb_connect(uri, "callscope-collector", err, errlen);
     bool ok = p->c != NULL;
     if (ok) {
-        PQsetNoticeProcessor(p->c, NULL, NULL);
+        PQsetNoticeProcessor(p->c, quiet, NULL);
         PGresult *r = PQexec(p->c, "SHOW server_version_num");
         int v = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : 0;
         PQclear(r);

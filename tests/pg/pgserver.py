@@ -63,7 +63,8 @@ class Server:
 
     def psql(self, sql, db="callscope", role="callscope", check=True):
         env = dict(os.environ, PGPASSWORD=PASSWORD)
-        r = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", self.sock,
+        r = subprocess.run(["psql", "-X", "-q", "-At", "-F", "\x1f", "-v", "ON_ERROR_STOP=1",
+                            "-h", self.sock,
                             "-p", str(self.port), "-U", role, "-d", db, "-c", sql],
                            capture_output=True, text=True, env=env, timeout=120)
         if check and r.returncode != 0:
@@ -73,7 +74,7 @@ class Server:
     def query(self, sql, db="callscope"):
         """Rows of the result, each a list of strings ('' for NULL)."""
         out = self.psql(sql, db=db).stdout
-        return [l.split("|") for l in out.splitlines()]
+        return [l.split("\x1f") for l in out.splitlines()]
 
     def scalar(self, sql):
         rows = self.query(sql)
