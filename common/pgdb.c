@@ -94,8 +94,8 @@ bool pgdb_exec(PGconn *c, const char *who, const char *sql, char *err, size_t er
 int pgdb_version(PGconn *c, const char *component)
 {
     const char *p[1] = {component};
-    PGresult *r = PQexecParams(c, "SELECT version FROM migrations WHERE component = $1", 1, NULL,
-                               p, NULL, NULL, 0);
+    PGresult *r = PQexecParams(c, "SELECT version FROM migrations WHERE component = $1", 1, NULL, p,
+                               NULL, NULL, 0);
     int v = -1;
     if (PQresultStatus(r) == PGRES_TUPLES_OK)
         v = PQntuples(r) ? atoi(PQgetvalue(r, 0, 0)) : 0;

@@ -24,7 +24,7 @@ typedef enum { STORE_COL_TEXT = 'T', STORE_COL_INT = 'I', STORE_COL_REAL = 'R' }
 typedef struct {
     const char *type; /* record type */
     const char *table;
-    const char *cols[24]; /* JSON keys, same-named columns; NULL-terminated */
+    const char *cols[24];  /* JSON keys, same-named columns; NULL-terminated */
     const char *col_types; /* one store_col_type_t letter per column */
     const char *pii[8];    /* JSON keys kept sealed and hashed, taken out of the record */
     bool partitioned;      /* by day of `received` on PostgreSQL */
@@ -71,8 +71,8 @@ typedef struct {
     bool (*row)(store_backend_t *b, const store_row_t *r, char *err, size_t errlen);
     bool (*end_batch)(store_backend_t *b, char *err, size_t errlen);
     /* probes: inserted or its site, version (when not NULL), last_seen set. */
-    bool (*probe_seen)(store_backend_t *b, const char *probe, const char *site,
-                       const char *version, const char *now, char *err, size_t errlen);
+    bool (*probe_seen)(store_backend_t *b, const char *probe, const char *site, const char *version,
+                       const char *now, char *err, size_t errlen);
     bool (*heartbeat)(store_backend_t *b, const char *probe, const char *now, const char *health,
                       char *err, size_t errlen);
     /* Deletes rows received before cutoff (ISO text); rows deleted or -1. */

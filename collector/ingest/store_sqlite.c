@@ -89,8 +89,8 @@ static const sqldb_step_t migrations[] = {
 static const struct {
     const char *table;
     bool by_id;
-} aged[] = {{"streams", true},     {"intervals", false},   {"flows", false},
-            {"clients", false},    {"probe_stats", false}, {"batches", false}};
+} aged[] = {{"streams", true},  {"intervals", false},   {"flows", false},
+            {"clients", false}, {"probe_stats", false}, {"batches", false}};
 
 /* Checkpoints (copying the WAL into the database file) run in a thread of
  * their own on a second connection, so the writer only appends to the WAL. */
@@ -391,8 +391,8 @@ static bool sq_probe_seen(store_backend_t *b, const char *probe, const char *sit
     return step_reset(q->probe_up) == SQLITE_DONE || dberr(q, err, errlen);
 }
 
-static bool sq_heartbeat(store_backend_t *b, const char *probe, const char *now,
-                         const char *health, char *err, size_t errlen)
+static bool sq_heartbeat(store_backend_t *b, const char *probe, const char *now, const char *health,
+                         char *err, size_t errlen)
 {
     sq_t *q = (sq_t *)b;
     sqlite3_bind_text(q->hb_up, 1, probe, -1, SQLITE_STATIC);
@@ -477,8 +477,7 @@ static int64_t delete_by_id(sq_t *q, const char *table, const char *cutoff)
     if (!old_boundary(q, table, cutoff, &from, &to))
         return -1;
     char sql[200];
-    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id >= ?1 AND id < ?2 AND received < ?3",
-             table);
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id >= ?1 AND id < ?2 AND received < ?3", table);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
         return -1;
@@ -514,8 +513,8 @@ static int64_t sq_retention(store_backend_t *b, const char *cutoff, char *err, s
     return total;
 }
 
-static const store_ops_t sq_ops = {sq_begin,     sq_commit,     sq_rollback,  sq_claim,
-                                   sq_row,       sq_end_batch,  sq_probe_seen, sq_heartbeat,
+static const store_ops_t sq_ops = {sq_begin,     sq_commit,    sq_rollback,   sq_claim,
+                                   sq_row,       sq_end_batch, sq_probe_seen, sq_heartbeat,
                                    sq_retention, sq_free};
 
 store_backend_t *store_sqlite_open(const char *path, bool sync_full, pii_cache_t *pc, void **db,

@@ -87,8 +87,9 @@ class Server:
         shutil.rmtree(self.base, ignore_errors=True)
 
     def restart(self):
-        r = self._as_owner([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-m", "fast", "-w",
-                            "restart"], timeout=60)
+        # -l: the new server's output goes to the log, not to our pipe
+        r = self._as_owner([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-l", self.log,
+                            "-m", "fast", "-w", "restart"], timeout=60)
         if r.returncode != 0:
             raise RuntimeError("pg_ctl restart: " + r.stderr + r.stdout)
 
