@@ -131,7 +131,8 @@ class PgStore:
     def __init__(self, run):
         if a.db.startswith("postgresql://"):
             self.db = a.db
-            self.psql = lambda sql: subprocess.run(["psql", "-X", "-At", "-d", a.db, "-c", sql],
+            self.psql = lambda sql: subprocess.run(["psql", "-X", "-At", "-F", "\x1f", "-d", a.db,
+                                                    "-c", sql],
                                                    check=True, capture_output=True,
                                                    text=True).stdout
         else:
@@ -146,7 +147,7 @@ class PgStore:
 
     def figures(self):
         row = self.psql("SELECT COUNT(*), COUNT(DISTINCT ssrc), MIN(received), MAX(received),"
-                        " pg_database_size(current_database()) FROM streams").strip().split("|")
+                        " pg_database_size(current_database()) FROM streams").strip().split("\x1f")
         return int(row[0]), int(row[1]), row[2], row[3], int(row[4]) / 1e6
 
     def done(self):
