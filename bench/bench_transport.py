@@ -3,20 +3,33 @@
 loopback (CURVE ZeroMQ, acknowledged batches, SQLite WAL store).
 
   bench/bench_transport.py [BUILD_DIR] [--probes N] [--records N] [--batch N]
+                           [--db sqlite|pg|both|postgresql://...] [--runs N]
+                           [--collector-prefix "valgrind --tool=callgrind ..."]
 
 Each probe sends its share of stream records (shaped like the probe's own,
 about 1.3 KB each) with `callscope-probe --from-jsonl`, as fast as the
 collector acknowledges. Prints records stored per second (first stored to
 last stored, from the store's own timestamps), the collector's CPU time and
 peak RSS, and checks that every record is in the store exactly once.
+
+--db pg starts a throw-away PostgreSQL 15 (tests/pg/pgserver.py: initdb in a
+temporary directory, Unix socket only) and stores into it; --db both runs
+SQLite then PostgreSQL on the same load and prints both rates; a
+postgresql:// URI uses that server (its ingest tables are emptied first).
+--runs N repeats each and prints the median of the rates and of the
+collector's microseconds of CPU per record.
 """
 import argparse
+import datetime
 import json
 import os
+import shlex
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -26,17 +39,19 @@ ap.add_argument("--probes", type=int, default=3)
 ap.add_argument("--records", type=int, default=300000)
 ap.add_argument("--batch", type=int, default=1000)
 ap.add_argument("--probe-arg", action="append", default=[], help="extra probe option (repeatable)")
+ap.add_argument("--db", default="sqlite",
+                help="sqlite (default), pg (a throw-away PostgreSQL 15), both, or a postgresql:// URI")
+ap.add_argument("--runs", type=int, default=1, help="repeat each store N times; medians printed")
+ap.add_argument("--collector-prefix", default="",
+                help="command put before the collector (e.g. valgrind --tool=callgrind)")
 a = ap.parse_args()
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "pg"))
 PROBE = os.path.join(a.build, "probe", "callscope-probe")
 COLL = os.path.join(a.build, "collector", "callscope-collector")
 tmp = tempfile.mkdtemp(prefix="cs-bench-transport-")
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-port = s.getsockname()[1]
-s.close()
-ep = "tcp://127.0.0.1:%d" % port
-keys, auth, db = os.path.join(tmp, "keys"), os.path.join(tmp, "auth"), os.path.join(tmp, "c.db")
+keys, auth = os.path.join(tmp, "keys"), os.path.join(tmp, "auth")
 os.makedirs(keys)
 os.makedirs(auth)
 names = ["bench%d" % i for i in range(a.probes)]
@@ -44,6 +59,8 @@ for n in ["collector"] + names:
     subprocess.run([COLL, "keygen", n, "--dir", keys], check=True, capture_output=True)
     if n != "collector":
         os.link(os.path.join(keys, n + ".pub"), os.path.join(auth, n + ".pub"))
+subprocess.run([COLL, "org-keygen", "--tenant", "bench.example", "--out",
+                os.path.join(keys, "org.key")], check=True, capture_output=True)
 
 # A realistic stream record: every key the probe writes.
 template = {"type": "stream", "src_ip": "10.1.20.15", "src_port": 50010, "dst_ip": "52.113.10.20",
@@ -72,29 +89,6 @@ for i, n in enumerate(names):
                                     client_mac=mac), separators=(",", ":")) + "\n")
 size = os.path.getsize(os.path.join(tmp, names[0] + ".jsonl")) / per
 
-clog = open(os.path.join(tmp, "collector.log"), "w")
-subprocess.run([COLL, "org-keygen", "--tenant", "bench.example", "--out",
-                os.path.join(keys, "org.key")], check=True, capture_output=True)
-coll = subprocess.Popen([COLL, "run", "--bind", ep, "--key", os.path.join(keys, "collector.key"),
-                         "--authorized-keys", auth, "--db", db, "--stats", "0",
-                         "--org-key", os.path.join(keys, "org.key")],
-                        stdout=clog, stderr=clog)
-time.sleep(0.5)
-t0 = time.time()
-probes = [subprocess.Popen([PROBE, "--collector", ep, "--key", os.path.join(keys, n + ".key"),
-                            "--collector-key", os.path.join(keys, "collector.pub"),
-                            "--spool-dir", os.path.join(tmp, "spool-" + n), "--site", "bench",
-                            "--from-jsonl", os.path.join(tmp, n + ".jsonl"),
-                            "--batch-records", str(a.batch), "--drain", "300"] + a.probe_arg,
-                           stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, n + ".log"), "w"))
-          for n in names]
-probe_cpu = 0.0
-for p in probes:
-    _, status, ru = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    probe_cpu += ru.ru_utime + ru.ru_stime
-wall = time.time() - t0
-
 
 def proc_figures(pid):
     with open("/proc/%d/stat" % pid) as f:
@@ -106,33 +100,143 @@ def proc_figures(pid):
     return cpu, int(hwm) / 1024
 
 
-cpu, rss = proc_figures(coll.pid)
-coll.send_signal(signal.SIGTERM)
-coll.wait()
-con = sqlite3.connect(db)
-n, distinct = con.execute("SELECT COUNT(*), COUNT(DISTINCT ssrc) FROM streams").fetchone()
-first, last = con.execute("SELECT MIN(received), MAX(received) FROM streams").fetchone()
-con.close()
-
-
 def iso(t):
-    import datetime
     return datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
 
 
-span = iso(last) - iso(first)
-print("transport benchmark: %d probes -> 1 collector on loopback, %d stream records of %.0f bytes, "
-      "batches of %d" % (a.probes, per * a.probes, size, a.batch))
-print("  stored            %d records, %d distinct (expected %d)" % (n, distinct, per * a.probes))
-print("  store rate        %.0f records/s (first to last stored: %.2f s)" % (n / span if span else 0, span))
-print("  end-to-end wall   %.2f s (probe start to last acknowledgement) = %.0f records/s" %
-      (wall, n / wall))
-print("  collector CPU     %.2f s (%.0f %% of one core over the wall time; %.1f us per record)" %
-      (cpu, 100 * cpu / wall, 1e6 * cpu / max(n, 1)))
-print("  probes CPU        %.2f s in all (%.1f us per record)" % (probe_cpu, 1e6 * probe_cpu / max(n, 1)))
-print("  collector RSS     %.1f MB peak" % rss)
-print("  database          %.1f MB" % (os.path.getsize(db) / 1e6))
-ok = n == distinct == per * a.probes
-print("  exactly once      %s" % ("yes" if ok else "NO"))
-subprocess.run(["rm", "-rf", tmp])
+class SqliteStore:
+    name = "SQLite"
+
+    def __init__(self, run):
+        self.path = os.path.join(tmp, "c%d.db" % run)
+        self.db = self.path
+
+    def figures(self):
+        con = sqlite3.connect(self.path)
+        n, distinct = con.execute("SELECT COUNT(*), COUNT(DISTINCT ssrc) FROM streams").fetchone()
+        first, last = con.execute("SELECT MIN(received), MAX(received) FROM streams").fetchone()
+        con.close()
+        return n, distinct, first, last, os.path.getsize(self.path) / 1e6
+
+    def done(self):
+        for ext in ("", "-wal", "-shm"):
+            if os.path.exists(self.path + ext):
+                os.unlink(self.path + ext)
+
+
+class PgStore:
+    name = "PostgreSQL"
+    server = None
+
+    def __init__(self, run):
+        if a.db.startswith("postgresql://"):
+            self.db = a.db
+            self.psql = lambda sql: subprocess.run(["psql", "-X", "-At", "-F", "\x1f", "-d", a.db,
+                                                    "-c", sql],
+                                                   check=True, capture_output=True,
+                                                   text=True).stdout
+        else:
+            import pgserver
+            if PgStore.server is None:
+                PgStore.server = pgserver.start_or_skip()
+            self.db = PgStore.server.uri
+            self.psql = lambda sql: PgStore.server.psql(sql).stdout
+        # each run starts from an empty store
+        self.psql("DROP TABLE IF EXISTS streams, intervals, flows, clients, probe_stats, batches,"
+                  " probes, migrations CASCADE")
+
+    def figures(self):
+        row = self.psql("SELECT COUNT(*), COUNT(DISTINCT ssrc), MIN(received), MAX(received),"
+                        " pg_database_size(current_database()) FROM streams").strip().split("\x1f")
+        return int(row[0]), int(row[1]), row[2], row[3], int(row[4]) / 1e6
+
+    def done(self):
+        pass
+
+
+def run_once(store):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    ep = "tcp://127.0.0.1:%d" % port
+    clog = open(os.path.join(tmp, "collector.log"), "w")
+    coll = subprocess.Popen(shlex.split(a.collector_prefix) +
+                            [COLL, "run", "--bind", ep, "--key", os.path.join(keys, "collector.key"),
+                             "--authorized-keys", auth, "--db", store.db, "--stats", "0",
+                             "--correlate-interval", "0",
+                             "--org-key", os.path.join(keys, "org.key")],
+                            stdout=clog, stderr=clog)
+    deadline = time.time() + 120
+    while "listening on" not in open(os.path.join(tmp, "collector.log")).read():
+        if coll.poll() is not None or time.time() > deadline:
+            print(open(os.path.join(tmp, "collector.log")).read())
+            raise SystemExit("collector did not start")
+        time.sleep(0.05)
+    t0 = time.time()
+    probes = [subprocess.Popen([PROBE, "--collector", ep, "--key", os.path.join(keys, n + ".key"),
+                                "--collector-key", os.path.join(keys, "collector.pub"),
+                                "--spool-dir", os.path.join(tmp, "spool-" + n), "--site", "bench",
+                                "--from-jsonl", os.path.join(tmp, n + ".jsonl"),
+                                "--batch-records", str(a.batch), "--drain", "300"] + a.probe_arg,
+                               stdout=subprocess.DEVNULL,
+                               stderr=open(os.path.join(tmp, n + ".log"), "w"))
+              for n in names]
+    probe_cpu = 0.0
+    for p in probes:
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        probe_cpu += ru.ru_utime + ru.ru_stime
+    wall = time.time() - t0
+    cpu, rss = proc_figures(coll.pid)
+    coll.send_signal(signal.SIGTERM)
+    coll.wait()
+    n, distinct, first, last, dbsize = store.figures()
+    span = iso(last) - iso(first) if n else 0
+    print("transport benchmark into %s: %d probes -> 1 collector on loopback, %d stream records "
+          "of %.0f bytes, batches of %d" % (store.name, a.probes, per * a.probes, size, a.batch))
+    print("  stored            %d records, %d distinct (expected %d)" % (n, distinct, per * a.probes))
+    print("  store rate        %.0f records/s (first to last stored: %.2f s)" %
+          (n / span if span else 0, span))
+    print("  end-to-end wall   %.2f s (probe start to last acknowledgement) = %.0f records/s" %
+          (wall, n / wall))
+    print("  collector CPU     %.2f s (%.0f %% of one core over the wall time; %.1f us per record)" %
+          (cpu, 100 * cpu / wall, 1e6 * cpu / max(n, 1)))
+    print("  probes CPU        %.2f s in all (%.1f us per record)" %
+          (probe_cpu, 1e6 * probe_cpu / max(n, 1)))
+    print("  collector RSS     %.1f MB peak" % rss)
+    print("  database          %.1f MB" % dbsize)
+    ok = n == distinct == per * a.probes
+    print("  exactly once      %s" % ("yes" if ok else "NO"), flush=True)
+    for n_ in names:
+        subprocess.run(["rm", "-rf", os.path.join(tmp, "spool-" + n_)])
+    store.done()
+    return ok, (n / span if span else 0), 1e6 * cpu / max(n, 1)
+
+
+kinds = {"sqlite": [SqliteStore], "pg": [PgStore], "both": [SqliteStore, PgStore]}
+kinds = kinds.get(a.db, [PgStore] if a.db.startswith("postgresql://") else None)
+if kinds is None:
+    raise SystemExit("--db: sqlite, pg, both or a postgresql:// URI")
+ok = True
+summary = []
+try:
+    for kind in kinds:
+        rates, cpus = [], []
+        for run in range(a.runs):
+            good, rate, us = run_once(kind(run))
+            ok = ok and good
+            rates.append(rate)
+            cpus.append(us)
+        summary.append((kind.name, rates, cpus))
+finally:
+    if PgStore.server:
+        PgStore.server.stop()
+    subprocess.run(["rm", "-rf", tmp])
+if a.runs > 1 or len(summary) > 1:
+    print("summary (%d records, %d probes, batches of %d):" % (per * a.probes, a.probes, a.batch))
+    for name, rates, cpus in summary:
+        print("  %-10s median %6.0f records/s, %5.1f us collector CPU per record (runs: %s us)" %
+              (name, statistics.median(rates), statistics.median(cpus),
+               ", ".join("%.1f" % c for c in cpus)))
 raise SystemExit(0 if ok else 1)

@@ -13,6 +13,7 @@ PKGS=(
   man-db groff-base # the manual pages render without warnings (tests/deploy)
   chromium   # headless, for the dashboard test (tests/noc)
   prometheus # promtool, checks grafana/callscope-alerts.rules.yml (tests/noc)
+  postgresql libpq-dev # PostgreSQL 15 store (libpq) and its tests' server (tests/pg)
 )
 
 missing=()

@@ -1,4 +1,6 @@
-/* store.h - the collector's store: one SQLite file in WAL mode.
+/* store.h - the collector's store: one SQLite file in WAL mode (the
+ * default), or a PostgreSQL database (--db postgresql://...; ingest only so
+ * far: probe batches, heartbeats, retention). docs/store.md.
  *
  * Tables (docs/store.md): probes, batches (one row per batch stored, the
  * duplicate check), streams, intervals, flows, clients, probe_stats. Each
@@ -25,12 +27,20 @@ typedef struct {
     char first_error[160]; /* why the first record was rejected */
 } store_result_t;
 
-/* Opens (creating) the database and brings its schema up to date. pii (the
+/* Opens the database and brings its schema up to date: db is a file path
+ * (SQLite, created when missing) or a postgresql:// URI. pii (the
  * organisation's keys, borrowed, must outlive the store) seals addresses
- * and MACs. */
-store_t *store_open(const char *path, bool sync_full, const pii_t *pii, char *err, size_t errlen);
+ * and MACs, in C, before a row is written: both backends hold the same
+ * sealed bytes and lookup hashes. */
+store_t *store_open(const char *db, bool sync_full, const pii_t *pii, char *err, size_t errlen);
 void store_free(store_t **s);
+/* true for a postgresql:// or postgres:// URI (a PostgreSQL store). */
+bool store_is_uri(const char *db);
+/* The SQLite connection, for the parts of the collector that read and
+ * write it directly (correlation, buildings); NULL on PostgreSQL. */
 sqlite3 *store_db(store_t *s);
+/* "SQLite" or "PostgreSQL". */
+const char *store_backend(const store_t *s);
 
 /* Stores a batch from probe `probe` (header m, record lines body) in one
  * transaction, unless (probe, epoch, seq) is already stored. Records that
@@ -52,7 +62,9 @@ void store_rollback(store_t *s);
 
 /* Notes a probe's heartbeat (its health kept as JSON). */
 bool store_heartbeat(store_t *s, const char *probe, const wire_msg_t *m, char *err, size_t errlen);
-/* Deletes what is older than days; returns the rows deleted, -1 on error. */
+/* Deletes what was stored more than days ago; returns the rows deleted,
+ * -1 on error. PostgreSQL drops whole day partitions of streams, intervals
+ * and flows (kept up to a day longer). */
 int64_t store_retention(store_t *s, unsigned days, char *err, size_t errlen);
 
 #endif

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Probe -> collector transport tests: real processes, real ZeroMQ (CURVE),
-real SQLite. One case per invocation:
+real SQLite or a real PostgreSQL. One case per invocation:
 
-  transport_test.py BUILD_DIR PCAPS_DIR CASE
+  transport_test.py BUILD_DIR PCAPS_DIR CASE [pg]
 
 Each case makes its own keys, spool and database in a temporary directory
-and asserts on the store's contents and the processes' logs.
+and asserts on the store's contents and the processes' logs. With "pg" the
+store is a throw-away PostgreSQL 15 (tests/pg/pgserver.py: initdb in a
+temporary directory as an unprivileged user, Unix socket only, stopped at
+the end); without its binaries the case exits 77 (skipped) and says why.
 """
 import json
 import os
@@ -18,6 +21,8 @@ import tempfile
 import time
 
 BUILD, PCAPS, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
+PG = len(sys.argv) > 4 and sys.argv[4] == "pg"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pg"))
 PROBE = os.path.join(BUILD, "probe", "callscope-probe")
 COLLECTOR = os.path.join(BUILD, "collector", "callscope-collector")
 ZSEND = os.path.join(BUILD, "tests", "transport", "zsend")
@@ -52,6 +57,13 @@ ENDPOINT = "tcp://127.0.0.1:%d" % PORT
 KEYS = os.path.join(TMP, "keys")
 AUTH = os.path.join(TMP, "probes.d")
 DB = os.path.join(TMP, "collector.db")
+SRV = None
+if PG:
+    import pgserver
+    SRV = pgserver.start_or_skip()
+    DB = SRV.uri
+# correlation (and the NOC, Graph) are not on PostgreSQL yet: ingest only
+PG_ARGS = ["--correlate-interval", "0"] if PG else []
 ORGKEY = os.path.join(TMP, "keys", "org.key")
 
 
@@ -82,7 +94,7 @@ def start_collector(extra=(), log="collector.log"):
     logf = open(os.path.join(TMP, log), "a")
     p = subprocess.Popen([COLLECTOR, "run", "--bind", ENDPOINT, "--key",
                           os.path.join(KEYS, "collector.key"), "--authorized-keys", AUTH,
-                          "--db", DB, "--org-key", ORGKEY, "--stats", "0"] + list(extra),
+                          "--db", DB, "--org-key", ORGKEY, "--stats", "0"] + PG_ARGS + list(extra),
                          stdout=logf, stderr=logf)
     PROCS.append(p)
     deadline = time.time() + 20
@@ -122,7 +134,18 @@ def start_probe(args, log):
     return p
 
 
+def pg_value(v):
+    try:
+        return int(v)
+    except ValueError:
+        return None if v == "" else v
+
+
 def query(sql, args=()):
+    if PG:
+        for a in args:  # only the tests' own constants
+            sql = sql.replace("?", "'%s'" % str(a).replace("'", "''"), 1)
+        return [tuple(pg_value(v) for v in row) for row in SRV.query(sql)]
     con = sqlite3.connect(DB, timeout=10)
     try:
         return con.execute(sql, args).fetchall()
@@ -205,11 +228,17 @@ def case_deliver():
     check(len(got) == len(expect), "store holds %d records, --json wrote %d" % (len(got), len(expect)))
     check(got == sorted(canon(r, strip=True) for r in expect),
           "stored records equal the --json records (addresses and MACs taken out), each once")
-    with open(DB, "rb") as f:
-        raw = f.read()
-    for wal in (DB + "-wal",):
-        if os.path.exists(wal):
-            raw += open(wal, "rb").read()
+    # every file of the store: the SQLite file and its WAL, or the whole
+    # PostgreSQL cluster (tables, indexes, WAL)
+    parts = []
+    for d, _, files in os.walk(SRV.data) if PG else [(TMP, [], ["collector.db", "collector.db-wal"])]:
+        for fn in files:
+            try:
+                with open(os.path.join(d, fn), "rb") as f:
+                    parts.append(f.read())
+            except OSError:
+                pass
+    raw = b"\0".join(parts)
     secrets = {r[k] for r in expect for k in PII_KEYS if isinstance(r.get(k), str)}
     leaked = [x for x in secrets if x.encode() in raw]
     check(secrets and not leaked, "none of %d addresses/MACs is in the database in clear %s" %
@@ -451,6 +480,167 @@ def case_schema_newer():
     check(r.returncode == 1 and "newer than this collector" in r.stderr, r.stderr.strip())
 
 
+# ---- PostgreSQL only ----------------------------------------------------------
+
+def run_collector(db, extra=()):
+    """run with --db db until it exits (a refusal) or 20 s; its result."""
+    return run([COLLECTOR, "run", "--bind", ENDPOINT, "--key", os.path.join(KEYS, "collector.key"),
+                "--authorized-keys", AUTH, "--db", db, "--org-key", ORGKEY] + list(extra),
+               timeout=60)
+
+
+def case_pg_bad_uri():
+    """A URI that is malformed, points nowhere, or names a missing database:
+    the collector refuses to start and says which and why (no password shown)."""
+    setup()
+    r = run_collector("postgresql://callscope:s3cret@/callscope?host=%s&port=5432&nosuch=1" % SRV.sock,
+                      PG_ARGS)
+    check(r.returncode == 1 and "invalid PostgreSQL URI" in r.stderr and "s3cret" not in r.stderr,
+          "malformed URI refused: " + r.stderr.strip())
+    r = run_collector("postgresql://callscope:s3cret@/callscope?host=%s&port=5999" %
+                      os.path.join(TMP, "nowhere"), PG_ARGS)
+    check(r.returncode == 1 and "cannot connect to PostgreSQL callscope@" in r.stderr and
+          "s3cret" not in r.stderr and "No such file" in r.stderr,
+          "unreachable server refused: " + r.stderr.strip())
+    r = run_collector(SRV.uri_for("callscope", pgserver.PASSWORD, "nosuchdb"), PG_ARGS)
+    check(r.returncode == 1 and '"nosuchdb" does not exist' in r.stderr,
+          "missing database refused: " + r.stderr.strip())
+    r = run_collector(SRV.uri)
+    check(r.returncode == 1 and "correlation on PostgreSQL is not implemented yet" in r.stderr and
+          "--correlate-interval 0" in r.stderr,
+          "correlation (on by default) refused on PostgreSQL, naming the option: " + r.stderr.strip())
+    r = run_collector(SRV.uri, PG_ARGS + ["--http-bind", "127.0.0.1:%d" % free_port()])
+    check(r.returncode == 1 and "NOC HTTP server on PostgreSQL is not implemented yet" in r.stderr,
+          "NOC refused on PostgreSQL: " + r.stderr.strip())
+    check(SRV.scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'streams'") == "0",
+          "nothing created by the refused starts")
+
+
+def case_pg_bad_credentials():
+    """A wrong password or an unknown role: refused at start, with the server's reason."""
+    setup()
+    for role, pw in (("callscope", "wrong-password"), ("intruder", "x")):
+        r = run_collector(SRV.uri_for(role, pw, "callscope"), PG_ARGS)
+        check(r.returncode == 1 and 'password authentication failed for user "%s"' % role in r.stderr
+              and pw not in r.stderr, "%s refused: %s" % (role, r.stderr.strip()))
+
+
+def case_pg_schema_newer():
+    """A PostgreSQL store from a newer collector is refused, and left as it is."""
+    setup()
+    c = start_collector()
+    stop(c)
+    SRV.psql("UPDATE migrations SET version = 99 WHERE component = 'ingest'")
+    r = run_collector(DB, PG_ARGS)
+    check(r.returncode == 1 and "database schema 'ingest' is version 99, newer than this collector "
+          "knows (1)" in r.stderr, r.stderr.strip())
+    check(SRV.scalar("SELECT version FROM migrations WHERE component = 'ingest'") == "99",
+          "the version row is untouched")
+
+
+def case_pg_retention():
+    """Day partitions: made ahead at start; a day older than --retention-days
+    is dropped whole; old rows of unpartitioned tables are deleted."""
+    setup()
+    c = start_collector()
+    r = run(probe_args(extra=["-r", os.path.join(PCAPS, "teams_audio_p2p_relay.pcap"), "--interval", "5"]))
+    check(r.returncode == 0, "replay delivered")
+    stop(c)
+    parts = [x[0] for x in SRV.query("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON"
+                                     " c.oid = i.inhrelid WHERE i.inhparent = 'streams'::regclass")]
+    check(len([p for p in parts if p.startswith("streams_p2")]) >= 4 and "streams_pdefault" in parts,
+          "streams has day partitions from yesterday to two days ahead and a default: %s" % parts)
+    total = query("SELECT COUNT(*) FROM streams")[0][0]
+    intervals = query("SELECT COUNT(*) FROM intervals")[0][0]
+    check(total > 1 and intervals > 0, "%d streams, %d intervals stored" % (total, intervals))
+    SRV.psql("CREATE TABLE streams_p20200101 PARTITION OF streams FOR VALUES FROM ('2020-01-01') TO"
+             " ('2020-01-02')")
+    # the oldest stream moves into 2020's partition, all intervals into the default one
+    SRV.psql("UPDATE streams SET received = '2020-01-01T10:00:00.000000Z' WHERE id ="
+             " (SELECT MIN(id) FROM streams)")
+    SRV.psql("UPDATE intervals SET received = '2019-06-01T00:00:00.000000Z'")
+    SRV.psql("UPDATE batches SET received = '2019-06-01T00:00:00.000000Z' WHERE seq = 1")
+    batches = query("SELECT COUNT(*) FROM batches")[0][0]
+    c = start_collector(["--retention-days", "7"])
+    stop(c)
+    check(query("SELECT COUNT(*) FROM streams")[0][0] == total - 1, "the old stream row is gone")
+    check(SRV.scalar("SELECT count(*) FROM pg_class WHERE relname = 'streams_p20200101'") == "0",
+          "with its whole day partition (dropped)")
+    check(query("SELECT COUNT(*) FROM intervals")[0][0] == 0, "old interval rows deleted")
+    check(query("SELECT COUNT(*) FROM batches")[0][0] == batches - 1, "the old batch row deleted")
+    check("retention:" in read("collector.log"), "retention logged")
+
+
+def case_pg_restart():
+    """PostgreSQL restarted under load: the collector reconnects, the probe
+    resends what was not acknowledged, every record is stored exactly once."""
+    setup()
+    c = start_collector()
+    synthetic(os.path.join(TMP, "in.jsonl"), 20000)
+    p = start_probe(probe_args(extra=["--from-jsonl", os.path.join(TMP, "in.jsonl"),
+                                      "--from-jsonl-rate", "4000", "--batch-records", "200",
+                                      "--ack-timeout-ms", "1000", "--drain", "90"]), "probe.log")
+    deadline = time.time() + 30
+    stored_before = 0
+    while time.time() < deadline and stored_before == 0:
+        time.sleep(0.5)
+        stored_before = query("SELECT COUNT(*) FROM streams")[0][0]
+    SRV.restart()
+    p.wait(timeout=150)
+    check(p.returncode == 0, "probe drained and exited 0")
+    stop(c)
+    log = read("collector.log")
+    check(0 < stored_before < 20000, "server restarted mid-stream (%d of 20000 stored)" % stored_before)
+    check("connection lost" in log and "reconnected to PostgreSQL" in log,
+          "collector logged the lost connection and the reconnection")
+    n = query("SELECT COUNT(*), COUNT(DISTINCT ssrc) FROM streams")[0]
+    check(n == (20000, 20000), "20000 records stored exactly once: %s" % (n,))
+    check("0 records lost" in read("probe.log"), "probe reports nothing lost")
+
+
+def case_pg_same_hashes():
+    """The same replay into SQLite and PostgreSQL gives the same lookup hashes
+    and the same stored records: sealing is the collector's, not the database's."""
+    global DB, PG_ARGS
+    setup()
+    pcap = os.path.join(PCAPS, "teams_audio_p2p_relay.pcap")
+    got = {}
+    for kind, db in (("pg", SRV.uri), ("sqlite", os.path.join(TMP, "same.db"))):
+        DB = db
+        c = start_collector(PG_ARGS, log="collector-%s.log" % kind)
+        r = run(probe_args(spool="spool-" + kind, extra=["-r", pcap, "--interval", "5"]))
+        check(r.returncode == 0, "replay into %s delivered" % kind)
+        stop(c)
+        if kind == "pg":
+            rows = [(r[0], r[1]) for r in SRV.query(
+                "SELECT encode(client_ip_hmac, 'hex'), length(client_ip_enc) FROM streams")]
+        else:
+            con = sqlite3.connect(db)
+            rows = [(r[0] or "", str(r[1]) if r[1] is not None else "") for r in con.execute(
+                "SELECT lower(hex(client_ip_hmac)), length(client_ip_enc) FROM streams")]
+            con.close()
+        got[kind] = (sorted(rows), sorted(stored_records_from(kind, db)))
+    check(got["pg"][0] and got["pg"][0] == got["sqlite"][0],
+          "same client hashes and sealed lengths in both stores (%d streams)" % len(got["pg"][0]))
+    check(got["pg"][1] == got["sqlite"][1],
+          "same stored stream, interval, flow and client records in both stores (%d)" %
+          len(got["pg"][1]))
+
+
+def stored_records_from(kind, db):
+    """The records of a replay (not probe_stats: each run's own counters and times)."""
+    out = []
+    for t in ("streams", "intervals", "flows", "clients"):
+        if kind == "pg":
+            rows = [r[0] for r in SRV.query("SELECT record FROM %s" % t)]
+        else:
+            con = sqlite3.connect(db)
+            rows = [r[0] for r in con.execute("SELECT record FROM %s" % t)]
+            con.close()
+        out += [canon(json.loads(r)) for r in rows]
+    return out
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 if CASE not in CASES:
     print("unknown case", CASE, "; have", " ".join(CASES))
@@ -461,4 +651,6 @@ finally:
     for p in PROCS:
         if p.poll() is None:
             p.kill()
+    if SRV:
+        SRV.stop()
 print("PASS", CASE, "(work dir %s)" % TMP)
