@@ -81,9 +81,11 @@ static const graph_exit_t exits[] = {
     {GRAPH_EXIT_CONSENT, "Graph refused (CallRecords.Read.All missing or not consented)"},
     {GRAPH_EXIT_STORE, "store or key file problem"},
     {GRAPH_EXIT_TLS, "TLS certificate not trusted"},
+    /* no ';' outside the parentheses: the exit lists of --help are
+     * "N meaning; N meaning", and the man page reads them so */
     {GRAPH_EXIT_NETWORK, "network: the token endpoint or Graph could not be reached (DNS, "
-                         "connection refused or timed out, TLS handshake); the message names the "
-                         "host"},
+                         "connection refused or timed out, TLS handshake; the message names the "
+                         "host)"},
 };
 
 const graph_exit_t *graph_exit_statuses(size_t *n)

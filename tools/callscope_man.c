@@ -58,11 +58,16 @@ static const extra_t probe_extras[] = {
      ".TP\n.I /var/lib/callscope/spool\n"
      "Batches not yet acknowledged by the collector (\\fB\\-\\-spool\\-dir\\fR).\n"},
     {"SIGNALS",
+     ".TP\n.B SIGHUP\n"
+     "Read the settings and the Teams ranges file again without losing a flow or a record "
+     "(\\fBsystemctl reload callscope\\-probe@eth1\\fR): the ranges, \\fB\\-\\-interval\\fR, "
+     "\\fB\\-\\-progress\\fR, \\fB\\-\\-min\\-stream\\-packets\\fR and the log level change at "
+     "once; any other changed setting is named in the log as needing a restart; a bad file "
+     "keeps the old settings.\n"
      ".TP\n.BR SIGINT \", \" SIGTERM\n"
      "End the capture: every flow and stream is reported, the stats record written, and "
      "the spool drained for \\fB\\-\\-drain\\fR seconds (what is left stays for the next "
-     "start). A probe's settings change with a restart "
-     "(\\fBsystemctl restart callscope\\-probe@eth1\\fR).\n"},
+     "start).\n"},
     {NULL, NULL}};
 
 static const extra_t collector_extras[] = {

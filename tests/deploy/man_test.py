@@ -136,8 +136,8 @@ def collector_page(collector, page):
     if top != {"help", "version"}:
         fail(f"callscope-collector(8) OPTIONS: {sorted(top)}")
     codes = {l.strip().split()[0] for l in secs.get("EXIT STATUS", []) if re.match(r"^ +\d ", l)}
-    if codes != {str(i) for i in range(7)}:
-        fail(f"callscope-collector(8) EXIT STATUS codes {sorted(codes)}, want 0-6")
+    if codes != {str(i) for i in range(8)}:
+        fail(f"callscope-collector(8) EXIT STATUS codes {sorted(codes)}, want 0-7")
     defaults_kept("callscope-collector(8)", page, helps)
 
 
