@@ -93,11 +93,11 @@ NOC_TOKEN = "e2e-noc-token-0123456789abcdef"
 HTTP_PORT = None
 
 
-def api(url_path):
+def api(url_path, token=None):
     """GET from the collector's own HTTP server (run --http-bind), as JSON."""
     import urllib.request
     req = urllib.request.Request("http://127.0.0.1:%d%s" % (HTTP_PORT, url_path),
-                                 headers={"Authorization": "Bearer " + NOC_TOKEN})
+                                 headers={"Authorization": "Bearer " + (token or NOC_TOKEN)})
     with urllib.request.urlopen(req, timeout=10) as r:
         body = r.read().decode()
     return json.loads(body) if url_path != "/metrics" else body
@@ -139,11 +139,12 @@ def free_port():
     return port
 
 
-def start_collector(endpoint, fake):
+def start_collector(endpoint, fake, extra=()):
     args = [COLLECTOR, "run", "-v", "--bind", endpoint, "--key", path("keys", "collector.key"),
             "--authorized-keys", path("probes.d"), "--db", path("store.db"),
             "--org-key", path("keys", "org.key"), "--stats", "0", "--correlate-interval", "1",
             "--http-bind", "127.0.0.1:%d" % HTTP_PORT, "--http-token-file", path("noc.token")]
+    args += list(extra)
     if fake:
         args += ["--graph-tenant", TENANT, "--graph-client-id", CLIENT,
                  "--graph-secret-file", path("secret"), "--graph-authority-url", fake.base,

@@ -13,17 +13,21 @@ polls the record from tests/graph/fake_graph.py over HTTPS on loopback,
 correlates, and serves the API. The call must be found by the user's UPN
 and display name (any case), show its participants by name with device,
 platform, Wi-Fi and rating, each in its building, and be listed under
-rating=poor with its verdict; `report --user` the same. No name, UPN,
-device name or address may reach a log.
+rating=poor with its verdict; `report --user` the same. The same call
+page asked with a viewer token shows pseudonyms only, and the audit log
+holds exactly the investigator's answer (and no personal value). No name,
+UPN, device name or address may reach a log.
 
 Reuses e2e_test.py's helpers (keys, collector, probe replay, API client).
 """
 import json
 import os
+import re
 import signal
 import shutil
 import sys
 import time
+import urllib.error
 import urllib.parse
 
 BUILD, SRC = sys.argv[1], sys.argv[2]
@@ -36,6 +40,60 @@ JOIN_URL = ("https://teams.microsoft.com/l/meetup-join/19%3ameeting_ZTJlLXBlb3Bs
             "?context=%7b%22Tid%22%3a%220d15ea5e%22%7d")
 THREAD = "19:meeting_ZTJlLXBlb3BsZQ@thread.v2"
 FEEDBACK = "robotic voice, then silence"
+VIEWER_TOKEN = "e2e-viewer-token-fedcba9876543210"
+PSEUDONYM = re.compile(r"^[a-z]+-[0-9a-f]{8}$")
+
+
+def audit_lines():
+    try:
+        with open(e.path("audit.log")) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def viewer_and_audit(rec, ours, far, client_ip):
+    """The same call page for an investigator and a viewer: pseudonyms only
+    for the viewer, and only the investigator's answer in the audit log."""
+    page = "/api/calls/" + urllib.parse.quote(rec["id"], safe="")
+    before = len(audit_lines())
+    inv = e.api(page)
+    view = e.api(page, VIEWER_TOKEN)
+    body = json.dumps(view)
+    clear = [ours["displayName"], ours["userPrincipalName"], far["displayName"], client_ip,
+             FEEDBACK, JOIN_URL]
+    check(not [v for v in clear if v in body], "the viewer's answer holds no name, UPN, address,"
+          " feedback or join URL")
+    names = [p["display_name"] for p in view["participants"]]
+    check(len(names) == 2 and all(n and PSEUDONYM.match(n) for n in names) and
+          len(set(names)) == 2, "the viewer sees each participant as a pseudonym: %s" % names)
+    me = [p for p in view["participants"] if p["rating"] == "poor"]
+    check(len(me) == 1 and PSEUDONYM.match(me[0]["upn"] or "") and
+          PSEUDONYM.match(me[0]["client_ip"] or "") and
+          me[0]["feedback_text"] is None and me[0]["rating"] == "poor" and
+          me[0]["building"]["building"] == "HQ Tower",
+          "the viewer: pseudonymous UPN and address, no feedback text; rating and building kept")
+    again = e.api(page, VIEWER_TOKEN)
+    check(sorted(p["display_name"] for p in again["participants"]) == sorted(names),
+          "pseudonyms are stable across requests")
+    check(sorted(p["display_name"] for p in inv["participants"]) ==
+          sorted([ours["displayName"], far["displayName"]]), "the investigator sees the names")
+    try:
+        e.api("/api/calls?user=" + urllib.parse.quote(ours["userPrincipalName"]), VIEWER_TOKEN)
+        fail("a viewer may search by person")
+    except urllib.error.HTTPError as err:
+        check(err.code == 403, "a viewer's search by person is refused (403)")
+    lines = audit_lines()[before:]
+    check(len(lines) == 1 and lines[0]["token"] == "noc.token" and
+          lines[0]["role"] == "investigator" and rec["id"] in lines[0]["call_ids"] and
+          {"display_name", "upn", "client_ip"} <= set(lines[0]["fields"]),
+          "the audit log has exactly the investigator's answer: %s" % lines)
+    with open(e.path("audit.log")) as f:
+        text = f.read()
+    check(not [v for v in clear + [far["userPrincipalName"]] if v in text],
+          "no personal value in the audit log")
+    r = e.run([e.COLLECTOR, "audit", "--since", "24h", "--audit-log", e.path("audit.log")])
+    check(r.returncode == 0 and rec["id"] in r.stdout, "audit --since 24h lists it")
 
 
 def people_record():
@@ -76,7 +134,10 @@ def main():
     fake.records[rec["id"]] = rec
     endpoint = "tcp://127.0.0.1:%d" % e.free_port()
     e.HTTP_PORT = e.free_port()
-    col = e.start_collector(endpoint, fake)
+    with open(os.open(e.path("viewer.token"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write(VIEWER_TOKEN + "\n")
+    col = e.start_collector(endpoint, fake, ["--http-viewer-token-file", e.path("viewer.token"),
+                                             "--http-audit-log", e.path("audit.log")])
     buildings(client_ip)
     e.replay(endpoint)
     e.wait_for_call("cloud", "joined")
@@ -125,6 +186,7 @@ def main():
           "listed under rated poor with its verdict (cloud)")
     check([c["call_id"] for c in calls("building=Lyon%20Office")] == [rec["id"]],
           "found by the far participant's building")
+    viewer_and_audit(rec, ours, far, client_ip)
     # the report, by display name
     r = e.run([e.COLLECTOR, "report", "--db", e.path("store.db"), "--org-key",
                e.path("keys", "org.key"), "--since", "520w", "--format", "json", "--user",
