@@ -519,7 +519,7 @@ def case_pg_bad_uri():
 def case_pg_bad_credentials():
     """A wrong password or an unknown role: refused at start, with the server's reason."""
     setup()
-    for role, pw in (("callscope", "wrong-password"), ("intruder", "x")):
+    for role, pw in (("callscope", "wrong-password"), ("intruder", "no-such-Secret-7381")):
         r = run_collector(SRV.uri_for(role, pw, "callscope"), PG_ARGS)
         check(r.returncode == 1 and 'password authentication failed for user "%s"' % role in r.stderr
               and pw not in r.stderr, "%s refused: %s" % (role, r.stderr.strip()))
