@@ -91,8 +91,9 @@ static db_t *db_alloc(db_kind_t kind, bool owned)
 static db_t *open_sqlite(const char *path, unsigned flags, char *err, size_t errlen)
 {
     sqlite3 *h = NULL;
-    int of = (flags & DB_READONLY) ? SQLITE_OPEN_READONLY
-                                   : SQLITE_OPEN_READWRITE | ((flags & DB_CREATE) ? SQLITE_OPEN_CREATE : 0);
+    int of = (flags & DB_READONLY)
+                 ? SQLITE_OPEN_READONLY
+                 : SQLITE_OPEN_READWRITE | ((flags & DB_CREATE) ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path, &h, of | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
@@ -100,8 +101,9 @@ static db_t *open_sqlite(const char *path, unsigned flags, char *err, size_t err
         return NULL;
     }
     sqlite3_busy_timeout(h, 5000);
-    const char *init = (flags & DB_READONLY) ? "PRAGMA query_only = 1; SELECT count(*) FROM sqlite_master"
-                                             : "PRAGMA journal_mode = WAL";
+    const char *init = (flags & DB_READONLY)
+                           ? "PRAGMA query_only = 1; SELECT count(*) FROM sqlite_master"
+                           : "PRAGMA journal_mode = WAL";
     char *msg = NULL;
     if (sqlite3_exec(h, init, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(h));
@@ -471,9 +473,17 @@ static int sqlite_step(db_stmt_t *st, char *err, size_t errlen)
     return DB_ERR;
 }
 
-static bool same_types(const pg_prep_t *p, const Oid *types, int n)
+/* A NULL goes with any parameter type, so a form prepared for the types
+ * the server gave its NULLs serves a later step that binds values there
+ * (inserts whose columns are now NULL, now set, prepare once). */
+static bool fits(const pg_prep_t *p, const Oid *bound, int n)
 {
-    return p->name[0] && (n == 0 || memcmp(p->types, types, (size_t)n * sizeof *types) == 0);
+    if (!p->name[0])
+        return false;
+    for (int i = 0; i < n; i++)
+        if (bound[i] != 0 && bound[i] != p->types[i])
+            return false;
+    return true;
 }
 
 /* PQprepare under a savepoint inside a transaction: a failed prepare would
@@ -501,7 +511,8 @@ static bool pg_prepare(db_stmt_t *st, pg_prep_t *p, Oid *types, char *err, size_
             pgdb_error(c, r, "database", err, errlen);
         PQclear(r);
         if (in_tx)
-            pgdb_exec(c, "database", ok ? "RELEASE SAVEPOINT db_prepare" : "ROLLBACK TO SAVEPOINT db_prepare",
+            pgdb_exec(c, "database",
+                      ok ? "RELEASE SAVEPOINT db_prepare" : "ROLLBACK TO SAVEPOINT db_prepare",
                       ignored, sizeof ignored);
         if (ok) {
             size_t sz = (size_t)(st->nparams ? st->nparams : 1) * sizeof *types;
@@ -510,6 +521,12 @@ static bool pg_prepare(db_stmt_t *st, pg_prep_t *p, Oid *types, char *err, size_
                 break;
             }
             memcpy(p->types, types, (size_t)st->nparams * sizeof *types);
+            /* the types the server chose for the NULLs */
+            PGresult *d = has_null ? PQdescribePrepared(c, p->name) : NULL;
+            if (d && PQresultStatus(d) == PGRES_COMMAND_OK && PQnparams(d) == st->nparams)
+                for (int i = 0; i < st->nparams; i++)
+                    p->types[i] = PQparamtype(d, i);
+            PQclear(d);
             return true;
         }
         if (!retry)
@@ -536,19 +553,15 @@ static pg_prep_t *pg_prepared(db_stmt_t *st, char *err, size_t errlen)
         types[i] = st->params[i].type;
     pg_prep_t *hit = NULL, *lru = &st->cache[0];
     for (int k = 0; k < PG_CACHE && !hit; k++) {
-        if (same_types(&st->cache[k], types, n))
+        if (fits(&st->cache[k], types, n))
             hit = &st->cache[k];
         else if (!st->cache[k].name[0] || (lru->name[0] && st->cache[k].used < lru->used))
             lru = &st->cache[k];
     }
     if (!hit) {
         pg_deallocate(st, lru);
-        if (pg_prepare(st, lru, types, err, errlen)) {
+        if (pg_prepare(st, lru, types, err, errlen))
             hit = lru;
-            /* a NULL retried as text: remember the signature as bound */
-            for (int i = 0; i < n; i++)
-                hit->types[i] = st->params[i].type;
-        }
     }
     if (types != stack)
         free(types);
@@ -795,13 +808,13 @@ static bool set_version(db_t *db, const char *who, const char *component, int ve
                         size_t errlen)
 {
     char e[256];
-    db_stmt_t *st = db_prepare(db,
-                               db->kind == DB_PG
-                                   ? "INSERT INTO migrations(component, version) VALUES(?1, ?2)"
-                                     " ON CONFLICT(component) DO UPDATE SET version = excluded.version"
-                                   : "INSERT OR REPLACE INTO migrations(component, version)"
-                                     " VALUES(?1, ?2)",
-                               e, sizeof e);
+    db_stmt_t *st = db_prepare(
+        db,
+        db->kind == DB_PG ? "INSERT INTO migrations(component, version) VALUES(?1, ?2)"
+                            " ON CONFLICT(component) DO UPDATE SET version = excluded.version"
+                          : "INSERT OR REPLACE INTO migrations(component, version)"
+                            " VALUES(?1, ?2)",
+        e, sizeof e);
     bool ok = st && db_bind_text(st, 1, component, -1) && db_bind_int(st, 2, version) &&
               db_step(st, e, sizeof e) == DB_DONE;
     if (!ok)
@@ -840,8 +853,8 @@ static bool too_new(const char *component, int have, int last, char *err, size_t
     return true;
 }
 
-static bool sqlite_migrate(db_t *db, const char *who, const char *component,
-                           const db_step_t *steps, size_t nsteps, char *err, size_t errlen)
+static bool sqlite_migrate(db_t *db, const char *who, const char *component, const db_step_t *steps,
+                           size_t nsteps, char *err, size_t errlen)
 {
     if (!db_exec(db, who,
                  "CREATE TABLE IF NOT EXISTS migrations(component TEXT PRIMARY KEY,"

@@ -24,6 +24,8 @@ static void exec_ok(const char *sql)
     CHECK(ok);
 }
 
+static int64_t count(const char *sql);
+
 /* db_step, printing the message of an error */
 static int step(db_stmt_t *st)
 {
@@ -186,6 +188,43 @@ static void test_placeholders(void)
     CHECK_EQ_INT(db_col_int(q, 0), -6);
     db_finalize(&q);
 
+    /* An insert whose value is now NULL, now set: one prepared form on
+     * PostgreSQL (the NULL takes the type the server gave the column);
+     * a text bound where the server typed a BIGINT is refused. */
+    exec_ok(db_pick(db, (db_sql_t){"CREATE TABLE n(a INTEGER, b TEXT)",
+                                   "CREATE TABLE n(a BIGINT, b TEXT COLLATE \"C\")"}));
+    q = prep("INSERT INTO n(a, b) VALUES(?1, ?2)");
+    for (int k = 0; k < 6; k++) {
+        if (k % 2)
+            CHECK(db_bind_int(q, 1, k));
+        else
+            CHECK(db_bind_null(q, 1));
+        CHECK(k % 3 ? db_bind_text(q, 2, "x", 1) : db_bind_null(q, 2));
+        CHECK_EQ_INT(step(q), DB_DONE);
+        db_reset(q);
+    }
+    db_finalize(&q);
+    CHECK_EQ_INT(count("SELECT count(*) FROM n WHERE a IS NOT NULL"), 3);
+    CHECK_EQ_INT(count("SELECT sum(a) FROM n"), 9);
+    if (db_kind(db) == DB_PG) {
+        q = prep("INSERT INTO n(a, b) VALUES(?1, ?2)");
+        CHECK(db_bind_null(q, 1));
+        CHECK(db_bind_null(q, 2));
+        CHECK_EQ_INT(step(q), DB_DONE);
+        db_reset(q);
+        CHECK(db_bind_int(q, 1, 1));
+        CHECK(db_bind_text(q, 2, "y", -1));
+        CHECK_EQ_INT(step(q), DB_DONE);
+        CHECK_EQ_INT(count("SELECT count(*) FROM pg_prepared_statements"
+                           " WHERE statement LIKE 'INSERT INTO n(%'"),
+                     1);
+        db_reset(q);
+        CHECK(db_bind_text(q, 1, "12", -1));
+        CHECK_EQ_INT(db_step(q, err, sizeof err), DB_ERR);
+        CHECK(strstr(err, "bigint") != NULL);
+        db_finalize(&q);
+    }
+
     /* ? inside a string literal and a comment is no placeholder */
     q = prep("SELECT '?1', ?1 -- ?2\n");
     CHECK(db_bind_int(q, 1, 7));
@@ -315,7 +354,10 @@ static void test_migrations(void)
     CHECK_EQ_INT(db_version(db, "unit"), 3);
     /* a failing step leaves the version and its own writes undone */
     const db_step_t more[] = {
-        steps[0], steps[1], steps[2], {4, {"ALTER TABLE m1 ADD COLUMN z TEXT", NULL}, NULL},
+        steps[0],
+        steps[1],
+        steps[2],
+        {4, {"ALTER TABLE m1 ADD COLUMN z TEXT", NULL}, NULL},
         {5, {NULL, NULL}, step_fail},
     };
     CHECK(!db_migrate(db, "unit", "unit", more, 5, err, sizeof err));
