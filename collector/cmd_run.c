@@ -501,7 +501,6 @@ static bool pg_refusals(const run_cfg_t *cfg)
     } parts[] = {
         {cfg->correlate_s != 0, "correlation", "--correlate-interval 0"},
         {cfg->noc.bind != NULL, "the NOC HTTP server", "no --http-bind"},
-        {cfg->g.tenant != NULL, "Graph polling", "no --graph-tenant"},
         {cfg->buildings != NULL, "the building map", "no --buildings"},
     };
     bool ok = true;

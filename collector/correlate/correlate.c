@@ -137,7 +137,10 @@ correlate_t *correlate_new(const correlate_cfg_t *cfg, sqlite3 *db, const pii_t 
         c->cfg.max_rows = CORRELATE_MAX_ROWS;
     c->db = db;
     c->pii = pii;
-    if (!graph_store_migrate(db, err, errlen) || !(c->vs = verdict_store_new(db, err, errlen)) ||
+    db_t *gdb = db_from_sqlite(db); /* until correlation speaks db.h itself */
+    bool graph_ok = gdb && graph_store_migrate(gdb, err, errlen);
+    db_close(&gdb);
+    if (!graph_ok || !(c->vs = verdict_store_new(db, err, errlen)) ||
         !(c->in = correlate_input_new(db, pii, err, errlen))) {
         correlate_free(&c);
         return NULL;
