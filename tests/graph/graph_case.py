@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
 """One Graph client test case against a real HTTPS server on 127.0.0.1.
 
-    graph_case.py CALLSCOPE_GRAPH WORKDIR CASE
+    graph_case.py CALLSCOPE_GRAPH WORKDIR CASE [pg]
 
 Starts fake_graph.FakeGraph with the case's records and faults, runs
 `callscope-graph poll --once` (secrets and keys in files, never on the
-command line), then checks the exit code, the SQLite store and the log.
-Every case also checks that no name, IP or MAC it fed in reached the log
-or lies in clear in the database file.
+command line), then checks the exit code, the store and the log. Every
+case also checks that no name, IP or MAC it fed in reached the log or lies
+in clear in the database's files.
+
+With "pg" the store is a throw-away PostgreSQL 15 (tests/pg/pgserver.py;
+exit 77 = skipped when its binaries are missing): --db is its URI, the
+checks read it through psql, and the clear-text search covers the whole
+cluster directory (tables, WAL, the server's log).
 """
+import json
 import hashlib
 import hmac
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -20,8 +27,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pg"))
 import fake_graph  # noqa: E402
 import gen_records  # noqa: E402
+import pgserver  # noqa: E402
 
 TENANT = "0d15ea5e-0000-4000-8000-00000000c0de"
 CLIENT = "c11e47a0-0000-4000-8000-000000000001"
@@ -36,13 +45,37 @@ def check(cond, what):
         print("FAIL:", what, file=sys.stderr)
 
 
+def walk_files(paths):
+    """The files under each path (a path may be a file itself)."""
+    for w in paths:
+        if os.path.isfile(w):
+            yield w
+        for root, _, files in os.walk(w):
+            for name in files:
+                yield os.path.join(root, name)
+
+
+def pg_literal(v):
+    if isinstance(v, int):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def pg_value(v):
+    """A JSON value of row_to_json as sqlite3 would give it: bytea as bytes."""
+    if isinstance(v, str) and v.startswith("\\x"):
+        return bytes.fromhex(v[2:])
+    return v
+
+
 class Env:
-    def __init__(self, binary, workdir):
+    def __init__(self, binary, workdir, pg=None):
         self.bin = binary
         self.dir = workdir
+        self.pg = pg
         shutil.rmtree(workdir, ignore_errors=True)
         os.makedirs(workdir)
-        self.db = os.path.join(workdir, "store.db")
+        self.db = pg.uri if pg else os.path.join(workdir, "store.db")
         self.key = os.path.join(workdir, "org.key")
         self.secret = os.path.join(workdir, "secret")
         with open(os.open(self.secret, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
@@ -60,9 +93,9 @@ class Env:
         return rec["id"]
 
     def poll(self, *extra, tenant=TENANT, secret_file=None, key=None, timeout=60, authority=None,
-             graph=None, wrap=()):
+             graph=None, wrap=(), db=None):
         args = list(wrap) + [
-            self.bin, "poll", "--once", "-v", "--db", self.db, "--tenant", tenant,
+            self.bin, "poll", "--once", "-v", "--db", db or self.db, "--tenant", tenant,
             "--client-id", CLIENT, "--secret-file", secret_file or self.secret,
             "--org-key", key or self.key, "--authority-url", authority or self.fake.base,
             "--graph-url", graph or self.fake.base + "/v1.0", "--ca-bundle", self.fake.ca,
@@ -75,18 +108,64 @@ class Env:
         return p.returncode, p.stderr
 
     def sql(self, q, *a):
+        if self.pg:
+            return self.pg_sql(q, *a)
         con = sqlite3.connect(self.db)
         try:
             return con.execute(q, a).fetchall()
         finally:
             con.close()
 
+    def pg_sql(self, q, *a):
+        """Rows as tuples, typed as sqlite3 gives them: each row through
+        row_to_json (numbers, NULL as None, bytea as bytes)."""
+        parts = q.split("?")
+        if len(parts) - 1 != len(a):
+            raise ValueError("%d parameters for %r" % (len(a), q))
+        text = parts[0] + "".join(pg_literal(v) + p for v, p in zip(a, parts[1:]))
+        out = self.pg.psql("SELECT row_to_json(q) FROM (%s) q" % text).stdout
+        return [tuple(pg_value(v) for _, v in json.loads(l, object_pairs_hook=list))
+                for l in out.splitlines()]
+
+    def pg_finish(self):
+        # every page and WAL record on disk before the files are searched
+        self.pg.psql("CHECKPOINT", role="postgres")
+        # the search must see the rows: record ids are stored in clear
+        ids = {r[0] for r in self.pg.query("SELECT record_id FROM graph_record")} \
+            if self.pg.query("SELECT to_regclass('graph_record')")[0][0] else set()
+        seen = set()
+        # the store's database, the WAL and the server's log (the template
+        # databases and catalogs of the rest hold none of our rows); runs of
+        # zeros (free space, unwritten WAL) dropped before the search
+        oid = self.pg.query("SELECT oid FROM pg_database WHERE datname = current_database()")[0][0]
+        where = [os.path.join(self.pg.data, "base", oid), os.path.join(self.pg.data, "pg_wal"),
+                 self.pg.log]
+        zeros = re.compile(rb"\0{64,}")
+        pii = [s.encode() for s in set(self.pii)]
+        for path in walk_files(where):
+            try:
+                with open(path, "rb") as f:
+                    raw = zeros.sub(b"\0", f.read())
+            except OSError:
+                continue
+            for s in pii:
+                check(s not in raw, "PII %r in clear in %s" % (s, path))
+            seen.update(i for i in ids if i.encode() in raw)
+        check(seen == ids, "the files searched hold every stored id in clear "
+              "(%d of %d found)" % (len(seen), len(ids)))
+        tables = self.pg.query("SELECT table_name FROM information_schema.tables "
+                               "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")
+        for (t,) in tables:
+            check(t.startswith("graph_") or t == "migrations", "foreign table %s" % t)
+
     def finish(self):
         self.fake.stop()
         log = "".join(self.logs)
         for s in set(self.pii):
             check(s not in log, "PII %r appears in the log" % s)
-        if os.path.exists(self.db):
+        if self.pg:
+            self.pg_finish()
+        elif os.path.exists(self.db):
             raw = b""
             for suffix in ("", "-wal"):
                 if os.path.exists(self.db + suffix):
@@ -404,6 +483,49 @@ def case_participants_cap(env):
     check_participants(env, rid, people[:200])
 
 
+def case_same_store(env):
+    """One poll into PostgreSQL and one into a SQLite file (pg only): every
+    table holds the same rows, the same lookup hashes, the same plain values
+    and sealed values of the same length under the same key id."""
+    if not env.pg:
+        print("same_store compares PostgreSQL with SQLite: run it with 'pg'", file=sys.stderr)
+        sys.exit(pgserver.SKIP)
+    rid = env.add(1, participants=5, sessions=2, degraded=True)
+    rc, _ = env.poll()
+    check(rc == 0, "exit %d (PostgreSQL)" % rc)
+    lite = os.path.join(env.dir, "store.db")
+    rc, _ = env.poll(db=lite)
+    check(rc == 0, "exit %d (SQLite)" % rc)
+    con = sqlite3.connect(lite)
+    tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                        "AND name LIKE 'graph_%' ORDER BY name")]
+    check(len(tables) == 7, "7 graph tables: %s" % tables)
+    compared = sealed = hashes = 0
+    for t in tables:
+        cols = [c[1] for c in con.execute("PRAGMA table_info(%s)" % t)
+                if c[1] != "stored_at_us"]  # the time of the write
+        q = "SELECT %s FROM %s ORDER BY %s" % (", ".join(cols), t,
+                                               "rid" if "rid" in cols else "record_id")
+        a, b = con.execute(q).fetchall(), env.sql(q)
+        check(len(a) == len(b), "%s: %d rows on SQLite, %d on PostgreSQL" % (t, len(a), len(b)))
+        for ra, rb in zip(a, b):
+            for c, va, vb in zip(cols, ra, rb):
+                if c.endswith("_enc") and va is not None:
+                    # a fresh nonce per seal: same length, same key id
+                    ok = vb is not None and len(va) == len(vb) and va[:4] == vb[:4]
+                    sealed += 1
+                else:
+                    ok = va == vb
+                    hashes += c.endswith("_hmac") and va is not None
+                compared += 1
+                check(ok, "%s.%s differs: %r / %r" % (t, c, va, vb))
+    con.close()
+    print("same_store: %d values compared, %d sealed, %d lookup hashes" % (compared, sealed, hashes),
+          file=sys.stderr)
+    check(sealed > 10 and hashes > 10, "sealed values and hashes compared")
+    no_duplicates(env, [rid])
+
+
 def closed_port():
     """A loopback TCP port nobody listens on (bound, then released)."""
     s = socket.socket()
@@ -472,12 +594,18 @@ CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case
 
 def main():
     binary, workdir, case = sys.argv[1:4]
-    env = Env(binary, os.path.join(workdir, case))
+    pg = pgserver.start_or_skip() if sys.argv[4:5] == ["pg"] else None
     try:
-        CASES[case](env)
+        env = Env(binary, os.path.join(workdir, ("pg_" if pg else "") + case), pg)
+        try:
+            CASES[case](env)
+        finally:
+            env.finish()
     finally:
-        env.finish()
-    print("%s: %s" % (case, "FAILED: " + "; ".join(failures) if failures else "ok"))
+        if pg:
+            pg.stop()
+    print("%s%s: %s" % ("pg " if pg else "", case,
+                         "FAILED: " + "; ".join(failures) if failures else "ok"))
     return 1 if failures else 0
 
 
