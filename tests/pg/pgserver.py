@@ -16,11 +16,12 @@ for a password (scram-sha-256): the role 'callscope' owns the database
 exit 77 = skipped, with that message).
 
 As a program: pgserver.py [SECONDS] starts one, prints its URI, keeps it
-SECONDS (default 3600) or until interrupted.
+SECONDS (default 3600) or until interrupted (SIGINT or SIGTERM).
 """
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -157,6 +158,8 @@ def start_or_skip(extra_conf=()):
 
 
 if __name__ == "__main__":
+    # SIGTERM stops the server too (a shell's background job ignores SIGINT)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     srv = start_or_skip()
     print(srv.uri, flush=True)
     try:
