@@ -18,7 +18,8 @@
  * - a PACKET_MMAP TX ring (TPACKET_V2): 1.18 us/packet against 0.55. The
  *   kernel hangs the ring's pages on the socket buffer instead of copying,
  *   and the veth must then copy them anyway (skb_copy_ubufs, into freshly
- *   cleared pages): a ring pays on NICs, not on a veth.
+ *   cleared pages): a ring pays on NICs, not on a veth. (A second run of
+ *   that version stalled after one pass of the ring; not pursued.)
  * - two sending threads, each its own socket and half the streams: 1.10
  *   us/packet (both queue on the veth's one transmit queue).
  */
