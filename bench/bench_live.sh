@@ -7,7 +7,7 @@
 # over workers). Prints the highest rate with no kernel drop per worker
 # count. tcpreplay runs on the same 2 cores, so it competes with the probe.
 #
-#   sudo bash bench/bench_live.sh [BUILD_DIR] [PACKETS]
+#   bash bench/bench_live.sh [BUILD_DIR] [PACKETS]   (as root; as a sudoer: sudo bash ...)
 set -uo pipefail
 . "$(dirname "$0")/../tests/live/veth.sh"
 build=${1:-build} packets=${2:-200000}

@@ -16,6 +16,7 @@ CASE=$1 SRC=$2 BUILD=$3
 fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }
 WORK=$(mktemp -d /tmp/cs-deploy-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
 
 units() {
     command -v systemd-analyze >/dev/null || { echo "SKIP: no systemd-analyze"; exit 77; }
@@ -90,6 +91,31 @@ deb() {
     maint=$(dpkg-deb -f "$debf" Maintainer)
     echo "Maintainer: $maint"
     case $maint in *localhost*|"") fail "placeholder Maintainer" ;; esac
+    # Debian policy 5.6.2: "Name <address>", one of each
+    re='^[^<>@,]*[^<>@,[:space:]] <[^<>@[:space:]]+@[^<>@[:space:]]+[.][^<>@[:space:]]+>$'
+    [[ $maint =~ $re ]] || fail "Maintainer is not 'Name <address>': $maint"
+    want=$(sed -n 's/^CALLSCOPE_MAINTAINER:STRING=//p' "$BUILD/CMakeCache.txt")
+    [ "$maint" = "$want" ] || fail "Maintainer is not CALLSCOPE_MAINTAINER ($want)"
+    ok "Maintainer is a well-formed 'Name <address>', the one CMake was given"
+    # the programs as packaged: --version says the package's version
+    version=$(dpkg-deb -f "$debf" Version)
+    dpkg-deb -x "$debf" "$WORK/root" || fail "dpkg-deb -x"
+    for p in callscope-probe callscope-collector; do
+        v=$("$WORK/root/usr/bin/$p" --version 2>&1)
+        [ "$v" = "$p $version" ] || fail "$p --version says '$v', the package is $version"
+    done
+    ok "both programs' --version say $version, the package's version"
+    cmp -s "$WORK/root/usr/share/doc/callscope/LICENSE" "$SRC/LICENSE" || fail "packaged LICENSE"
+    head -1 "$WORK/root/usr/share/doc/callscope/copyright" |
+        grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' ||
+        fail "copyright is not in the machine-readable format"
+    grep -q '^License: MIT$' "$WORK/root/usr/share/doc/callscope/copyright" || fail "copyright licence"
+    ok "LICENSE and a machine-readable copyright file are packaged"
+    for p in callscope-probe callscope-collector; do
+        bash -c ". '$WORK/root/usr/share/bash-completion/completions/$p' && complete -p $p" \
+            >/dev/null 2>&1 || fail "the packaged completion does not register for $p"
+    done
+    ok "the packaged bash completions register for both programs"
     ctl=$(dpkg-deb --ctrl-tarfile "$debf" | tar -xO ./conffiles)
     for f in probe.conf collector.conf serve.env teams-media.protos; do
         echo "$ctl" | grep -qx "/etc/callscope/$f" || fail "/etc/callscope/$f not a conffile"
@@ -137,7 +163,7 @@ install_and_start() {
     local debf=$1
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$debf" >"$WORK/apt.log" 2>&1 ||
         { tail -20 "$WORK/apt.log"; fail "apt-get install"; }
-    trap 'pkill -u callscope -f callscope- 2>/dev/null; apt-get purge -y -q callscope >/dev/null 2>&1; rm -rf /etc/callscope /var/lib/callscope /run/callscope-deploy-test' EXIT
+    trap 'pkill -u callscope -f callscope- 2>/dev/null; apt-get purge -y -q callscope >/dev/null 2>&1; rm -rf /etc/callscope /var/lib/callscope /run/callscope-deploy-test; rm -rf "$WORK"' EXIT
     getent passwd callscope >/dev/null || fail "no callscope user"
     ok "installed; user callscope exists"
     pages=$(dpkg -L callscope | grep man8)

@@ -20,7 +20,7 @@ trap cleanup EXIT
 veth_up "$ns" "$a" "$b" || exit 77
 "$probe" -i "$a" --json "$out" -f udp --snaplen 256 2>"$log" &
 ppid=$!
-sleep 1.5
+probe_ready "$log" 1 "$ppid" || exit 1
 ip netns exec "$ns" tcpreplay -q --intf1="$b" --pps 3000 "$cap" >/dev/null 2>&1 || {
   echo "tcpreplay failed"; exit 1; }
 sleep 1

@@ -19,7 +19,8 @@ trap cleanup EXIT
 veth_up "$ns" "$a" "$b" || exit 77
 "$probe" -i "$a" -f 'udp port 9' --json /dev/null --progress 1 2>"$log" &
 ppid=$!
-sleep 5.5
+probe_ready "$log" 1 "$ppid" || exit 1
+sleep 4.5
 kill -TERM "$ppid"
 wait "$ppid"
 rc=$?
@@ -27,5 +28,5 @@ ppid=
 [ $rc -eq 0 ] || { echo "probe exit $rc"; cat "$log"; exit 1; }
 cat "$log"
 n=$(grep -c 'progress: 0 packets (0 pkt/s, 0.0 Mbit/s), 0 decoded, 0 active flows, 0 streams reported, 0 kernel drops' "$log")
-echo "idle progress lines in 5.5 s: $n"
+echo "idle progress lines in 4.5 s: $n"
 [ "$n" -ge 3 ] || { echo "FAIL: want a line a second on an idle port"; exit 1; }

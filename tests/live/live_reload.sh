@@ -40,7 +40,7 @@ EOF
 "$probe" -i "$a" --config "$dir/probe.conf" --workers "$workers" --json "$dir/out.jsonl" -f udp \
   2>"$dir/log" &
 ppid=$!
-sleep 1.5
+probe_ready "$dir/log" "$workers" "$ppid" || exit 1
 send() { ip netns exec "$ns" tcpreplay -q --intf1="$b" --pps "$2" "$1" >/dev/null 2>&1; }
 
 # 1. the SIP call before the new prefix

@@ -21,7 +21,7 @@ veth_up "$ns" "$a" "$b" || exit 77
 live() { # live WORKERS OUT
   "$probe" -i "$a" --workers "$1" --json "$2" -f udp --snaplen 256 2>>"$log" &
   ppid=$!
-  sleep 2
+  probe_ready "$log" "$1" "$ppid" || exit 1
   ip netns exec "$ns" tcpreplay -q --intf1="$b" --pps 3000 "$cap" >/dev/null 2>&1 || {
     echo "tcpreplay failed"; exit 1; }
   sleep 1

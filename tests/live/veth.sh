@@ -18,3 +18,20 @@ veth_down() {
   ip link del "$2" 2>/dev/null
   ip netns del "$1" 2>/dev/null
 }
+
+# probe_ready LOG WORKERS PID: waits until the probe's log says every
+# capture socket is open ("listening on" for one worker; "N capture workers
+# on" once all N have joined the fanout group); what is sent after that
+# waits in the kernel ring. A fixed sleep was too short for an ASan build on
+# a loaded machine (the first 0.1 s of traffic missed). 1: the probe ended
+# or did not open within 60 s.
+probe_ready() {
+  local log=$1 workers=$2 pid=$3 t=60 pat='listening on ' i=0
+  [ "$workers" -gt 1 ] && pat="$workers capture workers on "
+  while ! grep -q "$pat" "$log" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { echo "the probe ended before opening its capture"; cat "$log"; return 1; }
+    i=$((i + 1))
+    [ $i -gt $((t * 10)) ] && { echo "the probe did not open its capture in $t s"; return 1; }
+    sleep 0.1
+  done
+}
