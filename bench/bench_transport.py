@@ -57,6 +57,8 @@ ap.add_argument("--db", default="sqlite",
 ap.add_argument("--runs", type=int, default=1, help="repeat each store N times; medians printed")
 ap.add_argument("--collectors", type=int, default=1,
                 help="collectors into one PostgreSQL database (probes shared out among them)")
+ap.add_argument("--type", choices=("stream", "interval"), default="stream",
+                help="the records sent: stream (947 bytes) or interval (~520 bytes) records")
 ap.add_argument("--vary", action="store_true",
                 help="each record with its own figures and times (compresses like a capture's)")
 ap.add_argument("--collector-prefix", default="",
@@ -94,6 +96,16 @@ template = {"type": "stream", "src_ip": "10.1.20.15", "src_port": 50010, "dst_ip
             "network_jitter_ms_mean": 0.501, "network_jitter_ms_final": 0.401,
             "bitrate_kbps": 48.043, "mos": 4.21, "r_factor": 88.2, "rtcp": None,
             "end_reason": "idle"}
+# An interval record as the probe writes it (--interval), about 520 bytes.
+itemplate = {"type": "interval", "src_ip": "52.113.10.20", "src_port": 3478, "dst_ip": "10.1.20.15",
+             "dst_port": 50010, "proto": "udp", "ssrc": 0, "app": "teams", "direction": "inbound",
+             "start": "2026-01-15T10:00:00.000000Z", "end": "2026-01-15T10:00:10.000000Z",
+             "packets": 500, "bytes": 60480, "expected": 500, "lost": 1, "loss_pct": 0.2,
+             "duplicates": 0, "out_of_order": 0, "jitter_ms_max": 2.125, "jitter_ms": 1.5,
+             "media": "audio", "burst_loss_max": 1, "loss_runs": 1, "jitter_ms_mean": 1.031,
+             "network_jitter_ms_max": 0.801, "network_jitter_ms": 0.4, "bitrate_kbps": 40.636,
+             "frame_rate": None, "frames": None, "mos": 4.37, "r_factor": 91.2}
+TABLE = "streams" if a.type == "stream" else "intervals"
 per = a.records // a.probes
 for i, n in enumerate(names):
     with open(os.path.join(tmp, n + ".jsonl"), "w") as f:
@@ -103,7 +115,23 @@ for i, n in enumerate(names):
             ip = "10.%d.%d.%d" % (1 + c // 62500, (c // 250) % 250, 1 + c % 250)
             mac = "02:00:00:%02x:%02x:%02x" % (c >> 16, (c >> 8) & 255, c & 255)
             rec = dict(template, ssrc=i * per + k, src_ip=ip, client_ip=ip, client_mac=mac)
-            if a.vary:
+            if a.type == "interval":
+                rec = dict(itemplate, ssrc=i * per + k, dst_ip=ip)
+                if a.vary:
+                    n = i * per + k
+                    rng = (n * 2654435761) & 0xffffffff
+                    t0 = n % 86400
+                    rec.update(start="2026-11-27T%02d:%02d:%02d.000000Z" % (t0 // 3600, t0 // 60 % 60,
+                                                                            t0 % 60),
+                               end="2026-11-27T%02d:%02d:%02d.500000Z" % (t0 // 3600, t0 // 60 % 60,
+                                                                          t0 % 60),
+                               packets=400 + rng % 200, bytes=50000 + rng % 20000,
+                               expected=400 + rng % 200, lost=rng % 5, loss_pct=round(rng % 5 / 4.5, 3),
+                               jitter_ms_max=round(rng % 9000 / 1000.0, 3),
+                               jitter_ms=round(rng % 3000 / 1000.0, 3), mos=round(3 + rng % 150 / 100, 2),
+                               network_jitter_ms_max=round(rng % 5000 / 1000.0, 3),
+                               bitrate_kbps=round(30 + rng % 40000 / 1000.0, 3))
+            elif a.vary:
                 n = i * per + k
                 rng = (n * 2654435761) & 0xffffffff
                 t0 = 1764237600 + n % 86400
@@ -179,9 +207,13 @@ class SqliteStore:
 
     def figures(self):
         con = sqlite3.connect(self.path)
-        n, distinct = con.execute("SELECT COUNT(*), COUNT(DISTINCT ssrc) FROM streams").fetchone()
-        first, last = con.execute("SELECT MIN(received), MAX(received) FROM streams").fetchone()
+        n, distinct = con.execute("SELECT COUNT(*), COUNT(DISTINCT ssrc) FROM %s" % TABLE).fetchone()
+        first, last = con.execute("SELECT MIN(received), MAX(received) FROM %s" % TABLE).fetchone()
         con.close()
+        con = sqlite3.connect(self.path)
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.close()
+        # the file, all but the table and its indexes being a few pages
         return n, distinct, first, last, os.path.getsize(self.path) / 1e6
 
     def done(self):
@@ -214,8 +246,11 @@ class PgStore:
 
     def figures(self):
         row = self.psql("SELECT COUNT(*), COUNT(DISTINCT ssrc), MIN(received), MAX(received),"
-                        " pg_database_size(current_database()) FROM streams").strip().split("\x1f")
-        return int(row[0]), int(row[1]), row[2], row[3], int(row[4]) / 1e6
+                        " (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN"
+                        " pg_inherits i ON i.inhrelid = c.oid WHERE i.inhparent = '%s'::regclass)"
+                        " FROM %s" % (TABLE, TABLE)).strip().split("\x1f")
+        # the table's partitions with their indexes and TOAST
+        return int(row[0]), int(row[1]), row[2], row[3], int(row[4] or 0) / 1e6
 
     def done(self):
         pass
@@ -275,10 +310,10 @@ def run_once(store, ncoll=1):
         coll.wait()
     n, distinct, first, last, dbsize = store.figures()
     span = iso(last) - iso(first) if n else 0
-    print("transport benchmark into %s: %d probes -> %d collector%s on loopback, %d stream records "
+    print("transport benchmark into %s: %d probes -> %d collector%s on loopback, %d %s records "
           "of %.0f bytes, batches of %d (load average %.1f at start)" %
-          (store.name, a.probes, ncoll, "s" if ncoll > 1 else "", per * a.probes, size, a.batch,
-           load1))
+          (store.name, a.probes, ncoll, "s" if ncoll > 1 else "", per * a.probes, a.type, size,
+           a.batch, load1))
     print("  stored            %d records, %d distinct (expected %d)" % (n, distinct, per * a.probes))
     print("  store rate        %.0f records/s (first to last stored: %.2f s)" %
           (n / span if span else 0, span))
@@ -292,7 +327,9 @@ def run_once(store, ncoll=1):
     print("  probes CPU        %.2f s in all (%.1f us per record)" %
           (probe_cpu, 1e6 * probe_cpu / max(n, 1)))
     print("  collector RSS     %.1f MB peak%s" % (rss, " (the largest)" if ncoll > 1 else ""))
-    print("  database          %.1f MB" % dbsize)
+    print("  database          %.1f MB (%s: %.0f bytes per row, indexes included)" %
+          (dbsize, "the file" if store.name == "SQLite" else TABLE + " partitions",
+           1e6 * dbsize / max(n, 1)))
     ok = n == distinct == per * a.probes
     print("  exactly once      %s" % ("yes" if ok else "NO"), flush=True)
     for n_ in names:
