@@ -18,6 +18,19 @@ SQLite then PostgreSQL on the same load and prints both rates; a
 postgresql:// URI uses that server (its ingest tables are emptied first).
 --runs N repeats each and prints the median of the rates and of the
 collector's microseconds of CPU per record.
+
+--collectors N (PostgreSQL only) runs N collectors into the one database,
+each with its own share of the probes (probe i sends to collector i mod N);
+--db compare runs, interleaved run by run, SQLite with one collector,
+PostgreSQL with one and PostgreSQL with two, on the same probes and records.
+For the throw-away server the server's own CPU (postmaster and backends)
+is printed per record too: on 2 cores the probes, the collectors and the
+server share them.
+
+Batches travel LZ4 when the collector reads it (common/wire.h); the
+records of the default load differ only in addresses, MACs and ssrc, so
+they compress ~35x; --vary gives each record its own figures and times
+(~6x, nearer a real capture's).
 """
 import argparse
 import datetime
@@ -42,6 +55,12 @@ ap.add_argument("--probe-arg", action="append", default=[], help="extra probe op
 ap.add_argument("--db", default="sqlite",
                 help="sqlite (default), pg (a throw-away PostgreSQL 15), both, or a postgresql:// URI")
 ap.add_argument("--runs", type=int, default=1, help="repeat each store N times; medians printed")
+ap.add_argument("--collectors", type=int, default=1,
+                help="collectors into one PostgreSQL database (probes shared out among them)")
+ap.add_argument("--type", choices=("stream", "interval"), default="stream",
+                help="the records sent: stream (947 bytes) or interval (~520 bytes) records")
+ap.add_argument("--vary", action="store_true",
+                help="each record with its own figures and times (compresses like a capture's)")
 ap.add_argument("--collector-prefix", default="",
                 help="command put before the collector (e.g. valgrind --tool=callgrind)")
 a = ap.parse_args()
@@ -77,6 +96,16 @@ template = {"type": "stream", "src_ip": "10.1.20.15", "src_port": 50010, "dst_ip
             "network_jitter_ms_mean": 0.501, "network_jitter_ms_final": 0.401,
             "bitrate_kbps": 48.043, "mos": 4.21, "r_factor": 88.2, "rtcp": None,
             "end_reason": "idle"}
+# An interval record as the probe writes it (--interval), about 520 bytes.
+itemplate = {"type": "interval", "src_ip": "52.113.10.20", "src_port": 3478, "dst_ip": "10.1.20.15",
+             "dst_port": 50010, "proto": "udp", "ssrc": 0, "app": "teams", "direction": "inbound",
+             "start": "2026-01-15T10:00:00.000000Z", "end": "2026-01-15T10:00:10.000000Z",
+             "packets": 500, "bytes": 60480, "expected": 500, "lost": 1, "loss_pct": 0.2,
+             "duplicates": 0, "out_of_order": 0, "jitter_ms_max": 2.125, "jitter_ms": 1.5,
+             "media": "audio", "burst_loss_max": 1, "loss_runs": 1, "jitter_ms_mean": 1.031,
+             "network_jitter_ms_max": 0.801, "network_jitter_ms": 0.4, "bitrate_kbps": 40.636,
+             "frame_rate": None, "frames": None, "mos": 4.37, "r_factor": 91.2}
+TABLE = "streams" if a.type == "stream" else "intervals"
 per = a.records // a.probes
 for i, n in enumerate(names):
     with open(os.path.join(tmp, n + ".jsonl"), "w") as f:
@@ -85,8 +114,46 @@ for i, n in enumerate(names):
             c = (i * per + k) % 5000
             ip = "10.%d.%d.%d" % (1 + c // 62500, (c // 250) % 250, 1 + c % 250)
             mac = "02:00:00:%02x:%02x:%02x" % (c >> 16, (c >> 8) & 255, c & 255)
-            f.write(json.dumps(dict(template, ssrc=i * per + k, src_ip=ip, client_ip=ip,
-                                    client_mac=mac), separators=(",", ":")) + "\n")
+            rec = dict(template, ssrc=i * per + k, src_ip=ip, client_ip=ip, client_mac=mac)
+            if a.type == "interval":
+                rec = dict(itemplate, ssrc=i * per + k, dst_ip=ip)
+                if a.vary:
+                    n = i * per + k
+                    rng = (n * 2654435761) & 0xffffffff
+                    t0 = n % 86400
+                    rec.update(start="2026-11-27T%02d:%02d:%02d.000000Z" % (t0 // 3600, t0 // 60 % 60,
+                                                                            t0 % 60),
+                               end="2026-11-27T%02d:%02d:%02d.500000Z" % (t0 // 3600, t0 // 60 % 60,
+                                                                          t0 % 60),
+                               packets=400 + rng % 200, bytes=50000 + rng % 20000,
+                               expected=400 + rng % 200, lost=rng % 5, loss_pct=round(rng % 5 / 4.5, 3),
+                               jitter_ms_max=round(rng % 9000 / 1000.0, 3),
+                               jitter_ms=round(rng % 3000 / 1000.0, 3), mos=round(3 + rng % 150 / 100, 2),
+                               network_jitter_ms_max=round(rng % 5000 / 1000.0, 3),
+                               bitrate_kbps=round(30 + rng % 40000 / 1000.0, 3))
+            elif a.vary:
+                n = i * per + k
+                rng = (n * 2654435761) & 0xffffffff
+                t0 = 1764237600 + n % 86400
+                rec.update(
+                    first_seen="2026-11-27T%02d:%02d:%02d.%06dZ" % (t0 // 3600 % 24, t0 // 60 % 60,
+                                                                    t0 % 60, rng % 1000000),
+                    last_seen="2026-11-27T%02d:%02d:%02d.%06dZ" % ((t0 + 15) // 3600 % 24,
+                                                                   (t0 + 15) // 60 % 60,
+                                                                   (t0 + 15) % 60, rng % 999983),
+                    src_port=49152 + rng % 16384, client_port=49152 + rng % 16384,
+                    packets=500 + rng % 1000, bytes=60000 + rng % 40000, expected=500 + rng % 1000,
+                    lost=rng % 13, loss_pct=round((rng % 13) / 7.5, 3),
+                    jitter_ms_max=round((rng % 9000) / 1000.0, 3),
+                    jitter_ms_mean=round((rng % 3000) / 1000.0, 3),
+                    jitter_ms_final=round((rng % 2000) / 1000.0, 3),
+                    max_delta_ms=round((rng % 90000) / 1000.0, 1),
+                    network_jitter_ms_max=round((rng % 5000) / 1000.0, 3),
+                    network_jitter_ms_mean=round((rng % 1700) / 1000.0, 3),
+                    network_jitter_ms_final=round((rng % 1300) / 1000.0, 3),
+                    bitrate_kbps=round(30 + (rng % 40000) / 1000.0, 3),
+                    mos=round(3 + (rng % 150) / 100.0, 2), r_factor=round(70 + (rng % 230) / 10.0, 1))
+            f.write(json.dumps(rec, separators=(",", ":")) + "\n")
 size = os.path.getsize(os.path.join(tmp, names[0] + ".jsonl")) / per
 
 
@@ -98,6 +165,33 @@ def proc_figures(pid):
     with open("/proc/%d/status" % pid) as f:
         hwm = [l for l in f if l.startswith("VmHWM")][0].split()[1]
     return cpu, int(hwm) / 1024
+
+
+def server_cpu():
+    """CPU seconds of the throw-away PostgreSQL so far: the postmaster (with
+    its reaped backends) and its live children; None for another server."""
+    if PgStore.server is None:
+        return None
+    try:
+        with open(os.path.join(PgStore.server.data, "postmaster.pid")) as f:
+            pm = int(f.readline())
+    except (OSError, ValueError):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(pid) == pm:
+            total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        elif int(fields[1]) == pm:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def iso(t):
@@ -113,9 +207,13 @@ class SqliteStore:
 
     def figures(self):
         con = sqlite3.connect(self.path)
-        n, distinct = con.execute("SELECT COUNT(*), COUNT(DISTINCT ssrc) FROM streams").fetchone()
-        first, last = con.execute("SELECT MIN(received), MAX(received) FROM streams").fetchone()
+        n, distinct = con.execute("SELECT COUNT(*), COUNT(DISTINCT ssrc) FROM %s" % TABLE).fetchone()
+        first, last = con.execute("SELECT MIN(received), MAX(received) FROM %s" % TABLE).fetchone()
         con.close()
+        con = sqlite3.connect(self.path)
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.close()
+        # the file, all but the table and its indexes being a few pages
         return n, distinct, first, last, os.path.getsize(self.path) / 1e6
 
     def done(self):
@@ -143,24 +241,29 @@ class PgStore:
             self.psql = lambda sql: PgStore.server.psql(sql).stdout
         # each run starts from an empty store
         self.psql("DROP TABLE IF EXISTS streams, intervals, flows, clients, probe_stats, batches,"
-                  " probes, migrations CASCADE")
+                  " probes, migrations CASCADE; DROP SEQUENCE IF EXISTS streams_id_seq,"
+                  " intervals_id_seq, flows_id_seq")
 
     def figures(self):
         row = self.psql("SELECT COUNT(*), COUNT(DISTINCT ssrc), MIN(received), MAX(received),"
-                        " pg_database_size(current_database()) FROM streams").strip().split("\x1f")
-        return int(row[0]), int(row[1]), row[2], row[3], int(row[4]) / 1e6
+                        " (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN"
+                        " pg_inherits i ON i.inhrelid = c.oid WHERE i.inhparent = '%s'::regclass)"
+                        " FROM %s" % (TABLE, TABLE)).strip().split("\x1f")
+        # the table's partitions with their indexes and TOAST
+        return int(row[0]), int(row[1]), row[2], row[3], int(row[4] or 0) / 1e6
 
     def done(self):
         pass
 
 
-def run_once(store):
+def start_collector(store, k):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     ep = "tcp://127.0.0.1:%d" % port
-    clog = open(os.path.join(tmp, "collector.log"), "w")
+    logname = os.path.join(tmp, "collector%d.log" % k)
+    clog = open(logname, "w")
     coll = subprocess.Popen(shlex.split(a.collector_prefix) +
                             [COLL, "run", "--bind", ep, "--key", os.path.join(keys, "collector.key"),
                              "--authorized-keys", auth, "--db", store.db, "--stats", "0",
@@ -168,33 +271,49 @@ def run_once(store):
                              "--org-key", os.path.join(keys, "org.key")],
                             stdout=clog, stderr=clog)
     deadline = time.time() + 120
-    while "listening on" not in open(os.path.join(tmp, "collector.log")).read():
+    while "listening on" not in open(logname).read():
         if coll.poll() is not None or time.time() > deadline:
-            print(open(os.path.join(tmp, "collector.log")).read())
+            print(open(logname).read())
             raise SystemExit("collector did not start")
         time.sleep(0.05)
+    return coll, ep
+
+
+def run_once(store, ncoll=1):
+    # one after the other: two collectors migrating one new database at once
+    # take turns on the advisory lock anyway
+    colls = [start_collector(store, k) for k in range(ncoll)]
+    load1 = os.getloadavg()[0]
+    srv0 = server_cpu()
     t0 = time.time()
-    probes = [subprocess.Popen([PROBE, "--collector", ep, "--key", os.path.join(keys, n + ".key"),
+    probes = [subprocess.Popen([PROBE, "--collector", colls[i % ncoll][1], "--key",
+                                os.path.join(keys, n + ".key"),
                                 "--collector-key", os.path.join(keys, "collector.pub"),
                                 "--spool-dir", os.path.join(tmp, "spool-" + n), "--site", "bench",
                                 "--from-jsonl", os.path.join(tmp, n + ".jsonl"),
                                 "--batch-records", str(a.batch), "--drain", "300"] + a.probe_arg,
                                stdout=subprocess.DEVNULL,
                                stderr=open(os.path.join(tmp, n + ".log"), "w"))
-              for n in names]
+              for i, n in enumerate(names)]
     probe_cpu = 0.0
     for p in probes:
         _, status, ru = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
         probe_cpu += ru.ru_utime + ru.ru_stime
     wall = time.time() - t0
-    cpu, rss = proc_figures(coll.pid)
-    coll.send_signal(signal.SIGTERM)
-    coll.wait()
+    srv1 = server_cpu()
+    cpu, rss = 0.0, 0.0
+    for coll, _ in colls:
+        c, r = proc_figures(coll.pid)
+        cpu, rss = cpu + c, max(rss, r)
+        coll.send_signal(signal.SIGTERM)
+        coll.wait()
     n, distinct, first, last, dbsize = store.figures()
     span = iso(last) - iso(first) if n else 0
-    print("transport benchmark into %s: %d probes -> 1 collector on loopback, %d stream records "
-          "of %.0f bytes, batches of %d" % (store.name, a.probes, per * a.probes, size, a.batch))
+    print("transport benchmark into %s: %d probes -> %d collector%s on loopback, %d %s records "
+          "of %.0f bytes, batches of %d (load average %.1f at start)" %
+          (store.name, a.probes, ncoll, "s" if ncoll > 1 else "", per * a.probes, a.type, size,
+           a.batch, load1))
     print("  stored            %d records, %d distinct (expected %d)" % (n, distinct, per * a.probes))
     print("  store rate        %.0f records/s (first to last stored: %.2f s)" %
           (n / span if span else 0, span))
@@ -202,41 +321,52 @@ def run_once(store):
           (wall, n / wall))
     print("  collector CPU     %.2f s (%.0f %% of one core over the wall time; %.1f us per record)" %
           (cpu, 100 * cpu / wall, 1e6 * cpu / max(n, 1)))
+    if srv0 is not None and srv1 is not None:
+        print("  server CPU        %.2f s (%.0f %% of one core; %.1f us per record)" %
+              (srv1 - srv0, 100 * (srv1 - srv0) / wall, 1e6 * (srv1 - srv0) / max(n, 1)))
     print("  probes CPU        %.2f s in all (%.1f us per record)" %
           (probe_cpu, 1e6 * probe_cpu / max(n, 1)))
-    print("  collector RSS     %.1f MB peak" % rss)
-    print("  database          %.1f MB" % dbsize)
+    print("  collector RSS     %.1f MB peak%s" % (rss, " (the largest)" if ncoll > 1 else ""))
+    print("  database          %.1f MB (%s: %.0f bytes per row, indexes included)" %
+          (dbsize, "the file" if store.name == "SQLite" else TABLE + " partitions",
+           1e6 * dbsize / max(n, 1)))
     ok = n == distinct == per * a.probes
     print("  exactly once      %s" % ("yes" if ok else "NO"), flush=True)
     for n_ in names:
         subprocess.run(["rm", "-rf", os.path.join(tmp, "spool-" + n_)])
     store.done()
-    return ok, (n / span if span else 0), 1e6 * cpu / max(n, 1)
+    return ok, (n / span if span else 0), 1e6 * cpu / max(n, 1), load1
 
 
-kinds = {"sqlite": [SqliteStore], "pg": [PgStore], "both": [SqliteStore, PgStore]}
-kinds = kinds.get(a.db, [PgStore] if a.db.startswith("postgresql://") else None)
+nc = a.collectors
+kinds = {"sqlite": [(SqliteStore, 1)], "pg": [(PgStore, nc)],
+         "both": [(SqliteStore, 1), (PgStore, nc)],
+         "compare": [(SqliteStore, 1), (PgStore, 1), (PgStore, 2)]}
+kinds = kinds.get(a.db, [(PgStore, nc)] if a.db.startswith("postgresql://") else None)
 if kinds is None:
-    raise SystemExit("--db: sqlite, pg, both or a postgresql:// URI")
+    raise SystemExit("--db: sqlite, pg, both, compare or a postgresql:// URI")
+if a.db == "sqlite" and nc > 1:
+    raise SystemExit("--collectors: several collectors share a PostgreSQL store, not a SQLite file")
 ok = True
-summary = []
+summary = [("%s, %d collector%s" % (k.name, c, "s" if c > 1 else ""), [], [], []) for k, c in kinds]
 try:
-    for kind in kinds:
-        rates, cpus = [], []
-        for run in range(a.runs):
-            good, rate, us = run_once(kind(run))
+    # interleaved, so a change in the machine's load spreads over every kind
+    for run in range(a.runs):
+        for (kind, c), (_, rates, cpus, loads) in zip(kinds, summary):
+            good, rate, us, load = run_once(kind(run), c)
             ok = ok and good
             rates.append(rate)
             cpus.append(us)
-        summary.append((kind.name, rates, cpus))
+            loads.append(load)
 finally:
     if PgStore.server:
         PgStore.server.stop()
     subprocess.run(["rm", "-rf", tmp])
 if a.runs > 1 or len(summary) > 1:
     print("summary (%d records, %d probes, batches of %d):" % (per * a.probes, a.probes, a.batch))
-    for name, rates, cpus in summary:
-        print("  %-10s median %6.0f records/s, %5.1f us collector CPU per record (runs: %s us)" %
+    for name, rates, cpus, loads in summary:
+        print("  %-24s median %6.0f records/s, %5.1f us collector CPU per record "
+              "(runs: %s us; load average %s)" %
               (name, statistics.median(rates), statistics.median(cpus),
-               ", ".join("%.1f" % c for c in cpus)))
+               ", ".join("%.1f" % c for c in cpus), ", ".join("%.1f" % l for l in loads)))
 raise SystemExit(0 if ok else 1)

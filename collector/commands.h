@@ -12,5 +12,6 @@ int cmd_report(int argc, char **argv);
 int cmd_teams_ranges(int argc, char **argv);
 int cmd_buildings_import(int argc, char **argv);
 int cmd_buildings_unmapped(int argc, char **argv);
+int cmd_store_migrate(int argc, char **argv);
 
 #endif

@@ -30,6 +30,7 @@ static const command_t commands[] = {
      "load the tenant's CQD building file into the store"},
     {"buildings-unmapped", cmd_buildings_unmapped,
      "client subnets with streams that no building holds"},
+    {"store-migrate", cmd_store_migrate, "copy a SQLite store into PostgreSQL (resumable)"},
 };
 
 static void usage(FILE *to)

@@ -31,12 +31,16 @@ typedef struct {
     js_type_t type;
     bool escaped; /* a string value holding escapes */
     bool integer; /* a number without fraction or exponent */
+    uint8_t next; /* internal: the previous member in its key's bucket, + 1 (0: none) */
 } js_member_t;
 
 typedef struct {
     js_member_t m[JSCAN_MAX_MEMBERS];
     size_t n;
-    uint64_t seen; /* internal: sketch of the keys so far */
+    /* internal: the last member (+ 1) per bucket of a hash of (length,
+     * first, last byte) of the keys, so the duplicate check and
+     * jscan_get() compare a key with one or two others, not with all */
+    uint8_t bucket[64];
 } jscan_t;
 
 /* Checks text as one JSON object; false with err (and the byte offset). */

@@ -1,5 +1,7 @@
 #include "wire.h"
 
+#include <limits.h>
+#include <lz4.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +159,11 @@ static bool parse_kind(json_t *r, wire_msg_t *m, char *err, size_t errlen)
         m->status = (wire_status_t)i;
         m->error = json_string_value(json_object_get(r, "error"));
         m->stored = json_integer_value(json_object_get(r, "stored"));
+        json_t *enc = json_object_get(r, "encodings");
+        for (size_t k = 0; json_is_array(enc) && k < json_array_size(enc); k++) {
+            const char *e = json_string_value(json_array_get(enc, k));
+            m->peer_lz4 = m->peer_lz4 || (e && strcmp(e, "lz4") == 0);
+        }
         m->rejected = json_integer_value(json_object_get(r, "rejected"));
         return get_int(r, "epoch", 0, &m->epoch, err, errlen) &&
                get_int(r, "seq", 1, &m->seq, err, errlen);
@@ -185,17 +192,37 @@ bool wire_parse(const char *data, size_t len, wire_msg_t *m, char *err, size_t e
         json_decref(r);
         return false;
     }
-    if (json_integer_value(schema) != WIRE_SCHEMA) {
+    json_int_t sv = json_integer_value(schema);
+    const char *kind = json_string_value(json_object_get(r, "kind"));
+    if (sv == WIRE_SCHEMA_ENCODED && kind && strcmp(kind, "batch") == 0) {
+        /* an encoded batch: its encoding must be one this side reads */
+        const char *enc = json_string_value(json_object_get(r, "encoding"));
+        json_t *bb = json_object_get(r, "body_bytes");
+        if (!enc || strcmp(enc, "lz4") != 0 || !json_is_integer(bb) || json_integer_value(bb) < 0 ||
+            json_integer_value(bb) > INT_MAX) {
+            snprintf(err, errlen,
+                     "schema 2 batch without \"encoding\":\"lz4\" and "
+                     "\"body_bytes\" (this side reads lz4 only)");
+            json_decref(r);
+            return false;
+        }
+        m->encoding = "lz4";
+        m->body_bytes = json_integer_value(bb);
+    } else if (sv != WIRE_SCHEMA) {
         snprintf(err, errlen, "schema %lld not supported (this side speaks %d)",
                  (long long)json_integer_value(schema), WIRE_SCHEMA);
         json_decref(r);
         return false;
     }
+    const char *encoding = m->encoding;
+    int64_t body_bytes = m->body_bytes;
     if (!parse_kind(r, m, err, errlen)) {
         json_decref(r);
         memset(m, 0, sizeof *m);
         return false;
     }
+    m->encoding = encoding;
+    m->body_bytes = body_bytes;
     m->root = r;
     return true;
 }
@@ -236,6 +263,53 @@ char *wire_batch_header(const char *probe_id, const char *site, int64_t epoch, i
                           "seq", (json_int_t)seq, "records", (json_int_t)records));
 }
 
+char *wire_batch_header_lz4(const char *head, size_t head_len, size_t body_bytes)
+{
+    json_t *o = json_loadb(head, head_len, JSON_REJECT_DUPLICATES, NULL);
+    const char *kind = json_string_value(json_object_get(o, "kind"));
+    if (!json_is_object(o) || !kind || strcmp(kind, "batch") != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    if (json_object_set_new(o, "schema", json_integer(WIRE_SCHEMA_ENCODED)) != 0 ||
+        json_object_set_new(o, "encoding", json_string("lz4")) != 0 ||
+        json_object_set_new(o, "body_bytes", json_integer((json_int_t)body_bytes)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return dump(o);
+}
+
+bool wire_lz4_encode(const char *in, size_t n, char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (n == 0 || n > LZ4_MAX_INPUT_SIZE)
+        return false;
+    int cap = LZ4_compressBound((int)n);
+    char *buf = malloc((size_t)cap);
+    if (!buf)
+        return false;
+    int got = LZ4_compress_default(in, buf, (int)n, cap);
+    if (got <= 0 || (size_t)got >= n) {
+        free(buf);
+        return false;
+    }
+    *out = buf;
+    *out_len = (size_t)got;
+    return true;
+}
+
+bool wire_lz4_decode(const char *in, size_t n, char *out, size_t want)
+{
+    if (n > INT_MAX || want > INT_MAX)
+        return false;
+    /* LZ4_decompress_safe never writes past want and fails on a block that
+     * would; a block that decodes to fewer bytes is refused here */
+    int got = LZ4_decompress_safe(in, out, (int)n, (int)want);
+    return got >= 0 && (size_t)got == want;
+}
+
 char *wire_heartbeat(const char *probe_id, const char *site, json_t *health)
 {
     return dump(json_pack("{s:i, s:s, s:s, s:s, s:s, s:o}", "schema", WIRE_SCHEMA, "kind",
@@ -246,10 +320,10 @@ char *wire_heartbeat(const char *probe_id, const char *site, json_t *health)
 char *wire_ack(int64_t epoch, int64_t seq, wire_status_t st, int64_t stored, int64_t rejected,
                const char *error)
 {
-    json_t *o = json_pack("{s:i, s:s, s:I, s:I, s:s, s:I, s:I}", "schema", WIRE_SCHEMA, "kind",
-                          "ack", "epoch", (json_int_t)epoch, "seq", (json_int_t)seq, "status",
-                          wire_status_name(st), "stored", (json_int_t)stored, "rejected",
-                          (json_int_t)rejected);
+    json_t *o = json_pack("{s:i, s:s, s:I, s:I, s:s, s:I, s:I, s:[s]}", "schema", WIRE_SCHEMA,
+                          "kind", "ack", "epoch", (json_int_t)epoch, "seq", (json_int_t)seq,
+                          "status", wire_status_name(st), "stored", (json_int_t)stored, "rejected",
+                          (json_int_t)rejected, "encodings", "lz4");
     if (o && error)
         json_object_set_new(o, "error", json_string(error));
     return dump(o);

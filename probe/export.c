@@ -20,6 +20,10 @@
 #define PIPE_HWM 100000
 #define PIPE_DRAIN_MAX 20000 /* records taken from the queue per loop turn */
 #define WARN_EVERY_MS 60000
+/* Records frames from this size on go lz4 when the collector reads it: a
+ * 1000-record batch (~950 KB) shrinks 5-35x, and the collector's CURVE
+ * decryption (~9 instructions per byte, callgrind) and copies shrink with it. */
+#define LZ4_MIN_BYTES 1024
 #define MON_EVENTS                                                                                 \
     (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |                \
      ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                       \
@@ -56,6 +60,9 @@ struct export
     int64_t next_hb, drain_deadline, ack_timeout, last_ack_warn, last_spool_warn;
     uint64_t warned_evicted;
     bool quitting, auth_warned;
+    bool peer_lz4; /* the collector's last ack said it reads lz4 batches (wire.h) */
+    bool acked;    /* an ack came on this connection: until then one batch in flight, so
+                    * the next ones know whether the collector reads lz4 */
 };
 
 export_kind_t export_kind_of(const char *line, size_t len)
@@ -216,6 +223,8 @@ static void on_event(export_t *e, uint16_t ev)
                      e->cfg.endpoint);
         }
         e->st.connected = false;
+        e->peer_lz4 = false; /* the next collector may be an older one */
+        e->acked = false;
         requeue_inflight(e);
         break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
@@ -302,8 +311,11 @@ static void read_dealer(export_t *e)
             e->st.collector_errors++;
             LOG_WARN("export: unreadable reply from the collector: %s", err);
         } else if (w.kind == WIRE_ACK) {
+            e->peer_lz4 = w.peer_lz4;
+            e->acked = true;
             on_ack(e, &w);
         } else if (w.kind == WIRE_ERROR) {
+            e->peer_lz4 = false; /* e.g. an older collector refusing schema 2: plain from now */
             e->st.collector_errors++;
             LOG_WARN("export: collector says: %s", w.error ? w.error : "?");
         }
@@ -323,8 +335,8 @@ static size_t inflight(export_t *e)
 /* Sends unsent batches, oldest first, while the window has room. */
 static void pump(export_t *e, int64_t now)
 {
-    size_t busy = inflight(e);
-    for (size_t i = 0; i < export_spool_count(e->spool) && busy < e->cfg.window; i++) {
+    size_t busy = inflight(e), window = e->acked ? e->cfg.window : 1;
+    for (size_t i = 0; i < export_spool_count(e->spool) && busy < window; i++) {
         export_spool_entry_t *en = export_spool_at(e->spool, i);
         if (en->state != EXPORT_SPOOL_UNSENT)
             continue;
@@ -339,9 +351,25 @@ static void pump(export_t *e, int64_t now)
         }
         char *nl = memchr(data, '\n', len);
         size_t hl = nl ? (size_t)(nl - data) : len;
-        int rc = zmq_send(e->dealer, data, hl, ZMQ_DONTWAIT | ZMQ_SNDMORE);
+        const char *head = data, *body = nl ? nl + 1 : "";
+        size_t body_len = nl ? len - hl - 1 : 0;
+        char *zhead = NULL, *zbody = NULL;
+        size_t zlen = 0;
+        /* lz4 only towards a collector that said it reads it; the spool keeps
+         * plain batches, so a resend to any collector can go either way */
+        if (e->peer_lz4 && body_len >= LZ4_MIN_BYTES &&
+            wire_lz4_encode(body, body_len, &zbody, &zlen) &&
+            (zhead = wire_batch_header_lz4(data, hl, body_len)) != NULL) {
+            head = zhead;
+            hl = strlen(zhead);
+            body = zbody;
+            body_len = zlen;
+        }
+        int rc = zmq_send(e->dealer, head, hl, ZMQ_DONTWAIT | ZMQ_SNDMORE);
         if (rc >= 0)
-            rc = zmq_send(e->dealer, nl ? nl + 1 : "", nl ? len - hl - 1 : 0, ZMQ_DONTWAIT);
+            rc = zmq_send(e->dealer, body, body_len, ZMQ_DONTWAIT);
+        free(zhead);
+        free(zbody);
         free(data);
         if (rc < 0)
             return; /* not connected (ZMQ_IMMEDIATE) or queue full: later */

@@ -14,6 +14,7 @@ PKGS=(
   chromium   # headless, for the dashboard test (tests/noc)
   prometheus # promtool, checks grafana/callscope-alerts.rules.yml (tests/noc)
   postgresql libpq-dev # PostgreSQL 15 store (libpq) and its tests' server (tests/pg)
+  liblz4-dev # encoded probe batches (common/wire.h)
 )
 
 missing=()

@@ -62,6 +62,8 @@ struct ingest {
     size_t npend;
     bool group_failed;
     log_limit_t rejections; /* a key holder's bad frames and batches */
+    char *plain;            /* decoded records frame of an lz4 batch (reused) */
+    size_t plain_cap;
 };
 
 #define REJECTIONS "rejected frames and batches (counted in the collector's stats)"
@@ -136,6 +138,7 @@ void ingest_free(ingest_t **pin)
     zap_free(&in->zap);
     if (in->ctx)
         zmq_ctx_term(in->ctx);
+    free(in->plain);
     free(in);
     *pin = NULL;
 }
@@ -191,6 +194,37 @@ static void on_batch(ingest_t *in, zmq_msg_t *ident, const char *probe, const wi
     zmq_msg_init(&p->ident);
     zmq_msg_copy(&p->ident, ident);
     in->npend++;
+}
+
+/* An lz4 batch (wire.h): decoded into in->plain, bounded by the frame limit
+ * like a plain one, then stored as if it had come plain. */
+static void on_encoded_batch(ingest_t *in, zmq_msg_t *ident, const char *probe, const wire_msg_t *m,
+                             const char *body, size_t body_len)
+{
+    char err[256];
+    size_t want = (size_t)m->body_bytes;
+    if (want > in->max_frame) {
+        snprintf(err, sizeof err, "batch of %zu bytes decoded is over the %u MiB limit", want,
+                 in->cfg.max_frame_mb);
+        refuse(in, ident, probe, &in->st.oversized, err);
+        return;
+    }
+    if (want + 1 > in->plain_cap) {
+        char *p = realloc(in->plain, want + 1);
+        if (!p) {
+            refuse(in, ident, probe, &in->st.malformed, "out of memory decoding the batch");
+            return;
+        }
+        in->plain = p;
+        in->plain_cap = want + 1;
+    }
+    if (!wire_lz4_decode(body, body_len, in->plain, want)) {
+        refuse(in, ident, probe, &in->st.malformed,
+               "lz4 records frame is not a valid block of body_bytes bytes");
+        return;
+    }
+    in->plain[want] = '\0';
+    on_batch(in, ident, probe, m, in->plain, want);
 }
 
 /* Commits the group, then acknowledges its batches (or, when the commit
@@ -253,6 +287,8 @@ static void on_message(ingest_t *in, zmq_msg_t *ident, zmq_msg_t *head, zmq_msg_
     } else if ((m.kind == WIRE_BATCH) != (body != NULL)) {
         refuse(in, ident, probe, &in->st.malformed,
                body ? "a heartbeat is one frame" : "a batch needs its records frame");
+    } else if (m.kind == WIRE_BATCH && m.encoding) {
+        on_encoded_batch(in, ident, probe, &m, zmq_msg_data(body), zmq_msg_size(body));
     } else if (m.kind == WIRE_BATCH) {
         on_batch(in, ident, probe, &m, zmq_msg_data(body), zmq_msg_size(body));
     } else {

@@ -627,6 +627,151 @@ def case_pg_same_hashes():
           len(got["pg"][1]))
 
 
+def case_pg_store_migrate():
+    """store-migrate: a SQLite store made by a real ingest run (a capture with
+    interval records, then 3000 stream records from a JSON-lines file) is
+    copied into PostgreSQL; killed (-9) in the middle of the streams table
+    (a chunk held up by a row another session is inserting), then run again:
+    it resumes after the last committed chunk, every table's counts equal,
+    every row equal (records, sealed bytes, hashes, figures), ids kept and
+    the id sequence past them; a third run copies nothing."""
+    global DB
+    setup()
+    src = os.path.join(TMP, "source.db")
+    DB = src
+    c = start_collector(PG_ARGS)
+    r = run(probe_args(spool="spool-a", extra=["-r", os.path.join(PCAPS, "teams_audio_p2p_relay.pcap"),
+                                               "--interval", "2"]))
+    check(r.returncode == 0, "capture replayed into SQLite")
+    jl = os.path.join(TMP, "streams.jsonl")
+    with open(jl, "w") as f:
+        for k in range(3000):
+            ip = "10.9.%d.%d" % (k // 250, 1 + k % 250)
+            f.write(json.dumps({"type": "stream", "src_ip": ip, "client_ip": ip, "src_port": 50000,
+                                "dst_ip": "52.113.10.20", "dst_port": 3478, "proto": "udp",
+                                "client_mac": "02:00:00:00:%02x:%02x" % (k >> 8, k & 255),
+                                "ssrc": k, "direction": "outbound", "media": "audio",
+                                "first_seen": "2026-11-27T10:00:00.300200Z",
+                                "last_seen": "2026-11-27T10:00:15.280200Z", "packets": 750 + k,
+                                "lost": k % 7, "loss_pct": (k % 7) / 7.5, "mos": 4.21,
+                                "jitter_ms_max": 4.125 + k / 1000.0, "note": "tab\there \u00e9"},
+                               separators=(",", ":")) + "\n")
+    r = run(probe_args(spool="spool-b", extra=["--from-jsonl", jl, "--batch-records", "250"]))
+    check(r.returncode == 0, "3000 stream records sent into SQLite")
+    stop(c)
+    con = sqlite3.connect(src)
+    tables = ["batches", "clients", "flows", "intervals", "probe_stats", "probes", "streams"]
+    src_counts = {t: con.execute("SELECT count(*) FROM %s" % t).fetchone()[0] for t in tables}
+    check(src_counts["streams"] > 3000 and src_counts["intervals"] > 0 and
+          src_counts["flows"] > 0 and src_counts["clients"] > 0,
+          "source store holds every kind of row: %s" % src_counts)
+    # the target's tables, made by a collector that ran against it once
+    DB = SRV.uri
+    stop(start_collector(PG_ARGS, log="collector-pg.log"))
+    # another session inserts (uncommitted) a row with the key of the 1,250th
+    # stream: the chunk that holds that stream waits for it
+    sid, srec = con.execute("SELECT id, received FROM streams ORDER BY id LIMIT 1 OFFSET 1249").fetchone()
+    blocker = subprocess.Popen(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", SRV.sock, "-p",
+                                str(SRV.port), "-U", "callscope", "-d", "callscope"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env=dict(os.environ, PGPASSWORD=pgserver.PASSWORD))
+    PROCS.append(blocker)
+    blocker.stdin.write("BEGIN;\nINSERT INTO streams(id, probe_id, site, received, first_seen, last_seen,"
+                        " ssrc, record) VALUES (%d, 'blocker', 'x', '%s', '%s', '%s', 0, '{}');\n"
+                        "SELECT 'inserted';\n" % (sid, srec, srec, srec))
+    blocker.stdin.flush()
+    check(blocker.stdout.readline().strip() == "inserted", "the blocking row is in (uncommitted)")
+    migrate = [COLLECTOR, "store-migrate", "--from", src, "--to", SRV.uri, "--chunk", "500"]
+    logf = open(os.path.join(TMP, "migrate-1.log"), "w")
+    m = subprocess.Popen(migrate, stdout=logf, stderr=logf)
+    PROCS.append(m)
+    deadline = time.time() + 60
+    copied = None
+    while time.time() < deadline and m.poll() is None:
+        r = SRV.psql("SELECT rows FROM store_migrate_marks WHERE source_table = 'streams'",
+                     check=False)
+        copied = r.stdout.strip() if r.returncode == 0 else None  # table not made yet
+        if copied == "1000":
+            break
+        time.sleep(0.1)
+    check(copied == "1000" and m.poll() is None,
+          "streams: two chunks of 500 committed, the third waits for the blocking row")
+    time.sleep(0.5)
+    m.kill()
+    m.wait()
+    blocker.stdin.write("ROLLBACK;\n\\q\n")
+    blocker.stdin.close()
+    blocker.wait(timeout=30)
+    check(SRV.scalar("SELECT count(*) FROM streams") == "1000",
+          "after kill -9: exactly the committed chunks are in the target")
+    check(SRV.scalar("SELECT count(*) FROM batches") == str(src_counts["batches"]),
+          "tables before streams were copied whole")
+    r = run(migrate + ["--quiet"])
+    print(r.stdout)
+    check(r.returncode == 0, "second run finishes: " + r.stderr.strip()[-500:])
+    for t in tables:
+        line = [l for l in r.stdout.splitlines() if l.split() and l.split()[0] == t]
+        check(line and line[0].split()[1] == line[0].split()[3] == str(src_counts[t]) and
+              line[0].endswith("equal"), "%s: %d rows both sides, printed" % (t, src_counts[t]))
+    check("batches: 14 of 14 rows (100 %)" in read("migrate-1.log"),
+          "progress on standard error: " + read("migrate-1.log").strip()[-300:])
+    # every row equal: the common columns, sealed bytes and hashes as hex
+    def norm(v):
+        if v is None or v == "":
+            return None
+        for conv in (int, float):
+            try:
+                return conv(v)
+            except ValueError:
+                pass
+        return v
+
+    def pg_rows(t, cols):
+        sel = ", ".join("encode(%s, 'hex')" % c if c.endswith(("_enc", "_hmac")) else c
+                        for c in cols)
+        return [[norm(v) for v in row] for row in
+                SRV.query("SELECT %s FROM %s ORDER BY %s" % (sel, t, cols[0]))]
+
+    def sq_rows(t, cols):
+        sel = ", ".join("lower(hex(%s))" % c if c.endswith(("_enc", "_hmac")) else c for c in cols)
+        return [[norm(v if v is None else str(v)) for v in row] for row in
+                con.execute("SELECT %s FROM %s ORDER BY %s" % (sel, t, cols[0]))]
+    for t, cols in (("streams", ["id", "received", "probe_id", "ssrc", "packets", "lost", "loss_pct",
+                                 "jitter_ms_max", "mos", "client_ip_enc", "client_ip_hmac",
+                                 "client_mac_enc", "src_ip_hmac", "dst_ip_enc", "record"]),
+                    ("intervals", ["id", "start", "\"end\"", "packets", "src_ip_enc", "record"]),
+                    ("flows", ["id", "first_seen", "remote_ip_enc", "remote_ip_hmac", "record"]),
+                    ("clients", ["id", "client_ip_enc", "client_mac_hmac", "record"]),
+                    ("batches", ["probe_id || '/' || epoch || '/' || seq", "received", "records"]),
+                    ("probes", ["probe_id", "site", "version", "last_heartbeat", "health"])):
+        a, b = pg_rows(t, cols), sq_rows(t, cols)
+        check(len(a) == src_counts[t] and a == b, "%s: all %d rows equal column by column" % (t, len(a)))
+    check(SRV.scalar("SELECT count(*) FROM streams WHERE position('tab\\there \\u00e9' IN record) > 0") == "3000",
+          "escaped text (a tab escape) kept as written")
+    r = run(migrate)
+    check(r.returncode == 0 and "DIFFERENT" not in r.stdout and
+          SRV.scalar("SELECT count(*) FROM streams") == str(src_counts["streams"]),
+          "third run: nothing left to copy, counts still equal")
+    check(SRV.scalar("SELECT rows FROM store_migrate_marks WHERE source_table = 'streams'") ==
+          str(src_counts["streams"]), "the mark counts each row once")
+    # a collector on the target goes on after the copied ids
+    max_id = con.execute("SELECT max(id) FROM streams").fetchone()[0]
+    con.close()
+    c = start_collector(PG_ARGS, log="collector-pg.log")
+    r = run(probe_args(spool="spool-c", extra=["-r", os.path.join(PCAPS, "teams_audio_p2p_relay.pcap")]))
+    stop(c)
+    check(r.returncode == 0 and int(SRV.scalar("SELECT min(id) FROM streams WHERE received > '%s'" %
+                                               con_max_received(src))) > max_id,
+          "new streams on PostgreSQL get ids above the copied ones (%d)" % max_id)
+
+
+def con_max_received(path):
+    con = sqlite3.connect(path)
+    v = con.execute("SELECT max(received) FROM streams").fetchone()[0]
+    con.close()
+    return v
+
+
 def stored_records_from(kind, db):
     """The records of a replay (not probe_stats: each run's own counters and times)."""
     out = []
