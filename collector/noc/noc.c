@@ -17,6 +17,7 @@ struct noc {
     sqlite3 *db;            /* the HTTP thread's */
     noc_metrics_t *metrics; /* the HTTP thread's */
     noc_alerts_t *alerts;
+    noc_buildings_t *buildings; /* the building map, shared by the three */
     noc_http_t *http;
     noc_counters_fn counters;
     void *ctx;
@@ -222,7 +223,8 @@ noc_t *noc_new(const noc_cfg_t *cfg, const pii_t *pii, noc_counters_fn counters,
     n->counters = counters;
     n->ctx = ctx;
     n->db = noc_db_open(cfg->db_path, err, errlen);
-    n->metrics = n->db ? noc_metrics_new() : NULL;
+    n->buildings = n->db ? noc_buildings_new() : NULL;
+    n->metrics = n->buildings ? noc_metrics_new() : NULL;
     n->alerts = n->metrics ? noc_alerts_new(cfg, err, errlen) : NULL;
     if (n->db && !n->metrics)
         snprintf(err, errlen, "out of memory");
@@ -230,6 +232,8 @@ noc_t *noc_new(const noc_cfg_t *cfg, const pii_t *pii, noc_counters_fn counters,
         noc_free(&n);
         return NULL;
     }
+    noc_metrics_buildings(n->metrics, pii, n->buildings);
+    noc_alerts_buildings(n->alerts, pii, n->buildings);
     char audit[4096];
     if (!noc_audit_path(cfg->audit_log, cfg->db_path, audit, sizeof audit)) {
         snprintf(err, errlen, "the audit log's path is too long");
@@ -247,7 +251,8 @@ noc_t *noc_new(const noc_cfg_t *cfg, const pii_t *pii, noc_counters_fn counters,
                          pii,
                          n->db,
                          metrics,
-                         n};
+                         n,
+                         n->buildings};
     n->http = noc_http_new(&hc, err, errlen);
     if (!n->http) {
         noc_free(&n);
@@ -274,6 +279,7 @@ void noc_free(noc_t **pn)
     noc_http_free(&n->http); /* first: the thread uses the rest */
     noc_alerts_free(&n->alerts);
     noc_metrics_free(&n->metrics);
+    noc_buildings_free(&n->buildings);
     noc_db_close(&n->db);
     free(n);
     *pn = NULL;

@@ -70,7 +70,7 @@ int main(void)
     sqlite3 *db = graph_store_open_db(dbp, err, sizeof err);
     CHECK(pii && db);
     CHECK(graph_store_migrate(db, err, sizeof err)); /* idempotent */
-    CHECK_EQ_INT(count(db, "SELECT max(version) FROM migrations WHERE component='graph'"), 2);
+    CHECK_EQ_INT(count(db, "SELECT max(version) FROM migrations WHERE component='graph'"), 3);
     graph_store_t *st = pii && db ? graph_store_new(db, pii, err, sizeof err) : NULL;
     CHECK(st != NULL);
     if (st) {
