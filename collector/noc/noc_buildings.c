@@ -178,7 +178,7 @@ noc_buildings_count_t *noc_buildings_slot(noc_buildings_counts_t *out, const cha
         if (strcmp(out->c[i].building, building) == 0 && strcmp(out->c[i].region, region) == 0)
             return &out->c[i];
     bool unmapped = !*building;
-    if (!unmapped && out->n >= NOC_BUILDINGS_MAX + 1) { /* + the unmapped entry */
+    if (!unmapped && out->named >= NOC_BUILDINGS_MAX) {
         if (!out->seen)
             out->seen = json_object();
         char key[2 * NOC_BUILDINGS_NAME_MAX + 2];
@@ -195,6 +195,8 @@ noc_buildings_count_t *noc_buildings_slot(noc_buildings_counts_t *out, const cha
         if (out->n >= NOC_BUILDINGS_MAX + 2)
             return NULL; /* not reached: the unmapped and (other) entries are spare */
     }
+    if (!unmapped && strcmp(building, NOC_BUILDINGS_OTHER) != 0)
+        out->named++;
     noc_buildings_count_t *c = &out->c[out->n++];
     memset(c, 0, sizeof *c);
     snprintf(c->building, sizeof c->building, "%s", building);
@@ -208,6 +210,7 @@ void noc_buildings_counts_clear(noc_buildings_counts_t *out)
     json_decref(out->seen);
     out->seen = NULL;
     out->n = 0;
+    out->named = 0;
     out->folded = 0;
 }
 
@@ -230,8 +233,8 @@ static void commit(noc_buildings_count_t *c)
     c->verdicts[c->rank]++;
 }
 
-bool noc_buildings_calls(sqlite3 *db, const pii_t *pii, const building_map_t *m,
-                         const char *since, noc_buildings_counts_t *out, char *err, size_t errlen)
+bool noc_buildings_calls(sqlite3 *db, const pii_t *pii, const building_map_t *m, const char *since,
+                         noc_buildings_counts_t *out, char *err, size_t errlen)
 {
     sqlite3_stmt *st = NULL;
     /* the window through verdict_calls_end (as the surge alerts), each
@@ -251,11 +254,10 @@ bool noc_buildings_calls(sqlite3 *db, const pii_t *pii, const building_map_t *m,
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t call = sqlite3_column_int64(st, 0);
         const building_t *b = noc_buildings_of(
-            m, pii, PII_AAD_PARTICIPANT_IP, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
-            (const char *)sqlite3_column_text(st, 3));
-        noc_buildings_count_t *c =
-            noc_buildings_slot(out, b ? b->f[BUILDING_F_BUILDING] : "",
-                               b ? b->f[BUILDING_F_REGION] : "");
+            m, pii, PII_AAD_PARTICIPANT_IP, sqlite3_column_blob(st, 2),
+            (size_t)sqlite3_column_bytes(st, 2), (const char *)sqlite3_column_text(st, 3));
+        noc_buildings_count_t *c = noc_buildings_slot(out, b ? b->f[BUILDING_F_BUILDING] : "",
+                                                      b ? b->f[BUILDING_F_REGION] : "");
         if (!c)
             continue;
         int r = rank_of((const char *)sqlite3_column_text(st, 1));

@@ -69,7 +69,8 @@ const building_t *noc_buildings_of(const building_map_t *m, const pii_t *pii, co
  * the call, not the other end's. */
 #define NOC_BUILDINGS_VERDICTS 6 /* noc_query_verdicts' order */
 typedef struct {
-    char building[NOC_BUILDINGS_NAME_MAX + 1], region[NOC_BUILDINGS_NAME_MAX + 1]; /* "": unmapped */
+    char building[NOC_BUILDINGS_NAME_MAX + 1],
+        region[NOC_BUILDINGS_NAME_MAX + 1]; /* "": unmapped */
     int64_t calls, verdicts[NOC_BUILDINGS_VERDICTS];
     int64_t last_call; /* internal: the call being counted, and its rank */
     int rank;
@@ -77,7 +78,7 @@ typedef struct {
 
 typedef struct {
     noc_buildings_count_t c[NOC_BUILDINGS_MAX + 2]; /* + unmapped + (other) */
-    size_t n;
+    size_t n, named;                                /* entries, and of them named buildings */
     size_t folded; /* distinct (building, region) counted under (other) */
     void *seen;    /* internal */
 } noc_buildings_counts_t;
@@ -89,8 +90,8 @@ typedef struct {
  * and are counted in folded. Needs
  * verdict schema 3 (verdict_participants.subnet). false with err on a
  * database error. */
-bool noc_buildings_calls(sqlite3 *db, const pii_t *pii, const building_map_t *m,
-                         const char *since, noc_buildings_counts_t *out, char *err, size_t errlen);
+bool noc_buildings_calls(sqlite3 *db, const pii_t *pii, const building_map_t *m, const char *since,
+                         noc_buildings_counts_t *out, char *err, size_t errlen);
 /* The entry of (building, region) in out, made on first sight (or the
  * (other) one past the cap): for callers that keep other figures per
  * building under the same bound (out may live across calls). */

@@ -43,6 +43,12 @@ BOB = {"id": "b0b00000-0000-4000-8000-00000000000b", "displayName": "Bob Lyon",
        "userPrincipalName": "bob.lyon@contoso.example"}
 ZOE = {"id": "20e00000-0000-4000-8000-00000000000c", "displayName": "Zo\u00eb  \u00c5ngstr\u00f6m",
        "userPrincipalName": "zoe@contoso.example"}
+# Only the organiser of a town hall (in no session), and someone listed only
+# in its participants_v2 (graph_participant: a large meeting's pages).
+OLGA = {"id": "01ca0000-0000-4000-8000-00000000000d", "displayName": "Olga Organiser",
+        "userPrincipalName": "olga.org@contoso.example"}
+PAT = {"id": "9a700000-0000-4000-8000-00000000000e", "displayName": "Pat Listener",
+       "userPrincipalName": "pat.listener@contoso.example"}
 JOIN_URL = ("https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjM5YTk4ZDEt%40thread.v2/0"
             "?context=%7b%22Tid%22%3a%220d15ea5e%22%7d")
 THREAD = "19:meeting_NjM5YTk4ZDEt@thread.v2"
@@ -52,7 +58,8 @@ BUILDINGS = ("10.1.2.0,HQ floor 2,24,HQ Tower,Contoso,Office,Open plan,Paris,750
              "10.9.0.0,Lyon LAN,16,Lyon Office,Contoso,Office,Cubicles,Lyon,69001,FR,ARA,EMEA,1,0\n")
 SECRETS = [JANE["displayName"], JANE["userPrincipalName"], BOB["displayName"],
            BOB["userPrincipalName"], "Jabra Evolve2 of Jane", "LAPTOP-JANE", JANE_IP, BOB_IP,
-           "robotic voice", "Visiting Guest"]
+           "robotic voice", "Visiting Guest", OLGA["displayName"], OLGA["userPrincipalName"],
+           PAT["displayName"], PAT["userPrincipalName"]]
 
 
 def fail(msg):
@@ -127,7 +134,8 @@ def session(sid, ep, ip, start, end, device=None, wifi=True):
             "caller": ep, "callee": SERVICE, "segments": [seg]}
 
 
-def record(rid, minutes_ago, sessions, typ="groupCall", join=None, organizer=None, dur_s=1830):
+def record(rid, minutes_ago, sessions, typ="groupCall", join=None, organizer=None, dur_s=1830,
+           v2=None):
     start = NOW - datetime.timedelta(minutes=minutes_ago)
     end = start + datetime.timedelta(seconds=dur_s)
     r = {"id": rid, "version": 1, "type": typ, "modalities": ["audio", "video"],
@@ -136,6 +144,9 @@ def record(rid, minutes_ago, sessions, typ="groupCall", join=None, organizer=Non
          "sessions": [s(start, end) for s in sessions]}
     if organizer:
         r["organizer_v2"] = {"id": organizer["id"], "identity": {"user": organizer}}
+    if v2:
+        r["participants_v2"] = [{"id": "p-%d" % i, "identity": {"user": u}}
+                                for i, u in enumerate(v2)]
     return r
 
 
@@ -160,6 +171,11 @@ def records():
         record("rec-jane-ok", 30, [
             lambda s, e: session("s-jane3", endpoint(JANE, rating="excellent"), JANE_IP, s, e)],
             organizer=BOB, dur_s=600),
+        # a town hall Olga organised without joining, Pat only in participants_v2;
+        # the one session a kiosk's (unmapped, not rated), so no other list changes
+        record("rec-townhall", 20, [
+            lambda s, e: session("s-kiosk", endpoint(guest="Lobby Kiosk"), "10.77.0.10", s, e)],
+            organizer=OLGA, v2=[PAT], dur_s=900),
     ]
 
 
@@ -175,7 +191,7 @@ def setup():
             json.dump(rec, f)
     r = run([COLLECTOR, "graph-import", "--org-key", ORGKEY, "--db", DB,
              os.path.join(TMP, "records")])
-    check(r.returncode == 0, "graph-import of 3 call records: " + r.stderr.strip()[-200:])
+    check(r.returncode == 0, "graph-import of 4 call records: " + r.stderr.strip()[-200:])
     r = run([COLLECTOR, "correlate", "--db", DB, "--org-key", ORGKEY, "--since", "1d"])
     check(r.returncode == 0, "correlate: " + r.stderr.strip()[-200:])
     with open(os.path.join(TMP, "buildings.csv"), "w") as f:
@@ -306,6 +322,16 @@ def case_search():
                 JANE["id"].upper(), "Jane Doe", "  jane   DOE ", "jane doe"):
         got = ids("/api/calls?since=1d&user=" + urllib.parse.quote(who))
         check(sorted(got) == both, "user=%r finds Jane's two calls %s" % (who, got))
+    # the organiser who joined no session, and a participant of participants_v2 only
+    for who in (OLGA["userPrincipalName"], OLGA["userPrincipalName"].upper(), OLGA["id"],
+                "olga  ORGANISER", PAT["userPrincipalName"], PAT["id"].upper(), "pat listener"):
+        got = ids("/api/calls?since=1d&user=" + urllib.parse.quote(who))
+        check(got == ["rec-townhall"], "user=%r: the town hall (organiser / participants_v2) %s"
+              % (who, got))
+    check(sorted(ids("/api/calls?since=1d&user=bob.lyon%40contoso.example")) ==
+          ["rec-bob-zoe", "rec-jane-ok", "rec-jane-poor"],
+          "Bob: his two calls and the one he organised")
+    check(ids("/api/calls?since=1d&user=Olga") == [], "a partial organiser name finds nothing")
     check(ids("/api/calls?since=1d&user=" + urllib.parse.quote("zo\u00cb \u00e5ngstr\u00d6m")) ==
           ["rec-bob-zoe"], "a Latin-1 name in another case and spacing")
     check(ids("/api/calls?since=1d&user=Visiting%20Guest") == ["rec-jane-poor"], "a guest's name")
@@ -360,6 +386,10 @@ def case_report():
           ["rec-jane-poor", "rec-jane-ok"], "report --user display name")
     check([c["call_id"] for c in json.loads(report("--format", "json", "--user", JANE["id"]))] ==
           ["rec-jane-poor", "rec-jane-ok"], "report --user object id")
+    for who in (OLGA["userPrincipalName"], "Olga Organiser", PAT["id"], "PAT LISTENER"):
+        got = [c["call_id"] for c in json.loads(report("--format", "json", "--user", who))]
+        check(got == ["rec-townhall"], "report --user %r: organiser / participants_v2 %s"
+              % (who, got))
     check([c["call_id"] for c in json.loads(report("--format", "json", "--rating", "poor"))] ==
           ["rec-jane-poor", "rec-bob-zoe"], "report --rating poor")
     check([c["call_id"] for c in json.loads(report("--format", "json", "--building",
