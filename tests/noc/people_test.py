@@ -353,6 +353,18 @@ def case_search():
                                                                        "rec-jane-poor"],
           "building and rating together")
     check(ids("/api/calls?since=1d&building=Nowhere") == [], "an unknown building: none")
+    # a new import while serve runs: the NOC's cached map follows it
+    with open(os.path.join(TMP, "buildings2.csv"), "w") as f:
+        f.write(BUILDINGS.replace("Lyon Office", "Lyon Campus"))
+    r = run([COLLECTOR, "buildings-import", os.path.join(TMP, "buildings2.csv"), "--db", DB])
+    check(r.returncode == 0, "re-import with the Lyon network renamed")
+    check(sorted(ids("/api/calls?since=1d&building=Lyon%20Campus")) ==
+          ["rec-bob-zoe", "rec-jane-poor"] and
+          ids("/api/calls?since=1d&building=Lyon%20Office") == [],
+          "the building filter sees the new map at once, the old name no more")
+    st, body = get("/api/calls/rec-jane-poor")
+    check(by_name(body["participants"], "Bob Lyon")["building"]["building"] == "Lyon Campus",
+          "the call page too")
     # bad values are named
     for q, name in (("rating=awful", "rating"), ("user=%20%20", "user"),
                     ("building=a%01b", "building")):
