@@ -24,6 +24,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import noc_chrome  # noqa: E402  (beside this file)
+
 COLLECTOR, WORKDIR, CASE = sys.argv[1:4]
 os.makedirs(WORKDIR, exist_ok=True)
 TMP = tempfile.mkdtemp(prefix="people-%s-" % CASE, dir=WORKDIR)
@@ -31,6 +34,8 @@ DB = os.path.join(TMP, "collector.db")
 ORGKEY = os.path.join(TMP, "org.key")
 TOKEN_FILE = os.path.join(TMP, "noc.token")
 TOKEN = "t0ken-%032x" % random.getrandbits(128)
+VIEWER_FILE = os.path.join(TMP, "wall.token")
+VIEWER = "v1ewer-%032x" % random.getrandbits(128)
 LOG = os.path.join(TMP, "serve.log")
 PROCS, PORT = [], [0]
 
@@ -182,9 +187,10 @@ def records():
 def setup():
     r = run([COLLECTOR, "org-keygen", "--tenant", "contoso.example", "--out", ORGKEY])
     check(r.returncode == 0, "org-keygen")
-    fd = os.open(TOKEN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.write(fd, (TOKEN + "\n").encode())
-    os.close(fd)
+    for path, tok in ((TOKEN_FILE, TOKEN), (VIEWER_FILE, VIEWER)):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, (tok + "\n").encode())
+        os.close(fd)
     os.makedirs(os.path.join(TMP, "records"))
     for i, rec in enumerate(records()):
         with open(os.path.join(TMP, "records", "%02d.json" % i), "w") as f:
@@ -213,7 +219,8 @@ def read_log():
 def serve():
     logf = open(LOG, "a")
     p = subprocess.Popen([COLLECTOR, "serve", "--db", DB, "--org-key", ORGKEY, "--token-file",
-                          TOKEN_FILE, "--bind", "127.0.0.1:0", "--no-syslog"],
+                          TOKEN_FILE, "--viewer-token-file", VIEWER_FILE, "--bind", "127.0.0.1:0",
+                          "--no-syslog"],
                          stdout=logf, stderr=logf)
     PROCS.append(p)
     deadline = time.time() + 20
@@ -436,6 +443,12 @@ def chromium():
     return None
 
 
+# Where the page left the call's title after scrolling the call into view:
+# below the sticky header (px; negative: hidden under it).
+TITLE_CLEAR = ("document.querySelector('#call-view h2').getBoundingClientRect().top -"
+               " document.querySelector('header').getBoundingClientRect().bottom")
+
+
 def chrome(exe, url, shot=None, size="1400,2200"):
     base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--no-first-run", "--disable-extensions", "--disable-background-networking",
@@ -444,8 +457,17 @@ def chrome(exe, url, shot=None, size="1400,2200"):
             "--proxy-server=direct://", "--proxy-bypass-list=*", "--enable-logging=stderr",
             "--v=0", "--virtual-time-budget=8000", "--window-size=" + size]
     if shot:
-        run(base + ["--screenshot=" + shot, url], timeout=90)
+        w, h = (int(x) for x in size.split(","))
+        # the whole page through the DevTools protocol (noc_chrome.py: --screenshot
+        # of the scrolled call page left a blank band above the header)
+        clear = noc_chrome.screenshot(exe, url, shot, os.path.join(TMP, "chrome-shot"), w, h,
+                                      probe=TITLE_CLEAR if "call=" in url else None)
         check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "screenshot kept: " + shot)
+        check(noc_chrome.starts_with_header(shot), "the picture starts with the header, no band")
+        if "call=" in url:
+            check(clear is not None and clear >= 0,
+                  "the opened call's title is below the sticky header, not under it (%s px)"
+                  % clear)
         return None
     r = run(base + ["--dump-dom", url], timeout=90)
     console = [l for l in r.stderr.splitlines() if "CONSOLE" in l]
@@ -481,13 +503,73 @@ def case_dashboard():
     check(sorted(lst) == ["rec-jane-ok", "rec-jane-poor"],
           "person filter from the address: Jane's calls only %s" % lst)
     shot = os.path.join(WORKDIR, "dashboard-people.png")
-    chrome(exe, base + "#token=%s&call=rec-jane-poor" % TOKEN, shot, "1400,2600")
+    chrome(exe, base + "#token=%s&call=rec-jane-poor" % TOKEN, shot, "1400,1000")
+    no_pii_in_logs()
+    stop(p)
+
+
+# Everything personal the scenario holds, as a viewer must never see it:
+# names, UPNs, object ids, addresses, MACs, devices, hosts, feedback, links.
+VIEWER_SECRETS = SECRETS + [
+    ZOE["displayName"], ZOE["userPrincipalName"], JANE["id"], BOB["id"], ZOE["id"], OLGA["id"],
+    PAT["id"], ZOE_IP, "10.77.0.9", "10.77.0.10", "Speakers (Realtek)", "MAC-BOB", "Lobby Kiosk",
+    "02:00:00:00:aa:0f", "02-00-00-00-AA-0F", "02:00:00:00:aa:07", JOIN_URL, "meetup-join"]
+
+
+def viewer_dom(exe, url):
+    """The rendered DOM for the viewer; the token itself is left out of it."""
+    dom = chrome(exe, url)
+    check(VIEWER not in dom, "the token is not in the page")
+    html = dom.lower()
+    leaked = [s for s in VIEWER_SECRETS if s.lower() in html]
+    check(not leaked, "no name, UPN, id, address, MAC, device, host, feedback or link in the"
+          " viewer's DOM %s" % leaked)
+    return dom
+
+
+def case_dashboard_viewer():
+    exe = chromium()
+    if not exe:
+        skip("chromium not installed (apt-get install chromium)")
+    setup()
+    p = serve()
+    base = "http://127.0.0.1:%d/" % PORT[0]
+    # the main page: lists, rated poor, the filter boxes
+    dom = viewer_dom(exe, base + "#token=%s" % VIEWER)
+    check(re.search(r'id="f-user-label"[^>]*\shidden', dom) is not None,
+          "the Person box is hidden for a viewer")
+    check(re.search(r'id="client-label"[^>]*\shidden', dom) is not None,
+          "so is the client address box (a viewer's client= is refused)")
+    poor = dom[dom.index('id="rated-poor"'):dom.index('id="calls-panel"')]
+    check(re.findall(r'data-call="([^"]+)"', poor) == ["rec-bob-zoe", "rec-jane-poor"],
+          "the viewer still sees the rated-poor calls with their verdicts")
+    check(sorted(set(re.findall(r'data-call="([^"]+)"', dom[dom.index('id="calls"'):]))) ==
+          ["rec-bob-zoe", "rec-jane-ok", "rec-jane-poor", "rec-townhall"], "and the call list")
+    # the call page: every participant by pseudonym, buildings and ratings kept
+    dom = viewer_dom(exe, base + "#token=%s&call=rec-jane-poor" % VIEWER)
+    people = dom[dom.index('id="call-people"'):]
+    names = set(re.findall(r"\bname-[0-9a-f]{8}\b", people))
+    check(len(names) >= 2, "participants shown as name- pseudonyms %s" % sorted(names))
+    check(re.search(r"\bupn-[0-9a-f]{8}\b", dom) and re.search(r"\bip-[0-9a-f]{8}\b", people)
+          and re.search(r"\bdev-[0-9a-f]{8}\b", people) and
+          re.search(r"\bhost-[0-9a-f]{8}\b", people), "UPN, address, device, host pseudonyms")
+    check("HQ Tower" in people and "Lyon Office" in people, "buildings shown (not personal)")
+    check("rated poor" in people and "5 GHz" in people, "ratings and Wi-Fi in words shown")
+    check(THREAD in dom, "the meeting's thread id shown (its join link withheld)")
+    shots = [("main", base + "#token=%s" % VIEWER),
+             ("call", base + "#token=%s&call=rec-jane-poor" % VIEWER)]
+    for name, url in shots:
+        chrome(exe, url, os.path.join(WORKDIR, "dashboard-viewer-%s.png" % name), "1400,1000")
+    # the audit log: the viewer's pages showed no personal data, so nothing of theirs
+    audit = os.path.join(TMP, "audit.log")
+    recs = [json.loads(l) for l in open(audit)] if os.path.exists(audit) else []
+    check(all(r["token"] != "wall.token" for r in recs), "no audit record for the viewer")
     no_pii_in_logs()
     stop(p)
 
 
 CASES = {"api": case_api, "search": case_search, "report": case_report,
-         "dashboard": case_dashboard}
+         "dashboard": case_dashboard, "dashboard_viewer": case_dashboard_viewer}
 
 if __name__ == "__main__":
     if CASE not in CASES:
