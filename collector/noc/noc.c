@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "noc_alerts.h"
 #include "noc_db.h"
 #include "noc_http.h"
@@ -234,6 +235,14 @@ noc_t *noc_new(const noc_cfg_t *cfg, const pii_t *pii, noc_counters_fn counters,
     }
     noc_metrics_buildings(n->metrics, pii, n->buildings);
     noc_alerts_buildings(n->alerts, pii, n->buildings);
+    /* the map read once now, outside any request's time limit (a large
+     * building file under load could take a request's 3 s); a failure
+     * here is retried by the first request that needs it */
+    char berr[256];
+    noc_buildings_ref_t *ref = noc_buildings_acquire(n->buildings, n->db, berr, sizeof berr);
+    if (!ref)
+        LOG_WARN("noc: building map: %s (read again on the first request)", berr);
+    noc_buildings_release(n->buildings, &ref);
     char audit[4096];
     if (!noc_audit_path(cfg->audit_log, cfg->db_path, audit, sizeof audit)) {
         snprintf(err, errlen, "the audit log's path is too long");

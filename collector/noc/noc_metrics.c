@@ -431,7 +431,9 @@ void noc_metrics_store(noc_metrics_t *m, sqlite3 *db, int64_t now_us, dynbuf_t *
     char err[256];
     noc_buildings_ref_t *ref =
         m->buildings ? noc_buildings_acquire(m->buildings, db, err, sizeof err) : NULL;
-    const building_map_t *bm = ref ? noc_buildings_map(ref) : NULL;
+    /* no building file imported: no building series (and nothing opened) */
+    const building_map_t *bm =
+        ref && building_map_count(noc_buildings_map(ref)) > 0 ? noc_buildings_map(ref) : NULL;
     absorb(m, db, bm);
     for (size_t i = 0; i < NHISTS; i++)
         histogram(m, &hists[i], i, out);

@@ -32,8 +32,8 @@ void noc_metrics_free(noc_metrics_t **m);
  * per (building, region) of the stream's client address, and the calls
  * that ended within NOC_METRICS_BUILDING_WINDOW_S per building and
  * verdict; at most NOC_BUILDINGS_MAX pairs, the rest under "(other)" and
- * counted. pii and b are borrowed and must outlive m. Without this call
- * there are no building series. */
+ * counted. pii and b are borrowed and must outlive m. Without this call,
+ * or while no building file is imported, there are no building series. */
 #define NOC_METRICS_BUILDING_WINDOW_S 3600
 void noc_metrics_buildings(noc_metrics_t *m, const pii_t *pii, noc_buildings_t *b);
 /* Appends the store's series to out. now_us for heartbeat ages. */

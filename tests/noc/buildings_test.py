@@ -20,30 +20,26 @@ metrics: the per-building call counts by verdict, the per-building stream
 histograms, and 300 buildings capped at 256 series with the rest counted.
 """
 import datetime
-import http.server
 import json
 import os
 import random
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import noc_harness  # noqa: E402  (beside this file)
+
 COLLECTOR, FIXTURE, WORKDIR, CASE = sys.argv[1:5]
-os.makedirs(WORKDIR, exist_ok=True)
-TMP = tempfile.mkdtemp(prefix="noc-buildings-%s-" % CASE, dir=WORKDIR)
+H = noc_harness.Harness("noc-buildings-%s" % CASE, WORKDIR)
+TMP = H.tmp
 DB = os.path.join(TMP, "collector.db")
 ORGKEY = os.path.join(TMP, "org.key")
 TOKEN_FILE = os.path.join(TMP, "noc.token")
-LOG = os.path.join(TMP, "serve.log")
 TOKEN = "t0ken-%032x" % random.getrandbits(128)
-PROCS = []
-PORT = [0]
-POSTS = []  # (content type, parsed body)
+POSTS = H.posts  # (content type, parsed body)
+fail, check, wait_for, read_log, run, stop = H.fail, H.check, H.wait_for, H.read_log, H.run, H.stop
 OPTS = ["--alert-check", "1", "--alert-threshold", "50", "--alert-min-calls", "3",
         "--alert-window", "600", "--alert-surge-calls", "3", "--alert-surge-share", "20",
         "--alert-surge-window", "600", "--alert-interval", "0", "--alert-live-calls", "0",
@@ -58,63 +54,6 @@ UNMAPPED = "192.0.2.5"
 ADDRESSES = LYON_IPS + HQ_IPS + OSLO_IPS + [UNMAPPED]
 
 
-def read_log():
-    try:
-        with open(LOG, errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-
-
-def fail(msg):
-    print("FAIL:", msg)
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-    print("--- serve log (tail) ---\n" + read_log()[-3000:])
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    print("ok:", msg)
-
-
-def wait_for(pred, secs, what):
-    t_end = time.monotonic() + secs
-    while time.monotonic() < t_end:
-        if pred():
-            return
-        time.sleep(0.1)
-    fail("timed out waiting for " + what)
-
-
-class Hook(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        POSTS.append((self.headers.get("Content-Type"), json.loads(body)))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *a):
-        pass
-
-
-def webhook():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv, "http://127.0.0.1:%d/hook" % srv.server_address[1]
-
-
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        fail("%s: %s" % (" ".join(cmd[:2]), r.stderr))
-    return r
-
-
 def import_map(text):
     path = os.path.join(TMP, "buildings-%d.csv" % random.getrandbits(32))
     with open(path, "w") as f:
@@ -124,9 +63,7 @@ def import_map(text):
 
 def setup(buildings=MAP):
     run([COLLECTOR, "org-keygen", "--tenant", "contoso.example", "--out", ORGKEY])
-    fd = os.open(TOKEN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.write(fd, (TOKEN + "\n").encode())
-    os.close(fd)
+    H.token_file(TOKEN_FILE, TOKEN)
     # the verdict tables from the collector's own migrations
     run([COLLECTOR, "correlate", "--db", DB, "--org-key", ORGKEY, "--since", "60s"])
     import_map(buildings)
@@ -178,25 +115,12 @@ def scenario():
 
 
 def serve(extra):
-    logf = open(LOG, "a")
-    p = subprocess.Popen([COLLECTOR, "serve", "--db", DB, "--org-key", ORGKEY, "--token-file",
-                          TOKEN_FILE, "--bind", "127.0.0.1:0"] + OPTS + extra,
-                         stdout=logf, stderr=logf)
-    PROCS.append(p)
-    t_end = time.time() + 30
-    while time.time() < t_end:
-        m = re.search(r"listening on port (\d+)", read_log())
-        if m:
-            PORT[0] = int(m.group(1))
-            return p
-        if p.poll() is not None:
-            fail("serve exited at start")
-        time.sleep(0.05)
-    fail("serve did not start")
+    return H.serve(COLLECTOR, ["--db", DB, "--org-key", ORGKEY, "--token-file", TOKEN_FILE,
+                               "--bind", "127.0.0.1:0"] + OPTS + extra)
 
 
 def metrics_text():
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % PORT[0], timeout=10) as r:
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % H.port, timeout=10) as r:
         return r.read().decode()
 
 
@@ -205,15 +129,6 @@ def metric(series, text=None):
         if line.startswith(series + " "):
             return float(line.split()[-1])
     return None
-
-
-def stop(p):
-    p.terminate()
-    try:
-        p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        fail("serve did not stop on SIGTERM")
 
 
 def no_address(where, text):
@@ -227,7 +142,7 @@ def key(b):
 
 def case_alerts():
     setup()
-    hook, url = webhook()
+    hook, url = H.webhook()
     p = serve(["--alert-webhook", url])
     fixture(scenario())
     wait_for(lambda: len(POSTS) >= 2, 15, "two building alerts")
@@ -286,7 +201,7 @@ def case_alerts():
 
 def case_alertmanager():
     setup()
-    hook, url = webhook()
+    hook, url = H.webhook()
     p = serve(["--alert-webhook", url, "--alert-format", "alertmanager", "--alert-surge-calls",
                "0"])
     fixture(scenario())
@@ -375,7 +290,4 @@ def case_metrics():
 try:
     {"alerts": case_alerts, "alertmanager": case_alertmanager, "metrics": case_metrics}[CASE]()
 finally:
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-    shutil.rmtree(TMP, ignore_errors=True)
+    H.cleanup()

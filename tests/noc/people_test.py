@@ -435,12 +435,7 @@ def case_report():
     check(not leaked, "nothing personal on report's stderr")
 
 
-def chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
+chromium = noc_chrome.find
 
 
 # Where the page left the call's title after scrolling the call into view:
@@ -450,12 +445,6 @@ TITLE_CLEAR = ("document.querySelector('#call-view h2').getBoundingClientRect().
 
 
 def chrome(exe, url, shot=None, size="1400,2200"):
-    base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--no-first-run", "--disable-extensions", "--disable-background-networking",
-            "--disable-sync", "--disable-component-update",
-            "--user-data-dir=" + os.path.join(TMP, "chrome"), "--hide-scrollbars",
-            "--proxy-server=direct://", "--proxy-bypass-list=*", "--enable-logging=stderr",
-            "--v=0", "--virtual-time-budget=8000", "--window-size=" + size]
     if shot:
         w, h = (int(x) for x in size.split(","))
         # the whole page through the DevTools protocol (noc_chrome.py: --screenshot
@@ -469,12 +458,10 @@ def chrome(exe, url, shot=None, size="1400,2200"):
                   "the opened call's title is below the sticky header, not under it (%s px)"
                   % clear)
         return None
-    r = run(base + ["--dump-dom", url], timeout=90)
-    console = [l for l in r.stderr.splitlines() if "CONSOLE" in l]
-    check(r.returncode == 0 and "<html" in r.stdout, "chromium dumped the page")
-    check(not [l for l in console if re.search(r"error|Uncaught", l, re.I)],
-          "no console errors %s" % console[:3])
-    return r.stdout
+    rc, dom, console = noc_chrome.dump_dom(exe, url, os.path.join(TMP, "chrome"), size)
+    check(rc == 0 and "<html" in dom, "chromium dumped the page")
+    check(not noc_chrome.console_errors(console), "no console errors %s" % console[:3])
+    return dom
 
 
 def case_dashboard():
