@@ -185,9 +185,13 @@ static json_t *load(sqlite3 *db, const report_opts_t *o, const pii_t *pii, const
     /* the user's lookup hashes: indexed equalities, nothing opened (docs/noc.md) */
     if ((o->user || rated) && !noc_people_ready(db))
         n += (size_t)snprintf(sql + n, sizeof sql - n, " AND 0"); /* no call records */
-    else if (o->user)
-        n += (size_t)snprintf(sql + n, sizeof sql - n, "%s",
-                              " AND call_id IN (" NOC_PEOPLE_USER_RECORDS("20", "21", "22") ")");
+    else if (o->user) {
+        /* sessions, segments, the organiser, participants_v2 */
+        char who[4096];
+        if (!noc_people_user_sql(db, "20", "21", "22", who, sizeof who))
+            return NULL;
+        n += (size_t)snprintf(sql + n, sizeof sql - n, " AND call_id IN (%s)", who);
+    }
     if (rated && noc_people_ready(db)) {
         n += (size_t)snprintf(sql + n, sizeof sql - n, " AND call_id IN (");
         for (const char *c = NOC_PEOPLE_RATED_RECORDS("$"); *c && n + 32 < sizeof sql; c++)

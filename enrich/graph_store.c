@@ -192,8 +192,16 @@ static bool migrate_v2(db_t *db, char *err, size_t errlen)
     return exec(db, b.s, err, errlen);
 }
 
-static const db_step_t migrations[] = {{1, {NULL, NULL}, migrate_v1},
-                                       {2, {NULL, NULL}, migrate_v2}};
+/* Search by person finds the organiser too (docs/noc.md): their object id
+ * and name key, as migration 2 indexed their UPN. */
+static const char migrate_v3[] =
+    "CREATE INDEX graph_record_organizer_id ON graph_record(organizer_id_hmac)"
+    " WHERE organizer_id_hmac IS NOT NULL;"
+    "CREATE INDEX graph_record_organizer_name_key ON graph_record(organizer_name_key_hmac)"
+    " WHERE organizer_name_key_hmac IS NOT NULL;";
+
+static const db_step_t migrations[] = {
+    {1, {NULL, NULL}, migrate_v1}, {2, {NULL, NULL}, migrate_v2}, {3, {migrate_v3, NULL}, NULL}};
 
 /* graph_participant (participants_v2), a component of its own; its name
  * key columns (as migration 2 gives the other kinds) from the start. */
@@ -213,14 +221,22 @@ static bool participants_v1(db_t *db, char *err, size_t errlen)
     }
     return create_kind(db, GRAPH_PARTICIPANT, err, errlen) && exec(db, b.s, err, errlen);
 }
-static const db_step_t participant_migrations[] = {{1, {NULL, NULL}, participants_v1}};
+/* ... and a participant listed only in participants_v2 by name. */
+static const char participants_v2[] =
+    "CREATE INDEX graph_participant_user_name_key ON graph_participant(user_name_key_hmac)"
+    " WHERE user_name_key_hmac IS NOT NULL;"
+    "CREATE INDEX graph_participant_guest_name_key ON graph_participant(guest_name_key_hmac)"
+    " WHERE guest_name_key_hmac IS NOT NULL;";
+static const db_step_t participant_migrations[] = {{1, {NULL, NULL}, participants_v1},
+                                                   {2, {participants_v2, NULL}, NULL}};
 
 bool graph_store_migrate(db_t *db, char *err, size_t errlen)
 {
     return db_migrate(db, "graph store", "graph", migrations,
-                      sizeof migrations / sizeof migrations[0], err, errlen) &&
-           db_migrate(db, "graph store", "graph_participant", participant_migrations, 1, err,
-                      errlen);
+                         sizeof migrations / sizeof migrations[0], err, errlen) &&
+           db_migrate(db, "graph store", "graph_participant", participant_migrations,
+                         sizeof participant_migrations / sizeof participant_migrations[0], err,
+                         errlen);
 }
 
 /* SQLite's per-connection settings beside db_open's WAL and busy timeout. */

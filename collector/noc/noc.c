@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "noc_alerts.h"
 #include "noc_db.h"
 #include "noc_http.h"
@@ -17,6 +18,7 @@ struct noc {
     sqlite3 *db;            /* the HTTP thread's */
     noc_metrics_t *metrics; /* the HTTP thread's */
     noc_alerts_t *alerts;
+    noc_buildings_t *buildings; /* the building map, shared by the three */
     noc_http_t *http;
     noc_counters_fn counters;
     void *ctx;
@@ -222,7 +224,8 @@ noc_t *noc_new(const noc_cfg_t *cfg, const pii_t *pii, noc_counters_fn counters,
     n->counters = counters;
     n->ctx = ctx;
     n->db = noc_db_open(cfg->db_path, err, errlen);
-    n->metrics = n->db ? noc_metrics_new() : NULL;
+    n->buildings = n->db ? noc_buildings_new() : NULL;
+    n->metrics = n->buildings ? noc_metrics_new() : NULL;
     n->alerts = n->metrics ? noc_alerts_new(cfg, err, errlen) : NULL;
     if (n->db && !n->metrics)
         snprintf(err, errlen, "out of memory");
@@ -230,6 +233,16 @@ noc_t *noc_new(const noc_cfg_t *cfg, const pii_t *pii, noc_counters_fn counters,
         noc_free(&n);
         return NULL;
     }
+    noc_metrics_buildings(n->metrics, pii, n->buildings);
+    noc_alerts_buildings(n->alerts, pii, n->buildings);
+    /* the map read once now, outside any request's time limit (a large
+     * building file under load could take a request's 3 s); a failure
+     * here is retried by the first request that needs it */
+    char berr[256];
+    noc_buildings_ref_t *ref = noc_buildings_acquire(n->buildings, n->db, berr, sizeof berr);
+    if (!ref)
+        LOG_WARN("noc: building map: %s (read again on the first request)", berr);
+    noc_buildings_release(n->buildings, &ref);
     char audit[4096];
     if (!noc_audit_path(cfg->audit_log, cfg->db_path, audit, sizeof audit)) {
         snprintf(err, errlen, "the audit log's path is too long");
@@ -247,7 +260,8 @@ noc_t *noc_new(const noc_cfg_t *cfg, const pii_t *pii, noc_counters_fn counters,
                          pii,
                          n->db,
                          metrics,
-                         n};
+                         n,
+                         n->buildings};
     n->http = noc_http_new(&hc, err, errlen);
     if (!n->http) {
         noc_free(&n);
@@ -274,6 +288,7 @@ void noc_free(noc_t **pn)
     noc_http_free(&n->http); /* first: the thread uses the rest */
     noc_alerts_free(&n->alerts);
     noc_metrics_free(&n->metrics);
+    noc_buildings_free(&n->buildings);
     noc_db_close(&n->db);
     free(n);
     *pn = NULL;

@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,8 @@
 #include "noc_webhook.h"
 #include "timefmt.h"
 
-#define MAX_STATES 1024
+/* sites, and every kind of NOC_BUILDINGS_MAX buildings */
+#define MAX_STATES (1024 + 4 * NOC_BUILDINGS_MAX)
 #define MAX_SITES_PER_CHECK 10000
 
 /* lan/wan: the share of ended calls with that verdict; live_lan/live_wan:
@@ -35,11 +37,20 @@ static const char *const kind_name[KIND_COUNT] = {"lan",      "wan",      "live_
                                                   "live_wan", "endpoint", "cloud"};
 
 /* The families are evaluated by their own queries; a site a family's query
- * did not return this round is re-armed (rearm_absent). */
-typedef enum { FAMILY_SHARE, FAMILY_LIVE, FAMILY_SURGE } family_t;
+ * did not return this round is re-armed (rearm_absent). Buildings have
+ * the share and surge families of their own (check_buildings). */
+typedef enum {
+    FAMILY_SHARE,
+    FAMILY_LIVE,
+    FAMILY_SURGE,
+    FAMILY_BUILDING_SHARE,
+    FAMILY_BUILDING_SURGE
+} family_t;
 
 typedef struct {
-    char site[NOC_QUERY_VALUE_MAX + 1];
+    char site[NOC_QUERY_VALUE_MAX + 1]; /* or the building's name */
+    char region[NOC_BUILDINGS_NAME_MAX + 1];
+    bool building; /* a building's state, not a site's */
     kind_t kind;
     bool above;
     bool firing;           /* fired and not yet resolved */
@@ -49,11 +60,13 @@ typedef struct {
 } state_t;
 
 typedef struct {
-    const char *site;
+    const char *site; /* or the building's name */
     kind_t kind;
     int64_t calls, matching;
     int64_t now_us;
-    bool resolved; /* the message says the condition cleared */
+    bool resolved;      /* the message says the condition cleared */
+    bool building;      /* site is a building of the CQD building file */
+    const char *region; /* the building's region (building only) */
 } crossing_t;
 
 struct noc_alerts {
@@ -66,8 +79,20 @@ struct noc_alerts {
     state_t *states;
     size_t nstates;
     uint64_t checks, check_errors, states_full;
-    uint64_t round; /* checks started, written by the tick thread only */
+    uint64_t round;             /* checks started, written by the tick thread only */
+    const pii_t *pii;           /* noc_alerts_buildings(): per-building alerts */
+    noc_buildings_t *buildings; /* NULL: none */
+    noc_buildings_counts_t *bc; /* the tick thread's scratch */
 };
+
+void noc_alerts_buildings(noc_alerts_t *a, const pii_t *pii, noc_buildings_t *b)
+{
+    a->bc = calloc(1, sizeof *a->bc);
+    if (!a->bc)
+        return; /* no building alerts rather than no alerts */
+    a->pii = pii;
+    a->buildings = b;
+}
 
 noc_alerts_t *noc_alerts_new(const noc_cfg_t *cfg, char *err, size_t errlen)
 {
@@ -108,6 +133,9 @@ void noc_alerts_free(noc_alerts_t **pa)
             noc_syslog_close();
     }
     noc_db_close(&a->db);
+    if (a->bc)
+        noc_buildings_counts_clear(a->bc);
+    free(a->bc);
     free(a->states);
     free(a->db_path);
     free(a->webhook);
@@ -115,19 +143,24 @@ void noc_alerts_free(noc_alerts_t **pa)
     *pa = NULL;
 }
 
-/* The state of (site, kind), made on first sight; NULL when the table is full. */
-static state_t *state_of(noc_alerts_t *a, const char *site, kind_t k)
+/* The state of (site or building, kind), made on first sight; NULL when
+ * the table is full. */
+static state_t *state_of(noc_alerts_t *a, const crossing_t *c)
 {
+    const char *region = c->building && c->region ? c->region : "";
     for (size_t i = 0; i < a->nstates; i++)
-        if (a->states[i].kind == k && strcmp(a->states[i].site, site) == 0)
+        if (a->states[i].kind == c->kind && a->states[i].building == c->building &&
+            strcmp(a->states[i].site, c->site) == 0 && strcmp(a->states[i].region, region) == 0)
             return &a->states[i];
     if (a->nstates == MAX_STATES) {
         a->states_full++;
         return NULL;
     }
     state_t *s = &a->states[a->nstates++];
-    snprintf(s->site, sizeof s->site, "%s", site);
-    s->kind = k;
+    snprintf(s->site, sizeof s->site, "%s", c->site);
+    snprintf(s->region, sizeof s->region, "%s", region);
+    s->building = c->building;
+    s->kind = c->kind;
     return s;
 }
 
@@ -150,9 +183,11 @@ static bool is_surge(kind_t k)
     return k == KIND_ENDPOINT || k == KIND_CLOUD;
 }
 
-static family_t family_of(kind_t k)
+static family_t family_of(const state_t *s)
 {
-    return is_live(k) ? FAMILY_LIVE : is_surge(k) ? FAMILY_SURGE : FAMILY_SHARE;
+    if (s->building)
+        return is_surge(s->kind) ? FAMILY_BUILDING_SURGE : FAMILY_BUILDING_SHARE;
+    return is_live(s->kind) ? FAMILY_LIVE : is_surge(s->kind) ? FAMILY_SURGE : FAMILY_SHARE;
 }
 
 static unsigned window_of(const noc_alerts_t *a, kind_t k)
@@ -167,30 +202,31 @@ static unsigned threshold_of(const noc_alerts_t *a, kind_t k)
     return is_surge(k) ? a->cfg.alert_surge_pct : a->cfg.alert_threshold_pct;
 }
 
-/* The condition in words, for the log line and the annotations. */
-static void describe(const noc_alerts_t *a, const crossing_t *c, const char *site, char *out,
+/* The condition in words, for the log line and the annotations; who is
+ * 'site "hq"' or 'building "Lyon Office" (EMEA)'. */
+static void describe(const noc_alerts_t *a, const crossing_t *c, const char *who, char *out,
                      size_t len)
 {
     if (is_live(c->kind))
         snprintf(out, len,
-                 "site \"%s\": %lld of %lld calls in progress with %s loss over %u%% or jitter "
+                 "%s: %lld of %lld calls in progress with %s loss over %u%% or jitter "
                  "over %u ms in the last %u s (%s side; alert at %u calls)",
-                 site, (long long)c->matching, (long long)c->calls,
+                 who, (long long)c->matching, (long long)c->calls,
                  c->kind == KIND_LIVE_WAN ? "inbound" : "outbound", a->cfg.alert_live_loss_pct,
                  a->cfg.alert_live_jitter_ms, a->cfg.alert_live_window_s,
                  c->kind == KIND_LIVE_WAN ? "WAN" : "LAN/Wi-Fi", a->cfg.alert_live_calls);
     else if (is_surge(c->kind))
         snprintf(out, len,
-                 "site \"%s\": surge of %s verdicts: %lld of %lld calls (%.1f%%) that ended in "
+                 "%s: surge of %s verdicts: %lld of %lld calls (%.1f%%) that ended in "
                  "the last %u s (alert at %u calls and %u%%)",
-                 site, kind_name[c->kind], (long long)c->matching, (long long)c->calls,
+                 who, kind_name[c->kind], (long long)c->matching, (long long)c->calls,
                  c->calls ? 100.0 * (double)c->matching / (double)c->calls : 0.0,
                  a->cfg.alert_surge_window_s, a->cfg.alert_surge_calls, a->cfg.alert_surge_pct);
     else
         snprintf(out, len,
-                 "site \"%s\": %s verdicts %.1f%% of %lld calls in the last %u s "
+                 "%s: %s verdicts %.1f%% of %lld calls in the last %u s "
                  "(threshold %u%%)",
-                 site, kind_name[c->kind],
+                 who, kind_name[c->kind],
                  c->calls ? 100.0 * (double)c->matching / (double)c->calls : 0.0,
                  (long long)c->calls, a->cfg.alert_window_s, a->cfg.alert_threshold_pct);
 }
@@ -212,6 +248,13 @@ static json_t *callscope_payload(const noc_alerts_t *a, const crossing_t *c, con
                                             (json_int_t)a->cfg.alert_live_jitter_ms));
     if (j && is_surge(c->kind))
         json_object_set_new(j, "min_calls", json_integer((json_int_t)a->cfg.alert_surge_calls));
+    if (j)
+        json_object_set_new(j, "scope", json_string(c->building ? "building" : "site"));
+    if (j && c->building) { /* a building's alert: no probe site */
+        json_object_set_new(j, "site", json_null());
+        json_object_set_new(j, "building", json_string(c->site));
+        json_object_set_new(j, "region", json_string(c->region ? c->region : ""));
+    }
     return j;
 }
 
@@ -222,23 +265,26 @@ static json_t *alertmanager_payload(const noc_alerts_t *a, const crossing_t *c, 
 {
     const char *status = c->resolved ? "resolved" : "firing";
     char name[64], key[400];
-    snprintf(name, sizeof name, "CallscopeSite%s",
+    const char *scope = c->building ? "building" : "site";
+    snprintf(name, sizeof name, "Callscope%s%s", c->building ? "Building" : "Site",
              c->kind == KIND_LAN        ? "LanVerdicts"
              : c->kind == KIND_WAN      ? "WanVerdicts"
              : c->kind == KIND_LIVE_LAN ? "LanDegradedNow"
              : c->kind == KIND_LIVE_WAN ? "WanDegradedNow"
              : c->kind == KIND_ENDPOINT ? "EndpointSurge"
                                         : "CloudSurge");
-    snprintf(key, sizeof key, "{}:{alertname=\"%s\", site=\"%.256s\"}", name, c->site);
-    json_t *labels = json_pack("{s:s, s:s, s:s, s:s}", "alertname", name, "site", c->site, "kind",
+    snprintf(key, sizeof key, "{}:{alertname=\"%s\", %s=\"%.256s\"}", name, scope, c->site);
+    json_t *labels = json_pack("{s:s, s:s, s:s, s:s}", "alertname", name, scope, c->site, "kind",
                                kind_name[c->kind], "severity", "warning");
+    if (labels && c->building)
+        json_object_set_new(labels, "region", json_string(c->region ? c->region : ""));
     json_t *alert = json_pack("{s:s, s:O, s:{s:s}, s:s, s:s, s:s}", "status", status, "labels",
                               labels, "annotations", "summary", text, "startsAt", now, "endsAt",
                               c->resolved ? now : "0001-01-01T00:00:00Z", "generatorURL", "");
     json_t *j =
         json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:O, s:O, s:s, s:[o]}", "version", "4",
                   "groupKey", key, "status", status, "receiver", "callscope", "truncatedAlerts", 0,
-                  "groupLabels", json_pack("{s:s, s:s}", "alertname", name, "site", c->site),
+                  "groupLabels", json_pack("{s:s, s:s}", "alertname", name, scope, c->site),
                   "commonLabels", labels, "commonAnnotations",
                   json_object_get(alert, "annotations"), "externalURL", "", "alerts", alert);
     json_decref(labels);
@@ -259,15 +305,20 @@ static char *payload(const noc_alerts_t *a, const crossing_t *c, const char *tex
 
 static bool fire(noc_alerts_t *a, const crossing_t *c)
 {
-    char site[96], text[400];
+    char site[96], region[64], who[200], text[480];
     printable(c->site, site, sizeof site);
-    describe(a, c, site, text, sizeof text);
+    printable(c->region ? c->region : "", region, sizeof region);
+    if (c->building)
+        snprintf(who, sizeof who, "building \"%s\" (%s)", site, region[0] ? region : "no region");
+    else
+        snprintf(who, sizeof who, "site \"%s\"", site);
+    describe(a, c, who, text, sizeof text);
     if (c->resolved)
         LOG_INFO("alert resolved: %s", text);
     else
         LOG_WARN("alert: %s", text);
     if (a->cfg.alert_syslog) {
-        char line[460];
+        char line[540];
         snprintf(line, sizeof line, "alert%s: %s", c->resolved ? " resolved" : "", text);
         noc_syslog_warning(line);
     }
@@ -276,8 +327,7 @@ static bool fire(noc_alerts_t *a, const crossing_t *c)
     char *body = payload(a, c, text), err[256];
     bool ok = body && noc_webhook_post(a->webhook, body, a->cfg.alert_timeout_ms, err, sizeof err);
     if (!ok)
-        LOG_WARN("alert: site \"%s\" %s: %s", site, kind_name[c->kind],
-                 body ? err : "out of memory");
+        LOG_WARN("alert: %s %s: %s", who, kind_name[c->kind], body ? err : "out of memory");
     free(body);
     return ok;
 }
@@ -310,7 +360,7 @@ static void judge(noc_alerts_t *a, const crossing_t *c)
 {
     bool above = above_of(a, c);
     pthread_mutex_lock(&a->mu);
-    state_t *s = state_of(a, c->site, c->kind);
+    state_t *s = state_of(a, c);
     bool crossing = s && above && !s->above;
     bool limited = crossing && s->last_fired_us &&
                    c->now_us - s->last_fired_us < (int64_t)a->cfg.alert_interval_s * USEC_PER_SEC;
@@ -377,7 +427,9 @@ static bool check_live(noc_alerts_t *a, int64_t now_us)
                             sqlite3_column_int64(st, 1),
                             sqlite3_column_int64(st, 2 + (k - KIND_LIVE_LAN)),
                             now_us,
-                            false};
+                            false,
+                            false,
+                            NULL};
             judge(a, &c);
         }
     }
@@ -404,9 +456,14 @@ static bool check(noc_alerts_t *a, int64_t now_us)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         for (int k = KIND_LAN; k <= KIND_WAN; k++) {
-            crossing_t c = {
-                (const char *)sqlite3_column_text(st, 0), (kind_t)k, sqlite3_column_int64(st, 1),
-                sqlite3_column_int64(st, 2 + k),          now_us,    false};
+            crossing_t c = {(const char *)sqlite3_column_text(st, 0),
+                            (kind_t)k,
+                            sqlite3_column_int64(st, 1),
+                            sqlite3_column_int64(st, 2 + k),
+                            now_us,
+                            false,
+                            false,
+                            NULL};
             judge(a, &c);
         }
     }
@@ -444,12 +501,43 @@ static bool check_surge(noc_alerts_t *a, int64_t now_us)
                             sqlite3_column_int64(st, 1),
                             sqlite3_column_int64(st, 2 + (k - KIND_ENDPOINT)),
                             now_us,
-                            false};
+                            false,
+                            false,
+                            NULL};
             judge(a, &c);
         }
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE;
+}
+
+/* Per building of the CQD building file: of the calls that ended within
+ * window_s with a participant in the building, those whose worst
+ * participant there was judged kinds [k0, k0 + 1] (noc_buildings_calls:
+ * the building's own side of the call). Unmapped participants and the
+ * buildings past NOC_BUILDINGS_MAX ("(other)", counted in /metrics) raise
+ * nothing. */
+static bool check_buildings(noc_alerts_t *a, const building_map_t *bm, unsigned window_s, kind_t k0,
+                            int64_t now_us)
+{
+    char err[256], since[32];
+    timefmt_iso(now_us - (int64_t)window_s * USEC_PER_SEC, since, sizeof since);
+    noc_buildings_counts_clear(a->bc);
+    if (!noc_buildings_calls(a->db, a->pii, bm, since, a->bc, err, sizeof err))
+        return false;
+    for (size_t i = 0; i < a->bc->n; i++) {
+        const noc_buildings_count_t *b = &a->bc->c[i];
+        if (!b->building[0] || (strcmp(b->building, NOC_BUILDINGS_OTHER) == 0 && !b->region[0]))
+            continue;
+        for (int k = k0; k <= (int)k0 + 1; k++) {
+            /* verdicts[] in noc_query_verdicts' order: lan wan endpoint cloud */
+            int v = k == KIND_LAN ? 0 : k == KIND_WAN ? 1 : k == KIND_ENDPOINT ? 2 : 3;
+            crossing_t c = {b->building, (kind_t)k, b->calls, b->verdicts[v],
+                            now_us,      false,     true,     b->region};
+            judge(a, &c);
+        }
+    }
+    return true;
 }
 
 /* A site without calls in the window any more has share 0: re-armed, and
@@ -459,8 +547,8 @@ static void rearm_absent(noc_alerts_t *a, int64_t now_us, family_t f)
     for (size_t i = 0; i < a->nstates; i++) {
         pthread_mutex_lock(&a->mu);
         state_t *s = &a->states[i];
-        bool absent = s->round != a->round && family_of(s->kind) == f;
-        crossing_t c = {s->site, s->kind, 0, 0, now_us, false};
+        bool absent = s->round != a->round && family_of(s) == f;
+        crossing_t c = {s->site, s->kind, 0, 0, now_us, false, s->building, s->region};
         pthread_mutex_unlock(&a->mu);
         if (absent)
             judge(a, &c); /* below: clears, and resolves when firing */
@@ -482,6 +570,30 @@ void noc_alerts_tick(noc_alerts_t *a, int64_t now_us)
             rearm_absent(a, now_us, FAMILY_SURGE);
         ok = ok && surge_ok;
     }
+    if (a->buildings && ok) {
+        char err[256];
+        noc_buildings_ref_t *ref = NULL;
+        if ((a->db || (a->db = noc_db_open(a->db_path, err, sizeof err))) &&
+            (ref = noc_buildings_acquire(a->buildings, a->db, err, sizeof err))) {
+            const building_map_t *bm = noc_buildings_map(ref);
+            bool b_ok = building_map_count(bm) == 0 || /* no file: no buildings */
+                        check_buildings(a, bm, a->cfg.alert_window_s, KIND_LAN, now_us);
+            if (b_ok)
+                rearm_absent(a, now_us, FAMILY_BUILDING_SHARE);
+            if (a->cfg.alert_surge_calls > 0) {
+                bool s_ok =
+                    building_map_count(bm) == 0 ||
+                    check_buildings(a, bm, a->cfg.alert_surge_window_s, KIND_ENDPOINT, now_us);
+                if (s_ok)
+                    rearm_absent(a, now_us, FAMILY_BUILDING_SURGE);
+                b_ok = b_ok && s_ok;
+            }
+            ok = b_ok;
+            noc_buildings_release(a->buildings, &ref);
+        } else {
+            ok = false;
+        }
+    }
     if (a->cfg.alert_live_calls > 0) { /* on its own: a store may have no verdicts yet */
         bool live_ok = check_live(a, now_us);
         if (live_ok)
@@ -495,14 +607,30 @@ void noc_alerts_tick(noc_alerts_t *a, int64_t now_us)
     pthread_mutex_unlock(&a->mu);
 }
 
+/* The site states' series under name, and the building states' under
+ * callscope_building_<name without callscope_> (labels building, region,
+ * kind): new names, so a rule over the site series sees sites only. */
 static void per_state(noc_alerts_t *a, dynbuf_t *out, const char *name, const char *help,
                       size_t field)
 {
-    noc_metrics_family(out, name, "counter", help);
-    for (size_t i = 0; i < a->nstates; i++) {
-        const state_t *s = &a->states[i];
-        const char *l[] = {"site", s->site, "kind", kind_name[s->kind], NULL};
-        noc_metrics_sample(out, name, l, (double)*(const uint64_t *)((const char *)s + field));
+    char bname[128];
+    snprintf(bname, sizeof bname, "callscope_building_%s", name + strlen("callscope_"));
+    for (int building = 0; building < 2; building++) {
+        if (building && !a->buildings)
+            break;
+        noc_metrics_family(out, building ? bname : name, field == SIZE_MAX ? "gauge" : "counter",
+                           help);
+        for (size_t i = 0; i < a->nstates; i++) {
+            const state_t *s = &a->states[i];
+            if (s->building != (building != 0))
+                continue;
+            const char *l[] = {"site", s->site, "kind", kind_name[s->kind], NULL};
+            const char *bl[] = {"building",         s->site, "region", s->region, "kind",
+                                kind_name[s->kind], NULL};
+            double v = field == SIZE_MAX ? (double)s->above
+                                         : (double)*(const uint64_t *)((const char *)s + field);
+            noc_metrics_sample(out, building ? bname : name, building ? bl : l, v);
+        }
     }
 }
 
@@ -519,12 +647,8 @@ void noc_alerts_metrics(noc_alerts_t *a, dynbuf_t *out)
     per_state(a, out, "callscope_alerts_resolved_total",
               "Fired alerts whose condition cleared (a resolved message sent)",
               offsetof(state_t, resolved));
-    noc_metrics_family(out, "callscope_alerts_active", "gauge",
-                       "1 while a site's share is at or above the threshold");
-    for (size_t i = 0; i < a->nstates; i++) {
-        const char *l[] = {"site", a->states[i].site, "kind", kind_name[a->states[i].kind], NULL};
-        noc_metrics_sample(out, "callscope_alerts_active", l, a->states[i].above);
-    }
+    per_state(a, out, "callscope_alerts_active",
+              "1 while a site's (building's) share is at or above the threshold", SIZE_MAX);
     noc_metrics_family(out, "callscope_alerts_checks_total", "counter", "Alert evaluations");
     noc_metrics_sample(out, "callscope_alerts_checks_total", NULL, (double)a->checks);
     noc_metrics_family(out, "callscope_alerts_check_errors_total", "counter",

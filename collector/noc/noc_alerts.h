@@ -31,11 +31,19 @@
 
 #include "dynbuf.h"
 #include "noc.h"
+#include "noc_buildings.h"
 
 typedef struct noc_alerts noc_alerts_t;
 
 noc_alerts_t *noc_alerts_new(const noc_cfg_t *cfg, char *err, size_t errlen);
 void noc_alerts_free(noc_alerts_t **a);
+/* Per-building alerts too: the lan/wan share and the endpoint/cloud surge
+ * families per building of the CQD building file (a call counts for each
+ * building it had a participant in, under the worst verdict of its
+ * participants there), with the same thresholds as the sites'; payloads
+ * carry "building" and "region" (buildings are not personal data). pii and
+ * b are borrowed and must outlive a. */
+void noc_alerts_buildings(noc_alerts_t *a, const pii_t *pii, noc_buildings_t *b);
 /* Evaluates when check_s passed since the last evaluation. */
 void noc_alerts_tick(noc_alerts_t *a, int64_t now_us);
 /* callscope_alerts_* series. */

@@ -138,9 +138,13 @@ static bool people_filters(sqlite3 *db, const noc_params_t *p, char *out, size_t
         snprintf(out, len, " AND 0"); /* no call records: nobody to find */
         return true;
     }
-    if (p->seen & NOC_P_USER)
-        n += (size_t)snprintf(out + n, len - n,
-                              " AND c.call_id IN (" NOC_PEOPLE_USER_RECORDS("20", "21", "22") ")");
+    if (p->seen & NOC_P_USER) {
+        /* sessions, segments, the organiser, participants_v2 */
+        char who[4096];
+        if (!noc_people_user_sql(db, "20", "21", "22", who, sizeof who))
+            return false;
+        n += (size_t)snprintf(out + n, len - n, " AND c.call_id IN (%s)", who);
+    }
     if ((p->seen & NOC_P_RATING) && n < len) {
         const char *list = noc_people_rating_list(p->rating);
         if (!list)
@@ -171,6 +175,34 @@ static bool people_filters(sqlite3 *db, const noc_params_t *p, char *out, size_t
     return n < len;
 }
 
+/* The building map for one request: the NOC's shared copy (reloaded only
+ * after an import), or, for a caller without one (unit tests), a load of
+ * its own. */
+typedef struct {
+    noc_buildings_ref_t *ref;
+    building_map_t *own;
+} map_hold_t;
+
+static const building_map_t *map_get(const noc_api_req_t *r, map_hold_t *h, char *err,
+                                     size_t errlen)
+{
+    h->ref = NULL;
+    h->own = NULL;
+    if (r->buildings) {
+        h->ref = noc_buildings_acquire(r->buildings, r->db, err, errlen);
+        return h->ref ? noc_buildings_map(h->ref) : NULL;
+    }
+    h->own = building_store_load(r->db, err, errlen);
+    return h->own;
+}
+
+static void map_put(const noc_api_req_t *r, map_hold_t *h)
+{
+    if (h->ref)
+        noc_buildings_release(r->buildings, &h->ref);
+    building_map_free(&h->own);
+}
+
 static void bind_people(sqlite3_stmt *st, const noc_params_t *p)
 {
     if (p->seen & NOC_P_USER) {
@@ -198,10 +230,11 @@ int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen
         " (SELECT count(*) FROM verdict_participants p WHERE p.call_id = c.call_id)"
         " AS participants," WORST_FIGURES " FROM verdict_calls c WHERE",
         filters, extra, " ORDER BY c.start DESC, c.call_id LIMIT ?6 OFFSET ?7");
-    building_map_t *bm = NULL;
+    map_hold_t hold = {NULL, NULL};
+    const building_map_t *bm = NULL;
     noc_people_building_ctx_t bctx = {r->pii, NULL};
     if (r->p->seen & NOC_P_BUILDING) {
-        if (!(bm = building_store_load(r->db, err, errlen)))
+        if (!(bm = map_get(r, &hold, err, errlen)))
             return HTTP_UNAVAILABLE;
         bctx.bm = bm;
         noc_people_building_fn(r->db, &bctx);
@@ -231,7 +264,7 @@ int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen
 done:
     if (bm) {
         noc_people_building_fn_drop(r->db);
-        building_map_free(&bm);
+        map_put(r, &hold);
     }
     return code;
 }
@@ -381,17 +414,18 @@ int noc_api_call(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
         return code;
     }
     /* who and where: names, devices, feedback, meeting, building */
-    building_map_t *bm = building_store_load(r->db, err, errlen);
+    map_hold_t hold;
+    const building_map_t *bm = map_get(r, &hold, err, errlen);
     if (!bm || !noc_people_add(r->db, r->pii, bm,
                                json_string_value(json_object_get(call, "graph_record_id")), call,
                                ps, err, errlen)) {
-        building_map_free(&bm);
+        map_put(r, &hold);
         json_decref(call);
         json_decref(ps);
         json_decref(ss);
         return HTTP_UNAVAILABLE;
     }
-    building_map_free(&bm);
+    map_put(r, &hold);
     *out = json_pack("{s:o, s:o, s:o, s:o}", "call", call, "participants", ps, "streams", ss,
                      "history", history(r));
     return HTTP_OK;

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
+#include "noc_buildings.h"
 #include "pii.h"
 #include "noc_query.h"
 
@@ -18,7 +19,8 @@ typedef struct {
     sqlite3 *db;
     const pii_t *pii;
     const noc_params_t *p;
-    const char *arg; /* from the path: a call id or a site; NULL for lists */
+    const char *arg;            /* from the path: a call id or a site; NULL for lists */
+    noc_buildings_t *buildings; /* the building map in force (noc_buildings.h) */
 } noc_api_req_t;
 
 typedef int (*noc_api_fn)(const noc_api_req_t *r, json_t **out, char *err, size_t errlen);

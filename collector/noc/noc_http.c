@@ -364,7 +364,7 @@ static enum MHD_Result serve_api(struct noc_http *h, struct MHD_Connection *c, c
         return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
                           "busy: every database reader is taken; try again");
     noc_db_limit_arm(&rd->limit, REQUEST_MS);
-    noc_api_req_t req = {rd->db, h->cfg.pii, &p, arg};
+    noc_api_req_t req = {rd->db, h->cfg.pii, &p, arg, h->cfg.buildings};
     json_t *out = NULL;
     int status = rt->fn(&req, &out, err, sizeof err);
     bool timed_out = rd->limit.hit;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "dynbuf.h"
+#include "noc_buildings.h"
 #include "pii.h"
 
 typedef struct {
@@ -28,6 +29,7 @@ typedef struct {
     /* Appends the caller's series to a /metrics answer (one at a time). */
     void (*metrics)(void *ctx, dynbuf_t *out);
     void *ctx;
+    noc_buildings_t *buildings; /* borrowed: the building map, shared */
 } noc_http_cfg_t;
 
 typedef struct noc_http noc_http_t;

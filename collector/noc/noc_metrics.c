@@ -58,6 +58,12 @@ struct noc_metrics {
     int64_t last_id;
     site_hist_t *sites;
     size_t nsites;
+    /* per building (noc_metrics_buildings): which pairs, and their histograms
+     * in the same order */
+    const pii_t *pii;
+    noc_buildings_t *buildings;
+    noc_buildings_counts_t *bnames;
+    hist_t (*bh)[NHISTS];
 };
 
 noc_metrics_t *noc_metrics_new(void)
@@ -72,10 +78,29 @@ noc_metrics_t *noc_metrics_new(void)
     return m;
 }
 
+void noc_metrics_buildings(noc_metrics_t *m, const pii_t *pii, noc_buildings_t *b)
+{
+    m->bnames = calloc(1, sizeof *m->bnames);
+    m->bh = calloc(NOC_BUILDINGS_MAX + 2, sizeof *m->bh);
+    if (!m->bnames || !m->bh) { /* no building series rather than none at all */
+        free(m->bnames);
+        free(m->bh);
+        m->bnames = NULL;
+        m->bh = NULL;
+        return;
+    }
+    m->pii = pii;
+    m->buildings = b;
+}
+
 void noc_metrics_free(noc_metrics_t **m)
 {
     if (!m || !*m)
         return;
+    if ((*m)->bnames)
+        noc_buildings_counts_clear((*m)->bnames);
+    free((*m)->bnames);
+    free((*m)->bh);
     free((*m)->sites);
     free(*m);
     *m = NULL;
@@ -178,12 +203,25 @@ static void observe(hist_t *h, const hist_def_t *d, double v)
     h->sum += v;
 }
 
-static void absorb(noc_metrics_t *m, sqlite3 *db)
+/* The histograms of the stream's building (bm NULL: none kept). */
+static hist_t *building_hists(noc_metrics_t *m, const building_map_t *bm, sqlite3_stmt *st, int col)
+{
+    if (!bm)
+        return NULL;
+    const building_t *b =
+        noc_buildings_of(bm, m->pii, PII_AAD_STREAMS_CLIENT_IP, sqlite3_column_blob(st, col),
+                         (size_t)sqlite3_column_bytes(st, col), NULL);
+    noc_buildings_count_t *c = noc_buildings_slot(m->bnames, b ? b->f[BUILDING_F_BUILDING] : "",
+                                                  b ? b->f[BUILDING_F_REGION] : "");
+    return c ? m->bh[c - m->bnames->c] : NULL;
+}
+
+static void absorb(noc_metrics_t *m, sqlite3 *db, const building_map_t *bm)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
-                           "SELECT id, site, loss_pct, jitter_ms_max, mos FROM streams"
-                           " WHERE id > ?1 ORDER BY id LIMIT ?2",
+                           "SELECT id, site, loss_pct, jitter_ms_max, mos, client_ip_enc"
+                           " FROM streams WHERE id > ?1 ORDER BY id LIMIT ?2",
                            -1, &st, NULL) != SQLITE_OK)
         return;
     sqlite3_bind_int64(st, 1, m->last_id);
@@ -192,9 +230,13 @@ static void absorb(noc_metrics_t *m, sqlite3 *db)
         m->last_id = sqlite3_column_int64(st, 0);
         const char *site = (const char *)sqlite3_column_text(st, 1);
         site_hist_t *s = site_of(m, site ? site : "");
+        hist_t *bh = building_hists(m, bm, st, 5);
         for (size_t i = 0; i < NHISTS; i++)
-            if (sqlite3_column_type(st, 2 + (int)i) != SQLITE_NULL)
+            if (sqlite3_column_type(st, 2 + (int)i) != SQLITE_NULL) {
                 observe(&s->h[i], &hists[i], sqlite3_column_double(st, 2 + (int)i));
+                if (bh)
+                    observe(&bh[i], &hists[i], sqlite3_column_double(st, 2 + (int)i));
+            }
     }
     sqlite3_finalize(st);
 }
@@ -317,12 +359,95 @@ static void probe_ages(sqlite3 *db, int64_t now_us, dynbuf_t *out)
     free(s);
 }
 
+/* ---- per building ---------------------------------------------------------------------- */
+
+static void building_histogram(const noc_metrics_t *m, const hist_def_t *d, size_t k, dynbuf_t *out)
+{
+    char name[NAME_MAX_LEN / 2], bucket[NAME_MAX_LEN], sum[NAME_MAX_LEN], count[NAME_MAX_LEN],
+        help[NAME_MAX_LEN];
+    /* callscope_stream_X -> callscope_building_stream_X */
+    snprintf(name, sizeof name, "callscope_building_%s", d->name + strlen("callscope_"));
+    snprintf(bucket, sizeof bucket, "%s_bucket", name);
+    snprintf(sum, sizeof sum, "%s_sum", name);
+    snprintf(count, sizeof count, "%s_count", name);
+    snprintf(help, sizeof help, "%s, by the client's building", d->help);
+    noc_metrics_family(out, name, "histogram", help);
+    for (size_t s = 0; s < m->bnames->n; s++) {
+        const noc_buildings_count_t *b = &m->bnames->c[s];
+        const hist_t *h = &m->bh[s][k];
+        for (int i = 0; i <= d->nle; i++) {
+            char le[32];
+            snprintf(le, sizeof le, "%g", d->le[i < d->nle ? i : 0]);
+            const char *l[] = {
+                "building", b->building, "region", b->region, "le", i < d->nle ? le : "+Inf", NULL};
+            noc_metrics_sample(out, bucket, l, (double)(i < d->nle ? h->bucket[i] : h->count));
+        }
+        const char *l[] = {"building", b->building, "region", b->region, NULL};
+        noc_metrics_sample(out, sum, l, h->sum);
+        noc_metrics_sample(out, count, l, (double)h->count);
+    }
+}
+
+/* The calls that ended within the window per building and verdict: read
+ * afresh each scrape (a gauge), every participant address of the window
+ * opened in memory once. */
+static void building_calls(noc_metrics_t *m, sqlite3 *db, const building_map_t *bm, int64_t now_us,
+                           dynbuf_t *out)
+{
+    noc_buildings_counts_t *c = calloc(1, sizeof *c);
+    char since[40], err[256];
+    timefmt_iso(now_us - (int64_t)NOC_METRICS_BUILDING_WINDOW_S * USEC_PER_SEC, since,
+                sizeof since);
+    bool ok = c && noc_buildings_calls(db, m->pii, bm, since, c, err, sizeof err);
+    noc_metrics_family(out, "callscope_building_calls", "gauge",
+                       "Calls that ended in the last " STR(
+                           NOC_METRICS_BUILDING_WINDOW_S) " s with a participant in the building, "
+                                                          "by the worst verdict of its "
+                                                          "participants there");
+    for (size_t i = 0; ok && i < c->n; i++)
+        for (int v = 0; v < NOC_BUILDINGS_VERDICTS; v++) {
+            const char *l[] = {"building", c->c[i].building,      "region", c->c[i].region,
+                               "verdict",  noc_query_verdicts[v], NULL};
+            noc_metrics_sample(out, "callscope_building_calls", l, (double)c->c[i].verdicts[v]);
+        }
+    noc_metrics_family(out, "callscope_building_calls_check_ok", "gauge",
+                       "1 when the calls per building could be read (verdict schema 3)");
+    noc_metrics_sample(out, "callscope_building_calls_check_ok", NULL, ok);
+    noc_metrics_family(out, "callscope_buildings_folded", "gauge",
+                       "Buildings (with region) beyond the " STR(
+                           NOC_BUILDINGS_MAX) " that have series of their own, counted under "
+                                              "building=\"" NOC_BUILDINGS_OTHER "\"");
+    const char *hl[] = {"series", "streams", NULL}, *cl[] = {"series", "calls", NULL};
+    noc_metrics_sample(out, "callscope_buildings_folded", hl, (double)m->bnames->folded);
+    noc_metrics_sample(out, "callscope_buildings_folded", cl, ok ? (double)c->folded : 0.0);
+    if (c)
+        noc_buildings_counts_clear(c);
+    free(c);
+}
+
 void noc_metrics_store(noc_metrics_t *m, sqlite3 *db, int64_t now_us, dynbuf_t *out)
 {
     verdicts(db, out);
-    absorb(m, db);
+    char err[256];
+    noc_buildings_ref_t *ref =
+        m->buildings ? noc_buildings_acquire(m->buildings, db, err, sizeof err) : NULL;
+    /* no building file imported: no building series (and nothing opened) */
+    const building_map_t *bm =
+        ref && building_map_count(noc_buildings_map(ref)) > 0 ? noc_buildings_map(ref) : NULL;
+    absorb(m, db, bm);
     for (size_t i = 0; i < NHISTS; i++)
         histogram(m, &hists[i], i, out);
+    if (bm) {
+        for (size_t i = 0; i < NHISTS; i++)
+            building_histogram(m, &hists[i], i, out);
+        building_calls(m, db, bm, now_us, out);
+        noc_metrics_family(out, "callscope_buildings_networks", "gauge",
+                           "Networks in the building map in force (CQD building file)");
+        noc_metrics_sample(out, "callscope_buildings_networks", NULL,
+                           (double)building_map_count(bm));
+    }
+    if (ref)
+        noc_buildings_release(m->buildings, &ref);
     char fresh_since[40];
     timefmt_iso(now_us - (int64_t)NOC_PROBE_STALE_S * USEC_PER_SEC, fresh_since,
                 sizeof fresh_since);

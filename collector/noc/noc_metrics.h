@@ -16,6 +16,8 @@
 #include <stdint.h>
 
 #include "dynbuf.h"
+#include "noc_buildings.h"
+#include "pii.h"
 
 #define NOC_METRICS_CHUNK 200000
 /* A probe whose last heartbeat is older than this is stale (six missed
@@ -26,6 +28,14 @@ typedef struct noc_metrics noc_metrics_t;
 
 noc_metrics_t *noc_metrics_new(void);
 void noc_metrics_free(noc_metrics_t **m);
+/* Per-building series too (docs/noc.md "Metrics"): the stream histograms
+ * per (building, region) of the stream's client address, and the calls
+ * that ended within NOC_METRICS_BUILDING_WINDOW_S per building and
+ * verdict; at most NOC_BUILDINGS_MAX pairs, the rest under "(other)" and
+ * counted. pii and b are borrowed and must outlive m. Without this call,
+ * or while no building file is imported, there are no building series. */
+#define NOC_METRICS_BUILDING_WINDOW_S 3600
+void noc_metrics_buildings(noc_metrics_t *m, const pii_t *pii, noc_buildings_t *b);
 /* Appends the store's series to out. now_us for heartbeat ages. */
 void noc_metrics_store(noc_metrics_t *m, sqlite3 *db, int64_t now_us, dynbuf_t *out);
 /* Appends every numeric/boolean leaf of obj as a gauge callscope_<path>. */

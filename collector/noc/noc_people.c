@@ -318,6 +318,60 @@ static bool record_fields(sqlite3 *db, const pii_t *pii, const char *record_id, 
     return true;
 }
 
+static bool has_column(sqlite3 *db, const char *table, const char *column)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st,
+                                 NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+        ok = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+bool noc_people_user_sql(sqlite3 *db, const char *u, const char *i, const char *n, char *out,
+                         size_t len)
+{
+    /* the sessions' and segments' sides, then the organiser, then the v2
+     * participants; the numbers are the caller's placeholders */
+    static const char *const sides[][2] = {
+        {"graph_segment", "caller_"}, {"graph_segment", "callee_"},   {"graph_session", "caller_"},
+        {"graph_session", "callee_"}, {"graph_record", "organizer_"}, {"graph_participant", ""}};
+    size_t w = 0;
+    out[0] = '\0';
+    for (size_t k = 0; k < sizeof sides / sizeof sides[0]; k++) {
+        const char *t = sides[k][0], *pre = sides[k][1];
+        bool org = strcmp(t, "graph_record") == 0;
+        const char *who = org ? "" : "user_"; /* organizer_upn, caller_user_upn, user_upn */
+        /* the organiser's key column came with migration 2, graph_participant
+         * is a component of its own: an older store has neither */
+        if (org && !has_column(db, t, "organizer_name_key_hmac"))
+            continue;
+        if (!org && strcmp(t, "graph_participant") == 0 && !has_column(db, t, "user_name_key_hmac"))
+            continue;
+        int m = snprintf(out + w, len - w,
+                         "%sSELECT record_id FROM %s WHERE %s%supn_hmac = ?%s"
+                         " UNION SELECT record_id FROM %s WHERE %s%sid_hmac = ?%s"
+                         " UNION SELECT record_id FROM %s WHERE %s%sname_key_hmac = ?%s",
+                         w ? " UNION " : "", t, pre, who, u, t, pre, who, i, t, pre, who, n);
+        if (m < 0 || (size_t)m >= len - w)
+            return false;
+        w += (size_t)m;
+        if (!org) { /* a guest's display name */
+            m = snprintf(out + w, len - w,
+                         " UNION SELECT record_id FROM %s WHERE %sguest_name_key_hmac = ?%s", t,
+                         pre, n);
+            if (m < 0 || (size_t)m >= len - w)
+                return false;
+            w += (size_t)m;
+        }
+    }
+    return true;
+}
+
 bool noc_people_ready(sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;

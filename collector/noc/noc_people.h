@@ -78,6 +78,17 @@ bool noc_people_user(const pii_t *pii, const char *text, noc_people_user_t *out)
         "graph_session", "caller", U, I, N) " UNION " NOC_PEOPLE_SIDE_("graph_session", "callee",  \
                                                                        U, I, N)
 
+/* The whole search by person: NOC_PEOPLE_USER_RECORDS(U, I, N), and also
+ * the records whose organiser (graph_record.organizer_upn/id/name key) is
+ * the person, and those listing them only in participants_v2
+ * (graph_participant: user UPN, object id, display or guest name key;
+ * large meetings), where the store has those tables. Every term is an
+ * indexed equality on a lookup hash (graph migrations 2 and 3,
+ * graph_participant 2); nothing is opened. U, I, N: parameter numbers as
+ * text. false when out is too small. */
+bool noc_people_user_sql(sqlite3 *db, const char *u, const char *i, const char *n, char *out,
+                         size_t len);
+
 /* Ratings: "poor" = 1-2 stars (Graph's userFeedback.rating bad or poor, or
  * a number 1 or 2), "fair" = 3, "good" = 4-5 (good, excellent). The SQL
  * list for a rating word, or NULL for another word. */

@@ -16,96 +16,33 @@ branch/cloud. alertmanager: the same hq surge in Alertmanager's webhook
 format, firing then resolved. Prints the payloads it asserts on.
 """
 import datetime
-import http.server
 import json
 import os
 import random
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import noc_harness  # noqa: E402  (beside this file)
+
 COLLECTOR, FIXTURE, WORKDIR, CASE = sys.argv[1:5]
-os.makedirs(WORKDIR, exist_ok=True)
-TMP = tempfile.mkdtemp(prefix="noc-surge-%s-" % CASE, dir=WORKDIR)
+H = noc_harness.Harness("noc-surge-%s" % CASE, WORKDIR)
+TMP = H.tmp
 DB = os.path.join(TMP, "collector.db")
 ORGKEY = os.path.join(TMP, "org.key")
 TOKEN_FILE = os.path.join(TMP, "noc.token")
-LOG = os.path.join(TMP, "serve.log")
 TOKEN = "t0ken-%032x" % random.getrandbits(128)
-PROCS = []
-PORT = [0]
-POSTS = []  # (content type, parsed body)
+POSTS = H.posts  # (content type, parsed body)
+fail, check, wait_for, read_log, run, stop = H.fail, H.check, H.wait_for, H.read_log, H.run, H.stop
 SURGE_OPTS = ["--alert-check", "1", "--alert-surge-calls", "3", "--alert-surge-share", "20",
               "--alert-surge-window", "600", "--alert-interval", "3600", "--alert-live-calls", "0",
               "--no-syslog"]
 
 
-def read_log():
-    try:
-        with open(LOG, errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-
-
-def fail(msg):
-    print("FAIL:", msg)
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-    print("--- serve log (tail) ---\n" + read_log()[-3000:])
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    print("ok:", msg)
-
-
-def wait_for(pred, secs, what):
-    t_end = time.monotonic() + secs
-    while time.monotonic() < t_end:
-        if pred():
-            return
-        time.sleep(0.1)
-    fail("timed out waiting for " + what)
-
-
-class Hook(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        POSTS.append((self.headers.get("Content-Type"), json.loads(body)))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *a):
-        pass
-
-
-def webhook():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv, "http://127.0.0.1:%d/hook" % srv.server_address[1]
-
-
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        fail("%s: %s" % (" ".join(cmd[:2]), r.stderr))
-
-
 def setup():
     run([COLLECTOR, "org-keygen", "--tenant", "contoso.example", "--out", ORGKEY])
-    fd = os.open(TOKEN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.write(fd, (TOKEN + "\n").encode())
-    os.close(fd)
+    H.token_file(TOKEN_FILE, TOKEN)
     # the verdict tables from the collector's own migrations
     run([COLLECTOR, "correlate", "--db", DB, "--org-key", ORGKEY, "--since", "60s"])
 
@@ -136,39 +73,17 @@ def calls(prefix, site, verdict, n, ended_s_ago=30):
 
 
 def serve(extra):
-    logf = open(LOG, "a")
-    p = subprocess.Popen([COLLECTOR, "serve", "--db", DB, "--org-key", ORGKEY, "--token-file",
-                          TOKEN_FILE, "--bind", "127.0.0.1:0", "--metrics-open"] + extra,
-                         stdout=logf, stderr=logf)
-    PROCS.append(p)
-    t_end = time.time() + 30
-    while time.time() < t_end:
-        m = re.search(r"listening on port (\d+)", read_log())
-        if m:
-            PORT[0] = int(m.group(1))
-            return p
-        if p.poll() is not None:
-            fail("serve exited at start")
-        time.sleep(0.05)
-    fail("serve did not start")
+    return H.serve(COLLECTOR, ["--db", DB, "--org-key", ORGKEY, "--token-file", TOKEN_FILE,
+                               "--bind", "127.0.0.1:0", "--metrics-open"] + extra)
 
 
 def metric(series):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % PORT[0], timeout=10) as r:
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % H.port, timeout=10) as r:
         text = r.read().decode()
     for line in text.splitlines():
         if line.startswith(series + " "):
             return float(line.split()[-1])
     return None
-
-
-def stop(p):
-    p.terminate()
-    try:
-        p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        fail("serve did not stop on SIGTERM")
 
 
 def by_site_kind(posts):
@@ -180,7 +95,7 @@ def by_site_kind(posts):
 
 def case_callscope():
     setup()
-    hook, url = webhook()
+    hook, url = H.webhook()
     p = serve(SURGE_OPTS + ["--alert-webhook", url])
     # below: quiet has too few endpoint calls, big too small a share
     fixture(calls("q-ep", "quiet", "endpoint", 2) + calls("q-ok", "quiet", "healthy", 2) +
@@ -243,7 +158,7 @@ def case_callscope():
 
 def case_alertmanager():
     setup()
-    hook, url = webhook()
+    hook, url = H.webhook()
     p = serve(SURGE_OPTS + ["--alert-webhook", url, "--alert-format", "alertmanager"])
     fixture(calls("hq-ep", "hq", "endpoint", 3) + calls("hq-ok", "hq", "healthy", 2))
     wait_for(lambda: len(POSTS) >= 1, 10, "the surge alert")
@@ -269,7 +184,4 @@ def case_alertmanager():
 try:
     {"callscope": case_callscope, "alertmanager": case_alertmanager}[CASE]()
 finally:
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-    shutil.rmtree(TMP, ignore_errors=True)
+    H.cleanup()

@@ -24,6 +24,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import noc_chrome  # noqa: E402  (beside this file)
+
 COLLECTOR, WORKDIR, CASE = sys.argv[1:4]
 os.makedirs(WORKDIR, exist_ok=True)
 TMP = tempfile.mkdtemp(prefix="people-%s-" % CASE, dir=WORKDIR)
@@ -31,6 +34,8 @@ DB = os.path.join(TMP, "collector.db")
 ORGKEY = os.path.join(TMP, "org.key")
 TOKEN_FILE = os.path.join(TMP, "noc.token")
 TOKEN = "t0ken-%032x" % random.getrandbits(128)
+VIEWER_FILE = os.path.join(TMP, "wall.token")
+VIEWER = "v1ewer-%032x" % random.getrandbits(128)
 LOG = os.path.join(TMP, "serve.log")
 PROCS, PORT = [], [0]
 
@@ -43,6 +48,12 @@ BOB = {"id": "b0b00000-0000-4000-8000-00000000000b", "displayName": "Bob Lyon",
        "userPrincipalName": "bob.lyon@contoso.example"}
 ZOE = {"id": "20e00000-0000-4000-8000-00000000000c", "displayName": "Zo\u00eb  \u00c5ngstr\u00f6m",
        "userPrincipalName": "zoe@contoso.example"}
+# Only the organiser of a town hall (in no session), and someone listed only
+# in its participants_v2 (graph_participant: a large meeting's pages).
+OLGA = {"id": "01ca0000-0000-4000-8000-00000000000d", "displayName": "Olga Organiser",
+        "userPrincipalName": "olga.org@contoso.example"}
+PAT = {"id": "9a700000-0000-4000-8000-00000000000e", "displayName": "Pat Listener",
+       "userPrincipalName": "pat.listener@contoso.example"}
 JOIN_URL = ("https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjM5YTk4ZDEt%40thread.v2/0"
             "?context=%7b%22Tid%22%3a%220d15ea5e%22%7d")
 THREAD = "19:meeting_NjM5YTk4ZDEt@thread.v2"
@@ -52,7 +63,8 @@ BUILDINGS = ("10.1.2.0,HQ floor 2,24,HQ Tower,Contoso,Office,Open plan,Paris,750
              "10.9.0.0,Lyon LAN,16,Lyon Office,Contoso,Office,Cubicles,Lyon,69001,FR,ARA,EMEA,1,0\n")
 SECRETS = [JANE["displayName"], JANE["userPrincipalName"], BOB["displayName"],
            BOB["userPrincipalName"], "Jabra Evolve2 of Jane", "LAPTOP-JANE", JANE_IP, BOB_IP,
-           "robotic voice", "Visiting Guest"]
+           "robotic voice", "Visiting Guest", OLGA["displayName"], OLGA["userPrincipalName"],
+           PAT["displayName"], PAT["userPrincipalName"]]
 
 
 def fail(msg):
@@ -127,7 +139,8 @@ def session(sid, ep, ip, start, end, device=None, wifi=True):
             "caller": ep, "callee": SERVICE, "segments": [seg]}
 
 
-def record(rid, minutes_ago, sessions, typ="groupCall", join=None, organizer=None, dur_s=1830):
+def record(rid, minutes_ago, sessions, typ="groupCall", join=None, organizer=None, dur_s=1830,
+           v2=None):
     start = NOW - datetime.timedelta(minutes=minutes_ago)
     end = start + datetime.timedelta(seconds=dur_s)
     r = {"id": rid, "version": 1, "type": typ, "modalities": ["audio", "video"],
@@ -136,6 +149,9 @@ def record(rid, minutes_ago, sessions, typ="groupCall", join=None, organizer=Non
          "sessions": [s(start, end) for s in sessions]}
     if organizer:
         r["organizer_v2"] = {"id": organizer["id"], "identity": {"user": organizer}}
+    if v2:
+        r["participants_v2"] = [{"id": "p-%d" % i, "identity": {"user": u}}
+                                for i, u in enumerate(v2)]
     return r
 
 
@@ -160,22 +176,28 @@ def records():
         record("rec-jane-ok", 30, [
             lambda s, e: session("s-jane3", endpoint(JANE, rating="excellent"), JANE_IP, s, e)],
             organizer=BOB, dur_s=600),
+        # a town hall Olga organised without joining, Pat only in participants_v2;
+        # the one session a kiosk's (unmapped, not rated), so no other list changes
+        record("rec-townhall", 20, [
+            lambda s, e: session("s-kiosk", endpoint(guest="Lobby Kiosk"), "10.77.0.10", s, e)],
+            organizer=OLGA, v2=[PAT], dur_s=900),
     ]
 
 
 def setup():
     r = run([COLLECTOR, "org-keygen", "--tenant", "contoso.example", "--out", ORGKEY])
     check(r.returncode == 0, "org-keygen")
-    fd = os.open(TOKEN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.write(fd, (TOKEN + "\n").encode())
-    os.close(fd)
+    for path, tok in ((TOKEN_FILE, TOKEN), (VIEWER_FILE, VIEWER)):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, (tok + "\n").encode())
+        os.close(fd)
     os.makedirs(os.path.join(TMP, "records"))
     for i, rec in enumerate(records()):
         with open(os.path.join(TMP, "records", "%02d.json" % i), "w") as f:
             json.dump(rec, f)
     r = run([COLLECTOR, "graph-import", "--org-key", ORGKEY, "--db", DB,
              os.path.join(TMP, "records")])
-    check(r.returncode == 0, "graph-import of 3 call records: " + r.stderr.strip()[-200:])
+    check(r.returncode == 0, "graph-import of 4 call records: " + r.stderr.strip()[-200:])
     r = run([COLLECTOR, "correlate", "--db", DB, "--org-key", ORGKEY, "--since", "1d"])
     check(r.returncode == 0, "correlate: " + r.stderr.strip()[-200:])
     with open(os.path.join(TMP, "buildings.csv"), "w") as f:
@@ -197,7 +219,8 @@ def read_log():
 def serve():
     logf = open(LOG, "a")
     p = subprocess.Popen([COLLECTOR, "serve", "--db", DB, "--org-key", ORGKEY, "--token-file",
-                          TOKEN_FILE, "--bind", "127.0.0.1:0", "--no-syslog"],
+                          TOKEN_FILE, "--viewer-token-file", VIEWER_FILE, "--bind", "127.0.0.1:0",
+                          "--no-syslog"],
                          stdout=logf, stderr=logf)
     PROCS.append(p)
     deadline = time.time() + 20
@@ -306,6 +329,16 @@ def case_search():
                 JANE["id"].upper(), "Jane Doe", "  jane   DOE ", "jane doe"):
         got = ids("/api/calls?since=1d&user=" + urllib.parse.quote(who))
         check(sorted(got) == both, "user=%r finds Jane's two calls %s" % (who, got))
+    # the organiser who joined no session, and a participant of participants_v2 only
+    for who in (OLGA["userPrincipalName"], OLGA["userPrincipalName"].upper(), OLGA["id"],
+                "olga  ORGANISER", PAT["userPrincipalName"], PAT["id"].upper(), "pat listener"):
+        got = ids("/api/calls?since=1d&user=" + urllib.parse.quote(who))
+        check(got == ["rec-townhall"], "user=%r: the town hall (organiser / participants_v2) %s"
+              % (who, got))
+    check(sorted(ids("/api/calls?since=1d&user=bob.lyon%40contoso.example")) ==
+          ["rec-bob-zoe", "rec-jane-ok", "rec-jane-poor"],
+          "Bob: his two calls and the one he organised")
+    check(ids("/api/calls?since=1d&user=Olga") == [], "a partial organiser name finds nothing")
     check(ids("/api/calls?since=1d&user=" + urllib.parse.quote("zo\u00cb \u00e5ngstr\u00d6m")) ==
           ["rec-bob-zoe"], "a Latin-1 name in another case and spacing")
     check(ids("/api/calls?since=1d&user=Visiting%20Guest") == ["rec-jane-poor"], "a guest's name")
@@ -327,6 +360,18 @@ def case_search():
                                                                        "rec-jane-poor"],
           "building and rating together")
     check(ids("/api/calls?since=1d&building=Nowhere") == [], "an unknown building: none")
+    # a new import while serve runs: the NOC's cached map follows it
+    with open(os.path.join(TMP, "buildings2.csv"), "w") as f:
+        f.write(BUILDINGS.replace("Lyon Office", "Lyon Campus"))
+    r = run([COLLECTOR, "buildings-import", os.path.join(TMP, "buildings2.csv"), "--db", DB])
+    check(r.returncode == 0, "re-import with the Lyon network renamed")
+    check(sorted(ids("/api/calls?since=1d&building=Lyon%20Campus")) ==
+          ["rec-bob-zoe", "rec-jane-poor"] and
+          ids("/api/calls?since=1d&building=Lyon%20Office") == [],
+          "the building filter sees the new map at once, the old name no more")
+    st, body = get("/api/calls/rec-jane-poor")
+    check(by_name(body["participants"], "Bob Lyon")["building"]["building"] == "Lyon Campus",
+          "the call page too")
     # bad values are named
     for q, name in (("rating=awful", "rating"), ("user=%20%20", "user"),
                     ("building=a%01b", "building")):
@@ -360,6 +405,10 @@ def case_report():
           ["rec-jane-poor", "rec-jane-ok"], "report --user display name")
     check([c["call_id"] for c in json.loads(report("--format", "json", "--user", JANE["id"]))] ==
           ["rec-jane-poor", "rec-jane-ok"], "report --user object id")
+    for who in (OLGA["userPrincipalName"], "Olga Organiser", PAT["id"], "PAT LISTENER"):
+        got = [c["call_id"] for c in json.loads(report("--format", "json", "--user", who))]
+        check(got == ["rec-townhall"], "report --user %r: organiser / participants_v2 %s"
+              % (who, got))
     check([c["call_id"] for c in json.loads(report("--format", "json", "--rating", "poor"))] ==
           ["rec-jane-poor", "rec-bob-zoe"], "report --rating poor")
     check([c["call_id"] for c in json.loads(report("--format", "json", "--building",
@@ -386,31 +435,33 @@ def case_report():
     check(not leaked, "nothing personal on report's stderr")
 
 
-def chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
+chromium = noc_chrome.find
+
+
+# Where the page left the call's title after scrolling the call into view:
+# below the sticky header (px; negative: hidden under it).
+TITLE_CLEAR = ("document.querySelector('#call-view h2').getBoundingClientRect().top -"
+               " document.querySelector('header').getBoundingClientRect().bottom")
 
 
 def chrome(exe, url, shot=None, size="1400,2200"):
-    base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--no-first-run", "--disable-extensions", "--disable-background-networking",
-            "--disable-sync", "--disable-component-update",
-            "--user-data-dir=" + os.path.join(TMP, "chrome"), "--hide-scrollbars",
-            "--proxy-server=direct://", "--proxy-bypass-list=*", "--enable-logging=stderr",
-            "--v=0", "--virtual-time-budget=8000", "--window-size=" + size]
     if shot:
-        run(base + ["--screenshot=" + shot, url], timeout=90)
+        w, h = (int(x) for x in size.split(","))
+        # the whole page through the DevTools protocol (noc_chrome.py: --screenshot
+        # of the scrolled call page left a blank band above the header)
+        clear = noc_chrome.screenshot(exe, url, shot, os.path.join(TMP, "chrome-shot"), w, h,
+                                      probe=TITLE_CLEAR if "call=" in url else None)
         check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "screenshot kept: " + shot)
+        check(noc_chrome.starts_with_header(shot), "the picture starts with the header, no band")
+        if "call=" in url:
+            check(clear is not None and clear >= 0,
+                  "the opened call's title is below the sticky header, not under it (%s px)"
+                  % clear)
         return None
-    r = run(base + ["--dump-dom", url], timeout=90)
-    console = [l for l in r.stderr.splitlines() if "CONSOLE" in l]
-    check(r.returncode == 0 and "<html" in r.stdout, "chromium dumped the page")
-    check(not [l for l in console if re.search(r"error|Uncaught", l, re.I)],
-          "no console errors %s" % console[:3])
-    return r.stdout
+    rc, dom, console = noc_chrome.dump_dom(exe, url, os.path.join(TMP, "chrome"), size)
+    check(rc == 0 and "<html" in dom, "chromium dumped the page")
+    check(not noc_chrome.console_errors(console), "no console errors %s" % console[:3])
+    return dom
 
 
 def case_dashboard():
@@ -439,13 +490,73 @@ def case_dashboard():
     check(sorted(lst) == ["rec-jane-ok", "rec-jane-poor"],
           "person filter from the address: Jane's calls only %s" % lst)
     shot = os.path.join(WORKDIR, "dashboard-people.png")
-    chrome(exe, base + "#token=%s&call=rec-jane-poor" % TOKEN, shot, "1400,2600")
+    chrome(exe, base + "#token=%s&call=rec-jane-poor" % TOKEN, shot, "1400,1000")
+    no_pii_in_logs()
+    stop(p)
+
+
+# Everything personal the scenario holds, as a viewer must never see it:
+# names, UPNs, object ids, addresses, MACs, devices, hosts, feedback, links.
+VIEWER_SECRETS = SECRETS + [
+    ZOE["displayName"], ZOE["userPrincipalName"], JANE["id"], BOB["id"], ZOE["id"], OLGA["id"],
+    PAT["id"], ZOE_IP, "10.77.0.9", "10.77.0.10", "Speakers (Realtek)", "MAC-BOB", "Lobby Kiosk",
+    "02:00:00:00:aa:0f", "02-00-00-00-AA-0F", "02:00:00:00:aa:07", JOIN_URL, "meetup-join"]
+
+
+def viewer_dom(exe, url):
+    """The rendered DOM for the viewer; the token itself is left out of it."""
+    dom = chrome(exe, url)
+    check(VIEWER not in dom, "the token is not in the page")
+    html = dom.lower()
+    leaked = [s for s in VIEWER_SECRETS if s.lower() in html]
+    check(not leaked, "no name, UPN, id, address, MAC, device, host, feedback or link in the"
+          " viewer's DOM %s" % leaked)
+    return dom
+
+
+def case_dashboard_viewer():
+    exe = chromium()
+    if not exe:
+        skip("chromium not installed (apt-get install chromium)")
+    setup()
+    p = serve()
+    base = "http://127.0.0.1:%d/" % PORT[0]
+    # the main page: lists, rated poor, the filter boxes
+    dom = viewer_dom(exe, base + "#token=%s" % VIEWER)
+    check(re.search(r'id="f-user-label"[^>]*\shidden', dom) is not None,
+          "the Person box is hidden for a viewer")
+    check(re.search(r'id="client-label"[^>]*\shidden', dom) is not None,
+          "so is the client address box (a viewer's client= is refused)")
+    poor = dom[dom.index('id="rated-poor"'):dom.index('id="calls-panel"')]
+    check(re.findall(r'data-call="([^"]+)"', poor) == ["rec-bob-zoe", "rec-jane-poor"],
+          "the viewer still sees the rated-poor calls with their verdicts")
+    check(sorted(set(re.findall(r'data-call="([^"]+)"', dom[dom.index('id="calls"'):]))) ==
+          ["rec-bob-zoe", "rec-jane-ok", "rec-jane-poor", "rec-townhall"], "and the call list")
+    # the call page: every participant by pseudonym, buildings and ratings kept
+    dom = viewer_dom(exe, base + "#token=%s&call=rec-jane-poor" % VIEWER)
+    people = dom[dom.index('id="call-people"'):]
+    names = set(re.findall(r"\bname-[0-9a-f]{8}\b", people))
+    check(len(names) >= 2, "participants shown as name- pseudonyms %s" % sorted(names))
+    check(re.search(r"\bupn-[0-9a-f]{8}\b", dom) and re.search(r"\bip-[0-9a-f]{8}\b", people)
+          and re.search(r"\bdev-[0-9a-f]{8}\b", people) and
+          re.search(r"\bhost-[0-9a-f]{8}\b", people), "UPN, address, device, host pseudonyms")
+    check("HQ Tower" in people and "Lyon Office" in people, "buildings shown (not personal)")
+    check("rated poor" in people and "5 GHz" in people, "ratings and Wi-Fi in words shown")
+    check(THREAD in dom, "the meeting's thread id shown (its join link withheld)")
+    shots = [("main", base + "#token=%s" % VIEWER),
+             ("call", base + "#token=%s&call=rec-jane-poor" % VIEWER)]
+    for name, url in shots:
+        chrome(exe, url, os.path.join(WORKDIR, "dashboard-viewer-%s.png" % name), "1400,1000")
+    # the audit log: the viewer's pages showed no personal data, so nothing of theirs
+    audit = os.path.join(TMP, "audit.log")
+    recs = [json.loads(l) for l in open(audit)] if os.path.exists(audit) else []
+    check(all(r["token"] != "wall.token" for r in recs), "no audit record for the viewer")
     no_pii_in_logs()
     stop(p)
 
 
 CASES = {"api": case_api, "search": case_search, "report": case_report,
-         "dashboard": case_dashboard}
+         "dashboard": case_dashboard, "dashboard_viewer": case_dashboard_viewer}
 
 if __name__ == "__main__":
     if CASE not in CASES:

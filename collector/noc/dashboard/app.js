@@ -387,7 +387,8 @@ async function loadCalls() {
   const site = $('site-filter').value;
   const user = state.role === 'viewer' ? '' : $('f-user').value.trim();
   const building = $('f-building').value.trim();
-  const p = Object.assign({ site: site, verdict: $('verdict').value, client: $('client').value.trim(),
+  const client = state.role === 'viewer' ? '' : $('client').value.trim(); /* a viewer: 403 */
+  const p = Object.assign({ site: site, verdict: $('verdict').value, client: client,
     user: user, building: building, limit: 200 }, windowParams());
   $('calls-scope').textContent = (site ? 'at ' + site : 'at every site') + (building ? ' · in ' + building : '') +
     (user ? ' · with ' + user : '');
@@ -776,8 +777,9 @@ function start() {
   whoami().then(() => { refresh(); schedule(); });
 }
 
-/* The token's role (/api/whoami): a viewer sees no personal data, so the
- * person box goes. A server without whoami (404) serves investigators. */
+/* The token's role (/api/whoami): a viewer sees no personal data and may
+ * not search by person, so the person and client address boxes go. A
+ * server without whoami (404) serves investigators. */
 async function whoami() {
   try {
     const w = await api('/api/whoami');
@@ -786,7 +788,8 @@ async function whoami() {
     state.role = 'investigator';
   }
   $('f-user-label').hidden = state.role === 'viewer';
-  if (state.role === 'viewer') $('f-user').value = '';
+  $('client-label').hidden = state.role === 'viewer';
+  if (state.role === 'viewer') $('f-user').value = $('client').value = '';
   document.body.dataset.role = state.role;
 }
 

@@ -60,7 +60,7 @@ int main(void)
     CHECK(pii && db);
     if (!pii || !db)
         return check_finish("graph_unit_people");
-    CHECK_EQ_INT(count(db, "SELECT max(version) FROM migrations WHERE component='graph'", NULL), 2);
+    CHECK_EQ_INT(count(db, "SELECT max(version) FROM migrations WHERE component='graph'", NULL), 3);
     graph_store_t *st = graph_store_new(gdb, pii, err, sizeof err);
     graph_record_t *r = graph_parse_text(rec, strlen(rec), err, sizeof err);
     CHECK(st && r);

@@ -81,9 +81,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "backend: %s\n", db_name(db));
     CHECK(pii && db);
     CHECK(graph_store_migrate(db, err, sizeof err)); /* idempotent */
-    CHECK_EQ_INT(count(db, "SELECT max(version) FROM migrations WHERE component='graph'"), 2);
+    CHECK_EQ_INT(count(db, "SELECT max(version) FROM migrations WHERE component='graph'"), 3);
     CHECK_EQ_INT(count(db, "SELECT version FROM migrations WHERE component='graph_participant'"),
-                 1);
+                 2);
     graph_store_t *st = pii && db ? graph_store_new(db, pii, err, sizeof err) : NULL;
     CHECK(st != NULL);
     if (st) {

@@ -113,7 +113,7 @@ static const char *calls(const noc_kv_t *kv, size_t n)
         snprintf(ids, sizeof ids, "refused: %s", err);
         return ids;
     }
-    noc_api_req_t r = {store_db(F.st), F.pii, &p, NULL};
+    noc_api_req_t r = {store_db(F.st), F.pii, &p, NULL, NULL};
     if (noc_api_calls(&r, &out, err, sizeof err) != 200) {
         snprintf(ids, sizeof ids, "error: %s", err);
         return ids;
@@ -160,7 +160,7 @@ static void test_call_addresses(void)
     char err[160];
     json_t *out = NULL;
     CHECK(parse(NULL, 0, &p, err, sizeof err));
-    noc_api_req_t r = {store_db(F.st), F.pii, &p, "r1"};
+    noc_api_req_t r = {store_db(F.st), F.pii, &p, "r1", NULL};
     CHECK_EQ_INT(noc_api_call(&r, &out, err, sizeof err), 200);
     size_t i, probed = 0;
     json_t *s;

@@ -1,0 +1,280 @@
+#include "noc_buildings.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "building_store.h"
+
+struct noc_buildings_ref {
+    building_map_t *map;
+    int64_t version;
+    unsigned refs; /* holders, the cache's own included while current */
+};
+
+struct noc_buildings {
+    pthread_mutex_t mu; /* cur, loads, and every ref's refs */
+    noc_buildings_ref_t *cur;
+    uint64_t loads;
+};
+
+noc_buildings_t *noc_buildings_new(void)
+{
+    noc_buildings_t *b = calloc(1, sizeof *b);
+    if (b)
+        pthread_mutex_init(&b->mu, NULL);
+    return b;
+}
+
+static void unref(noc_buildings_ref_t *r)
+{
+    if (r && --r->refs == 0) {
+        building_map_free(&r->map);
+        free(r);
+    }
+}
+
+void noc_buildings_free(noc_buildings_t **pb)
+{
+    if (!pb || !*pb)
+        return;
+    noc_buildings_t *b = *pb;
+    unref(b->cur); /* every holder has released by now */
+    pthread_mutex_destroy(&b->mu);
+    free(b);
+    *pb = NULL;
+}
+
+/* The newest import's id: 0 when there is none (or no table). */
+static bool version_of(sqlite3 *db, int64_t *v, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    *v = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                           " AND name = 'buildings_imports'",
+                           -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "buildings: %s", sqlite3_errmsg(db));
+        return false;
+    }
+    bool have = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (!have)
+        return true;
+    if (sqlite3_prepare_v2(db, "SELECT COALESCE(max(id), 0) FROM buildings_imports", -1, &st,
+                           NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "buildings: %s", sqlite3_errmsg(db));
+        return false;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *v = sqlite3_column_int64(st, 0);
+    else
+        snprintf(err, errlen, "buildings: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW;
+}
+
+noc_buildings_ref_t *noc_buildings_acquire(noc_buildings_t *b, sqlite3 *db, char *err,
+                                           size_t errlen)
+{
+    int64_t v;
+    /* the version and the map in one read transaction: an import between
+     * the two cannot pair an old id with a new map */
+    bool own_tx = sqlite3_get_autocommit(db) != 0; /* else the caller's read is one */
+    if (own_tx && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "buildings: %s", sqlite3_errmsg(db));
+        return NULL;
+    }
+    noc_buildings_ref_t *r = NULL;
+    if (!version_of(db, &v, err, errlen))
+        goto done;
+    pthread_mutex_lock(&b->mu);
+    if (b->cur && b->cur->version == v) {
+        r = b->cur;
+        r->refs++;
+    }
+    pthread_mutex_unlock(&b->mu);
+    if (r)
+        goto done;
+    /* loaded outside the lock: the other holders go on meanwhile; two
+     * threads may both load a new map, the second one's is kept */
+    building_map_t *m = building_store_load(db, err, errlen);
+    if (!m)
+        goto done;
+    r = calloc(1, sizeof *r);
+    if (!r) {
+        building_map_free(&m);
+        snprintf(err, errlen, "buildings: out of memory");
+        goto done;
+    }
+    r->map = m;
+    r->version = v;
+    r->refs = 2; /* the cache's and the caller's */
+    pthread_mutex_lock(&b->mu);
+    noc_buildings_ref_t *old = b->cur;
+    b->cur = r;
+    b->loads++;
+    unref(old);
+    pthread_mutex_unlock(&b->mu);
+done:
+    if (own_tx)
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    return r;
+}
+
+const building_map_t *noc_buildings_map(const noc_buildings_ref_t *r)
+{
+    return r->map;
+}
+
+int64_t noc_buildings_version(const noc_buildings_ref_t *r)
+{
+    return r->version;
+}
+
+void noc_buildings_release(noc_buildings_t *b, noc_buildings_ref_t **pr)
+{
+    if (!pr || !*pr)
+        return;
+    pthread_mutex_lock(&b->mu);
+    unref(*pr);
+    pthread_mutex_unlock(&b->mu);
+    *pr = NULL;
+}
+
+uint64_t noc_buildings_loads(noc_buildings_t *b)
+{
+    pthread_mutex_lock(&b->mu);
+    uint64_t n = b->loads;
+    pthread_mutex_unlock(&b->mu);
+    return n;
+}
+
+/* ---- calls per building ---------------------------------------------------------- */
+
+const building_t *noc_buildings_of(const building_map_t *m, const pii_t *pii, const char *aad,
+                                   const void *enc, size_t enclen, const char *subnet)
+{
+    const building_t *b = NULL;
+    if (enc && enclen > PII_OVERHEAD && enclen < 128 + PII_OVERHEAD) {
+        char ip[128];
+        if (pii_open(pii, aad, enc, enclen, ip, sizeof ip))
+            b = building_map_lookup_text(m, ip);
+        memset(ip, 0, sizeof ip);
+    }
+    if (!b && subnet && *subnet) /* Graph's subnet is the network address: CQD's key */
+        b = building_map_lookup_text(m, subnet);
+    return b;
+}
+
+noc_buildings_count_t *noc_buildings_slot(noc_buildings_counts_t *out, const char *building,
+                                          const char *region)
+{
+    for (size_t i = 0; i < out->n; i++)
+        if (strcmp(out->c[i].building, building) == 0 && strcmp(out->c[i].region, region) == 0)
+            return &out->c[i];
+    bool unmapped = !*building;
+    if (!unmapped && out->named >= NOC_BUILDINGS_MAX) {
+        if (!out->seen)
+            out->seen = json_object();
+        char key[2 * NOC_BUILDINGS_NAME_MAX + 2];
+        snprintf(key, sizeof key, "%s\x1f%s", building, region);
+        if (out->seen && !json_object_get(out->seen, key)) {
+            json_object_set_new(out->seen, key, json_true());
+            out->folded++;
+        }
+        building = NOC_BUILDINGS_OTHER;
+        region = "";
+        for (size_t i = 0; i < out->n; i++)
+            if (strcmp(out->c[i].building, building) == 0 && !out->c[i].region[0])
+                return &out->c[i];
+        if (out->n >= NOC_BUILDINGS_MAX + 2)
+            return NULL; /* not reached: the unmapped and (other) entries are spare */
+    }
+    if (!unmapped && strcmp(building, NOC_BUILDINGS_OTHER) != 0)
+        out->named++;
+    noc_buildings_count_t *c = &out->c[out->n++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->building, sizeof c->building, "%s", building);
+    snprintf(c->region, sizeof c->region, "%s", region);
+    c->last_call = -1;
+    return c;
+}
+
+void noc_buildings_counts_clear(noc_buildings_counts_t *out)
+{
+    json_decref(out->seen);
+    out->seen = NULL;
+    out->n = 0;
+    out->named = 0;
+    out->folded = 0;
+}
+
+/* Rank of a verdict for a building's call: lower is worse. */
+static int rank_of(const char *v)
+{
+    static const char *const order[] = {"lan", "wan", "endpoint", "cloud", "healthy", "unknown"};
+    for (int i = 0; i < 6; i++)
+        if (v && strcmp(v, order[i]) == 0)
+            return i;
+    return 6;
+}
+
+static void commit(noc_buildings_count_t *c)
+{
+    if (c->last_call < 0 || c->rank > 5)
+        return;
+    c->calls++;
+    /* verdicts[] is in noc_query_verdicts' order, which is verdict_order's */
+    c->verdicts[c->rank]++;
+}
+
+bool noc_buildings_calls(sqlite3 *db, const pii_t *pii, const building_map_t *m, const char *since,
+                         noc_buildings_counts_t *out, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    /* the window through verdict_calls_end (as the surge alerts), each
+     * call's participants through their call_id index; rows of one call
+     * arrive together, numbered by the call's rowid */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT c.rowid, p.verdict, p.client_ip_enc, p.subnet"
+                           " FROM verdict_calls c INDEXED BY verdict_calls_end"
+                           " JOIN verdict_participants p ON p.call_id = c.call_id"
+                           " WHERE c.\"end\" >= ?1 ORDER BY c.rowid",
+                           -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "buildings: %s", sqlite3_errmsg(db));
+        return false;
+    }
+    sqlite3_bind_text(st, 1, since, -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t call = sqlite3_column_int64(st, 0);
+        const building_t *b = noc_buildings_of(
+            m, pii, PII_AAD_PARTICIPANT_IP, sqlite3_column_blob(st, 2),
+            (size_t)sqlite3_column_bytes(st, 2), (const char *)sqlite3_column_text(st, 3));
+        noc_buildings_count_t *c = noc_buildings_slot(out, b ? b->f[BUILDING_F_BUILDING] : "",
+                                                      b ? b->f[BUILDING_F_REGION] : "");
+        if (!c)
+            continue;
+        int r = rank_of((const char *)sqlite3_column_text(st, 1));
+        if (c->last_call != call) {
+            commit(c);
+            c->last_call = call;
+            c->rank = r;
+        } else if (r < c->rank) {
+            c->rank = r;
+        }
+    }
+    for (size_t i = 0; i < out->n; i++) {
+        commit(&out->c[i]);
+        out->c[i].last_call = -1;
+    }
+    if (rc != SQLITE_DONE)
+        snprintf(err, errlen, "buildings: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE;
+}
