@@ -920,14 +920,71 @@ def case_grafana():
     stop(p)
 
 
+def rule_annotations(path):
+    """{alert: {summary, description}} of the rules file as written there
+    (single-quoted summaries, '>-' folded descriptions): enough YAML for it."""
+    out, cur, key, fold = {}, None, None, None
+    for line in open(path):
+        m = re.match(r"\s*- alert: (\S+)", line)
+        if m:
+            cur, fold = out.setdefault(m.group(1), {}), None
+            continue
+        m = re.match(r"\s*(summary|description): (.*)$", line)
+        if cur is not None and m:
+            key, v = m.group(1), m.group(2)
+            if v == ">-":
+                cur[key], fold = "", key
+            else:
+                cur[key], fold = (v[1:-1].replace("''", "'") if v.startswith("'") else v), None
+            continue
+        if fold and re.match(r"\s{12,}\S", line):
+            cur[fold] = (cur[fold] + " " + line.strip()).strip()
+        else:
+            fold = None
+    return out
+
+
 def case_promtool():
     exe = shutil.which("promtool")
     if not exe:
         skip("promtool not installed (apt-get install prometheus): rules not checked")
-    r = subprocess.run([exe, "check", "rules", os.path.join(GRAFANA, "callscope-alerts.rules.yml")],
-                       capture_output=True, text=True, timeout=60)
+    rules = os.path.join(GRAFANA, "callscope-alerts.rules.yml")
+    r = subprocess.run([exe, "check", "rules", rules], capture_output=True, text=True, timeout=60)
     print(r.stdout + r.stderr)
     check(r.returncode == 0, "promtool check rules passes")
+    # Every site alert kind of the collector has its rule, under the name the
+    # Alertmanager payload gives it (docs/noc.md "Alerts"), and fires on the
+    # collector's state for that kind only: a rule unit test (promtool test
+    # rules) feeding callscope_alerts_active as /metrics would show it.
+    kinds = {"lan": "CallscopeSiteLanVerdicts", "wan": "CallscopeSiteWanVerdicts",
+             "live_lan": "CallscopeSiteLanDegradedNow", "live_wan": "CallscopeSiteWanDegradedNow",
+             "endpoint": "CallscopeSiteEndpointSurge", "cloud": "CallscopeSiteCloudSurge"}
+    src = open(os.path.join(os.path.dirname(GRAFANA), "collector", "noc", "noc_alerts.c")).read()
+    for k in kinds:
+        check('"%s"' % k in src, "kind %s is one of the collector's" % k)
+    test = {"rule_files": [rules], "evaluation_interval": "1m", "tests": []}
+    notes = rule_annotations(rules)
+    for k, name in kinds.items():
+        other = [o for o in kinds if o != k][0]
+        test["tests"].append({
+            "interval": "1m",
+            "input_series": [
+                {"series": 'callscope_alerts_active{site="hq",kind="%s"}' % k, "values": "0 0 1 1 0"},
+                {"series": 'callscope_alerts_active{site="br",kind="%s"}' % other, "values": "1 1 1 1 1"}],
+            "alert_rule_test": [
+                {"eval_time": "1m", "alertname": name, "exp_alerts": []},
+                {"eval_time": "3m", "alertname": name, "exp_alerts": [
+                    {"exp_labels": {"site": "hq", "kind": k, "severity": "warning"},
+                     "exp_annotations": {a: v.replace("{{ $labels.site }}", "hq")
+                                         for a, v in notes[name].items()}}]},
+                {"eval_time": "4m", "alertname": name, "exp_alerts": []}]})
+    path = os.path.join(TMP, "rules_test.json")  # YAML is a superset of JSON
+    with open(path, "w") as f:
+        json.dump(test, f)
+    r = subprocess.run([exe, "test", "rules", path], capture_output=True, text=True, timeout=60)
+    print(r.stdout + r.stderr)
+    check(r.returncode == 0, "promtool test rules: each site kind's rule fires while the "
+          "collector's state is 1 at that site, and only then")
 
 
 def case_webhook_down():
