@@ -142,16 +142,8 @@ static const char schema_v3[] =
     "CREATE INDEX verdict_participants_client ON verdict_participants(client_ip_hmac, call_id,"
     " verdict, client_ip_enc);";
 
-/* A site's window (site = ? AND end >= ?) as one range of an index: with
- * verdict_calls_cover (site, verdict, end, ...) SQLite read every call of
- * the site and filtered the window, so a site summary over 24 h read a
- * month of the site (bench_noc_scale.py: 26,000 index entries per query
- * for 875 calls, five queries per summary). Figures: bench/README.md. */
-static const char schema_v4[] =
-    "CREATE INDEX verdict_calls_site_end ON verdict_calls(site, \"end\", verdict, start, call_id);";
-
 static const sqldb_step_t migrations[] = {
-    {1, schema_v1, NULL}, {2, schema_v2, NULL}, {3, schema_v3, NULL}, {4, schema_v4, NULL}};
+    {1, schema_v1, NULL}, {2, schema_v2, NULL}, {3, schema_v3, NULL}};
 
 bool verdict_store_migrate(sqlite3 *db, char *err, size_t errlen)
 {
