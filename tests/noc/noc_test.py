@@ -160,24 +160,28 @@ def timeline_fixture():
     return sql
 
 
-def live_fixture(now=NOW):
+def live_fixture(now=NOW, iv=10):
     """Calls in progress at hq (3: one with outbound loss, one with inbound loss, one clean)
-    and at branch (1 clean); a stream whose records stopped 2 minutes ago is not live."""
+    and at branch (1 clean), in iv-second intervals (live for 2.5 of them, at least 30 s:
+    the Chromium case takes longer than that on a loaded machine); a stream whose records
+    stopped 2 minutes ago is not live."""
     r = lambda secs: now - datetime.timedelta(seconds=secs)
+    a = lambda k: r(3 * iv + 5 - iv * k)  # noqa: E731  start of interval k
+    b = lambda k: r(2 * iv + 5 - iv * k)  # noqa: E731  received: the newest 5 s ago
     sql = ""
-    for k in range(3):  # three intervals each, the newest received 5 s ago
-        sql += interval_sql("probe-hq", "hq", 101, r(35 - 10 * k), 10, 8.0 if k == 2 else 0.0, 5.0,
-                            r(25 - 10 * k), "outbound", "10.1.0.21", "52.112.0.1")
-        sql += interval_sql("probe-hq", "hq", 102, r(35 - 10 * k), 10, 0.0, 5.0, r(25 - 10 * k),
+    for k in range(3):  # three intervals each
+        sql += interval_sql("probe-hq", "hq", 101, a(k), iv, 8.0 if k == 2 else 0.0, 5.0,
+                            b(k), "outbound", "10.1.0.21", "52.112.0.1")
+        sql += interval_sql("probe-hq", "hq", 102, a(k), iv, 0.0, 5.0, b(k),
                             "inbound", "52.112.0.1", "10.1.0.21")
-        sql += interval_sql("probe-hq", "hq", 103, r(35 - 10 * k), 10, 0.0, 5.0, r(25 - 10 * k),
+        sql += interval_sql("probe-hq", "hq", 103, a(k), iv, 0.0, 5.0, b(k),
                             "outbound", "10.1.0.22", "52.112.0.1")
-        sql += interval_sql("probe-hq", "hq", 104, r(35 - 10 * k), 10, 12.0, 5.0, r(25 - 10 * k),
+        sql += interval_sql("probe-hq", "hq", 104, a(k), iv, 12.0, 5.0, b(k),
                             "inbound", "52.112.0.1", "10.1.0.22")
-        sql += interval_sql("probe-hq", "hq", 105, r(35 - 10 * k), 10, 0.0, 5.0, r(25 - 10 * k),
+        sql += interval_sql("probe-hq", "hq", 105, a(k), iv, 0.0, 5.0, b(k),
                             "outbound", "10.1.0.23", "52.112.0.1")
-        sql += interval_sql("probe-br", "branch", 201, r(35 - 10 * k), 10, 0.0, 5.0,
-                            r(25 - 10 * k), "outbound", "10.2.0.21", "52.112.0.1")
+        sql += interval_sql("probe-br", "branch", 201, a(k), iv, 0.0, 5.0,
+                            b(k), "outbound", "10.2.0.21", "52.112.0.1")
     sql += interval_sql("probe-hq", "hq", 106, r(130), 10, 30.0, 5.0, r(120), "outbound",
                         "10.1.0.24", "52.112.0.1")
     return sql
@@ -1043,7 +1047,7 @@ def case_dashboard():
     p = serve()
     base = "http://127.0.0.1:%d/" % PORT[0]
     url = base + "#token=%s&site=hq&call=call-hq-lan" % TOKEN
-    fixture(live_fixture(datetime.datetime.now(datetime.timezone.utc)))
+    fixture(live_fixture(datetime.datetime.now(datetime.timezone.utc), iv=100))
     dom, console = chrome_run(exe, url)
     m = re.search(r'id="status" data-state="([a-z]+)"[^>]*>([^<]*)<', dom)
     check(m is not None and m.group(1) == "ready", "page status ready (%s)" % (m and m.groups(),))
@@ -1056,7 +1060,7 @@ def case_dashboard():
     # live panel: hq has 3 calls now, 2 degraded
     live = dom[dom.index('id="live"'):dom.index('id="sites-panel"')]
     check(re.search(r"<td>hq</td><td class=\"num\">3</td>", live) is not None,
-          "live panel: hq with 3 calls in progress")
+          "live panel: hq with 3 calls in progress (%s)" % re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "|", live))[:700])
     check("2 of 3 degraded" in live, "live panel: 2 of 3 degraded, in words")
     # sites: share of bad calls as colour and text, worst first
     sites = dom[dom.index('id="sites"'):dom.index('id="site-view"')]
