@@ -40,10 +40,12 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import bench_buildings  # noqa: E402
 import gen_noc_store  # noqa: E402
 
 
@@ -136,6 +138,8 @@ def cases(db, runs):
         ("call page: /api/calls/ID", ["/api/calls/%s" % c for c in recent]),
         ("live", rep("/api/live")),
         ("live: site=S", rep("/api/live?site=" + site)),
+        ("live: building=B", rep("/api/live?building=" + urllib.parse.quote(BUILDING))),
+        ("live: offset=1000&limit=100", rep("/api/live?offset=1000&limit=100")),
         ("clients: since=24h", rep("/api/clients?since=24h&limit=100")),
     ], now
 
@@ -318,7 +322,8 @@ def feed_live(db):
         first = con.execute("SELECT first_live_interval FROM bench_meta").fetchone()[0]
         LIVE_STREAMS.extend(con.execute(
             "SELECT probe_id, site, src_port, dst_port, ssrc, direction, packets, lost, loss_pct,"
-            " jitter_ms_max, src_ip_hmac, dst_ip_hmac, record FROM intervals WHERE id >= ?"
+            " jitter_ms_max, src_ip_hmac, dst_ip_hmac, src_ip_enc, dst_ip_enc, record"
+            " FROM intervals WHERE id >= ?"
             " GROUP BY ssrc, src_port, dst_port", (first,)))
     now = time.time()
     iso = lambda x: time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(x))  # noqa: E731
@@ -327,11 +332,34 @@ def feed_live(db):
     con.executemany(
         "INSERT INTO intervals(probe_id, site, received, start, \"end\", src_port, dst_port,"
         " ssrc, direction, packets, lost, loss_pct, jitter_ms_max, src_ip_hmac, dst_ip_hmac,"
-        " record) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        " src_ip_enc, dst_ip_enc, record) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
     con.commit()
     con.close()
     print("  (fed %d interval records of %d streams in progress, the newest ending now, in %.1f s)"
           % (len(rows), len(LIVE_STREAMS), time.monotonic() - t), flush=True)
+
+
+BUILDING = "Building 00001"  # bench_buildings.make_file's: 10.0.64-127.0/24, 3,616 of the people
+
+
+def import_buildings(collector, d, db):
+    """A tenant's CQD building file of 50,000 networks (bench_buildings.py's,
+    which maps the generator's people 10.0.0.0-10.0.78.255 to four buildings)
+    into the store, unless it has a map: the live rollup per building and its
+    filter read it on every request."""
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    try:
+        n = con.execute("SELECT count(*) FROM buildings").fetchone()[0]
+    except sqlite3.OperationalError:
+        n = 0
+    con.close()
+    if n:
+        return
+    path = os.path.join(d, "buildings.csv")
+    bench_buildings.make_file(path, 50000)
+    t = time.monotonic()
+    gen_noc_store.run([collector, "buildings-import", path, "--db", db])
+    print("imported a building file of 50,000 networks in %.1f s" % (time.monotonic() - t))
 
 
 def main():
@@ -359,6 +387,7 @@ def main():
         gen_noc_store.run([collector, "correlate", "--db", db, "--org-key",
                            os.path.join(a.dir, "org.key"), "--since", "60s"])
         print("migrated (correlate on the store) in %.1f s" % (time.monotonic() - t))
+    import_buildings(collector, a.dir, db)
     feed_live(db)  # reads the live streams once, before serve starts
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
     counts = {t: con.execute("SELECT count(*) FROM %s" % t).fetchone()[0]

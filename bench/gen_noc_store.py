@@ -56,7 +56,7 @@ PRAGMA cache_size = -1000000;
 PRAGMA temp_store = FILE;
 BEGIN;
 CREATE TEMP TABLE people(i INTEGER PRIMARY KEY, site TEXT, ip TEXT, hmac BLOB, enc BLOB,
-                         bssid TEXT, subnet TEXT);
+                         bssid TEXT, subnet TEXT, src_enc BLOB, dst_enc BLOB);
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {PEOPLE - 1})
 INSERT INTO temp.people(i, site, ip, bssid, subnet)
   SELECT i, printf('site-%02d', i % {SITES}),
@@ -65,7 +65,8 @@ INSERT INTO temp.people(i, site, ip, bssid, subnet)
     '10.' || (100 + i % {SITES}) || '.' || ((i / {SITES}) % 8) || '.0/24'
   FROM n;
 UPDATE temp.people SET hmac = pii_hash('ip', ip),
-  enc = pii_seal('verdict_participants.client_ip', ip);
+  enc = pii_seal('verdict_participants.client_ip', ip),
+  src_enc = pii_seal('intervals.src_ip', ip), dst_enc = pii_seal('intervals.dst_ip', ip);
 
 -- the calls: start, duration, two people, source, verdict
 CREATE TEMP TABLE calls(i INTEGER PRIMARY KEY, p1 INT, p2 INT, start_s INT, dur_s INT,
@@ -171,7 +172,8 @@ INSERT INTO intervals(probe_id, site, received, start, "end", src_port, dst_port
   FROM temp.recent s CROSS JOIN temp.nums k WHERE k.j < s.dur / 10;
 
 -- calls in progress: intervals up to now, no stream rows yet (the probe
--- writes a stream's row when it ends)
+-- writes a stream's row when it ends); the client's end sealed as ingest
+-- seals it (src_ip of an outbound stream, dst_ip of an inbound one)
 -- (bench_noc_scale.py feeds these one more minute of records, ending at its own "now", before it measures them)
 CREATE TABLE bench_meta(generated_at INT, first_live_interval INT);
 INSERT INTO bench_meta SELECT {now}, COALESCE(max(id), 0) + 1 FROM intervals;
@@ -180,7 +182,8 @@ WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {a.live
 INSERT INTO temp.live SELECT i, abs(random()) % {PEOPLE}, {now} - 60 - abs(random()) % 2340,
   abs(random()) % 100 < 5 FROM n;
 INSERT INTO intervals(probe_id, site, received, start, "end", src_port, dst_port, ssrc,
-    direction, packets, lost, loss_pct, jitter_ms_max, src_ip_hmac, dst_ip_hmac, record)
+    direction, packets, lost, loss_pct, jitter_ms_max, src_ip_hmac, dst_ip_hmac, src_ip_enc,
+    dst_ip_enc, record)
   SELECT 'probe-' || p.site, p.site, {iso('l.start_s + 10 * k.j + 11')},
     {iso('l.start_s + 10 * k.j')}, {iso('l.start_s + 10 * k.j + 10')},
     CASE WHEN d.d % 2 = 0 THEN 40000 + l.i ELSE 3478 END,
@@ -190,6 +193,7 @@ INSERT INTO intervals(probe_id, site, received, start, "end", src_port, dst_port
     CASE WHEN l.bad AND d.d = 1 THEN 4.0 ELSE 0.0 END, 3.0 + (l.i + k.j) % 20,
     CASE WHEN d.d % 2 = 0 THEN p.hmac ELSE x'00' END,
     CASE WHEN d.d % 2 = 0 THEN x'00' ELSE p.hmac END,
+    CASE WHEN d.d % 2 = 0 THEN p.src_enc END, CASE WHEN d.d % 2 = 1 THEN p.dst_enc END,
     json_object('type', 'interval', 'app', 'teams', 'packets', 500, 'bytes', 60000)
   FROM temp.live l JOIN temp.people p ON p.i = l.p
     CROSS JOIN (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) d

@@ -44,7 +44,12 @@ int noc_api_clients(const noc_api_req_t *r, json_t **out, char *err, size_t errl
  *       per site into calls (one per client address), each with a
  *       provisional wire verdict from its streams' newest intervals
  *       (verdict_stream() without Graph: outbound bad -> lan, inbound bad
- *       -> wan), and per site the active and degraded calls by side. */
+ *       -> wan); per site and per building the active and degraded calls
+ *       by side, and a page of the calls (limit, offset; 25 by default).
+ *       Filters: site, building (the client's), user (the addresses of the
+ *       person's Graph records of the last 7 days). The streams' newest
+ *       records are kept in the process between requests (thread-safe;
+ *       each request reads only the records stored since the last). */
 #define NOC_TIMELINE_MAX_INTERVALS 8640 /* a day at 10 s */
 #define NOC_LIVE_LOOKBACK_S 300
 #define NOC_LIVE_MIN_AGE_S 30.0

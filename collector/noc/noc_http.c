@@ -71,7 +71,9 @@ typedef struct {
 
 static const route_t routes[] = {
     {"/api/calls/", true, R_API, 0, noc_api_timeline, "/timeline", ARG_CALL},
-    {"/api/live", false, R_API, NOC_P_SITE, noc_api_live, NULL, ARG_OTHER},
+    {"/api/live", false, R_API,
+     NOC_P_SITE | NOC_P_BUILDING | NOC_P_USER | NOC_P_LIMIT | NOC_P_OFFSET, noc_api_live, NULL,
+     ARG_OTHER},
     {"/api/calls", false, R_API, FILTER_P | NOC_P_LIMIT | NOC_P_OFFSET, noc_api_calls, NULL,
      ARG_OTHER},
     {"/api/calls/", true, R_API, 0, noc_api_call, NULL, ARG_CALL},

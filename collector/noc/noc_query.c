@@ -259,7 +259,7 @@ bool noc_query_parse(const noc_kv_t *kv, size_t n, unsigned allowed, unsigned ma
                      const pii_t *pii, noc_params_t *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if (allowed & NOC_P_OFFSET) /* the call list */
+    if ((allowed & NOC_P_OFFSET) && !(allowed & NOC_P_PEOPLE)) /* the call list */
         allowed |= NOC_P_PEOPLE;
     out->limit = NOC_DEFAULT_LIMIT < max_rows ? NOC_DEFAULT_LIMIT : max_rows;
     out->bucket_s = NOC_DEFAULT_BUCKET;

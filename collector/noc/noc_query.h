@@ -30,7 +30,8 @@ enum {
     NOC_P_OFFSET = 1 << 6,
     NOC_P_BUCKET = 1 << 7,
     /* People and places (docs/noc.md): taken by every endpoint that takes
-     * NOC_P_OFFSET (the call list) as well as where named. */
+     * NOC_P_OFFSET (the call list) and names none of them, as well as
+     * where named (/api/live names user and building: no rating). */
     NOC_P_USER = 1 << 8,     /* UPN/e-mail, Entra object id or display name */
     NOC_P_RATING = 1 << 9,   /* poor (1-2 stars), fair, good */
     NOC_P_BUILDING = 1 << 10 /* a BuildingName of the CQD building file */

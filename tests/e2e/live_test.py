@@ -11,11 +11,14 @@ call in progress at its site, degraded on the WAN side, with a provisional
 'wan' verdict before any verdict of the ended call exists; once the stream
 records are in, the ended call's timeline must show the loss in the
 inbound stream's intervals (not the outbound's), its verdict history the
-wire verdict, and the live panel must empty when the records stop.
+wire verdict, and the live panel must empty when the records stop; the
+site's WAN alert (live_wan, here at one call) must fire while the loss
+lasts and resolve after it.
 Exit 0 pass, 1 fail.
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -93,7 +96,10 @@ def start_collector(endpoint):
     args = [COLLECTOR, "run", "-v", "--bind", endpoint, "--key", path("keys", "collector.key"),
             "--authorized-keys", path("probes.d"), "--db", path("store.db"),
             "--org-key", path("keys", "org.key"), "--stats", "0", "--correlate-interval", "1",
-            "--http-bind", "127.0.0.1:%d" % HTTP_PORT, "--http-token-file", path("noc.token")]
+            "--http-bind", "127.0.0.1:%d" % HTTP_PORT, "--http-token-file", path("noc.token"),
+            # the live site alerts: one call is enough here, checked every second
+            # over the last 15 s of interval records
+            "--alert-check", "1", "--alert-live-calls", "1", "--alert-live-window", "15"]
     logf = open(path("collector.log"), "a")
     p = subprocess.Popen(args, stdout=logf, stderr=logf)
     PROCS.append(p)
@@ -116,6 +122,11 @@ def send(endpoint, lines, name):
     with open(path("probe.log"), "a") as f:
         f.write(r.stderr)
     check(r.returncode == 0, "%s sent (%d records)" % (name, len(lines)))
+
+
+def log():
+    with open(path("collector.log")) as f:
+        return f.read()
 
 
 def wait(cond, secs, what):
@@ -158,6 +169,11 @@ def main():
         check(api("/api/calls?since=2020-01-01T00:00:00Z")["calls"] == [],
               "window %d: no verdict of an ended call yet" % k)
         time.sleep(2)
+    fired = wait(lambda: re.search(r'alert: site "%s": 1 of 1 calls in progress with inbound loss'
+                                   r'[^\n]*WAN side' % SITE, log()), 15,
+                 "the site's WAN alert while the loss lasts")
+    print("ok: " + fired.group(0))
+    check(not re.search(r'alert resolved: site "%s"' % SITE, log()), "not resolved while it lasts")
     # the call ends: the rest of the windows and the stream, flow and client records
     send(endpoint, [l for l, x in zip(lines, recs) if x["type"] != "interval" or
                     x["start"] not in windows[:3]], "end.jsonl")
@@ -181,6 +197,11 @@ def main():
     wait(lambda: (live_site() or {"active_calls": 0})["active_calls"] == 0, 60,
          "the live panel to empty when the records stop")
     print("ok: no call in progress once the records stopped")
+    resolved = wait(lambda: re.search(r'alert resolved: site "%s": 0 of \d+ calls in progress with '
+                                      r'inbound loss' % SITE, log()), 60,
+                    "the WAN alert to resolve once the loss is over")
+    print("ok: " + resolved.group(0))
+    check(len(re.findall(r'alert: site "%s"' % SITE, log())) == 1, "the alert fired once")
     col.terminate()
     col.wait(timeout=30)
     shutil.rmtree(TMP, ignore_errors=True)

@@ -163,24 +163,28 @@ def timeline_fixture():
     return sql
 
 
-def live_fixture(now=NOW):
+def live_fixture(now=NOW, iv=10):
     """Calls in progress at hq (3: one with outbound loss, one with inbound loss, one clean)
-    and at branch (1 clean); a stream whose records stopped 2 minutes ago is not live."""
+    and at branch (1 clean), in iv-second intervals (live for 2.5 of them, at least 30 s:
+    the Chromium case takes longer than that on a loaded machine); a stream whose records
+    stopped 2 minutes ago is not live."""
     r = lambda secs: now - datetime.timedelta(seconds=secs)
+    a = lambda k: r(3 * iv + 5 - iv * k)  # noqa: E731  start of interval k
+    b = lambda k: r(2 * iv + 5 - iv * k)  # noqa: E731  received: the newest 5 s ago
     sql = ""
-    for k in range(3):  # three intervals each, the newest received 5 s ago
-        sql += interval_sql("probe-hq", "hq", 101, r(35 - 10 * k), 10, 8.0 if k == 2 else 0.0, 5.0,
-                            r(25 - 10 * k), "outbound", "10.1.0.21", "52.112.0.1")
-        sql += interval_sql("probe-hq", "hq", 102, r(35 - 10 * k), 10, 0.0, 5.0, r(25 - 10 * k),
+    for k in range(3):  # three intervals each
+        sql += interval_sql("probe-hq", "hq", 101, a(k), iv, 8.0 if k == 2 else 0.0, 5.0,
+                            b(k), "outbound", "10.1.0.21", "52.112.0.1")
+        sql += interval_sql("probe-hq", "hq", 102, a(k), iv, 0.0, 5.0, b(k),
                             "inbound", "52.112.0.1", "10.1.0.21")
-        sql += interval_sql("probe-hq", "hq", 103, r(35 - 10 * k), 10, 0.0, 5.0, r(25 - 10 * k),
+        sql += interval_sql("probe-hq", "hq", 103, a(k), iv, 0.0, 5.0, b(k),
                             "outbound", "10.1.0.22", "52.112.0.1")
-        sql += interval_sql("probe-hq", "hq", 104, r(35 - 10 * k), 10, 12.0, 5.0, r(25 - 10 * k),
+        sql += interval_sql("probe-hq", "hq", 104, a(k), iv, 12.0, 5.0, b(k),
                             "inbound", "52.112.0.1", "10.1.0.22")
-        sql += interval_sql("probe-hq", "hq", 105, r(35 - 10 * k), 10, 0.0, 5.0, r(25 - 10 * k),
+        sql += interval_sql("probe-hq", "hq", 105, a(k), iv, 0.0, 5.0, b(k),
                             "outbound", "10.1.0.23", "52.112.0.1")
-        sql += interval_sql("probe-br", "branch", 201, r(35 - 10 * k), 10, 0.0, 5.0,
-                            r(25 - 10 * k), "outbound", "10.2.0.21", "52.112.0.1")
+        sql += interval_sql("probe-br", "branch", 201, a(k), iv, 0.0, 5.0,
+                            b(k), "outbound", "10.2.0.21", "52.112.0.1")
     sql += interval_sql("probe-hq", "hq", 106, r(130), 10, 30.0, 5.0, r(120), "outbound",
                         "10.1.0.24", "52.112.0.1")
     return sql
@@ -923,14 +927,71 @@ def case_grafana():
     stop(p)
 
 
+def rule_annotations(path):
+    """{alert: {summary, description}} of the rules file as written there
+    (single-quoted summaries, '>-' folded descriptions): enough YAML for it."""
+    out, cur, key, fold = {}, None, None, None
+    for line in open(path):
+        m = re.match(r"\s*- alert: (\S+)", line)
+        if m:
+            cur, fold = out.setdefault(m.group(1), {}), None
+            continue
+        m = re.match(r"\s*(summary|description): (.*)$", line)
+        if cur is not None and m:
+            key, v = m.group(1), m.group(2)
+            if v == ">-":
+                cur[key], fold = "", key
+            else:
+                cur[key], fold = (v[1:-1].replace("''", "'") if v.startswith("'") else v), None
+            continue
+        if fold and re.match(r"\s{12,}\S", line):
+            cur[fold] = (cur[fold] + " " + line.strip()).strip()
+        else:
+            fold = None
+    return out
+
+
 def case_promtool():
     exe = shutil.which("promtool")
     if not exe:
         skip("promtool not installed (apt-get install prometheus): rules not checked")
-    r = subprocess.run([exe, "check", "rules", os.path.join(GRAFANA, "callscope-alerts.rules.yml")],
-                       capture_output=True, text=True, timeout=60)
+    rules = os.path.join(GRAFANA, "callscope-alerts.rules.yml")
+    r = subprocess.run([exe, "check", "rules", rules], capture_output=True, text=True, timeout=60)
     print(r.stdout + r.stderr)
     check(r.returncode == 0, "promtool check rules passes")
+    # Every site alert kind of the collector has its rule, under the name the
+    # Alertmanager payload gives it (docs/noc.md "Alerts"), and fires on the
+    # collector's state for that kind only: a rule unit test (promtool test
+    # rules) feeding callscope_alerts_active as /metrics would show it.
+    kinds = {"lan": "CallscopeSiteLanVerdicts", "wan": "CallscopeSiteWanVerdicts",
+             "live_lan": "CallscopeSiteLanDegradedNow", "live_wan": "CallscopeSiteWanDegradedNow",
+             "endpoint": "CallscopeSiteEndpointSurge", "cloud": "CallscopeSiteCloudSurge"}
+    src = open(os.path.join(os.path.dirname(GRAFANA), "collector", "noc", "noc_alerts.c")).read()
+    for k in kinds:
+        check('"%s"' % k in src, "kind %s is one of the collector's" % k)
+    test = {"rule_files": [rules], "evaluation_interval": "1m", "tests": []}
+    notes = rule_annotations(rules)
+    for k, name in kinds.items():
+        other = [o for o in kinds if o != k][0]
+        test["tests"].append({
+            "interval": "1m",
+            "input_series": [
+                {"series": 'callscope_alerts_active{site="hq",kind="%s"}' % k, "values": "0 0 1 1 0"},
+                {"series": 'callscope_alerts_active{site="br",kind="%s"}' % other, "values": "1 1 1 1 1"}],
+            "alert_rule_test": [
+                {"eval_time": "1m", "alertname": name, "exp_alerts": []},
+                {"eval_time": "3m", "alertname": name, "exp_alerts": [
+                    {"exp_labels": {"site": "hq", "kind": k, "severity": "warning"},
+                     "exp_annotations": {a: v.replace("{{ $labels.site }}", "hq")
+                                         for a, v in notes[name].items()}}]},
+                {"eval_time": "4m", "alertname": name, "exp_alerts": []}]})
+    path = os.path.join(TMP, "rules_test.json")  # YAML is a superset of JSON
+    with open(path, "w") as f:
+        json.dump(test, f)
+    r = subprocess.run([exe, "test", "rules", path], capture_output=True, text=True, timeout=60)
+    print(r.stdout + r.stderr)
+    check(r.returncode == 0, "promtool test rules: each site kind's rule fires while the "
+          "collector's state is 1 at that site, and only then")
 
 
 def case_webhook_down():
@@ -980,7 +1041,7 @@ def case_dashboard():
     p = serve()
     base = "http://127.0.0.1:%d/" % PORT[0]
     url = base + "#token=%s&site=hq&call=call-hq-lan" % TOKEN
-    fixture(live_fixture(datetime.datetime.now(datetime.timezone.utc)))
+    fixture(live_fixture(datetime.datetime.now(datetime.timezone.utc), iv=100))
     dom, console = chrome_run(exe, url)
     m = re.search(r'id="status" data-state="([a-z]+)"[^>]*>([^<]*)<', dom)
     check(m is not None and m.group(1) == "ready", "page status ready (%s)" % (m and m.groups(),))
@@ -993,7 +1054,7 @@ def case_dashboard():
     # live panel: hq has 3 calls now, 2 degraded
     live = dom[dom.index('id="live"'):dom.index('id="sites-panel"')]
     check(re.search(r"<td>hq</td><td class=\"num\">3</td>", live) is not None,
-          "live panel: hq with 3 calls in progress")
+          "live panel: hq with 3 calls in progress (%s)" % re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "|", live))[:700])
     check("2 of 3 degraded" in live, "live panel: 2 of 3 degraded, in words")
     # sites: share of bad calls as colour and text, worst first
     sites = dom[dom.index('id="sites"'):dom.index('id="site-view"')]

@@ -4,7 +4,9 @@ processes on a store written by the collector's own commands (org-keygen,
 graph-import of call records, correlate, buildings-import), then
 `serve` over HTTP on 127.0.0.1 and `report`. One case per invocation:
 
-  people_test.py COLLECTOR WORKDIR CASE     (CASE: api | report | search | dashboard)
+  people_test.py COLLECTOR WORKDIR CASE [FIXTURE]
+      (CASE: api | report | search | dashboard | live; FIXTURE: tests/noc/noc_fixture,
+       which writes the interval records of calls in progress for live and dashboard)
 
 Exit 0 pass, 1 fail, 77 skipped (with a message).
 """
@@ -28,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import noc_chrome  # noqa: E402  (beside this file)
 
 COLLECTOR, WORKDIR, CASE = sys.argv[1:4]
+FIXTURE = sys.argv[4] if len(sys.argv) > 4 else None
 os.makedirs(WORKDIR, exist_ok=True)
 TMP = tempfile.mkdtemp(prefix="people-%s-" % CASE, dir=WORKDIR)
 DB = os.path.join(TMP, "collector.db")
@@ -464,13 +467,161 @@ def chrome(exe, url, shot=None, size="1400,2200"):
     return dom
 
 
+# ---- calls in progress: by building, by person --------------------------------------------
+
+UNMAPPED_IP = "10.7.7.7"
+
+
+IV_S = 100  # a long interval: a stream stays live 2.5 intervals, 250 s, on a loaded machine
+
+
+def interval_sql(site, ssrc, client, direction, secs_ago, loss):
+    """One IV_S interval record as ingest stores it, received secs_ago
+    before now: both ends sealed and hashed, the client the sender of an
+    outbound stream, the receiver of an inbound one."""
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    t = lambda s: iso(now - datetime.timedelta(seconds=s))  # noqa: E731
+    far = "52.112.0.9"
+    src, dst = (client, far) if direction == "outbound" else (far, client)
+    q = lambda v: "'%s'" % v  # noqa: E731
+    rec = json.dumps({"type": "interval", "app": "teams", "packets": 500})
+    return ("INSERT INTO intervals(probe_id, site, received, start, \"end\", src_port, dst_port,"
+            " ssrc, direction, packets, lost, loss_pct, jitter_ms_max, src_ip_enc, src_ip_hmac,"
+            " dst_ip_enc, dst_ip_hmac, record) VALUES('probe-%s', %s, %s, %s, %s, 50000, 3478, %d,"
+            " %s, 500, %d, %s, 5.0, pii_seal('intervals.src_ip', %s), pii_hash('ip', %s),"
+            " pii_seal('intervals.dst_ip', %s), pii_hash('ip', %s), %s);\n" %
+            (site, q(site), q(t(secs_ago)), q(t(secs_ago + IV_S + 1)), q(t(secs_ago + 1)), ssrc,
+             q(direction), int(5 * loss), loss, q(src), q(src), q(dst), q(dst), q(rec)))
+
+
+def live_fixture():
+    """Calls in progress: Jane (HQ Tower, outbound loss: lan) and Zoe (HQ
+    Tower, clean) at hq, Bob (Lyon Office) at lyon, an address in no
+    building at hq; three intervals each, the newest received 4 s ago."""
+    if not FIXTURE:
+        fail("the live cases need tests/noc/noc_fixture as the 4th argument")
+    calls = [("hq", JANE_IP, 8.0), ("hq", ZOE_IP, 0.0), ("lyon", BOB_IP, 0.0),
+             ("hq", UNMAPPED_IP, 0.0)]
+    sql = ""
+    for n, (site, ip, loss) in enumerate(calls):
+        for k in range(3):
+            sql += interval_sql(site, 700 + 2 * n, ip, "outbound", 4 + IV_S * k, loss)
+            sql += interval_sql(site, 701 + 2 * n, ip, "inbound", 4 + IV_S * k, 0.0)
+    path = os.path.join(TMP, "live.sql")
+    with open(path, "w") as f:
+        f.write(sql)
+    r = run([FIXTURE, DB, ORGKEY, path])
+    check(r.returncode == 0, "fixture (intervals): " + r.stderr.strip()[-300:])
+
+
+def live(query=""):
+    st, b = get("/api/live" + query)
+    check(st == 200, "/api/live%s answers 200 (%s)" % (query, b.get("error") if st != 200 else "ok"))
+    return b
+
+
+def case_live():
+    setup()
+    live_fixture()
+    p = serve()
+    b = live()
+    check(b["calls_total"] == 4 and len(b["calls"]) == 4 and b["limit"] == 25 and not b["more"],
+          "4 calls in progress, one page of 25 by default (%s)" % {k: b[k] for k in ("calls_total", "limit", "more")})
+    by_b = {(x["site"], x["building"]): x for x in b["buildings"]}
+    check(set(by_b) == {("hq", "HQ Tower"), ("hq", None), ("lyon", "Lyon Office")},
+          "per building: HQ Tower, Lyon Office, and hq's unmapped client (%s)" % sorted(by_b, key=str))
+    tower = by_b[("hq", "HQ Tower")]
+    check(tower["active_calls"] == 2 and tower["degraded_calls"] == 1 and
+          tower["lan_degraded"] == 1 and tower["wan_degraded"] == 0 and tower["streams"] == 4,
+          "HQ Tower: 2 calls, 1 degraded on the LAN side, 4 streams (%s)" % tower)
+    check(by_b[("hq", None)]["active_calls"] == 1 and by_b[("lyon", "Lyon Office")]["active_calls"] == 1,
+          "1 unmapped call at hq, 1 in Lyon Office")
+    sites = {x["site"]: x["active_calls"] for x in b["sites"]}
+    check(sites == {"hq": 3, "lyon": 1}, "per site: hq 3, lyon 1 (%s)" % sites)
+    jane = [c for c in b["calls"] if c["verdict"] == "lan"]
+    check(len(jane) == 1 and jane[0]["building"] == "HQ Tower" and jane[0]["site"] == "hq",
+          "Jane's call: provisional lan, in HQ Tower")
+    text = json.dumps(b)
+    check(not any(x in text for x in (JANE_IP, BOB_IP, ZOE_IP, UNMAPPED_IP, "Jane", "Bob")),
+          "no address or name in the live answer")
+
+    b = live("?building=" + urllib.parse.quote("HQ Tower"))
+    check(b["calls_total"] == 2 and {c["building"] for c in b["calls"]} == {"HQ Tower"},
+          "building=HQ Tower: its 2 calls")
+    check([(x["site"], x["active_calls"], x["degraded_calls"]) for x in b["sites"]] == [("hq", 2, 1)],
+          "building=HQ Tower: the site rollup counts those only (%s)" % b["sites"])
+    check([x["building"] for x in b["buildings"]] == ["HQ Tower"], "building=HQ Tower: its rollup only")
+    b = live("?building=Lyon%20Office&site=hq")
+    check(b["calls_total"] == 0 and b["sites"] == [], "building and site both apply: none")
+    b = live("?building=Nowhere")
+    check(b["calls_total"] == 0 and b["buildings"] == [], "an unknown building: none")
+
+    for who in ("Jane.Doe@contoso.example", "jane doe", JANE["id"]):
+        b = live("?user=" + urllib.parse.quote(who))
+        check(b["calls_total"] == 1 and b["calls"][0]["client_id"] == jane[0]["client_id"] and
+              b["calls"][0]["verdict"] == "lan",
+              "user=%s: Jane's call in progress only (from her Graph records' address)" % who)
+    b = live("?user=" + urllib.parse.quote(BOB["userPrincipalName"]) + "&site=lyon")
+    check(b["calls_total"] == 1 and b["sites"][0]["site"] == "lyon", "user=Bob at lyon: his call")
+    b = live("?user=nobody%40contoso.example")
+    check(b["calls_total"] == 0 and b["sites"] == [], "an unknown person: no call")
+
+    b = live("?limit=1")
+    check(len(b["calls"]) == 1 and b["calls_total"] == 4 and b["more"] and b["limit"] == 1,
+          "limit=1: one call, more")
+    all4 = [c["live_id"] for c in live("?limit=10")["calls"]]
+    pages = [c["live_id"] for k in range(4) for c in live("?limit=1&offset=%d" % k)["calls"]]
+    check(pages == all4 and len(set(all4)) == 4, "pages of one call: the same 4 calls in order")
+    b = live("?limit=1&offset=3")
+    check(len(b["calls"]) == 1 and not b["more"], "the last page: more false")
+    check(live("?offset=10")["calls"] == [], "offset past the end: no call")
+    for q in ("?rating=poor", "?since=1h", "?limit=0", "?verdict=lan"):
+        st, b = get("/api/live" + q)
+        check(st == 400, "/api/live%s refused (400)" % q)
+
+    # a record arriving now is read by the next request (only the new records are)
+    sql = interval_sql("lyon", 900, "10.9.0.8", "inbound", 1, 9.0)
+    path = os.path.join(TMP, "live2.sql")
+    with open(path, "w") as f:
+        f.write(sql)
+    r = run([FIXTURE, DB, ORGKEY, path])
+    check(r.returncode == 0, "fixture (one more interval)")
+    b = live("?building=" + urllib.parse.quote("Lyon Office"))
+    check(b["calls_total"] == 2 and b["sites"][0]["wan_degraded"] == 1,
+          "a new call's first record, inbound loss: counted at once, WAN side (%s)" % b["sites"])
+    no_pii_in_logs()
+    stop(p)
+
+
 def case_dashboard():
     exe = chromium()
     if not exe:
         skip("chromium not installed (apt-get install chromium)")
     setup()
+    live_fixture()
     p = serve()
     base = "http://127.0.0.1:%d/" % PORT[0]
+    # the live panel: per site, per building, and filtered by building
+    dom = chrome(exe, base + "#token=%s" % TOKEN)
+    box = dom[dom.index('id="live-buildings-box"'):dom.index('id="sites-panel"')]
+    check(not re.search(r'id="live-buildings-box"[^>]*hidden', dom), "live: the building table shown")
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", box[box.index("<tbody"):], re.S)
+    cells = [re.sub(r"<[^>]+>", "|", r) for r in rows]
+    check(len(rows) == 3 and "HQ Tower" in cells[0] and "1 of 2 degraded" in cells[0],
+          "live by building: HQ Tower first, 1 of 2 calls degraded (%s)" % cells[:1])
+    check(any("Lyon Office" in c for c in cells) and any("not in the building file" in c for c in cells),
+          "live by building: Lyon Office, and the unmapped client in words")
+    sel = dom[dom.index('id="live-building"'):]
+    sel = sel[:sel.index("</select>")]
+    check("HQ Tower" in sel and "Lyon Office" in sel, "the building filter offers the live buildings")
+    dom = chrome(exe, base + "#token=%s&live_building=%s" % (TOKEN, urllib.parse.quote("HQ Tower")))
+    live_rows = dom[dom.index('id="live"'):dom.index('id="live-buildings-box"')]
+    check("calls in progress in HQ Tower" in dom, "live panel filtered: says by which building")
+    check(live_rows.count("<tr") == 2 and ">hq<" in live_rows and "1 of 2 degraded" in live_rows
+          and "lyon" not in live_rows,
+          "filtered by building: hq only, 1 of its 2 calls degraded (%s)" % re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "|", live_rows))[:600])
+    chrome(exe, base + "#token=%s&live_building=%s" % (TOKEN, urllib.parse.quote("HQ Tower")),
+           os.path.join(WORKDIR, "dashboard-live-building.png"), "1400,1400")
     dom = chrome(exe, base + "#token=%s&call=rec-jane-poor" % TOKEN)
     people = dom[dom.index('id="call-people"'):]
     check("Jane Doe" in people and "Bob Lyon" in people and "Visiting Guest" in people,
@@ -556,7 +707,8 @@ def case_dashboard_viewer():
 
 
 CASES = {"api": case_api, "search": case_search, "report": case_report,
-         "dashboard": case_dashboard, "dashboard_viewer": case_dashboard_viewer}
+         "dashboard": case_dashboard, "dashboard_viewer": case_dashboard_viewer,
+         "live": case_live}
 
 if __name__ == "__main__":
     if CASE not in CASES:

@@ -270,6 +270,12 @@ def case_roles():
         check(st == 403 and "investigator" in b["error"] and b["status"] == 403,
               "viewer searching by %s: 403 (%s)" % (list(query)[-1], b.get("error")))
         no_address(json.dumps(b), "the 403")
+    # the live panel's person filter too (the building filter is not a person's)
+    st, b, _ = get_json("/api/live?" + urllib.parse.urlencode({"user": "alice@contoso.example"}),
+                        VIEW)
+    check(st == 403 and "investigator" in b["error"], "viewer: /api/live?user= 403")
+    st, b, _ = get_json("/api/live?building=HQ", VIEW)
+    check(st == 200, "viewer: /api/live?building= answered (%d)" % st)
     st, b, _ = get_json("/api/calls?" + urllib.parse.urlencode({"client": ALICE}), INV)
     check(st == 200 and sorted(x["call_id"] for x in b["calls"]) == ["call-a", "call-b"],
           "the investigator may search by address")

@@ -12,7 +12,7 @@ const LABEL = { lan: 'LAN/Wi-Fi', wan: 'WAN', endpoint: 'endpoint', cloud: 'clou
 const TOKEN_KEY = 'callscope-token';
 const SVGNS = 'http://www.w3.org/2000/svg';
 const state = { token: null, site: null, call: null, calls: [], sort: { key: 'start', dir: -1 },
-  timer: null, wall: false, role: 'investigator' };
+  timer: null, wall: false, role: 'investigator', liveBuilding: null };
 
 function $(id) { return document.getElementById(id); }
 
@@ -102,7 +102,9 @@ function setHash(p) {
   history.replaceState(null, '', parts.length ? '#' + parts.join('&') : window.location.pathname);
 }
 
-function saveHash() { setHash({ site: state.site, call: state.call, wall: state.wall ? '1' : '' }); }
+function saveHash() {
+  setHash({ site: state.site, call: state.call, wall: state.wall ? '1' : '', live_building: state.liveBuilding });
+}
 
 class HttpError extends Error {
   constructor(status, msg) { super(msg); this.status = status; }
@@ -192,18 +194,47 @@ function worstSegment(vc) {
   return s;
 }
 
+function degradedCell(s) {
+  const sv = severity(s.active_calls ? s.degraded_calls / s.active_calls : NaN);
+  return el('span', s.degraded_calls + ' of ' + s.active_calls + ' degraded · ' + (s.degraded_calls ? sv.word : 'all clear'),
+    'pill ' + (s.degraded_calls ? sv.cls : 'sev-ok'));
+}
+
+function sideCell(n) { return el('span', String(n), n ? 'count-bad' : 'muted'); }
+
+const worstLive = (a, b) => b.degraded_calls - a.degraded_calls || b.active_calls - a.active_calls;
+
+/* The building filter's choices: every building seen live since the page
+ * loaded (an answer filtered by building lists that one only), and the one
+ * chosen, even while it has no call. */
+function liveBuildingChoices(buildings) {
+  const sel = $('live-building');
+  const have = new Set(Array.from(sel.options).map(o => o.value));
+  for (const b of buildings) if (b.building && !have.has(b.building)) {
+    const o = el('option', b.building); o.value = b.building; sel.appendChild(o); have.add(b.building);
+  }
+  if (state.liveBuilding && !have.has(state.liveBuilding)) {
+    const o = el('option', state.liveBuilding); o.value = state.liveBuilding; sel.appendChild(o);
+  }
+  sel.value = state.liveBuilding || '';
+}
+
 async function loadLive() {
-  const d = await api('/api/live');
-  d.sites.sort((a, b) => b.degraded_calls - a.degraded_calls || b.active_calls - a.active_calls || a.site.localeCompare(b.site));
+  const d = await api('/api/live', { building: state.liveBuilding || '' });
+  d.sites.sort((a, b) => worstLive(a, b) || a.site.localeCompare(b.site));
   $('live-time').textContent = 'updated ' + fmtLocal(d.time);
-  fill($('live').tBodies[0], d.sites, s => {
-    const sv = severity(s.active_calls ? s.degraded_calls / s.active_calls : NaN);
-    const deg = el('span', s.degraded_calls + ' of ' + s.active_calls + ' degraded · ' + (s.degraded_calls ? sv.word : 'all clear'),
-      'pill ' + (s.degraded_calls ? sv.cls : 'sev-ok'));
-    const side = n => el('span', String(n), n ? 'count-bad' : 'muted');
-    return [s.site || '(no site)', s.active_calls, deg, side(s.lan_degraded), side(s.wan_degraded)];
-  }, s => { state.site = s.site; saveHash(); refresh(); });
-  if (!d.sites.length) $('live').tBodies[0].rows[0].cells[0].textContent = 'no calls in progress';
+  $('live-scope').textContent = state.liveBuilding ? 'calls in progress in ' + state.liveBuilding : '';
+  fill($('live').tBodies[0], d.sites, s => [s.site || '(no site)', s.active_calls, degradedCell(s),
+    sideCell(s.lan_degraded), sideCell(s.wan_degraded)], s => { state.site = s.site; saveHash(); refresh(); });
+  if (!d.sites.length) $('live').tBodies[0].rows[0].cells[0].textContent =
+    state.liveBuilding ? 'no calls in progress in ' + state.liveBuilding : 'no calls in progress';
+  const bs = (d.buildings || []).slice().sort((a, b) => worstLive(a, b) ||
+    (a.building === null) - (b.building === null) || String(a.building).localeCompare(String(b.building)));
+  liveBuildingChoices(bs);
+  $('live-buildings-box').hidden = !bs.some(b => b.building);
+  fill($('live-buildings').tBodies[0], bs, b => [b.building === null ? el('span', 'not in the building file', 'muted') : b.building,
+    b.site || '(no site)', b.active_calls, degradedCell(b), sideCell(b.lan_degraded), sideCell(b.wan_degraded)],
+  b => { if (b.building) { state.liveBuilding = b.building; saveHash(); loadLive().catch(e => setStatus('error', e.message)); } });
 }
 
 async function loadSites() {
@@ -739,6 +770,7 @@ function start() {
   state.token = sessionStorage.getItem(TOKEN_KEY) || localStorage.getItem(TOKEN_KEY);
   state.site = hp.site || null;
   state.call = hp.call || null;
+  state.liveBuilding = hp.live_building || null;
   setWall(hp.wall === '1'); /* also takes the token out of the address bar */
   $('login-form').addEventListener('submit', ev => {
     ev.preventDefault();
@@ -758,6 +790,11 @@ function start() {
   $('auto').addEventListener('change', schedule);
   $('wall').addEventListener('click', () => { setWall(!state.wall); refresh(); schedule(); });
   $('apply').addEventListener('click', () => loadCalls().then(() => setStatus('ready'), e => setStatus('error', e.message)));
+  $('live-building').addEventListener('change', () => {
+    state.liveBuilding = $('live-building').value || null;
+    saveHash();
+    loadLive().then(() => setStatus('ready', 'ready · ' + fmtLocal(new Date().toISOString())), e => setStatus('error', e.message));
+  });
   $('site-filter').addEventListener('change', () => { state.site = $('site-filter').value || null; saveHash(); refresh(); });
   for (const th of $('calls').tHead.rows[0].cells) {
     th.tabIndex = 0;
