@@ -217,8 +217,10 @@ def pipeline(store, label):
     wait_for(store, label, p, log, *SC["expect"])
     time.sleep(2)  # one more correlation step or two: nothing may change
     p.send_signal(signal.SIGTERM)
-    p.wait(timeout=30)
+    rc = p.wait(timeout=30)
     logf.close()
+    check(rc == 0, "%s: the collector stops cleanly on SIGTERM (exit %d)%s" %
+          (label, rc, "" if rc == 0 else ": " + read(log)[-2000:]))
     if fake:
         fake.stop()
     bad = [l for l in read(log).splitlines() if "correlation" in l and "rror" in l]
