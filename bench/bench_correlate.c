@@ -1,6 +1,6 @@
 /* bench_correlate - the correlation's time per call, printed.
  *
- *   bench_correlate [CALLS]        (build: cmake --build B --target bench_correlate)
+ *   bench_correlate [CALLS] [URI]  (build: cmake --build B --target bench_correlate)
  *
  * A store in /tmp filled by the real writers (tests/unit/store_fixture.h):
  * CALLS normal calls (default 2000: one client behind the probe, two probe
@@ -9,6 +9,12 @@
  * 1,000-participant meeting with 40 participants behind the probe. Prints
  * the best of 5 runs of each, in microseconds per call. Storing is not
  * timed, only correlate_step().
+ *
+ * With a postgresql:// URI (an empty database, e.g. the one
+ * `python3 tests/pg/pgserver.py` prints) the normal calls are stored in
+ * PostgreSQL by the same writers (store_open, graph_store on db_open) and
+ * correlated there, through a connection of correlation's own as in 'run';
+ * the meeting is not run (it wants a fresh store).
  */
 #define FX_GRAPH
 #include <stdarg.h>
@@ -77,10 +83,29 @@ static bool fill_meeting(fx_t *f, int parts, int probed)
     return ok;
 }
 
+/* The fixture's stores moved to PostgreSQL: ingest's and Graph's, the
+ * same writers (the SQLite file stays empty). */
+static bool fx_to_pg(fx_t *f, const char *uri)
+{
+    char err[256];
+    graph_store_free(&f->gs);
+    db_close(&f->gdb);
+    store_free(&f->st);
+    bool ok = (f->st = store_open(uri, false, f->pii, err, sizeof err)) &&
+              (f->gdb = db_open(uri, 0, "bench_correlate", err, sizeof err)) &&
+              graph_store_migrate(f->gdb, err, sizeof err) &&
+              (f->gs = graph_store_new(f->gdb, f->pii, err, sizeof err));
+    if (!ok) {
+        fprintf(stderr, "bench: %s\n", err);
+        fx_close(f);
+    }
+    return ok;
+}
+
 /* Best of runs: each run a fresh correlation over the same store (the
  * verdict rows are replaced in place). Wall time, and the process's CPU
  * time (on a shared machine the steadier of the two). */
-static double best_step(fx_t *f, int runs, int *written, double *cpu)
+static double best_step(fx_t *f, const char *uri, int runs, int *written, double *cpu)
 {
     double best = 1e9;
     *cpu = 1e9;
@@ -88,8 +113,11 @@ static double best_step(fx_t *f, int runs, int *written, double *cpu)
         char err[256];
         correlate_cfg_t cfg;
         correlate_cfg_defaults(&cfg);
-        correlate_t *c = correlate_new(&cfg, store_db(f->st), f->pii, err, sizeof err);
+        db_t *db = uri ? db_open(uri, 0, "bench_correlate", err, sizeof err)
+                       : db_from_sqlite(store_db(f->st));
+        correlate_t *c = db ? correlate_new(&cfg, db, f->pii, err, sizeof err) : NULL;
         if (!c) {
+            db_close(&db);
             fprintf(stderr, "bench: %s\n", err);
             return -1;
         }
@@ -97,6 +125,7 @@ static double best_step(fx_t *f, int runs, int *written, double *cpu)
         *written = correlate_step(c, fx_now_us(), 3600, err, sizeof err);
         double t = clock_s(CLOCK_MONOTONIC) - t0, ct = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
         correlate_free(&c);
+        db_close(&db);
         if (*written < 0) {
             fprintf(stderr, "bench: %s\n", err);
             return -1;
@@ -110,23 +139,26 @@ static double best_step(fx_t *f, int runs, int *written, double *cpu)
 int main(int argc, char **argv)
 {
     int calls = argc > 1 ? atoi(argv[1]) : 2000, n;
+    const char *uri = argc > 2 ? argv[2] : NULL;
     double cpu;
     fx_t f;
     log_set_level(LOG_LVL_ERROR);
-    if (calls < 1 || !fx_open(&f))
+    if (calls < 1 || !fx_open(&f) || (uri && !fx_to_pg(&f, uri)))
         return 1;
     bool ok = fill_normal(&f, calls);
-    double t = ok ? best_step(&f, 5, &n, &cpu) : -1;
+    double t = ok ? best_step(&f, uri, 5, &n, &cpu) : -1;
     fx_close(&f);
     if (t < 0)
         return 1;
-    printf("normal calls: %d joined calls in %.3f s = %.1f us per call; CPU %.1f us per call "
+    printf("normal calls%s: %d joined calls in %.3f s = %.1f us per call; CPU %.1f us per call "
            "(best of 5)\n",
-           n, t, t * 1e6 / n, cpu * 1e6 / n);
+           uri ? " (PostgreSQL)" : "", n, t, t * 1e6 / n, cpu * 1e6 / n);
+    if (uri)
+        return 0;
     if (!fx_open(&f))
         return 1;
     ok = fill_meeting(&f, 1000, 40);
-    t = ok ? best_step(&f, 5, &n, &cpu) : -1;
+    t = ok ? best_step(&f, NULL, 5, &n, &cpu) : -1;
     fx_close(&f);
     if (t < 0)
         return 1;

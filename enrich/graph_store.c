@@ -233,10 +233,10 @@ static const db_step_t participant_migrations[] = {{1, {NULL, NULL}, participant
 bool graph_store_migrate(db_t *db, char *err, size_t errlen)
 {
     return db_migrate(db, "graph store", "graph", migrations,
-                         sizeof migrations / sizeof migrations[0], err, errlen) &&
+                      sizeof migrations / sizeof migrations[0], err, errlen) &&
            db_migrate(db, "graph store", "graph_participant", participant_migrations,
-                         sizeof participant_migrations / sizeof participant_migrations[0], err,
-                         errlen);
+                      sizeof participant_migrations / sizeof participant_migrations[0], err,
+                      errlen);
 }
 
 /* SQLite's per-connection settings beside db_open's WAL and busy timeout. */

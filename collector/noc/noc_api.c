@@ -192,7 +192,7 @@ static const building_map_t *map_get(const noc_api_req_t *r, map_hold_t *h, char
         h->ref = noc_buildings_acquire(r->buildings, r->db, err, errlen);
         return h->ref ? noc_buildings_map(h->ref) : NULL;
     }
-    h->own = building_store_load(r->db, err, errlen);
+    h->own = noc_buildings_load(r->db, err, errlen);
     return h->own;
 }
 

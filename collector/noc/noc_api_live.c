@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "building_store.h"
+#include "noc_buildings.h"
 #include "noc_api.h"
 #include "noc_db.h"
 #include "noc_people.h"
@@ -431,7 +432,7 @@ static void refresh_buildings(sqlite3 *db)
         return;
     char err[256];
     building_map_free(&cache.bm);
-    cache.bm = gen ? building_store_load(db, err, sizeof err) : NULL;
+    cache.bm = gen ? noc_buildings_load(db, err, sizeof err) : NULL;
     cache.bm_gen = cache.bm ? gen : -1;
 }
 

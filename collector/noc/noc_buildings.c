@@ -8,6 +8,17 @@
 #include <jansson.h>
 
 #include "building_store.h"
+#include "db.h"
+
+building_map_t *noc_buildings_load(sqlite3 *h, char *err, size_t errlen)
+{
+    db_t *db = db_from_sqlite(h);
+    building_map_t *m = db ? building_store_load(db, err, errlen) : NULL;
+    if (!db)
+        snprintf(err, errlen, "buildings: out of memory");
+    db_close(&db);
+    return m;
+}
 
 struct noc_buildings_ref {
     building_map_t *map;
@@ -102,7 +113,7 @@ noc_buildings_ref_t *noc_buildings_acquire(noc_buildings_t *b, sqlite3 *db, char
         goto done;
     /* loaded outside the lock: the other holders go on meanwhile; two
      * threads may both load a new map, the second one's is kept */
-    building_map_t *m = building_store_load(db, err, errlen);
+    building_map_t *m = noc_buildings_load(db, err, errlen);
     if (!m)
         goto done;
     r = calloc(1, sizeof *r);

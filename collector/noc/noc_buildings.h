@@ -39,6 +39,10 @@ typedef struct noc_buildings noc_buildings_t;
 /* A held map: valid until noc_buildings_release(). */
 typedef struct noc_buildings_ref noc_buildings_ref_t;
 
+/* The building map stored in db (building_store_load through a db_t
+ * wrapping the NOC's sqlite3 handle: the NOC is not on common/db.h yet). */
+building_map_t *noc_buildings_load(sqlite3 *db, char *err, size_t errlen);
+
 noc_buildings_t *noc_buildings_new(void);
 /* After every ref was released. */
 void noc_buildings_free(noc_buildings_t **b);

@@ -19,7 +19,7 @@ static bool import_text(const char *text)
     building_map_stats_t st;
     building_map_t *m =
         building_map_parse("t.csv", text, strlen(text), stderr, &st, err, sizeof err);
-    bool ok = m && building_store_save(store_db(F.st), m, "t.csv", &st, err, sizeof err);
+    bool ok = m && building_store_save(F.gdb, m, "t.csv", &st, err, sizeof err);
     if (!ok)
         fprintf(stderr, "import: %s\n", err);
     building_map_free(&m);
@@ -104,7 +104,7 @@ static void test_calls(void)
 {
     char err[256];
     CHECK(import_text(MAP_A));
-    building_map_t *m = building_store_load(store_db(F.st), err, sizeof err);
+    building_map_t *m = building_store_load(F.gdb, err, sizeof err);
     noc_buildings_counts_t *c = calloc(1, sizeof *c);
     CHECK(m && c);
     if (!m || !c) {
