@@ -50,9 +50,10 @@ struct export
     uint64_t queued, queue_dropped; /* capture thread only */
     /* exporter thread only: */
     void *pipe_th, *dealer, *mon;
-    unsigned coll;      /* the collector in use */
-    unsigned sock_gen;  /* sockets opened so far (names the monitor's inproc address) */
-    int64_t down_since; /* since when the collector in use is not connected */
+    unsigned coll;            /* the collector in use */
+    unsigned sock_gen;        /* sockets opened so far (names the monitor's inproc address) */
+    int64_t down_since;       /* since when the collector in use is not connected */
+    unsigned timeouts_in_row; /* ack timeouts without an ack between them */
     export_spool_t *spool;
     int64_t epoch, seq;
     batch_t cur[2]; /* interval, final */
@@ -341,6 +342,7 @@ static void on_ack(export_t *e, const wire_msg_t *m)
     }
     export_spool_remove(e->spool, m->epoch, m->seq);
     e->ack_timeout = e->cfg.ack_timeout_ms;
+    e->timeouts_in_row = 0;
 }
 
 static void read_dealer(export_t *e)
@@ -421,7 +423,10 @@ static void check_ack_timeout(export_t *e, int64_t now)
     if (oldest == INT64_MAX || now - oldest < e->ack_timeout)
         return;
     e->st.ack_timeouts++;
-    if (e->ncoll > 1) {
+    /* the first timeout resends to the same collector (it may only be slow);
+     * the second in a row moves to the next */
+    if (e->ncoll > 1 && ++e->timeouts_in_row >= 2) {
+        e->timeouts_in_row = 0;
         char why[96];
         snprintf(why, sizeof why, "gave no acknowledgement for %" PRId64 " ms", now - oldest);
         failover(e, now, why); /* resends the batches in flight to the next */

@@ -149,7 +149,7 @@ static const opttab_opt_t opts[] = {
      0},
     {{"failover-ms", 0, OPTTAB_UINT, CFG(exp.failover_ms), 100, 3600000, "MS",
       "With several --collector: move to the next when the one in use has not been connected "
-      "for MS (or let --ack-timeout-ms pass without an acknowledgement)."},
+      "for MS, or has let two ack timeouts in a row pass (--ack-timeout-ms)."},
      "3000",
      0,
      0},
