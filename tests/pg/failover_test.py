@@ -4,7 +4,7 @@ the duties (docs/failover.md). Real processes, real ZeroMQ (CURVE), a real
 PostgreSQL 15 (pgserver.py; exit 77 = skipped with the reason when its
 binaries are missing).
 
-  failover_test.py BUILD_DIR
+  failover_test.py BUILD_DIR [failover|sqlite_duties]
 
 Two collectors A and B on one store, two probes each given both (A first)
 sending paced synthetic records (--from-jsonl); once A holds the duties and
@@ -20,6 +20,9 @@ rows are arriving, A is killed with SIGKILL. Asserted:
 The duties on PostgreSQL so far are retention only (correlation, Graph and
 the NOC's alerts are refused on PostgreSQL until they are ported); the test
 takes whatever duties the collectors log.
+
+sqlite_duties (no PostgreSQL): one collector on SQLite holds every duty it
+is configured for, and its /metrics says so with callscope_collector_duty.
 """
 import json
 import os
@@ -32,6 +35,7 @@ import threading
 import time
 
 BUILD = sys.argv[1]
+CASE = sys.argv[2] if len(sys.argv) > 2 else "failover"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pgserver  # noqa: E402
 
@@ -103,13 +107,13 @@ def setup():
         os.link(os.path.join(KEYS, p + ".pub"), os.path.join(AUTH, p + ".pub"))
 
 
-def start_collector(name):
+def start_collector(name, db=None, extra=("--correlate-interval", "0")):
     logf = open(os.path.join(TMP, name + ".log"), "a")
     p = subprocess.Popen([COLLECTOR, "run", "--bind", EP[name], "--key",
                           os.path.join(KEYS, "collector.key"), "--authorized-keys", AUTH,
-                          "--db", SRV.uri, "--org-key", ORGKEY, "--stats", "0",
-                          "--correlate-interval", "0", "--retention-check", "10",
-                          "--collector-name", name], stdout=logf, stderr=logf)
+                          "--db", db or SRV.uri, "--org-key", ORGKEY, "--stats", "0",
+                          "--retention-check", "10", "--collector-name", name] + list(extra),
+                         stdout=logf, stderr=logf)
     PROCS.append(p)
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -193,6 +197,38 @@ def duties_taken(log):
     return out
 
 
+def sqlite_duties():
+    """SQLite: every configured duty held, no duty connection; /metrics shows them."""
+    import urllib.request
+    setup()
+    token = os.path.join(TMP, "noc.token")
+    fd = os.open(token, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, b"failover-test-token-0123456789abcdef\n")
+    os.close(fd)
+    port = free_port()
+    c = start_collector("A", db=os.path.join(TMP, "store.db"),
+                        extra=("--correlate-interval", "5", "--http-bind", "127.0.0.1:%d" % port,
+                               "--http-token-file", token, "--no-syslog"))
+    body, deadline = "", time.time() + 20
+    while time.time() < deadline and "callscope_collector_duty" not in body:
+        time.sleep(0.5)  # the counters snapshot is taken once a second
+        req = urllib.request.Request("http://127.0.0.1:%d/metrics" % port, headers={
+            "Authorization": "Bearer failover-test-token-0123456789abcdef"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body = r.read().decode()
+    got = sorted(l for l in body.splitlines() if l.startswith("callscope_collector_duty"))
+    check(got == ['callscope_collector_duty{duty="alerts"} 1',
+                  'callscope_collector_duty{duty="correlation"} 1',
+                  'callscope_collector_duty{duty="retention"} 1'],
+          "/metrics: correlation, retention and alerts held, no graph without a tenant: %s" % got)
+    check("# TYPE callscope_collector_duty gauge" in body, "callscope_collector_duty is a gauge")
+    c.send_signal(signal.SIGTERM)
+    c.wait(timeout=30)
+    log = read("A.log")
+    check(" taken by " not in log and "duty " not in log,
+          "no duty log lines on SQLite (always held, nothing to take)")
+
+
 def main():
     global SRV
     SRV = pgserver.start_or_skip()
@@ -273,11 +309,11 @@ def main():
 
 
 try:
-    main()
+    {"failover": main, "sqlite_duties": sqlite_duties}[CASE]()
 finally:
     for p in PROCS:
         if p.poll() is None:
             p.kill()
     if SRV:
         SRV.stop()
-print("PASS failover (work dir %s)" % TMP)
+print("PASS %s (work dir %s)" % (CASE, TMP))
