@@ -4,7 +4,7 @@ the duties (docs/failover.md). Real processes, real ZeroMQ (CURVE), a real
 PostgreSQL 15 (pgserver.py; exit 77 = skipped with the reason when its
 binaries are missing).
 
-  failover_test.py BUILD_DIR [failover|sqlite_duties]
+  failover_test.py BUILD_DIR [failover|sqlite_duties|probe_options]
 
 Two collectors A and B on one store, two probes each given both (A first)
 sending paced synthetic records (--from-jsonl); once A holds the duties and
@@ -23,6 +23,8 @@ takes whatever duties the collectors log.
 
 sqlite_duties (no PostgreSQL): one collector on SQLite holds every duty it
 is configured for, and its /metrics says so with callscope_collector_duty.
+probe_options (no server): several collector lines in probe.conf, one
+shared key or one per collector; a mismatch and a ninth collector refused.
 """
 import json
 import os
@@ -229,6 +231,41 @@ def sqlite_duties():
           "no duty log lines on SQLite (always held, nothing to take)")
 
 
+def probe_options():
+    setup()
+    for n in ("c2", "c3"):
+        run([COLLECTOR, "keygen", n, "--dir", KEYS])
+    pub = lambda n: os.path.join(KEYS, n + ".pub")  # noqa: E731
+    conf = os.path.join(TMP, "probe.conf")
+    with open(conf, "w") as f:
+        f.write("collector = %s\ncollector = %s\ncollector-key = %s\nkey = %s\n" %
+                (EP["A"], EP["B"], pub("collector"), os.path.join(KEYS, "p1.key")))
+
+    def probe(*extra):
+        return subprocess.run([PROBE, "--config", conf, "-i", "lo", "--check-config"] +
+                              list(extra), capture_output=True, text=True, timeout=30)
+    r = probe()
+    check(r.returncode == 0 and "configuration OK" in r.stdout,
+          "two collector lines and one shared key pass --check-config")
+    r = probe("--collector-key", pub("c2"))
+    check(r.returncode == 0, "one key per collector passes: " + r.stderr.strip())
+    r = probe("--collector-key", pub("c2"), "--collector-key", pub("c3"))
+    check(r.returncode == 2 and "3 collector-key for 2 collector" in r.stderr,
+          "three keys for two collectors refused: " + r.stderr.strip())
+    r = probe("--collector-key", os.path.join(KEYS, "missing.pub"))
+    check(r.returncode == 2 and "missing.pub" in r.stderr,
+          "every key is checked, not only the first: " + r.stderr.strip())
+    many = []
+    for i in range(7):
+        many += ["--collector", "tcp://127.0.0.1:%d" % (7000 + i)]
+    r = probe(*many)
+    check(r.returncode == 2 and "at most 8 --collector" in r.stderr,
+          "a ninth collector refused: " + r.stderr.strip())
+    r = subprocess.run([PROBE, "--help"], capture_output=True, text=True, timeout=30)
+    check("--failover-ms" in r.stdout and "Repeat for several collectors" in r.stdout,
+          "--help tells of several collectors and --failover-ms")
+
+
 def main():
     global SRV
     SRV = pgserver.start_or_skip()
@@ -309,7 +346,7 @@ def main():
 
 
 try:
-    {"failover": main, "sqlite_duties": sqlite_duties}[CASE]()
+    {"failover": main, "sqlite_duties": sqlite_duties, "probe_options": probe_options}[CASE]()
 finally:
     for p in PROCS:
         if p.poll() is None:
