@@ -88,8 +88,10 @@ static double best_step(fx_t *f, int runs, int *written, double *cpu)
         char err[256];
         correlate_cfg_t cfg;
         correlate_cfg_defaults(&cfg);
-        correlate_t *c = correlate_new(&cfg, store_db(f->st), f->pii, err, sizeof err);
+        db_t *db = db_from_sqlite(store_db(f->st));
+        correlate_t *c = db ? correlate_new(&cfg, db, f->pii, err, sizeof err) : NULL;
         if (!c) {
+            db_close(&db);
             fprintf(stderr, "bench: %s\n", err);
             return -1;
         }
@@ -97,6 +99,7 @@ static double best_step(fx_t *f, int runs, int *written, double *cpu)
         *written = correlate_step(c, fx_now_us(), 3600, err, sizeof err);
         double t = clock_s(CLOCK_MONOTONIC) - t0, ct = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
         correlate_free(&c);
+        db_close(&db);
         if (*written < 0) {
             fprintf(stderr, "bench: %s\n", err);
             return -1;

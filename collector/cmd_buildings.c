@@ -1,18 +1,19 @@
-/* callscope-collector buildings-import FILE --db PATH: the tenant's CQD
+/* callscope-collector buildings-import FILE --db PATH|URI: the tenant's CQD
  * building data file into the store; buildings-unmapped: the client
- * subnets no building holds (docs/buildings.md). */
+ * subnets no building holds (docs/buildings.md). Both on a SQLite file or
+ * a postgresql:// URI (common/db.h). */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "building_map.h"
 #include "building_store.h"
 #include "building_unmapped.h"
 #include "cliutil.h"
 #include "commands.h"
+#include "db.h"
 #include "log.h"
 #include "opttab.h"
 #include "textwrap.h"
@@ -29,8 +30,8 @@ typedef struct {
 #define BO(f) offsetof(bimport_cfg_t, f)
 
 static const opttab_def_t opts[] = {
-    {"db", 'd', OPTTAB_STR, BO(db_path), 0, 0, "PATH",
-     "The collector's SQLite store (required unless --check)."},
+    {"db", 'd', OPTTAB_STR, BO(db_path), 0, 0, "PATH|URI",
+     "The collector's store: a SQLite file or a postgresql:// URI (required unless --check)."},
     {"check", 'c', OPTTAB_FLAG, BO(check), 0, 0, NULL,
      "Read and check FILE, print what would be loaded, change nothing."},
     {"quiet", 'q', OPTTAB_FLAG, BO(quiet), 0, 0, NULL,
@@ -42,7 +43,7 @@ static opttab_result_t help(opttab_t *t, const opttab_def_t *d, const char *val)
 {
     (void)d;
     (void)val;
-    printf("SYNOPSIS\n    " PROG " FILE --db PATH [--check] [--quiet]\n\nDESCRIPTION\n");
+    printf("SYNOPSIS\n    " PROG " FILE --db PATH|URI [--check] [--quiet]\n\nDESCRIPTION\n");
     textwrap(stdout,
              "Loads the building data file a Teams administrator uploads to Microsoft's Call "
              "Quality Dashboard, as is: no header row, comma- or tab-separated, columns "
@@ -70,19 +71,15 @@ static opttab_result_t help(opttab_t *t, const opttab_def_t *d, const char *val)
 static int save(const char *db_path, const char *file, building_map_stats_t *st, bool quiet)
 {
     char err[512];
-    sqlite3 *db = NULL;
     int rc = 1;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        LOG_ERROR("%s: %s", db_path, db ? sqlite3_errmsg(db) : "cannot open");
-    } else {
-        sqlite3_busy_timeout(db, 5000);
-        if (building_store_import(db, file, quiet ? NULL : stderr, st, err, sizeof err))
-            rc = 0;
-        else
-            LOG_ERROR("%s; the map in force is unchanged", err);
-    }
-    sqlite3_close(db);
+    db_t *db = db_open(db_path, DB_CREATE, "callscope-collector buildings-import", err, sizeof err);
+    if (!db)
+        LOG_ERROR("%s", err);
+    else if (building_store_import(db, file, quiet ? NULL : stderr, st, err, sizeof err))
+        rc = 0;
+    else
+        LOG_ERROR("%s; the map in force is unchanged", err);
+    db_close(&db);
     return rc;
 }
 
@@ -145,7 +142,8 @@ typedef struct {
 #define UO(f) offsetof(unmapped_cfg_t, f)
 
 static const opttab_def_t uopts[] = {
-    {"db", 'd', OPTTAB_STR, UO(db_path), 0, 0, "PATH", "The collector's SQLite store (required)."},
+    {"db", 'd', OPTTAB_STR, UO(db_path), 0, 0, "PATH|URI",
+     "The collector's store: a SQLite file or a postgresql:// URI (required)."},
     {"org-key", 'o', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
      "The organisation's master key (required; repeatable after rotation). Opens each "
      "client's sealed address in memory to find its subnet; only subnets are printed."},
@@ -170,7 +168,7 @@ static opttab_result_t uspecial(opttab_t *t, const opttab_def_t *d, const char *
                                                                         : OPTTAB_EXIT_USAGE;
     if (d->short_name == 's')
         return cliutil_since(PROG_U, val, &o->since_s) ? OPTTAB_RUN : OPTTAB_EXIT_USAGE;
-    printf("SYNOPSIS\n    " PROG_U " --db PATH --org-key FILE [--since 7d] [--min-streams N]\n"
+    printf("SYNOPSIS\n    " PROG_U " --db PATH|URI --org-key FILE [--since 7d] [--min-streams N]\n"
            "        [--format table|json]\n\nDESCRIPTION\n");
     textwrap(stdout,
              "Lists the client subnets (IPv4 /24, IPv6 /64 by default) with probe streams in "
@@ -227,7 +225,7 @@ static int unmapped(const unmapped_cfg_t *o)
 {
     char err[512], since[40];
     int rc = 1;
-    sqlite3 *db = NULL;
+    db_t *db = NULL;
     building_map_t *m = NULL;
     building_unmapped_list_t l = {0};
     pii_t *pii = pii_new(o->org_keys, o->norg_keys, NULL, err, sizeof err);
@@ -235,11 +233,10 @@ static int unmapped(const unmapped_cfg_t *o)
         LOG_ERROR("%s", err);
         return 1;
     }
-    if (sqlite3_open_v2(o->db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        LOG_ERROR("%s: %s", o->db_path, db ? sqlite3_errmsg(db) : "cannot open");
+    if (!(db = db_open(o->db_path, DB_READONLY, PROG_U, err, sizeof err))) {
+        LOG_ERROR("%s", err);
         goto done;
     }
-    sqlite3_busy_timeout(db, 5000);
     m = building_store_load(db, err, sizeof err);
     timefmt_iso(timefmt_now() - o->since_s * USEC_PER_SEC, since, sizeof since);
     if (!m || !building_unmapped_find(db, pii, m, since, o->prefix4, o->prefix6, o->min_streams, &l,
@@ -252,7 +249,7 @@ static int unmapped(const unmapped_cfg_t *o)
 done:
     building_unmapped_clear(&l);
     building_map_free(&m);
-    sqlite3_close(db);
+    db_close(&db);
     pii_free(&pii);
     return rc;
 }

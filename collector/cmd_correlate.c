@@ -1,5 +1,6 @@
 /* callscope-collector correlate: one evaluation of the verdicts over what
- * the store received within --since. */
+ * the store received within --since, on a SQLite file or a postgresql://
+ * URI. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "cliutil.h"
 #include "commands.h"
 #include "correlate.h"
+#include "db.h"
 #include "pii.h"
 #include "log.h"
 #include "opttab.h"
@@ -33,7 +35,8 @@ typedef struct {
 #define STR(x) STR_(x)
 
 static const opttab_opt_t opts[] = {
-    {{"db", 'd', OPTTAB_STR, CO(db_path), 0, 0, "PATH", "The collector's SQLite store (required)."},
+    {{"db", 'd', OPTTAB_STR, CO(db_path), 0, 0, "PATH|URI",
+      "The collector's store: a SQLite file or a postgresql:// URI (required)."},
      NULL,
      0,
      0},
@@ -72,7 +75,7 @@ static const opttab_opt_t opts[] = {
 
 static void help(const opttab_t *t)
 {
-    printf("SYNOPSIS\n    " PROG " --db PATH --org-key FILE [--since DURATION] [options]\n\n"
+    printf("SYNOPSIS\n    " PROG " --db PATH|URI --org-key FILE [--since DURATION] [options]\n\n"
            "DESCRIPTION\n");
     textwrap(stdout,
              "Joins the probes' media streams with Microsoft Graph's call records in the "
@@ -121,8 +124,15 @@ static int evaluate(const corr_opts_t *o)
     char err[512];
     int rc = 1;
     pii_t *pii = pii_new(o->org_keys, o->norg_keys, NULL, err, sizeof err);
+    /* the store's own schema first (ingest's tables), then a connection of
+     * correlation's own on PostgreSQL (the store's belongs to ingest) */
     store_t *st = pii ? store_open(o->db_path, false, pii, err, sizeof err) : NULL;
-    correlate_t *c = st ? correlate_new(&o->cc, store_db(st), pii, err, sizeof err) : NULL;
+    db_t *db = !st            ? NULL
+               : store_db(st) ? db_from_sqlite(store_db(st))
+                              : db_open(o->db_path, 0, PROG, err, sizeof err);
+    if (st && !db && store_db(st))
+        snprintf(err, sizeof err, "out of memory");
+    correlate_t *c = db ? correlate_new(&o->cc, db, pii, err, sizeof err) : NULL;
     int n = c ? correlate_step(c, timefmt_now(), o->since_s, err, sizeof err) : -1;
     if (n < 0) {
         LOG_ERROR("%s", err);
@@ -137,6 +147,7 @@ static int evaluate(const corr_opts_t *o)
         rc = 0;
     }
     correlate_free(&c);
+    db_close(&db);
     store_free(&st);
     pii_free(&pii);
     return rc;

@@ -15,6 +15,7 @@
 #include "building_store.h"
 #include "cliutil.h"
 #include "commands.h"
+#include "db.h"
 #include "pii.h"
 #include "log.h"
 #include "noc_people.h"
@@ -579,7 +580,9 @@ static int report(const report_opts_t *o)
     building_map_t *bm = NULL;
     if (sqlite3_open_v2(o->db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
         sqlite3_busy_timeout(db, 5000);
-        bm = building_store_load(db, err, sizeof err);
+        db_t *bdb = db_from_sqlite(db); /* report keeps sqlite3: not ported to PostgreSQL */
+        bm = bdb ? building_store_load(bdb, err, sizeof err) : NULL;
+        db_close(&bdb);
         calls = bm ? load(db, o, pii, bm) : NULL;
     }
     if (!calls)

@@ -24,6 +24,7 @@
 #include "graph_token.h"
 #include "ingest.h"
 #include "building_store.h"
+#include "db.h"
 #include "log.h"
 #include "opttab.h"
 #include "store.h"
@@ -279,6 +280,7 @@ static void retention(store_t *st, unsigned days)
 /* The jobs the loop runs besides ingest. */
 typedef struct {
     correlate_t *corr;
+    db_t *corr_db;         /* correlation's connection (the store's own on SQLite) */
     graph_worker_t *graph; /* Graph polling, in a thread of its own */
     uint64_t graph_cycles; /* poll cycles seen finished */
     noc_t *noc;
@@ -344,6 +346,8 @@ static void correlate_now(const run_cfg_t *cfg, jobs_t *j, usec_t now)
         LOG_ERROR("collector: %s", err);
     else if (n > 0)
         LOG_INFO("collector: correlation: %d calls judged", n);
+    else /* -v: every step (tests/pg/failover_test.py sees where correlation runs) */
+        LOG_DEBUG("collector: correlation: %d calls judged", n);
     j->next_corr = now + (usec_t)cfg->correlate_s * USEC_PER_SEC;
 }
 
@@ -358,22 +362,25 @@ static void graph_check(jobs_t *j, usec_t now)
 
 static opttab_result_t parse(run_cfg_t *cfg, opttab_t *t, int argc, char **argv);
 
-/* --buildings FILE into the store; a refused file is logged, the map stays. */
-static void buildings_load(const char *file, store_t *st)
+/* --buildings FILE into the store; a refused file is logged, the map stays.
+ * On PostgreSQL through a connection of its own for the import. */
+static void buildings_load(const char *file, store_t *st, const char *db_path)
 {
     char err[512];
     building_map_stats_t bs;
     if (!file)
         return;
-    if (!store_db(st)) {
-        LOG_ERROR("collector: buildings: the building map on PostgreSQL is not implemented yet");
-        return;
-    }
-    if (building_store_import(store_db(st), file, stderr, &bs, err, sizeof err))
+    db_t *db = store_db(st) ? db_from_sqlite(store_db(st))
+                            : db_open(db_path, 0, "callscope-collector", err, sizeof err);
+    if (!db)
+        LOG_ERROR("collector: buildings: %s; the map in force stays",
+                  store_db(st) ? "out of memory" : err);
+    else if (building_store_import(db, file, stderr, &bs, err, sizeof err))
         LOG_INFO("collector: buildings: %s: %zu networks, %zu lines skipped", file, bs.loaded,
                  bs.skipped);
     else
         LOG_ERROR("collector: buildings: %s; the map in force stays", err);
+    db_close(&db);
 }
 
 /* SIGHUP: the settings are read again (files and command line); what can
@@ -398,7 +405,7 @@ static void reload_settings(run_cfg_t *cfg, store_t *st)
             LOG_WARN("collector: '%s' changed: takes effect at the next start", restart[i][0]);
     LOG_INFO("collector: settings reloaded (retention %u days, correlation every %u s)",
              cfg->retention_days, cfg->correlate_s);
-    buildings_load(n.buildings, st); /* n's strings are freed below */
+    buildings_load(n.buildings, st, cfg->db_path); /* n's strings are freed below */
     opttab_free_strings(&t);
 }
 
@@ -516,7 +523,14 @@ static bool jobs_start(const run_cfg_t *cfg, store_t *st, const pii_t *pii, duty
     j->first_corr = true;
     j->next_corr = timefmt_now();
     if (cfg->correlate_s) {
-        j->corr = correlate_new(&cfg->cc, store_db(st), pii, err, sizeof err);
+        /* SQLite: the store's connection (same thread); PostgreSQL: one of its own */
+        j->corr_db = store_db(st) ? db_from_sqlite(store_db(st))
+                                  : db_open(cfg->db_path, 0, "callscope-collector correlate", err,
+                                            sizeof err);
+        if (j->corr_db)
+            j->corr = correlate_new(&cfg->cc, j->corr_db, pii, err, sizeof err);
+        else if (store_db(st))
+            snprintf(err, sizeof err, "out of memory");
         if (!j->corr) {
             LOG_ERROR("%s", err);
             return false;
@@ -538,6 +552,7 @@ static void jobs_stop(jobs_t *j)
     pthread_mutex_destroy(&j->mu);
     graph_worker_free(&j->graph);
     correlate_free(&j->corr);
+    db_close(&j->corr_db);
 }
 
 /* What 'run' cannot do on a PostgreSQL store yet (only ingest is ported,
@@ -550,10 +565,8 @@ static bool pg_refusals(const run_cfg_t *cfg)
         bool on;
         const char *what, *instead;
     } parts[] = {
-        {cfg->correlate_s != 0, "correlation", "--correlate-interval 0"},
         {cfg->noc.bind != NULL, "the NOC HTTP server", "no --http-bind"},
         {cfg->g.tenant != NULL, "Graph polling", "no --graph-tenant"},
-        {cfg->buildings != NULL, "the building map", "no --buildings"},
     };
     bool ok = true;
     for (size_t i = 0; i < N(parts); i++) {
@@ -633,7 +646,7 @@ static int run(run_cfg_t *cfg)
     }
     if (duty_held(duty, DUTY_RETENTION))
         retention(st, cfg->retention_days);
-    buildings_load(cfg->buildings, st);
+    buildings_load(cfg->buildings, st, cfg->db_path);
     ingest_t *in = ingest_new(&cfg->in, st, err, sizeof err);
     if (!in) {
         LOG_ERROR("%s", err);

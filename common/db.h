@@ -119,7 +119,7 @@ int64_t db_col_int(db_stmt_t *st, int i);
 double db_col_real(db_stmt_t *st, int i);
 const char *db_col_text(db_stmt_t *st, int i); /* NULL for NULL */
 const void *db_col_blob(db_stmt_t *st, int i); /* NULL for NULL or empty */
-size_t db_col_bytes(db_stmt_t *st, int i);      /* length of text or blob */
+size_t db_col_bytes(db_stmt_t *st, int i);     /* length of text or blob */
 
 /* One migration step of a component: sql for each backend (db_sql_t), or
  * fn called inside the step's transaction (schemas generated from a table,

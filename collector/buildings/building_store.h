@@ -9,7 +9,9 @@
  *   buildings_imports(id, imported, source, networks, skipped)
  *       one row per import (the file's name and counts; no personal data).
  * An import replaces every row of buildings in one transaction: a reader
- * sees the old map or the new one, never a mix.
+ * sees the old map or the new one, never a mix. The same on both backends
+ * (common/db.h: a SQLite file or PostgreSQL, where the integers are BIGINT
+ * and imported is TEXT COLLATE "C").
  */
 #ifndef CALLSCOPE_BUILDING_STORE_H
 #define CALLSCOPE_BUILDING_STORE_H
@@ -17,22 +19,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <sqlite3.h>
-
 #include "building_map.h"
+#include "db.h"
 
 /* Creates or upgrades the tables. */
-bool building_store_migrate(sqlite3 *db, char *err, size_t errlen);
+bool building_store_migrate(db_t *db, char *err, size_t errlen);
 /* Replaces the map in force with m (finished), recording the import. */
-bool building_store_save(sqlite3 *db, const building_map_t *m, const char *source,
+bool building_store_save(db_t *db, const building_map_t *m, const char *source,
                          const building_map_stats_t *st, char *err, size_t errlen);
 /* Reads the file at path (building_map_load: skipped lines named on diag)
  * and makes it the map in force. false with err when the file is refused
  * or the store fails: the previous map stays. */
-bool building_store_import(sqlite3 *db, const char *path, FILE *diag, building_map_stats_t *st,
+bool building_store_import(db_t *db, const char *path, FILE *diag, building_map_stats_t *st,
                            char *err, size_t errlen);
 /* The map in force (empty when none was imported; finished). Reads only:
  * works on a read-only handle, creates nothing. */
-building_map_t *building_store_load(sqlite3 *db, char *err, size_t errlen);
+building_map_t *building_store_load(db_t *db, char *err, size_t errlen);
 
 #endif

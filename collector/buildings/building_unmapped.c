@@ -74,33 +74,40 @@ static void merge(building_unmapped_list_t *l, uint64_t min_streams)
     }
 }
 
-bool building_unmapped_find(sqlite3 *db, const pii_t *pii, const building_map_t *m,
+/* One sealed address and the stream count per client in the window. SQLite
+ * returns a bare column of the group's rows; PostgreSQL wants it named:
+ * the first row of each client, its count over the client's rows. */
+static const db_sql_t per_client = {
+    "SELECT client_ip_enc, count(*) FROM streams WHERE first_seen >= ?1"
+    " AND client_ip_hmac IS NOT NULL GROUP BY client_ip_hmac",
+    "SELECT DISTINCT ON (client_ip_hmac) client_ip_enc,"
+    " count(*) OVER (PARTITION BY client_ip_hmac) FROM streams WHERE first_seen >= ?1"
+    " AND client_ip_hmac IS NOT NULL ORDER BY client_ip_hmac"};
+
+bool building_unmapped_find(db_t *db, const pii_t *pii, const building_map_t *m,
                             const char *since_iso, unsigned prefix4, unsigned prefix6,
                             uint64_t min_streams, building_unmapped_list_t *out, char *err,
                             size_t errlen)
 {
+    char e[256];
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT client_ip_enc, count(*) FROM streams WHERE first_seen >= ?"
-                           " AND client_ip_hmac IS NOT NULL GROUP BY client_ip_hmac",
-                           -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "unmapped subnets: %s", sqlite3_errmsg(db));
+    db_stmt_t *st = db_prepare(db, db_pick(db, per_client), e, sizeof e);
+    if (!st) {
+        snprintf(err, errlen, "unmapped subnets: %s", e);
         return false;
     }
-    sqlite3_bind_text(st, 1, since_iso, -1, SQLITE_TRANSIENT);
+    db_bind_text(st, 1, since_iso, -1);
     size_t cap = 0;
-    int rc;
+    int rc = DB_DONE;
     bool ok = true;
-    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (ok && (rc = db_step(st, e, sizeof e)) == DB_ROW) {
         char ip[128];
-        const void *b = sqlite3_column_blob(st, 0);
-        uint64_t n = (uint64_t)sqlite3_column_int64(st, 1);
+        const void *b = db_col_blob(st, 0);
+        uint64_t n = (uint64_t)db_col_int(st, 1);
         netprefix_t p;
         out->clients++;
         if (!b ||
-            !pii_open(pii, PII_AAD_STREAMS_CLIENT_IP, b, (size_t)sqlite3_column_bytes(st, 0), ip,
-                      sizeof ip) ||
+            !pii_open(pii, PII_AAD_STREAMS_CLIENT_IP, b, db_col_bytes(st, 0), ip, sizeof ip) ||
             !netaddr_parse(ip, &p.addr)) {
             out->unreadable++;
             continue;
@@ -115,11 +122,11 @@ bool building_unmapped_find(sqlite3 *db, const pii_t *pii, const building_map_t 
         if (!ok)
             snprintf(err, errlen, "unmapped subnets: out of memory");
     }
-    if (ok && rc != SQLITE_DONE) {
-        snprintf(err, errlen, "unmapped subnets: %s", sqlite3_errmsg(db));
+    if (ok && rc != DB_DONE) {
+        snprintf(err, errlen, "unmapped subnets: %s", e);
         ok = false;
     }
-    sqlite3_finalize(st);
+    db_finalize(&st);
     if (!ok) {
         building_unmapped_clear(out);
         return false;

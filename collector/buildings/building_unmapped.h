@@ -6,7 +6,7 @@
  * once with the organisation key, in memory; its subnet is the address
  * masked to prefix4 (IPv4) or prefix6 (IPv6) bits. Only subnets are
  * returned, never addresses. At most BUILDING_UNMAPPED_MAX subnets are
- * kept (the rest counted in more).
+ * kept (the rest counted in more). Either backend (common/db.h).
  */
 #ifndef CALLSCOPE_BUILDING_UNMAPPED_H
 #define CALLSCOPE_BUILDING_UNMAPPED_H
@@ -14,9 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 #include "building_map.h"
+#include "db.h"
 #include "pii.h"
 
 #define BUILDING_UNMAPPED_MAX 100000u
@@ -38,7 +37,7 @@ typedef struct {
 
 /* Fills out with the subnets having at least min_streams streams whose
  * first_seen is at or after since_iso. false with err on a store error. */
-bool building_unmapped_find(sqlite3 *db, const pii_t *pii, const building_map_t *m,
+bool building_unmapped_find(db_t *db, const pii_t *pii, const building_map_t *m,
                             const char *since_iso, unsigned prefix4, unsigned prefix6,
                             uint64_t min_streams, building_unmapped_list_t *out, char *err,
                             size_t errlen);

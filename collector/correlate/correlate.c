@@ -96,7 +96,7 @@ typedef struct {
 
 struct correlate {
     correlate_cfg_t cfg;
-    sqlite3 *db;
+    db_t *db;
     const pii_t *pii;
     correlate_input_t *in;
     verdict_store_t *vs;
@@ -121,7 +121,15 @@ void correlate_cfg_defaults(correlate_cfg_t *cfg)
     cfg->max_rows = CORRELATE_MAX_ROWS;
 }
 
-correlate_t *correlate_new(const correlate_cfg_t *cfg, sqlite3 *db, const pii_t *pii, char *err,
+/* The Graph tables correlation reads, for stores that never saw Graph. */
+static bool graph_tables(db_t *db, char *err, size_t errlen)
+{
+    /* until enrich/ speaks db.h: its SQLite migration; on PostgreSQL the
+     * Graph tables come from graph-poll / graph-import */
+    return db_sqlite(db) ? graph_store_migrate(db_sqlite(db), err, errlen) : true;
+}
+
+correlate_t *correlate_new(const correlate_cfg_t *cfg, db_t *db, const pii_t *pii, char *err,
                            size_t errlen)
 {
     correlate_t *c = calloc(1, sizeof *c);
@@ -137,7 +145,7 @@ correlate_t *correlate_new(const correlate_cfg_t *cfg, sqlite3 *db, const pii_t 
         c->cfg.max_rows = CORRELATE_MAX_ROWS;
     c->db = db;
     c->pii = pii;
-    if (!graph_store_migrate(db, err, errlen) || !(c->vs = verdict_store_new(db, err, errlen)) ||
+    if (!graph_tables(db, err, errlen) || !(c->vs = verdict_store_new(db, err, errlen)) ||
         !(c->in = correlate_input_new(db, pii, err, errlen))) {
         correlate_free(&c);
         return NULL;
@@ -1039,6 +1047,8 @@ int correlate_step(correlate_t *c, int64_t now_us, int64_t lookback_s, char *err
     memset(&s, 0, sizeof s);
     c->stats.steps++;
     int64_t since = now_us - lookback_s * USEC_PER_SEC;
+    correlate_input_clear_error(c->in);
+    verdict_store_clear_error(c->vs);
     if (!verdict_store_begin(c->vs)) {
         snprintf(err, errlen, "correlation: %s", verdict_store_error(c->vs));
         c->stats.errors++;
@@ -1046,7 +1056,10 @@ int correlate_step(correlate_t *c, int64_t now_us, int64_t lookback_s, char *err
     }
     int n = step_collect(c, &s, since) ? step_eval(c, &s, now_us) : -1;
     if (n < 0 || !verdict_store_commit(c->vs)) {
-        snprintf(err, errlen, "correlation: %s", verdict_store_error(c->vs));
+        const char *why = correlate_input_error(c->in);
+        if (!why[0])
+            why = verdict_store_error(c->vs);
+        snprintf(err, errlen, "correlation: %s", why[0] ? why : "out of memory");
         verdict_store_rollback(c->vs);
         c->nseen = 0; /* nothing of this step was kept: see it all again */
         c->stats.errors++;

@@ -21,11 +21,11 @@
 #ifndef CALLSCOPE_CORRELATE_H
 #define CALLSCOPE_CORRELATE_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "pii.h"
 #include "verdict.h"
 
@@ -65,9 +65,10 @@ typedef struct {
 
 typedef struct correlate correlate_t;
 
-/* db and pii are borrowed. Creates the verdict tables (and the Graph
+/* db (a SQLite store or PostgreSQL, common/db.h) and pii are borrowed; db
+ * is used by this thread only. Creates the verdict tables (and the Graph
  * tables, for stores that never saw Graph) when missing. */
-correlate_t *correlate_new(const correlate_cfg_t *cfg, sqlite3 *db, const pii_t *pii, char *err,
+correlate_t *correlate_new(const correlate_cfg_t *cfg, db_t *db, const pii_t *pii, char *err,
                            size_t errlen);
 void correlate_free(correlate_t **c);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "timefmt.h"
 
 #define STREAM_COLS                                                                                \
@@ -60,7 +61,7 @@ static const char *const queries[Q_COUNT] = {
                " OR callee_ip_hmac = ?1 OR caller_reflexive_ip_hmac = ?1"
                " OR callee_reflexive_ip_hmac = ?1) AND segment_start_us <= ?3"
                " AND segment_end_us >= ?2",
-    [Q_RECORD] = "SELECT version, start_us, end_us FROM graph_record WHERE record_id = ?",
+    [Q_RECORD] = "SELECT version, start_us, end_us FROM graph_record WHERE record_id = ?1",
     [Q_FAIL] = "SELECT EXISTS(SELECT 1 FROM graph_session WHERE record_id = ?1 AND"
                " (failure_stage IS NOT NULL OR failure_reason IS NOT NULL)) OR"
                " EXISTS(SELECT 1 FROM graph_segment WHERE record_id = ?1 AND"
@@ -68,14 +69,15 @@ static const char *const queries[Q_COUNT] = {
     [Q_MEDIA] = NULL, /* built from side_cols */
     [Q_GSTREAMS] = "SELECT rid, parent_rid, direction, avg_loss, max_loss, avg_jitter_ms,"
                    " max_jitter_ms, avg_rtt_ms, max_rtt_ms, avg_concealed, avg_degradation,"
-                   " packet_utilization FROM graph_stream WHERE record_id = ?"
+                   " packet_utilization FROM graph_stream WHERE record_id = ?1"
                    " ORDER BY parent_rid, rid", /* by media: correlate.c searches it */
 };
 
 struct correlate_input {
-    sqlite3 *db;
+    db_t *db;
     const pii_t *pii;
-    sqlite3_stmt *q[Q_COUNT];
+    db_stmt_t *q[Q_COUNT];
+    char err[256]; /* the last error */
 };
 
 static bool media_sql(char *buf, size_t len)
@@ -95,11 +97,11 @@ static bool media_sql(char *buf, size_t len)
     if (n < len)
         n += (size_t)snprintf(buf + n, len - n,
                               " FROM graph_media_segment m JOIN graph_segment s ON s.rid ="
-                              " m.parent_rid WHERE m.record_id = ? ORDER BY m.rid");
+                              " m.parent_rid WHERE m.record_id = ?1 ORDER BY m.rid");
     return n < len;
 }
 
-correlate_input_t *correlate_input_new(sqlite3 *db, const pii_t *pii, char *err, size_t errlen)
+correlate_input_t *correlate_input_new(db_t *db, const pii_t *pii, char *err, size_t errlen)
 {
     correlate_input_t *ci = calloc(1, sizeof *ci);
     char msql[4096];
@@ -112,9 +114,9 @@ correlate_input_t *correlate_input_new(sqlite3 *db, const pii_t *pii, char *err,
     ci->pii = pii;
     for (int i = 0; i < Q_COUNT; i++) {
         const char *q = i == Q_MEDIA ? msql : queries[i];
-        if (sqlite3_prepare_v3(db, q, -1, SQLITE_PREPARE_PERSISTENT, &ci->q[i], NULL) !=
-            SQLITE_OK) {
-            snprintf(err, errlen, "correlation: %s", sqlite3_errmsg(db));
+        char e[256];
+        if (!(ci->q[i] = db_prepare(db, q, e, sizeof e))) {
+            snprintf(err, errlen, "correlation: %s", e);
             correlate_input_free(&ci);
             return NULL;
         }
@@ -127,75 +129,86 @@ void correlate_input_free(correlate_input_t **pci)
     if (!pci || !*pci)
         return;
     for (int i = 0; i < Q_COUNT; i++)
-        sqlite3_finalize((*pci)->q[i]);
+        db_finalize(&(*pci)->q[i]);
     free(*pci);
     *pci = NULL;
 }
 
 const char *correlate_input_error(const correlate_input_t *ci)
 {
-    return sqlite3_errmsg(ci->db);
+    return ci->err;
+}
+
+void correlate_input_clear_error(correlate_input_t *ci)
+{
+    ci->err[0] = '\0';
 }
 
 /* ---- column helpers ---------------------------------------------------------- */
 
-static double col_real(sqlite3_stmt *st, int i)
+static double col_real(db_stmt_t *st, int i)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+    return db_col_type(st, i) == DB_T_NULL ? NAN : db_col_real(st, i);
 }
 
-static int64_t col_int(sqlite3_stmt *st, int i, int64_t none)
+static int64_t col_int(db_stmt_t *st, int i, int64_t none)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? none : sqlite3_column_int64(st, i);
+    return db_col_type(st, i) == DB_T_NULL ? none : db_col_int(st, i);
 }
 
-static void col_text(sqlite3_stmt *st, int i, char *out, size_t len)
+static void col_text(db_stmt_t *st, int i, char *out, size_t len)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    snprintf(out, len, "%s", t ? (const char *)t : "");
+    const char *t = db_col_text(st, i);
+    snprintf(out, len, "%s", t ? t : "");
 }
 
-static bool col_hash(sqlite3_stmt *st, int i, uint8_t *out)
+static bool col_hash(db_stmt_t *st, int i, uint8_t *out)
 {
-    if (sqlite3_column_type(st, i) != SQLITE_BLOB || sqlite3_column_bytes(st, i) != PII_HASH_LEN)
+    if (db_col_type(st, i) != DB_T_BLOB || db_col_bytes(st, i) != PII_HASH_LEN)
         return false;
-    memcpy(out, sqlite3_column_blob(st, i), PII_HASH_LEN);
+    memcpy(out, db_col_blob(st, i), PII_HASH_LEN);
     return true;
 }
 
-static uint8_t *col_blob_dup(sqlite3_stmt *st, int i, size_t *len)
+static uint8_t *col_blob_dup(db_stmt_t *st, int i, size_t *len)
 {
     *len = 0;
-    if (sqlite3_column_type(st, i) != SQLITE_BLOB || sqlite3_column_bytes(st, i) <= 0)
+    if (db_col_type(st, i) != DB_T_BLOB || db_col_bytes(st, i) == 0)
         return NULL;
-    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    size_t n = db_col_bytes(st, i);
     uint8_t *p = malloc(n);
     if (p) {
-        memcpy(p, sqlite3_column_blob(st, i), n);
+        memcpy(p, db_col_blob(st, i), n);
         *len = n;
     }
     return p;
 }
 
-static int64_t col_time(sqlite3_stmt *st, int i)
+static int64_t col_time(db_stmt_t *st, int i)
 {
     int64_t t = -1;
-    const unsigned char *s = sqlite3_column_text(st, i);
-    if (!s || !timefmt_parse_iso((const char *)s, &t))
+    const char *s = db_col_text(st, i);
+    if (!s || !timefmt_parse_iso(s, &t))
         return -1;
     return t;
 }
 
-static void bind_iso(sqlite3_stmt *st, int i, int64_t t)
+static void bind_iso(db_stmt_t *st, int i, int64_t t)
 {
     char buf[40];
-    sqlite3_bind_text(st, i, timefmt_iso(t, buf, sizeof buf), -1, SQLITE_TRANSIENT);
+    db_bind_text(st, i, timefmt_iso(t, buf, sizeof buf), -1);
 }
 
-static void finish(sqlite3_stmt *st)
+static void finish(db_stmt_t *st)
 {
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    db_reset(st);
+    db_clear_bindings(st);
+}
+
+/* The next row of st: DB_ROW, DB_DONE, or DB_ERR with ci->err set. */
+static int step(correlate_input_t *ci, db_stmt_t *st)
+{
+    return db_step(st, ci->err, sizeof ci->err);
 }
 
 bool correlate_input_grow(void *pv, size_t *cap, size_t n, size_t size)
@@ -214,11 +227,11 @@ bool correlate_input_grow(void *pv, size_t *cap, size_t n, size_t size)
 
 /* ---- streams ------------------------------------------------------------------- */
 
-static void stream_row(sqlite3_stmt *st, correlate_stream_t *s)
+static void stream_row(db_stmt_t *st, correlate_stream_t *s)
 {
     char dir[16];
     memset(s, 0, sizeof *s);
-    s->id = sqlite3_column_int64(st, 0);
+    s->id = db_col_int(st, 0);
     col_text(st, 1, s->probe, sizeof s->probe);
     col_text(st, 2, s->site, sizeof s->site);
     s->first_us = col_time(st, 3);
@@ -246,10 +259,10 @@ static void stream_row(sqlite3_stmt *st, correlate_stream_t *s)
     s->client_enc = col_blob_dup(st, 19, &s->client_enc_len);
 }
 
-static bool read_streams(sqlite3_stmt *st, correlate_streams_t *out)
+static bool read_streams(correlate_input_t *ci, db_stmt_t *st, correlate_streams_t *out)
 {
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = step(ci, st)) == DB_ROW) {
         if (!correlate_input_grow(&out->v, &out->cap, out->n, sizeof *out->v))
             break;
         stream_row(st, &out->v[out->n]);
@@ -261,27 +274,27 @@ static bool read_streams(sqlite3_stmt *st, correlate_streams_t *out)
             free(out->v[out->n].client_enc);
     }
     finish(st);
-    return rc == SQLITE_DONE;
+    return rc == DB_DONE;
 }
 
 bool correlate_input_new_streams(correlate_input_t *ci, int64_t after_id, int64_t since_us,
                                  size_t max, correlate_streams_t *out)
 {
-    sqlite3_stmt *st = ci->q[Q_NEW_STREAMS];
-    sqlite3_bind_int64(st, 1, after_id);
+    db_stmt_t *st = ci->q[Q_NEW_STREAMS];
+    db_bind_int(st, 1, after_id);
     bind_iso(st, 2, since_us);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
-    return read_streams(st, out);
+    db_bind_int(st, 3, (int64_t)max);
+    return read_streams(ci, st, out);
 }
 
 bool correlate_input_client_streams(correlate_input_t *ci, const uint8_t *h, int64_t from_us,
                                     int64_t to_us, correlate_streams_t *out)
 {
-    sqlite3_stmt *st = ci->q[Q_CLIENT_STREAMS];
-    sqlite3_bind_blob(st, 1, h, PII_HASH_LEN, SQLITE_TRANSIENT);
+    db_stmt_t *st = ci->q[Q_CLIENT_STREAMS];
+    db_bind_blob(st, 1, h, PII_HASH_LEN);
     bind_iso(st, 2, from_us);
     bind_iso(st, 3, to_us);
-    return read_streams(st, out);
+    return read_streams(ci, st, out);
 }
 
 void correlate_streams_free(correlate_streams_t *s)
@@ -311,44 +324,44 @@ void correlate_ids_free(correlate_ids_t *ids)
     memset(ids, 0, sizeof *ids);
 }
 
-static bool read_ids(sqlite3_stmt *st, correlate_ids_t *out)
+static bool read_ids(correlate_input_t *ci, db_stmt_t *st, correlate_ids_t *out)
 {
     int rc;
     bool ok = true;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *id = sqlite3_column_text(st, 0);
-        if (id && !correlate_ids_add(out, (const char *)id))
+    while ((rc = step(ci, st)) == DB_ROW) {
+        const char *id = db_col_text(st, 0);
+        if (id && !correlate_ids_add(out, id))
             ok = false;
     }
     finish(st);
-    return ok && rc == SQLITE_DONE;
+    return ok && rc == DB_DONE;
 }
 
 bool correlate_input_new_records(correlate_input_t *ci, int64_t from_us,
                                  bool (*fn)(void *ctx, const char *id, int64_t stored_at_us),
                                  void *ctx)
 {
-    sqlite3_stmt *st = ci->q[Q_NEW_RECORDS];
-    sqlite3_bind_int64(st, 1, from_us);
-    int rc;
+    db_stmt_t *st = ci->q[Q_NEW_RECORDS];
+    db_bind_int(st, 1, from_us);
+    int rc = DB_DONE;
     bool ok = true;
-    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *id = sqlite3_column_text(st, 1);
+    while (ok && (rc = step(ci, st)) == DB_ROW) {
+        const char *id = db_col_text(st, 1);
         if (id)
-            ok = fn(ctx, (const char *)id, sqlite3_column_int64(st, 0));
+            ok = fn(ctx, id, db_col_int(st, 0));
     }
     finish(st);
-    return ok && rc == SQLITE_DONE;
+    return ok && rc == DB_DONE;
 }
 
 bool correlate_input_records_near(correlate_input_t *ci, const correlate_stream_t *s,
                                   int64_t slack_us, correlate_ids_t *out)
 {
-    sqlite3_stmt *st = ci->q[Q_NEAR];
-    sqlite3_bind_blob(st, 1, s->client_h, PII_HASH_LEN, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, s->first_us - slack_us);
-    sqlite3_bind_int64(st, 3, (s->last_us >= 0 ? s->last_us : s->first_us) + slack_us);
-    return read_ids(st, out);
+    db_stmt_t *st = ci->q[Q_NEAR];
+    db_bind_blob(st, 1, s->client_h, PII_HASH_LEN);
+    db_bind_int(st, 2, s->first_us - slack_us);
+    db_bind_int(st, 3, (s->last_us >= 0 ? s->last_us : s->first_us) + slack_us);
+    return read_ids(ci, st, out);
 }
 
 /* ---- records ------------------------------------------------------------------------ */
@@ -365,7 +378,7 @@ static const char *media_kind(const char *label)
     return "unknown";
 }
 
-static void side_row(correlate_input_t *ci, sqlite3_stmt *st, int base, correlate_side_t *sd)
+static void side_row(correlate_input_t *ci, db_stmt_t *st, int base, correlate_side_t *sd)
 {
     char relay[64], otype[96];
     memset(sd, 0, sizeof *sd);
@@ -378,8 +391,7 @@ static void side_row(correlate_input_t *ci, sqlite3_stmt *st, int base, correlat
     sd->ip_enc = col_blob_dup(st, base + 5, &sd->ip_enc_len);
     sd->has_user = col_hash(st, base + 6, sd->user_h);
     col_text(st, base + 7, otype, sizeof otype);
-    bool service =
-        strstr(otype, "serviceEndpoint") || sqlite3_column_type(st, base + 8) != SQLITE_NULL;
+    bool service = strstr(otype, "serviceEndpoint") || db_col_type(st, base + 8) != DB_T_NULL;
     sd->participant = !service && (sd->has_ip || sd->has_user);
     verdict_device_t *d = &sd->dev;
     verdict_device_clear(d);
@@ -404,16 +416,16 @@ static void side_row(correlate_input_t *ci, sqlite3_stmt *st, int base, correlat
 
 static bool read_media(correlate_input_t *ci, const char *id, correlate_record_t *r)
 {
-    sqlite3_stmt *st = ci->q[Q_MEDIA];
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    db_stmt_t *st = ci->q[Q_MEDIA];
+    db_bind_text(st, 1, id, -1);
     int rc;
     size_t cap = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = step(ci, st)) == DB_ROW) {
         if (!correlate_input_grow(&r->media, &cap, r->nmedia, sizeof *r->media))
             break;
         correlate_media_t *m = &r->media[r->nmedia++];
         char label[64];
-        m->rid = sqlite3_column_int64(st, 0);
+        m->rid = db_col_int(st, 0);
         col_text(st, 1, label, sizeof label);
         snprintf(m->media, sizeof m->media, "%s", media_kind(label));
         m->start_us = col_int(st, 2, r->start_us);
@@ -422,21 +434,21 @@ static bool read_media(correlate_input_t *ci, const char *id, correlate_record_t
             side_row(ci, st, MEDIA_FIXED + s * (int)NSIDE, &m->side[s]);
     }
     finish(st);
-    return rc == SQLITE_DONE;
+    return rc == DB_DONE;
 }
 
 static bool read_gstreams(correlate_input_t *ci, const char *id, correlate_record_t *r)
 {
-    sqlite3_stmt *st = ci->q[Q_GSTREAMS];
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    db_stmt_t *st = ci->q[Q_GSTREAMS];
+    db_bind_text(st, 1, id, -1);
     int rc;
     size_t cap = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = step(ci, st)) == DB_ROW) {
         if (!correlate_input_grow(&r->streams, &cap, r->nstreams, sizeof *r->streams))
             break;
         correlate_gstream_t *g = &r->streams[r->nstreams++];
         char dir[32];
-        g->rid = sqlite3_column_int64(st, 0);
+        g->rid = db_col_int(st, 0);
         g->media_rid = col_int(st, 1, -1);
         col_text(st, 2, dir, sizeof dir);
         g->caller_to_callee = strcmp(dir, "calleeToCaller") != 0;
@@ -450,7 +462,7 @@ static bool read_gstreams(correlate_input_t *ci, const char *id, correlate_recor
         g->g.packets = col_int(st, 11, -1);
     }
     finish(st);
-    return rc == SQLITE_DONE;
+    return rc == DB_DONE;
 }
 
 bool correlate_input_record(correlate_input_t *ci, const char *id, correlate_record_t *r,
@@ -458,24 +470,24 @@ bool correlate_input_record(correlate_input_t *ci, const char *id, correlate_rec
 {
     memset(r, 0, sizeof *r);
     snprintf(r->id, sizeof r->id, "%s", id);
-    sqlite3_stmt *st = ci->q[Q_RECORD];
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    *found = rc == SQLITE_ROW;
+    db_stmt_t *st = ci->q[Q_RECORD];
+    db_bind_text(st, 1, id, -1);
+    int rc = step(ci, st);
+    *found = rc == DB_ROW;
     if (*found) {
         r->version = col_int(st, 0, -1);
         r->start_us = col_int(st, 1, -1);
         r->end_us = col_int(st, 2, -1);
     }
     finish(st);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE;
+    if (rc != DB_ROW)
+        return rc == DB_DONE;
     st = ci->q[Q_FAIL];
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(st);
-    r->failure = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+    db_bind_text(st, 1, id, -1);
+    rc = step(ci, st);
+    r->failure = rc == DB_ROW && db_col_int(st, 0) != 0;
     finish(st);
-    return rc == SQLITE_ROW && read_media(ci, id, r) && read_gstreams(ci, id, r);
+    return rc == DB_ROW && read_media(ci, id, r) && read_gstreams(ci, id, r);
 }
 
 void correlate_record_free(correlate_record_t *r)

@@ -12,11 +12,11 @@
 #ifndef CALLSCOPE_CORRELATE_INPUT_H
 #define CALLSCOPE_CORRELATE_INPUT_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "pii.h"
 #include "verdict.h"
 
@@ -85,9 +85,13 @@ typedef struct {
 
 typedef struct correlate_input correlate_input_t;
 
-correlate_input_t *correlate_input_new(sqlite3 *db, const pii_t *pii, char *err, size_t errlen);
+/* db and pii are borrowed. */
+correlate_input_t *correlate_input_new(db_t *db, const pii_t *pii, char *err, size_t errlen);
 void correlate_input_free(correlate_input_t **ci);
+/* The last database error ("database: <message>"), kept until cleared;
+ * "" when none. */
 const char *correlate_input_error(const correlate_input_t *ci);
+void correlate_input_clear_error(correlate_input_t *ci);
 
 /* Probe streams with id > after_id stored at or after since_us, at most
  * max (oldest first). Appended to out. */

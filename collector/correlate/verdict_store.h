@@ -6,7 +6,8 @@
  *   verdict_participants(call_id, participant, site, client_ip_hmac,
  *                 client_ip_enc, verdict, confidence, evidence, bssid, subnet)
  *                 bssid, subnet: evidence.graph.bssid/.subnet, kept by
- *                 triggers (schema 3); never written directly
+ *                 triggers (schema 3; on PostgreSQL a PL/pgSQL BEFORE
+ *                 trigger); never written directly
  *   verdict_streams(id PK, call_id, participant, stream_id, graph_stream_rid,
  *                 direction, media, verdict, confidence, evidence)
  *
@@ -17,7 +18,10 @@
  *                 joined one (verdict_store_drop_wire_*) hands its rows to
  *                 the next call written.
  *
- * Schema version in migrations(component 'verdict'). Internal, beside
+ * Schema version in migrations(component 'verdict'), the same steps on
+ * both backends (common/db.h: a SQLite file or PostgreSQL, where the types
+ * are BIGINT, DOUBLE PRECISION, BYTEA and the times TEXT COLLATE "C").
+ * Internal, beside
  * them: verdict_claims(stream_id PK, call_id), every probe stream a call used. A call is always
  * written whole: verdict_store_put_call() first deletes every row of that
  * call_id, so re-evaluation replaces. Times are ISO 8601 UTC text like the
@@ -28,20 +32,20 @@
 #define CALLSCOPE_VERDICT_STORE_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "verdict.h"
 
 typedef struct verdict_store verdict_store_t;
 
 /* Creates the tables when missing (idempotent, one transaction). */
-bool verdict_store_migrate(sqlite3 *db, char *err, size_t errlen);
+bool verdict_store_migrate(db_t *db, char *err, size_t errlen);
 
 /* Migrates and prepares; db is borrowed. */
-verdict_store_t *verdict_store_new(sqlite3 *db, char *err, size_t errlen);
+verdict_store_t *verdict_store_new(db_t *db, char *err, size_t errlen);
 void verdict_store_free(verdict_store_t **vs);
 
 typedef struct {
@@ -93,6 +97,9 @@ int verdict_store_drop_wire_overlapping(verdict_store_t *vs, const uint8_t *ip_h
 /* 1 when probe stream stream_id belongs to a joined call, 0 not, -1 error. */
 int verdict_store_stream_joined(verdict_store_t *vs, int64_t stream_id);
 
+/* The last database error ("database: <message>"), kept until cleared;
+ * "" when none. */
 const char *verdict_store_error(const verdict_store_t *vs);
+void verdict_store_clear_error(verdict_store_t *vs);
 
 #endif

@@ -8,6 +8,18 @@
 #include "noc_db.h"
 #include "noc_people.h"
 
+/* The building map in force, read through common/db.h (the NOC keeps its
+ * sqlite3 handle: it is not ported to PostgreSQL yet). */
+static building_map_t *buildings_of(sqlite3 *h, char *err, size_t errlen)
+{
+    db_t *db = db_from_sqlite(h);
+    building_map_t *m = db ? building_store_load(db, err, errlen) : NULL;
+    if (!db)
+        snprintf(err, errlen, "out of memory");
+    db_close(&db);
+    return m;
+}
+
 #define HTTP_OK 200
 #define HTTP_NOT_FOUND 404
 #define HTTP_UNAVAILABLE 503
@@ -201,7 +213,7 @@ int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen
     building_map_t *bm = NULL;
     noc_people_building_ctx_t bctx = {r->pii, NULL};
     if (r->p->seen & NOC_P_BUILDING) {
-        if (!(bm = building_store_load(r->db, err, errlen)))
+        if (!(bm = buildings_of(r->db, err, errlen)))
             return HTTP_UNAVAILABLE;
         bctx.bm = bm;
         noc_people_building_fn(r->db, &bctx);
@@ -381,7 +393,7 @@ int noc_api_call(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
         return code;
     }
     /* who and where: names, devices, feedback, meeting, building */
-    building_map_t *bm = building_store_load(r->db, err, errlen);
+    building_map_t *bm = buildings_of(r->db, err, errlen);
     if (!bm || !noc_people_add(r->db, r->pii, bm,
                                json_string_value(json_object_get(call, "graph_record_id")), call,
                                ps, err, errlen)) {

@@ -17,7 +17,8 @@ static inline bool fx_seed_three_calls(fx_t *f)
     char err[256];
     correlate_cfg_t cfg;
     correlate_cfg_defaults(&cfg);
-    correlate_t *c = correlate_new(&cfg, store_db(f->st), f->pii, err, sizeof err);
+    db_t *db = db_from_sqlite(store_db(f->st));
+    correlate_t *c = db ? correlate_new(&cfg, db, f->pii, err, sizeof err) : NULL;
     fx_stream_t v[] = {{"10.1.0.5", 50010, 1111, false, 0, 60, 3000, 200},
                        {"10.1.0.5", 50010, 2222, true, 0, 60, 3000, 0},
                        {"10.1.0.7", 50030, 3333, false, 600, 660, 3000, 200}};
@@ -28,6 +29,7 @@ static inline bool fx_seed_three_calls(fx_t *f)
     if (!ok)
         fprintf(stderr, "seed: %s\n", c ? err : "correlate_new failed");
     correlate_free(&c);
+    db_close(&db);
     return ok;
 }
 

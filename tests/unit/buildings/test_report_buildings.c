@@ -35,9 +35,11 @@ static bool import_map(void)
     building_map_stats_t st;
     building_map_t *m =
         building_map_parse("t.csv", text, strlen(text), stderr, &st, err, sizeof err);
-    bool ok = m && building_store_save(store_db(F.st), m, "t.csv", &st, err, sizeof err);
+    db_t *db = db_from_sqlite(store_db(F.st));
+    bool ok = m && db && building_store_save(db, m, "t.csv", &st, err, sizeof err);
     if (!ok)
         fprintf(stderr, "import: %s\n", err);
+    db_close(&db);
     building_map_free(&m);
     return ok;
 }
@@ -142,11 +144,13 @@ static void test_unmapped(void)
                        {"2001:db8:9::5", 50120, 4444, false, 0, 60, 3000, 0}};
     CHECK(fx_streams(&F, "p1", 7, v, 4));
     char err[256];
-    building_map_t *m = building_store_load(store_db(F.st), err, sizeof err);
+    db_t *db = db_from_sqlite(store_db(F.st));
+    CHECK(db != NULL);
+    building_map_t *m = building_store_load(db, err, sizeof err);
     CHECK(m && building_map_count(m) == 3);
     building_unmapped_list_t l;
-    CHECK(building_unmapped_find(store_db(F.st), F.pii, m, "2026-01-01T00:00:00Z", 24, 64, 1, &l,
-                                 err, sizeof err));
+    CHECK(building_unmapped_find(db, F.pii, m, "2026-01-01T00:00:00Z", 24, 64, 1, &l, err,
+                                 sizeof err));
     CHECK_EQ_UINT(l.n, 2);
     CHECK_EQ_UINT(l.clients, 5); /* 10.1.0.5, 10.1.0.7 and the three above */
     CHECK_EQ_UINT(l.mapped, 2);
@@ -161,12 +165,13 @@ static void test_unmapped(void)
     }
     building_unmapped_clear(&l);
     /* a window after every stream: nothing */
-    CHECK(building_unmapped_find(store_db(F.st), F.pii, m, "2027-01-01T00:00:00Z", 24, 64, 1, &l,
-                                 err, sizeof err));
+    CHECK(building_unmapped_find(db, F.pii, m, "2027-01-01T00:00:00Z", 24, 64, 1, &l, err,
+                                 sizeof err));
     CHECK_EQ_UINT(l.n, 0);
     CHECK_EQ_UINT(l.clients, 0);
     building_unmapped_clear(&l);
     building_map_free(&m);
+    db_close(&db);
     /* the command, --min-streams 2: only 192.0.2.0/24; no address printed */
     char *argv[] = {"buildings-unmapped", "--db", F.db,       "--org-key", F.key, "--since", "520w",
                     "--min-streams",      "2",    "--format", "json",      NULL};

@@ -19,6 +19,7 @@ static const fx_stream_t CLEAN_OUT = {"10.1.0.5", 50010, 1111, false, 0, 60, 300
 
 typedef struct {
     fx_t f;
+    db_t *db; /* the fixture's SQLite store through common/db.h */
     correlate_t *c;
 } env_t;
 
@@ -28,9 +29,11 @@ static bool env_open(env_t *e)
     correlate_cfg_t cfg;
     correlate_cfg_defaults(&cfg);
     e->c = NULL;
+    e->db = NULL;
     if (!fx_open(&e->f))
         return false;
-    e->c = correlate_new(&cfg, store_db(e->f.st), e->f.pii, err, sizeof err);
+    e->db = db_from_sqlite(store_db(e->f.st));
+    e->c = e->db ? correlate_new(&cfg, e->db, e->f.pii, err, sizeof err) : NULL;
     if (!e->c)
         fprintf(stderr, "correlate_new: %s\n", err);
     return e->c != NULL;
@@ -40,6 +43,7 @@ static void env_close(env_t *e)
 {
     correlate_free(&e->c);
     CHECK(e->c == NULL);
+    db_close(&e->db);
     fx_close(&e->f);
 }
 

@@ -135,6 +135,7 @@ static bool put_probe_streams(fx_t *f)
 
 typedef struct {
     fx_t f;
+    db_t *db; /* the fixture's SQLite store through common/db.h */
     correlate_t *c;
 } env_t;
 
@@ -146,9 +147,11 @@ static bool env_open(env_t *e, size_t max_parts)
     if (max_parts)
         cfg.max_parts = max_parts;
     e->c = NULL;
+    e->db = NULL;
     if (!fx_open(&e->f))
         return false;
-    e->c = correlate_new(&cfg, store_db(e->f.st), e->f.pii, err, sizeof err);
+    e->db = db_from_sqlite(store_db(e->f.st));
+    e->c = e->db ? correlate_new(&cfg, e->db, e->f.pii, err, sizeof err) : NULL;
     if (!e->c)
         fprintf(stderr, "correlate_new: %s\n", err);
     return e->c != NULL;
@@ -157,6 +160,7 @@ static bool env_open(env_t *e, size_t max_parts)
 static void env_close(env_t *e)
 {
     correlate_free(&e->c);
+    db_close(&e->db);
     fx_close(&e->f);
 }
 
