@@ -22,8 +22,7 @@
  * collector running a duty for a while than two. */
 #define STALE_POLLS 5
 
-struct duty
-{
+struct duty {
     char *uri, name[64], app[64], where[256];
     char *tenant;
     bool want[DUTY_N];
@@ -107,9 +106,15 @@ static bool connect_db(duty_t *d)
 {
     /* the server's keepalives end the session of a collector behind a dead
      * path (its locks with it); the client's notice a dead server */
-    const char *keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
-                          "keepalives_interval", "keepalives_count", "options",
-                          "dbname", "application_name", NULL};
+    const char *keys[] = {"connect_timeout",
+                          "keepalives",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "options",
+                          "dbname",
+                          "application_name",
+                          NULL};
     const char *vals[] = {"10",
                           "1",
                           "5",
@@ -253,8 +258,8 @@ json_t *duty_json(const duty_t *d)
     for (int k = 0; d && k < DUTY_N; k++) {
         if (!d->want[k])
             continue;
-        json_t *o = json_pack("{s:s, s:i}", "duty", names[k], "held",
-                              duty_held(d, (duty_kind_t)k) ? 1 : 0);
+        json_t *o =
+            json_pack("{s:s, s:i}", "duty", names[k], "held", duty_held(d, (duty_kind_t)k) ? 1 : 0);
         if (o && k == DUTY_GRAPH && d->tenant)
             json_object_set_new(o, "tenant", json_string(d->tenant));
         json_array_append_new(a, o);
