@@ -17,9 +17,10 @@ rows are arriving, A is killed with SIGKILL. Asserted:
   - no duty held by both at once: B logs no duty taken before the kill;
     pg_locks, sampled all along (a psql per sample), never shows one duty lock
     granted to two sessions nor to A and B together.
-The duties on PostgreSQL so far are retention only (correlation, Graph and
-the NOC's alerts are refused on PostgreSQL until they are ported); the test
-takes whatever duties the collectors log.
+The duties that run on PostgreSQL in this build are correlation (every 2 s
+here) and retention; Graph polling and the NOC's alerts are refused on
+PostgreSQL until they are ported. The test moves whatever duties A logs,
+and asserts that correlation and retention are among them.
 
 sqlite_duties (no PostgreSQL): one collector on SQLite holds every duty it
 is configured for, and its /metrics says so with callscope_collector_duty.
@@ -109,12 +110,12 @@ def setup():
         os.link(os.path.join(KEYS, p + ".pub"), os.path.join(AUTH, p + ".pub"))
 
 
-def start_collector(name, db=None, extra=("--correlate-interval", "0")):
+def start_collector(name, db=None, extra=("--correlate-interval", "2")):
     logf = open(os.path.join(TMP, name + ".log"), "a")
     p = subprocess.Popen([COLLECTOR, "run", "--bind", EP[name], "--key",
                           os.path.join(KEYS, "collector.key"), "--authorized-keys", AUTH,
                           "--db", db or SRV.uri, "--org-key", ORGKEY, "--stats", "0",
-                          "--retention-check", "10", "--collector-name", name] + list(extra),
+                          "--retention-check", "10", "--collector-name", name, "-v"] + list(extra),
                          stdout=logf, stderr=logf)
     PROCS.append(p)
     deadline = time.time() + 30
@@ -188,6 +189,18 @@ class Sampler(threading.Thread):
             if any(len(v) > 1 for v in h.values()) or len(apps) > 1:
                 self.bad.append(repr(h))
             time.sleep(0.05)
+
+
+def corr_steps(log):
+    """Line numbers of the correlation steps a collector ran (-v logs each),
+    and that of its 'duty correlation taken' line (None: never)."""
+    steps, taken = [], None
+    for i, line in enumerate(read(log).splitlines()):
+        if "collector: correlation: " in line:
+            steps.append(i)
+        if "duty correlation taken by " in line and taken is None:
+            taken = i
+    return steps, taken
 
 
 def duties_taken(log):
@@ -275,7 +288,8 @@ def main():
     while time.time() < deadline and not duties_taken("A.log"):
         time.sleep(0.1)
     held_a = duties_taken("A.log")
-    check(held_a, "collector A (first up) took its duties: %s" % ", ".join(held_a))
+    check({"correlation", "retention"} <= set(held_a),
+          "collector A (first up) took its duties: %s" % ", ".join(held_a))
     b = start_collector("B")
     time.sleep(2.5)  # B polls at least twice and must find every duty taken
     check(duties_taken("B.log") == [], "collector B takes no duty while A holds them")
@@ -298,10 +312,12 @@ def main():
           (before, 2 * PER_PROBE))
 
     # duties: B's log and pg_locks
-    took, resumed = None, None
+    took, resumed, corr = None, None, None
     at_kill = int(SRV.scalar("SELECT COUNT(*) FROM streams"))
-    while time.time() - t_kill < 15 and (took is None or resumed is None):
+    while time.time() - t_kill < 15 and (took is None or resumed is None or corr is None):
         now = time.time()
+        if corr is None and corr_steps("B.log")[0]:
+            corr = now - t_kill
         if took is None and sorted(duties_taken("B.log")) == sorted(held_a):
             h = holders()
             if len(h) == len(held_a) and all(v == ["callscope-duty B"] for v in h.values()):
@@ -313,6 +329,10 @@ def main():
           "collector B took every duty within 10 s of the kill (%s s; B's log and pg_locks)" %
           ("%.2f" % took if took is not None else "never"))
     print("FIGURE: duties moved to B %.2f s after kill -9 of A" % took)
+    check(corr is not None and corr <= 10.0,
+          "correlation resumed on B within 10 s (first step %s s after the kill)" %
+          ("%.2f" % corr if corr is not None else "never"))
+    print("FIGURE: first correlation step on B %.2f s after kill -9 of A" % corr)
     check(resumed is not None, "ingest resumed through B after the kill (%s s)" %
           ("%.2f" % resumed if resumed is not None else "never"))
     print("FIGURE: first row stored through B %.2f s after kill -9 of A" % resumed)
@@ -341,6 +361,10 @@ def main():
     check(sampler.samples >= 5 and not sampler.bad,
           "no duty lock held twice or split between A and B in %d pg_locks samples%s" %
           (sampler.samples, (": " + "; ".join(sampler.bad[:3])) if sampler.bad else ""))
+    for name in ("A", "B"):
+        steps, taken = corr_steps(name + ".log")
+        check(steps and taken is not None and min(steps) > taken,
+              "%s ran correlation steps only after taking the duty (%d steps)" % (name, len(steps)))
     early = [l for l in read("B.log").splitlines() if " taken by " in l]
     check(len(early) == len(held_a), "B took each duty once (%d lines)" % len(early))
 
