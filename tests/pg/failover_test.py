@@ -4,7 +4,7 @@ the duties (docs/failover.md). Real processes, real ZeroMQ (CURVE), a real
 PostgreSQL 15 (pgserver.py; exit 77 = skipped with the reason when its
 binaries are missing).
 
-  failover_test.py BUILD_DIR [failover|sqlite_duties|probe_options]
+  failover_test.py BUILD_DIR [failover|duty_restart|sqlite_duties|probe_options]
 
 Two collectors A and B on one store, two probes each given both (A first)
 sending paced synthetic records (--from-jsonl); once A holds the duties and
@@ -21,6 +21,9 @@ The duties that run on PostgreSQL in this build are correlation (every 2 s
 here) and retention; Graph polling and the NOC's alerts are refused on
 PostgreSQL until they are ported. The test moves whatever duties A logs,
 and asserts that correlation and retention are among them.
+
+duty_restart: PostgreSQL restarted under a collector holding its duties:
+it logs each duty lost at once, reconnects and takes them again.
 
 sqlite_duties (no PostgreSQL): one collector on SQLite holds every duty it
 is configured for, and its /metrics says so with callscope_collector_duty.
@@ -279,6 +282,42 @@ def probe_options():
           "--help tells of several collectors and --failover-ms")
 
 
+def duty_restart():
+    global SRV
+    SRV = pgserver.start_or_skip()
+    setup()
+    start_collector("A")
+    deadline = time.time() + 15
+    while time.time() < deadline and not corr_steps("A.log")[0]:
+        time.sleep(0.1)  # started: past the correlation's own migrations
+    check(sorted(duties_taken("A.log")) == ["correlation", "retention"] and corr_steps("A.log")[0],
+          "A holds correlation and retention, and has run a correlation step")
+    t0 = time.time()
+    SRV.restart()
+    back = None
+    while time.time() - t0 < 30 and back is None:
+        if len(duties_taken("A.log")) == 4:
+            back = time.time() - t0
+        time.sleep(0.1)
+    log = read("A.log")
+    check("duty correlation lost: connection to PostgreSQL lost" in log and
+          "duty retention lost: connection to PostgreSQL lost" in log,
+          "each duty logged lost with the connection")
+    check(back is not None, "both duties taken again after the restart (%s s after it began)" %
+          ("%.2f" % back if back is not None else "never"))
+    lines = log.splitlines()
+    lost = max(i for i, l in enumerate(lines) if " lost: " in l)
+    steps = [i for i, l in enumerate(lines) if "collector: correlation: " in l]
+    retaken = [i for i, l in enumerate(lines) if "duty correlation taken by " in l][-1]
+    first_lost = min(i for i, l in enumerate(lines) if " lost: " in l)
+    check(not [i for i in steps if first_lost < i < retaken],
+          "no correlation step between losing the duty and taking it again")
+    check(lost < retaken, "lost before taken again")
+    h = holders()
+    check(len(h) == 2 and all(v == ["callscope-duty A"] for v in h.values()),
+          "pg_locks: both duty locks held by A's new session")
+
+
 def main():
     global SRV
     SRV = pgserver.start_or_skip()
@@ -370,7 +409,8 @@ def main():
 
 
 try:
-    {"failover": main, "sqlite_duties": sqlite_duties, "probe_options": probe_options}[CASE]()
+    {"failover": main, "duty_restart": duty_restart, "sqlite_duties": sqlite_duties,
+     "probe_options": probe_options}[CASE]()
 finally:
     for p in PROCS:
         if p.poll() is None:
