@@ -566,7 +566,6 @@ static bool pg_refusals(const run_cfg_t *cfg)
         const char *what, *instead;
     } parts[] = {
         {cfg->noc.bind != NULL, "the NOC HTTP server", "no --http-bind"},
-        {cfg->g.tenant != NULL, "Graph polling", "no --graph-tenant"},
     };
     bool ok = true;
     for (size_t i = 0; i < N(parts); i++) {

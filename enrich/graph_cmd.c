@@ -43,7 +43,8 @@ typedef struct {
 #define RUN GRAPH_OPT_RUN
 static const opttab_opt_t defs[] = {
     {{"db", 0, OPTTAB_STR, OFF(db), 0, 0, "PATH",
-      "The collector's SQLite store (created if missing; WAL mode)."},
+      "The collector's store: a SQLite file (created if missing; WAL mode) or a "
+      "postgresql:// URI."},
      NULL,
      C_POLL | C_IMPORT,
      0},
@@ -353,13 +354,13 @@ int graph_cmd_poll(int argc, char **argv)
     for (size_t i = 0; i < o.nkeys; i++)
         cfg.org_keys[i] = o.keys[i];
     cfg.norg_keys = o.nkeys;
-    sqlite3 *db = graph_store_open_db(o.db, err, sizeof err);
+    db_t *db = graph_store_open_db(o.db, err, sizeof err);
     graph_poller_t *p = db ? graph_poller_new(&cfg, db, err, sizeof err) : NULL;
     OPENSSL_cleanse(secret, strlen(secret));
     free(secret);
     if (!p) {
         LOG_ERROR("%s", err);
-        sqlite3_close(db);
+        db_close(&db);
         return strstr(err, "is required") || strstr(err, "must be") ? GRAPH_EXIT_USAGE
                                                                     : GRAPH_EXIT_STORE;
     }
@@ -381,7 +382,7 @@ int graph_cmd_poll(int argc, char **argv)
     if (rc == GRAPH_EXIT_NETWORK) /* the reason again, as the last line */
         LOG_ERROR("graph: exit %d: %s", rc, graph_poller_error(p));
     graph_poller_free(&p);
-    sqlite3_close(db);
+    db_close(&db);
     return rc;
 }
 
@@ -399,11 +400,11 @@ int graph_cmd_import(int argc, char **argv)
     }
     char err[600];
     pii_t *pii = pii_new(o.keys, o.nkeys, o.g.tenant, err, sizeof err);
-    sqlite3 *db = pii ? graph_store_open_db(o.db, err, sizeof err) : NULL;
+    db_t *db = pii ? graph_store_open_db(o.db, err, sizeof err) : NULL;
     graph_store_t *st = db ? graph_store_new(db, pii, err, sizeof err) : NULL;
     if (!st) {
         LOG_ERROR("%s", err);
-        sqlite3_close(db);
+        db_close(&db);
         pii_free(&pii);
         return GRAPH_EXIT_STORE;
     }
@@ -420,7 +421,7 @@ int graph_cmd_import(int argc, char **argv)
              (unsigned long long)s.unchanged, (unsigned long long)s.not_records,
              (unsigned long long)s.bad_files);
     graph_store_free(&st);
-    sqlite3_close(db);
+    db_close(&db);
     pii_free(&pii);
     return rc;
 }

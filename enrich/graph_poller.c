@@ -250,7 +250,7 @@ static bool check_cfg(const graph_cfg_t *c, char *err, size_t errlen)
     return true;
 }
 
-graph_poller_t *graph_poller_new(const graph_cfg_t *cfg, sqlite3 *db, char *err, size_t errlen)
+graph_poller_t *graph_poller_new(const graph_cfg_t *cfg, db_t *db, char *err, size_t errlen)
 {
     if (!check_cfg(cfg, err, errlen))
         return NULL;

@@ -26,12 +26,12 @@
 #ifndef CALLSCOPE_GRAPH_POLLER_H
 #define CALLSCOPE_GRAPH_POLLER_H
 
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "pii.h"
 
 /* Process exit codes of the graph commands. */
@@ -102,7 +102,7 @@ typedef enum { GRAPH_STEP_BUSY, GRAPH_STEP_IDLE, GRAPH_STEP_FATAL } graph_step_t
 typedef struct graph_poller graph_poller_t;
 
 /* cfg strings are copied; db is borrowed (graph_store_migrate is run). */
-graph_poller_t *graph_poller_new(const graph_cfg_t *cfg, sqlite3 *db, char *err, size_t errlen);
+graph_poller_t *graph_poller_new(const graph_cfg_t *cfg, db_t *db, char *err, size_t errlen);
 void graph_poller_free(graph_poller_t **p);
 /* The request in progress (and each later one) ends within about a second
  * once *flag is true: how a thread running the poller is stopped. */

@@ -1,4 +1,5 @@
-/* graph_store.h - call records in the collector's SQLite store.
+/* graph_store.h - call records in the collector's store (SQLite or
+ * PostgreSQL, through common/db.h: one piece of C for both).
  *
  * Tables (all prefixed graph_, schema version in migrations under
  * component 'graph'; docs/graph.md lists every column):
@@ -17,11 +18,11 @@
 #ifndef CALLSCOPE_GRAPH_STORE_H
 #define CALLSCOPE_GRAPH_STORE_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "graph_model.h"
 #include "pii.h"
 
@@ -34,14 +35,20 @@ typedef enum {
 
 typedef struct graph_store graph_store_t;
 
-/* Applies the graph migrations idempotently, in one transaction. */
-bool graph_store_migrate(sqlite3 *db, char *err, size_t errlen);
-/* Opens (creating) a store file: WAL, busy_timeout 5000 ms, migrated.
- * Close with sqlite3_close(). */
-sqlite3 *graph_store_open_db(const char *path, char *err, size_t errlen);
+/* Applies the graph migrations idempotently (components 'graph' and
+ * 'graph_participant'; on PostgreSQL the same versions, BIGINT / DOUBLE
+ * PRECISION / TEXT COLLATE "C" / BYTEA columns). A sqlite3 caller wraps its
+ * handle with db_from_sqlite(). */
+bool graph_store_migrate(db_t *db, char *err, size_t errlen);
+/* Opens and migrates target: a store file (created 0600; WAL,
+ * busy_timeout 5000 ms, foreign keys on) or a postgresql:// URI. Close
+ * with db_close(). */
+db_t *graph_store_open_db(const char *target, char *err, size_t errlen);
 
-/* A writer over db (borrowed) with pii (borrowed): both must outlive it. */
-graph_store_t *graph_store_new(sqlite3 *db, const pii_t *pii, char *err, size_t errlen);
+/* A writer over db (borrowed) with pii (borrowed): both must outlive it.
+ * Rows stored before migration 2 get their name keys here (C: the
+ * organisation key is needed). */
+graph_store_t *graph_store_new(db_t *db, const pii_t *pii, char *err, size_t errlen);
 void graph_store_free(graph_store_t **st);
 
 /* Stores rec. complete = every sessions page was read. source names where

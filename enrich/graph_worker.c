@@ -13,7 +13,7 @@
 
 struct graph_worker {
     graph_poller_t *poller; /* the thread's once started */
-    sqlite3 *db;            /* the thread's */
+    db_t *db;               /* the thread's */
     pthread_t th;
     bool started;
     atomic_bool stop;
@@ -58,7 +58,7 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-graph_worker_t *graph_worker_new(const graph_cfg_t *cfg, const char *db_path, char *err,
+graph_worker_t *graph_worker_new(const graph_cfg_t *cfg, const char *db_target, char *err,
                                  size_t errlen)
 {
     graph_worker_t *w = calloc(1, sizeof *w);
@@ -70,7 +70,7 @@ graph_worker_t *graph_worker_new(const graph_cfg_t *cfg, const char *db_path, ch
     pthread_cond_init(&w->cv, NULL);
     atomic_init(&w->stop, false);
     w->running = true;
-    w->db = graph_store_open_db(db_path, err, errlen);
+    w->db = graph_store_open_db(db_target, err, errlen);
     w->poller = w->db ? graph_poller_new(cfg, w->db, err, errlen) : NULL;
     if (!w->poller) {
         graph_worker_free(&w);
@@ -117,7 +117,7 @@ void graph_worker_free(graph_worker_t **pw)
         pthread_join(w->th, NULL);
     }
     graph_poller_free(&w->poller);
-    sqlite3_close(w->db);
+    db_close(&w->db);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
     free(w);

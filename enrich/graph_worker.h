@@ -3,10 +3,10 @@
  * 'run': a Graph request may take up to --graph-timeout, 30 s by default,
  * while probes resend a batch not acknowledged within 10 s).
  *
- * The worker owns a SQLite connection of its own to the store (WAL, busy
+ * The worker owns a connection of its own to the store (SQLite: WAL, busy
  * timeout 5 s: a write of either connection waits for the other's short
  * transaction, never for an HTTP request, since the poller commits each
- * record on its own). Threads:
+ * record on its own; PostgreSQL: a connection of its own). Threads:
  *   - the worker thread runs graph_poller_step() and sleeps until the
  *     poller's next wake-up;
  *   - any one other thread may call graph_worker_stats() and
@@ -23,10 +23,10 @@
 
 typedef struct graph_worker graph_worker_t;
 
-/* Opens db_path, builds the poller from cfg (strings copied, the secret
- * handed to the token module) and starts the thread. NULL with err on a
+/* Opens db_target (a store file or a postgresql:// URI), builds the poller from cfg (strings
+ * copied, the secret handed to the token module) and starts the thread. NULL with err on a
  * configuration, store or thread error. */
-graph_worker_t *graph_worker_new(const graph_cfg_t *cfg, const char *db_path, char *err,
+graph_worker_t *graph_worker_new(const graph_cfg_t *cfg, const char *db_target, char *err,
                                  size_t errlen);
 /* The poller's counters as of its last step; false once polling stopped
  * on a fatal error (the reason is logged by the worker). */

@@ -121,14 +121,6 @@ void correlate_cfg_defaults(correlate_cfg_t *cfg)
     cfg->max_rows = CORRELATE_MAX_ROWS;
 }
 
-/* The Graph tables correlation reads, for stores that never saw Graph. */
-static bool graph_tables(db_t *db, char *err, size_t errlen)
-{
-    /* until enrich/ speaks db.h: its SQLite migration; on PostgreSQL the
-     * Graph tables come from graph-poll / graph-import */
-    return db_sqlite(db) ? graph_store_migrate(db_sqlite(db), err, errlen) : true;
-}
-
 correlate_t *correlate_new(const correlate_cfg_t *cfg, db_t *db, const pii_t *pii, char *err,
                            size_t errlen)
 {
@@ -145,7 +137,7 @@ correlate_t *correlate_new(const correlate_cfg_t *cfg, db_t *db, const pii_t *pi
         c->cfg.max_rows = CORRELATE_MAX_ROWS;
     c->db = db;
     c->pii = pii;
-    if (!graph_tables(db, err, errlen) || !(c->vs = verdict_store_new(db, err, errlen)) ||
+    if (!graph_store_migrate(db, err, errlen) || !(c->vs = verdict_store_new(db, err, errlen)) ||
         !(c->in = correlate_input_new(db, pii, err, errlen))) {
         correlate_free(&c);
         return NULL;

@@ -2,7 +2,11 @@
 """callscope-collector buildings-import: good and bad CQD building files
 into a real SQLite store, checked through the store's own table.
 
-    buildings_test.py COLLECTOR CASE
+    buildings_test.py COLLECTOR CASE [pg]
+
+With "pg" the store is a throw-away PostgreSQL 15 (tests/pg/pgserver.py)
+given as a postgresql:// --db, read with psql; exit 77 (skipped) when no
+server can run here.
 """
 import os
 import sqlite3
@@ -11,6 +15,11 @@ import sys
 import tempfile
 
 COLLECTOR, CASE = sys.argv[1], sys.argv[2]
+PG = sys.argv[3:] == ["pg"]
+SRV = None
+if PG:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pg"))
+    import pgserver  # noqa: E402
 
 # Two buildings in Lyon (a /16 and a /24 inside it), a VPN pool, IPv6.
 GOOD = (
@@ -26,12 +35,18 @@ def run(*args):
     return p.returncode, p.stdout, p.stderr
 
 
+def query(db, sql):
+    """Rows of sql on the store, as SQLite gives them (integers as int)."""
+    if not PG:
+        with sqlite3.connect(db) as c:
+            return c.execute(sql).fetchall()
+    return [tuple(int(v) if v.isdigit() else v for v in r) for r in SRV.query(sql)]
+
+
 def rows(db):
-    with sqlite3.connect(db) as c:
-        return c.execute(
-            "SELECT network, prefix_len, family, building, city, country, region,"
-            " inside_corp, express_route, vpn FROM buildings ORDER BY family, network,"
-            " prefix_len").fetchall()
+    return query(db, "SELECT network, prefix_len, family, building, city, country, region,"
+                 " inside_corp, express_route, vpn FROM buildings ORDER BY family, network,"
+                 " prefix_len")
 
 
 def expect(cond, what):
@@ -56,8 +71,7 @@ def case_good(d, db):
     expect(len(r) == 4, r)
     expect(("10.1.2.0", 24, 4, "Lyon HQ floor 2", "Lyon", "FR", "EMEA", 1, 1, 0) in r, r)
     expect(("192.168.7.0", 24, 4, "VPN pool", "Paris", "FR", "EMEA", 1, 0, 1) in r, r)
-    with sqlite3.connect(db) as c:
-        imp = c.execute("SELECT source, networks, skipped FROM buildings_imports").fetchall()
+    imp = query(db, "SELECT source, networks, skipped FROM buildings_imports")
     expect(imp == [(f, 4, 0)], imp)
     # --check reads and stores nothing
     rc, out, err = run("buildings-import", f, "--check")
@@ -121,8 +135,7 @@ def case_reimport(d, db):
     rc, out, err = run("buildings-import", g, "--db", db)
     expect(rc == 0, err)
     expect(rows(db) == [("172.16.0.0", 12, 4, "Lab", "Berlin", "DE", "EMEA", 0, 0, 0)], rows(db))
-    with sqlite3.connect(db) as c:
-        n = c.execute("SELECT count(*) FROM buildings_imports").fetchone()[0]
+    n = query(db, "SELECT count(*) FROM buildings_imports")[0][0]
     expect(n == 2, n)
 
 
@@ -206,5 +219,11 @@ def case_run_reload(d, db):
 
 
 with tempfile.TemporaryDirectory() as d:
-    globals()["case_" + CASE](d, os.path.join(d, "collector.db"))
-print("ok", CASE)
+    if PG:
+        SRV = pgserver.start_or_skip()
+    try:
+        globals()["case_" + CASE](d, SRV.uri if PG else os.path.join(d, "collector.db"))
+    finally:
+        if SRV:
+            SRV.stop()
+print("ok", CASE, "(PostgreSQL)" if PG else "")

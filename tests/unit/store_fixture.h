@@ -37,6 +37,7 @@ typedef struct {
     pii_t *pii;
     store_t *st;
 #ifdef FX_GRAPH
+    db_t *gdb; /* the store's connection, as graph_store speaks it */
     graph_store_t *gs;
 #endif
 } fx_t;
@@ -68,8 +69,9 @@ static inline bool fx_open(fx_t *f)
         return false;
     }
 #ifdef FX_GRAPH
-    if (!graph_store_migrate(store_db(f->st), err, sizeof err) ||
-        !(f->gs = graph_store_new(store_db(f->st), f->pii, err, sizeof err))) {
+    if (!(f->gdb = db_from_sqlite(store_db(f->st))) ||
+        !graph_store_migrate(f->gdb, err, sizeof err) ||
+        !(f->gs = graph_store_new(f->gdb, f->pii, err, sizeof err))) {
         fprintf(stderr, "fixture: %s\n", err);
         fx_close(f); /* no temporary directory left behind */
         return false;
@@ -83,6 +85,7 @@ static inline void fx_close(fx_t *f)
     static const char *const files[] = {"store.db", "store.db-wal", "store.db-shm", "org.key"};
 #ifdef FX_GRAPH
     graph_store_free(&f->gs);
+    db_close(&f->gdb); /* the wrapper only: store_free() closes the connection */
 #endif
     store_free(&f->st);
     pii_free(&f->pii);

@@ -1,4 +1,7 @@
-/* Unit tests: schema migration, version rules, sealed columns, pending ids. */
+/* Unit tests: schema migration, version rules, sealed columns, pending ids.
+ * On a temporary SQLite file without arguments; on the PostgreSQL URI given
+ * as argv[1] (tests/pg/db_unit.py starts a throw-away server): the same
+ * checks, so both backends store and find the same record the same way. */
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -39,13 +42,16 @@ static graph_put_t put(graph_store_t *st, int version, const char *lm, int sessi
     return p;
 }
 
-static int64_t count(sqlite3 *db, const char *sql)
+static int64_t count(db_t *db, const char *sql)
 {
-    sqlite3_stmt *s = NULL;
+    char err[256];
+    db_stmt_t *s = db_prepare(db, sql, err, sizeof err);
     int64_t n = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-        n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    if (s && db_step(s, err, sizeof err) == DB_ROW)
+        n = db_col_int(s, 0);
+    else
+        fprintf(stderr, "%s: %s\n", sql, err);
+    db_finalize(&s);
     return n;
 }
 
@@ -57,7 +63,7 @@ static void on_due(void *ctx, const char *id, int64_t first, int attempts)
     CHECK_EQ_INT(attempts, 2);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     char dir[] = "/tmp/graph_store_XXXXXX", key[300], dbp[300], err[512];
     if (!mkdtemp(dir))
@@ -67,10 +73,17 @@ int main(void)
     CHECK_EQ_INT(pii_keygen(key, "t", err, sizeof err), 0);
     const char *files[] = {key};
     pii_t *pii = pii_new(files, 1, "t", err, sizeof err);
-    sqlite3 *db = graph_store_open_db(dbp, err, sizeof err);
+    const char *target = argc > 1 ? argv[1] : dbp;
+    db_t *db = graph_store_open_db(target, err, sizeof err);
+    if (!db)
+        fprintf(stderr, "open: %s\n", err);
+    else
+        fprintf(stderr, "backend: %s\n", db_name(db));
     CHECK(pii && db);
     CHECK(graph_store_migrate(db, err, sizeof err)); /* idempotent */
     CHECK_EQ_INT(count(db, "SELECT max(version) FROM migrations WHERE component='graph'"), 2);
+    CHECK_EQ_INT(count(db, "SELECT version FROM migrations WHERE component='graph_participant'"),
+                 1);
     graph_store_t *st = pii && db ? graph_store_new(db, pii, err, sizeof err) : NULL;
     CHECK(st != NULL);
     if (st) {
@@ -89,21 +102,29 @@ int main(void)
         CHECK_EQ_INT(v, 2);
         CHECK_EQ_INT(graph_store_known(st, "nope", &v, &lm), 0);
         /* the sealed IP opens, and its lookup hash finds the row */
-        sqlite3_stmt *s = NULL;
         uint8_t h[PII_HASH_LEN];
         CHECK(pii_lookup_ip(pii, "10.0.0.2", h));
-        CHECK(sqlite3_prepare_v2(db,
-                                 "SELECT caller_ip_enc, caller_port FROM graph_media "
-                                 "WHERE caller_ip_hmac = ?",
-                                 -1, &s, NULL) == SQLITE_OK);
-        sqlite3_bind_blob(s, 1, h, sizeof h, SQLITE_STATIC);
-        CHECK(sqlite3_step(s) == SQLITE_ROW);
+        db_stmt_t *s = db_prepare(db,
+                                  "SELECT caller_ip_enc, caller_port FROM graph_media "
+                                  "WHERE caller_ip_hmac = ?1",
+                                  err, sizeof err);
+        CHECK(s != NULL);
+        CHECK(s && db_bind_blob(s, 1, h, sizeof h));
+        CHECK(s && db_step(s, err, sizeof err) == DB_ROW);
         char ip[64] = "";
-        CHECK(pii_open(pii, "caller_ip", sqlite3_column_blob(s, 0),
-                       (size_t)sqlite3_column_bytes(s, 0), ip, sizeof ip));
+        CHECK(s &&
+              pii_open(pii, "caller_ip", db_col_blob(s, 0), db_col_bytes(s, 0), ip, sizeof ip));
         CHECK_STR(ip, "10.0.0.2");
-        CHECK_EQ_INT(sqlite3_column_int(s, 1), 50010);
-        sqlite3_finalize(s);
+        CHECK_EQ_INT(s ? db_col_int(s, 1) : 0, 50010);
+        db_finalize(&s);
+        /* the organizer's name key (migration 2's column, C backfill) */
+        uint8_t nk[PII_HASH_LEN];
+        CHECK(pii_lookup_name(pii, "  ann ", nk));
+        s = db_prepare(db, "SELECT count(*) FROM graph_record WHERE organizer_name_key_hmac = ?1",
+                       err, sizeof err);
+        CHECK(s && db_bind_blob(s, 1, nk, sizeof nk) && db_step(s, err, sizeof err) == DB_ROW &&
+              db_col_int(s, 0) == 1);
+        db_finalize(&s);
         CHECK_EQ_INT(count(db, "SELECT COUNT(*) FROM graph_media WHERE caller_mac_hmac IS NOT "
                                "NULL AND caller_mac_enc IS NOT NULL"),
                      3);
@@ -118,7 +139,7 @@ int main(void)
         CHECK_EQ_INT(count(db, "SELECT COUNT(*) FROM graph_pending"), 0);
     }
     graph_store_free(&st);
-    sqlite3_close(db);
+    db_close(&db);
     pii_free(&pii);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
