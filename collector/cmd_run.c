@@ -340,6 +340,7 @@ static void correlate_now(const run_cfg_t *cfg, jobs_t *j, usec_t now)
     char err[512];
     /* the first step looks back; later ones take what arrived since */
     int64_t back = j->first_corr ? cfg->correlate_lookback_s : 30 * 86400;
+    LOG_DEBUG("collector: correlation: step begins (looking back %" PRId64 " s)", back);
     int n = correlate_step(j->corr, now, back, err, sizeof err);
     j->first_corr = false;
     if (n < 0)
@@ -428,8 +429,8 @@ static void duty_changes(const run_cfg_t *cfg, jobs_t *j, usec_t now, usec_t *ne
             j->first_corr = true;
             j->next_corr = now;
         }
-        if (k == DUTY_GRAPH && h && !j->graph)
-            graph_start(cfg, j);
+        if (k == DUTY_GRAPH && h && !j->graph && !graph_start(cfg, j))
+            duty_give_up(j->duty, DUTY_GRAPH, "Graph polling cannot start (above)");
         if (k == DUTY_GRAPH && !h && j->graph) {
             graph_worker_free(&j->graph);
             LOG_INFO("collector: Graph polling stopped (duty lost)");

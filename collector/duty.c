@@ -30,7 +30,8 @@ struct duty {
     unsigned poll_ms;
     bool pg;
     atomic_bool held[DUTY_N];
-    atomic_llong confirmed_ms; /* the last poll that saw the connection alive */
+    atomic_bool give_up[DUTY_N]; /* duty_give_up(): unlock at the next poll */
+    atomic_llong confirmed_ms;   /* the last poll that saw the connection alive */
     /* the thread's */
     PGconn *c;
     int64_t last_fail_log;
@@ -147,17 +148,32 @@ static bool connect_db(duty_t *d)
     return false;
 }
 
+/* Duties given up: unlocked (and never tried again, poll_once). */
+static void drop_given_up(duty_t *d)
+{
+    for (int k = 0; k < DUTY_N; k++) {
+        if (!atomic_load(&d->give_up[k]) || !atomic_exchange(&d->held[k], false))
+            continue;
+        char sql[96];
+        snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%d, %d)", DUTY_LOCK_CLASS,
+                 (int)d->key[k]);
+        PGresult *r = PQexec(d->c, sql);
+        PQclear(r); /* a failure ends the session, and the lock with it */
+    }
+}
+
 /* One round trip: try every wanted duty not held yet; with none to try,
  * "SELECT 1" only checks that the session (and so its locks) is alive. */
 static void poll_once(duty_t *d)
 {
     if (!d->c && !connect_db(d))
         return;
+    drop_given_up(d);
     char sql[512] = "SELECT 1";
     size_t used = 0;
     int cols[DUTY_N], ncols = 0;
     for (int k = 0; k < DUTY_N; k++) {
-        if (!d->want[k] || atomic_load(&d->held[k]))
+        if (!d->want[k] || atomic_load(&d->held[k]) || atomic_load(&d->give_up[k]))
             continue;
         used += (size_t)snprintf(sql + used, sizeof sql - used, "%s pg_try_advisory_lock(%d, %d)",
                                  ncols ? "," : "SELECT", DUTY_LOCK_CLASS, (int)d->key[k]);
@@ -231,6 +247,7 @@ duty_t *duty_new(const duty_cfg_t *cfg, char *err, size_t errlen)
         d->want[k] = cfg->want[k] && (k != DUTY_GRAPH || d->tenant);
         d->key[k] = key_of(names[k], k == DUTY_GRAPH ? d->tenant : NULL);
         atomic_init(&d->held[k], !d->pg && d->want[k]);
+        atomic_init(&d->give_up[k], false);
     }
     atomic_init(&d->confirmed_ms, 0);
     if (!d->pg)
@@ -250,6 +267,20 @@ duty_t *duty_new(const duty_cfg_t *cfg, char *err, size_t errlen)
     }
     d->started = true;
     return d;
+}
+
+void duty_give_up(duty_t *d, duty_kind_t k, const char *why)
+{
+    if (!d || k >= DUTY_N)
+        return;
+    char l[128];
+    label(d, k, l, sizeof l);
+    LOG_ERROR("duty %s given up by %s: %s; another collector may take it", l, d->name, why);
+    atomic_store(&d->give_up[k], true);
+    if (!d->pg) /* SQLite: no lock, no thread */
+        atomic_store(&d->held[k], false);
+    else if (!d->started) /* before the thread: the first poll runs in duty_new */
+        drop_given_up(d);
 }
 
 json_t *duty_json(const duty_t *d)

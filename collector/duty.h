@@ -51,6 +51,10 @@ typedef struct duty duty_t;
  * and retried by the thread; NULL only when out of memory or threads. */
 duty_t *duty_new(const duty_cfg_t *cfg, char *err, size_t errlen);
 bool duty_held(const duty_t *d, duty_kind_t k);
+/* This collector cannot run duty k (e.g. Graph polling failed to start):
+ * released at the next poll so that another collector takes it, and never
+ * taken here again. */
+void duty_give_up(duty_t *d, duty_kind_t k, const char *why);
 /* "correlation", "graph", "retention", "alerts". */
 const char *duty_name(duty_kind_t k);
 /* The /metrics gauges callscope_collector_duty{duty=...,tenant=...}: an
