@@ -288,6 +288,17 @@ typedef struct {
     bool had[DUTY_N]; /* the duties held at the previous turn */
     usec_t next_corr, next_snap;
     bool first_corr;
+    /* PostgreSQL: correlation in a thread of its own on its own connection,
+     * so that a step (seconds over thousands of new streams there) never
+     * holds up ingest or the ZAP handshake of a probe failing over to this
+     * collector (tests/pg/failover_test.py found that); SQLite: in the loop,
+     * on the store's connection. */
+    const run_cfg_t *cfg;
+    pthread_t corr_th;
+    bool corr_threaded;
+    pthread_mutex_t corr_mu;
+    pthread_cond_t corr_cv;
+    bool corr_stop, corr_kick; /* under corr_mu */
     /* the counters /metrics shows: a copy the HTTP thread may read */
     pthread_mutex_t mu;
     json_t *snap;
@@ -356,8 +367,14 @@ static void correlate_now(const run_cfg_t *cfg, jobs_t *j, usec_t now)
 static void graph_check(jobs_t *j, usec_t now)
 {
     uint64_t cycles = graph_worker_cycles(j->graph);
-    if (cycles != j->graph_cycles && j->corr)
+    if (cycles != j->graph_cycles && j->corr && j->corr_threaded) {
+        pthread_mutex_lock(&j->corr_mu);
+        j->corr_kick = true;
+        pthread_cond_signal(&j->corr_cv);
+        pthread_mutex_unlock(&j->corr_mu);
+    } else if (cycles != j->graph_cycles && j->corr) {
         j->next_corr = now;
+    }
     j->graph_cycles = cycles;
 }
 
@@ -425,7 +442,7 @@ static void duty_changes(const run_cfg_t *cfg, jobs_t *j, usec_t now, usec_t *ne
         j->had[k] = h;
         if (k == DUTY_RETENTION && h)
             *next_ret = now;
-        if (k == DUTY_CORRELATION && h) {
+        if (k == DUTY_CORRELATION && h && !j->corr_threaded) {
             j->first_corr = true;
             j->next_corr = now;
         }
@@ -461,7 +478,8 @@ static void loop(run_cfg_t *cfg, ingest_t *in, store_t *st, jobs_t *j)
         }
         if (j->graph)
             graph_check(j, now);
-        if (j->corr && now >= j->next_corr && duty_held(j->duty, DUTY_CORRELATION))
+        if (j->corr && !j->corr_threaded && now >= j->next_corr &&
+            duty_held(j->duty, DUTY_CORRELATION))
             correlate_now(cfg, j, now);
         snapshot(in, j, now);
         if (j->noc && duty_held(j->duty, DUTY_ALERTS))
@@ -513,11 +531,50 @@ static bool noc_start(const run_cfg_t *cfg, const pii_t *pii, jobs_t *j)
     return j->noc != NULL;
 }
 
+/* The correlation thread (PostgreSQL): the loop's schedule, checked every
+ * 250 ms or when Graph polling brings records; a step runs only while the
+ * duty is held, and the first after taking it looks back. */
+static void *corr_thread(void *arg)
+{
+    jobs_t *j = arg;
+    bool had = false;
+    pthread_mutex_lock(&j->corr_mu);
+    while (!j->corr_stop) {
+        usec_t now = timefmt_now();
+        bool held = duty_held(j->duty, DUTY_CORRELATION);
+        if (held && !had) {
+            j->first_corr = true;
+            j->next_corr = now;
+        }
+        had = held;
+        if (held && (now >= j->next_corr || j->corr_kick)) {
+            j->corr_kick = false;
+            pthread_mutex_unlock(&j->corr_mu);
+            correlate_now(j->cfg, j, now);
+            pthread_mutex_lock(&j->corr_mu);
+            continue;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 250 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&j->corr_cv, &j->corr_mu, &until);
+    }
+    pthread_mutex_unlock(&j->corr_mu);
+    return NULL;
+}
+
 static bool jobs_start(const run_cfg_t *cfg, store_t *st, const pii_t *pii, duty_t *duty, jobs_t *j)
 {
     char err[512];
     memset(j, 0, sizeof *j);
     pthread_mutex_init(&j->mu, NULL);
+    pthread_mutex_init(&j->corr_mu, NULL);
+    pthread_cond_init(&j->corr_cv, NULL);
+    j->cfg = cfg;
     j->duty = duty;
     for (int k = 0; k < DUTY_N; k++)
         j->had[k] = duty_held(duty, (duty_kind_t)k);
@@ -536,6 +593,13 @@ static bool jobs_start(const run_cfg_t *cfg, store_t *st, const pii_t *pii, duty
             LOG_ERROR("%s", err);
             return false;
         }
+        if (!store_db(st)) {
+            j->corr_threaded = pthread_create(&j->corr_th, NULL, corr_thread, j) == 0;
+            if (!j->corr_threaded) {
+                LOG_ERROR("cannot start the correlation thread");
+                return false;
+            }
+        }
     }
     if (cfg->g.tenant && (!cfg->g.client_id || !cfg->g.secret_file)) {
         LOG_ERROR("--graph-tenant needs --graph-client-id and --graph-secret-file");
@@ -552,6 +616,16 @@ static void jobs_stop(jobs_t *j)
     json_decref(j->snap);
     pthread_mutex_destroy(&j->mu);
     graph_worker_free(&j->graph);
+    if (j->corr_threaded) { /* a step in progress ends first */
+        pthread_mutex_lock(&j->corr_mu);
+        j->corr_stop = true;
+        pthread_cond_signal(&j->corr_cv);
+        pthread_mutex_unlock(&j->corr_mu);
+        pthread_join(j->corr_th, NULL);
+        j->corr_threaded = false;
+    }
+    pthread_mutex_destroy(&j->corr_mu);
+    pthread_cond_destroy(&j->corr_cv);
     correlate_free(&j->corr);
     db_close(&j->corr_db);
 }

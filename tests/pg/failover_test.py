@@ -239,8 +239,11 @@ def sqlite_duties():
         time.sleep(0.5)  # the counters snapshot is taken once a second
         req = urllib.request.Request("http://127.0.0.1:%d/metrics" % port, headers={
             "Authorization": "Bearer failover-test-token-0123456789abcdef"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            body = r.read().decode()
+        try:  # the HTTP server starts after the probes' socket ("listening on")
+            with urllib.request.urlopen(req, timeout=10) as r:
+                body = r.read().decode()
+        except OSError:
+            continue
     got = sorted(l for l in body.splitlines() if l.startswith("callscope_collector_duty"))
     check(got == ['callscope_collector_duty{duty="alerts"} 1',
                   'callscope_collector_duty{duty="correlation"} 1',
@@ -332,9 +335,9 @@ def graph_args():
     fd = os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600)
     os.write(fd, SECRET.encode() + b"\n")
     os.close(fd)
-    # correlation every 30 s: a step runs in the collector's main loop and
-    # on PostgreSQL takes seconds over these streams (ingest waits for it);
-    # B runs one as soon as it takes the duty
+    # correlation every 30 s: on PostgreSQL a step takes seconds over these
+    # streams (in a thread of its own there, so ingest goes on); B runs one
+    # as soon as it takes the duty
     return fake, ["--correlate-interval", "30", "--graph-tenant", TENANT,
                   "--graph-client-id", CLIENT, "--graph-secret-file", secret,
                   "--graph-authority-url", fake.base, "--graph-url", fake.base + "/v1.0",
@@ -378,8 +381,7 @@ def main():
     took, resumed, corr, graph = None, None, None, None
     mono_kill = time.monotonic()
     at_kill = int(SRV.scalar("SELECT COUNT(*) FROM streams"))
-    # 40 s: ingest waits for a correlation step in the same loop (the first
-    # one B runs looks back over everything stored: seconds on this machine)
+    # 40 s: the ASan build on a loaded machine
     while time.time() - t_kill < 40 and None in (took, resumed, corr, graph):
         now = time.time()
         # a request of A's answered just after the kill is not B's: 0.5 s margin
