@@ -14,6 +14,7 @@
 #include "cliutil.h"
 #include "commands.h"
 #include "correlate.h"
+#include "duty.h"
 #include "pii.h"
 #include "keyfile.h"
 #include "noc.h"
@@ -46,6 +47,7 @@ typedef struct {
     correlate_cfg_t cc;
     graph_opts_t g;        /* Graph polling, in a thread: off without a tenant */
     const char *buildings; /* the CQD building file, NULL: the store's map as it is */
+    const char *name;      /* this collector's name for its duties (duty.h) */
 } run_cfg_t;
 
 #define RUN(f) offsetof(run_cfg_t, f)
@@ -87,6 +89,13 @@ static const opttab_opt_t head[] = {
     {{"db-sync-full", 0, OPTTAB_FLAG, RUN(db_sync_full), 0, 0, NULL,
       "Sync the store on every commit (survives power loss; slower). By default a commit "
       "survives a crash of the collector, not of the machine."},
+     NULL,
+     0,
+     0},
+    {{"collector-name", 0, OPTTAB_STR, RUN(name), 0, 0, "NAME",
+      "This collector's name in its duty log lines and, with several collectors on one "
+      "PostgreSQL store, the application_name of its duty connection ('callscope-duty NAME'; "
+      "docs/failover.md). Default: host name:pid."},
      NULL,
      0,
      0},
@@ -275,8 +284,21 @@ typedef struct {
     graph_worker_t *graph; /* Graph polling, in a thread of its own */
     uint64_t graph_cycles; /* poll cycles seen finished */
     noc_t *noc;
+    duty_t *duty;     /* which of the work below this collector runs (duty.h) */
+    bool had[DUTY_N]; /* the duties held at the previous turn */
     usec_t next_corr, next_snap;
     bool first_corr;
+    /* PostgreSQL: correlation in a thread of its own on its own connection,
+     * so that a step (seconds over thousands of new streams there) never
+     * holds up ingest or the ZAP handshake of a probe failing over to this
+     * collector (tests/pg/failover_test.py found that); SQLite: in the loop,
+     * on the store's connection. */
+    const run_cfg_t *cfg;
+    pthread_t corr_th;
+    bool corr_threaded;
+    pthread_mutex_t corr_mu;
+    pthread_cond_t corr_cv;
+    bool corr_stop, corr_kick; /* under corr_mu */
     /* the counters /metrics shows: a copy the HTTP thread may read */
     pthread_mutex_t mu;
     json_t *snap;
@@ -287,6 +309,8 @@ static json_t *counters_now(ingest_t *in, const jobs_t *j)
 {
     json_t *o = json_object();
     json_object_set_new(o, "ingest", ingest_stats_json(in));
+    /* an array: /metrics makes it callscope_collector_duty{duty=...} (noc_metrics_json) */
+    json_object_set_new(o, "collector_duty", duty_json(j->duty));
     graph_poller_stats_t g;
     if (j->graph && graph_worker_stats(j->graph, &g)) {
         json_object_set_new(
@@ -327,12 +351,15 @@ static void correlate_now(const run_cfg_t *cfg, jobs_t *j, usec_t now)
     char err[512];
     /* the first step looks back; later ones take what arrived since */
     int64_t back = j->first_corr ? cfg->correlate_lookback_s : 30 * 86400;
+    LOG_DEBUG("collector: correlation: step begins (looking back %" PRId64 " s)", back);
     int n = correlate_step(j->corr, now, back, err, sizeof err);
     j->first_corr = false;
     if (n < 0)
         LOG_ERROR("collector: %s", err);
     else if (n > 0)
         LOG_INFO("collector: correlation: %d calls judged", n);
+    else /* -v: every step (tests/pg/failover_test.py sees where correlation runs) */
+        LOG_DEBUG("collector: correlation: %d calls judged", n);
     j->next_corr = now + (usec_t)cfg->correlate_s * USEC_PER_SEC;
 }
 
@@ -340,8 +367,14 @@ static void correlate_now(const run_cfg_t *cfg, jobs_t *j, usec_t now)
 static void graph_check(jobs_t *j, usec_t now)
 {
     uint64_t cycles = graph_worker_cycles(j->graph);
-    if (cycles != j->graph_cycles && j->corr)
+    if (cycles != j->graph_cycles && j->corr && j->corr_threaded) {
+        pthread_mutex_lock(&j->corr_mu);
+        j->corr_kick = true;
+        pthread_cond_signal(&j->corr_cv);
+        pthread_mutex_unlock(&j->corr_mu);
+    } else if (cycles != j->graph_cycles && j->corr) {
         j->next_corr = now;
+    }
     j->graph_cycles = cycles;
 }
 
@@ -394,6 +427,34 @@ static void reload_settings(run_cfg_t *cfg, store_t *st)
     opttab_free_strings(&t);
 }
 
+static bool graph_start(const run_cfg_t *cfg, jobs_t *j);
+
+/* A duty taken starts its work at once (retention, a correlation that looks
+ * back over what the previous holder may have left half done, Graph
+ * polling); a duty lost stops before its next step (Graph: the worker is
+ * stopped, a request in progress ends within about a second). */
+static void duty_changes(const run_cfg_t *cfg, jobs_t *j, usec_t now, usec_t *next_ret)
+{
+    for (int k = 0; k < DUTY_N; k++) {
+        bool h = duty_held(j->duty, (duty_kind_t)k);
+        if (h == j->had[k])
+            continue;
+        j->had[k] = h;
+        if (k == DUTY_RETENTION && h)
+            *next_ret = now;
+        if (k == DUTY_CORRELATION && h && !j->corr_threaded) {
+            j->first_corr = true;
+            j->next_corr = now;
+        }
+        if (k == DUTY_GRAPH && h && !j->graph && !graph_start(cfg, j))
+            duty_give_up(j->duty, DUTY_GRAPH, "Graph polling cannot start (above)");
+        if (k == DUTY_GRAPH && !h && j->graph) {
+            graph_worker_free(&j->graph);
+            LOG_INFO("collector: Graph polling stopped (duty lost)");
+        }
+    }
+}
+
 static void loop(run_cfg_t *cfg, ingest_t *in, store_t *st, jobs_t *j)
 {
     usec_t next_ret = timefmt_now() + (usec_t)cfg->retention_check_s * USEC_PER_SEC;
@@ -406,7 +467,8 @@ static void loop(run_cfg_t *cfg, ingest_t *in, store_t *st, jobs_t *j)
             ingest_reload_keys(in);
             reload_settings(cfg, st);
         }
-        if (now >= next_ret) {
+        duty_changes(cfg, j, now, &next_ret);
+        if (now >= next_ret && duty_held(j->duty, DUTY_RETENTION)) {
             retention(st, cfg->retention_days);
             next_ret = now + (usec_t)cfg->retention_check_s * USEC_PER_SEC;
         }
@@ -416,11 +478,12 @@ static void loop(run_cfg_t *cfg, ingest_t *in, store_t *st, jobs_t *j)
         }
         if (j->graph)
             graph_check(j, now);
-        if (j->corr && now >= j->next_corr)
+        if (j->corr && !j->corr_threaded && now >= j->next_corr &&
+            duty_held(j->duty, DUTY_CORRELATION))
             correlate_now(cfg, j, now);
         snapshot(in, j, now);
-        if (j->noc)
-            noc_tick(j->noc, now);
+        if (j->noc && duty_held(j->duty, DUTY_ALERTS))
+            noc_tick(j->noc, now); /* alert evaluation, the only work noc_tick does */
     }
 }
 
@@ -468,11 +531,53 @@ static bool noc_start(const run_cfg_t *cfg, const pii_t *pii, jobs_t *j)
     return j->noc != NULL;
 }
 
-static bool jobs_start(const run_cfg_t *cfg, store_t *st, const pii_t *pii, jobs_t *j)
+/* The correlation thread (PostgreSQL): the loop's schedule, checked every
+ * 250 ms or when Graph polling brings records; a step runs only while the
+ * duty is held, and the first after taking it looks back. */
+static void *corr_thread(void *arg)
+{
+    jobs_t *j = arg;
+    bool had = false;
+    pthread_mutex_lock(&j->corr_mu);
+    while (!j->corr_stop) {
+        usec_t now = timefmt_now();
+        bool held = duty_held(j->duty, DUTY_CORRELATION);
+        if (held && !had) {
+            j->first_corr = true;
+            j->next_corr = now;
+        }
+        had = held;
+        if (held && (now >= j->next_corr || j->corr_kick)) {
+            j->corr_kick = false;
+            pthread_mutex_unlock(&j->corr_mu);
+            correlate_now(j->cfg, j, now);
+            pthread_mutex_lock(&j->corr_mu);
+            continue;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 250 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&j->corr_cv, &j->corr_mu, &until);
+    }
+    pthread_mutex_unlock(&j->corr_mu);
+    return NULL;
+}
+
+static bool jobs_start(const run_cfg_t *cfg, store_t *st, const pii_t *pii, duty_t *duty, jobs_t *j)
 {
     char err[512];
     memset(j, 0, sizeof *j);
     pthread_mutex_init(&j->mu, NULL);
+    pthread_mutex_init(&j->corr_mu, NULL);
+    pthread_cond_init(&j->corr_cv, NULL);
+    j->cfg = cfg;
+    j->duty = duty;
+    for (int k = 0; k < DUTY_N; k++)
+        j->had[k] = duty_held(duty, (duty_kind_t)k);
     j->first_corr = true;
     j->next_corr = timefmt_now();
     if (cfg->correlate_s) {
@@ -488,8 +593,21 @@ static bool jobs_start(const run_cfg_t *cfg, store_t *st, const pii_t *pii, jobs
             LOG_ERROR("%s", err);
             return false;
         }
+        if (!store_db(st)) {
+            j->corr_threaded = pthread_create(&j->corr_th, NULL, corr_thread, j) == 0;
+            if (!j->corr_threaded) {
+                LOG_ERROR("cannot start the correlation thread");
+                return false;
+            }
+        }
     }
-    return graph_start(cfg, j) && noc_start(cfg, pii, j);
+    if (cfg->g.tenant && (!cfg->g.client_id || !cfg->g.secret_file)) {
+        LOG_ERROR("--graph-tenant needs --graph-client-id and --graph-secret-file");
+        return false;
+    }
+    /* Graph polling starts here when this collector holds the duty, else
+     * when it takes it (duty_changes) */
+    return (!j->had[DUTY_GRAPH] || graph_start(cfg, j)) && noc_start(cfg, pii, j);
 }
 
 static void jobs_stop(jobs_t *j)
@@ -498,6 +616,16 @@ static void jobs_stop(jobs_t *j)
     json_decref(j->snap);
     pthread_mutex_destroy(&j->mu);
     graph_worker_free(&j->graph);
+    if (j->corr_threaded) { /* a step in progress ends first */
+        pthread_mutex_lock(&j->corr_mu);
+        j->corr_stop = true;
+        pthread_cond_signal(&j->corr_cv);
+        pthread_mutex_unlock(&j->corr_mu);
+        pthread_join(j->corr_th, NULL);
+        j->corr_threaded = false;
+    }
+    pthread_mutex_destroy(&j->corr_mu);
+    pthread_cond_destroy(&j->corr_cv);
     correlate_free(&j->corr);
     db_close(&j->corr_db);
 }
@@ -578,22 +706,37 @@ static int run(run_cfg_t *cfg)
         pii_free(&pii);
         return 1;
     }
-    retention(st, cfg->retention_days);
+    duty_cfg_t dc = {.db = cfg->db_path, .name = cfg->name, .tenant = cfg->g.tenant};
+    dc.want[DUTY_CORRELATION] = cfg->correlate_s != 0;
+    dc.want[DUTY_GRAPH] = cfg->g.tenant != NULL;
+    dc.want[DUTY_RETENTION] = true;
+    dc.want[DUTY_ALERTS] = cfg->noc.bind != NULL;
+    duty_t *duty = duty_new(&dc, err, sizeof err);
+    if (!duty) {
+        LOG_ERROR("%s", err);
+        store_free(&st);
+        pii_free(&pii);
+        return 1;
+    }
+    if (duty_held(duty, DUTY_RETENTION))
+        retention(st, cfg->retention_days);
     buildings_load(cfg->buildings, st, cfg->db_path);
     ingest_t *in = ingest_new(&cfg->in, st, err, sizeof err);
     if (!in) {
         LOG_ERROR("%s", err);
+        duty_free(&duty);
         store_free(&st);
         pii_free(&pii);
         return 1;
     }
     jobs_t jobs;
     int rc = 0;
-    if (jobs_start(cfg, st, pii, &jobs))
+    if (jobs_start(cfg, st, pii, duty, &jobs))
         loop(cfg, in, st, &jobs);
     else
         rc = 1;
     jobs_stop(&jobs);
+    duty_free(&duty); /* after the work it guards has stopped */
     log_counters(in, "final");
     ingest_free(&in);
     store_free(&st);

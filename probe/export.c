@@ -40,7 +40,9 @@ typedef struct {
 struct export
 {
     export_cfg_t cfg;
-    keyfile_t key, server;
+    keyfile_t key, server[EXPORT_MAX_COLLECTORS];
+    const char *endpoints[EXPORT_MAX_COLLECTORS];
+    unsigned ncoll;
     char probe_id[KEYFILE_NAME_MAX + 1], site[129];
     char pipe_addr[64], mon_addr[64];
     char spool_path[4096];
@@ -52,6 +54,10 @@ struct export
     uint64_t queued, queue_dropped; /* capture thread only */
     /* exporter thread only: */
     void *pipe_th, *dealer, *mon;
+    unsigned coll;            /* the collector in use */
+    unsigned sock_gen;        /* sockets opened so far (names the monitor's inproc address) */
+    int64_t down_since;       /* since when the collector in use is not connected */
+    unsigned timeouts_in_row; /* ack timeouts without an ack between them */
     export_spool_t *spool;
     int64_t epoch, seq;
     batch_t cur[2]; /* interval, final */
@@ -160,7 +166,13 @@ static void add_record(export_t *e, bool interval, const char *rec, size_t len)
 
 /* ---- the collector side ------------------------------------------------- */
 
-static bool sock_setup(export_t *e, char *err, size_t errlen)
+static const char *endpoint(const export_t *e)
+{
+    return e->endpoints[e->coll];
+}
+
+/* The DEALER for the collector in use (its own server key), and its monitor. */
+static bool sock_open(export_t *e, char *err, size_t errlen)
 {
     int zero = 0, one = 1, hwm = (int)e->cfg.window * 2 + 16;
     int ivl = (int)e->cfg.reconnect_ms, ivl_max = (int)e->cfg.reconnect_max_ms;
@@ -168,7 +180,8 @@ static bool sock_setup(export_t *e, char *err, size_t errlen)
     e->dealer = zmq_socket(e->ctx, ZMQ_DEALER);
     if (!e->dealer)
         goto fail;
-    if (zmq_setsockopt(e->dealer, ZMQ_CURVE_SERVERKEY, e->server.public_z85, KEYFILE_Z85_LEN + 1) ||
+    if (zmq_setsockopt(e->dealer, ZMQ_CURVE_SERVERKEY, e->server[e->coll].public_z85,
+                       KEYFILE_Z85_LEN + 1) ||
         zmq_setsockopt(e->dealer, ZMQ_CURVE_PUBLICKEY, e->key.public_z85, KEYFILE_Z85_LEN + 1) ||
         zmq_setsockopt(e->dealer, ZMQ_CURVE_SECRETKEY, e->key.secret_z85, KEYFILE_Z85_LEN + 1) ||
         zmq_setsockopt(e->dealer, ZMQ_LINGER, &zero, sizeof zero) ||
@@ -179,20 +192,39 @@ static bool sock_setup(export_t *e, char *err, size_t errlen)
         zmq_setsockopt(e->dealer, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) ||
         zmq_setsockopt(e->dealer, ZMQ_HEARTBEAT_TIMEOUT, &hb_ttl, sizeof hb_ttl))
         goto fail;
-    snprintf(e->mon_addr, sizeof e->mon_addr, "inproc://callscope-export-mon-%p", (void *)e);
+    snprintf(e->mon_addr, sizeof e->mon_addr, "inproc://callscope-export-mon-%p-%u", (void *)e,
+             e->sock_gen++);
     if (zmq_socket_monitor(e->dealer, e->mon_addr, MON_EVENTS) != 0)
         goto fail;
     e->mon = zmq_socket(e->ctx, ZMQ_PAIR);
     if (!e->mon || zmq_connect(e->mon, e->mon_addr) != 0)
         goto fail;
-    if (zmq_connect(e->dealer, e->cfg.endpoint) != 0) {
-        snprintf(err, errlen, "--collector %s: %s", e->cfg.endpoint, zmq_strerror(zmq_errno()));
+    e->st.collector_index = e->coll;
+    e->st.collectors = e->ncoll;
+    snprintf(e->st.collector, sizeof e->st.collector, "%s", endpoint(e));
+    if (zmq_connect(e->dealer, endpoint(e)) != 0) {
+        snprintf(err, errlen, "--collector %s: %s", endpoint(e), zmq_strerror(zmq_errno()));
         return false;
     }
     return true;
 fail:
     snprintf(err, errlen, "ZeroMQ socket setup: %s", zmq_strerror(zmq_errno()));
     return false;
+}
+
+static void sock_close(export_t *e)
+{
+    int zero = 0;
+    if (e->dealer)
+        zmq_socket_monitor(e->dealer, NULL, 0);
+    void *socks[] = {e->dealer, e->mon};
+    for (size_t i = 0; i < 2; i++) {
+        if (socks[i]) {
+            zmq_setsockopt(socks[i], ZMQ_LINGER, &zero, sizeof zero);
+            zmq_close(socks[i]);
+        }
+    }
+    e->dealer = e->mon = NULL;
 }
 
 static void requeue_inflight(export_t *e)
@@ -206,6 +238,31 @@ static void requeue_inflight(export_t *e)
     }
 }
 
+/* To the next collector of the list: what was in flight to this one is
+ * sent again to the next (the shared store's (probe, epoch, seq) key makes
+ * a batch that this one did store a duplicate there, acknowledged as such). */
+static void failover(export_t *e, int64_t now, const char *why)
+{
+    unsigned from = e->coll;
+    requeue_inflight(e);
+    sock_close(e);
+    e->st.connected = false;
+    for (unsigned tries = 0; tries < e->ncoll; tries++) {
+        char err[512];
+        e->coll = (e->coll + 1) % e->ncoll;
+        if (sock_open(e, err, sizeof err))
+            break;
+        LOG_ERROR("export: %s", err);
+        sock_close(e);
+    }
+    e->st.failovers++;
+    e->down_since = now;
+    e->peer_lz4 = false; /* the next collector may be an older one: plain until its first ack */
+    e->acked = false;
+    LOG_WARN("export: collector %s %s; failing over to %s (%u of %u)", e->endpoints[from], why,
+             endpoint(e), e->coll + 1, e->ncoll);
+}
+
 static void on_event(export_t *e, uint16_t ev)
 {
     switch (ev) {
@@ -214,17 +271,19 @@ static void on_event(export_t *e, uint16_t ev)
         e->st.connected = true;
         e->auth_warned = false;
         e->next_hb = 0; /* say who we are at once */
-        LOG_INFO("export: connected to collector %s as probe '%s'", e->cfg.endpoint, e->probe_id);
+        e->down_since = 0;
+        LOG_INFO("export: connected to collector %s as probe '%s'", endpoint(e), e->probe_id);
         break;
     case ZMQ_EVENT_DISCONNECTED:
         if (e->st.connected) {
             e->st.disconnects++;
-            LOG_WARN("export: collector %s disconnected; batches stay in the spool",
-                     e->cfg.endpoint);
+            LOG_WARN("export: collector %s disconnected; batches stay in the spool", endpoint(e));
         }
         e->st.connected = false;
         e->peer_lz4 = false; /* the next collector may be an older one */
         e->acked = false;
+        if (e->down_since == 0)
+            e->down_since = now_ms();
         requeue_inflight(e);
         break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
@@ -235,7 +294,7 @@ static void on_event(export_t *e, uint16_t ev)
             LOG_ERROR("export: collector %s refused this probe's key (%s): is %s.pub in the "
                       "collector's authorised-keys directory, and --collector-key the "
                       "collector's own public key?",
-                      e->cfg.endpoint, e->probe_id, e->key.name);
+                      endpoint(e), e->probe_id, e->key.name);
         e->auth_warned = true;
         break;
     default:
@@ -294,6 +353,7 @@ static void on_ack(export_t *e, const wire_msg_t *m)
     }
     export_spool_remove(e->spool, m->epoch, m->seq);
     e->ack_timeout = e->cfg.ack_timeout_ms;
+    e->timeouts_in_row = 0;
 }
 
 static void read_dealer(export_t *e)
@@ -336,6 +396,8 @@ static size_t inflight(export_t *e)
 static void pump(export_t *e, int64_t now)
 {
     size_t busy = inflight(e), window = e->acked ? e->cfg.window : 1;
+    if (!e->dealer)
+        return;
     for (size_t i = 0; i < export_spool_count(e->spool) && busy < window; i++) {
         export_spool_entry_t *en = export_spool_at(e->spool, i);
         if (en->state != EXPORT_SPOOL_UNSENT)
@@ -391,10 +453,21 @@ static void check_ack_timeout(export_t *e, int64_t now)
     if (oldest == INT64_MAX || now - oldest < e->ack_timeout)
         return;
     e->st.ack_timeouts++;
+    /* the first timeout resends to the same collector (it may only be slow);
+     * the second in a row moves to the next */
+    if (e->ncoll > 1 && ++e->timeouts_in_row >= 2) {
+        e->timeouts_in_row = 0;
+        char why[96];
+        snprintf(why, sizeof why, "gave no acknowledgement for %" PRId64 " ms", now - oldest);
+        failover(e, now, why); /* resends the batches in flight to the next */
+        if (e->ack_timeout < 8 * (int64_t)e->cfg.ack_timeout_ms)
+            e->ack_timeout *= 2;
+        return;
+    }
     if (now - e->last_ack_warn >= WARN_EVERY_MS || e->last_ack_warn == 0) {
         LOG_WARN("export: no acknowledgement from %s for %" PRId64 " ms; resending (%zu batches "
                  "in the spool)",
-                 e->cfg.endpoint, now - oldest, export_spool_count(e->spool));
+                 endpoint(e), now - oldest, export_spool_count(e->spool));
         e->last_ack_warn = now;
     }
     requeue_inflight(e);
@@ -410,7 +483,7 @@ static void send_heartbeat(export_t *e)
     json_object_set(h, "probe", e->health ? e->health : json_null());
     json_object_set_new(h, "export", export_stats_json(&e->st));
     char *s = wire_heartbeat(e->probe_id, e->site, h);
-    if (s && zmq_send(e->dealer, s, strlen(s), ZMQ_DONTWAIT) >= 0)
+    if (s && e->dealer && zmq_send(e->dealer, s, strlen(s), ZMQ_DONTWAIT) >= 0)
         e->st.heartbeats_sent++;
     free(s);
 }
@@ -469,6 +542,11 @@ static void timers(export_t *e, int64_t now)
         e->next_hb = now + (int64_t)e->cfg.heartbeat_s * 1000;
     }
     check_ack_timeout(e, now);
+    if (e->ncoll > 1 && e->down_since && now - e->down_since >= (int64_t)e->cfg.failover_ms) {
+        char why[64];
+        snprintf(why, sizeof why, "not connected for %" PRId64 " ms", now - e->down_since);
+        failover(e, now, why);
+    }
     const export_spool_stats_t *ss = export_spool_stats(e->spool);
     uint64_t ev = ss->evicted_interval + ss->evicted_final;
     if (ev > e->warned_evicted && now - e->last_spool_warn >= WARN_EVERY_MS / 6) {
@@ -503,17 +581,23 @@ static void publish(export_t *e)
 static void *run(void *arg)
 {
     export_t *e = arg;
-    zmq_pollitem_t items[3] = {
-        {e->pipe_th, 0, ZMQ_POLLIN, 0}, {e->dealer, 0, ZMQ_POLLIN, 0}, {e->mon, 0, ZMQ_POLLIN, 0}};
     e->next_hb = now_ms();
+    e->down_since = e->next_hb;
     for (;;) {
+        /* rebuilt each turn: a failover replaces the dealer and its monitor */
+        zmq_pollitem_t items[3] = {{e->pipe_th, 0, ZMQ_POLLIN, 0},
+                                   {e->dealer, 0, ZMQ_POLLIN, 0},
+                                   {e->mon, 0, ZMQ_POLLIN, 0}};
+        int nitems = e->dealer ? 3 : 1;
         int64_t now = now_ms();
-        if (zmq_poll(items, 3, next_timeout(e, now)) < 0 && zmq_errno() != EINTR)
+        if (zmq_poll(items, nitems, next_timeout(e, now)) < 0 && zmq_errno() != EINTR)
             break;
         now = now_ms();
         read_pipe(e, now);
-        read_monitor(e);
-        read_dealer(e);
+        if (e->dealer) {
+            read_monitor(e);
+            read_dealer(e);
+        }
         timers(e, now);
         pump(e, now);
         publish(e);
@@ -528,15 +612,37 @@ static void *run(void *arg)
 
 static bool load_keys(export_t *e, char *err, size_t errlen)
 {
-    if (!e->cfg.key_file || !e->cfg.collector_key) {
+    const export_cfg_t *c = &e->cfg;
+    e->ncoll = c->nendpoints ? c->nendpoints : 1;
+    for (unsigned i = 0; i < e->ncoll; i++)
+        e->endpoints[i] = c->nendpoints ? c->endpoints[i] : c->endpoint;
+    unsigned nkeys = c->ncollector_keys ? c->ncollector_keys : 1;
+    const char *const *keys = c->ncollector_keys ? c->collector_keys : &c->collector_key;
+    if (!c->key_file || !keys[0]) {
         snprintf(err, errlen,
                  "--collector needs --key (this probe's NAME.key) and "
                  "--collector-key (the collector's NAME.pub)");
         return false;
     }
-    if (!keyfile_load(e->cfg.key_file, true, &e->key, err, errlen) ||
-        !keyfile_load(e->cfg.collector_key, false, &e->server, err, errlen))
+    if (e->ncoll > EXPORT_MAX_COLLECTORS || (nkeys != 1 && nkeys != e->ncoll)) {
+        snprintf(err, errlen,
+                 "%u --collector-key for %u --collector: give one key (shared by the collectors "
+                 "of one store) or one per --collector, in the same order",
+                 nkeys, e->ncoll);
         return false;
+    }
+    for (unsigned i = 0; i < e->ncoll; i++) {
+        if (!e->endpoints[i] || !strstr(e->endpoints[i], "://")) {
+            snprintf(err, errlen, "--collector %s: not an endpoint (tcp://host:port)",
+                     e->endpoints[i] ? e->endpoints[i] : "(none)");
+            return false;
+        }
+    }
+    if (!keyfile_load(c->key_file, true, &e->key, err, errlen))
+        return false;
+    for (unsigned i = 0; i < e->ncoll; i++)
+        if (!keyfile_load(keys[nkeys == 1 ? 0 : i], false, &e->server[i], err, errlen))
+            return false;
     snprintf(e->probe_id, sizeof e->probe_id, "%s",
              e->cfg.probe_id ? e->cfg.probe_id : e->key.name);
     snprintf(e->site, sizeof e->site, "%s", e->cfg.site ? e->cfg.site : "default");
@@ -599,7 +705,7 @@ export_t *export_new(const export_cfg_t *cfg, char *err, size_t errlen)
         LOG_INFO("export: %zu batches left in the spool by an earlier run will be sent first",
                  export_spool_count(e->spool));
     e->ctx = zmq_ctx_new();
-    if (!e->ctx || !pipes(e, err, errlen) || !sock_setup(e, err, errlen))
+    if (!e->ctx || !pipes(e, err, errlen) || !sock_open(e, err, errlen))
         goto fail;
     if (pthread_create(&e->th, NULL, run, e) != 0) {
         snprintf(err, errlen, "cannot start the exporter thread");
@@ -687,10 +793,9 @@ void export_close(export_t **pe, export_stats_t *final)
         if (final)
             export_stats(e, final);
     }
-    if (e->dealer)
-        zmq_socket_monitor(e->dealer, NULL, 0);
-    void *socks[] = {e->pipe_main, e->pipe_th, e->dealer, e->mon};
-    for (size_t i = 0; i < 4; i++) {
+    sock_close(e);
+    void *socks[] = {e->pipe_main, e->pipe_th};
+    for (size_t i = 0; i < 2; i++) {
         int zero = 0;
         if (socks[i]) {
             zmq_setsockopt(socks[i], ZMQ_LINGER, &zero, sizeof zero);
@@ -712,9 +817,11 @@ void export_close(export_t **pe, export_stats_t *final)
 json_t *export_stats_json(const export_stats_t *s)
 {
     return json_pack(
-        "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
-        "connected", s->connected, "records_queued", (json_int_t)s->records_queued, "queue_dropped",
+        "{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+        "connected", s->connected, "collector", s->collector, "collector_index",
+        (json_int_t)s->collector_index, "collectors", (json_int_t)s->collectors, "failovers",
+        (json_int_t)s->failovers, "records_queued", (json_int_t)s->records_queued, "queue_dropped",
         (json_int_t)s->queue_dropped, "records_dropped", (json_int_t)s->records_dropped,
         "batches_sealed", (json_int_t)s->batches_sealed, "batches_sent",
         (json_int_t)s->batches_sent, "batches_resent", (json_int_t)s->batches_resent,

@@ -20,12 +20,27 @@
 
 #include "export_spool.h"
 
+/* Collectors a probe may be given (--collector repeated). */
+#define EXPORT_MAX_COLLECTORS 8
+
 typedef struct {
-    const char *endpoint;      /* tcp://host:port; NULL: no export */
+    const char *endpoint;      /* tcp://host:port; NULL: no export (= endpoints[0] when set) */
     const char *key_file;      /* this probe's NAME.key */
-    const char *collector_key; /* the collector's NAME.pub */
-    const char *probe_id;      /* default: the key's name */
-    const char *site;          /* default "default" */
+    const char *collector_key; /* the collector's NAME.pub (= collector_keys[0] when set) */
+    /* Several collectors (--collector repeated): the probe sends to one at a
+     * time, in this order, and fails over to the next when the one in use
+     * has not been connected for failover_ms or has let an ack timeout pass;
+     * batches in flight are resent to the next (exactly once on a shared
+     * PostgreSQL store: docs/transport.md). nendpoints 0: endpoint alone.
+     * Keys: one (shared by the collectors of one store) or one per
+     * endpoint, in the same order. */
+    const char *endpoints[EXPORT_MAX_COLLECTORS];
+    unsigned nendpoints;
+    const char *collector_keys[EXPORT_MAX_COLLECTORS];
+    unsigned ncollector_keys;
+    unsigned failover_ms;
+    const char *probe_id; /* default: the key's name */
+    const char *site;     /* default "default" */
     const char *spool_dir;
     unsigned spool_max_mb;
     unsigned batch_records, batch_ms;
@@ -47,6 +62,9 @@ typedef struct {
     uint64_t ack_timeouts, heartbeats_sent;
     uint64_t connects, disconnects, auth_failures;
     bool connected;
+    uint64_t failovers;                   /* switches to another collector */
+    unsigned collector_index, collectors; /* the one in use (0-based), of how many */
+    char collector[256];                  /* its endpoint */
     export_spool_stats_t spool;
 } export_stats_t;
 

@@ -126,9 +126,11 @@ static const opttab_opt_t opts[] = {
      "0",
      0,
      0},
-    {{"collector", 'c', OPTTAB_STR, CFG(exp.endpoint), 0, 0, "ENDPOINT",
+    {{"collector", 'c', OPTTAB_SPECIAL, 0, 0, 0, "ENDPOINT",
       "Also send every record to a callscope-collector at ENDPOINT (tcp://host:7600), over "
-      "CURVE-encrypted ZeroMQ with acknowledged delivery (docs/transport.md)."},
+      "CURVE-encrypted ZeroMQ with acknowledged delivery (docs/transport.md). Repeat for "
+      "several collectors of one store (up to 8): the probe sends to the first and fails over "
+      "to the next in order when it is lost, resending what it had not acknowledged."},
      NULL,
      0,
      0},
@@ -139,9 +141,16 @@ static const opttab_opt_t opts[] = {
      NULL,
      0,
      0},
-    {{"collector-key", 0, OPTTAB_STR, CFG(exp.collector_key), 0, 0, "FILE",
-      "The collector's public key (its NAME.pub)."},
+    {{"collector-key", 0, OPTTAB_SPECIAL, 0, 0, 0, "FILE",
+      "The collector's public key (its NAME.pub). With several --collector: once (one key "
+      "shared by the collectors of one store), or once per --collector in the same order."},
      NULL,
+     0,
+     0},
+    {{"failover-ms", 0, OPTTAB_UINT, CFG(exp.failover_ms), 100, 3600000, "MS",
+      "With several --collector: move to the next when the one in use has not been connected "
+      "for MS, or has let two ack timeouts in a row pass (--ack-timeout-ms)."},
+     "3000",
      0,
      0},
     {{"probe-id", 0, OPTTAB_STR, CFG(exp.probe_id), 0, 0, "NAME",
@@ -331,6 +340,16 @@ void options_diff(const options_t *a, const options_t *b, void (*fn)(const char 
         files = same_str(a->files[i], b->files[i]);
     if (!files)
         fn("read", ctx);
+    const export_cfg_t *x = &a->cfg.exp, *y = &b->cfg.exp;
+    bool eps = x->nendpoints == y->nendpoints, keys = x->ncollector_keys == y->ncollector_keys;
+    for (unsigned i = 0; eps && i < x->nendpoints; i++)
+        eps = same_str(x->endpoints[i], y->endpoints[i]);
+    for (unsigned i = 0; keys && i < x->ncollector_keys; i++)
+        keys = same_str(x->collector_keys[i], y->collector_keys[i]);
+    if (!eps)
+        fn("collector", ctx);
+    if (!keys)
+        fn("collector-key", ctx);
     if (a->verbosity != b->verbosity)
         fn("verbose", ctx);
 }
@@ -379,6 +398,19 @@ static opttab_result_t special(opttab_t *t, const opttab_def_t *d, const char *v
     options_t *o = t->ctx;
     if (strcmp(d->name, "config") == 0)
         return opttab_load_file(t, val);
+    if (strcmp(d->name, "collector") == 0 || strcmp(d->name, "collector-key") == 0) {
+        bool ep = d->name[9] == '\0';
+        export_cfg_t *x = &o->cfg.exp;
+        unsigned *n = ep ? &x->nendpoints : &x->ncollector_keys;
+        if (*n == EXPORT_MAX_COLLECTORS) {
+            fprintf(stderr, "callscope-probe: at most %d --%s\n", EXPORT_MAX_COLLECTORS, d->name);
+            return OPTTAB_EXIT_USAGE;
+        }
+        (ep ? x->endpoints : x->collector_keys)[(*n)++] = val;
+        x->endpoint = x->endpoints[0];
+        x->collector_key = x->collector_keys[0];
+        return OPTTAB_RUN;
+    }
     if (strcmp(d->name, "check-config") == 0) {
         o->check_only = true;
         return OPTTAB_RUN;
@@ -410,9 +442,12 @@ static options_result_t check_files(const probe_cfg_t *cfg)
         fprintf(stderr, "callscope-probe: ranges: cannot read %s\n", cfg->ranges_file);
         return OPTIONS_EXIT_USAGE;
     }
-    if (cfg->exp.endpoint && (!cfg->exp.key_file || !cfg->exp.collector_key ||
-                              !keyfile_load(cfg->exp.key_file, true, &k, err, sizeof err) ||
-                              !keyfile_load(cfg->exp.collector_key, false, &k, err, sizeof err))) {
+    bool keys_ok = true;
+    for (unsigned i = 0; i < cfg->exp.ncollector_keys && keys_ok; i++)
+        keys_ok = keyfile_load(cfg->exp.collector_keys[i], false, &k, err, sizeof err);
+    if (cfg->exp.endpoint &&
+        (!cfg->exp.key_file || !cfg->exp.collector_key ||
+         !keyfile_load(cfg->exp.key_file, true, &k, err, sizeof err) || !keys_ok)) {
         if (!cfg->exp.key_file || !cfg->exp.collector_key)
             snprintf(err, sizeof err,
                      "collector needs key and collector-key (under systemd the key is the "
@@ -432,6 +467,14 @@ static options_result_t check(options_t *o, int nfiles)
     if (cfg->exp.endpoint && !cfg->exp.key_file) /* LoadCredential=probe.key:... */
         cfg->exp.key_file = keyfile_credential("probe.key", o->key_buf, sizeof o->key_buf);
     bool resend = cfg->from_jsonl != NULL;
+    unsigned ne = cfg->exp.nendpoints, nk = cfg->exp.ncollector_keys;
+    if (ne && nk > 1 && nk != ne) {
+        fprintf(stderr,
+                "callscope-probe: %u collector-key for %u collector: give one key (shared by the "
+                "collectors of one store) or one per collector, in the same order\n",
+                nk, ne);
+        return OPTIONS_EXIT_USAGE;
+    }
     if (resend && !cfg->exp.endpoint) {
         fprintf(stderr, "callscope-probe: --from-jsonl needs --collector\n");
         return OPTIONS_EXIT_USAGE;

@@ -1,6 +1,7 @@
 #include "probe.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -461,8 +462,19 @@ static void progress_line(probe_t *p, usec_t wall)
         pr.live = cs.stats_available;
         pr.kernel_drops = cs.kernel_dropped;
     }
-    char line[512];
+    char line[1024];
     progress_format(&pr, line, sizeof line);
+    json_t *ex = p->cfg.exp.endpoint ? output_export_stats(p->out) : NULL;
+    if (ex) { /* which collector is in use (several: docs/transport.md) */
+        size_t used = strlen(line);
+        const char *to = json_string_value(json_object_get(ex, "collector"));
+        snprintf(
+            line + used, sizeof line - used, "; collector %s (%s), %" PRId64 " batches spooled",
+            to ? to : "?",
+            json_is_true(json_object_get(ex, "connected")) ? "connected" : "not connected",
+            (int64_t)json_integer_value(json_object_get(json_object_get(ex, "spool"), "batches")));
+        json_decref(ex);
+    }
     LOG_INFO("%s", line);
     p->last_progress_wall = wall;
     p->progress_packets = p->c.packets;

@@ -490,6 +490,27 @@ static void json_walk(const json_t *o, char *name, size_t len, int depth, json_t
     }
 }
 
+/* "collector_duty": [{"duty": d, ["tenant": t,] "held": 0|1}, ...] (the
+ * walk above skips arrays): one labelled gauge (collector/duty.h). */
+static void duties(const json_t *a, dynbuf_t *out)
+{
+    size_t i;
+    json_t *d;
+    if (!json_is_array(a) || json_array_size(a) == 0)
+        return;
+    noc_metrics_family(out, "callscope_collector_duty", "gauge",
+                       "1 when this collector runs the duty (one collector per store at a time)");
+    json_array_foreach(a, i, d)
+    {
+        const char *labels[] = {"duty", json_string_value(json_object_get(d, "duty")), "tenant",
+                                json_string_value(json_object_get(d, "tenant")), NULL};
+        if (!labels[3])
+            labels[2] = NULL;
+        noc_metrics_sample(out, "callscope_collector_duty", labels,
+                           (double)json_integer_value(json_object_get(d, "held")));
+    }
+}
+
 void noc_metrics_json(const json_t *obj, dynbuf_t *out)
 {
     if (!json_is_object(obj))
@@ -498,4 +519,5 @@ void noc_metrics_json(const json_t *obj, dynbuf_t *out)
     json_t *seen = json_object();
     json_walk(obj, name, strlen(name), 0, seen, out);
     json_decref(seen);
+    duties(json_object_get(obj, "collector_duty"), out);
 }
