@@ -72,8 +72,8 @@ static const opttab_opt_t head[] = {
     {{"db", 'd', OPTTAB_STR, RUN(db_path), 0, 0, "FILE|URI",
       "The SQLite store (default $STATE_DIRECTORY/collector.db under systemd, else "
       "/var/lib/callscope/collector.db), or a PostgreSQL database as a postgresql:// URI "
-      "(ingest only so far: run it with --correlate-interval 0 and without --http-bind, "
-      "--graph-tenant, --buildings; docs/store.md). Created and migrated on start."},
+      "(ingest, Graph polling, correlation and --buildings; the NOC HTTP server, --http-bind, "
+      "still needs a SQLite file; docs/store.md). Created and migrated on start."},
      NULL,
      0,
      0},
@@ -645,7 +645,7 @@ static bool pg_refusals(const run_cfg_t *cfg)
     bool ok = true;
     for (size_t i = 0; i < N(parts); i++) {
         if (parts[i].on) {
-            LOG_ERROR("%s on PostgreSQL is not implemented yet; use %s (ingest only) or a SQLite "
+            LOG_ERROR("%s on PostgreSQL is not implemented yet; use %s or a SQLite "
                       "--db file",
                       parts[i].what, parts[i].instead);
             ok = false;

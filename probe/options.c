@@ -76,7 +76,7 @@ static const opttab_opt_t opts[] = {
      0},
     {{"max-flows", 0, OPTTAB_UINT, CFG(max_flows), 1024, 16777216, "N",
       "Flow table size; beyond it the least recently active flow is reported early and "
-      "counted as evicted. 328 bytes each, plus 720 bytes per RTP stream."},
+      "counted as evicted. 336 bytes each, plus 824 bytes per RTP stream."},
      "262144",
      0,
      0},
@@ -88,7 +88,7 @@ static const opttab_opt_t opts[] = {
      0,
      0},
     {{"stream-memory-mb", 0, OPTTAB_UINT, CFG(stream_memory_mb), 1, 1048576, "MB",
-      "Memory budget of the RTP streams (720 bytes each plus up to 2.5 KB while the first 64 "
+      "Memory budget of the RTP streams (824 bytes each plus up to 2.5 KB while the first 64 "
       "packets are buffered), kept the same way."},
      "256",
      0,
