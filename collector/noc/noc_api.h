@@ -30,6 +30,15 @@ int noc_api_call(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
 int noc_api_sites(const noc_api_req_t *r, json_t **out, char *err, size_t errlen);
 int noc_api_site(const noc_api_req_t *r, json_t **out, char *err, size_t errlen);
 int noc_api_clients(const noc_api_req_t *r, json_t **out, char *err, size_t errlen);
+/* GET /api/buildings (noc_api_buildings.c): per building of the building
+ * file in force, its region, city, country, calls by verdict (each call
+ * once per building it had a participant in, under that building's worst
+ * verdict: noc_buildings_calls), bad calls and their share, and worst
+ * segment (the bad verdict most of its calls had), worst share first;
+ * "regions": the same figures summed per region; "unmapped": calls of
+ * participants in no building; "folded": buildings past
+ * NOC_BUILDINGS_MAX counted as "(other)". Filters: since, region. */
+int noc_api_buildings(const noc_api_req_t *r, json_t **out, char *err, size_t errlen);
 
 /* From the probe's interval records (the `intervals` table, one row per
  * stream per --interval window; docs/noc.md "Timelines" and "Live"):

@@ -80,6 +80,8 @@ static const route_t routes[] = {
     {"/api/sites", false, R_API, FILTER_P & ~NOC_P_SITE, noc_api_sites, NULL, ARG_OTHER},
     {"/api/sites/", true, R_API, (FILTER_P & ~NOC_P_SITE) | NOC_P_BUCKET | NOC_P_LIMIT,
      noc_api_site, NULL, ARG_SITE},
+    {"/api/buildings", false, R_API, NOC_P_SINCE | NOC_P_REGION, noc_api_buildings, NULL,
+     ARG_OTHER},
     {"/api/clients", false, R_API, FILTER_P | NOC_P_LIMIT, noc_api_clients, NULL, ARG_OTHER},
     {"/api/whoami", false, R_WHOAMI, 0, NULL, NULL, ARG_OTHER},
     {"/metrics", false, R_METRICS, 0, NULL, NULL, ARG_OTHER},

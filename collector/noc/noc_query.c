@@ -167,15 +167,31 @@ static bool p_rating(const char *v, const pii_t *pii, unsigned max_rows, noc_par
     return true;
 }
 
-static bool p_building(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o,
-                       char *err, size_t errlen)
+static bool no_controls(const char *name, const char *v, char *err, size_t errlen)
 {
     for (const unsigned char *c = (const unsigned char *)v; *c; c++)
         if (*c < 0x20 || *c == 0x7f) { /* UTF-8 names (Zürich) are fine */
-            snprintf(err, errlen, "building: no control characters");
+            snprintf(err, errlen, "%s: no control characters", name);
             return false;
         }
+    return true;
+}
+
+static bool p_building(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o,
+                       char *err, size_t errlen)
+{
+    if (!no_controls("building", v, err, errlen))
+        return false;
     snprintf(o->building, sizeof o->building, "%s", v);
+    return true;
+}
+
+static bool p_region(const char *v, const pii_t *pii, unsigned max_rows, noc_params_t *o, char *err,
+                     size_t errlen)
+{
+    if (!no_controls("region", v, err, errlen))
+        return false;
+    snprintf(o->region, sizeof o->region, "%s", v);
     return true;
 }
 
@@ -218,6 +234,7 @@ static const param_def_t params[] = {
     {"user", NOC_P_USER, p_user},
     {"rating", NOC_P_RATING, p_rating},
     {"building", NOC_P_BUILDING, p_building},
+    {"region", NOC_P_REGION, p_region},
 };
 
 #define NPARAMS (sizeof params / sizeof params[0])

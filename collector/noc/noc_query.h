@@ -32,9 +32,10 @@ enum {
     /* People and places (docs/noc.md): taken by every endpoint that takes
      * NOC_P_OFFSET (the call list) and names none of them, as well as
      * where named (/api/live names user and building: no rating). */
-    NOC_P_USER = 1 << 8,     /* UPN/e-mail, Entra object id or display name */
-    NOC_P_RATING = 1 << 9,   /* poor (1-2 stars), fair, good */
-    NOC_P_BUILDING = 1 << 10 /* a BuildingName of the CQD building file */
+    NOC_P_USER = 1 << 8,      /* UPN/e-mail, Entra object id or display name */
+    NOC_P_RATING = 1 << 9,    /* poor (1-2 stars), fair, good */
+    NOC_P_BUILDING = 1 << 10, /* a BuildingName of the CQD building file */
+    NOC_P_REGION = 1 << 11    /* a Region of the CQD building file (not a person) */
 };
 #define NOC_P_PEOPLE (NOC_P_USER | NOC_P_RATING | NOC_P_BUILDING)
 
@@ -53,6 +54,7 @@ typedef struct {
     uint8_t user_upn[PII_HASH_LEN], user_id[PII_HASH_LEN], user_name[PII_HASH_LEN];
     char rating[8];
     char building[NOC_QUERY_VALUE_MAX + 1];
+    char region[NOC_QUERY_VALUE_MAX + 1];
     unsigned limit, offset;
     unsigned bucket_s;
 } noc_params_t;

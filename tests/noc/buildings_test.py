@@ -5,7 +5,7 @@ webhook receiver on 127.0.0.1, the building map stored by
 'buildings-import', verdict rows written through noc_fixture (sealed
 addresses, as correlation writes them) while serve runs.
 
-  buildings_test.py COLLECTOR FIXTURE WORKDIR alerts|alertmanager|metrics
+  buildings_test.py COLLECTOR FIXTURE WORKDIR alerts|alertmanager|metrics|api
 
 alerts: calls no probe saw (no site), each with a participant in the
 Lyon Office and one in the HQ Tower: 3 of Lyon's 4 judged wan, HQ's all
@@ -18,6 +18,12 @@ import); Lyon's participants re-judged healthy resolve it. No address
 anywhere. alertmanager: the Lyon alert in Alertmanager's format.
 metrics: the per-building call counts by verdict, the per-building stream
 histograms, and 300 buildings capped at 256 series with the rest counted.
+api: GET /api/buildings over the alerts' calls (and one Lyon call of two
+days ago): each building's calls, verdicts, share and worst segment as
+the scenario made them, worst share first, with city and country from
+the file; the region rollup equal to the sum of its buildings; ?region=
+narrows both; since=24h leaves the old call out; a viewer token gets the
+same answer; a bad since is a 400.
 """
 import datetime
 import json
@@ -26,6 +32,7 @@ import random
 import re
 import sys
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -287,7 +294,79 @@ def case_metrics():
     stop(p)
 
 
+def api(path, token=TOKEN):
+    """(status, parsed body) of GET path."""
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (H.port, path),
+                                 headers={"Authorization": "Bearer " + token})
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def case_api():
+    viewer_file = os.path.join(TMP, "viewer.token")
+    viewer = "v1ewer-%032x" % random.getrandbits(128)
+    setup()
+    H.token_file(viewer_file, viewer)
+    p = serve(["--viewer-token-file", viewer_file])
+    fixture(scenario() + call("ly-old", "wan", [(LYON_IPS[0], "wan")], ended_s_ago=2 * 86400))
+    st, day = api("/api/buildings?since=24h")
+    check(st == 200, "GET /api/buildings?since=24h: %s %s" % (st, day))
+    rows = {b["building"]: b for b in day["buildings"]}
+    check([b["building"] for b in day["buildings"]] == ["Lyon Office", "Oslo Hub", "HQ Tower"],
+          "worst share of bad calls first: %s" % [b["building"] for b in day["buildings"]])
+    want = {"Lyon Office": ("EMEA", "Lyon", "FR", 4, 3, "wan", {"wan": 3, "healthy": 1}),
+            "Oslo Hub": ("NORDICS", "Oslo", "NO", 5, 3, "endpoint",
+                         {"endpoint": 3, "healthy": 2}),
+            "HQ Tower": ("EMEA", "Paris", "FR", 4, 0, None, {"healthy": 4})}
+    for name, (region, city, country, calls, bad, worst, verdicts) in want.items():
+        b = rows[name]
+        got = (b["region"], b["city"], b["country"], b["calls"], b["bad"], b["worst_segment"],
+               {k: v for k, v in b["verdicts"].items() if v})
+        check(got == (region, city, country, calls, bad, worst, verdicts),
+              "%s: %s, want %s" % (name, got, (region, city, country, calls, bad, worst,
+                                                verdicts)))
+        check(abs(b["share_bad"] - bad / calls) < 1e-9, "%s: share %s" % (name, b["share_bad"]))
+    check(day["unmapped"]["calls"] == 5 and day["unmapped"]["verdicts"]["wan"] == 5,
+          "the unmapped address's 5 wan calls: %s" % day["unmapped"])
+    regions = {r["region"]: r for r in day["regions"]}
+    check([r["region"] for r in day["regions"]] == ["NORDICS", "EMEA"],
+          "regions, worst share first: %s" % day["regions"])
+    for region, r in regions.items():
+        mine = [b for b in day["buildings"] if b["region"] == region]
+        check(r["calls"] == sum(b["calls"] for b in mine) and
+              r["bad"] == sum(b["bad"] for b in mine) and
+              all(r["verdicts"][v] == sum(b["verdicts"][v] for b in mine)
+                  for v in r["verdicts"]),
+              "%s's rollup adds up its buildings: %s" % (region, r))
+    check(regions["EMEA"]["calls"] == 8 and regions["EMEA"]["bad"] == 3 and
+          abs(regions["EMEA"]["share_bad"] - 3 / 8) < 1e-9, "EMEA: 3 bad of 8")
+    st, emea = api("/api/buildings?since=24h&region=EMEA")
+    check(st == 200 and [b["building"] for b in emea["buildings"]] == ["Lyon Office", "HQ Tower"]
+          and [r["region"] for r in emea["regions"]] == ["EMEA"],
+          "?region=EMEA narrows to Lyon and HQ: %s" % emea)
+    st, none = api("/api/buildings?region=Atlantis")
+    check(st == 200 and none["buildings"] == [] and none["regions"] == [],
+          "an unknown region: nothing")
+    st, ever = api("/api/buildings")
+    lyon = [b for b in ever["buildings"] if b["building"] == "Lyon Office"]
+    check(st == 200 and lyon and lyon[0]["calls"] == 5 and lyon[0]["verdicts"]["wan"] == 4,
+          "without since the call of two days ago counts: %s" % lyon)
+    st, seen = api("/api/buildings?since=24h", viewer)
+    check(st == 200 and seen == day, "a viewer sees the same answer (buildings are not personal)")
+    st, body = api("/api/buildings?since=yesterday")
+    check(st == 400, "a bad since is a 400: %s %s" % (st, body))
+    st, body = api("/api/buildings?site=x")
+    check(st == 400, "a parameter it does not take is a 400: %s" % st)
+    st, _ = api("/api/buildings", "wrong-token")
+    check(st == 401, "a wrong token is a 401: %s" % st)
+    no_address("/api/buildings", json.dumps(day) + json.dumps(ever))
+    stop(p)
+
+
 try:
-    {"alerts": case_alerts, "alertmanager": case_alertmanager, "metrics": case_metrics}[CASE]()
+    {"api": case_api, "alerts": case_alerts, "alertmanager": case_alertmanager, "metrics": case_metrics}[CASE]()
 finally:
     H.cleanup()
