@@ -26,7 +26,7 @@
 #define PROG "callscope-collector report"
 
 typedef struct {
-    const char *db_path, *site, *format, *verdict, *user, *rating, *building;
+    const char *db_path, *site, *format, *verdict, *user, *rating, *building, *region;
     const char *org_keys[PII_MAX_KEYS];
     size_t norg_keys;
     int64_t since_s;
@@ -53,6 +53,9 @@ static const opttab_def_t opts[] = {
     {"building", 'b', OPTTAB_STR, RO(building), 0, 0, "NAME",
      "Only calls with a participant in this building of the CQD building file (any case; "
      "docs/buildings.md)."},
+    {"region", 0, OPTTAB_STR, RO(region), 0, 0, "REGION",
+     "Only calls with a participant in a building of this Region of the CQD building file "
+     "(any case)."},
     {"format", 'f', OPTTAB_STR, RO(format), 0, 0, "FORMAT",
      "table (default: one block per call with its participants and streams), json (an "
      "array of calls, each with participants, streams and the evidence objects) or csv "
@@ -65,7 +68,8 @@ static const opttab_def_t opts[] = {
 static void help(const opttab_t *t)
 {
     printf("SYNOPSIS\n    " PROG " --db PATH --org-key FILE [--since 24h] [--site S]\n"
-           "        [--user WHO] [--rating poor] [--building NAME] [--format table|json|csv]\n"
+           "        [--user WHO] [--rating poor] [--building NAME] [--region R]\n"
+           "        [--format table|json|csv]\n"
            "\nDESCRIPTION\n");
     textwrap(stdout,
              "Lists the calls with their verdict (lan, wan, endpoint, cloud, healthy, unknown), "
@@ -158,15 +162,15 @@ static bool children(sqlite3 *db, const char *sql, const char *call_id, const pi
     return rc == SQLITE_DONE;
 }
 
-/* Has one of the call's participants the building name (any case)? */
-static bool in_building(const json_t *c, const char *name)
+/* Has one of the call's participants a building whose field key
+ * ("building", "region") is name (any case)? */
+static bool in_building(const json_t *c, const char *key, const char *name)
 {
     size_t i;
     json_t *p;
     json_array_foreach(json_object_get(c, "participants"), i, p)
     {
-        const char *b =
-            json_string_value(json_object_get(json_object_get(p, "building"), "building"));
+        const char *b = json_string_value(json_object_get(json_object_get(p, "building"), key));
         if (b && strcasecmp(b, name) == 0)
             return true;
     }
@@ -242,7 +246,8 @@ static json_t *load(sqlite3 *db, const report_opts_t *o, const pii_t *pii, const
                             c, p, err, sizeof err);
         json_object_set_new(c, "participants", p);
         json_object_set_new(c, "streams", s);
-        if (o->building && !in_building(c, o->building))
+        if ((o->building && !in_building(c, "building", o->building)) ||
+            (o->region && !in_building(c, "region", o->region)))
             json_decref(c);
         else
             json_array_append_new(calls, c);

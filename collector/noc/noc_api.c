@@ -129,7 +129,7 @@ static json_t *call_list_row(sqlite3_stmt *st)
 
 /* The people filters of the call list, appended only when given so that
  * each can drive the query through its index (?20-?22 the user's hashes,
- * ?23 the building). */
+ * ?23 the building, ?24 the region). */
 static bool people_filters(sqlite3 *db, const noc_params_t *p, char *out, size_t len)
 {
     size_t n = 0;
@@ -172,6 +172,12 @@ static bool people_filters(sqlite3 *db, const noc_params_t *p, char *out, size_t
                               " WHERE bp.call_id = c.call_id AND noc_building(bp.client_ip_enc,"
                               " CASE WHEN json_valid(bp.evidence) THEN"
                               " json_extract(bp.evidence, '$.graph.subnet') END) = ?23)");
+    if ((p->seen & NOC_P_REGION) && n < len)
+        n += (size_t)snprintf(out + n, len - n,
+                              " AND EXISTS (SELECT 1 FROM verdict_participants rp"
+                              " WHERE rp.call_id = c.call_id AND noc_building(rp.client_ip_enc,"
+                              " CASE WHEN json_valid(rp.evidence) THEN"
+                              " json_extract(rp.evidence, '$.graph.subnet') END, 'region') = ?24)");
     return n < len;
 }
 
@@ -212,6 +218,8 @@ static void bind_people(sqlite3_stmt *st, const noc_params_t *p)
     }
     if (p->seen & NOC_P_BUILDING)
         sqlite3_bind_text(st, 23, p->building, -1, SQLITE_TRANSIENT);
+    if (p->seen & NOC_P_REGION)
+        sqlite3_bind_text(st, 24, p->region, -1, SQLITE_TRANSIENT);
 }
 
 int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
@@ -233,7 +241,7 @@ int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen
     map_hold_t hold = {NULL, NULL};
     const building_map_t *bm = NULL;
     noc_people_building_ctx_t bctx = {r->pii, NULL};
-    if (r->p->seen & NOC_P_BUILDING) {
+    if (r->p->seen & (NOC_P_BUILDING | NOC_P_REGION)) {
         if (!(bm = map_get(r, &hold, err, errlen)))
             return HTTP_UNAVAILABLE;
         bctx.bm = bm;

@@ -195,8 +195,7 @@ int noc_api_buildings(const noc_api_req_t *r, json_t **out, char *err, size_t er
     rarr = sorted(rarr);
     for (size_t i = 0; i < json_array_size(rarr); i++)
         json_object_del(json_array_get(rarr, i), "building");
-    *out = json_pack("{s:o, s:o, s:o, s:I}", "buildings", sorted(rows), "regions", rarr,
-                     "unmapped", unmapped ? unmapped : figures(zero), "folded",
-                     (json_int_t)folded);
+    *out = json_pack("{s:o, s:o, s:o, s:I}", "buildings", sorted(rows), "regions", rarr, "unmapped",
+                     unmapped ? unmapped : figures(zero), "folded", (json_int_t)folded);
     return HTTP_OK;
 }

@@ -423,7 +423,11 @@ static void building_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     const noc_people_building_ctx_t *c = sqlite3_user_data(cx);
     const building_t *b = NULL;
-    (void)argc;
+    /* a third argument 'region' asks for the building's region instead */
+    building_field_t f = BUILDING_F_BUILDING;
+    if (argc == 3 && sqlite3_value_type(argv[2]) == SQLITE_TEXT &&
+        strcmp((const char *)sqlite3_value_text(argv[2]), "region") == 0)
+        f = BUILDING_F_REGION;
     if (sqlite3_value_type(argv[0]) == SQLITE_BLOB) {
         char ip[128];
         size_t n = (size_t)sqlite3_value_bytes(argv[0]);
@@ -434,8 +438,8 @@ static void building_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
     }
     if (!b && sqlite3_value_type(argv[1]) == SQLITE_TEXT)
         b = building_map_lookup_text(c->bm, (const char *)sqlite3_value_text(argv[1]));
-    if (b && b->f[BUILDING_F_BUILDING] && b->f[BUILDING_F_BUILDING][0])
-        sqlite3_result_text(cx, b->f[BUILDING_F_BUILDING], -1, SQLITE_TRANSIENT);
+    if (b && b->f[f] && b->f[f][0])
+        sqlite3_result_text(cx, b->f[f], -1, SQLITE_TRANSIENT);
     else
         sqlite3_result_null(cx);
 }
@@ -443,10 +447,13 @@ static void building_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
 bool noc_people_building_fn(sqlite3 *db, noc_people_building_ctx_t *ctx)
 {
     return sqlite3_create_function(db, "noc_building", 2, SQLITE_UTF8, ctx, building_fn, NULL,
+                                   NULL) == SQLITE_OK &&
+           sqlite3_create_function(db, "noc_building", 3, SQLITE_UTF8, ctx, building_fn, NULL,
                                    NULL) == SQLITE_OK;
 }
 
 void noc_people_building_fn_drop(sqlite3 *db)
 {
     sqlite3_create_function(db, "noc_building", 2, SQLITE_UTF8, NULL, NULL, NULL, NULL);
+    sqlite3_create_function(db, "noc_building", 3, SQLITE_UTF8, NULL, NULL, NULL, NULL);
 }

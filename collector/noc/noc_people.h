@@ -104,7 +104,9 @@ const char *noc_people_rating_list(const char *rating);
 /* Filter by building: registers the SQL function noc_building(enc, subnet)
  * on db for this request: the name of the building holding the opened
  * verdict_participants address enc, else the Graph subnet's network, else
- * NULL. ctx must outlive the statements; unregister before it goes. */
+ * NULL; noc_building(enc, subnet, 'region') gives that building's region
+ * (NULL when it has none). ctx must outlive the statements; unregister
+ * before it goes. */
 typedef struct {
     const pii_t *pii;
     const building_map_t *bm;

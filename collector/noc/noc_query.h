@@ -37,7 +37,7 @@ enum {
     NOC_P_BUILDING = 1 << 10, /* a BuildingName of the CQD building file */
     NOC_P_REGION = 1 << 11    /* a Region of the CQD building file (not a person) */
 };
-#define NOC_P_PEOPLE (NOC_P_USER | NOC_P_RATING | NOC_P_BUILDING)
+#define NOC_P_PEOPLE (NOC_P_USER | NOC_P_RATING | NOC_P_BUILDING | NOC_P_REGION)
 
 typedef struct {
     const char *key, *value;

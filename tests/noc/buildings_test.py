@@ -23,7 +23,8 @@ days ago): each building's calls, verdicts, share and worst segment as
 the scenario made them, worst share first, with city and country from
 the file; the region rollup equal to the sum of its buildings; ?region=
 narrows both; since=24h leaves the old call out; a viewer token gets the
-same answer; a bad since is a 400.
+same answer; a bad since is a 400. /api/calls?region= and
+'report --region' list exactly the calls with a participant there.
 """
 import datetime
 import json
@@ -363,6 +364,26 @@ def case_api():
     st, _ = api("/api/buildings", "wrong-token")
     check(st == 401, "a wrong token is a 401: %s" % st)
     no_address("/api/buildings", json.dumps(day) + json.dumps(ever))
+    # the call list and the report narrowed by region (a participant there)
+    for region, verdict, want in (("NORDICS", None, ["os-%d" % i for i in range(5)]),
+                                  ("EMEA", None, ["ly-%d" % i for i in range(4)]),
+                                  ("EMEA", "wan", ["ly-%d" % i for i in range(3)]),
+                                  ("Atlantis", None, [])):
+        path = "/api/calls?since=24h&region=%s%s" % (region, "&verdict=" + verdict
+                                                       if verdict else "")
+        st, got = api(path)
+        ids = sorted(c["call_id"] for c in got.get("calls", [])) if st == 200 else got
+        check(ids == want, "%s: %s, want %s" % (path, ids, want))
+    st, got = api("/api/calls?since=24h&region=NORDICS", viewer)
+    check(st == 200 and len(got["calls"]) == 5, "a viewer may filter by region: %s" % st)
+    st, _ = api("/api/calls?region=%01")
+    check(st == 400, "a region with a control character is a 400: %s" % st)
+    for region, want in (("nordics", ["os-%d" % i for i in range(5)]),
+                         ("EMEA", ["ly-%d" % i for i in range(4)]), ("Atlantis", [])):
+        r = run([COLLECTOR, "report", "--db", DB, "--org-key", ORGKEY, "--since", "24h",
+                 "--region", region, "--format", "json"])
+        ids = sorted(c["call_id"] for c in json.loads(r.stdout))
+        check(ids == want, "report --region %s: %s, want %s" % (region, ids, want))
     stop(p)
 
 
