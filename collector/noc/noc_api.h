@@ -37,7 +37,8 @@ int noc_api_clients(const noc_api_req_t *r, json_t **out, char *err, size_t errl
  * segment (the bad verdict most of its calls had), worst share first;
  * "regions": the same figures summed per region; "unmapped": calls of
  * participants in no building; "folded": buildings past
- * NOC_BUILDINGS_MAX counted as "(other)". Filters: since, region. */
+ * NOC_BUILDINGS_MAX counted as "(other)"; "networks": the networks of
+ * the map in force (0: no building file imported). Filters: since, region. */
 int noc_api_buildings(const noc_api_req_t *r, json_t **out, char *err, size_t errlen);
 
 /* From the probe's interval records (the `intervals` table, one row per

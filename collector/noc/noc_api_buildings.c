@@ -166,7 +166,7 @@ int noc_api_buildings(const noc_api_req_t *r, json_t **out, char *err, size_t er
     }
     if (code == HTTP_OK)
         places(m, index, rows);
-    size_t folded = bc->folded;
+    size_t folded = bc->folded, networks = building_map_count(m);
     noc_buildings_counts_clear(bc);
     free(bc);
     json_decref(index);
@@ -195,7 +195,8 @@ int noc_api_buildings(const noc_api_req_t *r, json_t **out, char *err, size_t er
     rarr = sorted(rarr);
     for (size_t i = 0; i < json_array_size(rarr); i++)
         json_object_del(json_array_get(rarr, i), "building");
-    *out = json_pack("{s:o, s:o, s:o, s:I}", "buildings", sorted(rows), "regions", rarr, "unmapped",
-                     unmapped ? unmapped : figures(zero), "folded", (json_int_t)folded);
+    *out = json_pack("{s:o, s:o, s:o, s:I, s:I}", "buildings", sorted(rows), "regions", rarr,
+                     "unmapped", unmapped ? unmapped : figures(zero), "folded", (json_int_t)folded,
+                     "networks", (json_int_t)networks);
     return HTTP_OK;
 }

@@ -315,6 +315,7 @@ def case_api():
     fixture(scenario() + call("ly-old", "wan", [(LYON_IPS[0], "wan")], ended_s_ago=2 * 86400))
     st, day = api("/api/buildings?since=24h")
     check(st == 200, "GET /api/buildings?since=24h: %s %s" % (st, day))
+    check(day["networks"] == 3 and day["folded"] == 0, "the map's 3 networks, nothing folded")
     rows = {b["building"]: b for b in day["buildings"]}
     check([b["building"] for b in day["buildings"]] == ["Lyon Office", "Oslo Hub", "HQ Tower"],
           "worst share of bad calls first: %s" % [b["building"] for b in day["buildings"]])

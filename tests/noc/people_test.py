@@ -611,6 +611,14 @@ def case_dashboard():
           "live by building: HQ Tower first, 1 of 2 calls degraded (%s)" % cells[:1])
     check(any("Lyon Office" in c for c in cells) and any("not in the building file" in c for c in cells),
           "live by building: Lyon Office, and the unmapped client in words")
+    # the Buildings table beside the sites (GET /api/buildings): a building file is imported
+    check(not re.search(r'id="buildings-panel"[^>]*hidden', dom), "the Buildings table shown")
+    bpanel = dom[dom.index('id="buildings-panel"'):dom.index('id="site-view"')]
+    brows = [re.sub(r"<[^>]+>", "|", r) for r in
+             re.findall(r"<tr[^>]*>(.*?)</tr>", bpanel[bpanel.index("<tbody"):], re.S)]
+    check(any("HQ Tower" in r and "% bad (" in r for r in brows) and
+          any("Lyon Office" in r for r in brows),
+          "Buildings: HQ Tower with its share of bad calls, and Lyon Office (%s)" % brows[:2])
     sel = dom[dom.index('id="live-building"'):]
     sel = sel[:sel.index("</select>")]
     check("HQ Tower" in sel and "Lyon Office" in sel, "the building filter offers the live buildings")

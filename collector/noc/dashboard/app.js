@@ -253,6 +253,18 @@ async function loadSites() {
   if (!state.site && d.sites.length) state.site = d.sites[0].site;
 }
 
+/* Calls per building of the building file (GET /api/buildings), shown only
+ * when one is imported; a row lists that building's calls. */
+async function loadBuildings() {
+  const d = await api('/api/buildings', { since: windowParams().since || '' });
+  $('buildings-panel').hidden = !d.networks;
+  if (!d.networks) return;
+  fill($('buildings').tBodies[0], d.buildings, b => [b.building, b.region || '', [b.city, b.country].filter(has).join(', '),
+    b.calls, shareCell(b.bad, b.calls), worstSegment(b.verdicts), b.verdicts.lan, b.verdicts.wan,
+    b.verdicts.endpoint, b.verdicts.cloud, b.verdicts.healthy, b.verdicts.unknown],
+  b => { $('f-building').value = b.building; loadCalls().catch(e => setStatus('error', e.message)); });
+}
+
 /* ---- charts ------------------------------------------------------------------------ */
 
 function niceMax(v) {
@@ -719,6 +731,7 @@ async function refresh() {
   try {
     await loadLive();
     await loadSites();
+    await loadBuildings();
     await loadSite();
     if (!state.wall) {
       await loadRatedPoor();
