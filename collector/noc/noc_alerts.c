@@ -406,6 +406,28 @@ static const char live_sql[] =
     "  count(DISTINCT CASE WHEN bad AND inbound THEN client END)"
     " FROM c GROUP BY site ORDER BY site LIMIT ?4";
 
+/* Rows of (site, calls, calls of kind first, calls of kind first + 1):
+ * each site judged for both kinds; st finalised. */
+static bool judge_rows(noc_alerts_t *a, sqlite3_stmt *st, kind_t first, int64_t now_us)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int k = first; k <= (int)first + 1; k++) {
+            crossing_t c = {(const char *)sqlite3_column_text(st, 0),
+                            (kind_t)k,
+                            sqlite3_column_int64(st, 1),
+                            sqlite3_column_int64(st, 2 + (k - (int)first)),
+                            now_us,
+                            false,
+                            false,
+                            NULL};
+            judge(a, &c);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE;
+}
+
 static bool check_live(noc_alerts_t *a, int64_t now_us)
 {
     char err[256], since[32];
@@ -419,22 +441,7 @@ static bool check_live(noc_alerts_t *a, int64_t now_us)
     sqlite3_bind_double(st, 2, a->cfg.alert_live_loss_pct);
     sqlite3_bind_double(st, 3, a->cfg.alert_live_jitter_ms);
     sqlite3_bind_int(st, 4, MAX_SITES_PER_CHECK);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        for (int k = KIND_LIVE_LAN; k <= KIND_LIVE_WAN; k++) {
-            crossing_t c = {(const char *)sqlite3_column_text(st, 0),
-                            (kind_t)k,
-                            sqlite3_column_int64(st, 1),
-                            sqlite3_column_int64(st, 2 + (k - KIND_LIVE_LAN)),
-                            now_us,
-                            false,
-                            false,
-                            NULL};
-            judge(a, &c);
-        }
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE;
+    return judge_rows(a, st, KIND_LIVE_LAN, now_us);
 }
 
 static bool check(noc_alerts_t *a, int64_t now_us)
@@ -453,22 +460,7 @@ static bool check(noc_alerts_t *a, int64_t now_us)
     timefmt_iso(now_us - (int64_t)a->cfg.alert_window_s * USEC_PER_SEC, since, sizeof since);
     sqlite3_bind_text(st, 1, since, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 2, MAX_SITES_PER_CHECK);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        for (int k = KIND_LAN; k <= KIND_WAN; k++) {
-            crossing_t c = {(const char *)sqlite3_column_text(st, 0),
-                            (kind_t)k,
-                            sqlite3_column_int64(st, 1),
-                            sqlite3_column_int64(st, 2 + k),
-                            now_us,
-                            false,
-                            false,
-                            NULL};
-            judge(a, &c);
-        }
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE;
+    return judge_rows(a, st, KIND_LAN, now_us);
 }
 
 /* Per site, of the calls that ended within the surge window: how many,
@@ -493,22 +485,7 @@ static bool check_surge(noc_alerts_t *a, int64_t now_us)
     timefmt_iso(now_us - (int64_t)a->cfg.alert_surge_window_s * USEC_PER_SEC, since, sizeof since);
     sqlite3_bind_text(st, 1, since, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 2, MAX_SITES_PER_CHECK);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        for (int k = KIND_ENDPOINT; k <= KIND_CLOUD; k++) {
-            crossing_t c = {(const char *)sqlite3_column_text(st, 0),
-                            (kind_t)k,
-                            sqlite3_column_int64(st, 1),
-                            sqlite3_column_int64(st, 2 + (k - KIND_ENDPOINT)),
-                            now_us,
-                            false,
-                            false,
-                            NULL};
-            judge(a, &c);
-        }
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE;
+    return judge_rows(a, st, KIND_ENDPOINT, now_us);
 }
 
 /* Per building of the CQD building file: of the calls that ended within
