@@ -24,8 +24,9 @@ typedef struct {
 #define SRV(f) offsetof(serve_cfg_t, f)
 
 static const opttab_opt_t head[] = {
-    {{"db", 'd', OPTTAB_STR, SRV(noc.db_path), 0, 0, "FILE",
-      "The collector's SQLite store (required; opened read-only, never changed)."},
+    {{"db", 'd', OPTTAB_STR, SRV(noc.db_path), 0, 0, "FILE|URI",
+      "The collector's store (required; opened read-only, never changed): a SQLite file or "
+      "a postgresql:// URI (docs/store.md)."},
      NULL,
      0,
      0},

@@ -500,7 +500,10 @@ static bool check_buildings(noc_alerts_t *a, const building_map_t *bm, unsigned 
     char err[256], since[32];
     timefmt_iso(now_us - (int64_t)window_s * USEC_PER_SEC, since, sizeof since);
     noc_buildings_counts_clear(a->bc);
-    if (!noc_buildings_calls(a->db, a->pii, bm, since, a->bc, err, sizeof err))
+    db_t *w = db_from_sqlite(a->db); /* transitional: alerts not yet on db.h */
+    bool got = w && noc_buildings_calls(w, a->pii, bm, since, a->bc, err, sizeof err);
+    db_close(&w);
+    if (!got)
         return false;
     for (size_t i = 0; i < a->bc->n; i++) {
         const noc_buildings_count_t *b = &a->bc->c[i];
@@ -550,8 +553,10 @@ void noc_alerts_tick(noc_alerts_t *a, int64_t now_us)
     if (a->buildings && ok) {
         char err[256];
         noc_buildings_ref_t *ref = NULL;
+        db_t *w = NULL; /* transitional: alerts not yet on db.h */
         if ((a->db || (a->db = noc_db_open(a->db_path, err, sizeof err))) &&
-            (ref = noc_buildings_acquire(a->buildings, a->db, err, sizeof err))) {
+            (w = db_from_sqlite(a->db)) &&
+            (ref = noc_buildings_acquire(a->buildings, w, err, sizeof err))) {
             const building_map_t *bm = noc_buildings_map(ref);
             bool b_ok = building_map_count(bm) == 0 || /* no file: no buildings */
                         check_buildings(a, bm, a->cfg.alert_window_s, KIND_LAN, now_us);
@@ -570,6 +575,7 @@ void noc_alerts_tick(noc_alerts_t *a, int64_t now_us)
         } else {
             ok = false;
         }
+        db_close(&w);
     }
     if (a->cfg.alert_live_calls > 0) { /* on its own: a store may have no verdicts yet */
         bool live_ok = check_live(a, now_us);

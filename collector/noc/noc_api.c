@@ -11,9 +11,6 @@
 #define HTTP_OK 200
 #define HTTP_NOT_FOUND 404
 #define HTTP_UNAVAILABLE 503
-#define MAX_SITES 1000
-#define MAX_TIMELINE_ROWS 20000
-#define WORST_DEFAULT 10
 
 /* The filters every list shares: ?1 since, ?2 until (calls overlapping the
  * window), ?3 site, ?4 verdict, ?5 a participant's client address hash.
@@ -92,14 +89,6 @@ static json_t *client_id(sqlite3_stmt *st, int col)
     for (int i = 0; i < 8; i++)
         snprintf(hex + 2 * i, 3, "%02x", h[i]);
     return json_string(hex);
-}
-
-static json_t *verdict_counts(void)
-{
-    json_t *o = json_object();
-    for (size_t i = 0; noc_query_verdicts[i]; i++)
-        json_object_set_new(o, noc_query_verdicts[i], json_integer(0));
-    return o;
 }
 
 /* ---- /api/calls ----------------------------------------------------------- */
@@ -195,10 +184,10 @@ static const building_map_t *map_get(const noc_api_req_t *r, map_hold_t *h, char
     h->ref = NULL;
     h->own = NULL;
     if (r->buildings) {
-        h->ref = noc_buildings_acquire(r->buildings, r->db, err, errlen);
+        h->ref = noc_buildings_acquire(r->buildings, r->store, err, errlen);
         return h->ref ? noc_buildings_map(h->ref) : NULL;
     }
-    h->own = noc_buildings_load(r->db, err, errlen);
+    h->own = noc_buildings_load(r->store, err, errlen);
     return h->own;
 }
 
@@ -224,6 +213,7 @@ static void bind_people(sqlite3_stmt *st, const noc_params_t *p)
 
 int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
 {
+    NOC_API_SQLITE_ONLY(r, err, errlen);
     char extra[8192], sql[12288], filters[FILTERS_MAX];
     if (!people_filters(r->db, r->p, extra, sizeof extra)) {
         snprintf(err, errlen, "filters too long");
@@ -407,6 +397,7 @@ static json_t *history(const noc_api_req_t *r)
 
 int noc_api_call(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
 {
+    NOC_API_SQLITE_ONLY(r, err, errlen);
     json_t *call = NULL;
     int code = call_row(r, &call, err, errlen);
     if (code != HTTP_OK)
@@ -436,224 +427,5 @@ int noc_api_call(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
     map_put(r, &hold);
     *out = json_pack("{s:o, s:o, s:o, s:o}", "call", call, "participants", ps, "streams", ss,
                      "history", history(r));
-    return HTTP_OK;
-}
-
-/* ---- summaries -------------------------------------------------------------- */
-
-/* Adds rows (key, verdict, count) into {key: {calls, bad, verdicts{}}}. */
-static void add_count(json_t *by, const char *key, const char *verdict, json_int_t n)
-{
-    json_t *e = json_object_get(by, key);
-    if (!e) {
-        e = json_pack("{s:I, s:I, s:o}", "calls", (json_int_t)0, "bad", (json_int_t)0, "verdicts",
-                      verdict_counts());
-        json_object_set_new(by, key, e);
-    }
-    json_t *vc = json_object_get(e, "verdicts");
-    json_t *cur = json_object_get(vc, verdict);
-    json_object_set_new(vc, verdict, json_integer(n + (cur ? json_integer_value(cur) : 0)));
-    json_object_set_new(e, "calls",
-                        json_integer(json_integer_value(json_object_get(e, "calls")) + n));
-    bool bad = strcmp(verdict, "lan") == 0 || strcmp(verdict, "wan") == 0 ||
-               strcmp(verdict, "endpoint") == 0 || strcmp(verdict, "cloud") == 0;
-    if (bad)
-        json_object_set_new(e, "bad",
-                            json_integer(json_integer_value(json_object_get(e, "bad")) + n));
-}
-
-/* Verdict counts per site: {site: {calls, bad, verdicts}}. */
-static int site_counts(const noc_api_req_t *r, const char *site, json_t *by, char *err,
-                       size_t errlen)
-{
-    sqlite3_stmt *st;
-    char filters[FILTERS_MAX], sql[1024];
-    filters_sql(r->p, site, filters, sizeof filters);
-    snprintf(sql, sizeof sql,
-             "SELECT COALESCE(c.site, ''), c.verdict, count(*) FROM verdict_calls c"
-             " WHERE%s GROUP BY 1, 2 ORDER BY 1 LIMIT ?6",
-             filters);
-    if (!noc_db_prepare(r->db, sql, &st, err, errlen))
-        return HTTP_UNAVAILABLE;
-    bind_filters(st, r->p, site);
-    sqlite3_bind_int(st, 6, MAX_SITES * 8);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        add_count(by, (const char *)sqlite3_column_text(st, 0),
-                  (const char *)sqlite3_column_text(st, 1),
-                  (json_int_t)sqlite3_column_int64(st, 2));
-    if (rc != SQLITE_DONE)
-        return db_fail(st, r->db, err, errlen);
-    sqlite3_finalize(st);
-    return HTTP_OK;
-}
-
-int noc_api_sites(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
-{
-    json_t *by = json_object();
-    int code = site_counts(r, NULL, by, err, errlen);
-    if (code != HTTP_OK) {
-        json_decref(by);
-        return code;
-    }
-    json_t *arr = json_array();
-    const char *k;
-    json_t *v;
-    json_object_foreach(by, k, v)
-    {
-        json_object_set_new(v, "site", json_string(k));
-        json_array_append(arr, v);
-    }
-    json_decref(by);
-    *out = json_pack("{s:o}", "sites", arr);
-    return HTTP_OK;
-}
-
-static int timeline(const noc_api_req_t *r, json_t *out, char *err, size_t errlen)
-{
-    sqlite3_stmt *st;
-    char filters[FILTERS_MAX], sql[1024];
-    filters_sql(r->p, r->arg, filters, sizeof filters);
-    snprintf(sql, sizeof sql,
-             "SELECT (CAST(strftime('%%s', c.start) AS INTEGER) / ?7) * ?7, c.verdict,"
-             " count(*) FROM verdict_calls c WHERE%s GROUP BY 1, 2 ORDER BY 1 LIMIT ?6",
-             filters);
-    if (!noc_db_prepare(r->db, sql, &st, err, errlen))
-        return HTTP_UNAVAILABLE;
-    bind_filters(st, r->p, r->arg);
-    sqlite3_bind_int(st, 6, MAX_TIMELINE_ROWS);
-    sqlite3_bind_int64(st, 7, r->p->bucket_s);
-    json_t *by = json_object();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char key[32];
-        snprintf(key, sizeof key, "%020lld", (long long)sqlite3_column_int64(st, 0));
-        add_count(by, key, (const char *)sqlite3_column_text(st, 1),
-                  (json_int_t)sqlite3_column_int64(st, 2));
-    }
-    if (rc != SQLITE_DONE) {
-        json_decref(by);
-        return db_fail(st, r->db, err, errlen);
-    }
-    sqlite3_finalize(st);
-    const char *k;
-    json_t *v;
-    json_object_foreach(by, k, v)
-    {
-        json_object_set_new(v, "t", json_integer((json_int_t)strtoll(k, NULL, 10)));
-        json_array_append(out, v);
-    }
-    json_decref(by);
-    return HTTP_OK;
-}
-
-/* Worst-first lists over participants: by client address hash, or by a
- * Graph field of the participant's evidence (access point, subnet). */
-typedef enum { GROUP_CLIENT, GROUP_BSSID, GROUP_SUBNET } group_t;
-
-static const char *const group_expr[] = {
-    [GROUP_CLIENT] = "p.client_ip_hmac",
-    /* generated from the evidence, indexed (verdict schema 3) */
-    [GROUP_BSSID] = "p.bssid",
-    [GROUP_SUBNET] = "p.subnet",
-};
-
-static const char *const group_key[] = {
-    [GROUP_CLIENT] = "client_id", [GROUP_BSSID] = "bssid", [GROUP_SUBNET] = "subnet"};
-
-static json_t *worst_row(const noc_api_req_t *r, group_t g, sqlite3_stmt *st)
-{
-    json_t *o = json_object();
-    if (g == GROUP_CLIENT) {
-        json_object_set_new(o, "client_id", client_id(st, 0));
-        json_object_set_new(o, "client_ip", opened_ip(r->pii, PII_AAD_PARTICIPANT_IP, st, 1));
-    } else {
-        json_object_set_new(o, group_key[g], noc_db_column_json(st, 0));
-    }
-    json_object_set_new(o, "calls", json_integer(sqlite3_column_int64(st, 2)));
-    json_object_set_new(o, "bad", json_integer(sqlite3_column_int64(st, 3)));
-    json_t *vc = verdict_counts();
-    for (int i = 0; noc_query_verdicts[i]; i++)
-        json_object_set_new(vc, noc_query_verdicts[i],
-                            json_integer(sqlite3_column_int64(st, 4 + i)));
-    json_object_set_new(o, "verdicts", vc);
-    return o;
-}
-
-static int worst(const noc_api_req_t *r, group_t g, const char *site, unsigned limit, json_t *out,
-                 char *err, size_t errlen)
-{
-    char sql[2048], filters[FILTERS_MAX];
-    filters_sql(r->p, site, filters, sizeof filters);
-    snprintf(sql, sizeof sql,
-             "SELECT %s AS g, max(p.client_ip_enc), count(DISTINCT p.call_id),"
-             " sum(p.verdict " BAD_VERDICT "), sum(p.verdict = 'lan'), sum(p.verdict = 'wan'),"
-             " sum(p.verdict = 'endpoint'), sum(p.verdict = 'cloud'),"
-             " sum(p.verdict = 'healthy'), sum(p.verdict = 'unknown')"
-             " FROM verdict_calls c CROSS JOIN verdict_participants p ON p.call_id = c.call_id"
-             " WHERE g IS NOT NULL AND%s GROUP BY g ORDER BY 4 DESC, 3 DESC, g LIMIT ?6",
-             group_expr[g], filters);
-    sqlite3_stmt *st;
-    if (!noc_db_prepare(r->db, sql, &st, err, errlen))
-        return HTTP_UNAVAILABLE;
-    bind_filters(st, r->p, site);
-    sqlite3_bind_int(st, 6, (int)limit);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(out, worst_row(r, g, st));
-    if (rc != SQLITE_DONE)
-        return db_fail(st, r->db, err, errlen);
-    sqlite3_finalize(st);
-    return HTTP_OK;
-}
-
-int noc_api_site(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
-{
-    json_t *by = json_object(), *tl = json_array(), *wc = json_array(), *wa = json_array(),
-           *ws = json_array();
-    unsigned n = r->p->limit < WORST_DEFAULT ? r->p->limit : WORST_DEFAULT;
-    int code = site_counts(r, r->arg, by, err, errlen);
-    if (code == HTTP_OK)
-        code = timeline(r, tl, err, errlen);
-    if (code == HTTP_OK)
-        code = worst(r, GROUP_CLIENT, r->arg, n, wc, err, errlen);
-    if (code == HTTP_OK)
-        code = worst(r, GROUP_BSSID, r->arg, n, wa, err, errlen);
-    if (code == HTTP_OK)
-        code = worst(r, GROUP_SUBNET, r->arg, n, ws, err, errlen);
-    json_t *totals = json_object_get(by, r->arg);
-    if (code == HTTP_OK && !totals && json_array_size(tl) == 0) {
-        snprintf(err, errlen, "no calls at this site in the window");
-        code = HTTP_NOT_FOUND;
-    }
-    if (code != HTTP_OK) {
-        json_decref(by);
-        json_decref(tl);
-        json_decref(wc);
-        json_decref(wa);
-        json_decref(ws);
-        return code;
-    }
-    json_t *t = json_deep_copy(totals);
-    json_decref(by);
-    json_object_set_new(t, "site", json_string(r->arg));
-    json_object_set_new(t, "bucket_s", json_integer(r->p->bucket_s));
-    json_object_set_new(t, "timeline", tl);
-    json_object_set_new(t, "worst_clients", wc);
-    json_object_set_new(t, "worst_access_points", wa);
-    json_object_set_new(t, "worst_subnets", ws);
-    *out = t;
-    return HTTP_OK;
-}
-
-int noc_api_clients(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
-{
-    json_t *arr = json_array();
-    int code = worst(r, GROUP_CLIENT, NULL, r->p->limit, arr, err, errlen);
-    if (code != HTTP_OK) {
-        json_decref(arr);
-        return code;
-    }
-    *out = json_pack("{s:o}", "clients", arr);
     return HTTP_OK;
 }

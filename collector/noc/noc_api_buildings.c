@@ -106,14 +106,15 @@ static void places(const building_map_t *m, json_t *index, json_t *rows)
 
 int noc_api_buildings(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
 {
+    NOC_API_SQLITE_ONLY(r, err, errlen);
     noc_buildings_ref_t *ref = NULL;
     building_map_t *own = NULL;
     const building_map_t *m;
     if (r->buildings) {
-        ref = noc_buildings_acquire(r->buildings, r->db, err, errlen);
+        ref = noc_buildings_acquire(r->buildings, r->store, err, errlen);
         m = ref ? noc_buildings_map(ref) : NULL;
     } else { /* unit tests without the NOC's shared copy */
-        m = own = noc_buildings_load(r->db, err, errlen);
+        m = own = noc_buildings_load(r->store, err, errlen);
     }
     if (!m)
         return HTTP_UNAVAILABLE;
@@ -127,7 +128,7 @@ int noc_api_buildings(const noc_api_req_t *r, json_t **out, char *err, size_t er
     }
     bool by_region = (r->p->seen & NOC_P_REGION) != 0;
     int code = HTTP_OK;
-    if (!noc_buildings_calls(r->db, r->pii, m, r->p->since, bc, err, errlen))
+    if (!noc_buildings_calls(r->store, r->pii, m, r->p->since, bc, err, errlen))
         code = HTTP_UNAVAILABLE;
     json_t *rows = json_array(), *index = json_object(), *regions = json_object();
     json_t *unmapped = NULL;

@@ -157,6 +157,7 @@ static int call_head(const noc_api_req_t *r, json_t **out, char *err, size_t err
 
 int noc_api_timeline(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
 {
+    NOC_API_SQLITE_ONLY(r, err, errlen);
     json_t *head = NULL;
     int code = call_head(r, &head, err, errlen);
     if (code != HTTP_OK)

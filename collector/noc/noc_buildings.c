@@ -10,14 +10,9 @@
 #include "building_store.h"
 #include "db.h"
 
-building_map_t *noc_buildings_load(sqlite3 *h, char *err, size_t errlen)
+building_map_t *noc_buildings_load(db_t *db, char *err, size_t errlen)
 {
-    db_t *db = db_from_sqlite(h);
-    building_map_t *m = db ? building_store_load(db, err, errlen) : NULL;
-    if (!db)
-        snprintf(err, errlen, "buildings: out of memory");
-    db_close(&db);
-    return m;
+    return building_store_load(db, err, errlen);
 }
 
 struct noc_buildings_ref {
@@ -60,46 +55,39 @@ void noc_buildings_free(noc_buildings_t **pb)
 }
 
 /* The newest import's id: 0 when there is none (or no table). */
-static bool version_of(sqlite3 *db, int64_t *v, char *err, size_t errlen)
+static bool version_of(db_t *db, int64_t *v, char *err, size_t errlen)
 {
-    sqlite3_stmt *st = NULL;
+    static const db_sql_t have_sql = {
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'buildings_imports'",
+        "SELECT 1 FROM pg_tables WHERE tablename = 'buildings_imports'"
+        " AND schemaname = ANY (current_schemas(false))"};
     *v = 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT 1 FROM sqlite_master WHERE type = 'table'"
-                           " AND name = 'buildings_imports'",
-                           -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "buildings: %s", sqlite3_errmsg(db));
+    db_stmt_t *st = db_prepare(db, db_pick(db, have_sql), err, errlen);
+    int rc = st ? db_step(st, err, errlen) : DB_ERR;
+    db_finalize(&st);
+    if (rc == DB_ERR)
         return false;
-    }
-    bool have = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    if (!have)
+    if (rc == DB_DONE)
         return true;
-    if (sqlite3_prepare_v2(db, "SELECT COALESCE(max(id), 0) FROM buildings_imports", -1, &st,
-                           NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "buildings: %s", sqlite3_errmsg(db));
-        return false;
-    }
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *v = sqlite3_column_int64(st, 0);
-    else
-        snprintf(err, errlen, "buildings: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW;
+    st = db_prepare(db, "SELECT COALESCE(max(id), 0) FROM buildings_imports", err, errlen);
+    rc = st ? db_step(st, err, errlen) : DB_ERR;
+    if (rc == DB_ROW)
+        *v = db_col_int(st, 0);
+    db_finalize(&st);
+    return rc == DB_ROW;
 }
 
-noc_buildings_ref_t *noc_buildings_acquire(noc_buildings_t *b, sqlite3 *db, char *err,
-                                           size_t errlen)
+noc_buildings_ref_t *noc_buildings_acquire(noc_buildings_t *b, db_t *db, char *err, size_t errlen)
 {
     int64_t v;
     /* the version and the map in one read transaction: an import between
-     * the two cannot pair an old id with a new map */
-    bool own_tx = sqlite3_get_autocommit(db) != 0; /* else the caller's read is one */
-    if (own_tx && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "buildings: %s", sqlite3_errmsg(db));
+     * the two cannot pair an old id with a new map (SQLite: unless the
+     * caller's own read is one already; PostgreSQL: REPEATABLE READ, one
+     * snapshot for both reads) */
+    static const db_sql_t begin = {"BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"};
+    bool own_tx = db_kind(db) != DB_SQLITE || sqlite3_get_autocommit(db_sqlite(db)) != 0;
+    if (own_tx && !db_exec(db, "buildings", db_pick(db, begin), err, errlen))
         return NULL;
-    }
     noc_buildings_ref_t *r = NULL;
     if (!version_of(db, &v, err, errlen))
         goto done;
@@ -132,8 +120,10 @@ noc_buildings_ref_t *noc_buildings_acquire(noc_buildings_t *b, sqlite3 *db, char
     unref(old);
     pthread_mutex_unlock(&b->mu);
 done:
-    if (own_tx)
-        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (own_tx) {
+        char e2[128];
+        (void)db_exec(db, "buildings", "COMMIT", e2, sizeof e2);
+    }
     return r;
 }
 
@@ -244,34 +234,48 @@ static void commit(noc_buildings_count_t *c)
     c->verdicts[c->rank]++;
 }
 
-bool noc_buildings_calls(sqlite3 *db, const pii_t *pii, const building_map_t *m, const char *since,
+bool noc_buildings_calls(db_t *db, const pii_t *pii, const building_map_t *m, const char *since,
                          noc_buildings_counts_t *out, char *err, size_t errlen)
 {
-    sqlite3_stmt *st = NULL;
     /* the window through verdict_calls_end (as the surge alerts), each
      * call's participants through their call_id index; rows of one call
-     * arrive together, numbered by the call's rowid */
-    if (sqlite3_prepare_v2(db,
-                           "SELECT c.rowid, p.verdict, p.client_ip_enc, p.subnet"
-                           " FROM verdict_calls c INDEXED BY verdict_calls_end"
-                           " JOIN verdict_participants p ON p.call_id = c.call_id"
-                           " WHERE c.\"end\" >= ?1 ORDER BY c.rowid",
-                           -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "buildings: %s", sqlite3_errmsg(db));
+     * arrive together, numbered by the call's row */
+    static const db_sql_t sql = {
+        "SELECT c.rowid, p.verdict, p.client_ip_enc, p.subnet"
+        " FROM verdict_calls c INDEXED BY verdict_calls_end"
+        " JOIN verdict_participants p ON p.call_id = c.call_id"
+        " WHERE c.\"end\" >= ?1 ORDER BY c.rowid",
+        "SELECT c.call_id, p.verdict, p.client_ip_enc, p.subnet"
+        " FROM verdict_calls c JOIN verdict_participants p ON p.call_id = c.call_id"
+        " WHERE c.\"end\" >= ?1 ORDER BY c.call_id"};
+    db_stmt_t *st = db_prepare(db, db_pick(db, sql), err, errlen);
+    if (!st)
         return false;
-    }
-    sqlite3_bind_text(st, 1, since, -1, SQLITE_TRANSIENT);
+    db_bind_text(st, 1, since, -1);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t call = sqlite3_column_int64(st, 0);
-        const building_t *b = noc_buildings_of(
-            m, pii, PII_AAD_PARTICIPANT_IP, sqlite3_column_blob(st, 2),
-            (size_t)sqlite3_column_bytes(st, 2), (const char *)sqlite3_column_text(st, 3));
+    int64_t seq = 0;
+    char last[256] = "";
+    while ((rc = db_step(st, err, errlen)) == DB_ROW) {
+        /* a call's number: SQLite's rowid, or on PostgreSQL a count of the
+         * call ids seen (rows of one call are adjacent) */
+        int64_t call;
+        if (db_kind(db) == DB_SQLITE) {
+            call = db_col_int(st, 0);
+        } else {
+            const char *id = db_col_text(st, 0);
+            if (!id || strncmp(id, last, sizeof last) != 0) {
+                seq++;
+                snprintf(last, sizeof last, "%s", id ? id : "");
+            }
+            call = seq;
+        }
+        const building_t *b = noc_buildings_of(m, pii, PII_AAD_PARTICIPANT_IP, db_col_blob(st, 2),
+                                               db_col_bytes(st, 2), db_col_text(st, 3));
         noc_buildings_count_t *c = noc_buildings_slot(out, b ? b->f[BUILDING_F_BUILDING] : "",
                                                       b ? b->f[BUILDING_F_REGION] : "");
         if (!c)
             continue;
-        int r = rank_of((const char *)sqlite3_column_text(st, 1));
+        int r = rank_of(db_col_text(st, 1));
         if (c->last_call != call) {
             commit(c);
             c->last_call = call;
@@ -284,8 +288,6 @@ bool noc_buildings_calls(sqlite3 *db, const pii_t *pii, const building_map_t *m,
         commit(&out->c[i]);
         out->c[i].last_call = -1;
     }
-    if (rc != SQLITE_DONE)
-        snprintf(err, errlen, "buildings: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE;
+    db_finalize(&st);
+    return rc == DB_DONE;
 }

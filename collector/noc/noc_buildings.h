@@ -19,11 +19,11 @@
 #ifndef CALLSCOPE_NOC_BUILDINGS_H
 #define CALLSCOPE_NOC_BUILDINGS_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "building_map.h"
 #include "pii.h"
 
@@ -39,9 +39,8 @@ typedef struct noc_buildings noc_buildings_t;
 /* A held map: valid until noc_buildings_release(). */
 typedef struct noc_buildings_ref noc_buildings_ref_t;
 
-/* The building map stored in db (building_store_load through a db_t
- * wrapping the NOC's sqlite3 handle: the NOC is not on common/db.h yet). */
-building_map_t *noc_buildings_load(sqlite3 *db, char *err, size_t errlen);
+/* The building map stored in db (building_store_load), either backend. */
+building_map_t *noc_buildings_load(db_t *db, char *err, size_t errlen);
 
 noc_buildings_t *noc_buildings_new(void);
 /* After every ref was released. */
@@ -50,8 +49,7 @@ void noc_buildings_free(noc_buildings_t **b);
 /* The map in force read through db (reloaded when the store's newest
  * import differs from the one held). NULL with err on a database error; a
  * store without buildings gives an empty map. */
-noc_buildings_ref_t *noc_buildings_acquire(noc_buildings_t *b, sqlite3 *db, char *err,
-                                           size_t errlen);
+noc_buildings_ref_t *noc_buildings_acquire(noc_buildings_t *b, db_t *db, char *err, size_t errlen);
 const building_map_t *noc_buildings_map(const noc_buildings_ref_t *r);
 /* The import id of the held map (0: none imported). */
 int64_t noc_buildings_version(const noc_buildings_ref_t *r);
@@ -94,7 +92,7 @@ typedef struct {
  * and are counted in folded. Needs
  * verdict schema 3 (verdict_participants.subnet). false with err on a
  * database error. */
-bool noc_buildings_calls(sqlite3 *db, const pii_t *pii, const building_map_t *m, const char *since,
+bool noc_buildings_calls(db_t *db, const pii_t *pii, const building_map_t *m, const char *since,
                          noc_buildings_counts_t *out, char *err, size_t errlen);
 /* The entry of (building, region) in out, made on first sight (or the
  * (other) one past the cap): for callers that keep other figures per

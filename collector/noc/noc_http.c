@@ -92,7 +92,8 @@ static const route_t routes[] = {
 
 /* A read connection of the pool, with its statement time limit. */
 typedef struct {
-    sqlite3 *db;
+    db_t *store;
+    sqlite3 *db; /* the same connection on SQLite, NULL on PostgreSQL */
     noc_db_limit_t limit;
     bool busy;
 } reader_t;
@@ -119,7 +120,7 @@ struct noc_http {
     pthread_t reaper;
     uint64_t by_status[MAX_STATUS], auth_failures, header_timeouts, busy, query_timeouts;
     pthread_mutex_t health_lock; /* health_db and its limit */
-    sqlite3 *health_db;
+    db_t *health_db;
     noc_db_limit_t health_limit;
     pthread_mutex_t metrics_lock; /* cfg.db (the metrics callback's) and its limit */
     noc_db_limit_t metrics_limit;
@@ -249,7 +250,7 @@ static reader_t *reader_take(struct noc_http *h)
     pthread_mutex_lock(&h->lock);
     for (;;) {
         for (size_t i = 0; i < DB_READERS && !r; i++)
-            if (h->readers[i].db && !h->readers[i].busy)
+            if (h->readers[i].store && !h->readers[i].busy)
                 r = &h->readers[i];
         if (r || pthread_cond_timedwait(&h->reader_free, &h->lock, &until) != 0)
             break;
@@ -368,7 +369,7 @@ static enum MHD_Result serve_api(struct noc_http *h, struct MHD_Connection *c, c
         return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
                           "busy: every database reader is taken; try again");
     noc_db_limit_arm(&rd->limit, REQUEST_MS);
-    noc_api_req_t req = {rd->db, h->cfg.pii, &p, arg, h->cfg.buildings};
+    noc_api_req_t req = {rd->db, rd->store, &rd->limit, h->cfg.pii, &p, arg, h->cfg.buildings};
     json_t *out = NULL;
     int status = rt->fn(&req, &out, err, sizeof err);
     bool timed_out = rd->limit.hit;
@@ -456,14 +457,13 @@ static enum MHD_Result serve_health(struct noc_http *h, struct MHD_Connection *c
     char err[256] = "";
     pthread_mutex_lock(&h->health_lock);
     noc_db_limit_arm(&h->health_limit, HEALTH_MS);
-    sqlite3_stmt *st = NULL;
-    bool ok = h->health_db && noc_db_prepare(h->health_db, "SELECT count(*) FROM sqlite_master",
-                                             &st, err, sizeof err);
-    if (ok && sqlite3_step(st) != SQLITE_ROW) {
-        snprintf(err, sizeof err, "database: %s", sqlite3_errmsg(h->health_db));
-        ok = false;
-    }
-    sqlite3_finalize(st);
+    /* SQLite: a read of the file's schema, not only of the connection */
+    static const db_sql_t probe = {"SELECT count(*) FROM sqlite_master", "SELECT 1"};
+    db_stmt_t *st = h->health_db ? noc_store_prepare(h->health_db, db_pick(h->health_db, probe),
+                                                     err, sizeof err)
+                                 : NULL;
+    bool ok = st && noc_store_step(st, &h->health_limit, err, sizeof err) == DB_ROW;
+    db_finalize(&st);
     h->health_limit.deadline_ms = 0;
     pthread_mutex_unlock(&h->health_lock);
     if (!ok)
@@ -790,23 +790,25 @@ static bool open_readers(struct noc_http *h, char *err, size_t errlen)
 {
     if (!h->cfg.db)
         return true;
-    noc_db_limit(h->cfg.db, &h->metrics_limit);
-    const char *path = sqlite3_db_filename(h->cfg.db, "main");
-    if (!path || !*path) {
+    noc_store_limit(h->cfg.db, &h->metrics_limit);
+    const char *target = h->cfg.db_target;
+    if (!target || !*target) {
         snprintf(err, errlen, "the store has no file name");
         return false;
     }
     for (size_t i = 0; i < DB_READERS; i++) {
-        h->readers[i].db = noc_db_open(path, err, errlen);
-        if (!h->readers[i].db)
+        h->readers[i].store = noc_store_open(target, err, errlen);
+        if (!h->readers[i].store)
             return false;
-        noc_db_limit(h->readers[i].db, &h->readers[i].limit);
+        h->readers[i].db = db_sqlite(h->readers[i].store);
+        noc_store_limit(h->readers[i].store, &h->readers[i].limit);
     }
-    h->health_db = noc_db_open(path, err, errlen);
+    h->health_db = noc_store_open(target, err, errlen);
     if (!h->health_db)
         return false;
-    sqlite3_busy_timeout(h->health_db, HEALTH_MS);
-    noc_db_limit(h->health_db, &h->health_limit);
+    if (db_kind(h->health_db) == DB_SQLITE)
+        sqlite3_busy_timeout(db_sqlite(h->health_db), HEALTH_MS);
+    noc_store_limit(h->health_db, &h->health_limit);
     return true;
 }
 
@@ -886,11 +888,13 @@ void noc_http_free(noc_http_t **ph)
     }
     if (h->d)
         MHD_stop_daemon(h->d);
-    for (size_t i = 0; i < DB_READERS; i++)
-        noc_db_close(&h->readers[i].db);
-    noc_db_close(&h->health_db);
-    if (h->cfg.db)
-        sqlite3_progress_handler(h->cfg.db, 0, NULL, NULL);
+    for (size_t i = 0; i < DB_READERS; i++) {
+        h->readers[i].db = NULL;
+        noc_store_close(&h->readers[i].store);
+    }
+    noc_store_close(&h->health_db);
+    if (h->cfg.db && db_kind(h->cfg.db) == DB_SQLITE)
+        sqlite3_progress_handler(db_sqlite(h->cfg.db), 0, NULL, NULL);
     if (h->locks_made) {
         pthread_mutex_destroy(&h->lock);
         pthread_cond_destroy(&h->reader_free);

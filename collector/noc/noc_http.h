@@ -2,16 +2,17 @@
  * connection): routing, bearer-token authentication, query validation,
  * JSON errors, and the limits of docs/noc.md (connections, header time,
  * statement time, database readers). API requests read the store through a
- * pool of read connections opened on cfg.db's file; /healthz has one of its
- * own; cfg.db itself is used only by cfg.metrics, one call at a time.
+ * pool of read connections opened on cfg.db_target (a SQLite file or a
+ * postgresql:// URI); /healthz has one of its own; cfg.db itself is used
+ * only by cfg.metrics, one call at a time.
  */
 #ifndef CALLSCOPE_NOC_HTTP_H
 #define CALLSCOPE_NOC_HTTP_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "db.h"
 #include "dynbuf.h"
 #include "noc_buildings.h"
 #include "pii.h"
@@ -24,8 +25,9 @@ typedef struct {
     const char *tls_cert, *tls_key; /* PEM; NULL: plain HTTP */
     bool metrics_open;
     unsigned max_rows;
-    const pii_t *pii; /* borrowed */
-    sqlite3 *db;      /* borrowed; used only under the metrics lock */
+    const pii_t *pii;      /* borrowed */
+    db_t *db;              /* borrowed; used only under the metrics lock */
+    const char *db_target; /* the store the readers open: a file or a URI */
     /* Appends the caller's series to a /metrics answer (one at a time). */
     void (*metrics)(void *ctx, dynbuf_t *out);
     void *ctx;

@@ -43,7 +43,7 @@ static const char *building_at(const building_map_t *m, const char *ip)
 static void test_cache(void)
 {
     char err[256];
-    sqlite3 *db = store_db(F.st);
+    db_t *db = F.gdb;
     noc_buildings_t *nb = noc_buildings_new();
     CHECK(nb != NULL);
     if (!nb)
@@ -112,8 +112,7 @@ static void test_calls(void)
         building_map_free(&m);
         return;
     }
-    CHECK(
-        noc_buildings_calls(store_db(F.st), F.pii, m, "1970-01-01T00:00:00Z", c, err, sizeof err));
+    CHECK(noc_buildings_calls(F.gdb, F.pii, m, "1970-01-01T00:00:00Z", c, err, sizeof err));
     /* 10.1.0.5 (joined, lan) and 10.1.0.7 (wire only, lan) in HQ floor 2;
      * 10.1.0.9 (cloud only, healthy) at the remote desk */
     const noc_buildings_count_t *hq = entry(c, "HQ floor 2"), *desk = entry(c, "Remote desk");
@@ -130,8 +129,7 @@ static void test_calls(void)
     CHECK_EQ_UINT(c->folded, 0);
     noc_buildings_counts_clear(c);
     /* a window after every call: nothing */
-    CHECK(
-        noc_buildings_calls(store_db(F.st), F.pii, m, "2999-01-01T00:00:00Z", c, err, sizeof err));
+    CHECK(noc_buildings_calls(F.gdb, F.pii, m, "2999-01-01T00:00:00Z", c, err, sizeof err));
     CHECK_EQ_UINT(c->n, 0);
     noc_buildings_counts_clear(c);
     free(c);

@@ -113,8 +113,11 @@ static const char *calls(const noc_kv_t *kv, size_t n)
         snprintf(ids, sizeof ids, "refused: %s", err);
         return ids;
     }
-    noc_api_req_t r = {store_db(F.st), F.pii, &p, NULL, NULL};
-    if (noc_api_calls(&r, &out, err, sizeof err) != 200) {
+    db_t *w = db_from_sqlite(store_db(F.st));
+    noc_api_req_t r = {.db = store_db(F.st), .store = w, .pii = F.pii, .p = &p};
+    int code = noc_api_calls(&r, &out, err, sizeof err);
+    db_close(&w);
+    if (code != 200) {
         snprintf(ids, sizeof ids, "error: %s", err);
         return ids;
     }
@@ -160,8 +163,10 @@ static void test_call_addresses(void)
     char err[160];
     json_t *out = NULL;
     CHECK(parse(NULL, 0, &p, err, sizeof err));
-    noc_api_req_t r = {store_db(F.st), F.pii, &p, "r1", NULL};
+    db_t *w = db_from_sqlite(store_db(F.st));
+    noc_api_req_t r = {.db = store_db(F.st), .store = w, .pii = F.pii, .p = &p, .arg = "r1"};
     CHECK_EQ_INT(noc_api_call(&r, &out, err, sizeof err), 200);
+    db_close(&w);
     size_t i, probed = 0;
     json_t *s;
     json_array_foreach(json_object_get(out, "streams"), i, s)
