@@ -21,94 +21,40 @@ history. Then:
     the verdict rows stay the same, no duplicate call, no history row added;
   - `buildings-import` and `buildings-unmapped` give the same answer on both
     stores (the client's /24 unmapped, then mapped after an import).
-The NOC is not ported to PostgreSQL: the tables are read directly (sqlite3
-and psql). Exit 77 (skipped) when no PostgreSQL server can run here.
+The tables are read directly (sqlite3 and psql). Exit 77 (skipped) when no PostgreSQL server can run here.
 """
+import atexit
 import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 
 BUILD, SRC, NAME = sys.argv[1], sys.argv[2], sys.argv[3]
 IMPORT = "--import" in sys.argv[4:]
-sys.path.insert(0, os.path.join(SRC, "tests", "graph"))
+sys.argv = [sys.argv[0], BUILD, SRC, NAME]
 sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
 sys.path.insert(0, os.path.join(SRC, "tests", "pg"))
-import fake_graph  # noqa: E402
-import gen_records  # noqa: E402
+import e2e_test as e  # noqa: E402  (its helpers: keys, work directory, checks)
 import pgserver  # noqa: E402
 
-PROBE = os.path.join(BUILD, "probe", "callscope-probe")
-COLLECTOR = os.path.join(BUILD, "collector", "callscope-collector")
-PCAP = os.path.join(SRC, "pcaps", "verdict_%s.pcap" % NAME)
-TENANT = "0d15ea5e-0000-4000-8000-00000000c0de"
-CLIENT = "c11e47a0-0000-4000-8000-000000000001"
-SECRET = "e2e~secret.value-of_the-client"
-SC = gen_records.SCENARIOS[NAME]
-TMP = tempfile.mkdtemp(prefix="cs-e2epg-%s%s-" % (NAME, "-import" if IMPORT else ""))
-PROCS = []
+fake_graph, gen_records = e.fake_graph, e.gen_records
+PROBE, COLLECTOR, PCAP, SC = e.PROBE, e.COLLECTOR, e.PCAP, e.SC
+TENANT, CLIENT, SECRET = e.TENANT, e.CLIENT, e.SECRET
+TMP, PROCS = e.TMP, e.PROCS
+fail, check, path, run, read, free_port, setup = (e.fail, e.check, e.path, e.run, e.read,
+                                                  e.free_port, e.setup)
 SRV = None
 
 
-def fail(msg):
-    print("FAIL:", msg)
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
+@atexit.register
+def _stop_server():
+    """The throw-away server goes with the test, whichever way it ends."""
     if SRV:
         SRV.stop()
-    print("(work directory kept: %s)" % TMP)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    print("ok:", msg)
-
-
-def path(*p):
-    return os.path.join(TMP, *p)
-
-
-def run(args, timeout=120):
-    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
-
-
-def read(name):
-    try:
-        with open(path(name)) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def setup():
-    os.makedirs(path("keys"))
-    os.makedirs(path("probes.d"))
-    for name in ("collector", "p1"):
-        r = run([COLLECTOR, "keygen", name, "--dir", path("keys")])
-        check(r.returncode == 0, "keygen %s" % name)
-        if name != "collector":
-            os.link(path("keys", name + ".pub"), path("probes.d", name + ".pub"))
-    r = run([COLLECTOR, "org-keygen", "--tenant", TENANT, "--out", path("keys", "org.key")])
-    check(r.returncode == 0, "org-keygen")
-    with open(os.open(path("secret"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-        f.write(SECRET + "\n")
 
 
 # ---- the two stores, read the same way ---------------------------------------------
@@ -324,6 +270,7 @@ def main():
     check(ua == ub and subnet not in [s["subnet"] for s in ub["subnets"]] and ub["mapped"] >= 1,
           "buildings-unmapped after the import: %s mapped on both" % subnet)
     SRV.stop()
+    SRV = None
     shutil.rmtree(TMP, ignore_errors=True)
     print("%s: ok" % NAME)
 
