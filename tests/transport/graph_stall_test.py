@@ -5,7 +5,9 @@ request for 30 s, while a real probe sends batches (--from-jsonl) and a
 second key sends timed batches (zsend). Every batch must be acknowledged
 within 1 s and none resent.
 
-  graph_stall_test.py BUILD_DIR
+  graph_stall_test.py BUILD_DIR [--db sqlite|pg]
+(pg: the store is a fresh PostgreSQL 15 database, tests/pg/pgserver.py; exit
+77 = skipped with the reason when the server binaries are missing.)
 (CALLSCOPE_COLLECTOR=PATH runs another collector binary, e.g. an older one,
 to see the test fail where Graph polling blocks the loop.)
 
@@ -30,9 +32,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "graph"))
+sys.path.insert(0, os.path.join(HERE, "..", "pg"))
 import fake_graph  # noqa: E402
 
 BUILD = sys.argv[1]
+PG = sys.argv[2:4] == ["--db", "pg"]
+if sys.argv[2:] and not PG and sys.argv[2:4] != ["--db", "sqlite"]:
+    print("usage: graph_stall_test.py BUILD_DIR [--db sqlite|pg]")
+    sys.exit(2)
 PROBE = os.path.join(BUILD, "probe", "callscope-probe")
 COLLECTOR = os.environ.get("CALLSCOPE_COLLECTOR") or os.path.join(BUILD, "collector",
                                                                   "callscope-collector")
@@ -45,6 +52,11 @@ ORGKEY = os.path.join(KEYS, "org.key")
 TENANT, CLIENT, SECRET = "contoso.example", "11111111-2222-3333-4444-555555555555", "s3cret-value"
 STALL_S = 30
 PROCS = []
+SRV = None
+if PG:
+    import pgserver  # noqa: E402
+    SRV = pgserver.start_or_skip()
+    DB = SRV.uri
 
 
 def fail(msg):
@@ -138,6 +150,17 @@ def timed_batch(i):
     return float(rtt[0])
 
 
+def query(sql):
+    """Rows of the store (values as the backend gives them)."""
+    if PG:
+        return SRV.query(sql)
+    con = sqlite3.connect(DB, timeout=10)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def last_counters():
     lines = [l for l in read("collector.log").splitlines() if " counters {" in l]
     check(lines, "the collector logged its counters")
@@ -194,10 +217,9 @@ def main():
           "probe: spool empty, nothing lost")
     check("no acknowledgement" not in plog_text and "resending" not in plog_text,
           "probe: no acknowledgement took longer than 1 s (--ack-timeout-ms 1000), nothing resent")
-    con = sqlite3.connect(DB, timeout=10)
-    health = json.loads(con.execute("SELECT health FROM probes WHERE probe_id='p1'").fetchone()[0])
-    n = con.execute("SELECT COUNT(*), COUNT(DISTINCT ssrc) FROM streams WHERE probe_id='p1'").fetchone()
-    con.close()
+    health = json.loads(query("SELECT health FROM probes WHERE probe_id='p1'")[0][0])
+    n = tuple(int(v) for v in query("SELECT COUNT(*), COUNT(DISTINCT ssrc) FROM streams "
+                                    "WHERE probe_id='p1'")[0])
     exp = health["export"]
     check(exp["batches_resent"] == 0 and exp["ack_timeouts"] == 0,
           "probe heartbeat: batches_resent %d, ack_timeouts %d, batches_acked %d" %
@@ -226,4 +248,6 @@ finally:
     for p in PROCS:
         if p.poll() is None:
             p.kill()
+    if SRV:
+        SRV.stop()
 print("PASS graph_stall (work dir %s)" % TMP)
