@@ -3,10 +3,10 @@
 IFACE (an AF_PACKET socket; run it inside the test's network namespace) at
 the capture's own pace, each frame at start + its offset in the file.
 
-Why not tcpreplay: tcpreplay 4.4.3 waits the gap to the previous frame, so
-every late wake-up adds up; on the shared 2-core machine (load 7) it played
-20.71 s of live_site's capture in 22.15 s (--timer nano) to 23.33 s (gtod),
-7-13 % slow, which moved a burst placed 60 s in by 5 s and more. Here each
+Why not tcpreplay: tcpreplay 4.4.3 falls behind the capture's clock on a
+loaded machine (late wake-ups seem to add up rather than catch up): on the
+shared 2-core machine (load 7) it played 20.71 s of live_site's capture in
+22.15 s (--timer nano) to 23.33 s (gtod), 7-13 % slow, which moved a burst placed 60 s in by 5 s and more. Here each
 frame's time is absolute: a late wake-up sends the frames that are due at
 once and the next ones are on time again.
 
