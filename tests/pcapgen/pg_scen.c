@@ -49,6 +49,8 @@ static const pg_scen table[] = {
      "verdict e2e: 10.1.30.16, clean (Graph: a far participant's leg bad)"},
     {"verdict_wire_only", pg_scen_verdict_wire_only, 0,
      "verdict e2e: 10.1.30.17, 5% outbound loss, no Graph record"},
+    {"live_site", pg_scen_live_site, 0,
+     "live e2e: 4 Teams calls at one site over 3 min; 10.1.40.11 10% inbound loss 60-100 s"},
 };
 
 const pg_scen *pg_scen_find(const char *name)

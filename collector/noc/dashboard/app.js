@@ -11,8 +11,12 @@ const LABEL = { lan: 'LAN/Wi-Fi', wan: 'WAN', endpoint: 'endpoint', cloud: 'clou
   healthy: 'healthy', unknown: 'unknown' };
 const TOKEN_KEY = 'callscope-token';
 const SVGNS = 'http://www.w3.org/2000/svg';
-const state = { token: null, site: null, call: null, calls: [], sort: { key: 'start', dir: -1 },
-  timer: null, wall: false, role: 'investigator', liveBuilding: null };
+/* site: the site whose timeline is shown; siteChosen: the user chose it (address,
+ * a click, the filter), so the call list is filtered by it too; otherwise it is the
+ * worst site of the window, shown by default, and the list keeps every site.
+ * who: the /api/whoami answer's promise (the call list waits for the role). */
+const state = { token: null, site: null, siteChosen: false, call: null, calls: [], sort: { key: 'start', dir: -1 },
+  timer: null, wall: false, role: 'investigator', liveBuilding: null, who: null };
 
 function $(id) { return document.getElementById(id); }
 
@@ -62,13 +66,25 @@ function fmtDuration(s) {
 
 function parseTime(iso) { const t = Date.parse(iso); return isFinite(t) ? t : null; }
 
+/* One Intl formatter per format, made once: toLocaleTimeString() and
+ * toLocaleDateString() build a new one on every call, and the call list
+ * formats two per row. */
+const DATE_FMT = {};
+function localFmt(key) {
+  if (!DATE_FMT[key]) {
+    const o = { hms: { hour: '2-digit', minute: '2-digit', second: '2-digit' }, hm: { hour: '2-digit', minute: '2-digit' },
+      md: { month: 'short', day: 'numeric' } }[key];
+    DATE_FMT[key] = new Intl.DateTimeFormat([], o);
+  }
+  return DATE_FMT[key];
+}
+
 function fmtLocal(iso, withDate) {
   const t = parseTime(iso);
   if (t === null) return iso || '—';
-  const d = new Date(t);
-  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const time = localFmt('hms').format(t);
   if (!withDate) return time;
-  return d.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ' ' + time;
+  return localFmt('md').format(t) + ' ' + time;
 }
 
 /* Share of bad calls as a severity: colour plus the word, never colour alone. */
@@ -103,7 +119,26 @@ function setHash(p) {
 }
 
 function saveHash() {
-  setHash({ site: state.site, call: state.call, wall: state.wall ? '1' : '', live_building: state.liveBuilding });
+  setHash({ site: state.siteChosen ? state.site : '', call: state.call, wall: state.wall ? '1' : '',
+    live_building: state.liveBuilding });
+}
+
+/* The site filter's choice, added to its options when the site list has not
+ * come yet (or does not hold it in this window). */
+function siteFilter(site) {
+  const sel = $('site-filter');
+  if (site && !Array.from(sel.options).some(o => o.value === site)) {
+    const o = el('option', site); o.value = site; sel.appendChild(o);
+  }
+  sel.value = site || '';
+}
+
+function chooseSite(site) {
+  state.site = site;
+  state.siteChosen = !!site;
+  siteFilter(site);
+  saveHash();
+  refresh();
 }
 
 class HttpError extends Error {
@@ -146,17 +181,24 @@ function windowBucket() {
 
 /* ---- tables ------------------------------------------------------------------------ */
 
-function fill(tbody, rows, cells, onclick) {
+/* A table's one-line state: empty ("none in this window" unless said),
+ * loading, or the error that left it without rows. */
+function tableNote(tbody, text, cls) {
+  const tr = el('tr', null, 'note');
+  const td = el('td', text, cls || 'muted');
+  td.colSpan = tbody.parentNode.tHead ? tbody.parentNode.tHead.rows[0].cells.length : 10;
+  tr.appendChild(td);
+  tbody.replaceChildren(tr);
+}
+
+function fill(tbody, rows, cells, onclick, empty) {
   tbody.replaceChildren();
   if (!rows.length) {
-    const tr = el('tr');
-    const td = el('td', 'none in this window', 'muted');
-    td.colSpan = 10;
-    tr.appendChild(td);
-    tbody.appendChild(tr);
+    tableNote(tbody, empty || 'none in this window');
     return;
   }
   const heads = tbody.parentNode.tHead ? tbody.parentNode.tHead.rows[0].cells : [];
+  const frag = document.createDocumentFragment(); /* one insertion for the whole table */
   for (const r of rows) {
     const tr = el('tr');
     cells(r).forEach((c, i) => {
@@ -167,8 +209,9 @@ function fill(tbody, rows, cells, onclick) {
     });
     if (onclick) { tr.className = 'link'; tr.tabIndex = 0; tr.addEventListener('click', () => onclick(r)); }
     if (r && typeof r.call_id === 'string') tr.dataset.call = r.call_id;
-    tbody.appendChild(tr);
+    frag.appendChild(tr);
   }
+  tbody.appendChild(frag);
 }
 
 function shareCell(bad, calls) {
@@ -220,21 +263,23 @@ function liveBuildingChoices(buildings) {
 }
 
 async function loadLive() {
-  const d = await api('/api/live', { building: state.liveBuilding || '' });
+  /* limit=1: the panel shows the rollups, not the page of calls (25 by default,
+   * 42 KB at 1,500 calls in progress) */
+  const d = await api('/api/live', { building: state.liveBuilding || '', limit: 1 });
   d.sites.sort((a, b) => worstLive(a, b) || a.site.localeCompare(b.site));
   $('live-time').textContent = 'updated ' + fmtLocal(d.time);
   $('live-scope').textContent = state.liveBuilding ? 'calls in progress in ' + state.liveBuilding : '';
   fill($('live').tBodies[0], d.sites, s => [s.site || '(no site)', s.active_calls, degradedCell(s),
-    sideCell(s.lan_degraded), sideCell(s.wan_degraded)], s => { state.site = s.site; saveHash(); refresh(); });
-  if (!d.sites.length) $('live').tBodies[0].rows[0].cells[0].textContent =
-    state.liveBuilding ? 'no calls in progress in ' + state.liveBuilding : 'no calls in progress';
+    sideCell(s.lan_degraded), sideCell(s.wan_degraded)], s => chooseSite(s.site),
+  state.liveBuilding ? 'no calls in progress in ' + state.liveBuilding : 'no calls in progress');
   const bs = (d.buildings || []).slice().sort((a, b) => worstLive(a, b) ||
     (a.building === null) - (b.building === null) || String(a.building).localeCompare(String(b.building)));
   liveBuildingChoices(bs);
   $('live-buildings-box').hidden = !bs.some(b => b.building);
   fill($('live-buildings').tBodies[0], bs, b => [b.building === null ? el('span', 'not in the building file', 'muted') : b.building,
     b.site || '(no site)', b.active_calls, degradedCell(b), sideCell(b.lan_degraded), sideCell(b.wan_degraded)],
-  b => { if (b.building) { state.liveBuilding = b.building; saveHash(); loadLive().catch(e => setStatus('error', e.message)); } });
+  b => { if (b.building) { state.liveBuilding = b.building; saveHash(); loadLive().catch(e => setStatus('error', e.message)); } },
+  'no calls in progress');
 }
 
 async function loadSites() {
@@ -243,13 +288,13 @@ async function loadSites() {
   d.sites.sort((a, b) => share(b) - share(a) || b.bad - a.bad || b.calls - a.calls);
   fill($('sites').tBodies[0], d.sites, s => [s.site || '(no site)', s.calls, shareCell(s.bad, s.calls),
     worstSegment(s.verdicts), s.verdicts.lan, s.verdicts.wan, s.verdicts.endpoint, s.verdicts.cloud,
-    s.verdicts.healthy, s.verdicts.unknown], s => { state.site = s.site; saveHash(); refresh(); });
+    s.verdicts.healthy, s.verdicts.unknown], s => chooseSite(s.site), 'no calls at any site in this window');
   const sel = $('site-filter');
-  const cur = state.site || '';
+  const cur = sel.value;
   sel.replaceChildren(el('option', 'any'));
   sel.options[0].value = '';
   for (const s of d.sites) if (s.site) { const o = el('option', s.site); o.value = s.site; sel.appendChild(o); }
-  sel.value = cur;
+  siteFilter(cur);
   if (!state.site && d.sites.length) state.site = d.sites[0].site;
 }
 
@@ -262,7 +307,8 @@ async function loadBuildings() {
   fill($('buildings').tBodies[0], d.buildings, b => [b.building, b.region || '', [b.city, b.country].filter(has).join(', '),
     b.calls, shareCell(b.bad, b.calls), worstSegment(b.verdicts), b.verdicts.lan, b.verdicts.wan,
     b.verdicts.endpoint, b.verdicts.cloud, b.verdicts.healthy, b.verdicts.unknown],
-  b => { $('f-building').value = b.building; loadCalls().catch(e => setStatus('error', e.message)); });
+  b => { $('f-building').value = b.building; loadCalls().catch(e => setStatus('error', e.message)); },
+  'no calls in any building of the file in this window');
 }
 
 /* ---- charts ------------------------------------------------------------------------ */
@@ -287,9 +333,8 @@ function timeTicks(t0, t1, n) {
 
 function tickLabel(t, step) {
   const d = new Date(t * 1000);
-  if (step >= 86400) return d.toLocaleDateString([], { month: 'short', day: 'numeric' });
-  if (step >= 3600 && d.getHours() === 0) return d.toLocaleDateString([], { month: 'short', day: 'numeric' });
-  return d.toLocaleTimeString([], step < 60 ? { hour: '2-digit', minute: '2-digit', second: '2-digit' } : { hour: '2-digit', minute: '2-digit' });
+  if (step >= 86400 || (step >= 3600 && d.getHours() === 0)) return localFmt('md').format(d);
+  return localFmt(step < 60 ? 'hms' : 'hm').format(d);
 }
 
 /* Axes, grid and labels of a time chart; returns the scales. */
@@ -373,6 +418,8 @@ function drawTimeline(tl, bucket, win) {
       acc += n;
     }
   }
+  if (!tl.some(b => b.calls > 0))
+    root.appendChild(svg('text', { x: o.w / 2, y: o.h / 2, class: 'tick', 'text-anchor': 'middle' }, 'no calls at this site in this window'));
   box.appendChild(root);
   const lg = $('legend');
   lg.replaceChildren();
@@ -423,10 +470,11 @@ function renderCalls() {
     th.dataset.sort = th.dataset.key === k ? (dir > 0 ? 'asc' : 'desc') : '';
   fill($('calls').tBodies[0], rows, c => [fmtLocal(c.start, true), fmtDuration(c.duration), c.site || '—',
     verdictBadge(c.verdict), fmtPct(c.worst_loss_pct), fmtMs(c.worst_jitter_ms), fmtMos(c.worst_mos), c.source,
-    c.rule || ''], c => openCall(c.call_id));
+    c.rule || ''], c => openCall(c.call_id), 'no calls match in this window');
 }
 
 async function loadCalls() {
+  await state.who; /* a viewer's list is asked without person or address */
   const site = $('site-filter').value;
   const user = state.role === 'viewer' ? '' : $('f-user').value.trim();
   const building = $('f-building').value.trim();
@@ -451,9 +499,8 @@ async function loadRatedPoor() {
     const a = parseTime(c.start), b = parseTime(c.end);
     return [fmtLocal(c.start, true), fmtDuration(a !== null && b !== null ? (b - a) / 1000 : NaN), c.site || '—',
       verdictBadge(c.verdict), c.rule || ''];
-  }, c => openCall(c.call_id));
+  }, c => openCall(c.call_id), 'no call rated poor in this window');
   for (const tr of $('rated-poor').tBodies[0].rows) if (tr.className === 'link') tr.title = 'open the call';
-  if (!d.calls.length) $('rated-poor').tBodies[0].rows[0].cells[0].textContent = 'no call rated poor in this window';
 }
 
 /* The building names of the map, for the filter box (from the calls' participants
@@ -722,28 +769,51 @@ async function openCall(id) {
 
 /* ---- refresh, wall display, start ------------------------------------------------- */
 
-let busy = false;
+let busy = false, again = false;
 
+/* A panel's load; when it fails, its table says so instead of keeping the
+ * rows of the last refresh or staying blank. */
+function panelLoad(fn, tableId) {
+  return fn().catch(e => {
+    if (tableId && e.status !== 401) tableNote($(tableId).tBodies[0], 'could not load: ' + e.message, 'error-note');
+    throw e;
+  });
+}
+
+/* The panels' requests in two waves instead of one after the other (seven
+ * round trips, about 6 s of the bench's 1,000,000-call store at load 20):
+ * first the live panel with the light ones (sites, then the site's timeline,
+ * which needs a site: the chosen or last one at once, else the worst from
+ * /api/sites; /api/whoami), then, once the live answer is in, the heavier
+ * lists (buildings, rated poor, calls, the open call) at once. Why live
+ * goes ahead of them: its first request after a feed or a restart reads
+ * the look-back (180,000 records with the bench's 1,500 calls in progress,
+ * 1.6 s alone at load 20); sharing the 2 cores with the lists it passed the server's 3 s
+ * statement limit, and a read cut short starts again from nothing on the
+ * next request, so the panel kept answering 503 on every refresh. Later
+ * requests read only what is new (10-50 ms). */
 async function refresh() {
-  if (busy) return;
+  if (busy) { again = true; return; } /* a click while loading: once more after this one */
   busy = true;
+  again = false;
   setStatus('loading');
   try {
-    await loadLive();
-    await loadSites();
-    await loadBuildings();
-    await loadSite();
+    const live = panelLoad(loadLive, 'live');
+    const sites = panelLoad(loadSites, 'sites');
+    const jobs = [live, sites, state.site ? loadSite() : sites.then(loadSite)];
+    const after = fn => live.then(fn, fn); /* the next wave, whatever live answered */
+    jobs.push(after(() => panelLoad(loadBuildings, 'buildings')));
     if (!state.wall) {
-      await loadRatedPoor();
-      await loadCalls();
-      if (state.call) await openCall(state.call);
+      jobs.push(after(() => panelLoad(loadRatedPoor, 'rated-poor')), after(() => panelLoad(loadCalls, 'calls')));
+      if (state.call) jobs.push(after(() => openCall(state.call)));
     }
-    setStatus('ready', 'ready · ' + fmtLocal(new Date().toISOString()));
-  } catch (e) {
-    if (e.status === 401) { forget(); setStatus('error', 'token refused'); return; }
-    setStatus('error', e.message);
+    const bad = (await Promise.allSettled(jobs)).filter(r => r.status === 'rejected').map(r => r.reason);
+    if (bad.some(e => e && e.status === 401)) { forget(); setStatus('error', 'token refused'); return; }
+    if (bad.length) setStatus('error', bad.map(e => (e && e.message) || String(e)).filter((m, i, a) => a.indexOf(m) === i).join('; '));
+    else setStatus('ready', 'ready · ' + fmtLocal(new Date().toISOString()));
   } finally {
     busy = false;
+    if (again && state.token) refresh();
   }
 }
 
@@ -760,6 +830,11 @@ function setWall(on) {
   $('wall').textContent = on ? 'Leave wall display' : 'Wall display';
   if (on && $('auto').value === '0') $('auto').value = '30';
   saveHash();
+}
+
+/* Until its first answer, a table says it is loading (not an empty table). */
+function showLoading() {
+  for (const t of document.querySelectorAll('#main table.grid')) if (!t.tBodies[0].rows.length) tableNote(t.tBodies[0], 'loading…');
 }
 
 function forget() {
@@ -782,6 +857,8 @@ function start() {
   if (hp.token) keepToken(hp.token, hp.remember === '1');
   state.token = sessionStorage.getItem(TOKEN_KEY) || localStorage.getItem(TOKEN_KEY);
   state.site = hp.site || null;
+  state.siteChosen = !!hp.site;
+  siteFilter(state.site);
   state.call = hp.call || null;
   state.liveBuilding = hp.live_building || null;
   setWall(hp.wall === '1'); /* also takes the token out of the address bar */
@@ -794,7 +871,10 @@ function start() {
     $('token').value = '';
     $('login').hidden = true;
     $('main').hidden = false;
-    whoami().then(() => { refresh(); schedule(); });
+    showLoading();
+    state.who = whoami();
+    refresh();
+    schedule();
   });
   $('refresh').addEventListener('click', refresh);
   $('range').addEventListener('change', () => { $('custom-range').hidden = $('range').value !== 'custom'; refresh(); });
@@ -808,7 +888,7 @@ function start() {
     saveHash();
     loadLive().then(() => setStatus('ready', 'ready · ' + fmtLocal(new Date().toISOString())), e => setStatus('error', e.message));
   });
-  $('site-filter').addEventListener('change', () => { state.site = $('site-filter').value || null; saveHash(); refresh(); });
+  $('site-filter').addEventListener('change', () => { chooseSite($('site-filter').value || null); });
   for (const th of $('calls').tHead.rows[0].cells) {
     th.tabIndex = 0;
     th.addEventListener('click', () => {
@@ -824,7 +904,10 @@ function start() {
     $(id).addEventListener('keydown', ev => { if (ev.key === 'Enter') $('apply').click(); });
   if (!state.token) { forget(); setStatus('idle', 'no token'); return; }
   $('main').hidden = false;
-  whoami().then(() => { refresh(); schedule(); });
+  showLoading();
+  state.who = whoami(); /* in parallel with the panels; only the call list waits for it */
+  refresh();
+  schedule();
 }
 
 /* The token's role (/api/whoami): a viewer sees no personal data and may
