@@ -47,6 +47,8 @@ enum {
     Q_FAIL,
     Q_MEDIA,
     Q_GSTREAMS,
+    Q_SEQ,     /* PostgreSQL only */
+    Q_WRITERS, /* PostgreSQL only */
     Q_COUNT
 };
 
@@ -71,6 +73,19 @@ static const char *const queries[Q_COUNT] = {
                    " max_jitter_ms, avg_rtt_ms, max_rtt_ms, avg_concealed, avg_degradation,"
                    " packet_utilization FROM graph_stream WHERE record_id = ?1"
                    " ORDER BY parent_rid, rid", /* by media: correlate.c searches it */
+    /* last_value is the last id handed out once is_called (a sequence
+     * never used yet has handed out none) */
+    [Q_SEQ] = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM streams_id_seq",
+    /* Writers of streams now: INSERT and COPY take RowExclusiveLock on the
+     * table they name (the parent, or a partition written directly) when
+     * the statement starts, before any row draws its id, and keep it to
+     * the end of their transaction. Prepared (two-phase) transactions keep
+     * it with no pid. Relation oids are per database. */
+    [Q_WRITERS] = "SELECT DISTINCT virtualtransaction FROM pg_locks WHERE locktype = 'relation'"
+                  " AND mode = 'RowExclusiveLock' AND pid IS DISTINCT FROM pg_backend_pid()"
+                  " AND database = (SELECT oid FROM pg_database WHERE datname ="
+                  " current_database()) AND (relation = 'streams'::regclass OR relation IN"
+                  " (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'streams'::regclass))",
 };
 
 struct correlate_input {
@@ -115,6 +130,8 @@ correlate_input_t *correlate_input_new(db_t *db, const pii_t *pii, char *err, si
     for (int i = 0; i < Q_COUNT; i++) {
         const char *q = i == Q_MEDIA ? msql : queries[i];
         char e[256];
+        if ((i == Q_SEQ || i == Q_WRITERS) && db_kind(db) != DB_PG)
+            continue; /* one writer at a time on SQLite: ids commit in order */
         if (!(ci->q[i] = db_prepare(db, q, e, sizeof e))) {
             snprintf(err, errlen, "correlation: %s", e);
             correlate_input_free(&ci);
@@ -265,6 +282,7 @@ static bool read_streams(correlate_input_t *ci, db_stmt_t *st, correlate_streams
     while ((rc = step(ci, st)) == DB_ROW) {
         if (!correlate_input_grow(&out->v, &out->cap, out->n, sizeof *out->v))
             break;
+        out->nread++;
         stream_row(st, &out->v[out->n]);
         if (out->v[out->n].id > out->max_id)
             out->max_id = out->v[out->n].id;
@@ -335,6 +353,29 @@ static bool read_ids(correlate_input_t *ci, db_stmt_t *st, correlate_ids_t *out)
     }
     finish(st);
     return ok && rc == DB_DONE;
+}
+
+bool correlate_input_stream_seq(correlate_input_t *ci, int64_t *last)
+{
+    db_stmt_t *st = ci->q[Q_SEQ];
+    if (!st) {
+        snprintf(ci->err, sizeof ci->err, "database: stream sequence on PostgreSQL only");
+        return false;
+    }
+    int rc = step(ci, st);
+    *last = rc == DB_ROW ? col_int(st, 0, 0) : 0;
+    finish(st);
+    return rc == DB_ROW;
+}
+
+bool correlate_input_stream_writers(correlate_input_t *ci, correlate_ids_t *out)
+{
+    db_stmt_t *st = ci->q[Q_WRITERS];
+    if (!st) {
+        snprintf(ci->err, sizeof ci->err, "database: stream writers on PostgreSQL only");
+        return false;
+    }
+    return read_ids(ci, st, out);
 }
 
 bool correlate_input_new_records(correlate_input_t *ci, int64_t from_us,

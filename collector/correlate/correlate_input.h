@@ -40,6 +40,7 @@ typedef struct {
     correlate_stream_t *v;
     size_t n, cap;
     int64_t max_id; /* highest streams.id read, kept or not */
+    size_t nread;   /* rows read, kept or not */
 } correlate_streams_t;
 
 /* One side (caller or callee) of a Graph media. */
@@ -97,6 +98,21 @@ void correlate_input_clear_error(correlate_input_t *ci);
  * max (oldest first). Appended to out. */
 bool correlate_input_new_streams(correlate_input_t *ci, int64_t after_id, int64_t since_us,
                                  size_t max, correlate_streams_t *out);
+/* PostgreSQL only: stream ids are handed out by the sequence streams_id_seq
+ * when a writer inserts, and a writer holding a lower id may commit after
+ * one holding a higher id. correlate_input_stream_seq() reads the highest
+ * id handed out so far (0 when none); correlate_input_stream_writers() then
+ * lists the transactions of other sessions that hold streams (or a
+ * partition of it) open for writing now (pg_locks: RowExclusiveLock, which
+ * a writer takes before its rows draw their ids and keeps to its commit or
+ * rollback), as virtual transaction ids appended to out. Every id at or
+ * below the sequence's value is final (committed and visible, or never to
+ * come) once none of those transactions holds the lock any more.
+ * correlate.c, docs/verdicts.md "Late and changing data". Both fail on
+ * SQLite, where one writer at a time commits ids in order. */
+bool correlate_input_stream_seq(correlate_input_t *ci, int64_t *last);
+bool correlate_input_stream_writers(correlate_input_t *ci, correlate_ids_t *out);
+
 /* A client's streams (client_ip_hmac = h) overlapping [from, to]. */
 bool correlate_input_client_streams(correlate_input_t *ci, const uint8_t *h, int64_t from_us,
                                     int64_t to_us, correlate_streams_t *out);
