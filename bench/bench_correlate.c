@@ -148,9 +148,9 @@ static double best_step(fx_t *f, const char *uri, int runs, int *written, double
             fprintf(stderr, "bench: %s\n", err);
             return -1;
         }
-        bool counted = uri ? pg_statements(db, true) == 0
-                           : sqlite3_trace_v2(db_sqlite(db), SQLITE_TRACE_STMT, count_stmt,
-                                              NULL) == SQLITE_OK;
+        bool counted =
+            uri ? pg_statements(db, true) == 0
+                : sqlite3_trace_v2(db_sqlite(db), SQLITE_TRACE_STMT, count_stmt, NULL) == SQLITE_OK;
         double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
         *written = correlate_step(c, fx_now_us(), 3600, err, sizeof err);
         double t = clock_s(CLOCK_MONOTONIC) - t0, ct = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;

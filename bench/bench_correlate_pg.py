@@ -40,6 +40,12 @@ def main():
                  " TO callscope", role="postgres")
         r = subprocess.run([exe, calls, srv.uri], capture_output=True, text=True, timeout=3600)
         print("PostgreSQL: " + (r.stdout.strip() or r.stderr.strip()))
+        # the last step's costliest statements on the server
+        for calls, ms, q in srv.query(
+                "SELECT calls, round(total_exec_time::numeric, 1), left(regexp_replace(query,"
+                " '\\s+', ' ', 'g'), 90) FROM pg_stat_statements WHERE query NOT LIKE"
+                " '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 8"):
+            print("  server: %8s calls %9s ms  %s" % (calls, ms, q))
     finally:
         srv.stop()
     print("load average: %.1f %.1f %.1f" % os.getloadavg())

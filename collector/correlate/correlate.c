@@ -864,8 +864,7 @@ static int eval_record(correlate_t *c, const char *id, int64_t now_us)
     call_meta_t m = {id,          k->nused ? "joined" : "cloud-only", id,
                      rec.version, record_span(&rec, false),           record_span(&rec, true),
                      rec.failure};
-    for (size_t i = 0; ok && i < k->nused; i++)
-        ok = verdict_store_drop_wire_using(c->vs, k->used[i]) >= 0;
+    ok = ok && verdict_store_drop_wire_using_any(c->vs, k->used, k->nused) >= 0;
     ok = ok && judge_and_write(c, k, &m, now_us);
     if (k->nused)
         c->stats.joined++;
@@ -916,18 +915,25 @@ static int eval_wire_client(correlate_t *c, const uint8_t *h, int64_t from, int6
     if (!correlate_input_client_streams(c->in, h, from - WIRE_WINDOW_US, to + WIRE_WINDOW_US, &all))
         return -1;
     size_t n = 0;
+    int64_t *ids = malloc((all.n ? all.n : 1) * sizeof *ids);
+    bool *joined = malloc((all.n ? all.n : 1) * sizeof *joined);
+    for (size_t i = 0; ids && i < all.n; i++)
+        ids[i] = all.v[i].id;
+    if (!ids || !joined || verdict_store_streams_joined(c->vs, ids, all.n, joined) < 0) {
+        free(ids);
+        free(joined);
+        correlate_streams_free(&all);
+        return -1;
+    }
+    free(ids);
     for (size_t i = 0; i < all.n; i++) {
-        int j = verdict_store_stream_joined(c->vs, all.v[i].id);
-        if (j < 0) {
-            correlate_streams_free(&all);
-            return -1;
-        }
-        if (j == 0) {
+        if (!joined[i]) {
             correlate_stream_t t = all.v[n];
             all.v[n++] = all.v[i];
-            all.v[i] = t;
+            all.v[i] = t; /* position i is examined once, before any swap reaches it */
         }
     }
+    free(joined);
     int64_t gap = c->cfg.wire_gap_s * USEC_PER_SEC;
     int written = 0;
     for (size_t lo = 0, hi; lo < n; lo = hi) {

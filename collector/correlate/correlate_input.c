@@ -44,7 +44,6 @@ enum {
     Q_NEW_RECORDS,
     Q_NEAR,
     Q_RECORD,
-    Q_FAIL,
     Q_MEDIA,
     Q_GSTREAMS,
     Q_SEQ,     /* PostgreSQL only */
@@ -63,11 +62,12 @@ static const char *const queries[Q_COUNT] = {
                " OR callee_ip_hmac = ?1 OR caller_reflexive_ip_hmac = ?1"
                " OR callee_reflexive_ip_hmac = ?1) AND segment_start_us <= ?3"
                " AND segment_end_us >= ?2",
-    [Q_RECORD] = "SELECT version, start_us, end_us FROM graph_record WHERE record_id = ?1",
-    [Q_FAIL] = "SELECT EXISTS(SELECT 1 FROM graph_session WHERE record_id = ?1 AND"
-               " (failure_stage IS NOT NULL OR failure_reason IS NOT NULL)) OR"
-               " EXISTS(SELECT 1 FROM graph_segment WHERE record_id = ?1 AND"
-               " (failure_stage IS NOT NULL OR failure_reason IS NOT NULL))",
+    /* the record and its failureInfo in one statement (one round trip) */
+    [Q_RECORD] = "SELECT version, start_us, end_us, EXISTS(SELECT 1 FROM graph_session WHERE"
+                 " record_id = ?1 AND (failure_stage IS NOT NULL OR failure_reason IS NOT NULL))"
+                 " OR EXISTS(SELECT 1 FROM graph_segment WHERE record_id = ?1 AND"
+                 " (failure_stage IS NOT NULL OR failure_reason IS NOT NULL))"
+                 " FROM graph_record WHERE record_id = ?1",
     [Q_MEDIA] = NULL, /* built from side_cols */
     [Q_GSTREAMS] = "SELECT rid, parent_rid, direction, avg_loss, max_loss, avg_jitter_ms,"
                    " max_jitter_ms, avg_rtt_ms, max_rtt_ms, avg_concealed, avg_degradation,"
@@ -519,16 +519,12 @@ bool correlate_input_record(correlate_input_t *ci, const char *id, correlate_rec
         r->version = col_int(st, 0, -1);
         r->start_us = col_int(st, 1, -1);
         r->end_us = col_int(st, 2, -1);
+        r->failure = db_col_int(st, 3) != 0;
     }
     finish(st);
     if (rc != DB_ROW)
         return rc == DB_DONE;
-    st = ci->q[Q_FAIL];
-    db_bind_text(st, 1, id, -1);
-    rc = step(ci, st);
-    r->failure = rc == DB_ROW && db_col_int(st, 0) != 0;
-    finish(st);
-    return rc == DB_ROW && read_media(ci, id, r) && read_gstreams(ci, id, r);
+    return read_media(ci, id, r) && read_gstreams(ci, id, r);
 }
 
 void correlate_record_free(correlate_record_t *r)
@@ -539,4 +535,113 @@ void correlate_record_free(correlate_record_t *r)
     free(r->media);
     free(r->streams);
     memset(r, 0, sizeof *r);
+}
+
+/* ---- array literals ------------------------------------------------------------------ */
+
+static void arr_put(correlate_arr_t *a, const char *p, size_t n)
+{
+    if (a->bad)
+        return;
+    if (a->len + n + 2 > a->cap) {
+        size_t cap = a->cap ? a->cap : 256;
+        while (a->len + n + 2 > cap)
+            cap *= 2;
+        char *s = realloc(a->s, cap);
+        if (!s) {
+            a->bad = true;
+            return;
+        }
+        a->s = s;
+        a->cap = cap;
+    }
+    memcpy(a->s + a->len, p, n);
+    a->len += n;
+    a->s[a->len] = '\0';
+}
+
+static void arr_sep(correlate_arr_t *a)
+{
+    if (a->n++)
+        arr_put(a, ",", 1);
+}
+
+void correlate_arr_reset(correlate_arr_t *a)
+{
+    a->len = a->n = 0;
+    a->bad = false;
+    arr_put(a, "{", 1);
+}
+
+void correlate_arr_int(correlate_arr_t *a, int64_t v)
+{
+    char b[24];
+    arr_sep(a);
+    arr_put(a, b, (size_t)snprintf(b, sizeof b, "%lld", (long long)v));
+}
+
+void correlate_arr_id(correlate_arr_t *a, int64_t v)
+{
+    if (v >= 0) {
+        correlate_arr_int(a, v);
+    } else {
+        arr_sep(a);
+        arr_put(a, "NULL", 4);
+    }
+}
+
+void correlate_arr_real(correlate_arr_t *a, double v)
+{
+    char b[40];
+    arr_sep(a);
+    arr_put(a, b, (size_t)snprintf(b, sizeof b, "%.17g", v));
+}
+
+void correlate_arr_text(correlate_arr_t *a, const char *s)
+{
+    arr_sep(a);
+    if (!s) {
+        arr_put(a, "NULL", 4);
+        return;
+    }
+    arr_put(a, "\"", 1);
+    for (const char *p = s; *p;) {
+        size_t n = strcspn(p, "\"\\");
+        arr_put(a, p, n);
+        p += n;
+        if (*p) {
+            char e[2] = {'\\', *p++};
+            arr_put(a, e, 2);
+        }
+    }
+    arr_put(a, "\"", 1);
+}
+
+void correlate_arr_blob(correlate_arr_t *a, const void *p, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    arr_sep(a);
+    if (!p) {
+        arr_put(a, "NULL", 4);
+        return;
+    }
+    arr_put(a, "\"\\\\x", 4); /* "\\x: the array's escape, then bytea's hex form */
+    for (size_t i = 0; i < len; i++) {
+        uint8_t b = ((const uint8_t *)p)[i];
+        char h[2] = {hex[b >> 4], hex[b & 15]};
+        arr_put(a, h, 2);
+    }
+    arr_put(a, "\"", 1);
+}
+
+const char *correlate_arr_end(correlate_arr_t *a)
+{
+    arr_put(a, "}", 1);
+    return a->bad ? NULL : a->s;
+}
+
+void correlate_arr_free(correlate_arr_t *a)
+{
+    free(a->s);
+    memset(a, 0, sizeof *a);
 }

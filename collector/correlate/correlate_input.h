@@ -132,6 +132,27 @@ bool correlate_input_record(correlate_input_t *ci, const char *id, correlate_rec
  * capacity *cap), doubling it; false when memory runs out. */
 bool correlate_input_grow(void *pv, size_t *cap, size_t n, size_t size);
 
+/* A PostgreSQL array literal ("{1,2}", "{\"a\",NULL}") built as text, so a
+ * set of values travels in one bound TEXT parameter and one statement
+ * (CAST(?1 AS BIGINT[]), unnest(...)) instead of one round trip per value.
+ * Text is quoted and escaped, a blob is written "\\x<hex>", a double with 17
+ * significant digits (it reads back exactly). bad is set when memory ran
+ * out; correlate_arr_end() then returns NULL. */
+typedef struct {
+    char *s;
+    size_t len, cap, n; /* n: elements */
+    bool bad;
+} correlate_arr_t;
+
+void correlate_arr_reset(correlate_arr_t *a);
+void correlate_arr_int(correlate_arr_t *a, int64_t v);
+void correlate_arr_id(correlate_arr_t *a, int64_t v); /* v < 0: NULL */
+void correlate_arr_real(correlate_arr_t *a, double v);
+void correlate_arr_text(correlate_arr_t *a, const char *s);             /* NULL: NULL */
+void correlate_arr_blob(correlate_arr_t *a, const void *p, size_t len); /* NULL: NULL */
+const char *correlate_arr_end(correlate_arr_t *a);
+void correlate_arr_free(correlate_arr_t *a);
+
 void correlate_streams_free(correlate_streams_t *s);
 void correlate_record_free(correlate_record_t *r);
 bool correlate_ids_add(correlate_ids_t *ids, const char *id);
