@@ -1177,12 +1177,11 @@ static bool step_collect(correlate_t *c, step_t *s, int64_t now_us, int64_t sinc
         !correlate_input_new_records(c->in, from, record_note, s) || !read_new_streams(c, s, since))
         return false;
     int64_t slack = c->cfg.slack_s * USEC_PER_SEC;
-    for (size_t i = 0; i < s->streams.n; i++) {
-        const correlate_stream_t *x = &s->streams.v[i];
-        if (!correlate_input_records_near(c->in, x, slack, &s->records) ||
-            !wire_note(&s->wire, &s->nwire, &s->capwire, x))
+    if (!correlate_input_records_near_all(c->in, s->streams.v, s->streams.n, slack, &s->records))
+        return false;
+    for (size_t i = 0; i < s->streams.n; i++)
+        if (!wire_note(&s->wire, &s->nwire, &s->capwire, &s->streams.v[i]))
             return false;
-    }
     return true;
 }
 

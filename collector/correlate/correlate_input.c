@@ -46,7 +46,8 @@ enum {
     Q_RECORD,
     Q_MEDIA,
     Q_GSTREAMS,
-    Q_SEQ,     /* PostgreSQL only */
+    Q_NEAR_ALL, /* PostgreSQL only, from here on */
+    Q_SEQ,
     Q_WRITERS, /* PostgreSQL only */
     Q_COUNT
 };
@@ -73,6 +74,15 @@ static const char *const queries[Q_COUNT] = {
                    " max_jitter_ms, avg_rtt_ms, max_rtt_ms, avg_concealed, avg_degradation,"
                    " packet_utilization FROM graph_stream WHERE record_id = ?1"
                    " ORDER BY parent_rid, rid", /* by media: correlate.c searches it */
+    /* Q_NEAR for many streams in one statement: u.o orders the records by
+     * the first stream near them, as one Q_NEAR per stream would */
+    [Q_NEAR_ALL] = "SELECT m.record_id FROM unnest(CAST(?1 AS BYTEA[]), CAST(?2 AS BIGINT[]),"
+                   " CAST(?3 AS BIGINT[])) WITH ORDINALITY AS u(h, f, t, o)"
+                   " JOIN graph_media_segment m ON (m.caller_ip_hmac = u.h OR"
+                   " m.callee_ip_hmac = u.h OR m.caller_reflexive_ip_hmac = u.h OR"
+                   " m.callee_reflexive_ip_hmac = u.h) AND m.segment_start_us <= u.t"
+                   " AND m.segment_end_us >= u.f GROUP BY m.record_id"
+                   " ORDER BY min(u.o), m.record_id",
     /* last_value is the last id handed out once is_called (a sequence
      * never used yet has handed out none) */
     [Q_SEQ] = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM streams_id_seq",
@@ -130,8 +140,8 @@ correlate_input_t *correlate_input_new(db_t *db, const pii_t *pii, char *err, si
     for (int i = 0; i < Q_COUNT; i++) {
         const char *q = i == Q_MEDIA ? msql : queries[i];
         char e[256];
-        if ((i == Q_SEQ || i == Q_WRITERS) && db_kind(db) != DB_PG)
-            continue; /* one writer at a time on SQLite: ids commit in order */
+        if (i >= Q_NEAR_ALL && db_kind(db) != DB_PG)
+            continue; /* SQLite: no round trips to save; one writer, ids commit in order */
         if (!(ci->q[i] = db_prepare(db, q, e, sizeof e))) {
             snprintf(err, errlen, "correlation: %s", e);
             correlate_input_free(&ci);
@@ -403,6 +413,44 @@ bool correlate_input_records_near(correlate_input_t *ci, const correlate_stream_
     db_bind_int(st, 2, s->first_us - slack_us);
     db_bind_int(st, 3, (s->last_us >= 0 ? s->last_us : s->first_us) + slack_us);
     return read_ids(ci, st, out);
+}
+
+#define NEAR_CHUNK 1000 /* streams per statement: about 100 KB of literals */
+
+bool correlate_input_records_near_all(correlate_input_t *ci, const correlate_stream_t *v, size_t n,
+                                      int64_t slack_us, correlate_ids_t *out)
+{
+    db_stmt_t *st = ci->q[Q_NEAR_ALL];
+    if (!st) {
+        for (size_t i = 0; i < n; i++)
+            if (!correlate_input_records_near(ci, &v[i], slack_us, out))
+                return false;
+        return true;
+    }
+    correlate_arr_t a[3] = {{0}};
+    bool ok = true;
+    for (size_t lo = 0; ok && lo < n; lo += NEAR_CHUNK) {
+        size_t hi = n - lo > NEAR_CHUNK ? lo + NEAR_CHUNK : n;
+        for (int k = 0; k < 3; k++)
+            correlate_arr_reset(&a[k]);
+        for (size_t i = lo; i < hi; i++) {
+            const correlate_stream_t *s = &v[i];
+            correlate_arr_blob(&a[0], s->client_h, PII_HASH_LEN);
+            correlate_arr_int(&a[1], s->first_us - slack_us);
+            correlate_arr_int(&a[2], (s->last_us >= 0 ? s->last_us : s->first_us) + slack_us);
+        }
+        for (int k = 0; ok && k < 3; k++) {
+            const char *t = correlate_arr_end(&a[k]);
+            ok = t && db_bind_text(st, k + 1, t, (int)a[k].len);
+        }
+        if (!ok)
+            snprintf(ci->err, sizeof ci->err, "out of memory");
+        ok = ok && read_ids(ci, st, out);
+        finish(st);
+    }
+    for (int k = 0; k < 3; k++)
+        correlate_arr_free(&a[k]);
+    return ok;
 }
 
 /* ---- records ------------------------------------------------------------------------ */

@@ -124,6 +124,11 @@ bool correlate_input_new_records(correlate_input_t *ci, int64_t from_us,
  * is the stream's client and whose segment overlaps it (± slack). */
 bool correlate_input_records_near(correlate_input_t *ci, const correlate_stream_t *s,
                                   int64_t slack_us, correlate_ids_t *out);
+/* The same for streams v[0..n): on PostgreSQL in one statement per 1,000
+ * streams (ordered by the first stream each record is near), on SQLite
+ * one per stream. */
+bool correlate_input_records_near_all(correlate_input_t *ci, const correlate_stream_t *v, size_t n,
+                                      int64_t slack_us, correlate_ids_t *out);
 /* The whole record; *found false when it is not (any more) stored. */
 bool correlate_input_record(correlate_input_t *ci, const char *id, correlate_record_t *out,
                             bool *found);
