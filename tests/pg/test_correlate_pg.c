@@ -231,8 +231,10 @@ static void test_late_lower(void)
     CHECK(adm && wa && cdb);
     if (!adm || !wa || !cdb)
         goto out;
-    CHECK(db_exec(adm, "test", "CREATE TABLE tmpl AS SELECT * FROM streams WHERE probe_id = 'p9';"
-                  "DELETE FROM streams WHERE probe_id = 'p9'", err, sizeof err));
+    CHECK(db_exec(adm, "test",
+                  "CREATE TABLE tmpl AS SELECT * FROM streams WHERE probe_id = 'p9';"
+                  "DELETE FROM streams WHERE probe_id = 'p9'",
+                  err, sizeof err));
     db_stmt_t *st = db_prepare(adm,
                                "SELECT string_agg(column_name, ', ' ORDER BY ordinal_position)"
                                " FROM information_schema.columns WHERE table_name = 'streams'"
