@@ -1162,7 +1162,8 @@ static void stream_mark(correlate_t *c, step_t *s)
             break; /* out of memory: such a row is judged again, never lost */
         c->done[c->ndone++] = s->ids[i];
     }
-    qsort(c->done, c->ndone, sizeof *c->done, i64_cmp);
+    if (c->ndone > 1)
+        qsort(c->done, c->ndone, sizeof *c->done, i64_cmp);
 }
 
 /* What this step must look at: new records, and the records or clients
