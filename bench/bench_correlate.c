@@ -102,6 +102,32 @@ static bool fx_to_pg(fx_t *f, const char *uri)
     return ok;
 }
 
+/* Statements the correlation ran: on SQLite counted by a trace callback
+ * on its connection, on PostgreSQL read from pg_stat_statements when the
+ * server loads it (bench/bench_correlate_pg.py starts one that does); -1
+ * when unknown. Each PostgreSQL statement is a round trip. */
+static int64_t nstatements;
+
+static int count_stmt(unsigned type, void *ctx, void *p, void *x)
+{
+    (void)type, (void)ctx, (void)p, (void)x;
+    nstatements++;
+    return 0;
+}
+
+static int64_t pg_statements(db_t *db, bool reset)
+{
+    char err[256];
+    db_stmt_t *st = db_prepare(db,
+                               reset ? "SELECT 0 FROM pg_stat_statements_reset()"
+                                     : "SELECT sum(calls)::bigint FROM pg_stat_statements WHERE"
+                                       " query NOT LIKE '%pg_stat_statements%'",
+                               err, sizeof err);
+    int64_t n = st && db_step(st, err, sizeof err) == DB_ROW ? db_col_int(st, 0) : -1;
+    db_finalize(&st);
+    return n;
+}
+
 /* Best of runs: each run a fresh correlation over the same store (the
  * verdict rows are replaced in place). Wall time, and the process's CPU
  * time (on a shared machine the steadier of the two). */
@@ -109,6 +135,7 @@ static double best_step(fx_t *f, const char *uri, int runs, int *written, double
 {
     double best = 1e9;
     *cpu = 1e9;
+    nstatements = 0;
     for (int r = 0; r < runs; r++) {
         char err[256];
         correlate_cfg_t cfg;
@@ -121,9 +148,19 @@ static double best_step(fx_t *f, const char *uri, int runs, int *written, double
             fprintf(stderr, "bench: %s\n", err);
             return -1;
         }
+        bool counted =
+            uri ? pg_statements(db, true) == 0
+                : sqlite3_trace_v2(db_sqlite(db), SQLITE_TRACE_STMT, count_stmt, NULL) == SQLITE_OK;
         double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
         *written = correlate_step(c, fx_now_us(), 3600, err, sizeof err);
         double t = clock_s(CLOCK_MONOTONIC) - t0, ct = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        if (uri) {
+            int64_t n = counted ? pg_statements(db, false) : -1;
+            nstatements = n >= 0 && nstatements >= 0 ? nstatements + n : -1;
+        } else {
+            sqlite3_trace_v2(db_sqlite(db), 0, NULL, NULL);
+            nstatements = counted && nstatements >= 0 ? nstatements : -1;
+        }
         correlate_free(&c);
         db_close(&db);
         if (*written < 0) {
@@ -133,6 +170,8 @@ static double best_step(fx_t *f, const char *uri, int runs, int *written, double
         best = t < best ? t : best;
         *cpu = ct < *cpu ? ct : *cpu;
     }
+    if (nstatements >= 0)
+        nstatements /= runs; /* per run */
     return best;
 }
 
@@ -150,9 +189,12 @@ int main(int argc, char **argv)
     fx_close(&f);
     if (t < 0)
         return 1;
-    printf("normal calls%s: %d joined calls in %.3f s = %.1f us per call; CPU %.1f us per call "
-           "(best of 5)\n",
-           uri ? " (PostgreSQL)" : "", n, t, t * 1e6 / n, cpu * 1e6 / n);
+    printf("normal calls%s: %d joined calls in %.3f s = %.1f us per call = %.0f calls/s; CPU "
+           "%.1f us per call (best of 5)",
+           uri ? " (PostgreSQL)" : "", n, t, t * 1e6 / n, n / t, cpu * 1e6 / n);
+    if (nstatements >= 0)
+        printf("; %.1f statements per call", (double)nstatements / n);
+    printf("\n");
     if (uri)
         return 0;
     if (!fx_open(&f))

@@ -100,7 +100,20 @@ struct correlate {
     const pii_t *pii;
     correlate_input_t *in;
     verdict_store_t *vs;
-    int64_t w_stream; /* watermark: highest streams.id handled */
+    /* Probe streams: every streams.id at or below w_stream was handled (or
+     * is final and was never to come); those above it handled already are
+     * in done[] (ascending), so a row committed late below a handled one
+     * is still read, once. On PostgreSQL the watermark waits for the
+     * writers that may still hold a lower id (fence[]); on SQLite one
+     * writer at a time commits its ids in order and done[] stays empty. */
+    int64_t w_stream;
+    int64_t *done;
+    size_t ndone, capdone;
+    struct fence { /* ids up to upto are final once these writers are gone */
+        int64_t upto, at_us;
+        correlate_ids_t writers;
+    } * fence;
+    size_t nfence, capfence;
     int64_t w_stored; /* watermark: latest graph_record.stored_at_us handled */
     struct seen {     /* records handled within RECORD_OVERLAP_US of w_stored */
         char id[CORRELATE_ID_MAX];
@@ -203,6 +216,10 @@ void correlate_free(correlate_t **pc)
     correlate_input_free(&c->in);
     verdict_store_free(&c->vs);
     free(c->seen);
+    free(c->done);
+    for (size_t i = 0; i < c->nfence; i++)
+        correlate_ids_free(&c->fence[i].writers);
+    free(c->fence);
     free(c);
     *pc = NULL;
 }
@@ -847,8 +864,7 @@ static int eval_record(correlate_t *c, const char *id, int64_t now_us)
     call_meta_t m = {id,          k->nused ? "joined" : "cloud-only", id,
                      rec.version, record_span(&rec, false),           record_span(&rec, true),
                      rec.failure};
-    for (size_t i = 0; ok && i < k->nused; i++)
-        ok = verdict_store_drop_wire_using(c->vs, k->used[i]) >= 0;
+    ok = ok && verdict_store_drop_wire_using_any(c->vs, k->used, k->nused) >= 0;
     ok = ok && judge_and_write(c, k, &m, now_us);
     if (k->nused)
         c->stats.joined++;
@@ -899,18 +915,25 @@ static int eval_wire_client(correlate_t *c, const uint8_t *h, int64_t from, int6
     if (!correlate_input_client_streams(c->in, h, from - WIRE_WINDOW_US, to + WIRE_WINDOW_US, &all))
         return -1;
     size_t n = 0;
+    int64_t *ids = malloc((all.n ? all.n : 1) * sizeof *ids);
+    bool *joined = malloc((all.n ? all.n : 1) * sizeof *joined);
+    for (size_t i = 0; ids && i < all.n; i++)
+        ids[i] = all.v[i].id;
+    if (!ids || !joined || verdict_store_streams_joined(c->vs, ids, all.n, joined) < 0) {
+        free(ids);
+        free(joined);
+        correlate_streams_free(&all);
+        return -1;
+    }
+    free(ids);
     for (size_t i = 0; i < all.n; i++) {
-        int j = verdict_store_stream_joined(c->vs, all.v[i].id);
-        if (j < 0) {
-            correlate_streams_free(&all);
-            return -1;
-        }
-        if (j == 0) {
+        if (!joined[i]) {
             correlate_stream_t t = all.v[n];
             all.v[n++] = all.v[i];
-            all.v[i] = t;
+            all.v[i] = t; /* position i is examined once, before any swap reaches it */
         }
     }
+    free(joined);
     int64_t gap = c->cfg.wire_gap_s * USEC_PER_SEC;
     int written = 0;
     for (size_t lo = 0, hi; lo < n; lo = hi) {
@@ -960,6 +983,11 @@ typedef struct {
     wire_client_t *wire;
     size_t nwire, capwire;
     int64_t max_stored;
+    int64_t *ids; /* stream ids handled by this step (not in c->done) */
+    size_t nids, capids;
+    int64_t cursor; /* the highest stream id read */
+    bool more;      /* the last page was full: rows may remain above cursor */
+    int64_t safe;   /* PostgreSQL: ids up to this are final (-1 none known) */
 } step_t;
 
 /* A record stored since the last step, unless this very version was handled. */
@@ -992,26 +1020,169 @@ static void step_free(step_t *s)
     correlate_streams_free(&s->streams);
     correlate_ids_free(&s->records);
     free(s->wire);
+    free(s->ids);
+}
+
+static bool done_has(const correlate_t *c, int64_t id)
+{
+    size_t lo = 0, hi = c->ndone;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->done[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->ndone && c->done[lo] == id;
+}
+
+static bool writer_in(const correlate_ids_t *set, const char *vx)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->v[i], vx) == 0)
+            return true;
+    return false;
+}
+
+/* PostgreSQL: how far stream ids are final (s->safe), from the writers
+ * seen now and at earlier steps. The sequence is read before the lock
+ * table, so a writer holding an id at or below `last` either ended before
+ * (its rows, if committed, are read by this step's later statements) or
+ * is listed in `now`; a fence settles when none of its writers is left. A
+ * writer holding its transaction longer than the look-back only delays
+ * rows the look-back leaves out anyway: its fence then settles, with a
+ * warning. */
+static bool stream_fence(correlate_t *c, step_t *s, int64_t now_us, int64_t lookback_us)
+{
+    int64_t last;
+    correlate_ids_t now = {0};
+    s->safe = -1;
+    if (!correlate_input_stream_seq(c->in, &last) || !correlate_input_stream_writers(c->in, &now)) {
+        correlate_ids_free(&now);
+        return false;
+    }
+    for (size_t i = 0; i < c->nfence; i++) {
+        struct fence *f = &c->fence[i];
+        bool gone = true;
+        for (size_t j = 0; gone && j < f->writers.n; j++)
+            gone = !writer_in(&now, f->writers.v[j]);
+        if (!gone && f->at_us < now_us - lookback_us) {
+            LOG_WARN("correlation: a writer of probe streams has held its transaction open longer "
+                     "than the look-back (%lld s): streams it commits now are outside the window",
+                     (long long)(lookback_us / USEC_PER_SEC));
+            gone = true;
+        }
+        if (gone && f->upto > s->safe)
+            s->safe = f->upto;
+        f->upto = gone ? -1 : f->upto; /* -1: to drop */
+    }
+    if (now.n == 0 && last > s->safe)
+        s->safe = last;
+    size_t n = 0;
+    for (size_t i = 0; i < c->nfence; i++) {
+        if (c->fence[i].upto > s->safe)
+            c->fence[n++] = c->fence[i];
+        else
+            correlate_ids_free(&c->fence[i].writers);
+    }
+    c->nfence = n;
+    if (now.n == 0 || last <= s->safe) {
+        correlate_ids_free(&now);
+        return true;
+    }
+    if (!correlate_input_grow(&c->fence, &c->capfence, c->nfence, sizeof *c->fence)) {
+        correlate_ids_free(&now);
+        return false;
+    }
+    c->fence[c->nfence++] = (struct fence){last, now_us, now};
+    return true;
+}
+
+/* New probe streams: above the watermark, not handled yet, at most
+ * cfg.batch; read by pages in id order (rows handled already are skipped). */
+static bool read_new_streams(correlate_t *c, step_t *s, int64_t since)
+{
+    s->cursor = c->w_stream;
+    for (;;) {
+        correlate_streams_t page = {0};
+        bool ok = correlate_input_new_streams(c->in, s->cursor, since, c->cfg.batch, &page);
+        for (size_t i = 0; i < page.n; i++) {
+            correlate_stream_t *x = &page.v[i];
+            if (!ok || done_has(c, x->id)) {
+                free(x->client_enc);
+                continue;
+            }
+            if (!correlate_input_grow(&s->streams.v, &s->streams.cap, s->streams.n,
+                                      sizeof *s->streams.v) ||
+                !correlate_input_grow(&s->ids, &s->capids, s->nids, sizeof *s->ids)) {
+                free(x->client_enc);
+                ok = false;
+                continue;
+            }
+            s->streams.v[s->streams.n++] = *x;
+            s->ids[s->nids++] = x->id;
+        }
+        free(page.v);
+        if (!ok)
+            return false;
+        s->cursor = page.max_id > s->cursor ? page.max_id : s->cursor;
+        s->more = page.nread >= c->cfg.batch;
+        if (!s->more || s->streams.n >= c->cfg.batch)
+            return true;
+    }
+}
+
+static int i64_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* After a committed step: the watermark moves as far as every id below it
+ * is handled or final; done[] keeps the handled ids above it. */
+static void stream_mark(correlate_t *c, step_t *s)
+{
+    int64_t w;
+    if (db_kind(c->db) != DB_PG)
+        w = s->cursor; /* ids commit in order: all below the highest read are in */
+    else
+        w = s->more && s->cursor < s->safe ? s->cursor : s->safe;
+    if (w < c->w_stream)
+        w = c->w_stream;
+    c->w_stream = w;
+    size_t n = 0;
+    for (size_t i = 0; i < c->ndone; i++)
+        if (c->done[i] > w)
+            c->done[n++] = c->done[i];
+    c->ndone = n;
+    for (size_t i = 0; i < s->nids; i++) {
+        if (s->ids[i] <= w)
+            continue;
+        if (!correlate_input_grow(&c->done, &c->capdone, c->ndone, sizeof *c->done))
+            break; /* out of memory: such a row is judged again, never lost */
+        c->done[c->ndone++] = s->ids[i];
+    }
+    if (c->ndone > 1)
+        qsort(c->done, c->ndone, sizeof *c->done, i64_cmp);
 }
 
 /* What this step must look at: new records, and the records or clients
  * of new streams. */
-static bool step_collect(correlate_t *c, step_t *s, int64_t since)
+static bool step_collect(correlate_t *c, step_t *s, int64_t now_us, int64_t since)
 {
     int64_t from =
         c->w_stored - RECORD_OVERLAP_US > since ? c->w_stored - RECORD_OVERLAP_US : since;
     s->c = c;
     s->max_stored = c->w_stored;
-    if (!correlate_input_new_records(c->in, from, record_note, s) ||
-        !correlate_input_new_streams(c->in, c->w_stream, since, c->cfg.batch, &s->streams))
+    if ((db_kind(c->db) == DB_PG && !stream_fence(c, s, now_us, now_us - since)) ||
+        !correlate_input_new_records(c->in, from, record_note, s) || !read_new_streams(c, s, since))
         return false;
     int64_t slack = c->cfg.slack_s * USEC_PER_SEC;
-    for (size_t i = 0; i < s->streams.n; i++) {
-        const correlate_stream_t *x = &s->streams.v[i];
-        if (!correlate_input_records_near(c->in, x, slack, &s->records) ||
-            !wire_note(&s->wire, &s->nwire, &s->capwire, x))
+    if (!correlate_input_records_near_all(c->in, s->streams.v, s->streams.n, slack, &s->records))
+        return false;
+    for (size_t i = 0; i < s->streams.n; i++)
+        if (!wire_note(&s->wire, &s->nwire, &s->capwire, &s->streams.v[i]))
             return false;
-    }
     return true;
 }
 
@@ -1046,7 +1217,7 @@ int correlate_step(correlate_t *c, int64_t now_us, int64_t lookback_s, char *err
         c->stats.errors++;
         return -1;
     }
-    int n = step_collect(c, &s, since) ? step_eval(c, &s, now_us) : -1;
+    int n = step_collect(c, &s, now_us, since) ? step_eval(c, &s, now_us) : -1;
     if (n < 0 || !verdict_store_commit(c->vs)) {
         const char *why = correlate_input_error(c->in);
         if (!why[0])
@@ -1060,8 +1231,7 @@ int correlate_step(correlate_t *c, int64_t now_us, int64_t lookback_s, char *err
     }
     c->stats.streams += s.streams.n;
     c->stats.records += s.records.n;
-    if (s.streams.max_id > c->w_stream)
-        c->w_stream = s.streams.max_id;
+    stream_mark(c, &s);
     c->w_stored = s.max_stored;
     seen_prune(c);
     LOG_DEBUG("correlation: %zu new streams, %zu records, %d calls written", s.streams.n,

@@ -1,10 +1,12 @@
 /* correlate.h - joins the probe's streams with Graph's call records and
  * writes a verdict per call, participant and stream (verdict_store.h).
  *
- * A step looks at what arrived since the previous one: probe streams with a
- * higher streams.id and call records with a higher graph_record.rid (a new
- * version of a record is stored under a new rid), both limited to what was
- * stored within the look-back. Every call those touch is evaluated again
+ * A step looks at what arrived since the previous one: probe streams not
+ * handled yet (above a watermark of streams.id that, on PostgreSQL, waits
+ * for the writers that may still commit a lower id; docs/verdicts.md
+ * "Several writers") and call records stored later (a new version of a
+ * record counts as new), both limited to what was stored within the
+ * look-back. Every call those touch is evaluated again
  * from all its inputs and its rows replaced:
  *   joined      a Graph record with probe streams matched to it: client
  *               address + media port (probe on the LAN side), or reflexive

@@ -44,9 +44,11 @@ enum {
     Q_NEW_RECORDS,
     Q_NEAR,
     Q_RECORD,
-    Q_FAIL,
     Q_MEDIA,
     Q_GSTREAMS,
+    Q_NEAR_ALL, /* PostgreSQL only, from here on */
+    Q_SEQ,
+    Q_WRITERS, /* PostgreSQL only */
     Q_COUNT
 };
 
@@ -61,16 +63,39 @@ static const char *const queries[Q_COUNT] = {
                " OR callee_ip_hmac = ?1 OR caller_reflexive_ip_hmac = ?1"
                " OR callee_reflexive_ip_hmac = ?1) AND segment_start_us <= ?3"
                " AND segment_end_us >= ?2",
-    [Q_RECORD] = "SELECT version, start_us, end_us FROM graph_record WHERE record_id = ?1",
-    [Q_FAIL] = "SELECT EXISTS(SELECT 1 FROM graph_session WHERE record_id = ?1 AND"
-               " (failure_stage IS NOT NULL OR failure_reason IS NOT NULL)) OR"
-               " EXISTS(SELECT 1 FROM graph_segment WHERE record_id = ?1 AND"
-               " (failure_stage IS NOT NULL OR failure_reason IS NOT NULL))",
+    /* the record and its failureInfo in one statement (one round trip) */
+    [Q_RECORD] = "SELECT version, start_us, end_us, EXISTS(SELECT 1 FROM graph_session WHERE"
+                 " record_id = ?1 AND (failure_stage IS NOT NULL OR failure_reason IS NOT NULL))"
+                 " OR EXISTS(SELECT 1 FROM graph_segment WHERE record_id = ?1 AND"
+                 " (failure_stage IS NOT NULL OR failure_reason IS NOT NULL))"
+                 " FROM graph_record WHERE record_id = ?1",
     [Q_MEDIA] = NULL, /* built from side_cols */
     [Q_GSTREAMS] = "SELECT rid, parent_rid, direction, avg_loss, max_loss, avg_jitter_ms,"
                    " max_jitter_ms, avg_rtt_ms, max_rtt_ms, avg_concealed, avg_degradation,"
                    " packet_utilization FROM graph_stream WHERE record_id = ?1"
                    " ORDER BY parent_rid, rid", /* by media: correlate.c searches it */
+    /* Q_NEAR for many streams in one statement: u.o orders the records by
+     * the first stream near them, as one Q_NEAR per stream would */
+    [Q_NEAR_ALL] = "SELECT m.record_id FROM unnest(CAST(?1 AS BYTEA[]), CAST(?2 AS BIGINT[]),"
+                   " CAST(?3 AS BIGINT[])) WITH ORDINALITY AS u(h, f, t, o)"
+                   " JOIN graph_media_segment m ON (m.caller_ip_hmac = u.h OR"
+                   " m.callee_ip_hmac = u.h OR m.caller_reflexive_ip_hmac = u.h OR"
+                   " m.callee_reflexive_ip_hmac = u.h) AND m.segment_start_us <= u.t"
+                   " AND m.segment_end_us >= u.f GROUP BY m.record_id"
+                   " ORDER BY min(u.o), m.record_id",
+    /* last_value is the last id handed out once is_called (a sequence
+     * never used yet has handed out none) */
+    [Q_SEQ] = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM streams_id_seq",
+    /* Writers of streams now: INSERT and COPY take RowExclusiveLock on the
+     * table they name (the parent, or a partition written directly) when
+     * the statement starts, before any row draws its id, and keep it to
+     * the end of their transaction. Prepared (two-phase) transactions keep
+     * it with no pid. Relation oids are per database. */
+    [Q_WRITERS] = "SELECT DISTINCT virtualtransaction FROM pg_locks WHERE locktype = 'relation'"
+                  " AND mode = 'RowExclusiveLock' AND pid IS DISTINCT FROM pg_backend_pid()"
+                  " AND database = (SELECT oid FROM pg_database WHERE datname ="
+                  " current_database()) AND (relation = 'streams'::regclass OR relation IN"
+                  " (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'streams'::regclass))",
 };
 
 struct correlate_input {
@@ -115,6 +140,8 @@ correlate_input_t *correlate_input_new(db_t *db, const pii_t *pii, char *err, si
     for (int i = 0; i < Q_COUNT; i++) {
         const char *q = i == Q_MEDIA ? msql : queries[i];
         char e[256];
+        if (i >= Q_NEAR_ALL && db_kind(db) != DB_PG)
+            continue; /* SQLite: no round trips to save; one writer, ids commit in order */
         if (!(ci->q[i] = db_prepare(db, q, e, sizeof e))) {
             snprintf(err, errlen, "correlation: %s", e);
             correlate_input_free(&ci);
@@ -265,6 +292,7 @@ static bool read_streams(correlate_input_t *ci, db_stmt_t *st, correlate_streams
     while ((rc = step(ci, st)) == DB_ROW) {
         if (!correlate_input_grow(&out->v, &out->cap, out->n, sizeof *out->v))
             break;
+        out->nread++;
         stream_row(st, &out->v[out->n]);
         if (out->v[out->n].id > out->max_id)
             out->max_id = out->v[out->n].id;
@@ -337,6 +365,29 @@ static bool read_ids(correlate_input_t *ci, db_stmt_t *st, correlate_ids_t *out)
     return ok && rc == DB_DONE;
 }
 
+bool correlate_input_stream_seq(correlate_input_t *ci, int64_t *last)
+{
+    db_stmt_t *st = ci->q[Q_SEQ];
+    if (!st) {
+        snprintf(ci->err, sizeof ci->err, "database: stream sequence on PostgreSQL only");
+        return false;
+    }
+    int rc = step(ci, st);
+    *last = rc == DB_ROW ? col_int(st, 0, 0) : 0;
+    finish(st);
+    return rc == DB_ROW;
+}
+
+bool correlate_input_stream_writers(correlate_input_t *ci, correlate_ids_t *out)
+{
+    db_stmt_t *st = ci->q[Q_WRITERS];
+    if (!st) {
+        snprintf(ci->err, sizeof ci->err, "database: stream writers on PostgreSQL only");
+        return false;
+    }
+    return read_ids(ci, st, out);
+}
+
 bool correlate_input_new_records(correlate_input_t *ci, int64_t from_us,
                                  bool (*fn)(void *ctx, const char *id, int64_t stored_at_us),
                                  void *ctx)
@@ -362,6 +413,44 @@ bool correlate_input_records_near(correlate_input_t *ci, const correlate_stream_
     db_bind_int(st, 2, s->first_us - slack_us);
     db_bind_int(st, 3, (s->last_us >= 0 ? s->last_us : s->first_us) + slack_us);
     return read_ids(ci, st, out);
+}
+
+#define NEAR_CHUNK 1000 /* streams per statement: about 100 KB of literals */
+
+bool correlate_input_records_near_all(correlate_input_t *ci, const correlate_stream_t *v, size_t n,
+                                      int64_t slack_us, correlate_ids_t *out)
+{
+    db_stmt_t *st = ci->q[Q_NEAR_ALL];
+    if (!st) {
+        for (size_t i = 0; i < n; i++)
+            if (!correlate_input_records_near(ci, &v[i], slack_us, out))
+                return false;
+        return true;
+    }
+    correlate_arr_t a[3] = {{0}};
+    bool ok = true;
+    for (size_t lo = 0; ok && lo < n; lo += NEAR_CHUNK) {
+        size_t hi = n - lo > NEAR_CHUNK ? lo + NEAR_CHUNK : n;
+        for (int k = 0; k < 3; k++)
+            correlate_arr_reset(&a[k]);
+        for (size_t i = lo; i < hi; i++) {
+            const correlate_stream_t *s = &v[i];
+            correlate_arr_blob(&a[0], s->client_h, PII_HASH_LEN);
+            correlate_arr_int(&a[1], s->first_us - slack_us);
+            correlate_arr_int(&a[2], (s->last_us >= 0 ? s->last_us : s->first_us) + slack_us);
+        }
+        for (int k = 0; ok && k < 3; k++) {
+            const char *t = correlate_arr_end(&a[k]);
+            ok = t && db_bind_text(st, k + 1, t, (int)a[k].len);
+        }
+        if (!ok)
+            snprintf(ci->err, sizeof ci->err, "out of memory");
+        ok = ok && read_ids(ci, st, out);
+        finish(st);
+    }
+    for (int k = 0; k < 3; k++)
+        correlate_arr_free(&a[k]);
+    return ok;
 }
 
 /* ---- records ------------------------------------------------------------------------ */
@@ -478,16 +567,12 @@ bool correlate_input_record(correlate_input_t *ci, const char *id, correlate_rec
         r->version = col_int(st, 0, -1);
         r->start_us = col_int(st, 1, -1);
         r->end_us = col_int(st, 2, -1);
+        r->failure = db_col_int(st, 3) != 0;
     }
     finish(st);
     if (rc != DB_ROW)
         return rc == DB_DONE;
-    st = ci->q[Q_FAIL];
-    db_bind_text(st, 1, id, -1);
-    rc = step(ci, st);
-    r->failure = rc == DB_ROW && db_col_int(st, 0) != 0;
-    finish(st);
-    return rc == DB_ROW && read_media(ci, id, r) && read_gstreams(ci, id, r);
+    return read_media(ci, id, r) && read_gstreams(ci, id, r);
 }
 
 void correlate_record_free(correlate_record_t *r)
@@ -498,4 +583,113 @@ void correlate_record_free(correlate_record_t *r)
     free(r->media);
     free(r->streams);
     memset(r, 0, sizeof *r);
+}
+
+/* ---- array literals ------------------------------------------------------------------ */
+
+static void arr_put(correlate_arr_t *a, const char *p, size_t n)
+{
+    if (a->bad)
+        return;
+    if (a->len + n + 2 > a->cap) {
+        size_t cap = a->cap ? a->cap : 256;
+        while (a->len + n + 2 > cap)
+            cap *= 2;
+        char *s = realloc(a->s, cap);
+        if (!s) {
+            a->bad = true;
+            return;
+        }
+        a->s = s;
+        a->cap = cap;
+    }
+    memcpy(a->s + a->len, p, n);
+    a->len += n;
+    a->s[a->len] = '\0';
+}
+
+static void arr_sep(correlate_arr_t *a)
+{
+    if (a->n++)
+        arr_put(a, ",", 1);
+}
+
+void correlate_arr_reset(correlate_arr_t *a)
+{
+    a->len = a->n = 0;
+    a->bad = false;
+    arr_put(a, "{", 1);
+}
+
+void correlate_arr_int(correlate_arr_t *a, int64_t v)
+{
+    char b[24];
+    arr_sep(a);
+    arr_put(a, b, (size_t)snprintf(b, sizeof b, "%lld", (long long)v));
+}
+
+void correlate_arr_id(correlate_arr_t *a, int64_t v)
+{
+    if (v >= 0) {
+        correlate_arr_int(a, v);
+    } else {
+        arr_sep(a);
+        arr_put(a, "NULL", 4);
+    }
+}
+
+void correlate_arr_real(correlate_arr_t *a, double v)
+{
+    char b[40];
+    arr_sep(a);
+    arr_put(a, b, (size_t)snprintf(b, sizeof b, "%.17g", v));
+}
+
+void correlate_arr_text(correlate_arr_t *a, const char *s)
+{
+    arr_sep(a);
+    if (!s) {
+        arr_put(a, "NULL", 4);
+        return;
+    }
+    arr_put(a, "\"", 1);
+    for (const char *p = s; *p;) {
+        size_t n = strcspn(p, "\"\\");
+        arr_put(a, p, n);
+        p += n;
+        if (*p) {
+            char e[2] = {'\\', *p++};
+            arr_put(a, e, 2);
+        }
+    }
+    arr_put(a, "\"", 1);
+}
+
+void correlate_arr_blob(correlate_arr_t *a, const void *p, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    arr_sep(a);
+    if (!p) {
+        arr_put(a, "NULL", 4);
+        return;
+    }
+    arr_put(a, "\"\\\\x", 4); /* "\\x: the array's escape, then bytea's hex form */
+    for (size_t i = 0; i < len; i++) {
+        uint8_t b = ((const uint8_t *)p)[i];
+        char h[2] = {hex[b >> 4], hex[b & 15]};
+        arr_put(a, h, 2);
+    }
+    arr_put(a, "\"", 1);
+}
+
+const char *correlate_arr_end(correlate_arr_t *a)
+{
+    arr_put(a, "}", 1);
+    return a->bad ? NULL : a->s;
+}
+
+void correlate_arr_free(correlate_arr_t *a)
+{
+    free(a->s);
+    memset(a, 0, sizeof *a);
 }

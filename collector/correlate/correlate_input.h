@@ -40,6 +40,7 @@ typedef struct {
     correlate_stream_t *v;
     size_t n, cap;
     int64_t max_id; /* highest streams.id read, kept or not */
+    size_t nread;   /* rows read, kept or not */
 } correlate_streams_t;
 
 /* One side (caller or callee) of a Graph media. */
@@ -97,6 +98,21 @@ void correlate_input_clear_error(correlate_input_t *ci);
  * max (oldest first). Appended to out. */
 bool correlate_input_new_streams(correlate_input_t *ci, int64_t after_id, int64_t since_us,
                                  size_t max, correlate_streams_t *out);
+/* PostgreSQL only: stream ids are handed out by the sequence streams_id_seq
+ * when a writer inserts, and a writer holding a lower id may commit after
+ * one holding a higher id. correlate_input_stream_seq() reads the highest
+ * id handed out so far (0 when none); correlate_input_stream_writers() then
+ * lists the transactions of other sessions that hold streams (or a
+ * partition of it) open for writing now (pg_locks: RowExclusiveLock, which
+ * a writer takes before its rows draw their ids and keeps to its commit or
+ * rollback), as virtual transaction ids appended to out. Every id at or
+ * below the sequence's value is final (committed and visible, or never to
+ * come) once none of those transactions holds the lock any more.
+ * correlate.c, docs/verdicts.md "Late and changing data". Both fail on
+ * SQLite, where one writer at a time commits ids in order. */
+bool correlate_input_stream_seq(correlate_input_t *ci, int64_t *last);
+bool correlate_input_stream_writers(correlate_input_t *ci, correlate_ids_t *out);
+
 /* A client's streams (client_ip_hmac = h) overlapping [from, to]. */
 bool correlate_input_client_streams(correlate_input_t *ci, const uint8_t *h, int64_t from_us,
                                     int64_t to_us, correlate_streams_t *out);
@@ -108,6 +124,11 @@ bool correlate_input_new_records(correlate_input_t *ci, int64_t from_us,
  * is the stream's client and whose segment overlaps it (± slack). */
 bool correlate_input_records_near(correlate_input_t *ci, const correlate_stream_t *s,
                                   int64_t slack_us, correlate_ids_t *out);
+/* The same for streams v[0..n): on PostgreSQL in one statement per 1,000
+ * streams (ordered by the first stream each record is near), on SQLite
+ * one per stream. */
+bool correlate_input_records_near_all(correlate_input_t *ci, const correlate_stream_t *v, size_t n,
+                                      int64_t slack_us, correlate_ids_t *out);
 /* The whole record; *found false when it is not (any more) stored. */
 bool correlate_input_record(correlate_input_t *ci, const char *id, correlate_record_t *out,
                             bool *found);
@@ -115,6 +136,27 @@ bool correlate_input_record(correlate_input_t *ci, const char *id, correlate_rec
 /* Makes room for element n of the array *pv (elements of size bytes,
  * capacity *cap), doubling it; false when memory runs out. */
 bool correlate_input_grow(void *pv, size_t *cap, size_t n, size_t size);
+
+/* A PostgreSQL array literal ("{1,2}", "{\"a\",NULL}") built as text, so a
+ * set of values travels in one bound TEXT parameter and one statement
+ * (CAST(?1 AS BIGINT[]), unnest(...)) instead of one round trip per value.
+ * Text is quoted and escaped, a blob is written "\\x<hex>", a double with 17
+ * significant digits (it reads back exactly). bad is set when memory ran
+ * out; correlate_arr_end() then returns NULL. */
+typedef struct {
+    char *s;
+    size_t len, cap, n; /* n: elements */
+    bool bad;
+} correlate_arr_t;
+
+void correlate_arr_reset(correlate_arr_t *a);
+void correlate_arr_int(correlate_arr_t *a, int64_t v);
+void correlate_arr_id(correlate_arr_t *a, int64_t v); /* v < 0: NULL */
+void correlate_arr_real(correlate_arr_t *a, double v);
+void correlate_arr_text(correlate_arr_t *a, const char *s);             /* NULL: NULL */
+void correlate_arr_blob(correlate_arr_t *a, const void *p, size_t len); /* NULL: NULL */
+const char *correlate_arr_end(correlate_arr_t *a);
+void correlate_arr_free(correlate_arr_t *a);
 
 void correlate_streams_free(correlate_streams_t *s);
 void correlate_record_free(correlate_record_t *r);

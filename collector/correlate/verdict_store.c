@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "correlate_input.h"
 #include "db.h"
 #include "pii.h"
 #include "timefmt.h"
@@ -68,11 +69,17 @@ enum {
     S_WIRE_USING,
     S_WIRE_OVERLAP,
     S_JOINED,
-    S_HIST_LAST,
-    S_HIST_INS,
+    S_HIST_ADD,
     S_HIST_MOVE,
+    S_DEL_ALL,     /* PostgreSQL only, from here on */
+    S_PUT_PARTS,   /* a call's participants, streams and claims: one */
+    S_PUT_STREAMS, /* statement per table (unnest of array literals) */
+    S_PUT_CLAIMS,
+    S_WIRE_USING_ANY,
+    S_JOINED_ANY,
     S_COUNT
 };
+#define S_PG_FIRST S_DEL_ALL
 
 /* The same text on both backends: "end" is quoted (a reserved word on
  * PostgreSQL), and a row written again replaces the old one with ON
@@ -105,12 +112,52 @@ static const char *const sql[S_COUNT] = {
                        " AND c.source = 'wire-only' AND c.start <= ?3 AND c.\"end\" >= ?2",
     [S_JOINED] = "SELECT 1 FROM verdict_claims s JOIN verdict_calls c ON c.call_id = s.call_id"
                  " WHERE s.stream_id = ?1 AND c.source = 'joined'",
-    [S_HIST_LAST] = "SELECT verdict, source FROM verdict_history WHERE call_id = ?1"
-                    " ORDER BY id DESC LIMIT 1",
-    [S_HIST_INS] = "INSERT INTO verdict_history(call_id, at, verdict, confidence, source,"
-                   " provisional, rule) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    /* a row unless the call's last one has this verdict and source: one
+     * statement (one round trip on PostgreSQL) where a read and an insert
+     * were */
+    [S_HIST_ADD] = "INSERT INTO verdict_history(call_id, at, verdict, confidence, source,"
+                   " provisional, rule) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS"
+                   " (SELECT 1 FROM (SELECT verdict, source FROM verdict_history WHERE"
+                   " call_id = ?1 ORDER BY id DESC LIMIT 1) l WHERE l.verdict = ?3 AND"
+                   " l.source = ?5)",
     [S_HIST_MOVE] = "UPDATE verdict_history SET call_id = ?1 WHERE call_id = ?2",
+    /* PostgreSQL: the four deletes of a call in one statement (one round
+     * trip); still plain DELETEs, so triggers on these tables see them.
+     * SQLite takes no DELETE in WITH and runs S_DEL_CLAIMS..S_DEL_CALL. */
+    [S_DEL_ALL] = "WITH a AS (DELETE FROM verdict_claims WHERE call_id = ?1),"
+                  " b AS (DELETE FROM verdict_streams WHERE call_id = ?1),"
+                  " c AS (DELETE FROM verdict_participants WHERE call_id = ?1)"
+                  " DELETE FROM verdict_calls WHERE call_id = ?1",
+    [S_PUT_PARTS] = "INSERT INTO verdict_participants(call_id, participant, site,"
+                    " client_ip_hmac, client_ip_enc, verdict, confidence, evidence)"
+                    " SELECT ?1, u.* FROM unnest(CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[]),"
+                    " CAST(?4 AS BYTEA[]), CAST(?5 AS BYTEA[]), CAST(?6 AS TEXT[]),"
+                    " CAST(?7 AS DOUBLE PRECISION[]), CAST(?8 AS TEXT[])) u"
+                    " ON CONFLICT(call_id, participant) DO UPDATE SET site = excluded.site,"
+                    " client_ip_hmac = excluded.client_ip_hmac,"
+                    " client_ip_enc = excluded.client_ip_enc, verdict = excluded.verdict,"
+                    " confidence = excluded.confidence, evidence = excluded.evidence",
+    [S_PUT_STREAMS] = "INSERT INTO verdict_streams(call_id, participant, stream_id,"
+                      " graph_stream_rid, direction, media, verdict, confidence, evidence)"
+                      " SELECT ?1, u.* FROM unnest(CAST(?2 AS TEXT[]), CAST(?3 AS BIGINT[]),"
+                      " CAST(?4 AS BIGINT[]), CAST(?5 AS TEXT[]), CAST(?6 AS TEXT[]),"
+                      " CAST(?7 AS TEXT[]), CAST(?8 AS DOUBLE PRECISION[]),"
+                      " CAST(?9 AS TEXT[])) u",
+    [S_PUT_CLAIMS] = "INSERT INTO verdict_claims(stream_id, call_id) SELECT u, ?1"
+                     " FROM unnest(CAST(?2 AS BIGINT[])) u"
+                     " ON CONFLICT(stream_id) DO UPDATE SET call_id = excluded.call_id",
+    [S_WIRE_USING_ANY] = "SELECT DISTINCT c.call_id FROM verdict_claims s JOIN verdict_calls c"
+                         " ON c.call_id = s.call_id WHERE s.stream_id = ANY(CAST(?1 AS BIGINT[]))"
+                         " AND c.source = 'wire-only'",
+    [S_JOINED_ANY] = "SELECT s.stream_id FROM verdict_claims s JOIN verdict_calls c"
+                     " ON c.call_id = s.call_id WHERE s.stream_id = ANY(CAST(?1 AS BIGINT[]))"
+                     " AND c.source = 'joined'",
 };
+
+/* PostgreSQL: rows put but not yet written, of one call (flush()). */
+#define PART_COLS 7   /* participant .. evidence */
+#define STREAM_COLS 8 /* participant .. evidence */
+#define FLUSH_BYTES (1u << 20)
 
 #define MAX_SUPERSEDED 64
 
@@ -122,6 +169,12 @@ struct verdict_store {
      * to the next call written (the one that superseded them) */
     char superseded[MAX_SUPERSEDED][160]; /* as drop_listed's ids */
     int nsuperseded;
+    /* PostgreSQL: one call's participants, streams and claims as array
+     * literals (one statement per table, FLUSH_BYTES at most) */
+    bool batch;
+    char pend_call[160];
+    correlate_arr_t pa[PART_COLS], sa[STREAM_COLS], ca, ids;
+    size_t npart, nstream, nclaim;
 };
 
 /* The verdicts a call had, in order: one row each time its verdict or
@@ -228,12 +281,15 @@ verdict_store_t *verdict_store_new(db_t *db, char *err, size_t errlen)
     vs->db = db;
     for (int i = 0; i < S_COUNT; i++) {
         char e[256];
+        if (i >= S_PG_FIRST && db_kind(db) != DB_PG)
+            continue;
         if (!(vs->st[i] = db_prepare(db, sql[i], e, sizeof e))) {
             snprintf(err, errlen, "verdict store: %s", e);
             verdict_store_free(&vs);
             return NULL;
         }
     }
+    vs->batch = db_kind(db) == DB_PG;
     return vs;
 }
 
@@ -241,8 +297,15 @@ void verdict_store_free(verdict_store_t **pvs)
 {
     if (!pvs || !*pvs)
         return;
+    verdict_store_t *vs = *pvs;
     for (int i = 0; i < S_COUNT; i++)
-        db_finalize(&(*pvs)->st[i]);
+        db_finalize(&vs->st[i]);
+    for (int i = 0; i < PART_COLS; i++)
+        correlate_arr_free(&vs->pa[i]);
+    for (int i = 0; i < STREAM_COLS; i++)
+        correlate_arr_free(&vs->sa[i]);
+    correlate_arr_free(&vs->ca);
+    correlate_arr_free(&vs->ids);
     free(*pvs);
     *pvs = NULL;
 }
@@ -277,12 +340,72 @@ bool verdict_store_begin(verdict_store_t *vs)
 
 bool verdict_store_commit(verdict_store_t *vs)
 {
-    return db_commit(vs->db, vs->err, sizeof vs->err);
+    return verdict_store_flush(vs) && db_commit(vs->db, vs->err, sizeof vs->err);
 }
 
 void verdict_store_rollback(verdict_store_t *vs)
 {
+    vs->npart = vs->nstream = vs->nclaim = 0;
     db_rollback(vs->db);
+}
+
+/* Binds array literal a as parameter i; false (error set) when memory ran out. */
+static bool bind_arr(verdict_store_t *vs, db_stmt_t *st, int i, correlate_arr_t *a)
+{
+    const char *t = correlate_arr_end(a);
+    if (!t || !db_bind_text(st, i, t, (int)a->len)) {
+        snprintf(vs->err, sizeof vs->err, "verdict store: out of memory");
+        return false;
+    }
+    return true;
+}
+
+static bool flush_table(verdict_store_t *vs, int which, correlate_arr_t *cols, int ncols, size_t *n)
+{
+    if (*n == 0)
+        return true;
+    *n = 0;
+    db_stmt_t *st = vs->st[which];
+    db_bind_text(st, 1, vs->pend_call, -1);
+    for (int i = 0; i < ncols; i++)
+        if (!bind_arr(vs, st, 2 + i, &cols[i])) {
+            finish(st);
+            return false;
+        }
+    return done(vs, st);
+}
+
+bool verdict_store_flush(verdict_store_t *vs)
+{
+    return flush_table(vs, S_PUT_PARTS, vs->pa, PART_COLS, &vs->npart) &&
+           flush_table(vs, S_PUT_STREAMS, vs->sa, STREAM_COLS, &vs->nstream) &&
+           flush_table(vs, S_PUT_CLAIMS, &vs->ca, 1, &vs->nclaim);
+}
+
+/* Ready to buffer a row of call_id: earlier rows of another call are
+ * written first, and so are rows past FLUSH_BYTES. */
+static bool pend(verdict_store_t *vs, const char *call_id)
+{
+    size_t bytes = 0;
+    for (int i = 0; i < PART_COLS; i++)
+        bytes += vs->npart ? vs->pa[i].len : 0;
+    for (int i = 0; i < STREAM_COLS; i++)
+        bytes += vs->nstream ? vs->sa[i].len : 0;
+    bytes += vs->nclaim ? vs->ca.len : 0;
+    if ((vs->npart || vs->nstream || vs->nclaim) &&
+        (strcmp(vs->pend_call, call_id) != 0 || bytes > FLUSH_BYTES) && !verdict_store_flush(vs))
+        return false;
+    snprintf(vs->pend_call, sizeof vs->pend_call, "%s", call_id);
+    return true;
+}
+
+/* Evidence as JSON text (NULL when it cannot be serialised: error set). */
+static char *json_text(verdict_store_t *vs, json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (!s)
+        snprintf(vs->err, sizeof vs->err, "verdict store: evidence not serialised");
+    return s;
 }
 
 static void bind_id(db_stmt_t *st, int i, int64_t v)
@@ -308,7 +431,13 @@ static bool bind_json(verdict_store_t *vs, db_stmt_t *st, int i, json_t *j)
 
 bool verdict_store_delete_call(verdict_store_t *vs, const char *call_id)
 {
+    if (!verdict_store_flush(vs))
+        return false;
     static const int del[] = {S_DEL_CLAIMS, S_DEL_STREAMS, S_DEL_PARTS, S_DEL_CALL};
+    if (vs->st[S_DEL_ALL]) {
+        db_bind_text(vs->st[S_DEL_ALL], 1, call_id, -1);
+        return done(vs, vs->st[S_DEL_ALL]);
+    }
     for (size_t i = 0; i < sizeof del / sizeof del[0]; i++) {
         db_bind_text(vs->st[del[i]], 1, call_id, -1);
         if (!done(vs, vs->st[del[i]]))
@@ -329,18 +458,7 @@ static bool history(verdict_store_t *vs, const verdict_call_row_t *r, const char
             return false;
     }
     vs->nsuperseded = 0;
-    db_stmt_t *last = vs->st[S_HIST_LAST];
-    db_bind_text(last, 1, r->call_id, -1);
-    int rc = db_step(last, vs->err, sizeof vs->err);
-    const char *v = rc == DB_ROW ? db_col_text(last, 0) : NULL;
-    const char *src = rc == DB_ROW ? db_col_text(last, 1) : NULL;
-    bool same = v && src && strcmp(v, verdict_name(r->v->kind)) == 0 && strcmp(src, r->source) == 0;
-    finish(last);
-    if (rc == DB_ERR)
-        return false;
-    if (same)
-        return true;
-    db_stmt_t *st = vs->st[S_HIST_INS];
+    db_stmt_t *st = vs->st[S_HIST_ADD];
     db_bind_text(st, 1, r->call_id, -1);
     db_bind_text(st, 2, now, -1);
     db_bind_text(st, 3, verdict_name(r->v->kind), -1);
@@ -372,6 +490,26 @@ bool verdict_store_put_call(verdict_store_t *vs, const verdict_call_row_t *r, in
 
 bool verdict_store_put_participant(verdict_store_t *vs, const verdict_participant_row_t *r)
 {
+    if (vs->batch) {
+        char *ev = json_text(vs, r->evidence);
+        if (!ev || !pend(vs, r->call_id)) {
+            free(ev);
+            return false;
+        }
+        correlate_arr_t *a = vs->pa;
+        if (vs->npart++ == 0)
+            for (int i = 0; i < PART_COLS; i++)
+                correlate_arr_reset(&a[i]);
+        correlate_arr_text(&a[0], r->participant);
+        correlate_arr_text(&a[1], r->site);
+        correlate_arr_blob(&a[2], r->ip_hmac, PII_HASH_LEN);
+        correlate_arr_blob(&a[3], r->ip_enc, r->ip_enc_len);
+        correlate_arr_text(&a[4], verdict_name(r->v->kind));
+        correlate_arr_real(&a[5], r->v->confidence);
+        correlate_arr_text(&a[6], ev);
+        free(ev);
+        return true;
+    }
     db_stmt_t *st = vs->st[S_INS_PART];
     db_bind_text(st, 1, r->call_id, -1);
     db_bind_text(st, 2, r->participant, -1);
@@ -391,6 +529,27 @@ bool verdict_store_put_participant(verdict_store_t *vs, const verdict_participan
 
 bool verdict_store_put_stream(verdict_store_t *vs, const verdict_stream_row_t *r)
 {
+    if (vs->batch) {
+        char *ev = json_text(vs, r->evidence);
+        if (!ev || !pend(vs, r->call_id)) {
+            free(ev);
+            return false;
+        }
+        correlate_arr_t *a = vs->sa;
+        if (vs->nstream++ == 0)
+            for (int i = 0; i < STREAM_COLS; i++)
+                correlate_arr_reset(&a[i]);
+        correlate_arr_text(&a[0], r->participant);
+        correlate_arr_id(&a[1], r->stream_id);
+        correlate_arr_id(&a[2], r->graph_stream_rid);
+        correlate_arr_text(&a[3], r->direction);
+        correlate_arr_text(&a[4], r->media);
+        correlate_arr_text(&a[5], verdict_name(r->v->kind));
+        correlate_arr_real(&a[6], r->v->confidence);
+        correlate_arr_text(&a[7], ev);
+        free(ev);
+        return true;
+    }
     db_stmt_t *st = vs->st[S_INS_STREAM];
     db_bind_text(st, 1, r->call_id, -1);
     db_bind_text(st, 2, r->participant, -1);
@@ -405,6 +564,14 @@ bool verdict_store_put_stream(verdict_store_t *vs, const verdict_stream_row_t *r
 
 bool verdict_store_put_claim(verdict_store_t *vs, const char *call_id, int64_t stream_id)
 {
+    if (vs->batch) {
+        if (!pend(vs, call_id))
+            return false;
+        if (vs->nclaim++ == 0)
+            correlate_arr_reset(&vs->ca);
+        correlate_arr_int(&vs->ca, stream_id);
+        return true;
+    }
     db_stmt_t *st = vs->st[S_INS_CLAIM];
     db_bind_int(st, 1, stream_id);
     db_bind_text(st, 2, call_id, -1);
@@ -435,6 +602,8 @@ static int drop_listed(verdict_store_t *vs, db_stmt_t *st)
 
 int verdict_store_drop_wire_using(verdict_store_t *vs, int64_t stream_id)
 {
+    if (!verdict_store_flush(vs))
+        return -1;
     db_stmt_t *st = vs->st[S_WIRE_USING];
     db_bind_int(st, 1, stream_id);
     int n = drop_listed(vs, st);
@@ -445,6 +614,8 @@ int verdict_store_drop_wire_using(verdict_store_t *vs, int64_t stream_id)
 int verdict_store_drop_wire_overlapping(verdict_store_t *vs, const uint8_t *ip_hmac,
                                         int64_t start_us, int64_t end_us)
 {
+    if (!verdict_store_flush(vs))
+        return -1;
     char a[40], b[40];
     db_stmt_t *st = vs->st[S_WIRE_OVERLAP];
     db_bind_blob(st, 1, ip_hmac, PII_HASH_LEN);
@@ -458,8 +629,69 @@ int verdict_store_drop_wire_overlapping(verdict_store_t *vs, const uint8_t *ip_h
     return n < 0 ? -1 : total;
 }
 
+int verdict_store_drop_wire_using_any(verdict_store_t *vs, const int64_t *ids, size_t n)
+{
+    int total = 0, k = 0;
+    if (!vs->batch) {
+        for (size_t i = 0; i < n && k >= 0; i++)
+            total += (k = verdict_store_drop_wire_using(vs, ids[i])) > 0 ? k : 0;
+        return k < 0 ? -1 : total;
+    }
+    if (n == 0)
+        return 0;
+    if (!verdict_store_flush(vs))
+        return -1;
+    db_stmt_t *st = vs->st[S_WIRE_USING_ANY];
+    correlate_arr_reset(&vs->ids);
+    for (size_t i = 0; i < n; i++)
+        correlate_arr_int(&vs->ids, ids[i]);
+    if (!bind_arr(vs, st, 1, &vs->ids))
+        return -1;
+    /* at most 16 per pass: repeat until none is left */
+    while ((k = drop_listed(vs, st)) > 0)
+        total += k;
+    db_clear_bindings(st);
+    return k < 0 ? -1 : total;
+}
+
+int verdict_store_streams_joined(verdict_store_t *vs, const int64_t *ids, size_t n, bool *joined)
+{
+    if (!vs->batch) {
+        for (size_t i = 0; i < n; i++) {
+            int j = verdict_store_stream_joined(vs, ids[i]);
+            if (j < 0)
+                return -1;
+            joined[i] = j == 1;
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        joined[i] = false;
+    if (n == 0)
+        return 0;
+    if (!verdict_store_flush(vs))
+        return -1;
+    db_stmt_t *st = vs->st[S_JOINED_ANY];
+    correlate_arr_reset(&vs->ids);
+    for (size_t i = 0; i < n; i++)
+        correlate_arr_int(&vs->ids, ids[i]);
+    if (!bind_arr(vs, st, 1, &vs->ids))
+        return -1;
+    int rc;
+    while ((rc = db_step(st, vs->err, sizeof vs->err)) == DB_ROW) {
+        int64_t id = db_col_int(st, 0);
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] == id)
+                joined[i] = true;
+    }
+    finish(st);
+    return rc == DB_DONE ? 0 : -1;
+}
+
 int verdict_store_stream_joined(verdict_store_t *vs, int64_t stream_id)
 {
+    if (!verdict_store_flush(vs))
+        return -1;
     db_stmt_t *st = vs->st[S_JOINED];
     db_bind_int(st, 1, stream_id);
     int rc = db_step(st, vs->err, sizeof vs->err);

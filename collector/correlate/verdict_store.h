@@ -97,6 +97,21 @@ int verdict_store_drop_wire_overlapping(verdict_store_t *vs, const uint8_t *ip_h
 /* 1 when probe stream stream_id belongs to a joined call, 0 not, -1 error. */
 int verdict_store_stream_joined(verdict_store_t *vs, int64_t stream_id);
 
+/* The same for a set of streams, in one statement on PostgreSQL (one per
+ * stream on SQLite, where a statement costs no round trip):
+ * verdict_store_drop_wire_using() of each id (count or -1), and joined[i]
+ * = stream ids[i] belongs to a joined call (0, or -1 on error). */
+int verdict_store_drop_wire_using_any(verdict_store_t *vs, const int64_t *ids, size_t n);
+int verdict_store_streams_joined(verdict_store_t *vs, const int64_t *ids, size_t n, bool *joined);
+
+/* On PostgreSQL put_participant/put_stream/put_claim keep a call's rows
+ * and write them with one statement per table: when a row of another call
+ * is put, by this flush (before reading those tables again in the same
+ * transaction), and by verdict_store_commit(); the reads and deletes of
+ * this module flush first. On SQLite rows are written at once and this
+ * does nothing. false with the error set. */
+bool verdict_store_flush(verdict_store_t *vs);
+
 /* The last database error ("database: <message>"), kept until cleared;
  * "" when none. */
 const char *verdict_store_error(const verdict_store_t *vs);
