@@ -2,8 +2,8 @@
  * copies a SQLite store into PostgreSQL (docs/store.md, "Moving a SQLite
  * store to PostgreSQL").
  *
- * Generic over the tables: every table the target's schema has is copied from the source table of the same name, over the
- * columns both sides have, in key order (rowid, or the primary key of a
+ * Generic over the tables: every table the target's schema has is copied from the source table of
+ * the same name, over the columns both sides have, in key order (rowid, or the primary key of a
  * WITHOUT ROWID table), in chunks. Each chunk is one PostgreSQL transaction
  * that also moves the table's high-water mark in store_migrate_marks, so an
  * interrupted run (kill, lost connection, full disk) resumes after the last
