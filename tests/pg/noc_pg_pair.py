@@ -75,6 +75,7 @@ TMP = H.tmp
 DB = os.path.join(TMP, "collector.db")
 ORGKEY = os.path.join(TMP, "org.key")
 SRV = None
+WALL = [0.0, 0.0, 0]  # seconds answering on SQLite, on PostgreSQL; requests
 FAILS = []  # differences found: (request, path, sqlite value, postgresql value)
 
 
@@ -282,7 +283,7 @@ def vstream_sql(cid, part, sid, verdict, ev, direction="outbound"):
 
 
 def interval_sql(probe, site, ssrc, start, secs, loss, jitter, received, direction="outbound",
-                 src_ip=None, dst_ip=None, packets=500):
+                 src_ip=None, dst_ip=None, packets=500, ports=(50000, 3478)):
     end = start + datetime.timedelta(seconds=secs)
     rec = json.dumps({"type": "interval", "ssrc": ssrc, "app": "teams", "direction": direction,
                       "packets": packets, "bytes": packets * 120, "lost": int(packets * loss / 100),
@@ -291,9 +292,10 @@ def interval_sql(probe, site, ssrc, start, secs, loss, jitter, received, directi
                          if v else "NULL, NULL")
     return ("INSERT INTO intervals(probe_id, site, received, start, \"end\", src_port, dst_port,"
             " ssrc, direction, packets, lost, loss_pct, jitter_ms_max, src_ip_enc, src_ip_hmac,"
-            " dst_ip_enc, dst_ip_hmac, record) VALUES(%s, %s, %s, %s, %s, 50000, 3478, %d, %s,"
+            " dst_ip_enc, dst_ip_hmac, record) VALUES(%s, %s, %s, %s, %s, %s, %s, %d, %s,"
             " %d, %d, %s, %s, %s, %s, %s);\n" %
-            (q(probe), q(site), q(iso(received)), q(iso(start)), q(iso(end)), ssrc, q(direction),
+            (q(probe), q(site), q(iso(received)), q(iso(start)), q(iso(end)), q(ports[0]),
+             q(ports[1]), ssrc, q(direction),
              packets, int(packets * loss / 100), loss, jitter, ip("intervals.src_ip", src_ip),
              ip("intervals.dst_ip", dst_ip), q(rec)))
 
@@ -336,6 +338,9 @@ def fixture_sql():
     s += call_sql("call-br-ok", "branch", "healthy", 40)
     s += participant_sql("call-br-ok", "caller", "branch", "10.2.0.30", "healthy",
                          evidence("clean"))
+    # a client in no building of the file (buildings-unmapped lists its /24)
+    s += stream_sql(7, "hq", "10.3.0.1", 20, 0.5, 9.0, 4.1)
+    s += stream_sql(8, "hq", "10.3.0.2", 20, 0.5, 9.0, 4.1, "inbound")
     s += call_sql("call-odd", None, "unknown", 20, conf=0.1, ev="{not json")
     s += participant_sql("call-odd", "caller", None, "10.3.0.1", "unknown", "also not json")
     s += call_sql("call-week", "hq", "wan", 3 * 24 * 60)  # inside 7d only
@@ -359,9 +364,9 @@ def fixture_sql():
         burst = 12 <= k < 16
         s += interval_sql("probe-hq", "hq", 1, t0 + datetime.timedelta(seconds=10 * k), 10,
                           20.0 if burst else 0.0, 45.0 if burst else 4.0,
-                          NOW - datetime.timedelta(minutes=25), src_ip=HQ_IP, dst_ip="52.112.0.1")
+                          NOW - datetime.timedelta(minutes=25), ports=(None, None))
     s += interval_sql("probe-other", "hq", 1, t0, 10, 50.0, 4.0,
-                      NOW - datetime.timedelta(minutes=25))
+                      NOW - datetime.timedelta(minutes=25), ports=(None, None))
     # calls in progress: hq (Jane: lan loss; Zoe clean; an unmapped client), branch, lyon
     r = lambda secs: NOW - datetime.timedelta(seconds=secs)  # noqa: E731
     live = [("probe-hq", "hq", JANE_IP, 8.0), ("probe-hq", "hq", ZOE_IP, 0.0),
@@ -430,6 +435,19 @@ def build_pair():
                  (t, counts[t], got.stderr.strip()[:200]))
         if got.stdout.strip() != str(counts[t]):
             fail("table %s: %d rows on SQLite, %s on PostgreSQL" % (t, counts[t], got.stdout.strip()))
+    # every id sequence past the copied ids (else the next INSERT collides)
+    behind = []
+    for t, col in SRV.query("SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON"
+                            " c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE"
+                            " n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT"
+                            " c.relispartition AND a.attnum > 0 AND pg_get_serial_sequence("
+                            "quote_ident(c.relname), a.attname) IS NOT NULL"):
+        if t in counts and counts[t] > 0:
+            v = SRV.scalar('SELECT max("%s") <= COALESCE(pg_sequence_last_value('
+                           "pg_get_serial_sequence('%s', '%s')), 0) FROM \"%s\"" % (col, t, col, t))
+            if v != "t":
+                behind.append(t)
+    check(not behind, "store-migrate moved each id sequence past the copied ids %s" % (behind or ""))
     print("ok: all %d tables of the SQLite store copied with their rows (%d rows)" %
           (len(tables), sum(counts.values())))
     print("pair built: sqlite %.1f s, postgresql start %.1f s, store-migrate %.1f s" %
@@ -514,8 +532,13 @@ def diff(a, b, path, out, ignore):
 def same(s, p, path, token=TOKEN, ignore=(), want=200):
     """GET path on both; their JSON must be equal. Returns the SQLite answer."""
     who = "viewer" if token == VIEWER else "investigator"
+    t0 = time.monotonic()
     sa, a = s.get(path, token)
+    t1 = time.monotonic()
     sb, b = p.get(path, token)
+    WALL[0] += t1 - t0
+    WALL[1] += time.monotonic() - t1
+    WALL[2] += 1
     if sb == 501 and sa != 501:
         fail("%s (%s): 501 on PostgreSQL: waits for %s's port (%s)" %
              (path, who, OWNER[CASE], b.get("error")))
@@ -551,6 +574,9 @@ def both_investigator_and_viewer(s, p, paths, ignore=()):
 
 
 def finish():
+    if WALL[2]:
+        print("%d requests: SQLite %.1f ms, PostgreSQL %.1f ms on average (wall, loopback; a"
+              " loaded machine)" % (WALL[2], 1000 * WALL[0] / WALL[2], 1000 * WALL[1] / WALL[2]))
     H.kill_all()
     cleanup()
     if FAILS:
@@ -618,10 +644,12 @@ def case_sites():
         "/api/sites", "/api/sites?since=1d", "/api/sites?since=7d", "/api/sites?verdict=wan",
         "/api/sites/hq?since=1d", "/api/sites/hq?since=7d&bucket=600",
         "/api/sites/branch?since=1d&verdict=wan", "/api/sites/branch?since=1d&limit=1",
-        "/api/sites/nowhere?since=1d", "/api/clients", "/api/clients?since=7d",
+        "/api/clients", "/api/clients?since=7d",
         "/api/clients?since=1d&site=hq", "/api/clients?since=1d&verdict=wan&limit=2"])
     same(s, p, "/api/sites?client=" + HQ_IP)
     same(s, p, "/api/clients?since=1d&client=" + HQ_IP)
+    same(s, p, "/api/sites/nowhere?since=1d", want=404)
+    same(s, p, "/api/sites/nowhere?since=1d", token=VIEWER, want=404)
     same(s, p, "/api/sites?since=bad", want=400)
     finish()
 
@@ -668,6 +696,33 @@ def case_buildings():
         "/api/buildings?since=7d&region=NORDICS", "/api/buildings?region=Nowhere"])
     same(s, p, "/api/buildings?since=bad", want=400)
     same(s, p, "/api/buildings?verdict=wan", want=s.get("/api/buildings?verdict=wan")[0])
+    # buildings-unmapped (CQD's missing-subnet report) on both
+    outs = []
+    for target in (DB, SRV.uri):
+        r = must([COLLECTOR, "buildings-unmapped", "--db", target, "--org-key", ORGKEY,
+                  "--since", "7d", "--format", "json"], "buildings-unmapped")
+        outs.append(json.loads(r.stdout))
+    check(outs[0]["clients"] >= 3 and outs[0]["subnets"],
+          "buildings-unmapped on SQLite: %d clients, %d unmapped subnets" %
+          (outs[0]["clients"], len(outs[0]["subnets"])))
+    check(outs[0] == outs[1], "buildings-unmapped: the same answer from PostgreSQL %s" %
+          (outs[1] if outs[0] != outs[1] else ""))
+    # a new building file imported into each store while serve runs: the
+    # NOC's cached map follows on both (Lyon's network renamed, Oslo's gone)
+    new = os.path.join(TMP, "buildings2.csv")
+    with open(new, "w") as f:
+        f.write("".join(l + "\n" for l in BUILDINGS.replace("Lyon Office", "Lyon Campus")
+                        .splitlines() if "Oslo" not in l))
+    for target in (DB, SRV.uri):
+        r = must([COLLECTOR, "buildings-import", new, "--db", target], "buildings-import")
+        check("4 networks" in r.stdout, "buildings-import %s: %s" %
+              ("on PostgreSQL" if target == SRV.uri else "on SQLite", r.stdout.strip()))
+    b = same(s, p, "/api/buildings?since=7d")
+    names = [x["building"] for x in b.get("buildings", [])]
+    check("Lyon Campus" in names and "Lyon Office" not in names and "Oslo Hub" not in names,
+          "both serves read the new map (%s)" % names)
+    same(s, p, "/api/buildings?since=7d", token=VIEWER)
+    same(s, p, "/api/buildings?region=NORDICS")
     finish()
 
 
