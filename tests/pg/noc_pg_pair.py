@@ -666,9 +666,6 @@ def case_timeline():
     finish()
 
 
-LIVE_IGNORE = {"since", "last_end"}  # relative to the moment each answer was made? no: stored
-
-
 def case_live():
     build_pair()
     s, p = serve_pair()
