@@ -577,6 +577,18 @@ def finish():
     if WALL[2]:
         print("%d requests: SQLite %.1f ms, PostgreSQL %.1f ms on average (wall, loopback; a"
               " loaded machine)" % (WALL[2], 1000 * WALL[0] / WALL[2], 1000 * WALL[1] / WALL[2]))
+    # each serve stopped as an operator would (SIGTERM): exit 0, and under
+    # ASan its leak check runs
+    for proc in H.procs:
+        if proc.poll() is None and proc.args[1:2] == ["serve"]:
+            proc.terminate()
+            try:
+                rc = proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                fail("serve did not stop on SIGTERM")
+            if rc != 0:
+                fail("serve on %s exited %d on SIGTERM" %
+                     ("PostgreSQL" if "postgresql:" in proc.args[3] else "SQLite", rc))
     H.kill_all()
     cleanup()
     if FAILS:
