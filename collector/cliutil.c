@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "building_store.h"
+#include "log.h"
 #include "textwrap.h"
 #include "timefmt.h"
 
@@ -25,6 +27,30 @@ int cliutil_parse_db_key(opttab_t *t, int argc, char **argv, const char *const *
         return 2;
     }
     return -1;
+}
+
+bool cliutil_store_open(cliutil_store_t *s, const char *prog, const char *db_path,
+                        const char *const *org_keys, size_t norg_keys)
+{
+    char err[512];
+    memset(s, 0, sizeof *s);
+    if (!(s->pii = pii_new(org_keys, norg_keys, NULL, err, sizeof err)))
+        LOG_ERROR("%s", err);
+    else if (!(s->db = db_open(db_path, DB_READONLY, prog, err, sizeof err)))
+        LOG_ERROR("%s", err);
+    else if (!(s->map = building_store_load(s->db, err, sizeof err)))
+        LOG_ERROR("%s: building map: %s", db_is_uri(db_path) ? "store" : db_path, err);
+    else
+        return true;
+    cliutil_store_close(s);
+    return false;
+}
+
+void cliutil_store_close(cliutil_store_t *s)
+{
+    building_map_free(&s->map);
+    db_close(&s->db);
+    pii_free(&s->pii);
 }
 
 bool cliutil_org_key(const char *prog, const char **keys, size_t *n, const char *file)

@@ -225,32 +225,20 @@ static int unmapped(const unmapped_cfg_t *o)
 {
     char err[512], since[40];
     int rc = 1;
-    db_t *db = NULL;
-    building_map_t *m = NULL;
     building_unmapped_list_t l = {0};
-    pii_t *pii = pii_new(o->org_keys, o->norg_keys, NULL, err, sizeof err);
-    if (!pii) {
-        LOG_ERROR("%s", err);
+    cliutil_store_t s;
+    if (!cliutil_store_open(&s, PROG_U, o->db_path, o->org_keys, o->norg_keys))
         return 1;
-    }
-    if (!(db = db_open(o->db_path, DB_READONLY, PROG_U, err, sizeof err))) {
-        LOG_ERROR("%s", err);
-        goto done;
-    }
-    m = building_store_load(db, err, sizeof err);
     timefmt_iso(timefmt_now() - o->since_s * USEC_PER_SEC, since, sizeof since);
-    if (!m || !building_unmapped_find(db, pii, m, since, o->prefix4, o->prefix6, o->min_streams, &l,
-                                      err, sizeof err)) {
+    if (!building_unmapped_find(s.db, s.pii, s.map, since, o->prefix4, o->prefix6, o->min_streams,
+                                &l, err, sizeof err)) {
         LOG_ERROR("%s", err);
-        goto done;
+    } else {
+        print_unmapped(&l, strcmp(o->format, "json") == 0);
+        rc = 0;
     }
-    print_unmapped(&l, strcmp(o->format, "json") == 0);
-    rc = 0;
-done:
     building_unmapped_clear(&l);
-    building_map_free(&m);
-    db_close(&db);
-    pii_free(&pii);
+    cliutil_store_close(&s);
     return rc;
 }
 
