@@ -406,11 +406,18 @@ def bench_pg(collector, a, db):
         # out of its buffer on the intervals table ("intervals: out of memory")
         gen_noc_store.run([collector, "store-migrate", "--from", db, "--to", pg.uri, "--quiet",
                            "--chunk", "1000"])
-        print("copied the store (store-migrate) in %.1f s; rollup rows %s (from the triggers)" %
-              (time.monotonic() - t, pg.scalar("SELECT count(*) FROM verdict_site_hours")),
+        q = "SELECT count(*), sum(calls) FROM verdict_site_hours"
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+        lite = "%d|%d" % con.execute(q).fetchone()
+        con.close()
+        on_pg = "|".join(pg.query(q)[0])
+        print("copied the store (store-migrate) in %.1f s; rollup rows|calls %s from the"
+              " triggers, SQLite's %s: %s" % (time.monotonic() - t, on_pg, lite,
+                                              "equal" if on_pg == lite else "DIFFERENT"),
               flush=True)
         pg.psql("ANALYZE")
-        srv = Serve(collector, a.dir, db=pg.uri)
+        srv = Serve(collector, a.dir, db=pg.uri,
+                    extra=["--audit-log", os.path.join(a.dir, "audit-pg.log")])
         try:
             print("PostgreSQL: serve --db postgresql://... (501: a handler not ported yet)")
             bench_api(srv, db, a.runs, a.only, feed=False)
