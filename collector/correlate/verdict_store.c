@@ -7,6 +7,7 @@
 #include "correlate_input.h"
 #include "db.h"
 #include "pii.h"
+#include "rollup.h"
 #include "timefmt.h"
 
 /* ---- schema: each step in both backends' words ---------------------------------
@@ -266,7 +267,8 @@ static const db_step_t migrations[] = {{1, {schema_v1, schema_v1_pg}, NULL},
 bool verdict_store_migrate(db_t *db, char *err, size_t errlen)
 {
     return db_migrate(db, "verdict store", "verdict", migrations,
-                      sizeof migrations / sizeof migrations[0], err, errlen);
+                      sizeof migrations / sizeof migrations[0], err, errlen) &&
+           rollup_migrate(db, err, errlen); /* rollup.h: the site views' counts per hour */
 }
 
 verdict_store_t *verdict_store_new(db_t *db, char *err, size_t errlen)

@@ -1,0 +1,74 @@
+#include "rollup.h"
+
+/* The key of a verdict_calls row X (NEW or OLD), in both backends' words. */
+#define KEY_COLS "site, verdict, end_hour, start_hour"
+#define KEY_VALS(X)                                                                                \
+    "COALESCE(" X ".site, ''), " X ".verdict, substr(" X ".\"end\", 1, 13), substr(" X             \
+    ".start, 1, 13)"
+#define KEY_WHERE(X)                                                                               \
+    "site = COALESCE(" X ".site, '') AND end_hour = substr(" X ".\"end\", 1, 13)"                  \
+    " AND start_hour = substr(" X ".start, 1, 13) AND verdict = " X ".verdict"
+#define ADD(X)                                                                                     \
+    "INSERT INTO verdict_site_hours(" KEY_COLS                                                     \
+    ", calls) VALUES(" KEY_VALS(X) ", 1)"                                                          \
+                                   " ON CONFLICT(" KEY_COLS                                        \
+                                   ") DO UPDATE SET calls = verdict_site_hours.calls + 1"
+#define SUB(X)                                                                                     \
+    "UPDATE verdict_site_hours SET calls = calls - 1 WHERE " KEY_WHERE(                            \
+        X) ";"                                                                                     \
+           "DELETE FROM verdict_site_hours WHERE " KEY_WHERE(X) " AND calls <= 0"
+
+/* The backfill: the covering index verdict_calls_cover (site, verdict,
+ * end, start, call_id) holds every column it reads, so neither backend
+ * reads the rows (each carries about 1 KB of evidence). */
+#define BACKFILL                                                                                   \
+    "INSERT INTO verdict_site_hours(" KEY_COLS ", calls) SELECT COALESCE(site, ''), verdict,"      \
+    " substr(\"end\", 1, 13), substr(start, 1, 13), count(*) FROM verdict_calls"                   \
+    " GROUP BY 1, 2, 3, 4;"
+
+/* The key (site, verdict, end_hour, start_hour) is the order /api/sites
+ * groups in, so a month of every site (206,000 rows for 1.05 M calls at 41
+ * sites) is summed as it is read: 28-34 ms of CPU, against 137-159 ms with
+ * (site, end_hour, start_hour, verdict), where SQLite sorted every row
+ * first; a site's window reads its own range. verdict_site_hours_end
+ * (end_hour, ...) answers short windows of every site (the main page's
+ * 24 h) from the index alone. */
+static const char schema_v1[] =
+    "CREATE TABLE verdict_site_hours(site TEXT NOT NULL, end_hour TEXT NOT NULL,"
+    " start_hour TEXT NOT NULL, verdict TEXT NOT NULL, calls INTEGER NOT NULL,"
+    " PRIMARY KEY(" KEY_COLS ")) WITHOUT ROWID;"
+    "CREATE INDEX verdict_site_hours_end ON verdict_site_hours(end_hour, site, verdict,"
+    " start_hour, calls);"
+    "CREATE TRIGGER verdict_site_hours_ins AFTER INSERT ON verdict_calls BEGIN " ADD(
+        "NEW") "; END;"
+               "CREATE TRIGGER verdict_site_hours_del AFTER DELETE ON verdict_calls BEGIN " SUB(
+                   "OLD") "; END;"
+                          "CREATE TRIGGER verdict_site_hours_upd AFTER UPDATE OF site, verdict, "
+                          "start, \"end\""
+                          " ON verdict_calls BEGIN " SUB("OLD") "; " ADD("NEW") "; END;" BACKFILL;
+
+static const char schema_v1_pg[] =
+    "CREATE TABLE verdict_site_hours(site TEXT NOT NULL, end_hour TEXT COLLATE \"C\" NOT NULL,"
+    " start_hour TEXT COLLATE \"C\" NOT NULL, verdict TEXT NOT NULL, calls BIGINT NOT NULL,"
+    " PRIMARY KEY(" KEY_COLS "));"
+    "CREATE INDEX verdict_site_hours_end ON verdict_site_hours(end_hour, site, verdict,"
+    " start_hour, calls);"
+    "CREATE FUNCTION verdict_site_hours_keep() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF TG_OP <> 'INSERT' THEN " SUB(
+        "OLD") "; END IF;"
+               "  IF TG_OP <> 'DELETE' THEN " ADD(
+                   "NEW") "; END IF;"
+                          "  RETURN NULL;"
+                          " END $$;"
+                          "CREATE TRIGGER verdict_site_hours_keep AFTER INSERT OR DELETE"
+                          " OR UPDATE OF site, verdict, start, \"end\" ON verdict_calls"
+                          " FOR EACH ROW EXECUTE FUNCTION verdict_site_hours_keep();" BACKFILL;
+
+static const db_step_t steps[] = {{1, {schema_v1, schema_v1_pg}, NULL}};
+
+bool rollup_migrate(db_t *db, char *err, size_t errlen)
+{
+    return db_migrate(db, "verdict rollup", "verdict_rollup", steps, sizeof steps / sizeof steps[0],
+                      err, errlen);
+}
