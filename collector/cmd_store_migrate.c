@@ -340,6 +340,12 @@ static bool put_value(dynbuf_t *d, sqlite3_stmt *st, int i, coltype_t type, bool
     }
 }
 
+/* The COPY text of one chunk stops growing at CHUNK_BYTES; the slack is
+ * room for the row that crosses it (a stored record is at most a few
+ * hundred KB). */
+#define CHUNK_BYTES (32u << 20)
+#define CHUNK_SLACK (16u << 20)
+
 /* The chunk's SELECT: key columns, then the copied ones; after the mark. */
 static bool select_sql(const table_t *t, bool after, unsigned chunk, char *sql, size_t len)
 {
@@ -437,8 +443,12 @@ static bool copy_chunk(sqlite3 *src, PGconn *pg, table_t *t, unsigned chunk, dyn
     dynbuf_reset(d);
     json_t *last = NULL;
     bool ok = true, nul = false;
-    int rc;
-    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int rc = SQLITE_DONE;
+    /* a chunk ends at --chunk rows or at CHUNK_BYTES of COPY text, whichever
+     * comes first (20,000 interval rows of ~1 KB overflowed a 1 MiB buffer:
+     * "out of memory"); the mark is the last row copied, so the next chunk
+     * goes on after it */
+    while (ok && d->len < CHUNK_BYTES && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         for (size_t c = 0; ok && c < t->ncol; c++)
             ok = (c == 0 || dynbuf_add(d, "\t", 1)) &&
                  put_value(d, st, (int)(t->nkey + c), t->col[c].type, &nul);
@@ -451,7 +461,7 @@ static bool copy_chunk(sqlite3 *src, PGconn *pg, table_t *t, unsigned chunk, dyn
         }
         (*n)++;
     }
-    if (ok && rc != SQLITE_DONE) {
+    if (ok && rc != SQLITE_DONE && rc != SQLITE_ROW) {
         snprintf(err, errlen, "source table %s: %s", t->name, sqlite3_errmsg(src));
         ok = false;
     } else if (ok && nul) {
@@ -598,7 +608,7 @@ static bool copy_table(sqlite3 *src, PGconn *pg, table_t *t, const smig_cfg_t *c
                        usec_t *last_note, char *err, size_t errlen)
 {
     dynbuf_t d;
-    dynbuf_init(&d, 1 << 20);
+    dynbuf_init(&d, CHUNK_BYTES + CHUNK_SLACK);
     usec_t t0 = timefmt_now();
     int64_t at_start = t->copied, n = 1;
     bool ok = true;
