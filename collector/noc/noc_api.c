@@ -23,24 +23,27 @@ static const db_sql_t worst_sql = {
     " s.jitter_ms_max)), min(s.mos)) AS TEXT) FROM verdict_streams v JOIN streams s"
     " ON s.id = v.stream_id WHERE v.call_id = c.call_id)"};
 
-/* The rule that decided (the writers store JSON in evidence). */
-static const db_sql_t rule_sql = {
-    "CASE WHEN json_valid(c.evidence) THEN json_extract(c.evidence, '$.rule') END",
-    "CAST(c.evidence AS jsonb) ->> 'rule'"};
-
 /* The list's order: newest first, then the call id bytewise (SQLite's
  * BINARY; PostgreSQL's "C" whatever the database's locale). */
 static const db_sql_t order_sql = {" ORDER BY c.start DESC, c.call_id",
                                    " ORDER BY c.start DESC, c.call_id COLLATE \"C\""};
 
-/* A list row: its columns, the worst figures spread into worst_loss_pct,
- * worst_jitter_ms, worst_mos (null without probe streams). */
+/* A list row: its columns, "rule" from the evidence (read here, not by
+ * SQL: PostgreSQL's jsonb cast would fail the whole list on one call's
+ * evidence that is not JSON, where SQLite's json_valid() gives null), the
+ * worst figures spread into worst_loss_pct, worst_jitter_ms, worst_mos
+ * (null without probe streams). */
+#define CALL_LIST_RULE 10 /* the column "rule": the call's evidence */
+
 static json_t *call_list_row(db_stmt_t *st)
 {
     static const char *const keys[] = {"worst_loss_pct", "worst_jitter_ms", "worst_mos"};
     json_t *o = noc_store_row_json(st);
     int last = db_col_count(st) - 1;
     json_t *w = noc_store_col_parsed(st, last);
+    json_t *ev = noc_store_col_parsed(st, CALL_LIST_RULE), *rule = json_object_get(ev, "rule");
+    json_object_set_new(o, "rule", rule ? json_incref(rule) : json_null()); /* in its place */
+    json_decref(ev);
     json_object_del(o, "worst");
     for (size_t i = 0; i < 3; i++) {
         json_t *v = json_array_get(w, i);
@@ -336,16 +339,15 @@ int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen
                  " AND c.call_id IN (SELECT jsonb_array_elements_text(CAST(?25 AS jsonb)))");
     }
     const char *order = db_pick(r->store, order_sql);
-    int m =
-        snprintf(sql, sizeof sql,
-                 "SELECT c.call_id, c.source, c.site, c.start, c.\"end\", c.verdict,"
-                 " c.confidence, c.graph_record_id, c.graph_version, c.evaluated,"
-                 " %s AS rule,"
-                 " (SELECT count(*) FROM verdict_participants p WHERE p.call_id = c.call_id)"
-                 " AS participants, %s AS worst"
-                 " FROM (SELECT c.call_id FROM verdict_calls c WHERE%s%s LIMIT ?6 OFFSET ?7) k"
-                 " JOIN verdict_calls c ON c.call_id = k.call_id%s",
-                 db_pick(r->store, rule_sql), db_pick(r->store, worst_sql), where, order, order);
+    int m = snprintf(sql, sizeof sql,
+                     "SELECT c.call_id, c.source, c.site, c.start, c.\"end\", c.verdict,"
+                     " c.confidence, c.graph_record_id, c.graph_version, c.evaluated,"
+                     " c.evidence AS rule,"
+                     " (SELECT count(*) FROM verdict_participants p WHERE p.call_id = c.call_id)"
+                     " AS participants, %s AS worst"
+                     " FROM (SELECT c.call_id FROM verdict_calls c WHERE%s%s LIMIT ?6 OFFSET ?7) k"
+                     " JOIN verdict_calls c ON c.call_id = k.call_id%s",
+                     db_pick(r->store, worst_sql), where, order, order);
     if (m < 0 || (size_t)m >= sizeof sql) {
         snprintf(err, errlen, "filters too long");
         code = NOC_HTTP_UNAVAILABLE;
