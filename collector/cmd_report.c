@@ -9,7 +9,6 @@
 #include <strings.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "building_map.h"
 #include "building_store.h"
@@ -35,7 +34,9 @@ typedef struct {
 #define RO(f) offsetof(report_opts_t, f)
 
 static const opttab_def_t opts[] = {
-    {"db", 'd', OPTTAB_STR, RO(db_path), 0, 0, "PATH", "The collector's SQLite store (required)."},
+    {"db", 'd', OPTTAB_STR, RO(db_path), 0, 0, "FILE|URI",
+     "The collector's store (required; read only): a SQLite file or a postgresql:// URI "
+     "(docs/store.md)."},
     {"org-key", 'o', OPTTAB_SPECIAL, 0, 0, 0, "FILE",
      "The organisation's master key (required; repeatable after rotation). Opens the "
      "participants' sealed addresses for this report; nothing is written."},
@@ -67,7 +68,7 @@ static const opttab_def_t opts[] = {
 
 static void help(const opttab_t *t)
 {
-    printf("SYNOPSIS\n    " PROG " --db PATH --org-key FILE [--since 24h] [--site S]\n"
+    printf("SYNOPSIS\n    " PROG " --db FILE|URI --org-key FILE [--since 24h] [--site S]\n"
            "        [--user WHO] [--rating poor] [--building NAME] [--region R]\n"
            "        [--format table|json|csv]\n"
            "\nDESCRIPTION\n");
@@ -107,15 +108,15 @@ static opttab_result_t special(opttab_t *t, const opttab_def_t *d, const char *v
 
 /* ---- reading --------------------------------------------------------------------- */
 
-static json_t *col_json(sqlite3_stmt *st, int i)
+static json_t *col_json(db_stmt_t *st, int i)
 {
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_INTEGER:
-        return json_integer(sqlite3_column_int64(st, i));
-    case SQLITE_FLOAT:
-        return json_real(sqlite3_column_double(st, i));
-    case SQLITE_TEXT:
-        return json_string((const char *)sqlite3_column_text(st, i));
+    switch (db_col_type(st, i)) {
+    case DB_T_INT:
+        return json_integer(db_col_int(st, i));
+    case DB_T_REAL:
+        return json_real(db_col_real(st, i));
+    case DB_T_TEXT:
+        return json_string(db_col_text(st, i));
     default:
         return json_null();
     }
@@ -124,21 +125,22 @@ static json_t *col_json(sqlite3_stmt *st, int i)
 /* Row i.. as an object with the statement's column names; "evidence" parsed.
  * A participant's address, opened in memory, also gives its "building"
  * (docs/buildings.md; null when no network of the map holds it). */
-static json_t *row_object(sqlite3_stmt *st, const pii_t *pii, const building_map_t *bm)
+static json_t *row_object(db_stmt_t *st, const pii_t *pii, const building_map_t *bm)
 {
     json_t *o = json_object();
-    for (int i = 0; i < sqlite3_column_count(st); i++) {
-        const char *name = sqlite3_column_name(st, i);
+    for (int i = 0; i < db_col_count(st); i++) {
+        const char *name = db_col_name(st, i);
         if (strcmp(name, "client_ip_enc") == 0) {
             char ip[128];
-            const void *b = sqlite3_column_blob(st, i);
-            bool ok = b && pii_open(pii, PII_AAD_PARTICIPANT_IP, b,
-                                    (size_t)sqlite3_column_bytes(st, i), ip, sizeof ip);
+            const void *b = db_col_blob(st, i);
+            bool ok =
+                b && pii_open(pii, PII_AAD_PARTICIPANT_IP, b, db_col_bytes(st, i), ip, sizeof ip);
             json_object_set_new(o, "client_ip", ok ? json_string(ip) : json_null());
             json_object_set_new(o, "building",
                                 building_map_json(ok ? building_map_lookup_text(bm, ip) : NULL));
         } else if (strcmp(name, "evidence") == 0) {
-            json_t *ev = json_loads((const char *)sqlite3_column_text(st, i), 0, NULL);
+            const char *t = db_col_text(st, i);
+            json_t *ev = t ? json_loads(t, 0, NULL) : NULL;
             json_object_set_new(o, "rule", json_incref(json_object_get(ev, "rule")));
             json_object_set_new(o, "evidence", ev ? ev : json_null());
         } else {
@@ -148,18 +150,18 @@ static json_t *row_object(sqlite3_stmt *st, const pii_t *pii, const building_map
     return o;
 }
 
-static bool children(sqlite3 *db, const char *sql, const char *call_id, const pii_t *pii,
-                     const building_map_t *bm, json_t *into)
+static bool children(db_t *db, const char *sql, const char *call_id, const pii_t *pii,
+                     const building_map_t *bm, json_t *into, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    db_stmt_t *st = db_prepare(db, sql, err, errlen);
+    if (!st)
         return false;
-    sqlite3_bind_text(st, 1, call_id, -1, SQLITE_STATIC);
+    db_bind_text(st, 1, call_id, -1);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st, err, errlen)) == DB_ROW)
         json_array_append_new(into, row_object(st, pii, bm));
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE;
+    db_finalize(&st);
+    return rc == DB_DONE;
 }
 
 /* Has one of the call's participants a building whose field key
@@ -177,82 +179,134 @@ static bool in_building(const json_t *c, const char *key, const char *name)
     return false;
 }
 
-static json_t *load(sqlite3 *db, const report_opts_t *o, const pii_t *pii, const building_map_t *bm)
+/* The calls in the window, oldest first, read BY_PAGE at a time (keyset on
+ * start and call id): on PostgreSQL a statement's result is read whole
+ * (common/db.h), so a month's calls are never held at once. */
+#define BY_PAGE 1000
+
+/* The order, SQLite's BINARY and PostgreSQL's "C" alike. */
+static const db_sql_t order_sql = {" ORDER BY start, call_id",
+                                   " ORDER BY start, call_id COLLATE \"C\""};
+static const db_sql_t after_sql = {
+    " AND (start > ?4 OR (start = ?4 AND call_id > ?5))",
+    " AND (start > ?4 OR (start = ?4 AND call_id COLLATE \"C\" > ?5))"};
+
+/* One call's participants, streams and people; false with err. */
+static bool call_details(db_t *db, json_t *c, const pii_t *pii, const building_map_t *bm, char *err,
+                         size_t errlen)
 {
-    sqlite3_stmt *st;
+    json_t *p = json_array(), *s = json_array();
+    const char *id = json_string_value(json_object_get(c, "call_id"));
+    bool ok = children(db,
+                       "SELECT participant, site, client_ip_enc, verdict, confidence, evidence"
+                       " FROM verdict_participants WHERE call_id = ?1 ORDER BY participant",
+                       id, pii, bm, p, err, errlen) &&
+              children(db,
+                       "SELECT participant, stream_id, graph_stream_rid, direction, media,"
+                       " verdict, confidence, evidence FROM verdict_streams WHERE call_id = ?1"
+                       " ORDER BY participant, media, direction, id",
+                       id, pii, bm, s, err, errlen) &&
+              noc_people_add(db, pii, bm, json_string_value(json_object_get(c, "graph_record_id")),
+                             c, p, err, errlen);
+    json_object_set_new(c, "participants", p);
+    json_object_set_new(c, "streams", s);
+    return ok;
+}
+
+static json_t *load(db_t *db, const report_opts_t *o, const pii_t *pii, const building_map_t *bm,
+                    char *err, size_t errlen)
+{
     char since[40], sql[8192];
     const char *rated = o->rating ? noc_people_rating_list(o->rating) : NULL;
+    bool ready = (o->user || rated) ? noc_people_ready(db) : false;
     size_t n = (size_t)snprintf(
         sql, sizeof sql, "%s",
-        "SELECT call_id, source, site, start, end, verdict, confidence,"
+        "SELECT call_id, source, site, start, \"end\", verdict, confidence,"
         " graph_record_id, graph_version, evaluated, evidence FROM verdict_calls"
         " WHERE start >= ?1 AND (?2 IS NULL OR site = ?2) AND (?3 IS NULL OR verdict = ?3)");
     /* the user's lookup hashes: indexed equalities, nothing opened (docs/noc.md) */
-    if ((o->user || rated) && !noc_people_ready(db))
-        n += (size_t)snprintf(sql + n, sizeof sql - n, " AND 0"); /* no call records */
+    if ((o->user || rated) && !ready)
+        n += (size_t)snprintf(sql + n, sizeof sql - n, " AND 1 = 0"); /* no call records */
     else if (o->user) {
         /* sessions, segments, the organiser, participants_v2 */
         char who[4096];
-        if (!noc_people_user_sql(db, "20", "21", "22", who, sizeof who))
+        if (!noc_people_user_sql(db, "20", "21", "22", who, sizeof who)) {
+            snprintf(err, errlen, "person search too long");
             return NULL;
+        }
         n += (size_t)snprintf(sql + n, sizeof sql - n, " AND call_id IN (%s)", who);
     }
-    if (rated && noc_people_ready(db)) {
+    if (rated && ready) {
         n += (size_t)snprintf(sql + n, sizeof sql - n, " AND call_id IN (");
         for (const char *c = NOC_PEOPLE_RATED_RECORDS("$"); *c && n + 32 < sizeof sql; c++)
             n += *c == '$' ? (size_t)snprintf(sql + n, sizeof sql - n, "%s", rated)
                            : (size_t)snprintf(sql + n, sizeof sql - n, "%c", *c);
         n += (size_t)snprintf(sql + n, sizeof sql - n, ")");
     }
-    if (n >= sizeof sql - 40)
+    if (n >= sizeof sql - 200) {
+        snprintf(err, errlen, "filters too long");
         return NULL;
-    snprintf(sql + n, sizeof sql - n, " ORDER BY start, call_id");
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return NULL;
-    sqlite3_bind_text(st, 1,
-                      timefmt_iso(timefmt_now() - o->since_s * USEC_PER_SEC, since, sizeof since),
-                      -1, SQLITE_TRANSIENT);
-    if (o->site)
-        sqlite3_bind_text(st, 2, o->site, -1, SQLITE_STATIC);
-    if (o->verdict)
-        sqlite3_bind_text(st, 3, o->verdict, -1, SQLITE_STATIC);
-    if (o->user) {
-        noc_people_user_t u;
-        if (!noc_people_user(pii, o->user, &u)) {
-            sqlite3_finalize(st);
-            return NULL;
-        }
-        sqlite3_bind_blob(st, 20, u.upn, sizeof u.upn, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(st, 21, u.id, sizeof u.id, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(st, 22, u.name, sizeof u.name, SQLITE_TRANSIENT);
     }
+    size_t base = n;
+    noc_people_user_t u;
+    if (o->user && !noc_people_user(pii, o->user, &u)) {
+        snprintf(err, errlen, "--user: nothing to search for");
+        return NULL;
+    }
+    timefmt_iso(timefmt_now() - o->since_s * USEC_PER_SEC, since, sizeof since);
     json_t *calls = json_array();
+    char *last_start = NULL, *last_id = NULL;
     bool ok = true;
-    int rc;
-    char err[256];
-    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *c = row_object(st, pii, bm), *p = json_array(), *s = json_array();
-        const char *id = json_string_value(json_object_get(c, "call_id"));
-        ok = children(db,
-                      "SELECT participant, site, client_ip_enc, verdict, confidence, evidence"
-                      " FROM verdict_participants WHERE call_id = ? ORDER BY participant",
-                      id, pii, bm, p) &&
-             children(db,
-                      "SELECT participant, stream_id, graph_stream_rid, direction, media,"
-                      " verdict, confidence, evidence FROM verdict_streams WHERE call_id = ?"
-                      " ORDER BY participant, media, direction, id",
-                      id, pii, bm, s) &&
-             noc_people_add(db, pii, bm, json_string_value(json_object_get(c, "graph_record_id")),
-                            c, p, err, sizeof err);
-        json_object_set_new(c, "participants", p);
-        json_object_set_new(c, "streams", s);
-        if ((o->building && !in_building(c, "building", o->building)) ||
-            (o->region && !in_building(c, "region", o->region)))
-            json_decref(c);
-        else
-            json_array_append_new(calls, c);
+    for (size_t page = BY_PAGE; ok && page == BY_PAGE;) {
+        snprintf(sql + base, sizeof sql - base, "%s%s LIMIT %d",
+                 last_id ? db_pick(db, after_sql) : "", db_pick(db, order_sql), BY_PAGE);
+        db_stmt_t *st = db_prepare(db, sql, err, errlen);
+        if (!st) {
+            ok = false;
+            break;
+        }
+        db_bind_text(st, 1, since, -1);
+        db_bind_text(st, 2, o->site, -1);
+        db_bind_text(st, 3, o->verdict, -1);
+        if (last_id) {
+            db_bind_text(st, 4, last_start, -1);
+            db_bind_text(st, 5, last_id, -1);
+        }
+        if (o->user) {
+            db_bind_blob(st, 20, u.upn, sizeof u.upn);
+            db_bind_blob(st, 21, u.id, sizeof u.id);
+            db_bind_blob(st, 22, u.name, sizeof u.name);
+        }
+        json_t *rows = json_array();
+        int rc;
+        while ((rc = db_step(st, err, errlen)) == DB_ROW)
+            json_array_append_new(rows, row_object(st, pii, bm));
+        db_finalize(&st);
+        ok = rc == DB_DONE;
+        page = json_array_size(rows);
+        size_t i;
+        json_t *c;
+        /* the details after the page's statement: one statement at a time */
+        json_array_foreach(rows, i, c)
+        {
+            if (!ok)
+                break;
+            free(last_start);
+            free(last_id);
+            last_start = strdup(json_string_value(json_object_get(c, "start")));
+            last_id = strdup(json_string_value(json_object_get(c, "call_id")));
+            ok = last_start && last_id && call_details(db, c, pii, bm, err, errlen);
+            if (!ok)
+                break;
+            if ((o->building && !in_building(c, "building", o->building)) ||
+                (o->region && !in_building(c, "region", o->region)))
+                continue;
+            json_array_append(calls, c);
+        }
+        json_decref(rows);
     }
-    sqlite3_finalize(st);
+    free(last_start);
+    free(last_id);
     if (!ok) {
         json_decref(calls);
         return NULL;
@@ -578,25 +632,25 @@ static void print_csv(const json_t *calls)
 
 static int report(const report_opts_t *o)
 {
-    char err[512];
+    char err[512] = "";
     pii_t *pii = pii_new(o->org_keys, o->norg_keys, NULL, err, sizeof err);
     if (!pii) {
         LOG_ERROR("%s", err);
         return 1;
     }
-    sqlite3 *db = NULL;
     json_t *calls = NULL;
     building_map_t *bm = NULL;
-    if (sqlite3_open_v2(o->db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout(db, 5000);
-        db_t *bdb = db_from_sqlite(db); /* report keeps sqlite3: not ported to PostgreSQL */
-        bm = bdb ? building_store_load(bdb, err, sizeof err) : NULL;
-        db_close(&bdb);
-        calls = bm ? load(db, o, pii, bm) : NULL;
+    /* a SQLite file (read-only, busy timeout) or a postgresql:// URI
+     * (read-only transactions): nothing is written */
+    db_t *db = db_open(o->db_path, DB_READONLY, "callscope-report", err, sizeof err);
+    if (db) {
+        bm = building_store_load(db, err, sizeof err);
+        calls = bm ? load(db, o, pii, bm, err, sizeof err) : NULL;
     }
     if (!calls)
         LOG_ERROR("cannot read verdicts from %s: %s (has 'correlate' or 'run' made any?)",
-                  o->db_path, db ? sqlite3_errmsg(db) : "out of memory");
+                  db_is_uri(o->db_path) ? "the PostgreSQL store" : o->db_path,
+                  err[0] ? err : "out of memory");
     else if (strcmp(o->format, "json") == 0) {
         json_dumpf(calls, stdout, JSON_INDENT(2));
         putchar('\n');
@@ -607,7 +661,7 @@ static int report(const report_opts_t *o)
     int rc = calls ? 0 : 1;
     json_decref(calls);
     building_map_free(&bm);
-    sqlite3_close(db);
+    db_close(&db);
     pii_free(&pii);
     return rc;
 }

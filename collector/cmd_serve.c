@@ -51,9 +51,10 @@ static const opttab_opt_t tail[] = {
 
 static void help(const opttab_t *t)
 {
-    printf("Usage: callscope-collector serve --db FILE [options]\n\n");
+    printf("Usage: callscope-collector serve --db FILE|URI [options]\n\n");
     textwrap(stdout,
-             "Serves the verdicts in the store to a NOC: a JSON API (/api/calls, "
+             "Serves the verdicts in the store (a SQLite file or a PostgreSQL database, read only) "
+             "to a NOC: a JSON API (/api/calls, "
              "/api/calls/ID, /api/sites, /api/sites/SITE, /api/clients), Prometheus metrics "
              "(/metrics) and a dashboard (/). Every API request needs the bearer token; client "
              "addresses are shown opened only to such requests, and a client address given in a "
@@ -71,6 +72,7 @@ static void help(const opttab_t *t)
         "  callscope-collector serve --db /var/lib/callscope/collector.db \\\n"
         "      --bind 0.0.0.0:8443 --tls-cert noc.pem --tls-key noc.key \\\n"
         "      --alert-webhook https://hooks.example.net/callscope\n"
+        "  callscope-collector serve --db postgresql://noc@db.example.net/callscope ...\n"
         "  curl -H \"Authorization: Bearer $(cat /etc/callscope/noc.token)\" \\\n"
         "      "
         "'https://noc.example.net:8443/api/calls?site=hq&verdict=lan&since=2026-01-15T00:00:00Z'\n"
@@ -144,7 +146,7 @@ int cmd_serve(int argc, char **argv)
         return r == OPTTAB_EXIT_OK ? 0 : 2;
     if (first < argc || !cfg.noc.db_path) {
         fprintf(stderr, "%s: %s (see --help)\n", t.prog,
-                first < argc ? "unexpected argument" : "--db FILE is required");
+                first < argc ? "unexpected argument" : "--db FILE|URI is required");
         return 2;
     }
     log_set_level(cfg.verbosity < 0    ? LOG_LVL_ERROR

@@ -1,3 +1,6 @@
+/* noc_api.c - the call views of the API: GET /api/calls (the call list
+ * and its filters) and GET /api/calls/{id} (a call's participants,
+ * streams, people and verdict history). On both backends (common/db.h). */
 #include "noc_api.h"
 
 #include <stdio.h>
@@ -5,108 +8,42 @@
 #include <string.h>
 
 #include "building_store.h"
+#include "noc_api_filter.h"
 #include "noc_db.h"
 #include "noc_people.h"
-
-#define HTTP_OK 200
-#define HTTP_NOT_FOUND 404
-#define HTTP_UNAVAILABLE 503
-
-/* The filters every list shares: ?1 since, ?2 until (calls overlapping the
- * window), ?3 site, ?4 verdict, ?5 a participant's client address hash.
- * Only the filters a request gives are written into its SQL: SQLite uses no
- * index for "(?1 IS NULL OR c.end >= ?1)", so with that form a site summary
- * read every call in the store whatever the window (bench/bench_noc_scale.py:
- * the worst-access-points query on 20,000 calls took 167 ms that way, 7 ms
- * with only the given terms, the calls first). */
-static bool has(const char *v)
-{
-    return v && *v;
-}
-
-static void filters_sql(const noc_params_t *p, const char *site, char *buf, size_t n)
-{
-    static const char *const term[] = {" AND c.\"end\" >= ?1", " AND c.start < ?2",
-                                       " AND c.site = ?3", " AND c.verdict = ?4",
-                                       " AND EXISTS (SELECT 1 FROM verdict_participants fp"
-                                       " WHERE fp.call_id = c.call_id AND fp.client_ip_hmac = ?5)"};
-    const bool on[] = {has(p->since), has(p->until), has(site ? site : p->site), has(p->verdict),
-                       (p->seen & NOC_P_CLIENT) != 0};
-    size_t len = (size_t)snprintf(buf, n, " 1");
-    for (size_t i = 0; i < sizeof on / sizeof on[0] && len < n; i++)
-        if (on[i])
-            len += (size_t)snprintf(buf + len, n - len, "%s", term[i]);
-}
-
-#define FILTERS_MAX 512
-
-/* A bad verdict names a faulty segment. */
-#define BAD_VERDICT "IN ('lan','wan','endpoint','cloud')"
-
-static void bind_text_opt(sqlite3_stmt *st, int i, const char *v)
-{
-    if (v && *v)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-}
-
-/* Binds what filters_sql() wrote; a number it left out is not bound. */
-static void bind_filters(sqlite3_stmt *st, const noc_params_t *p, const char *site)
-{
-    bind_text_opt(st, 1, p->since);
-    bind_text_opt(st, 2, p->until);
-    bind_text_opt(st, 3, site ? site : p->site);
-    bind_text_opt(st, 4, p->verdict);
-    if (p->seen & NOC_P_CLIENT)
-        sqlite3_bind_blob(st, 5, p->client_hmac, sizeof p->client_hmac, SQLITE_TRANSIENT);
-}
-
-static int db_fail(sqlite3_stmt *st, sqlite3 *db, char *err, size_t errlen)
-{
-    snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    return HTTP_UNAVAILABLE;
-}
-
-/* Opens a sealed address for the response; null when absent or unopenable. */
-static json_t *opened_ip(const pii_t *pii, const char *aad, sqlite3_stmt *st, int col)
-{
-    if (sqlite3_column_type(st, col) != SQLITE_BLOB)
-        return json_null();
-    char ip[128];
-    if (!pii_open(pii, aad, sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col), ip,
-                  sizeof ip))
-        return json_null();
-    return json_string(ip);
-}
-
-/* A pseudonymous, stable client id: the first 8 bytes of the lookup hash. */
-static json_t *client_id(sqlite3_stmt *st, int col)
-{
-    if (sqlite3_column_type(st, col) != SQLITE_BLOB || sqlite3_column_bytes(st, col) < 8)
-        return json_null();
-    const unsigned char *h = sqlite3_column_blob(st, col);
-    char hex[17];
-    for (int i = 0; i < 8; i++)
-        snprintf(hex + 2 * i, 3, "%02x", h[i]);
-    return json_string(hex);
-}
 
 /* ---- /api/calls ----------------------------------------------------------- */
 
 /* The worst of the call's probe streams, for a list that reads at a glance. */
-#define WORST_FIGURES                                                                              \
-    " (SELECT json_array(max(s.loss_pct), max(COALESCE(s.network_jitter_ms_max,"                   \
-    " s.jitter_ms_max)), min(s.mos)) FROM verdict_streams v JOIN streams s"                        \
-    " ON s.id = v.stream_id WHERE v.call_id = c.call_id) AS worst"
+static const db_sql_t worst_sql = {
+    "(SELECT json_array(max(s.loss_pct), max(COALESCE(s.network_jitter_ms_max,"
+    " s.jitter_ms_max)), min(s.mos)) FROM verdict_streams v JOIN streams s"
+    " ON s.id = v.stream_id WHERE v.call_id = c.call_id)",
+    "(SELECT CAST(json_build_array(max(s.loss_pct), max(COALESCE(s.network_jitter_ms_max,"
+    " s.jitter_ms_max)), min(s.mos)) AS TEXT) FROM verdict_streams v JOIN streams s"
+    " ON s.id = v.stream_id WHERE v.call_id = c.call_id)"};
 
-/* A list row: its columns, the worst figures spread into worst_loss_pct,
- * worst_jitter_ms, worst_mos (null without probe streams). */
-static json_t *call_list_row(sqlite3_stmt *st)
+/* The list's order: newest first, then the call id bytewise (SQLite's
+ * BINARY; PostgreSQL's "C" whatever the database's locale). */
+static const db_sql_t order_sql = {" ORDER BY c.start DESC, c.call_id",
+                                   " ORDER BY c.start DESC, c.call_id COLLATE \"C\""};
+
+/* A list row: its columns, "rule" from the evidence (read here, not by
+ * SQL: PostgreSQL's jsonb cast would fail the whole list on one call's
+ * evidence that is not JSON, where SQLite's json_valid() gives null), the
+ * worst figures spread into worst_loss_pct, worst_jitter_ms, worst_mos
+ * (null without probe streams). */
+#define CALL_LIST_RULE 10 /* the column "rule": the call's evidence */
+
+static json_t *call_list_row(db_stmt_t *st)
 {
     static const char *const keys[] = {"worst_loss_pct", "worst_jitter_ms", "worst_mos"};
-    json_t *o = noc_db_row_json(st);
-    int last = sqlite3_column_count(st) - 1;
-    json_t *w = noc_db_column_parsed(st, last);
+    json_t *o = noc_store_row_json(st);
+    int last = db_col_count(st) - 1;
+    json_t *w = noc_store_col_parsed(st, last);
+    json_t *ev = noc_store_col_parsed(st, CALL_LIST_RULE), *rule = json_object_get(ev, "rule");
+    json_object_set_new(o, "rule", rule ? json_incref(rule) : json_null()); /* in its place */
+    json_decref(ev);
     json_object_del(o, "worst");
     for (size_t i = 0; i < 3; i++) {
         json_t *v = json_array_get(w, i);
@@ -118,13 +55,15 @@ static json_t *call_list_row(sqlite3_stmt *st)
 
 /* The people filters of the call list, appended only when given so that
  * each can drive the query through its index (?20-?22 the user's hashes,
- * ?23 the building, ?24 the region). */
-static bool people_filters(sqlite3 *db, const noc_params_t *p, char *out, size_t len)
+ * ?23 the building, ?24 the region). The building and region terms are
+ * SQLite's (its noc_building() function); on PostgreSQL they are done in C
+ * (building_page) and left out here. */
+static bool people_filters(db_t *db, const noc_params_t *p, char *out, size_t len)
 {
     size_t n = 0;
     out[0] = '\0';
     if ((p->seen & (NOC_P_USER | NOC_P_RATING)) && !noc_people_ready(db)) {
-        snprintf(out, len, " AND 0"); /* no call records: nobody to find */
+        snprintf(out, len, " AND 1 = 0"); /* no call records: nobody to find */
         return true;
     }
     if (p->seen & NOC_P_USER) {
@@ -155,6 +94,8 @@ static bool people_filters(sqlite3 *db, const noc_params_t *p, char *out, size_t
         out[n++] = ')';
         out[n] = '\0';
     }
+    if (db_kind(db) != DB_SQLITE)
+        return n < len;
     if ((p->seen & NOC_P_BUILDING) && n < len)
         n += (size_t)snprintf(out + n, len - n,
                               " AND EXISTS (SELECT 1 FROM verdict_participants bp"
@@ -198,70 +139,255 @@ static void map_put(const noc_api_req_t *r, map_hold_t *h)
     building_map_free(&h->own);
 }
 
-static void bind_people(sqlite3_stmt *st, const noc_params_t *p)
+static void bind_people(db_t *db, db_stmt_t *st, const noc_params_t *p)
 {
     if (p->seen & NOC_P_USER) {
-        sqlite3_bind_blob(st, 20, p->user_upn, sizeof p->user_upn, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(st, 21, p->user_id, sizeof p->user_id, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(st, 22, p->user_name, sizeof p->user_name, SQLITE_TRANSIENT);
+        db_bind_blob(st, 20, p->user_upn, sizeof p->user_upn);
+        db_bind_blob(st, 21, p->user_id, sizeof p->user_id);
+        db_bind_blob(st, 22, p->user_name, sizeof p->user_name);
     }
+    if (db_kind(db) != DB_SQLITE)
+        return;
     if (p->seen & NOC_P_BUILDING)
-        sqlite3_bind_text(st, 23, p->building, -1, SQLITE_TRANSIENT);
+        db_bind_text(st, 23, p->building, -1);
     if (p->seen & NOC_P_REGION)
-        sqlite3_bind_text(st, 24, p->region, -1, SQLITE_TRANSIENT);
+        db_bind_text(st, 24, p->region, -1);
+}
+/* ---- the building and region filter on PostgreSQL ------------------------------- */
+
+/* No SQL function may be registered on PostgreSQL (sealing and lookups
+ * happen in C), so there the list's building and region filter reads the
+ * calls of its other filters newest first, BUILDING_PAGE_CALLS at a time
+ * (keyset paging on start and call id: each page one bounded statement)
+ * with their participants, opens each participant's sealed address in
+ * memory and looks it up in the map (noc_buildings_of: else its Graph
+ * subnet), as SQLite's noc_building() does. A call matches when one of
+ * its participants is in the building and one (the same or another) in
+ * the region, as SQLite's two EXISTS terms. The first `offset` matches are
+ * counted and dropped, the next limit + 1 ids kept (memory bounded by the
+ * page and the limit); the list then reads those calls by id.
+ * Cost: one pii_open and one map lookup per participant of every call read
+ * until limit + 1 calls matched past the offset; a building with few calls
+ * in a long window reads the whole window: on the month store's 30 days,
+ * 1.05 M calls and 2.1 M participants, that is 2,100 pages and 2.1 M
+ * opens, seconds of CPU, past the request's 3 s limit (503), where SQLite's
+ * noc_building() pays the same opens inside one statement. */
+#define BUILDING_PAGE_CALLS 500
+
+typedef struct {
+    unsigned need, got; /* 1 building, 2 region */
+    char *id;           /* the call being read */
+    unsigned skip;      /* matches still to drop (offset) */
+    size_t want;        /* ids to keep (limit + 1) */
+    json_t *ids;
+} bpage_t;
+
+static void bpage_done(bpage_t *b)
+{
+    if (b->id && b->got == b->need) {
+        if (b->skip > 0)
+            b->skip--;
+        else if (json_array_size(b->ids) < b->want)
+            json_array_append_new(b->ids, json_string(b->id));
+    }
+    free(b->id);
+    b->id = NULL;
+    b->got = 0;
 }
 
+static void bpage_row(const noc_api_req_t *r, const building_map_t *bm, bpage_t *b, db_stmt_t *st)
+{
+    const char *id = db_col_text(st, 0);
+    if (!id)
+        return;
+    if (!b->id || strcmp(b->id, id) != 0) {
+        bpage_done(b);
+        b->id = strdup(id);
+    }
+    const building_t *bl = noc_buildings_of(bm, r->pii, PII_AAD_PARTICIPANT_IP, db_col_blob(st, 2),
+                                            db_col_bytes(st, 2), db_col_text(st, 3));
+    if (!bl)
+        return;
+    const char *name = bl->f[BUILDING_F_BUILDING], *region = bl->f[BUILDING_F_REGION];
+    if ((b->need & 1) && name && strcmp(name, r->p->building) == 0)
+        b->got |= 1;
+    if ((b->need & 2) && region && strcmp(region, r->p->region) == 0)
+        b->got |= 2;
+}
+
+/* ids: the matching calls' ids past the offset, at most limit + 1, in the
+ * list's order. where: the list's other terms (" 1 = 1 AND ..."). */
+static int building_page(const noc_api_req_t *r, const building_map_t *bm, const char *where,
+                         json_t *ids, char *err, size_t errlen)
+{
+    static const char *const next =
+        " AND (c.start < ?9 OR (c.start = ?9 AND c.call_id COLLATE \"C\" > ?10))";
+    bpage_t b = {((r->p->seen & NOC_P_BUILDING) ? 1u : 0u) |
+                     ((r->p->seen & NOC_P_REGION) ? 2u : 0u),
+                 0,
+                 NULL,
+                 r->p->offset,
+                 (size_t)r->p->limit + 1,
+                 ids};
+    char *last_start = NULL, *last_id = NULL;
+    int code = NOC_HTTP_OK;
+    for (bool first = true;; first = false) {
+        char sql[12288];
+        int m = snprintf(sql, sizeof sql,
+                         "SELECT k.call_id, k.start, p.client_ip_enc, p.subnet FROM"
+                         " (SELECT c.call_id, c.start FROM verdict_calls c WHERE%s%s"
+                         " ORDER BY c.start DESC, c.call_id COLLATE \"C\" LIMIT ?8) k"
+                         " LEFT JOIN verdict_participants p ON p.call_id = k.call_id"
+                         " ORDER BY k.start DESC, k.call_id COLLATE \"C\"",
+                         where, first ? "" : next);
+        if (m < 0 || (size_t)m >= sizeof sql) {
+            snprintf(err, errlen, "filters too long");
+            code = NOC_HTTP_UNAVAILABLE;
+            break;
+        }
+        db_stmt_t *st = noc_store_prepare(r->store, sql, err, errlen);
+        if (!st) {
+            code = NOC_HTTP_UNAVAILABLE;
+            break;
+        }
+        noc_filter_bind(st, r->p, NULL);
+        bind_people(r->store, st, r->p);
+        db_bind_int(st, 8, BUILDING_PAGE_CALLS);
+        if (!first) {
+            db_bind_text(st, 9, last_start, -1);
+            db_bind_text(st, 10, last_id, -1);
+        }
+        int rc;
+        size_t calls = 0;
+        while ((rc = noc_store_step(st, r->limit, err, errlen)) == DB_ROW) {
+            const char *id = db_col_text(st, 0), *start = db_col_text(st, 1);
+            if (!id || !start)
+                continue;
+            if (!last_id || strcmp(last_id, id) != 0) {
+                calls++;
+                free(last_id);
+                free(last_start);
+                last_id = strdup(id);
+                last_start = strdup(start);
+                if (!last_id || !last_start) {
+                    snprintf(err, errlen, "out of memory");
+                    rc = DB_ERR;
+                    break;
+                }
+            }
+            bpage_row(r, bm, &b, st);
+        }
+        db_finalize(&st);
+        if (rc != DB_DONE) {
+            code = NOC_HTTP_UNAVAILABLE;
+            break;
+        }
+        bpage_done(&b);
+        if (calls < BUILDING_PAGE_CALLS || json_array_size(ids) >= b.want)
+            break;
+        /* the server's statement_timeout bounds each page; the request's
+         * limit bounds them all */
+        if (r->limit && r->limit->deadline_ms && noc_db_now_ms() >= r->limit->deadline_ms) {
+            if (!r->limit->hit)
+                r->limit->hits++;
+            r->limit->hit = true;
+            snprintf(err, errlen, "building filter: time limit reached");
+            code = NOC_HTTP_UNAVAILABLE;
+            break;
+        }
+    }
+    bpage_done(&b);
+    free(last_id);
+    free(last_start);
+    return code;
+}
+
+/* Finds the list's rows: the calls page (ids, LIMIT/OFFSET under the
+ * hood on the cheap columns only), then the expensive columns (rule,
+ * participants, worst figures) for those rows alone: a deep offset no
+ * longer computes them for every skipped call (offset=5000 on the month
+ * store: 5,100 worst-figure subqueries before, 101 now). */
 int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
 {
-    NOC_API_SQLITE_ONLY(r, err, errlen);
-    char extra[8192], sql[12288], filters[FILTERS_MAX];
-    if (!people_filters(r->db, r->p, extra, sizeof extra)) {
+    char extra[8192], sql[16384], filters[NOC_FILTERS_MAX], where[8192 + NOC_FILTERS_MAX];
+    if (!people_filters(r->store, r->p, extra, sizeof extra)) {
         snprintf(err, errlen, "filters too long");
-        return HTTP_UNAVAILABLE;
+        return NOC_HTTP_UNAVAILABLE;
     }
-    filters_sql(r->p, NULL, filters, sizeof filters);
-    snprintf(
-        sql, sizeof sql, "%s%s%s%s",
-        "SELECT c.call_id, c.source, c.site, c.start, c.\"end\", c.verdict, c.confidence,"
-        " c.graph_record_id, c.graph_version, c.evaluated,"
-        " CASE WHEN json_valid(c.evidence) THEN json_extract(c.evidence, '$.rule') END AS rule,"
-        " (SELECT count(*) FROM verdict_participants p WHERE p.call_id = c.call_id)"
-        " AS participants," WORST_FIGURES " FROM verdict_calls c WHERE",
-        filters, extra, " ORDER BY c.start DESC, c.call_id LIMIT ?6 OFFSET ?7");
+    noc_filter_sql(r->p, NULL, filters, sizeof filters);
+    snprintf(where, sizeof where, "%s%s", filters, extra);
+    bool places = (r->p->seen & (NOC_P_BUILDING | NOC_P_REGION)) != 0;
+    bool in_c = places && db_kind(r->store) != DB_SQLITE; /* building_page */
     map_hold_t hold = {NULL, NULL};
     const building_map_t *bm = NULL;
     noc_people_building_ctx_t bctx = {r->pii, NULL};
-    if (r->p->seen & (NOC_P_BUILDING | NOC_P_REGION)) {
+    json_t *ids = NULL;
+    char *ids_text = NULL;
+    int code = NOC_HTTP_OK;
+    if (places) {
         if (!(bm = map_get(r, &hold, err, errlen)))
-            return HTTP_UNAVAILABLE;
+            return NOC_HTTP_UNAVAILABLE;
         bctx.bm = bm;
-        noc_people_building_fn(r->db, &bctx);
+        if (!in_c)
+            noc_people_building_fn(db_sqlite(r->store), &bctx);
     }
-    sqlite3_stmt *st;
-    int code = HTTP_OK;
-    if (!noc_db_prepare(r->db, sql, &st, err, errlen)) {
-        code = HTTP_UNAVAILABLE;
+    if (in_c) {
+        ids = json_array();
+        code = building_page(r, bm, where, ids, err, errlen);
+        if (code != NOC_HTTP_OK)
+            goto done;
+        ids_text = json_dumps(ids, JSON_COMPACT);
+        snprintf(where, sizeof where, "%s%s", filters,
+                 " AND c.call_id IN (SELECT jsonb_array_elements_text(CAST(?25 AS jsonb)))");
+    }
+    const char *order = db_pick(r->store, order_sql);
+    int m = snprintf(sql, sizeof sql,
+                     "SELECT c.call_id, c.source, c.site, c.start, c.\"end\", c.verdict,"
+                     " c.confidence, c.graph_record_id, c.graph_version, c.evaluated,"
+                     " c.evidence AS rule,"
+                     " (SELECT count(*) FROM verdict_participants p WHERE p.call_id = c.call_id)"
+                     " AS participants, %s AS worst"
+                     " FROM (SELECT c.call_id FROM verdict_calls c WHERE%s%s LIMIT ?6 OFFSET ?7) k"
+                     " JOIN verdict_calls c ON c.call_id = k.call_id%s",
+                     db_pick(r->store, worst_sql), where, order, order);
+    if (m < 0 || (size_t)m >= sizeof sql) {
+        snprintf(err, errlen, "filters too long");
+        code = NOC_HTTP_UNAVAILABLE;
         goto done;
     }
-    bind_filters(st, r->p, NULL);
-    bind_people(st, r->p);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)r->p->limit + 1);
-    sqlite3_bind_int64(st, 7, r->p->offset);
+    db_stmt_t *st = noc_store_prepare(r->store, sql, err, errlen);
+    if (!st) {
+        code = NOC_HTTP_UNAVAILABLE;
+        goto done;
+    }
+    noc_filter_bind(st, r->p, NULL);
+    if (in_c) {
+        db_bind_text(st, 25, ids_text ? ids_text : "[]", -1);
+        db_bind_int(st, 7, 0); /* building_page dropped the offset's calls */
+    } else {
+        bind_people(r->store, st, r->p);
+        db_bind_int(st, 7, r->p->offset);
+    }
+    db_bind_int(st, 6, (int64_t)r->p->limit + 1);
     json_t *calls = json_array();
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && json_array_size(calls) < r->p->limit)
+    while ((rc = noc_store_step(st, r->limit, err, errlen)) == DB_ROW &&
+           json_array_size(calls) < r->p->limit)
         json_array_append_new(calls, call_list_row(st));
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    if (rc != DB_ROW && rc != DB_DONE) {
         json_decref(calls);
-        code = db_fail(st, r->db, err, errlen);
+        code = noc_api_db_fail(&st);
         goto done;
     }
-    sqlite3_finalize(st);
+    db_finalize(&st);
     *out = json_pack("{s:o, s:I, s:I, s:b}", "calls", calls, "limit", (json_int_t)r->p->limit,
-                     "offset", (json_int_t)r->p->offset, "more", rc == SQLITE_ROW);
+                     "offset", (json_int_t)r->p->offset, "more", rc == DB_ROW);
 done:
+    free(ids_text);
+    json_decref(ids);
     if (bm) {
-        noc_people_building_fn_drop(r->db);
+        if (!in_c)
+            noc_people_building_fn_drop(db_sqlite(r->store));
         map_put(r, &hold);
     }
     return code;
@@ -271,57 +397,57 @@ done:
 
 static int call_row(const noc_api_req_t *r, json_t **call, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
-    if (!noc_db_prepare(r->db,
-                        "SELECT call_id, source, site, start, \"end\", verdict, confidence,"
-                        " graph_record_id, graph_version, evaluated, evidence"
-                        " FROM verdict_calls WHERE call_id = ?1",
-                        &st, err, errlen))
-        return HTTP_UNAVAILABLE;
-    sqlite3_bind_text(st, 1, r->arg, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        sqlite3_finalize(st);
+    db_stmt_t *st = noc_store_prepare(r->store,
+                                      "SELECT call_id, source, site, start, \"end\", verdict,"
+                                      " confidence, graph_record_id, graph_version, evaluated,"
+                                      " evidence FROM verdict_calls WHERE call_id = ?1",
+                                      err, errlen);
+    if (!st)
+        return NOC_HTTP_UNAVAILABLE;
+    db_bind_text(st, 1, r->arg, -1);
+    int rc = noc_store_step(st, r->limit, err, errlen);
+    if (rc == DB_DONE) {
+        db_finalize(&st);
         snprintf(err, errlen, "no such call");
-        return HTTP_NOT_FOUND;
+        return NOC_HTTP_NOT_FOUND;
     }
-    if (rc != SQLITE_ROW)
-        return db_fail(st, r->db, err, errlen);
+    if (rc != DB_ROW)
+        return noc_api_db_fail(&st);
     *call = json_object();
     for (int i = 0; i < 10; i++)
-        json_object_set_new(*call, sqlite3_column_name(st, i), noc_db_column_json(st, i));
-    json_object_set_new(*call, "evidence", noc_db_column_parsed(st, 10));
-    sqlite3_finalize(st);
-    return HTTP_OK;
+        json_object_set_new(*call, db_col_name(st, i), noc_store_col_json(st, i));
+    json_object_set_new(*call, "evidence", noc_store_col_parsed(st, 10));
+    db_finalize(&st);
+    return NOC_HTTP_OK;
 }
 
-typedef json_t *(*row_fn)(const noc_api_req_t *r, sqlite3_stmt *st);
+typedef json_t *(*row_fn)(const noc_api_req_t *r, db_stmt_t *st);
 
 /* Runs sql (?1 = the call id of the path) and appends row(st) for each row. */
 static int call_rows(const noc_api_req_t *r, const char *sql, row_fn row, json_t *out, char *err,
                      size_t errlen)
 {
-    sqlite3_stmt *st;
-    if (!noc_db_prepare(r->db, sql, &st, err, errlen))
-        return HTTP_UNAVAILABLE;
-    sqlite3_bind_text(st, 1, r->arg, -1, SQLITE_TRANSIENT);
+    db_stmt_t *st = noc_store_prepare(r->store, sql, err, errlen);
+    if (!st)
+        return NOC_HTTP_UNAVAILABLE;
+    db_bind_text(st, 1, r->arg, -1);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = noc_store_step(st, r->limit, err, errlen)) == DB_ROW)
         json_array_append_new(out, row(r, st));
-    if (rc != SQLITE_DONE)
-        return db_fail(st, r->db, err, errlen);
-    sqlite3_finalize(st);
-    return HTTP_OK;
+    if (rc != DB_DONE)
+        return noc_api_db_fail(&st);
+    db_finalize(&st);
+    return NOC_HTTP_OK;
 }
 
-static json_t *participant_row(const noc_api_req_t *r, sqlite3_stmt *st)
+static json_t *participant_row(const noc_api_req_t *r, db_stmt_t *st)
 {
     json_t *p = json_object();
     for (int i = 0; i < 4; i++)
-        json_object_set_new(p, sqlite3_column_name(st, i), noc_db_column_json(st, i));
-    json_object_set_new(p, "evidence", noc_db_column_parsed(st, 4));
-    json_object_set_new(p, "client_id", client_id(st, 5));
-    json_object_set_new(p, "client_ip", opened_ip(r->pii, PII_AAD_PARTICIPANT_IP, st, 6));
+        json_object_set_new(p, db_col_name(st, i), noc_store_col_json(st, i));
+    json_object_set_new(p, "evidence", noc_store_col_parsed(st, 4));
+    json_object_set_new(p, "client_id", noc_api_client_id(st, 5));
+    json_object_set_new(p, "client_ip", noc_api_opened_ip(r->pii, PII_AAD_PARTICIPANT_IP, st, 6));
     return p;
 }
 
@@ -335,24 +461,25 @@ static int participants(const noc_api_req_t *r, json_t *out, char *err, size_t e
 }
 
 /* The probe's own stream row, the wire view of a verdict stream. */
-static json_t *probe_stream(const noc_api_req_t *r, sqlite3_stmt *st)
+static json_t *probe_stream(const noc_api_req_t *r, db_stmt_t *st)
 {
-    if (sqlite3_column_type(st, 9) == SQLITE_NULL)
+    if (db_col_type(st, 9) == DB_T_NULL)
         return json_null();
     json_t *o = json_object();
     for (int i = 9; i < 23; i++) /* p_<name>: the streams column */
-        json_object_set_new(o, sqlite3_column_name(st, i) + 2, noc_db_column_json(st, i));
-    json_object_set_new(o, "record", noc_db_column_parsed(st, 23));
-    json_object_set_new(o, "client_ip", opened_ip(r->pii, PII_AAD_STREAMS_CLIENT_IP, st, 24));
+        json_object_set_new(o, db_col_name(st, i) + 2, noc_store_col_json(st, i));
+    json_object_set_new(o, "record", noc_store_col_parsed(st, 23));
+    json_object_set_new(o, "client_ip",
+                        noc_api_opened_ip(r->pii, PII_AAD_STREAMS_CLIENT_IP, st, 24));
     return o;
 }
 
-static json_t *stream_row(const noc_api_req_t *r, sqlite3_stmt *st)
+static json_t *stream_row(const noc_api_req_t *r, db_stmt_t *st)
 {
     json_t *s = json_object();
     for (int i = 0; i < 8; i++)
-        json_object_set_new(s, sqlite3_column_name(st, i), noc_db_column_json(st, i));
-    json_object_set_new(s, "evidence", noc_db_column_parsed(st, 8));
+        json_object_set_new(s, db_col_name(st, i), noc_store_col_json(st, i));
+    json_object_set_new(s, "evidence", noc_store_col_parsed(st, 8));
     json_object_set_new(s, "probe", probe_stream(r, st));
     return s;
 }
@@ -375,38 +502,40 @@ static int streams(const noc_api_req_t *r, json_t *out, char *err, size_t errlen
 }
 
 /* The call's verdicts over time, oldest first; [] for a store whose
- * verdict tables predate the history (verdict schema 1). */
+ * verdict tables predate the history (verdict schema 1). The last of the
+ * page's statements: on PostgreSQL a failed one leaves nothing after it to
+ * spoil. */
 static json_t *history(const noc_api_req_t *r)
 {
     json_t *out = json_array();
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT at, verdict, confidence, source, provisional, rule"
-                           " FROM verdict_history WHERE call_id = ?1 ORDER BY id LIMIT 1000",
-                           -1, &st, NULL) != SQLITE_OK)
+    char err[256];
+    db_stmt_t *st = db_prepare(r->store,
+                               "SELECT at, verdict, confidence, source, provisional, rule"
+                               " FROM verdict_history WHERE call_id = ?1 ORDER BY id LIMIT 1000",
+                               err, sizeof err);
+    if (!st)
         return out;
-    sqlite3_bind_text(st, 1, r->arg, -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        json_t *h = noc_db_row_json(st);
-        json_object_set_new(h, "provisional", json_boolean(sqlite3_column_int(st, 4)));
+    db_bind_text(st, 1, r->arg, -1);
+    while (noc_store_step(st, r->limit, err, sizeof err) == DB_ROW) {
+        json_t *h = noc_store_row_json(st);
+        json_object_set_new(h, "provisional", json_boolean(db_col_int(st, 4)));
         json_array_append_new(out, h);
     }
-    sqlite3_finalize(st);
+    db_finalize(&st);
     return out;
 }
 
 int noc_api_call(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
 {
-    NOC_API_SQLITE_ONLY(r, err, errlen);
     json_t *call = NULL;
     int code = call_row(r, &call, err, errlen);
-    if (code != HTTP_OK)
+    if (code != NOC_HTTP_OK)
         return code;
     json_t *ps = json_array(), *ss = json_array();
     code = participants(r, ps, err, errlen);
-    if (code == HTTP_OK)
+    if (code == NOC_HTTP_OK)
         code = streams(r, ss, err, errlen);
-    if (code != HTTP_OK) {
+    if (code != NOC_HTTP_OK) {
         json_decref(call);
         json_decref(ps);
         json_decref(ss);
@@ -415,17 +544,17 @@ int noc_api_call(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
     /* who and where: names, devices, feedback, meeting, building */
     map_hold_t hold;
     const building_map_t *bm = map_get(r, &hold, err, errlen);
-    if (!bm || !noc_people_add(r->db, r->pii, bm,
+    if (!bm || !noc_people_add(r->store, r->pii, bm,
                                json_string_value(json_object_get(call, "graph_record_id")), call,
                                ps, err, errlen)) {
         map_put(r, &hold);
         json_decref(call);
         json_decref(ps);
         json_decref(ss);
-        return HTTP_UNAVAILABLE;
+        return NOC_HTTP_UNAVAILABLE;
     }
     map_put(r, &hold);
     *out = json_pack("{s:o, s:o, s:o, s:o}", "call", call, "participants", ps, "streams", ss,
                      "history", history(r));
-    return HTTP_OK;
+    return NOC_HTTP_OK;
 }

@@ -11,8 +11,8 @@ void noc_filter_sql(const noc_params_t *p, const char *site, char *buf, size_t n
 {
     static const char *const term[] = {" AND c.\"end\" >= ?1", " AND c.start < ?2",
                                        " AND c.site = ?3", " AND c.verdict = ?4",
-                                       " AND EXISTS (SELECT 1 FROM verdict_participants fp"
-                                       " WHERE fp.call_id = c.call_id AND fp.client_ip_hmac = ?5)"};
+                                       " AND c.call_id IN (SELECT fp.call_id FROM"
+                                       " verdict_participants fp WHERE fp.client_ip_hmac = ?5)"};
     const bool on[] = {noc_filter_has(p->since), noc_filter_has(p->until),
                        noc_filter_has(site ? site : p->site), noc_filter_has(p->verdict),
                        (p->seen & NOC_P_CLIENT) != 0};

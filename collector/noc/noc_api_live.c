@@ -520,7 +520,7 @@ static int user_addrs(const noc_api_req_t *r, int64_t now, uint8_t (*out)[PII_HA
                       char *err, size_t errlen)
 {
     *n = 0;
-    if (!noc_people_ready(r->db))
+    if (!noc_people_ready(r->store))
         return HTTP_OK; /* no call records: nobody to find */
     sqlite3_stmt *st;
     if (!noc_db_prepare(r->db, user_addrs_sql, &st, err, errlen))

@@ -142,29 +142,29 @@ static void hex_id(char *out, size_t len, const char *prefix, const unsigned cha
 }
 
 /* The participant id correlation gave this side, or false for none. */
-static bool side_id(sqlite3_stmt *st, char *out, size_t len)
+static bool side_id(db_stmt_t *st, char *out, size_t len)
 {
-    const char *type = (const char *)sqlite3_column_text(st, 2);
-    if ((type && strstr(type, "serviceEndpoint")) || sqlite3_column_type(st, 3) != SQLITE_NULL)
+    const char *type = db_col_text(st, 2);
+    if ((type && strstr(type, "serviceEndpoint")) || db_col_type(st, 3) != DB_T_NULL)
         return false;
     for (int c = 0; c < 2; c++)
-        if (sqlite3_column_type(st, c) == SQLITE_BLOB && sqlite3_column_bytes(st, c) >= 12) {
-            hex_id(out, len, c ? "user-" : "ip-", sqlite3_column_blob(st, c));
+        if (db_col_type(st, c) == DB_T_BLOB && db_col_bytes(st, c) >= 12) {
+            hex_id(out, len, c ? "user-" : "ip-", db_col_blob(st, c));
             return true;
         }
     return false;
 }
 
-static json_t *opened(const pii_t *pii, const char *aad, sqlite3_stmt *st, int col)
+static json_t *opened(const pii_t *pii, const char *aad, db_stmt_t *st, int col)
 {
-    if (sqlite3_column_type(st, col) != SQLITE_BLOB)
+    if (db_col_type(st, col) != DB_T_BLOB)
         return json_null();
-    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    size_t n = db_col_bytes(st, col);
     if (n <= PII_OVERHEAD || n > 65536)
         return json_null();
     char *buf = malloc(n);
     json_t *v = NULL;
-    if (buf && pii_open(pii, aad, sqlite3_column_blob(st, col), n, buf, n) && buf[0])
+    if (buf && pii_open(pii, aad, db_col_blob(st, col), n, buf, n) && buf[0])
         v = json_string(buf);
     if (buf)
         memset(buf, 0, n);
@@ -172,18 +172,15 @@ static json_t *opened(const pii_t *pii, const char *aad, sqlite3_stmt *st, int c
     return v ? v : json_null();
 }
 
-static json_t *plain(sqlite3_stmt *st, int col)
+static json_t *plain(db_stmt_t *st, int col)
 {
-    switch (sqlite3_column_type(st, col)) {
-    case SQLITE_INTEGER:
-        return json_integer(sqlite3_column_int64(st, col));
-    case SQLITE_FLOAT:
-        return isfinite(sqlite3_column_double(st, col)) ? json_real(sqlite3_column_double(st, col))
-                                                        : json_null();
-    case SQLITE_TEXT:
-        return sqlite3_column_bytes(st, col) > 0
-                   ? json_string((const char *)sqlite3_column_text(st, col))
-                   : json_null();
+    switch (db_col_type(st, col)) {
+    case DB_T_INT:
+        return json_integer(db_col_int(st, col));
+    case DB_T_REAL:
+        return isfinite(db_col_real(st, col)) ? json_real(db_col_real(st, col)) : json_null();
+    case DB_T_TEXT:
+        return db_col_bytes(st, col) > 0 ? json_string(db_col_text(st, col)) : json_null();
     default:
         return json_null();
     }
@@ -203,7 +200,7 @@ static json_t *find_part(json_t *parts, const char *id)
 }
 
 /* One side's rows of the record: first known value of each field wins. */
-static bool side_rows(sqlite3 *db, const pii_t *pii, const char *record_id, int side, json_t *parts,
+static bool side_rows(db_t *db, const pii_t *pii, const char *record_id, int side, json_t *parts,
                       char *err, size_t errlen)
 {
     const char *pre = side ? "callee_" : "caller_";
@@ -219,14 +216,16 @@ static bool side_rows(sqlite3 *db, const pii_t *pii, const char *record_id, int 
                               " FROM graph_media m JOIN graph_segment g ON g.rid = m.parent_rid"
                               " LEFT JOIN graph_session s ON s.rid = g.parent_rid"
                               " WHERE m.record_id = ?1 ORDER BY m.rid");
-    sqlite3_stmt *st = NULL;
-    if (n >= sizeof sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
+    if (n >= sizeof sql) {
+        snprintf(err, errlen, "database: statement too long");
         return false;
     }
-    sqlite3_bind_text(st, 1, record_id, -1, SQLITE_TRANSIENT);
+    db_stmt_t *st = db_prepare(db, sql, err, errlen);
+    if (!st)
+        return false;
+    db_bind_text(st, 1, record_id, -1);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st, err, errlen)) == DB_ROW) {
         char id[48];
         json_t *p;
         if (!side_id(st, id, sizeof id) || !(p = find_part(parts, id)))
@@ -242,11 +241,8 @@ static bool side_rows(sqlite3 *db, const pii_t *pii, const char *record_id, int 
                                                  : plain(st, FIXED + (int)i));
         }
     }
-    bool ok = rc == SQLITE_DONE;
-    if (!ok)
-        snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    return ok;
+    db_finalize(&st);
+    return rc == DB_DONE;
 }
 
 static json_t *building_of(const building_map_t *bm, json_t *p)
@@ -271,21 +267,19 @@ static double call_duration(const json_t *call)
     return NAN;
 }
 
-static bool record_fields(sqlite3 *db, const pii_t *pii, const char *record_id, json_t *call,
+static bool record_fields(db_t *db, const pii_t *pii, const char *record_id, json_t *call,
                           char *err, size_t errlen)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT organizer_name_enc, organizer_upn_enc, organizer_id_enc,"
-                           " join_url_enc, type, modalities, start_us, end_us"
-                           " FROM graph_record WHERE record_id = ?1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
+    db_stmt_t *st = db_prepare(db,
+                               "SELECT organizer_name_enc, organizer_upn_enc, organizer_id_enc,"
+                               " join_url_enc, type, modalities, start_us, end_us"
+                               " FROM graph_record WHERE record_id = ?1",
+                               err, errlen);
+    if (!st)
         return false;
-    }
-    sqlite3_bind_text(st, 1, record_id, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    db_bind_text(st, 1, record_id, -1);
+    int rc = db_step(st, err, errlen);
+    if (rc == DB_ROW) {
         static const char *const aad[] = {"organizer_name", "organizer_upn", "organizer_id",
                                           "join_url"};
         for (int i = 0; i < 4; i++)
@@ -296,43 +290,41 @@ static bool record_fields(sqlite3 *db, const pii_t *pii, const char *record_id, 
                             url && noc_people_thread_id(url, tid, sizeof tid) ? json_string(tid)
                                                                               : json_null());
         json_object_set_new(call, "type", plain(st, 4));
-        json_t *mod = sqlite3_column_type(st, 5) == SQLITE_TEXT
-                          ? json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL)
-                          : NULL;
+        json_t *mod =
+            db_col_type(st, 5) == DB_T_TEXT ? json_loads(db_col_text(st, 5), 0, NULL) : NULL;
         json_object_set_new(call, "modalities", json_is_array(mod) ? mod : json_null());
         if (mod && !json_is_array(mod))
             json_decref(mod);
-        if (sqlite3_column_type(st, 6) == SQLITE_INTEGER &&
-            sqlite3_column_type(st, 7) == SQLITE_INTEGER &&
-            sqlite3_column_int64(st, 7) >= sqlite3_column_int64(st, 6))
-            json_object_set_new(
-                call, "duration_s",
-                json_real((double)(sqlite3_column_int64(st, 7) - sqlite3_column_int64(st, 6)) /
-                          1e6));
+        if (db_col_type(st, 6) == DB_T_INT && db_col_type(st, 7) == DB_T_INT &&
+            db_col_int(st, 7) >= db_col_int(st, 6))
+            json_object_set_new(call, "duration_s",
+                                json_real((double)(db_col_int(st, 7) - db_col_int(st, 6)) / 1e6));
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
-        return false;
-    }
-    return true;
+    db_finalize(&st);
+    return rc != DB_ERR;
 }
 
-static bool has_column(sqlite3 *db, const char *table, const char *column)
+/* Does table have column? SQLite's table_info, PostgreSQL's catalogue (the
+ * tables of the schemas on the search path). */
+static bool has_column(db_t *db, const char *table, const char *column)
 {
-    sqlite3_stmt *st = NULL;
-    bool ok = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st,
-                                 NULL) == SQLITE_OK;
+    static const db_sql_t sql = {
+        "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2",
+        "SELECT 1 FROM information_schema.columns WHERE table_name = ?1 AND column_name = ?2"
+        " AND table_schema = ANY (current_schemas(false))"};
+    char err[256];
+    db_stmt_t *st = db_prepare(db, db_pick(db, sql), err, sizeof err);
+    bool ok = st != NULL;
     if (ok) {
-        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
-        ok = sqlite3_step(st) == SQLITE_ROW;
+        db_bind_text(st, 1, table, -1);
+        db_bind_text(st, 2, column, -1);
+        ok = db_step(st, err, sizeof err) == DB_ROW;
     }
-    sqlite3_finalize(st);
+    db_finalize(&st);
     return ok;
 }
 
-bool noc_people_user_sql(sqlite3 *db, const char *u, const char *i, const char *n, char *out,
+bool noc_people_user_sql(db_t *db, const char *u, const char *i, const char *n, char *out,
                          size_t len)
 {
     /* the sessions' and segments' sides, then the organiser, then the v2
@@ -372,19 +364,12 @@ bool noc_people_user_sql(sqlite3 *db, const char *u, const char *i, const char *
     return true;
 }
 
-bool noc_people_ready(sqlite3 *db)
+bool noc_people_ready(db_t *db)
 {
-    sqlite3_stmt *st = NULL;
-    bool ok = sqlite3_prepare_v2(db,
-                                 "SELECT 1 FROM pragma_table_info('graph_session')"
-                                 " WHERE name = 'caller_user_name_key_hmac'",
-                                 -1, &st, NULL) == SQLITE_OK &&
-              sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return ok;
+    return has_column(db, "graph_session", "caller_user_name_key_hmac");
 }
 
-bool noc_people_add(sqlite3 *db, const pii_t *pii, const building_map_t *bm, const char *record_id,
+bool noc_people_add(db_t *db, const pii_t *pii, const building_map_t *bm, const char *record_id,
                     json_t *call, json_t *parts, char *err, size_t errlen)
 {
     size_t i;

@@ -33,6 +33,7 @@
 #include <stddef.h>
 
 #include "building_map.h"
+#include "db.h"
 #include "pii.h"
 
 /* Sets the call fields on call and the participant fields on each object
@@ -41,14 +42,14 @@
  * the call's "start"/"end"). Each participant's building comes from its
  * "client_ip" when parts carry it opened, else from its Graph subnet; bm
  * NULL: no building. false with err on a database error. */
-bool noc_people_add(sqlite3 *db, const pii_t *pii, const building_map_t *bm, const char *record_id,
+bool noc_people_add(db_t *db, const pii_t *pii, const building_map_t *bm, const char *record_id,
                     json_t *call, json_t *parts, char *err, size_t errlen);
 
 /* Does the store have the Graph tables with the person lookup columns
  * (graph migration 2)? A store without them (probe data only, or not yet
  * opened by a collector of this version) has no people: their fields are
  * null and a search by person or rating finds nothing. */
-bool noc_people_ready(sqlite3 *db);
+bool noc_people_ready(db_t *db);
 
 /* The meeting's thread id from a Teams join URL ("https://teams.microsoft.
  * com/l/meetup-join/19%3ameeting_X%40thread.v2/0?context=..." ->
@@ -85,8 +86,9 @@ bool noc_people_user(const pii_t *pii, const char *text, noc_people_user_t *out)
  * large meetings), where the store has those tables. Every term is an
  * indexed equality on a lookup hash (graph migrations 2 and 3,
  * graph_participant 2); nothing is opened. U, I, N: parameter numbers as
- * text. false when out is too small. */
-bool noc_people_user_sql(sqlite3 *db, const char *u, const char *i, const char *n, char *out,
+ * text. false when out is too small. Both backends (which tables and
+ * columns exist: SQLite's table_info, PostgreSQL's information_schema). */
+bool noc_people_user_sql(db_t *db, const char *u, const char *i, const char *n, char *out,
                          size_t len);
 
 /* Ratings: "poor" = 1-2 stars (Graph's userFeedback.rating bad or poor, or
@@ -101,7 +103,9 @@ const char *noc_people_rating_list(const char *rating);
     " UNION SELECT record_id FROM graph_session WHERE caller_rating IN " LIST                      \
     " UNION SELECT record_id FROM graph_session WHERE callee_rating IN " LIST
 
-/* Filter by building: registers the SQL function noc_building(enc, subnet)
+/* Filter by building, on SQLite only (no SQL function is registered on
+ * PostgreSQL: the call list looks its participants up in C there,
+ * noc_api.c): registers the SQL function noc_building(enc, subnet)
  * on db for this request: the name of the building holding the opened
  * verdict_participants address enc, else the Graph subnet's network, else
  * NULL; noc_building(enc, subnet, 'region') gives that building's region

@@ -166,14 +166,16 @@ static void test_user_sql_plan(void)
 {
     char who[4096], sql[4600];
     sqlite3 *db = store_db(F.st);
-    CHECK(noc_people_user_sql(db, "20", "21", "22", who, sizeof who));
+    db_t *w = db_from_sqlite(db);
+    CHECK(noc_people_user_sql(w, "20", "21", "22", who, sizeof who));
     CHECK(strstr(who, "graph_record WHERE organizer_upn_hmac = ?20") != NULL);
     CHECK(strstr(who, "graph_record WHERE organizer_id_hmac = ?21") != NULL);
     CHECK(strstr(who, "graph_record WHERE organizer_name_key_hmac = ?22") != NULL);
     CHECK(strstr(who, "graph_participant WHERE user_upn_hmac = ?20") != NULL);
     CHECK(strstr(who, "graph_participant WHERE guest_name_key_hmac = ?22") != NULL);
-    CHECK(!noc_people_user_sql(db, "20", "21", "22", who, 200)); /* too small: refused */
-    CHECK(noc_people_user_sql(db, "20", "21", "22", who, sizeof who));
+    CHECK(!noc_people_user_sql(w, "20", "21", "22", who, 200)); /* too small: refused */
+    CHECK(noc_people_user_sql(w, "20", "21", "22", who, sizeof who));
+    db_close(&w);
     snprintf(sql, sizeof sql,
              "EXPLAIN QUERY PLAN SELECT call_id FROM verdict_calls WHERE call_id IN (%s)", who);
     sqlite3_stmt *st = NULL;
