@@ -368,7 +368,10 @@ static bool sq_row(store_backend_t *b, const store_row_t *r, char *err, size_t e
             sqlite3_bind_null(st, idx);
         }
     }
-    if (step_reset(st) == SQLITE_DONE)
+    /* every parameter was bound above: no sqlite3_clear_bindings() */
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
         return true;
     return dberr(q, err, errlen);
 }
