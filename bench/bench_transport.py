@@ -161,10 +161,10 @@ def proc_figures(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / tick
+    user, system = int(fields[11]) / tick, int(fields[12]) / tick
     with open("/proc/%d/status" % pid) as f:
         hwm = [l for l in f if l.startswith("VmHWM")][0].split()[1]
-    return cpu, int(hwm) / 1024
+    return user + system, system, int(hwm) / 1024
 
 
 def server_cpu():
@@ -302,10 +302,10 @@ def run_once(store, ncoll=1):
         probe_cpu += ru.ru_utime + ru.ru_stime
     wall = time.time() - t0
     srv1 = server_cpu()
-    cpu, rss = 0.0, 0.0
+    cpu, sys_cpu, rss = 0.0, 0.0, 0.0
     for coll, _ in colls:
-        c, r = proc_figures(coll.pid)
-        cpu, rss = cpu + c, max(rss, r)
+        c, k, r = proc_figures(coll.pid)
+        cpu, sys_cpu, rss = cpu + c, sys_cpu + k, max(rss, r)
         coll.send_signal(signal.SIGTERM)
         coll.wait()
     n, distinct, first, last, dbsize = store.figures()
@@ -319,8 +319,9 @@ def run_once(store, ncoll=1):
           (n / span if span else 0, span))
     print("  end-to-end wall   %.2f s (probe start to last acknowledgement) = %.0f records/s" %
           (wall, n / wall))
-    print("  collector CPU     %.2f s (%.0f %% of one core over the wall time; %.1f us per record)" %
-          (cpu, 100 * cpu / wall, 1e6 * cpu / max(n, 1)))
+    print("  collector CPU     %.2f s (%.0f %% of one core over the wall time; %.1f us per record,"
+          " %.1f of them in the kernel)" %
+          (cpu, 100 * cpu / wall, 1e6 * cpu / max(n, 1), 1e6 * sys_cpu / max(n, 1)))
     if srv0 is not None and srv1 is not None:
         print("  server CPU        %.2f s (%.0f %% of one core; %.1f us per record)" %
               (srv1 - srv0, 100 * (srv1 - srv0) / wall, 1e6 * (srv1 - srv0) / max(n, 1)))
