@@ -302,12 +302,16 @@ def run_once(store, ncoll=1):
         probe_cpu += ru.ru_utime + ru.ru_stime
     wall = time.time() - t0
     srv1 = server_cpu()
-    cpu, sys_cpu, rss = 0.0, 0.0, 0.0
+    cpu, sys_cpu, rss, cpu_exit = 0.0, 0.0, 0.0, 0.0
     for coll, _ in colls:
         c, k, r = proc_figures(coll.pid)
         cpu, sys_cpu, rss = cpu + c, sys_cpu + k, max(rss, r)
         coll.send_signal(signal.SIGTERM)
-        coll.wait()
+        # with its shutdown: closing the store checkpoints what is left in
+        # the WAL (all of it, when the checkpoint thread did not run)
+        _, status, ru = os.wait4(coll.pid, 0)
+        coll.returncode = os.waitstatus_to_exitcode(status)
+        cpu_exit += ru.ru_utime + ru.ru_stime
     n, distinct, first, last, dbsize = store.figures()
     span = iso(last) - iso(first) if n else 0
     print("transport benchmark into %s: %d probes -> %d collector%s on loopback, %d %s records "
@@ -322,6 +326,7 @@ def run_once(store, ncoll=1):
     print("  collector CPU     %.2f s (%.0f %% of one core over the wall time; %.1f us per record,"
           " %.1f of them in the kernel)" %
           (cpu, 100 * cpu / wall, 1e6 * cpu / max(n, 1), 1e6 * sys_cpu / max(n, 1)))
+    print("  with its shutdown %.2f s (%.1f us per record)" % (cpu_exit, 1e6 * cpu_exit / max(n, 1)))
     if srv0 is not None and srv1 is not None:
         print("  server CPU        %.2f s (%.0f %% of one core; %.1f us per record)" %
               (srv1 - srv0, 100 * (srv1 - srv0) / wall, 1e6 * (srv1 - srv0) / max(n, 1)))
@@ -336,7 +341,7 @@ def run_once(store, ncoll=1):
     for n_ in names:
         subprocess.run(["rm", "-rf", os.path.join(tmp, "spool-" + n_)])
     store.done()
-    return ok, (n / span if span else 0), 1e6 * cpu / max(n, 1), load1
+    return ok, (n / span if span else 0), 1e6 * cpu / max(n, 1), load1, 1e6 * cpu_exit / max(n, 1)
 
 
 nc = a.collectors
@@ -349,25 +354,28 @@ if kinds is None:
 if a.db == "sqlite" and nc > 1:
     raise SystemExit("--collectors: several collectors share a PostgreSQL store, not a SQLite file")
 ok = True
-summary = [("%s, %d collector%s" % (k.name, c, "s" if c > 1 else ""), [], [], []) for k, c in kinds]
+summary = [("%s, %d collector%s" % (k.name, c, "s" if c > 1 else ""), [], [], [], [])
+           for k, c in kinds]
 try:
     # interleaved, so a change in the machine's load spreads over every kind
     for run in range(a.runs):
-        for (kind, c), (_, rates, cpus, loads) in zip(kinds, summary):
-            good, rate, us, load = run_once(kind(run), c)
+        for (kind, c), (_, rates, cpus, loads, exits) in zip(kinds, summary):
+            good, rate, us, load, us_exit = run_once(kind(run), c)
             ok = ok and good
             rates.append(rate)
             cpus.append(us)
             loads.append(load)
+            exits.append(us_exit)
 finally:
     if PgStore.server:
         PgStore.server.stop()
     subprocess.run(["rm", "-rf", tmp])
 if a.runs > 1 or len(summary) > 1:
     print("summary (%d records, %d probes, batches of %d):" % (per * a.probes, a.probes, a.batch))
-    for name, rates, cpus, loads in summary:
+    for name, rates, cpus, loads, exits in summary:
         print("  %-24s median %6.0f records/s, %5.1f us collector CPU per record "
-              "(runs: %s us; load average %s)" %
+              "(runs: %s us; load average %s); with shutdown median %.1f us (runs: %s)" %
               (name, statistics.median(rates), statistics.median(cpus),
-               ", ".join("%.1f" % c for c in cpus), ", ".join("%.1f" % l for l in loads)))
+               ", ".join("%.1f" % c for c in cpus), ", ".join("%.1f" % l for l in loads),
+               statistics.median(exits), ", ".join("%.1f" % c for c in exits)))
 raise SystemExit(0 if ok else 1)
