@@ -164,7 +164,13 @@ def proc_figures(pid):
     user, system = int(fields[11]) / tick, int(fields[12]) / tick
     with open("/proc/%d/status" % pid) as f:
         hwm = [l for l in f if l.startswith("VmHWM")][0].split()[1]
-    return user + system, system, int(hwm) / 1024
+    try:  # bytes through read()/write() calls: the WAL, the checkpoints, the sockets
+        with open("/proc/%d/io" % pid) as f:
+            io = dict(l.split(": ") for l in f.read().splitlines())
+        rw = int(io["rchar"]), int(io["wchar"])
+    except (OSError, KeyError, ValueError):
+        rw = 0, 0
+    return user + system, system, int(hwm) / 1024, rw
 
 
 def server_cpu():
@@ -302,10 +308,11 @@ def run_once(store, ncoll=1):
         probe_cpu += ru.ru_utime + ru.ru_stime
     wall = time.time() - t0
     srv1 = server_cpu()
-    cpu, sys_cpu, rss, cpu_exit = 0.0, 0.0, 0.0, 0.0
+    cpu, sys_cpu, rss, cpu_exit, rchar, wchar = 0.0, 0.0, 0.0, 0.0, 0, 0
     for coll, _ in colls:
-        c, k, r = proc_figures(coll.pid)
+        c, k, r, (rc, wc) = proc_figures(coll.pid)
         cpu, sys_cpu, rss = cpu + c, sys_cpu + k, max(rss, r)
+        rchar, wchar = rchar + rc, wchar + wc
         coll.send_signal(signal.SIGTERM)
         # with its shutdown: closing the store checkpoints what is left in
         # the WAL (all of it, when the checkpoint thread did not run)
@@ -327,6 +334,8 @@ def run_once(store, ncoll=1):
           " %.1f of them in the kernel)" %
           (cpu, 100 * cpu / wall, 1e6 * cpu / max(n, 1), 1e6 * sys_cpu / max(n, 1)))
     print("  with its shutdown %.2f s (%.1f us per record)" % (cpu_exit, 1e6 * cpu_exit / max(n, 1)))
+    print("  collector I/O     %.0f bytes written, %.0f read per record (system calls)" %
+          (wchar / max(n, 1), rchar / max(n, 1)))
     if srv0 is not None and srv1 is not None:
         print("  server CPU        %.2f s (%.0f %% of one core; %.1f us per record)" %
               (srv1 - srv0, 100 * (srv1 - srv0) / wall, 1e6 * (srv1 - srv0) / max(n, 1)))

@@ -327,7 +327,7 @@ static void test_checkpoint_thread(void)
     }
     CHECK(fx_streams(&f, "p1", 1, v, 20));
     struct stat sb;
-    for (int i = 0; i < 50; i++) { /* checkpoints every 200 ms */
+    for (int i = 0; i < 100; i++) { /* checkpoints every second */
         CHECK(stat(f.db, &sb) == 0);
         if (sb.st_size > 4 * 8192)
             break;
