@@ -9,8 +9,24 @@ loopback (CURVE ZeroMQ, acknowledged batches, SQLite WAL store).
 Each probe sends its share of stream records (shaped like the probe's own,
 about 1.3 KB each) with `callscope-probe --from-jsonl`, as fast as the
 collector acknowledges. Prints records stored per second (first stored to
-last stored, from the store's own timestamps), the collector's CPU time and
-peak RSS, and checks that every record is in the store exactly once.
+last stored, from the store's own timestamps), the collector's CPU time
+(with the kernel's share; then again with its shutdown, which checkpoints
+what is left in the WAL), the bytes it wrote and read through system calls
+per record (the WAL and the checkpoints, mostly), peak RSS, and checks that
+every record is in the store exactly once.
+
+The ingest figure of issue 16 (<= 20 us of collector CPU per record, the
+median of five runs; docs/store.md "Writing fast"):
+
+  bench/bench_transport.py build-dev --runs 5
+
+Instructions instead of time, on a shared machine (one probe; the long ack
+timeout keeps callgrind's slowness from causing resends):
+
+  bench/bench_transport.py build-dev --probes 1 --records 30000 \
+      --probe-arg=--ack-timeout-ms=600000 \
+      --collector-prefix "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p"
+  callgrind_annotate --inclusive=yes /tmp/cg.<pid> | head -40
 
 --db pg starts a throw-away PostgreSQL 15 (tests/pg/pgserver.py: initdb in a
 temporary directory, Unix socket only) and stores into it; --db both runs
