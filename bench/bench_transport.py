@@ -9,8 +9,24 @@ loopback (CURVE ZeroMQ, acknowledged batches, SQLite WAL store).
 Each probe sends its share of stream records (shaped like the probe's own,
 about 1.3 KB each) with `callscope-probe --from-jsonl`, as fast as the
 collector acknowledges. Prints records stored per second (first stored to
-last stored, from the store's own timestamps), the collector's CPU time and
-peak RSS, and checks that every record is in the store exactly once.
+last stored, from the store's own timestamps), the collector's CPU time
+(with the kernel's share; then again with its shutdown, which checkpoints
+what is left in the WAL), the bytes it wrote and read through system calls
+per record (the WAL and the checkpoints, mostly), peak RSS, and checks that
+every record is in the store exactly once.
+
+The ingest figure of issue 16 (<= 20 us of collector CPU per record, the
+median of five runs; docs/store.md "Writing fast"):
+
+  bench/bench_transport.py build-dev --runs 5
+
+Instructions instead of time, on a shared machine (one probe; the long ack
+timeout keeps callgrind's slowness from causing resends):
+
+  bench/bench_transport.py build-dev --probes 1 --records 30000 \
+      --probe-arg=--ack-timeout-ms=600000 \
+      --collector-prefix "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p"
+  callgrind_annotate --inclusive=yes /tmp/cg.<pid> | head -40
 
 --db pg starts a throw-away PostgreSQL 15 (tests/pg/pgserver.py: initdb in a
 temporary directory, Unix socket only) and stores into it; --db both runs
@@ -161,10 +177,16 @@ def proc_figures(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / tick
+    user, system = int(fields[11]) / tick, int(fields[12]) / tick
     with open("/proc/%d/status" % pid) as f:
         hwm = [l for l in f if l.startswith("VmHWM")][0].split()[1]
-    return cpu, int(hwm) / 1024
+    try:  # bytes through read()/write() calls: the WAL, the checkpoints, the sockets
+        with open("/proc/%d/io" % pid) as f:
+            io = dict(l.split(": ") for l in f.read().splitlines())
+        rw = int(io["rchar"]), int(io["wchar"])
+    except (OSError, KeyError, ValueError):
+        rw = 0, 0
+    return user + system, system, int(hwm) / 1024, rw
 
 
 def server_cpu():
@@ -302,12 +324,17 @@ def run_once(store, ncoll=1):
         probe_cpu += ru.ru_utime + ru.ru_stime
     wall = time.time() - t0
     srv1 = server_cpu()
-    cpu, rss = 0.0, 0.0
+    cpu, sys_cpu, rss, cpu_exit, rchar, wchar = 0.0, 0.0, 0.0, 0.0, 0, 0
     for coll, _ in colls:
-        c, r = proc_figures(coll.pid)
-        cpu, rss = cpu + c, max(rss, r)
+        c, k, r, (rc, wc) = proc_figures(coll.pid)
+        cpu, sys_cpu, rss = cpu + c, sys_cpu + k, max(rss, r)
+        rchar, wchar = rchar + rc, wchar + wc
         coll.send_signal(signal.SIGTERM)
-        coll.wait()
+        # with its shutdown: closing the store checkpoints what is left in
+        # the WAL (all of it, when the checkpoint thread did not run)
+        _, status, ru = os.wait4(coll.pid, 0)
+        coll.returncode = os.waitstatus_to_exitcode(status)
+        cpu_exit += ru.ru_utime + ru.ru_stime
     n, distinct, first, last, dbsize = store.figures()
     span = iso(last) - iso(first) if n else 0
     print("transport benchmark into %s: %d probes -> %d collector%s on loopback, %d %s records "
@@ -319,8 +346,12 @@ def run_once(store, ncoll=1):
           (n / span if span else 0, span))
     print("  end-to-end wall   %.2f s (probe start to last acknowledgement) = %.0f records/s" %
           (wall, n / wall))
-    print("  collector CPU     %.2f s (%.0f %% of one core over the wall time; %.1f us per record)" %
-          (cpu, 100 * cpu / wall, 1e6 * cpu / max(n, 1)))
+    print("  collector CPU     %.2f s (%.0f %% of one core over the wall time; %.1f us per record,"
+          " %.1f of them in the kernel)" %
+          (cpu, 100 * cpu / wall, 1e6 * cpu / max(n, 1), 1e6 * sys_cpu / max(n, 1)))
+    print("  with its shutdown %.2f s (%.1f us per record)" % (cpu_exit, 1e6 * cpu_exit / max(n, 1)))
+    print("  collector I/O     %.0f bytes written, %.0f read per record (system calls)" %
+          (wchar / max(n, 1), rchar / max(n, 1)))
     if srv0 is not None and srv1 is not None:
         print("  server CPU        %.2f s (%.0f %% of one core; %.1f us per record)" %
               (srv1 - srv0, 100 * (srv1 - srv0) / wall, 1e6 * (srv1 - srv0) / max(n, 1)))
@@ -335,7 +366,7 @@ def run_once(store, ncoll=1):
     for n_ in names:
         subprocess.run(["rm", "-rf", os.path.join(tmp, "spool-" + n_)])
     store.done()
-    return ok, (n / span if span else 0), 1e6 * cpu / max(n, 1), load1
+    return ok, (n / span if span else 0), 1e6 * cpu / max(n, 1), load1, 1e6 * cpu_exit / max(n, 1)
 
 
 nc = a.collectors
@@ -348,25 +379,28 @@ if kinds is None:
 if a.db == "sqlite" and nc > 1:
     raise SystemExit("--collectors: several collectors share a PostgreSQL store, not a SQLite file")
 ok = True
-summary = [("%s, %d collector%s" % (k.name, c, "s" if c > 1 else ""), [], [], []) for k, c in kinds]
+summary = [("%s, %d collector%s" % (k.name, c, "s" if c > 1 else ""), [], [], [], [])
+           for k, c in kinds]
 try:
     # interleaved, so a change in the machine's load spreads over every kind
     for run in range(a.runs):
-        for (kind, c), (_, rates, cpus, loads) in zip(kinds, summary):
-            good, rate, us, load = run_once(kind(run), c)
+        for (kind, c), (_, rates, cpus, loads, exits) in zip(kinds, summary):
+            good, rate, us, load, us_exit = run_once(kind(run), c)
             ok = ok and good
             rates.append(rate)
             cpus.append(us)
             loads.append(load)
+            exits.append(us_exit)
 finally:
     if PgStore.server:
         PgStore.server.stop()
     subprocess.run(["rm", "-rf", tmp])
 if a.runs > 1 or len(summary) > 1:
     print("summary (%d records, %d probes, batches of %d):" % (per * a.probes, a.probes, a.batch))
-    for name, rates, cpus, loads in summary:
+    for name, rates, cpus, loads, exits in summary:
         print("  %-24s median %6.0f records/s, %5.1f us collector CPU per record "
-              "(runs: %s us; load average %s)" %
+              "(runs: %s us; load average %s); with shutdown median %.1f us (runs: %s)" %
               (name, statistics.median(rates), statistics.median(cpus),
-               ", ".join("%.1f" % c for c in cpus), ", ".join("%.1f" % l for l in loads)))
+               ", ".join("%.1f" % c for c in cpus), ", ".join("%.1f" % l for l in loads),
+               statistics.median(exits), ", ".join("%.1f" % c for c in exits)))
 raise SystemExit(0 if ok else 1)

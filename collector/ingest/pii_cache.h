@@ -3,8 +3,9 @@
  *
  * A value sealed once is reused for the same (column, value): equal values
  * then have equal ciphertexts, which says nothing the lookup hash beside
- * them does not already say. Direct-mapped, keyed with a random SipHash key,
- * fixed size; only for one store and one set of organisation keys.
+ * them does not already say. Four-way set-associative (least recently used
+ * replaced), keyed with a random SipHash key, fixed size (65,536 values);
+ * only for one store and one set of organisation keys.
  */
 #ifndef CALLSCOPE_PII_CACHE_H
 #define CALLSCOPE_PII_CACHE_H

@@ -1,7 +1,8 @@
 /* test_jscan.c - common/jscan.h: the strict checker with its fast path for
- * plain string bytes (a table lookup per byte, four at a time) and the
- * hashed member lookup; every boundary of the plain run is tried at every
- * offset modulo 4, so the unrolled loop's tail cannot hide a byte. */
+ * plain string bytes (16 at a time with SSE2, then a table lookup per byte,
+ * four at a time) and the hashed member lookup; every boundary of the plain
+ * run is tried at every offset modulo 16, so neither loop's tail can hide a
+ * byte. */
 #include <stdlib.h>
 
 #include "check.h"
@@ -14,7 +15,9 @@ static bool ok(const char *text)
     return jscan_object(text, strlen(text), &js, err, sizeof err);
 }
 
-/* {"k":"<pad><special><pad2>"} for every pad length 0-8 */
+/* {"k":"<pad><special><pad2>"} for every pad length 0-40 and 0-20: each
+ * special byte at every offset of the 16-byte SSE2 steps and of the table's
+ * tail, and the closing quote too */
 static void string_boundaries(void)
 {
     static const struct {
@@ -27,11 +30,12 @@ static void string_boundaries(void)
         {"\xff", false},    {"\\x", false},         {"\\u0000", false},  {"\xc3", false},
     };
     for (size_t k = 0; k < sizeof specials / sizeof specials[0]; k++) {
-        for (int pad = 0; pad <= 8; pad++) {
-            for (int pad2 = 0; pad2 <= 4; pad2++) {
-                char text[128];
-                snprintf(text, sizeof text, "{\"k\":\"%.*s%s%.*s\"}", pad, "abcdefgh",
-                         specials[k].piece, pad2, "wxyz");
+        for (int pad = 0; pad <= 40; pad++) {
+            for (int pad2 = 0; pad2 <= 20; pad2++) {
+                char text[160];
+                snprintf(text, sizeof text, "{\"k\":\"%.*s%s%.*s\"}", pad,
+                         "abcdefghijklmnopqrstuvwxyz0123456789ABCD", specials[k].piece, pad2,
+                         "wxyzWXYZ~!#$%&'()*+,-");
                 if (ok(text) != specials[k].valid)
                     fprintf(stderr, "case %zu pad %d/%d: %s\n", k, pad, pad2, text);
                 CHECK(ok(text) == specials[k].valid);
@@ -39,9 +43,9 @@ static void string_boundaries(void)
         }
     }
     /* unterminated at every length */
-    for (int n = 0; n <= 9; n++) {
+    for (int n = 0; n <= 40; n++) {
         char text[64];
-        snprintf(text, sizeof text, "{\"k\":\"%.*s", n, "abcdefghi");
+        snprintf(text, sizeof text, "{\"k\":\"%.*s", n, "abcdefghijklmnopqrstuvwxyz0123456789ABCD");
         CHECK(!ok(text));
     }
     /* a string ending exactly at the buffer's end, no NUL after it */
@@ -52,6 +56,18 @@ static void string_boundaries(void)
     char err[128];
     CHECK(!jscan_object(heap, sizeof body, &js, err, sizeof err));
     free(heap);
+    /* the same with 16-47 string bytes: the SSE2 loop's last load ends at
+     * the buffer's end or before it (ASan sees any byte past it) */
+    for (size_t n = 16; n < 48; n++) {
+        char *h = malloc(6 + n);
+        memcpy(h, "{\"k\":\"", 6);
+        memset(h + 6, 'a', n);
+        CHECK(!jscan_object(h, 6 + n, &js, err, sizeof err));
+        h[6 + n - 1] = '"';
+        h[6 + n - 2] = '}'; /* a string holding '}', then no closing brace */
+        CHECK(!jscan_object(h, 6 + n, &js, err, sizeof err));
+        free(h);
+    }
 }
 
 static void members(void)
