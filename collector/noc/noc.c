@@ -191,8 +191,7 @@ void noc_cfg_defaults(noc_cfg_t *cfg)
 static void metrics(void *ctx, dynbuf_t *out)
 {
     noc_t *n = ctx;
-    if (db_kind(n->db) == DB_SQLITE) /* transitional: metrics not yet on db.h */
-        noc_metrics_store(n->metrics, db_sqlite(n->db), timefmt_now(), out);
+    noc_metrics_store(n->metrics, n->db, timefmt_now(), out);
     noc_alerts_metrics(n->alerts, out);
     if (n->counters) {
         json_t *j = n->counters(n->ctx);
