@@ -2,10 +2,8 @@
  * copies a SQLite store into PostgreSQL (docs/store.md, "Moving a SQLite
  * store to PostgreSQL").
  *
- * Generic over the tables: every table the target's schema has (ingest's,
- * made here through store_open(); others once their components have made
- * theirs) is copied from the source table of the same name, over the
- * columns both sides have, in key order (rowid, or the primary key of a
+ * Generic over the tables: every table the target's schema has is copied from the source table of
+ * the same name, over the columns both sides have, in key order (rowid, or the primary key of a
  * WITHOUT ROWID table), in chunks. Each chunk is one PostgreSQL transaction
  * that also moves the table's high-water mark in store_migrate_marks, so an
  * interrupted run (kill, lost connection, full disk) resumes after the last
@@ -14,6 +12,12 @@
  * does on PostgreSQL); sealed values and hashes (BLOB) become BYTEA with
  * the same bytes. Sequences behind id columns are moved past the copied ids.
  * At the end each table's counts are printed and compared.
+ *
+ * The target's schema is made here by each component's own migrations
+ * (ingest's through store_open(); the Graph store's, the verdict store's and
+ * the building map's through db.h), so every table the collector and the
+ * NOC read is copied even when no correlate, graph-import or
+ * buildings-import has run against the target yet.
  *
  * libpq and SQLite directly: common/db.h's implementation is engineer
  * pgcore's (not merged yet); the statements here are few and per backend
@@ -32,13 +36,17 @@
 #include <sqlite3.h>
 
 #include "commands.h"
+#include "building_store.h"
+#include "db.h"
 #include "dynbuf.h"
+#include "graph_store.h"
 #include "log.h"
 #include "opttab.h"
 #include "pgdb.h"
 #include "store.h"
 #include "textwrap.h"
 #include "timefmt.h"
+#include "verdict_store.h"
 
 #define PROG "callscope-collector store-migrate"
 #define MARKS "store_migrate_marks"
@@ -651,6 +659,16 @@ static int migrate(const smig_cfg_t *cfg)
         goto done;
     }
     store_free(&s);
+    /* the other components' tables (the NOC reads them all) */
+    db_t *d = db_open(cfg->to, DB_CREATE, PROG, err, sizeof err);
+    bool made = d && graph_store_migrate(d, err, sizeof err) &&
+                verdict_store_migrate(d, err, sizeof err) &&
+                building_store_migrate(d, err, sizeof err);
+    db_close(&d);
+    if (!made) {
+        LOG_ERROR("%s", err);
+        goto done;
+    }
     if (!(pg = pgdb_connect(cfg->to, "callscope-collector store-migrate", err, sizeof err))) {
         LOG_ERROR("%s", err);
         goto done;

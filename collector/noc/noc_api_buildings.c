@@ -106,7 +106,6 @@ static void places(const building_map_t *m, json_t *index, json_t *rows)
 
 int noc_api_buildings(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
 {
-    NOC_API_SQLITE_ONLY(r, err, errlen);
     noc_buildings_ref_t *ref = NULL;
     building_map_t *own = NULL;
     const building_map_t *m;
