@@ -72,8 +72,8 @@ static const opttab_opt_t head[] = {
     {{"db", 'd', OPTTAB_STR, RUN(db_path), 0, 0, "FILE|URI",
       "The SQLite store (default $STATE_DIRECTORY/collector.db under systemd, else "
       "/var/lib/callscope/collector.db), or a PostgreSQL database as a postgresql:// URI "
-      "(ingest, Graph polling, correlation and --buildings; the NOC HTTP server, --http-bind, "
-      "still needs a SQLite file; docs/store.md). Created and migrated on start."},
+      "(everything 'run' does, the NOC HTTP server of --http-bind included; docs/store.md). "
+      "Created and migrated on start."},
      NULL,
      0,
      0},
@@ -630,30 +630,6 @@ static void jobs_stop(jobs_t *j)
     db_close(&j->corr_db);
 }
 
-/* What 'run' cannot do on a PostgreSQL store yet (only ingest is ported,
- * docs/store.md): refused at start, naming the part and what to use. */
-static bool pg_refusals(const run_cfg_t *cfg)
-{
-    if (!store_is_uri(cfg->db_path))
-        return true;
-    const struct {
-        bool on;
-        const char *what, *instead;
-    } parts[] = {
-        {cfg->noc.bind != NULL, "the NOC HTTP server", "no --http-bind"},
-    };
-    bool ok = true;
-    for (size_t i = 0; i < N(parts); i++) {
-        if (parts[i].on) {
-            LOG_ERROR("%s on PostgreSQL is not implemented yet; use %s or a SQLite "
-                      "--db file",
-                      parts[i].what, parts[i].instead);
-            ok = false;
-        }
-    }
-    return ok;
-}
-
 /* --check-config: the files the daemon would open, checked. */
 static int check_config(const run_cfg_t *cfg)
 {
@@ -691,8 +667,6 @@ static int run(run_cfg_t *cfg)
         const char *cred = keyfile_credential("org.key", cfg->org_buf, sizeof cfg->org_buf);
         cfg->org_keys[cfg->norg_keys++] = cred ? cred : "/etc/callscope/org.key";
     }
-    if (!pg_refusals(cfg))
-        return 1;
     if (cfg->check_only)
         return check_config(cfg);
     pii_t *pii = pii_new(cfg->org_keys, cfg->norg_keys, NULL, err, sizeof err);

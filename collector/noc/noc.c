@@ -191,8 +191,7 @@ void noc_cfg_defaults(noc_cfg_t *cfg)
 static void metrics(void *ctx, dynbuf_t *out)
 {
     noc_t *n = ctx;
-    if (db_kind(n->db) == DB_SQLITE) /* transitional: metrics not yet on db.h */
-        noc_metrics_store(n->metrics, db_sqlite(n->db), timefmt_now(), out);
+    noc_metrics_store(n->metrics, n->db, timefmt_now(), out);
     noc_alerts_metrics(n->alerts, out);
     if (n->counters) {
         json_t *j = n->counters(n->ctx);
@@ -204,7 +203,8 @@ static void metrics(void *ctx, dynbuf_t *out)
 bool noc_audit_path(const char *audit_log, const char *db_path, char *buf, size_t buflen)
 {
     int n;
-    const char *slash = db_path ? strrchr(db_path, '/') : NULL;
+    /* a postgresql:// store has no directory: audit.log in the working one */
+    const char *slash = db_path && !db_is_uri(db_path) ? strrchr(db_path, '/') : NULL;
     if (audit_log && *audit_log)
         n = snprintf(buf, buflen, "%s", audit_log);
     else if (slash)

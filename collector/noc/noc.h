@@ -69,7 +69,8 @@ typedef struct {
 } noc_cfg_t;
 
 /* The audit log's path into buf: audit_log when given, else NOC_AUDIT_FILE
- * in db_path's directory. false when it does not fit. */
+ * in db_path's directory (a postgresql:// store: in the working directory).
+ * false when it does not fit. */
 bool noc_audit_path(const char *audit_log, const char *db_path, char *buf, size_t buflen);
 
 /* Every default, from the option table below. */

@@ -73,7 +73,7 @@ struct noc_alerts {
     noc_cfg_t cfg;
     char *db_path, *webhook;
     bool alertmanager; /* webhook body in Alertmanager's format */
-    sqlite3 *db;
+    db_t *db;          /* noc_store_open: its own connection, either backend */
     int64_t next_us;
     pthread_mutex_t mu; /* guards the counters below and states[] */
     state_t *states;
@@ -132,7 +132,7 @@ void noc_alerts_free(noc_alerts_t **pa)
         if (a->cfg.alert_syslog)
             noc_syslog_close();
     }
-    noc_db_close(&a->db);
+    noc_store_close(&a->db);
     if (a->bc)
         noc_buildings_counts_clear(a->bc);
     free(a->bc);
@@ -390,33 +390,83 @@ static void judge(noc_alerts_t *a, const crossing_t *c)
     }
 }
 
+/* A check that could not read the store (counted in
+ * callscope_alerts_check_errors_total); a store without verdicts yet is
+ * normal for a while and not logged. */
+static void warn(const char *err)
+{
+    if (strncmp(err, "no verdicts yet", 15) != 0)
+        warn(err);
+}
+
+/* The store's connection, opened on first use and again after a failed
+ * check (a PostgreSQL server restarted, a SQLite file replaced). */
+static bool connect(noc_alerts_t *a)
+{
+    char err[256];
+    if (a->db)
+        return true;
+    a->db = noc_store_open(a->db_path, err, sizeof err);
+    if (!a->db)
+        warn(err);
+    return a->db != NULL;
+}
+
 /* Per site, from the interval records stored within the live window: the
  * calls in progress (one per client address: the sender of outbound
  * streams, the receiver of inbound ones) and how many of them have
  * outbound or inbound loss (lost over sent, the window's sum) or jitter
- * over the limits. */
-static const char live_sql[] =
-    "WITH c AS (SELECT site,"
-    "  CASE WHEN direction = 'inbound' THEN dst_ip_hmac ELSE src_ip_hmac END AS client,"
-    "  direction = 'inbound' AS inbound,"
-    "  100.0 * sum(lost) / max(1, sum(packets) + sum(lost)) > ?2 OR max(jitter_ms_max) > ?3 AS bad"
-    "  FROM intervals WHERE received >= ?1 AND site <> '' GROUP BY site, client, inbound)"
-    " SELECT site, count(DISTINCT client),"
-    "  count(DISTINCT CASE WHEN bad AND NOT inbound THEN client END),"
-    "  count(DISTINCT CASE WHEN bad AND inbound THEN client END)"
-    " FROM c GROUP BY site ORDER BY site LIMIT ?4";
+ * over the limits. SQLite's two-argument max() is PostgreSQL's GREATEST. */
+#define LIVE_SQL_(GREATEST)                                                                        \
+    "WITH c AS (SELECT site,"                                                                      \
+    "  CASE WHEN direction = 'inbound' THEN dst_ip_hmac ELSE src_ip_hmac END AS client,"           \
+    "  direction = 'inbound' AS inbound,"                                                          \
+    "  100.0 * sum(lost) / " GREATEST "(1, sum(packets) + sum(lost)) > ?2"                         \
+    "  OR max(jitter_ms_max) > ?3 AS bad"                                                          \
+    "  FROM intervals WHERE received >= ?1 AND site <> '' GROUP BY site, client, inbound)"         \
+    " SELECT site, count(DISTINCT client),"                                                        \
+    "  count(DISTINCT CASE WHEN bad AND NOT inbound THEN client END),"                             \
+    "  count(DISTINCT CASE WHEN bad AND inbound THEN client END)"                                  \
+    " FROM c GROUP BY site ORDER BY site LIMIT ?4"
+static const db_sql_t live_sql = {LIVE_SQL_("max"), LIVE_SQL_("GREATEST")};
+
+/* Per site, of the calls that ended within the window (?1): how many, and
+ * how many were judged ?2 and ?3. */
+static const db_sql_t share_sql = {"SELECT site, count(*), count(*) FILTER (WHERE verdict = ?3),"
+                                   " count(*) FILTER (WHERE verdict = ?4)"
+                                   " FROM verdict_calls WHERE \"end\" >= ?1 AND site IS NOT NULL"
+                                   " AND site <> '' GROUP BY site ORDER BY site LIMIT ?2",
+                                   NULL};
+
+/* The same over the surge window. On SQLite a range over the "end" index
+ * (verdict_calls_end, verdict schema 3), named because SQLite 3.40
+ * otherwise walks verdict_calls_cover for the GROUP BY's order, every call
+ * of the store: 1,050,000 calls, a 24 h window, 19 ms of CPU instead of
+ * 39 ms, and the gap grows with the store. PostgreSQL has no INDEXED BY
+ * (its planner picks the range by its statistics). */
+static const db_sql_t surge_sql = {
+    "SELECT site, count(*), count(*) FILTER (WHERE verdict = ?3),"
+    " count(*) FILTER (WHERE verdict = ?4)"
+    " FROM verdict_calls INDEXED BY verdict_calls_end WHERE \"end\" >= ?1"
+    " AND site IS NOT NULL AND site <> '' GROUP BY site ORDER BY site LIMIT ?2",
+    "SELECT site, count(*), count(*) FILTER (WHERE verdict = ?3),"
+    " count(*) FILTER (WHERE verdict = ?4)"
+    " FROM verdict_calls WHERE \"end\" >= ?1"
+    " AND site IS NOT NULL AND site <> '' GROUP BY site ORDER BY site LIMIT ?2"};
 
 /* Rows of (site, calls, calls of kind first, calls of kind first + 1):
  * each site judged for both kinds; st finalised. */
-static bool judge_rows(noc_alerts_t *a, sqlite3_stmt *st, kind_t first, int64_t now_us)
+static bool judge_rows(noc_alerts_t *a, db_stmt_t **st, kind_t first, int64_t now_us)
 {
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    char err[256];
+    while ((rc = noc_store_step(*st, NULL, err, sizeof err)) == DB_ROW) {
         for (int k = first; k <= (int)first + 1; k++) {
-            crossing_t c = {(const char *)sqlite3_column_text(st, 0),
+            const char *site = db_col_text(*st, 0);
+            crossing_t c = {site ? site : "",
                             (kind_t)k,
-                            sqlite3_column_int64(st, 1),
-                            sqlite3_column_int64(st, 2 + (k - (int)first)),
+                            db_col_int(*st, 1),
+                            db_col_int(*st, 2 + (k - (int)first)),
                             now_us,
                             false,
                             false,
@@ -424,68 +474,58 @@ static bool judge_rows(noc_alerts_t *a, sqlite3_stmt *st, kind_t first, int64_t 
             judge(a, &c);
         }
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE;
+    db_finalize(st);
+    if (rc == DB_ERR)
+        warn(err);
+    return rc == DB_DONE;
 }
 
 static bool check_live(noc_alerts_t *a, int64_t now_us)
 {
     char err[256], since[32];
-    sqlite3_stmt *st;
-    if (!a->db && !(a->db = noc_db_open(a->db_path, err, sizeof err)))
+    db_stmt_t *st;
+    if (!connect(a))
         return false;
-    if (!noc_db_prepare(a->db, live_sql, &st, err, sizeof err))
+    if (!(st = noc_store_prepare(a->db, db_pick(a->db, live_sql), err, sizeof err))) {
+        warn(err);
         return false;
+    }
     timefmt_iso(now_us - (int64_t)a->cfg.alert_live_window_s * USEC_PER_SEC, since, sizeof since);
-    sqlite3_bind_text(st, 1, since, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_double(st, 2, a->cfg.alert_live_loss_pct);
-    sqlite3_bind_double(st, 3, a->cfg.alert_live_jitter_ms);
-    sqlite3_bind_int(st, 4, MAX_SITES_PER_CHECK);
-    return judge_rows(a, st, KIND_LIVE_LAN, now_us);
+    db_bind_text(st, 1, since, -1);
+    db_bind_real(st, 2, a->cfg.alert_live_loss_pct);
+    db_bind_real(st, 3, a->cfg.alert_live_jitter_ms);
+    db_bind_int(st, 4, MAX_SITES_PER_CHECK);
+    return judge_rows(a, &st, KIND_LIVE_LAN, now_us);
+}
+
+/* The share (lan, wan) or surge (endpoint, cloud) check of the sites. */
+static bool check_ended(noc_alerts_t *a, db_sql_t sql, unsigned window_s, kind_t first,
+                        int64_t now_us)
+{
+    char err[256], since[32];
+    db_stmt_t *st;
+    if (!connect(a))
+        return false;
+    if (!(st = noc_store_prepare(a->db, db_pick(a->db, sql), err, sizeof err))) {
+        warn(err);
+        return false;
+    }
+    timefmt_iso(now_us - (int64_t)window_s * USEC_PER_SEC, since, sizeof since);
+    db_bind_text(st, 1, since, -1);
+    db_bind_int(st, 2, MAX_SITES_PER_CHECK);
+    db_bind_text(st, 3, kind_name[first], -1);
+    db_bind_text(st, 4, kind_name[first + 1], -1);
+    return judge_rows(a, &st, first, now_us);
 }
 
 static bool check(noc_alerts_t *a, int64_t now_us)
 {
-    char err[256];
-    if (!a->db && !(a->db = noc_db_open(a->db_path, err, sizeof err)))
-        return false;
-    sqlite3_stmt *st;
-    if (!noc_db_prepare(a->db,
-                        "SELECT site, count(*), sum(verdict = 'lan'), sum(verdict = 'wan')"
-                        " FROM verdict_calls WHERE \"end\" >= ?1 AND site IS NOT NULL"
-                        " AND site <> '' GROUP BY site ORDER BY site LIMIT ?2",
-                        &st, err, sizeof err))
-        return false;
-    char since[32];
-    timefmt_iso(now_us - (int64_t)a->cfg.alert_window_s * USEC_PER_SEC, since, sizeof since);
-    sqlite3_bind_text(st, 1, since, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 2, MAX_SITES_PER_CHECK);
-    return judge_rows(a, st, KIND_LAN, now_us);
+    return check_ended(a, share_sql, a->cfg.alert_window_s, KIND_LAN, now_us);
 }
 
-/* Per site, of the calls that ended within the surge window: how many,
- * and how many were judged endpoint and cloud. A range over the "end"
- * index (verdict_calls_end, verdict schema 3), named because SQLite 3.40
- * otherwise walks verdict_calls_cover for the GROUP BY's order, every call
- * of the store: 1,050,000 calls, a 24 h window, 19 ms of CPU instead of
- * 39 ms, and the gap grows with the store. */
 static bool check_surge(noc_alerts_t *a, int64_t now_us)
 {
-    char err[256];
-    if (!a->db && !(a->db = noc_db_open(a->db_path, err, sizeof err)))
-        return false;
-    sqlite3_stmt *st;
-    if (!noc_db_prepare(a->db,
-                        "SELECT site, count(*), sum(verdict = 'endpoint'), sum(verdict = 'cloud')"
-                        " FROM verdict_calls INDEXED BY verdict_calls_end WHERE \"end\" >= ?1"
-                        " AND site IS NOT NULL AND site <> '' GROUP BY site ORDER BY site LIMIT ?2",
-                        &st, err, sizeof err))
-        return false;
-    char since[32];
-    timefmt_iso(now_us - (int64_t)a->cfg.alert_surge_window_s * USEC_PER_SEC, since, sizeof since);
-    sqlite3_bind_text(st, 1, since, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 2, MAX_SITES_PER_CHECK);
-    return judge_rows(a, st, KIND_ENDPOINT, now_us);
+    return check_ended(a, surge_sql, a->cfg.alert_surge_window_s, KIND_ENDPOINT, now_us);
 }
 
 /* Per building of the CQD building file: of the calls that ended within
@@ -500,11 +540,10 @@ static bool check_buildings(noc_alerts_t *a, const building_map_t *bm, unsigned 
     char err[256], since[32];
     timefmt_iso(now_us - (int64_t)window_s * USEC_PER_SEC, since, sizeof since);
     noc_buildings_counts_clear(a->bc);
-    db_t *w = db_from_sqlite(a->db); /* transitional: alerts not yet on db.h */
-    bool got = w && noc_buildings_calls(w, a->pii, bm, since, a->bc, err, sizeof err);
-    db_close(&w);
-    if (!got)
+    if (!noc_buildings_calls(a->db, a->pii, bm, since, a->bc, err, sizeof err)) {
+        warn(err);
         return false;
+    }
     for (size_t i = 0; i < a->bc->n; i++) {
         const noc_buildings_count_t *b = &a->bc->c[i];
         if (!b->building[0] || (strcmp(b->building, NOC_BUILDINGS_OTHER) == 0 && !b->region[0]))
@@ -553,10 +592,7 @@ void noc_alerts_tick(noc_alerts_t *a, int64_t now_us)
     if (a->buildings && ok) {
         char err[256];
         noc_buildings_ref_t *ref = NULL;
-        db_t *w = NULL; /* transitional: alerts not yet on db.h */
-        if ((a->db || (a->db = noc_db_open(a->db_path, err, sizeof err))) &&
-            (w = db_from_sqlite(a->db)) &&
-            (ref = noc_buildings_acquire(a->buildings, w, err, sizeof err))) {
+        if (connect(a) && (ref = noc_buildings_acquire(a->buildings, a->db, err, sizeof err))) {
             const building_map_t *bm = noc_buildings_map(ref);
             bool b_ok = building_map_count(bm) == 0 || /* no file: no buildings */
                         check_buildings(a, bm, a->cfg.alert_window_s, KIND_LAN, now_us);
@@ -575,7 +611,6 @@ void noc_alerts_tick(noc_alerts_t *a, int64_t now_us)
         } else {
             ok = false;
         }
-        db_close(&w);
     }
     if (a->cfg.alert_live_calls > 0) { /* on its own: a store may have no verdicts yet */
         bool live_ok = check_live(a, now_us);
@@ -583,6 +618,8 @@ void noc_alerts_tick(noc_alerts_t *a, int64_t now_us)
             rearm_absent(a, now_us, FAMILY_LIVE);
         ok = ok && live_ok;
     }
+    if (!ok) /* connect again at the next check (a server restarted, a file replaced) */
+        noc_store_close(&a->db);
     pthread_mutex_lock(&a->mu);
     a->checks++;
     if (!ok)

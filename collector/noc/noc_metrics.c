@@ -158,24 +158,26 @@ void noc_metrics_sample(dynbuf_t *out, const char *name, const char *const *labe
 
 /* ---- verdicts ----------------------------------------------------------------- */
 
-static void verdicts(sqlite3 *db, dynbuf_t *out)
+/* PostgreSQL prepares at the first step: a missing table shows there. */
+static void verdicts(db_t *db, dynbuf_t *out)
 {
-    sqlite3_stmt *st = NULL;
-    bool have = sqlite3_prepare_v2(db,
-                                   "SELECT COALESCE(site, ''), verdict, count(*) FROM verdict_calls"
-                                   " GROUP BY 1, 2 ORDER BY 1, 2",
-                                   -1, &st, NULL) == SQLITE_OK;
+    char err[256];
+    db_stmt_t *st = db_prepare(db,
+                               "SELECT COALESCE(site, ''), verdict, count(*) FROM verdict_calls"
+                               " GROUP BY 1, 2 ORDER BY 1, 2",
+                               err, sizeof err);
+    int rc = st ? db_step(st, err, sizeof err) : DB_ERR;
+    bool have = rc != DB_ERR;
     noc_metrics_family(out, "callscope_verdict_tables", "gauge",
                        "1 when the store has the verdict tables");
     noc_metrics_sample(out, "callscope_verdict_tables", NULL, have);
     noc_metrics_family(out, "callscope_verdict_calls", "gauge",
                        "Calls in the store by site and verdict");
-    while (have && sqlite3_step(st) == SQLITE_ROW) {
-        const char *l[] = {"site", (const char *)sqlite3_column_text(st, 0), "verdict",
-                           (const char *)sqlite3_column_text(st, 1), NULL};
-        noc_metrics_sample(out, "callscope_verdict_calls", l, (double)sqlite3_column_int64(st, 2));
+    for (; rc == DB_ROW; rc = db_step(st, err, sizeof err)) {
+        const char *l[] = {"site", db_col_text(st, 0), "verdict", db_col_text(st, 1), NULL};
+        noc_metrics_sample(out, "callscope_verdict_calls", l, (double)db_col_int(st, 2));
     }
-    sqlite3_finalize(st);
+    db_finalize(&st);
 }
 
 /* ---- stream histograms ---------------------------------------------------------- */
@@ -204,41 +206,41 @@ static void observe(hist_t *h, const hist_def_t *d, double v)
 }
 
 /* The histograms of the stream's building (bm NULL: none kept). */
-static hist_t *building_hists(noc_metrics_t *m, const building_map_t *bm, sqlite3_stmt *st, int col)
+static hist_t *building_hists(noc_metrics_t *m, const building_map_t *bm, db_stmt_t *st, int col)
 {
     if (!bm)
         return NULL;
-    const building_t *b =
-        noc_buildings_of(bm, m->pii, PII_AAD_STREAMS_CLIENT_IP, sqlite3_column_blob(st, col),
-                         (size_t)sqlite3_column_bytes(st, col), NULL);
+    const building_t *b = noc_buildings_of(bm, m->pii, PII_AAD_STREAMS_CLIENT_IP,
+                                           db_col_blob(st, col), db_col_bytes(st, col), NULL);
     noc_buildings_count_t *c = noc_buildings_slot(m->bnames, b ? b->f[BUILDING_F_BUILDING] : "",
                                                   b ? b->f[BUILDING_F_REGION] : "");
     return c ? m->bh[c - m->bnames->c] : NULL;
 }
 
-static void absorb(noc_metrics_t *m, sqlite3 *db, const building_map_t *bm)
+static void absorb(noc_metrics_t *m, db_t *db, const building_map_t *bm)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, site, loss_pct, jitter_ms_max, mos, client_ip_enc"
-                           " FROM streams WHERE id > ?1 ORDER BY id LIMIT ?2",
-                           -1, &st, NULL) != SQLITE_OK)
+    char err[256];
+    db_stmt_t *st = db_prepare(db,
+                               "SELECT id, site, loss_pct, jitter_ms_max, mos, client_ip_enc"
+                               " FROM streams WHERE id > ?1 ORDER BY id LIMIT ?2",
+                               err, sizeof err);
+    if (!st)
         return;
-    sqlite3_bind_int64(st, 1, m->last_id);
-    sqlite3_bind_int(st, 2, NOC_METRICS_CHUNK);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        m->last_id = sqlite3_column_int64(st, 0);
-        const char *site = (const char *)sqlite3_column_text(st, 1);
+    db_bind_int(st, 1, m->last_id);
+    db_bind_int(st, 2, NOC_METRICS_CHUNK);
+    while (db_step(st, err, sizeof err) == DB_ROW) {
+        m->last_id = db_col_int(st, 0);
+        const char *site = db_col_text(st, 1);
         site_hist_t *s = site_of(m, site ? site : "");
         hist_t *bh = building_hists(m, bm, st, 5);
         for (size_t i = 0; i < NHISTS; i++)
-            if (sqlite3_column_type(st, 2 + (int)i) != SQLITE_NULL) {
-                observe(&s->h[i], &hists[i], sqlite3_column_double(st, 2 + (int)i));
+            if (db_col_type(st, 2 + (int)i) != DB_T_NULL) {
+                observe(&s->h[i], &hists[i], db_col_real(st, 2 + (int)i));
                 if (bh)
-                    observe(&bh[i], &hists[i], sqlite3_column_double(st, 2 + (int)i));
+                    observe(&bh[i], &hists[i], db_col_real(st, 2 + (int)i));
             }
     }
-    sqlite3_finalize(st);
+    db_finalize(&st);
 }
 
 static void histogram(const noc_metrics_t *m, const hist_def_t *d, size_t k, dynbuf_t *out)
@@ -293,45 +295,115 @@ static const probe_series_t probe_series[] = {
 
 #define NPROBE_SERIES (sizeof probe_series / sizeof probe_series[0])
 
-/* ?2: the oldest heartbeat still current (ISO text compares as time). */
-static void probe_one(sqlite3 *db, const probe_series_t *ps, const char *fresh_since, dynbuf_t *out)
+/* The member at path ("$.a.b") of a probe's health, as a number
+ * (booleans 0/1, as SQLite's json_extract read them); false when absent or
+ * not a number. */
+static bool health_number(json_t *h, const char *path, double *v)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT probe_id, site, json_extract(health, ?1),"
-                           " COALESCE(last_heartbeat >= ?2, 0) FROM probes"
-                           " WHERE json_valid(health) ORDER BY probe_id",
-                           -1, &st, NULL) != SQLITE_OK)
-        return;
-    sqlite3_bind_text(st, 1, ps->path, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, fresh_since, -1, SQLITE_STATIC);
-    if (ps->help)
-        noc_metrics_family(out, ps->name, "gauge", ps->help);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        bool fresh = sqlite3_column_int(st, 3) != 0;
-        if (!fresh && !ps->stale_zero)
-            continue;
-        if (fresh && sqlite3_column_type(st, 2) != SQLITE_INTEGER &&
-            sqlite3_column_type(st, 2) != SQLITE_FLOAT)
-            continue;
-        const char *l[] = {"probe",
-                           (const char *)sqlite3_column_text(st, 0),
-                           "site",
-                           (const char *)sqlite3_column_text(st, 1),
-                           ps->extra_label,
-                           ps->extra_value,
-                           NULL};
-        noc_metrics_sample(out, ps->name, l, fresh ? sqlite3_column_double(st, 2) : 0.0);
+    char key[64];
+    const char *p = path + 1; /* after '$' */
+    while (h && *p == '.') {
+        size_t n = strcspn(p + 1, ".");
+        if (n >= sizeof key)
+            return false;
+        memcpy(key, p + 1, n);
+        key[n] = '\0';
+        h = json_object_get(h, key);
+        p += 1 + n;
     }
-    sqlite3_finalize(st);
+    if (json_is_number(h))
+        *v = json_number_value(h);
+    else if (json_is_boolean(h))
+        *v = json_is_true(h) ? 1.0 : 0.0;
+    else
+        return false;
+    return true;
 }
 
-static void probe_ages(sqlite3 *db, int64_t now_us, dynbuf_t *out)
+#define MAX_PROBES 10000
+
+/* The JSON text p (n bytes), parsed; NULL when NULL or not JSON. */
+static json_t *parsed(const char *p, size_t n)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT probe_id, site, last_heartbeat FROM probes ORDER BY 1", -1,
-                           &st, NULL) != SQLITE_OK)
+    return p ? json_loadb(p, n, JSON_DECODE_ANY, NULL) : NULL;
+}
+
+/* The heartbeat series of every probe whose health is JSON, from one read
+ * of the probes table (health parsed once per probe, in C on both
+ * backends); fresh_since: the oldest heartbeat still current (ISO text
+ * compares as time). */
+static void probe_health(db_t *db, const char *fresh_since, dynbuf_t *out)
+{
+    char err[256];
+    db_stmt_t *st = db_prepare(db,
+                               "SELECT probe_id, site, health, last_heartbeat FROM probes"
+                               " ORDER BY probe_id LIMIT ?1",
+                               err, sizeof err);
+    if (!st)
         return;
+    db_bind_int(st, 1, MAX_PROBES);
+    typedef struct {
+        char *probe, *site;
+        json_t *health;
+        bool fresh;
+    } probe_t;
+    probe_t *p = NULL;
+    size_t n = 0, cap = 0;
+    while (db_step(st, err, sizeof err) == DB_ROW) {
+        json_t *h = parsed(db_col_text(st, 2), db_col_bytes(st, 2));
+        if (!h)
+            continue; /* not JSON: no health series */
+        if (n == cap) {
+            size_t nc = cap ? 2 * cap : 16;
+            probe_t *np = realloc(p, nc * sizeof *np);
+            if (!np) {
+                json_decref(h);
+                break;
+            }
+            p = np;
+            cap = nc;
+        }
+        const char *id = db_col_text(st, 0), *site = db_col_text(st, 1), *hb = db_col_text(st, 3);
+        p[n].probe = strdup(id ? id : "");
+        p[n].site = strdup(site ? site : "");
+        p[n].health = h;
+        p[n].fresh = hb && strcmp(hb, fresh_since) >= 0;
+        n++;
+    }
+    db_finalize(&st);
+    for (size_t k = 0; k < NPROBE_SERIES; k++) {
+        const probe_series_t *ps = &probe_series[k];
+        if (ps->help)
+            noc_metrics_family(out, ps->name, "gauge", ps->help);
+        for (size_t i = 0; i < n; i++) {
+            double v = 0.0;
+            if (!p[i].fresh && !ps->stale_zero)
+                continue;
+            if (p[i].fresh && !health_number(p[i].health, ps->path, &v))
+                continue;
+            const char *l[] = {"probe",         p[i].probe,      "site", p[i].site,
+                               ps->extra_label, ps->extra_value, NULL};
+            noc_metrics_sample(out, ps->name, l, p[i].fresh ? v : 0.0);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(p[i].probe);
+        free(p[i].site);
+        json_decref(p[i].health);
+    }
+    free(p);
+}
+
+static void probe_ages(db_t *db, int64_t now_us, dynbuf_t *out)
+{
+    char err[256];
+    db_stmt_t *st = db_prepare(db,
+                               "SELECT probe_id, site, last_heartbeat FROM probes"
+                               " ORDER BY 1 LIMIT ?1",
+                               err, sizeof err);
+    if (!st)
+        return;
+    db_bind_int(st, 1, MAX_PROBES);
     dynbuf_t stale;
     dynbuf_init(&stale, MAX_STALE_BYTES);
     noc_metrics_family(out, "callscope_probe_heartbeat_age_seconds", "gauge",
@@ -339,11 +411,10 @@ static void probe_ages(sqlite3 *db, int64_t now_us, dynbuf_t *out)
     noc_metrics_family(&stale, "callscope_probe_stale", "gauge",
                        "1 when the probe's heartbeats stopped (none for " STR(
                            NOC_PROBE_STALE_S) " s): its other gauges are its last word");
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st, err, sizeof err) == DB_ROW) {
         int64_t t;
-        const char *hb = (const char *)sqlite3_column_text(st, 2);
-        const char *l[] = {"probe", (const char *)sqlite3_column_text(st, 0), "site",
-                           (const char *)sqlite3_column_text(st, 1), NULL};
+        const char *hb = db_col_text(st, 2);
+        const char *l[] = {"probe", db_col_text(st, 0), "site", db_col_text(st, 1), NULL};
         bool known = hb && timefmt_parse_iso(hb, &t);
         if (known)
             noc_metrics_sample(out, "callscope_probe_heartbeat_age_seconds", l,
@@ -351,7 +422,7 @@ static void probe_ages(sqlite3 *db, int64_t now_us, dynbuf_t *out)
         bool is_stale = !known || now_us - t > (int64_t)NOC_PROBE_STALE_S * USEC_PER_SEC;
         noc_metrics_sample(&stale, "callscope_probe_stale", l, is_stale ? 1.0 : 0.0);
     }
-    sqlite3_finalize(st);
+    db_finalize(&st);
     size_t len = 0;
     char *s = dynbuf_take(&stale, &len);
     if (s)
@@ -391,16 +462,14 @@ static void building_histogram(const noc_metrics_t *m, const hist_def_t *d, size
 /* The calls that ended within the window per building and verdict: read
  * afresh each scrape (a gauge), every participant address of the window
  * opened in memory once. */
-static void building_calls(noc_metrics_t *m, sqlite3 *db, const building_map_t *bm, int64_t now_us,
+static void building_calls(noc_metrics_t *m, db_t *db, const building_map_t *bm, int64_t now_us,
                            dynbuf_t *out)
 {
     noc_buildings_counts_t *c = calloc(1, sizeof *c);
     char since[40], err[256];
     timefmt_iso(now_us - (int64_t)NOC_METRICS_BUILDING_WINDOW_S * USEC_PER_SEC, since,
                 sizeof since);
-    db_t *w = db_from_sqlite(db); /* transitional: metrics not yet on db.h */
-    bool ok = c && w && noc_buildings_calls(w, m->pii, bm, since, c, err, sizeof err);
-    db_close(&w);
+    bool ok = c && noc_buildings_calls(db, m->pii, bm, since, c, err, sizeof err);
     noc_metrics_family(out, "callscope_building_calls", "gauge",
                        "Calls that ended in the last " STR(
                            NOC_METRICS_BUILDING_WINDOW_S) " s with a participant in the building, "
@@ -427,14 +496,12 @@ static void building_calls(noc_metrics_t *m, sqlite3 *db, const building_map_t *
     free(c);
 }
 
-void noc_metrics_store(noc_metrics_t *m, sqlite3 *db, int64_t now_us, dynbuf_t *out)
+void noc_metrics_store(noc_metrics_t *m, db_t *db, int64_t now_us, dynbuf_t *out)
 {
     verdicts(db, out);
     char err[256];
-    db_t *w = db_from_sqlite(db); /* transitional: metrics not yet on db.h */
     noc_buildings_ref_t *ref =
-        m->buildings && w ? noc_buildings_acquire(m->buildings, w, err, sizeof err) : NULL;
-    db_close(&w);
+        m->buildings ? noc_buildings_acquire(m->buildings, db, err, sizeof err) : NULL;
     /* no building file imported: no building series (and nothing opened) */
     const building_map_t *bm =
         ref && building_map_count(noc_buildings_map(ref)) > 0 ? noc_buildings_map(ref) : NULL;
@@ -455,8 +522,7 @@ void noc_metrics_store(noc_metrics_t *m, sqlite3 *db, int64_t now_us, dynbuf_t *
     char fresh_since[40];
     timefmt_iso(now_us - (int64_t)NOC_PROBE_STALE_S * USEC_PER_SEC, fresh_since,
                 sizeof fresh_since);
-    for (size_t i = 0; i < NPROBE_SERIES; i++)
-        probe_one(db, &probe_series[i], fresh_since, out);
+    probe_health(db, fresh_since, out);
     probe_ages(db, now_us, out);
 }
 

@@ -6,15 +6,16 @@
  * The histograms are real counters: each scrape adds the streams stored
  * since the last one (by streams.id, at most NOC_METRICS_CHUNK rows per
  * scrape, so a first scrape of a large store catches up over several).
+ * SQLite and PostgreSQL stores give the same series (common/db.h).
  * Not thread-safe: one noc_metrics_t per HTTP thread.
  */
 #ifndef CALLSCOPE_NOC_METRICS_H
 #define CALLSCOPE_NOC_METRICS_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "dynbuf.h"
 #include "noc_buildings.h"
 #include "pii.h"
@@ -36,8 +37,9 @@ void noc_metrics_free(noc_metrics_t **m);
  * or while no building file is imported, there are no building series. */
 #define NOC_METRICS_BUILDING_WINDOW_S 3600
 void noc_metrics_buildings(noc_metrics_t *m, const pii_t *pii, noc_buildings_t *b);
-/* Appends the store's series to out. now_us for heartbeat ages. */
-void noc_metrics_store(noc_metrics_t *m, sqlite3 *db, int64_t now_us, dynbuf_t *out);
+/* Appends the store's series to out, read through db (either backend:
+ * common/db.h). now_us for heartbeat ages. */
+void noc_metrics_store(noc_metrics_t *m, db_t *db, int64_t now_us, dynbuf_t *out);
 /* Appends every numeric/boolean leaf of obj as a gauge callscope_<path>. */
 void noc_metrics_json(const json_t *obj, dynbuf_t *out);
 /* "# HELP" and "# TYPE" lines of one family. */

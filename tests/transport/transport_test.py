@@ -535,9 +535,6 @@ def case_pg_bad_uri():
     r = run_collector(SRV.uri_for("callscope", pgserver.PASSWORD, "nosuchdb"), PG_ARGS)
     check(r.returncode == 1 and '"nosuchdb" does not exist' in r.stderr,
           "missing database refused: " + r.stderr.strip())
-    r = run_collector(SRV.uri, PG_ARGS + ["--http-bind", "127.0.0.1:%d" % free_port()])
-    check(r.returncode == 1 and "NOC HTTP server on PostgreSQL is not implemented yet" in r.stderr,
-          "NOC refused on PostgreSQL: " + r.stderr.strip())
     check(SRV.scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'streams'") == "0",
           "nothing created by the refused starts")
 
