@@ -18,8 +18,6 @@
 #include "noc_query.h"
 
 typedef struct {
-    sqlite3 *db;           /* the same connection on SQLite; NULL on PostgreSQL (to be
-                              removed once every handler reads through store) */
     db_t *store;           /* the request's read connection, either backend (db.h) */
     noc_db_limit_t *limit; /* its statement time limit (noc_store_step) */
     const pii_t *pii;
@@ -27,16 +25,6 @@ typedef struct {
     const char *arg;            /* from the path: a call id or a site; NULL for lists */
     noc_buildings_t *buildings; /* the building map in force (noc_buildings.h) */
 } noc_api_req_t;
-
-/* A handler not yet on db.h answers 501 on PostgreSQL (transitional: each
- * handler drops this line as it moves to r->store). */
-#define NOC_API_SQLITE_ONLY(r, err, errlen)                                                        \
-    do {                                                                                           \
-        if (!(r)->db) {                                                                            \
-            snprintf(err, errlen, "not available on a PostgreSQL store yet");                      \
-            return 501;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 typedef int (*noc_api_fn)(const noc_api_req_t *r, json_t **out, char *err, size_t errlen);
 

@@ -6,7 +6,7 @@
 
 #define NOC_DB_BUSY_MS 2000
 
-sqlite3 *noc_db_open(const char *path, char *err, size_t errlen)
+static sqlite3 *sqlite_open(const char *path, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
@@ -50,7 +50,7 @@ static int progress(void *ctx)
     return 1;
 }
 
-void noc_db_limit(sqlite3 *db, noc_db_limit_t *l)
+static void sqlite_limit(sqlite3 *db, noc_db_limit_t *l)
 {
     sqlite3_progress_handler(db, PROGRESS_OPS, progress, l);
 }
@@ -68,69 +68,13 @@ void noc_db_limit_arm(noc_db_limit_t *l, unsigned ms)
     }
 }
 
-void noc_db_close(sqlite3 **db)
-{
-    if (db && *db) {
-        sqlite3_close(*db);
-        *db = NULL;
-    }
-}
-
-bool noc_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, char *err, size_t errlen)
-{
-    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK)
-        return true;
-    const char *m = sqlite3_errmsg(db);
-    if (strstr(m, "no such table: verdict_"))
-        snprintf(err, errlen, "no verdicts yet (the verdict tables are not in the store)");
-    else
-        snprintf(err, errlen, "database: %s", m);
-    *st = NULL;
-    return false;
-}
-
-json_t *noc_db_column_json(sqlite3_stmt *st, int i)
-{
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_INTEGER:
-        return json_integer((json_int_t)sqlite3_column_int64(st, i));
-    case SQLITE_FLOAT:
-        return json_real(sqlite3_column_double(st, i));
-    case SQLITE_TEXT: {
-        json_t *s = json_stringn((const char *)sqlite3_column_text(st, i),
-                                 (size_t)sqlite3_column_bytes(st, i));
-        return s ? s : json_null(); /* not UTF-8 */
-    }
-    default:
-        return json_null();
-    }
-}
-
-json_t *noc_db_column_parsed(sqlite3_stmt *st, int i)
-{
-    if (sqlite3_column_type(st, i) != SQLITE_TEXT)
-        return json_null();
-    json_t *j = json_loadb((const char *)sqlite3_column_text(st, i),
-                           (size_t)sqlite3_column_bytes(st, i), JSON_DECODE_ANY, NULL);
-    return j ? j : json_null();
-}
-
-json_t *noc_db_row_json(sqlite3_stmt *st)
-{
-    json_t *o = json_object();
-    int n = sqlite3_column_count(st);
-    for (int i = 0; i < n; i++)
-        json_object_set_new(o, sqlite3_column_name(st, i), noc_db_column_json(st, i));
-    return o;
-}
-
 /* ---- both backends ------------------------------------------------------------ */
 
 db_t *noc_store_open(const char *target, char *err, size_t errlen)
 {
     if (!db_is_uri(target)) {
         /* the SQLite connection exactly as before (busy timeout, query_only) */
-        sqlite3 *h = noc_db_open(target, err, errlen);
+        sqlite3 *h = sqlite_open(target, err, errlen);
         db_t *db = h ? db_from_sqlite(h) : NULL;
         if (h && !db) {
             snprintf(err, errlen, "%s: out of memory", target);
@@ -154,7 +98,7 @@ void noc_store_close(db_t **db)
 void noc_store_limit(db_t *db, noc_db_limit_t *l)
 {
     if (db_kind(db) == DB_SQLITE)
-        noc_db_limit(db_sqlite(db), l);
+        sqlite_limit(db_sqlite(db), l);
     else
         l->pg = db;
 }

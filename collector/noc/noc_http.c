@@ -93,7 +93,6 @@ static const route_t routes[] = {
 /* A read connection of the pool, with its statement time limit. */
 typedef struct {
     db_t *store;
-    sqlite3 *db; /* the same connection on SQLite, NULL on PostgreSQL */
     noc_db_limit_t limit;
     bool busy;
 } reader_t;
@@ -369,7 +368,7 @@ static enum MHD_Result serve_api(struct noc_http *h, struct MHD_Connection *c, c
         return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
                           "busy: every database reader is taken; try again");
     noc_db_limit_arm(&rd->limit, REQUEST_MS);
-    noc_api_req_t req = {rd->db, rd->store, &rd->limit, h->cfg.pii, &p, arg, h->cfg.buildings};
+    noc_api_req_t req = {rd->store, &rd->limit, h->cfg.pii, &p, arg, h->cfg.buildings};
     json_t *out = NULL;
     int status = rt->fn(&req, &out, err, sizeof err);
     bool timed_out = rd->limit.hit;
@@ -800,7 +799,6 @@ static bool open_readers(struct noc_http *h, char *err, size_t errlen)
         h->readers[i].store = noc_store_open(target, err, errlen);
         if (!h->readers[i].store)
             return false;
-        h->readers[i].db = db_sqlite(h->readers[i].store);
         noc_store_limit(h->readers[i].store, &h->readers[i].limit);
     }
     h->health_db = noc_store_open(target, err, errlen);
@@ -889,7 +887,6 @@ void noc_http_free(noc_http_t **ph)
     if (h->d)
         MHD_stop_daemon(h->d);
     for (size_t i = 0; i < DB_READERS; i++) {
-        h->readers[i].db = NULL;
         noc_store_close(&h->readers[i].store);
     }
     noc_store_close(&h->health_db);

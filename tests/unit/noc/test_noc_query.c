@@ -114,7 +114,7 @@ static const char *calls(const noc_kv_t *kv, size_t n)
         return ids;
     }
     db_t *w = db_from_sqlite(store_db(F.st));
-    noc_api_req_t r = {.db = store_db(F.st), .store = w, .pii = F.pii, .p = &p};
+    noc_api_req_t r = {.store = w, .pii = F.pii, .p = &p};
     int code = noc_api_calls(&r, &out, err, sizeof err);
     db_close(&w);
     if (code != 200) {
@@ -164,7 +164,7 @@ static void test_call_addresses(void)
     json_t *out = NULL;
     CHECK(parse(NULL, 0, &p, err, sizeof err));
     db_t *w = db_from_sqlite(store_db(F.st));
-    noc_api_req_t r = {.db = store_db(F.st), .store = w, .pii = F.pii, .p = &p, .arg = "r1"};
+    noc_api_req_t r = {.store = w, .pii = F.pii, .p = &p, .arg = "r1"};
     CHECK_EQ_INT(noc_api_call(&r, &out, err, sizeof err), 200);
     db_close(&w);
     size_t i, probed = 0;
