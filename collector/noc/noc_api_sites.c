@@ -15,7 +15,7 @@
 #define MAX_TIMELINE_ROWS 20000
 #define WORST_DEFAULT 10
 /* The site page's worst clients, access points and subnets read the last
- * 24 h of a longer window (the answer's "worst_since"): they join every
+ * 24 h of a longer window's calls (the answer's "worst_since"): they join every
  * call of the window with its participants, and over a month at one site
  * of the scale store (25,600 calls) the three took 1.5 s of CPU (684, 410
  * and 400 ms) against 124 ms over 24 h (bench/bench_noc_scale.py;
@@ -434,14 +434,25 @@ static int worst(const noc_api_req_t *r, group_t g, const char *site, unsigned l
     return NOC_HTTP_OK;
 }
 
-/* The worst lists' window: the last WORST_SPAN_S of p's (until, or now). */
-static void worst_window(noc_params_t *p)
+/* The worst lists' window: the last WORST_SPAN_S of the window's calls,
+ * up to the end of the timeline's newest bucket (tl, sorted by time) or
+ * p's until (or now), whichever is earlier, so that a window whose calls
+ * are older than a day (a past incident, the demo's captures) still lists
+ * them. */
+static void worst_window(noc_params_t *p, const json_t *tl, int64_t bucket_s)
 {
     usec_t until = timefmt_now(), since = 0;
     if (p->until[0] && !timefmt_parse_iso(p->until, &until))
         return;
     if (p->since[0] && !timefmt_parse_iso(p->since, &since))
         return;
+    json_t *last = json_array_get(tl, json_array_size(tl) ? json_array_size(tl) - 1 : 0);
+    json_int_t t = json_integer_value(json_object_get(last, "t"));
+    if (last && t > 0) {
+        usec_t newest = ((usec_t)t + (usec_t)bucket_s) * USEC_PER_SEC;
+        if (newest < until)
+            until = newest;
+    }
     if (until - since > (usec_t)WORST_SPAN_S * USEC_PER_SEC)
         timefmt_iso(until - (usec_t)WORST_SPAN_S * USEC_PER_SEC, p->since, sizeof p->since);
 }
@@ -457,7 +468,7 @@ int noc_api_site(const noc_api_req_t *r, json_t **out, char *err, size_t errlen)
     noc_params_t wp = *r->p;
     noc_api_req_t wr = *r;
     wr.p = &wp;
-    worst_window(&wp);
+    worst_window(&wp, tl, r->p->bucket_s);
     if (code == NOC_HTTP_OK)
         code = worst(&wr, GROUP_CLIENT, r->arg, n, wc, err, errlen);
     if (code == NOC_HTTP_OK)

@@ -496,7 +496,8 @@ def serve_pair(extra=()):
 # ---- comparison ------------------------------------------------------------------------------
 
 # Keys whose values must differ between two answers made at two moments.
-TIMELY = {"time", "generated", "generated_at", "age_s", "now", "window_start"}
+TIMELY = {"time", "generated", "generated_at", "age_s", "now", "window_start",
+          "worst_since"}  # the start of the worst lists: now - 24 h when the window is longer
 
 
 def num_equal(a, b):

@@ -453,6 +453,14 @@ async function loadSite() {
   fill($('worst-clients').tBodies[0], d.worst_clients, r => [r.client_ip || r.client_id, r.calls, r.bad, r.verdicts.lan, r.verdicts.wan], pick);
   fill($('worst-aps').tBodies[0], d.worst_access_points, worstCells('bssid'));
   fill($('worst-subnets').tBodies[0], d.worst_subnets, worstCells('subnet'));
+  /* over a window longer than a day the worst lists cover its last 24 h
+   * (worst_since, docs/noc.md "At scale"): say so under them */
+  const ws = Date.parse(d.worst_since || '');
+  const first = (d.timeline || []).length ? d.timeline[0].t * 1000 : NaN;
+  const note = $('worst-note');
+  note.hidden = !(ws && first && first < ws - 3600e3);
+  note.textContent = note.hidden ? '' : 'Worst clients, access points and subnets: calls since ' +
+    new Date(ws).toLocaleString() + ' (the last 24 h of the window); the counts and the timeline cover all of it.';
 }
 
 /* ---- the call list ---------------------------------------------------------------- */
