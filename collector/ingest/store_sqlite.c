@@ -154,54 +154,6 @@ static bool prepare_map(sq_t *q, size_t i, char *err, size_t errlen)
     return prepare(q, sql, &q->ins[i], err, errlen);
 }
 
-/* SQL functions on this connection for the test fixtures and tools that
- * write or look up personal values in SQL (tests/noc/noc_fixture.c):
- * pii_seal(aad, value) seals, pii_hash(domain, value) gives the lookup hash
- * ('ip' canonicalises). Ingest does not use them (it seals in C, as the
- * PostgreSQL backend, which has no such functions). */
-static void sql_seal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    pii_cache_t *pc = sqlite3_user_data(ctx);
-    const char *aad = (const char *)sqlite3_value_text(argv[0]);
-    const char *v = (const char *)sqlite3_value_text(argv[1]);
-    if (argc != 2 || !aad || !v || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    size_t outlen = 0;
-    const uint8_t *out = pii_cache_seal(pc, aad, v, (size_t)sqlite3_value_bytes(argv[1]), &outlen);
-    if (out)
-        sqlite3_result_blob(ctx, out, (int)outlen, SQLITE_TRANSIENT);
-    else
-        sqlite3_result_error(ctx, "pii_seal failed", -1);
-}
-
-static void sql_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    pii_cache_t *pc = sqlite3_user_data(ctx);
-    const char *dom = (const char *)sqlite3_value_text(argv[0]);
-    const char *v = (const char *)sqlite3_value_text(argv[1]);
-    uint8_t h[PII_HASH_LEN];
-    if (argc != 2 || !dom || !v || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    if (pii_cache_hash(pc, dom, v, (size_t)sqlite3_value_bytes(argv[1]), h))
-        sqlite3_result_blob(ctx, h, sizeof h, SQLITE_TRANSIENT);
-    else
-        sqlite3_result_null(ctx);
-}
-
-static bool register_pii(sq_t *q, char *err, size_t errlen)
-{
-    if (sqlite3_create_function(q->db, "pii_seal", 2, SQLITE_UTF8, q->pc, sql_seal, NULL, NULL) !=
-            SQLITE_OK ||
-        sqlite3_create_function(q->db, "pii_hash", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, q->pc,
-                                sql_hash, NULL, NULL) != SQLITE_OK)
-        return dberr(q, err, errlen);
-    return true;
-}
-
 static bool prepare_all(sq_t *q, char *err, size_t errlen)
 {
     for (size_t i = 0; i < store_nmaps; i++)
@@ -570,8 +522,7 @@ store_backend_t *store_sqlite_open(const char *path, bool sync_full, pii_cache_t
               exec(q->db, "PRAGMA foreign_keys=ON", err, errlen) &&
               exec(q->db, "PRAGMA cache_size=-65536", err, errlen) && /* 64 MiB */
               sqldb_migrate(q->db, "store", "ingest", migrations, MIGRATIONS, err, errlen) &&
-              register_pii(q, err, errlen) && prepare_all(q, err, errlen) &&
-              checkpointer_start(q, path, err, errlen);
+              prepare_all(q, err, errlen) && checkpointer_start(q, path, err, errlen);
     if (!ok) {
         size_t l = strlen(err);
         snprintf(err + l, errlen - l, " (%s)", path);

@@ -1,6 +1,7 @@
 /* Unit tests of the store of probe records (collector/ingest/store.c) on a
  * temporary SQLite file: batches stored once, duplicates and refusals,
  * records checked one by one, group commit, sealing labels, retention. */
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,6 +113,17 @@ static void test_sealed_labels(void)
     CHECK_EQ_INT(fx_count(&f, "SELECT count(*) FROM streams WHERE record LIKE '%10.1.0.5%'"
                               " OR record LIKE '%02:00:00:00:00:01%'"),
                  0);
+    /* sealing is C's work before the write: the store's connection has no
+     * SQL function that could seal or hash (issue 16; the test fixture
+     * tests/noc/noc_fixture.c registers its own) */
+    const char *fns[] = {"SELECT pii_seal('streams.client_ip', '10.1.0.5')",
+                         "SELECT pii_hash('ip', '10.1.0.5')"};
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        s = NULL;
+        CHECK(sqlite3_prepare_v2(store_db(f.st), fns[i], -1, &s, NULL) == SQLITE_ERROR);
+        CHECK(strstr(sqlite3_errmsg(store_db(f.st)), "no such function") != NULL);
+        sqlite3_finalize(s);
+    }
     fx_close(&f);
 }
 
