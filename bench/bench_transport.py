@@ -36,12 +36,21 @@ postgresql:// URI uses that server (its ingest tables are emptied first).
 collector's microseconds of CPU per record.
 
 --collectors N (PostgreSQL only) runs N collectors into the one database,
-each with its own share of the probes (probe i sends to collector i mod N);
+each with its own share of the probes (probe i sends to collector i mod N;
+with N collectors give a multiple of N probes, or one collector runs alone
+once the others have finished: the default is 4 probes with two collectors);
 --db compare runs, interleaved run by run, SQLite with one collector,
 PostgreSQL with one and PostgreSQL with two, on the same probes and records.
 For the throw-away server the server's own CPU (postmaster and backends)
 is printed per record too: on 2 cores the probes, the collectors and the
-server share them.
+server share them. The throw-away server runs with the settings
+docs/store.md recommends ("Tuning the server"; --pg-default-conf for
+PostgreSQL's defaults), plus any --pg-conf lines.
+
+Issue 16's PostgreSQL figure (two collectors into one PostgreSQL against
+one into SQLite), as the lead re-runs it:
+
+  bench/bench_transport.py build-dev --db compare --runs 3
 
 Batches travel LZ4 when the collector reads it (common/wire.h); the
 records of the default load differ only in addresses, MACs and ssrc, so
@@ -64,7 +73,9 @@ import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("build", nargs="?", default="build")
-ap.add_argument("--probes", type=int, default=3)
+ap.add_argument("--probes", type=int, default=None,
+                help="probe processes (default 3; 4 with --db compare or --collectors 2, so "
+                     "each collector gets the same share)")
 ap.add_argument("--records", type=int, default=300000)
 ap.add_argument("--batch", type=int, default=1000)
 ap.add_argument("--probe-arg", action="append", default=[], help="extra probe option (repeatable)")
@@ -77,9 +88,22 @@ ap.add_argument("--type", choices=("stream", "interval"), default="stream",
                 help="the records sent: stream (947 bytes) or interval (~520 bytes) records")
 ap.add_argument("--vary", action="store_true",
                 help="each record with its own figures and times (compresses like a capture's)")
+ap.add_argument("--pg-conf", action="append", default=[],
+                help="a postgresql.conf line for the throw-away server (repeatable), e.g. "
+                     "--pg-conf 'max_wal_size = 4GB'")
+ap.add_argument("--pg-default-conf", action="store_true",
+                help="the throw-away server with PostgreSQL's defaults, not the recommended "
+                     "settings of docs/store.md (\"Tuning the server\")")
 ap.add_argument("--collector-prefix", default="",
                 help="command put before the collector (e.g. valgrind --tool=callgrind)")
 a = ap.parse_args()
+if a.probes is None:
+    a.probes = 4 if a.db == "compare" or a.collectors > 1 else 3
+# The throw-away server's settings beside pgserver.py's: those docs/store.md
+# recommends for a store ("Tuning the server"; each safe for production:
+# every commit still waits for its WAL flush), then --pg-conf's.
+PG_RECOMMENDED = []
+pg_conf = ([] if a.pg_default_conf else PG_RECOMMENDED) + a.pg_conf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "pg"))
@@ -258,7 +282,7 @@ class PgStore:
         else:
             import pgserver
             if PgStore.server is None:
-                PgStore.server = pgserver.start_or_skip()
+                PgStore.server = pgserver.start_or_skip(tuple(pg_conf), private=True)
             self.db = PgStore.server.uri
             self.psql = lambda sql: PgStore.server.psql(sql).stdout
         # each run starts from an empty store
