@@ -10,7 +10,8 @@
  * makes a batch stored once whichever collector receives it: the claim is
  * INSERT ... ON CONFLICT DO NOTHING in the batch's own transaction (a
  * second collector's claim waits for the first's commit, then finds it).
- * A batch's rows go in with one binary COPY per table.
+ * The rows of a group's batches go in with one binary COPY per table at
+ * its commit (sooner past COPY_FLUSH bytes).
  */
 #include <endian.h>
 #include <libpq-fe.h>
@@ -107,7 +108,7 @@ typedef struct {
     bool in_txn;
     bool broken;        /* the connection was lost: re-established at the next begin */
     char day_ready[16]; /* partitions exist for this day and the next ones */
-    dynbuf_t copy[8];   /* a batch's rows per table, COPY binary format */
+    dynbuf_t copy[8];   /* the group's rows per table, COPY binary format */
     size_t rows[8];
     char cols[8][1024];               /* each table's COPY column list */
     char kinds[8][STORE_ROW_MAX + 1]; /* each column's KIND_*, in the same order */
@@ -409,6 +410,8 @@ static bool pg_row(store_backend_t *b, const store_row_t *r, char *err, size_t e
     return true;
 }
 
+#define COPY_CHUNK (64u << 10)
+
 static bool copy_table(pg_t *p, size_t i, char *err, size_t errlen)
 {
     char sql[1200];
@@ -426,8 +429,14 @@ static bool copy_table(pg_t *p, size_t i, char *err, size_t errlen)
     PQclear(r);
     if (!ok)
         return false;
-    ok = PQputCopyData(p->c, p->copy[i].p, (int)p->copy[i].len) == 1 &&
-         PQputCopyEnd(p->c, NULL) == 1;
+    /* In CopyData messages of COPY_CHUNK bytes: the server reads each
+     * message whole into a buffer of its size, which for a group's
+     * megabytes in one message is a fresh mmap (page faults) per COPY. */
+    for (size_t o = 0; ok && o < p->copy[i].len; o += COPY_CHUNK) {
+        size_t n = p->copy[i].len - o < COPY_CHUNK ? p->copy[i].len - o : COPY_CHUNK;
+        ok = PQputCopyData(p->c, p->copy[i].p + o, (int)n) == 1;
+    }
+    ok = ok && PQputCopyEnd(p->c, NULL) == 1;
     while ((r = PQgetResult(p->c)) != NULL) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK && ok)
             ok = fail(p, r, err, errlen);
