@@ -64,6 +64,16 @@ import bench_buildings  # noqa: E402
 import gen_noc_store  # noqa: E402
 
 
+def proc_cpu(pid):
+    """A process's CPU seconds so far (user + system, 10 ms ticks); 0 once gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(xs, p):
     s = sorted(xs)
     return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
@@ -93,10 +103,11 @@ class Serve:
         sys.exit("serve did not start")
 
     def cpu(self):
-        """serve's CPU seconds so far (user + system, 10 ms ticks)."""
-        with open("/proc/%d/stat" % self.p.pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """serve's CPU seconds so far (user + system, 10 ms ticks), on
+        PostgreSQL with its server processes' (pg_backends)."""
+        return sum(proc_cpu(p) for p in [self.p.pid] + self.pg_backends)
+
+    pg_backends = []  # PostgreSQL: the server processes of serve's connections
 
     def get(self, path, timeout=60):
         """(status, seconds, bytes)."""
@@ -443,48 +454,61 @@ def bench_pg(collector, a, db):
         print("\nPostgreSQL: skipped (%s)" % e)
         return
     try:
-        key = os.path.join(a.dir, "org.key")
-        t = time.monotonic()
-        gen_noc_store.run([collector, "correlate", "--db", pg.uri, "--org-key", key,
-                           "--since", "60s"])
-        print("\nPostgreSQL %s: verdict tables and rollup made in %.1f s" %
-              (pg.scalar("SHOW server_version"), time.monotonic() - t), flush=True)
-        t = time.monotonic()
-        c0 = os.times()
-        # its progress (rows/s per table and in all) to a log beside the store
-        log = os.path.join(a.work, "store-migrate.log")
-        with open(log, "w") as f:
-            r = subprocess.run([collector, "store-migrate", "--from", db, "--to", pg.uri],
-                               stdout=f, stderr=f)
-        if r.returncode != 0:
-            sys.exit("store-migrate failed (exit %d): see %s" % (r.returncode, log))
-        c1 = os.times()
-        rows = pg.scalar("SELECT sum(rows) FROM store_migrate_marks")
-        wall = time.monotonic() - t
-        q = "SELECT count(*), sum(calls) FROM verdict_site_hours"
-        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
-        lite = "%d|%d" % con.execute(q).fetchone()
-        con.close()
-        on_pg = "|".join(pg.query(q)[0])
-        print("copied the store (store-migrate): %s rows in %.1f s, %.0f rows/s (store-migrate"
-              " CPU %.1f s; progress in %s); rollup rows|calls %s, SQLite's %s: %s" %
-              (rows, wall, int(rows) / wall,
-               (c1.children_user + c1.children_system) - (c0.children_user + c0.children_system),
-               log, on_pg, lite, "equal" if on_pg == lite else "DIFFERENT"), flush=True)
-        t = time.monotonic()
-        pg.psql("VACUUM ANALYZE")  # as autovacuum would after a bulk load
-        print("VACUUM ANALYZE in %.1f s; database %s" %
-              (time.monotonic() - t, pg.scalar("SELECT pg_size_pretty(pg_database_size("
-                                               "current_database()))")), flush=True)
+        if not a.pg_reuse:
+            copy_to_pg(collector, a, db, pg)
         srv = Serve(collector, a.dir, db=pg.uri, work=a.work,
                     extra=["--audit-log", os.path.join(a.work, "audit-pg.log")])
         try:
-            print("PostgreSQL: serve --db postgresql://... (501: a handler not ported yet)")
+            # the server processes of serve's connections (same machine): their
+            # CPU is counted with serve's in "cpu ms" (the queries run there)
+            srv.get("/api/live")
+            srv.pg_backends = [int(x[0]) for x in pg.query(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'callscope-noc'")]
+            print("PostgreSQL: serve --db postgresql://... (cpu ms: serve and its %d server"
+                  " processes; 501: a handler not ported yet)" % len(srv.pg_backends))
             bench_api(srv, db, a.runs, a.only, feed=lambda: feed_live_pg(pg, db))
         finally:
             srv.stop()
     finally:
         pg.stop()
+
+
+def copy_to_pg(collector, a, db, pg):
+    """The verdict tables made by 'correlate --db URI', the rows copied by
+    store-migrate, then VACUUM ANALYZE; each timed."""
+    key = os.path.join(a.dir, "org.key")
+    t = time.monotonic()
+    gen_noc_store.run([collector, "correlate", "--db", pg.uri, "--org-key", key,
+                       "--since", "60s"])
+    print("\nPostgreSQL %s: verdict tables and rollup made in %.1f s" %
+          (pg.scalar("SHOW server_version"), time.monotonic() - t), flush=True)
+    t = time.monotonic()
+    c0 = os.times()
+    # its progress (rows/s per table and in all) to a log beside the store
+    log = os.path.join(a.work, "store-migrate.log")
+    with open(log, "w") as f:
+        r = subprocess.run([collector, "store-migrate", "--from", db, "--to", pg.uri],
+                           stdout=f, stderr=f)
+    if r.returncode != 0:
+        sys.exit("store-migrate failed (exit %d): see %s" % (r.returncode, log))
+    c1 = os.times()
+    rows = pg.scalar("SELECT sum(rows) FROM store_migrate_marks")
+    wall = time.monotonic() - t
+    q = "SELECT count(*), sum(calls) FROM verdict_site_hours"
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    lite = "%d|%d" % con.execute(q).fetchone()
+    con.close()
+    on_pg = "|".join(pg.query(q)[0])
+    print("copied the store (store-migrate): %s rows in %.1f s, %.0f rows/s (store-migrate"
+          " CPU %.1f s; progress in %s); rollup rows|calls %s, SQLite's %s: %s" %
+          (rows, wall, int(rows) / wall,
+           (c1.children_user + c1.children_system) - (c0.children_user + c0.children_system),
+           log, on_pg, lite, "equal" if on_pg == lite else "DIFFERENT"), flush=True)
+    t = time.monotonic()
+    pg.psql("VACUUM ANALYZE")  # as autovacuum would after a bulk load
+    print("VACUUM ANALYZE in %.1f s; database %s" %
+          (time.monotonic() - t, pg.scalar("SELECT pg_size_pretty(pg_database_size("
+                                           "current_database()))")), flush=True)
 
 
 def main():
@@ -508,6 +532,8 @@ def main():
     ap.add_argument("--pg-uri", help="with --pg or --pg-only: copy into this database (kept;"
                     " store-migrate resumes, so a second run copies only what is new) instead of"
                     " a throw-away server")
+    ap.add_argument("--pg-reuse", action="store_true",
+                    help="with --pg-uri: the database holds the copy already (no copy, no VACUUM)")
     ap.add_argument("--work", help="where the bench writes its logs (default: DIR); with"
                     " --pg-only and --no-migrate the store in DIR is only read, never written")
     a = ap.parse_args()
