@@ -97,7 +97,17 @@ static opttab_result_t help(opttab_t *t, const opttab_def_t *d, const char *val)
              "running the same command again continues where the last committed chunk ended "
              "and copies no row twice. Rows the source gains meanwhile (a collector still "
              "writing it) are copied by the next run. Progress goes to standard error about "
-             "every 2 seconds.",
+             "every 2 seconds: the table, its rows and rate, and the whole run's rows, per cent, "
+             "rate and time left.",
+             4, 78);
+    printf("\n");
+    textwrap(stdout,
+             "For speed, a table with 50,000 rows or more to copy loses its secondary indexes "
+             "for the copy and has them built again after it (their definitions are kept in "
+             "store_migrate_indexes until then, so an interrupted run's are built by the next "
+             "run); the triggers that derive the site views' rollup and the participants' "
+             "access point and subnet are off while their rows are copied, and the rollup is "
+             "made again from the copied calls at the end.",
              4, 78);
     printf("\n");
     textwrap(stdout,
