@@ -64,14 +64,24 @@ import bench_buildings  # noqa: E402
 import gen_noc_store  # noqa: E402
 
 
+def proc_cpu(pid):
+    """A process's CPU seconds so far (user + system, 10 ms ticks); 0 once gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(xs, p):
     s = sorted(xs)
     return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
 
 
 class Serve:
-    def __init__(self, collector, d, extra=(), db=None):
-        self.log = open(os.path.join(d, "serve.log"), "w+")
+    def __init__(self, collector, d, extra=(), db=None, work=None):
+        self.log = open(os.path.join(work or d, "serve.log"), "w+")
         self.p = subprocess.Popen(
             [collector, "serve", "--db", db or os.path.join(d, "collector.db"), "--org-key",
              os.path.join(d, "org.key"), "--token-file", os.path.join(d, "noc.token"),
@@ -93,10 +103,11 @@ class Serve:
         sys.exit("serve did not start")
 
     def cpu(self):
-        """serve's CPU seconds so far (user + system, 10 ms ticks)."""
-        with open("/proc/%d/stat" % self.p.pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """serve's CPU seconds so far (user + system, 10 ms ticks), on
+        PostgreSQL with its server processes' (pg_backends)."""
+        return sum(proc_cpu(p) for p in [self.p.pid] + self.pg_backends)
+
+    pg_backends = []  # PostgreSQL: the server processes of serve's connections
 
     def get(self, path, timeout=60):
         """(status, seconds, bytes)."""
@@ -176,7 +187,7 @@ def bench_api(srv, db, runs, only=None, feed=True):
         if only and not re.search(only, name):
             continue
         if name.startswith("live") and paths and feed:
-            feed_live(db)
+            feed() if callable(feed) else feed_live(db)
         if not paths:
             print("%-40s (no data for it)" % name)
             continue
@@ -385,46 +396,119 @@ def import_buildings(collector, d, db):
     print("imported a building file of 50,000 networks in %.1f s" % (time.monotonic() - t))
 
 
+def feed_live_pg(pg, db):
+    """feed_live on the PostgreSQL copy: one more minute of interval records
+    (6 x 10 s, the newest ending now) for each live stream, made on the
+    server from the stream's newest copied record, its times moved to now."""
+    t = time.monotonic()
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    first = con.execute("SELECT first_live_interval FROM bench_meta").fetchone()[0]
+    con.close()
+    iso = lambda off: ("to_char((now() - make_interval(secs => %s)) AT TIME ZONE 'UTC',"  # noqa: E731
+                       " 'YYYY-MM-DD\"T\"HH24:MI:SS\".000000Z\"')" % off)
+    n = pg.scalar(
+        "WITH s AS (SELECT DISTINCT ON (ssrc, src_port, dst_port) * FROM intervals WHERE id >= %d"
+        " ORDER BY ssrc, src_port, dst_port, id DESC), i AS (INSERT INTO intervals(probe_id, site,"
+        " received, start, \"end\", src_port, dst_port, ssrc, direction, packets, lost, loss_pct,"
+        " jitter_ms_max, src_ip_hmac, dst_ip_hmac, src_ip_enc, dst_ip_enc, record)"
+        " SELECT probe_id, site, %s, %s, %s, src_port, dst_port, ssrc, direction, packets, lost,"
+        " loss_pct, jitter_ms_max, src_ip_hmac, dst_ip_hmac, src_ip_enc, dst_ip_enc, record"
+        " FROM s CROSS JOIN generate_series(0, 5) k RETURNING 1) SELECT count(*) FROM i"
+        % (first, iso("10 * k - 1"), iso("10 * k + 10"), iso("10 * k")))
+    print("  (fed %s interval records of the streams in progress into PostgreSQL, the newest"
+          " ending now, in %.1f s)" % (n, time.monotonic() - t), flush=True)
+
+
+class GivenPg:
+    """--pg-uri: a database of the user's (kept at the end)."""
+
+    def __init__(self, uri):
+        self.uri = uri
+
+    def psql(self, sql):
+        r = subprocess.run(["psql", "-X", "-q", "-At", "-F", "\x1f", "-v", "ON_ERROR_STOP=1",
+                            self.uri, "-c", sql], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("psql: %s: %s" % (sql[:80], r.stderr.strip()))
+        return r
+
+    def query(self, sql):
+        return [l.split("\x1f") for l in self.psql(sql).stdout.splitlines()]
+
+    def scalar(self, sql):
+        rows = self.query(sql)
+        return rows[0][0] if rows else None
+
+    def stop(self):
+        pass
+
+
 def bench_pg(collector, a, db):
     """The same API cases on a PostgreSQL copy of the store (issue 16)."""
     sys.path.insert(0, os.path.join(HERE, "..", "tests", "pg"))
     import pgserver  # noqa: E402
     try:
-        pg = pgserver.start()
+        # a month takes minutes to copy: --pg-uri keeps the copy for the next run
+        pg = GivenPg(a.pg_uri) if a.pg_uri else pgserver.start(private=True)
     except RuntimeError as e:
         print("\nPostgreSQL: skipped (%s)" % e)
         return
     try:
-        key = os.path.join(a.dir, "org.key")
-        t = time.monotonic()
-        gen_noc_store.run([collector, "correlate", "--db", pg.uri, "--org-key", key,
-                           "--since", "60s"])
-        print("\nPostgreSQL %s: verdict tables and rollup made in %.1f s" %
-              (pg.scalar("SHOW server_version"), time.monotonic() - t), flush=True)
-        t = time.monotonic()
-        # chunks of 1,000 rows: with its default (20,000) store-migrate ran
-        # out of its buffer on the intervals table ("intervals: out of memory")
-        gen_noc_store.run([collector, "store-migrate", "--from", db, "--to", pg.uri, "--quiet",
-                           "--chunk", "1000"])
-        q = "SELECT count(*), sum(calls) FROM verdict_site_hours"
-        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
-        lite = "%d|%d" % con.execute(q).fetchone()
-        con.close()
-        on_pg = "|".join(pg.query(q)[0])
-        print("copied the store (store-migrate) in %.1f s; rollup rows|calls %s from the"
-              " triggers, SQLite's %s: %s" % (time.monotonic() - t, on_pg, lite,
-                                              "equal" if on_pg == lite else "DIFFERENT"),
-              flush=True)
-        pg.psql("ANALYZE")
-        srv = Serve(collector, a.dir, db=pg.uri,
-                    extra=["--audit-log", os.path.join(a.dir, "audit-pg.log")])
+        if not a.pg_reuse:
+            copy_to_pg(collector, a, db, pg)
+        srv = Serve(collector, a.dir, db=pg.uri, work=a.work,
+                    extra=["--audit-log", os.path.join(a.work, "audit-pg.log")])
         try:
-            print("PostgreSQL: serve --db postgresql://... (501: a handler not ported yet)")
-            bench_api(srv, db, a.runs, a.only, feed=False)
+            # the server processes of serve's connections (same machine): their
+            # CPU is counted with serve's in "cpu ms" (the queries run there)
+            srv.get("/api/live")
+            srv.pg_backends = [int(x[0]) for x in pg.query(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'callscope-noc'")]
+            print("PostgreSQL: serve --db postgresql://... (cpu ms: serve and its %d server"
+                  " processes; 501: a handler not ported yet)" % len(srv.pg_backends))
+            bench_api(srv, db, a.runs, a.only, feed=lambda: feed_live_pg(pg, db))
         finally:
             srv.stop()
     finally:
         pg.stop()
+
+
+def copy_to_pg(collector, a, db, pg):
+    """The verdict tables made by 'correlate --db URI', the rows copied by
+    store-migrate, then VACUUM ANALYZE; each timed."""
+    key = os.path.join(a.dir, "org.key")
+    t = time.monotonic()
+    gen_noc_store.run([collector, "correlate", "--db", pg.uri, "--org-key", key,
+                       "--since", "60s"])
+    print("\nPostgreSQL %s: verdict tables and rollup made in %.1f s" %
+          (pg.scalar("SHOW server_version"), time.monotonic() - t), flush=True)
+    t = time.monotonic()
+    c0 = os.times()
+    # its progress (rows/s per table and in all) to a log beside the store
+    log = os.path.join(a.work, "store-migrate.log")
+    with open(log, "w") as f:
+        r = subprocess.run([collector, "store-migrate", "--from", db, "--to", pg.uri],
+                           stdout=f, stderr=f)
+    if r.returncode != 0:
+        sys.exit("store-migrate failed (exit %d): see %s" % (r.returncode, log))
+    c1 = os.times()
+    rows = pg.scalar("SELECT sum(rows) FROM store_migrate_marks")
+    wall = time.monotonic() - t
+    q = "SELECT count(*), sum(calls) FROM verdict_site_hours"
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    lite = "%d|%d" % con.execute(q).fetchone()
+    con.close()
+    on_pg = "|".join(pg.query(q)[0])
+    print("copied the store (store-migrate): %s rows in %.1f s, %.0f rows/s (store-migrate"
+          " CPU %.1f s; progress in %s); rollup rows|calls %s, SQLite's %s: %s" %
+          (rows, wall, int(rows) / wall,
+           (c1.children_user + c1.children_system) - (c0.children_user + c0.children_system),
+           log, on_pg, lite, "equal" if on_pg == lite else "DIFFERENT"), flush=True)
+    t = time.monotonic()
+    pg.psql("VACUUM ANALYZE")  # as autovacuum would after a bulk load
+    print("VACUUM ANALYZE in %.1f s; database %s" %
+          (time.monotonic() - t, pg.scalar("SELECT pg_size_pretty(pg_database_size("
+                                           "current_database()))")), flush=True)
 
 
 def main():
@@ -445,10 +529,26 @@ def main():
     ap.add_argument("--pg-only", action="store_true", help="--pg without the SQLite cases")
     ap.add_argument("--no-migrate", action="store_true",
                     help="serve the store as it is (measure an older schema)")
+    ap.add_argument("--pg-uri", help="with --pg or --pg-only: copy into this database (kept;"
+                    " store-migrate resumes, so a second run copies only what is new) instead of"
+                    " a throw-away server")
+    ap.add_argument("--pg-reuse", action="store_true",
+                    help="with --pg-uri: the database holds the copy already (no copy, no VACUUM)")
+    ap.add_argument("--work", help="where the bench writes its logs (default: DIR); with"
+                    " --pg-only and --no-migrate the store in DIR is only read, never written")
     a = ap.parse_args()
     collector = a.collector or os.path.join(a.build, "collector", "callscope-collector")
     fixture = os.path.join(a.build, "tests", "noc", "noc_fixture")
     db = os.path.join(a.dir, "collector.db")
+    a.work = a.work or a.dir
+    os.makedirs(a.work, exist_ok=True)
+    if a.pg_only and a.no_migrate and os.path.exists(db):
+        # the SQLite store read only (others may be serving it): copied, and the
+        # live streams fed on the PostgreSQL side (feed_live_pg)
+        print("store %s (read only)" % db)
+        print("machine: %d cores, load average %.1f" % (os.cpu_count(), os.getloadavg()[0]))
+        bench_pg(collector, a, db)
+        return
     if a.regenerate or not os.path.exists(db):
         gen_noc_store.generate(collector, fixture, a.dir, a.calls, a.interval_hours, a.live_calls)
     if not a.no_migrate:
@@ -470,7 +570,7 @@ def main():
            ", ".join("%s %d" % kv for kv in counts.items())))
     print("machine: %d cores, load average %.1f" % (os.cpu_count(), os.getloadavg()[0]))
     api, dash = {}, None
-    srv = Serve(collector, a.dir) if not a.pg_only else None
+    srv = Serve(collector, a.dir, work=a.work) if not a.pg_only else None
     try:
         if srv:
             api = bench_api(srv, db, a.runs, a.only)

@@ -82,7 +82,23 @@ db_t *noc_store_open(const char *target, char *err, size_t errlen)
         }
         return db;
     }
-    return db_open(target, DB_READONLY, "callscope-noc", err, errlen);
+    db_t *db = db_open(target, DB_READONLY, "callscope-noc", err, errlen);
+    /* The NOC's statements are short reads of a window, planned anew per
+     * request: JIT compilation (above jit_above_cost, which the month-wide
+     * joins pass) cost 280 ms of a 24 h /api/clients on the month-sized
+     * store, more than it saved, and parallel workers only add their
+     * start-up on a loaded 2-core server (the NOC's own connections run
+     * requests side by side already). work_mem: /api/live's first read
+     * sorts the look-back's records (144,000 on the month-sized store
+     * while the bench fed it), which spilled 36 MB to disk with the
+     * default 4 MB. Session settings: the server's defaults stay as they
+     * are for everyone else. */
+    if (db && !db_exec(db, "noc",
+                       "SET jit = off; SET max_parallel_workers_per_gather = 0;"
+                       " SET work_mem = '64MB'",
+                       err, errlen))
+        db_close(&db);
+    return db;
 }
 
 void noc_store_close(db_t **db)
