@@ -1064,7 +1064,8 @@ int verdict_store_drop_wire_using_any(verdict_store_t *vs, const int64_t *ids, s
         return 0;
     if (vs->wc_loaded && all_in(vs->asked_wc, vs->nasked_wc, ids, n)) {
         for (size_t i = 0; i < n && k >= 0; i++) {
-            struct wire_claim *c = bsearch(&ids[i], vs->wc, vs->nwc, sizeof *vs->wc, wc_cmp);
+            struct wire_claim *c =
+                vs->nwc ? bsearch(&ids[i], vs->wc, vs->nwc, sizeof *vs->wc, wc_cmp) : NULL;
             call_id_t id;
             if (c) {
                 memcpy(id, c->call_id, sizeof id);
@@ -1106,7 +1107,8 @@ int verdict_store_streams_joined(verdict_store_t *vs, const int64_t *ids, size_t
         return 0;
     if (vs->joined_loaded && all_in(vs->asked_j, vs->nasked_j, ids, n)) {
         for (size_t i = 0; i < n; i++)
-            joined[i] = bsearch(&ids[i], vs->joined, vs->njoined, sizeof *ids, i64_cmp) != NULL;
+            joined[i] = vs->njoined &&
+                        bsearch(&ids[i], vs->joined, vs->njoined, sizeof *ids, i64_cmp) != NULL;
         return 0;
     }
     if (!verdict_store_flush(vs))
