@@ -192,8 +192,9 @@ int main(int argc, char **argv)
     printf("normal calls%s: %d joined calls in %.3f s = %.1f us per call = %.0f calls/s; CPU "
            "%.1f us per call (best of 5)",
            uri ? " (PostgreSQL)" : "", n, t, t * 1e6 / n, n / t, cpu * 1e6 / n);
-    if (nstatements >= 0)
-        printf("; %.1f statements per call", (double)nstatements / n);
+    if (nstatements >= 0) /* PostgreSQL runs a step's calls by chunks: a few per step */
+        printf("; %.2f statements per call (%lld per step)", (double)nstatements / n,
+               (long long)nstatements);
     printf("\n");
     if (uri)
         return 0;

@@ -1186,8 +1186,124 @@ static bool step_collect(correlate_t *c, step_t *s, int64_t now_us, int64_t sinc
     return true;
 }
 
+/* ---- a step in sets (PostgreSQL) -----------------------------------------------------------
+ *
+ * On PostgreSQL each statement is a round trip, so the calls are judged
+ * by chunks: a chunk's inputs are read in a few statements (records,
+ * media, Graph streams; the probe streams of every client address its
+ * media name, over the windows match_side() asks; the wire-only calls
+ * claiming those streams), its calls judged in memory as on SQLite, and
+ * its rows written in one statement per table (verdict_store.h). Then the
+ * wire-only clients by chunks likewise (their streams over the windows
+ * eval_wire_client() asks, which of them are joined, their wire-only
+ * calls). The per-call reads are answered from what was read, with the
+ * same predicates on the same values, so the rows are those of the
+ * per-call path; SQLite keeps the per-call path (no round trips there). */
+
+#define WIRE_CHUNK 512 /* wire-only clients per chunk */
+
+static bool window_add(correlate_window_t **v, size_t *n, size_t *cap, const uint8_t *h,
+                       int64_t from, int64_t to)
+{
+    if (!correlate_input_grow(v, cap, *n, sizeof **v))
+        return false;
+    memcpy((*v)[*n].h, h, PII_HASH_LEN);
+    (*v)[*n].from_us = from;
+    (*v)[(*n)++].to_us = to;
+    return true;
+}
+
+/* The windows match_side() will ask for the prefetched records. */
+static bool record_windows(correlate_t *c, correlate_window_t **v, size_t *n, size_t *cap)
+{
+    int64_t slack = c->cfg.slack_s * USEC_PER_SEC;
+    const correlate_record_t *r;
+    for (size_t i = 0; (r = correlate_input_cached_record(c->in, i)) != NULL; i++) {
+        for (size_t j = 0; j < r->nmedia; j++) {
+            const correlate_media_t *m = &r->media[j];
+            for (int side = 0; side < 2; side++) {
+                const correlate_side_t *sd = &m->side[side];
+                if (!sd->participant)
+                    continue;
+                if (sd->has_ip &&
+                    !window_add(v, n, cap, sd->ip_h, m->start_us - slack, m->end_us + slack))
+                    return false;
+                if (sd->has_refl &&
+                    !window_add(v, n, cap, sd->refl_h, m->start_us - slack, m->end_us + slack))
+                    return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* The prefetched streams' ids, for the loads of verdict_store.h. */
+static int64_t *cached_ids(correlate_t *c, size_t *n)
+{
+    *n = correlate_input_cached_stream_ids(c->in, NULL);
+    int64_t *ids = malloc((*n ? *n : 1) * sizeof *ids);
+    if (ids)
+        correlate_input_cached_stream_ids(c->in, ids);
+    return ids;
+}
+
+static int step_eval_sets(correlate_t *c, step_t *s, int64_t now_us)
+{
+    int total = 0;
+    correlate_window_t *w = NULL;
+    size_t nw = 0, capw = 0, nids;
+    uint8_t(*hs)[PII_HASH_LEN] = NULL;
+    int64_t *ids = NULL;
+    bool ok = true;
+    for (size_t lo = 0, hi; ok && lo < s->records.n; lo = hi) {
+        nw = 0;
+        ok = correlate_input_prefetch_records(c->in, &s->records, lo, &hi) && hi > lo &&
+             record_windows(c, &w, &nw, &capw) && correlate_input_prefetch_clients(c->in, w, nw) &&
+             (ids = cached_ids(c, &nids)) && verdict_store_load_wire_claims(c->vs, ids, nids);
+        free(ids);
+        ids = NULL;
+        for (size_t i = lo; ok && i < hi; i++) {
+            int n = eval_record(c, s->records.v[i], now_us);
+            ok = n >= 0;
+            total += ok ? n : 0;
+        }
+        ok = ok && verdict_store_flush(c->vs);
+    }
+    int64_t around = WIRE_WINDOW_US;
+    for (size_t lo = 0; ok && lo < s->nwire; lo += WIRE_CHUNK) {
+        size_t hi = s->nwire - lo > WIRE_CHUNK ? lo + WIRE_CHUNK : s->nwire;
+        nw = 0;
+        correlate_input_cache_drop(c->in);
+        for (size_t i = lo; ok && i < hi; i++)
+            ok = window_add(&w, &nw, &capw, s->wire[i].h, s->wire[i].from - around,
+                            s->wire[i].to + around);
+        free(hs);
+        ok = ok && (hs = malloc((hi - lo) * sizeof *hs)) != NULL;
+        for (size_t i = lo; ok && i < hi; i++)
+            memcpy(hs[i - lo], s->wire[i].h, PII_HASH_LEN);
+        ok = ok && correlate_input_prefetch_clients(c->in, w, nw) && (ids = cached_ids(c, &nids)) &&
+             verdict_store_load_joined(c->vs, ids, nids) &&
+             verdict_store_load_wire_clients(c->vs, (const uint8_t(*)[32])hs, hi - lo);
+        free(ids);
+        ids = NULL;
+        for (size_t i = lo; ok && i < hi; i++) {
+            int n = eval_wire_client(c, s->wire[i].h, s->wire[i].from, s->wire[i].to, now_us);
+            ok = n >= 0;
+            total += ok ? n : 0;
+        }
+        ok = ok && verdict_store_flush(c->vs);
+    }
+    free(hs);
+    free(w);
+    correlate_input_cache_drop(c->in);
+    verdict_store_unload(c->vs);
+    return ok ? total : -1;
+}
+
 static int step_eval(correlate_t *c, step_t *s, int64_t now_us)
 {
+    if (db_kind(c->db) == DB_PG)
+        return step_eval_sets(c, s, now_us);
     int total = 0;
     for (size_t i = 0; i < s->records.n; i++) {
         int n = eval_record(c, s->records.v[i], now_us);

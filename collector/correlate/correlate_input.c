@@ -48,7 +48,11 @@ enum {
     Q_GSTREAMS,
     Q_NEAR_ALL, /* PostgreSQL only, from here on */
     Q_SEQ,
-    Q_WRITERS, /* PostgreSQL only */
+    Q_WRITERS,
+    Q_RECORDS_ANY, /* a chunk of records, media, Graph streams; streams of */
+    Q_MEDIA_ANY,   /* many clients (correlate_input_prefetch_*) */
+    Q_GSTREAMS_ANY,
+    Q_CLIENTS_ANY,
     Q_COUNT
 };
 
@@ -96,16 +100,57 @@ static const char *const queries[Q_COUNT] = {
                   " AND database = (SELECT oid FROM pg_database WHERE datname ="
                   " current_database()) AND (relation = 'streams'::regclass OR relation IN"
                   " (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'streams'::regclass))",
+    /* Q_RECORD for a chunk of ids, in the chunk's order, with each
+     * record's number of media (the chunk's memory bound) */
+    [Q_RECORDS_ANY] = "SELECT r.record_id, r.version, r.start_us, r.end_us, EXISTS(SELECT 1 FROM"
+                      " graph_session WHERE record_id = r.record_id AND (failure_stage IS NOT NULL"
+                      " OR failure_reason IS NOT NULL)) OR EXISTS(SELECT 1 FROM graph_segment WHERE"
+                      " record_id = r.record_id AND (failure_stage IS NOT NULL OR failure_reason IS"
+                      " NOT NULL)), (SELECT count(*) FROM graph_media_segment WHERE record_id ="
+                      " r.record_id) FROM unnest(CAST(?1 AS TEXT[])) WITH ORDINALITY AS u(id, o)"
+                      " JOIN graph_record r ON r.record_id = u.id ORDER BY u.o",
+    [Q_MEDIA_ANY] = NULL, /* built from side_cols */
+    [Q_GSTREAMS_ANY] = "SELECT rid, parent_rid, direction, avg_loss, max_loss, avg_jitter_ms,"
+                       " max_jitter_ms, avg_rtt_ms, max_rtt_ms, avg_concealed, avg_degradation,"
+                       " packet_utilization, record_id FROM graph_stream WHERE record_id ="
+                       " ANY(CAST(?1 AS TEXT[])) ORDER BY record_id, parent_rid, rid",
+    /* Q_CLIENT_STREAMS for many clients (one window per hash), grouped by
+     * hash, each client's in Q_CLIENT_STREAMS's order */
+    [Q_CLIENTS_ANY] = "SELECT s.id, s.probe_id, s.site, s.first_seen, s.last_seen, s.client_port,"
+                      " s.src_port, s.dst_port, s.ssrc, s.direction, s.media, s.packets,"
+                      " s.loss_pct, s.jitter_ms_max, s.network_jitter_ms_max, s.mos,"
+                      " s.client_ip_hmac, s.src_ip_hmac, s.dst_ip_hmac, s.client_ip_enc"
+                      " FROM unnest(CAST(?1 AS BYTEA[]), CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[]))"
+                      " AS u(h, f, t) JOIN streams s ON s.client_ip_hmac = u.h AND s.first_seen"
+                      " <= u.t COLLATE \"C\" AND s.last_seen >= u.f COLLATE \"C\""
+                      " ORDER BY s.client_ip_hmac, s.first_seen, s.id",
 };
+
+/* A prefetched stream with the times as stored (compared as text, as the
+ * per-client statement compares them). */
+typedef struct {
+    correlate_stream_t s;
+    char first[40], last[40];
+} cached_stream_t;
 
 struct correlate_input {
     db_t *db;
     const pii_t *pii;
     db_stmt_t *q[Q_COUNT];
     char err[256]; /* the last error */
+    /* correlate_input_prefetch_records: the chunk's ids (found or not) and
+     * the records found, handed out once by correlate_input_record() */
+    correlate_ids_t want;
+    correlate_record_t *rec;
+    size_t nrec, caprec;
+    /* correlate_input_prefetch_clients: windows by hash, streams by hash */
+    correlate_window_t *win;
+    size_t nwin, capwin;
+    cached_stream_t *cs;
+    size_t ncs, capcs;
 };
 
-static bool media_sql(char *buf, size_t len)
+static bool media_sql(char *buf, size_t len, bool any)
 {
     size_t n = (size_t)snprintf(buf, len,
                                 "SELECT m.rid, m.label, m.segment_start_us,"
@@ -121,16 +166,20 @@ static bool media_sql(char *buf, size_t len)
     }
     if (n < len)
         n += (size_t)snprintf(buf + n, len - n,
-                              " FROM graph_media_segment m JOIN graph_segment s ON s.rid ="
-                              " m.parent_rid WHERE m.record_id = ?1 ORDER BY m.rid");
+                              "%s FROM graph_media_segment m JOIN graph_segment s ON s.rid ="
+                              " m.parent_rid WHERE %s",
+                              any ? ", m.record_id" : "",
+                              any ? "m.record_id = ANY(CAST(?1 AS TEXT[])) ORDER BY"
+                                    " m.record_id, m.rid"
+                                  : "m.record_id = ?1 ORDER BY m.rid");
     return n < len;
 }
 
 correlate_input_t *correlate_input_new(db_t *db, const pii_t *pii, char *err, size_t errlen)
 {
     correlate_input_t *ci = calloc(1, sizeof *ci);
-    char msql[4096];
-    if (!ci || !media_sql(msql, sizeof msql)) {
+    char msql[4096], masql[4096];
+    if (!ci || !media_sql(msql, sizeof msql, false) || !media_sql(masql, sizeof masql, true)) {
         snprintf(err, errlen, "out of memory");
         free(ci);
         return NULL;
@@ -138,7 +187,7 @@ correlate_input_t *correlate_input_new(db_t *db, const pii_t *pii, char *err, si
     ci->db = db;
     ci->pii = pii;
     for (int i = 0; i < Q_COUNT; i++) {
-        const char *q = i == Q_MEDIA ? msql : queries[i];
+        const char *q = i == Q_MEDIA ? msql : i == Q_MEDIA_ANY ? masql : queries[i];
         char e[256];
         if (i >= Q_NEAR_ALL && db_kind(db) != DB_PG)
             continue; /* SQLite: no round trips to save; one writer, ids commit in order */
@@ -157,6 +206,11 @@ void correlate_input_free(correlate_input_t **pci)
         return;
     for (int i = 0; i < Q_COUNT; i++)
         db_finalize(&(*pci)->q[i]);
+    correlate_input_cache_drop(*pci);
+    correlate_ids_free(&(*pci)->want);
+    free((*pci)->rec);
+    free((*pci)->win);
+    free((*pci)->cs);
     free(*pci);
     *pci = NULL;
 }
@@ -315,9 +369,15 @@ bool correlate_input_new_streams(correlate_input_t *ci, int64_t after_id, int64_
     return read_streams(ci, st, out);
 }
 
+static bool cached_streams(correlate_input_t *ci, const uint8_t *h, int64_t from_us, int64_t to_us,
+                           correlate_streams_t *out, bool *ok);
+
 bool correlate_input_client_streams(correlate_input_t *ci, const uint8_t *h, int64_t from_us,
                                     int64_t to_us, correlate_streams_t *out)
 {
+    bool ok;
+    if (cached_streams(ci, h, from_us, to_us, out, &ok))
+        return ok;
     db_stmt_t *st = ci->q[Q_CLIENT_STREAMS];
     db_bind_blob(st, 1, h, PII_HASH_LEN);
     bind_iso(st, 2, from_us);
@@ -503,6 +563,19 @@ static void side_row(correlate_input_t *ci, db_stmt_t *st, int base, correlate_s
     col_text(st, base + 20, sd->connection, sizeof sd->connection);
 }
 
+static void media_row(correlate_input_t *ci, db_stmt_t *st, const correlate_record_t *r,
+                      correlate_media_t *m)
+{
+    char label[64];
+    m->rid = db_col_int(st, 0);
+    col_text(st, 1, label, sizeof label);
+    snprintf(m->media, sizeof m->media, "%s", media_kind(label));
+    m->start_us = col_int(st, 2, r->start_us);
+    m->end_us = col_int(st, 3, r->end_us);
+    for (int s = 0; s < 2; s++)
+        side_row(ci, st, MEDIA_FIXED + s * (int)NSIDE, &m->side[s]);
+}
+
 static bool read_media(correlate_input_t *ci, const char *id, correlate_record_t *r)
 {
     db_stmt_t *st = ci->q[Q_MEDIA];
@@ -512,18 +585,26 @@ static bool read_media(correlate_input_t *ci, const char *id, correlate_record_t
     while ((rc = step(ci, st)) == DB_ROW) {
         if (!correlate_input_grow(&r->media, &cap, r->nmedia, sizeof *r->media))
             break;
-        correlate_media_t *m = &r->media[r->nmedia++];
-        char label[64];
-        m->rid = db_col_int(st, 0);
-        col_text(st, 1, label, sizeof label);
-        snprintf(m->media, sizeof m->media, "%s", media_kind(label));
-        m->start_us = col_int(st, 2, r->start_us);
-        m->end_us = col_int(st, 3, r->end_us);
-        for (int s = 0; s < 2; s++)
-            side_row(ci, st, MEDIA_FIXED + s * (int)NSIDE, &m->side[s]);
+        media_row(ci, st, r, &r->media[r->nmedia++]);
     }
     finish(st);
     return rc == DB_DONE;
+}
+
+static void gstream_row(db_stmt_t *st, correlate_gstream_t *g)
+{
+    char dir[32];
+    g->rid = db_col_int(st, 0);
+    g->media_rid = col_int(st, 1, -1);
+    col_text(st, 2, dir, sizeof dir);
+    g->caller_to_callee = strcmp(dir, "calleeToCaller") != 0;
+    verdict_graph_clear(&g->g);
+    g->g.present = true;
+    double *f[] = {&g->g.avg_loss,   &g->g.max_loss,   &g->g.avg_jitter_ms, &g->g.max_jitter_ms,
+                   &g->g.avg_rtt_ms, &g->g.max_rtt_ms, &g->g.avg_concealed, &g->g.avg_degradation};
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+        *f[k] = col_real(st, 3 + (int)k);
+    g->g.packets = col_int(st, 11, -1);
 }
 
 static bool read_gstreams(correlate_input_t *ci, const char *id, correlate_record_t *r)
@@ -535,28 +616,20 @@ static bool read_gstreams(correlate_input_t *ci, const char *id, correlate_recor
     while ((rc = step(ci, st)) == DB_ROW) {
         if (!correlate_input_grow(&r->streams, &cap, r->nstreams, sizeof *r->streams))
             break;
-        correlate_gstream_t *g = &r->streams[r->nstreams++];
-        char dir[32];
-        g->rid = db_col_int(st, 0);
-        g->media_rid = col_int(st, 1, -1);
-        col_text(st, 2, dir, sizeof dir);
-        g->caller_to_callee = strcmp(dir, "calleeToCaller") != 0;
-        verdict_graph_clear(&g->g);
-        g->g.present = true;
-        double *f[] = {&g->g.avg_loss,      &g->g.max_loss,       &g->g.avg_jitter_ms,
-                       &g->g.max_jitter_ms, &g->g.avg_rtt_ms,     &g->g.max_rtt_ms,
-                       &g->g.avg_concealed, &g->g.avg_degradation};
-        for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
-            *f[k] = col_real(st, 3 + (int)k);
-        g->g.packets = col_int(st, 11, -1);
+        gstream_row(st, &r->streams[r->nstreams++]);
     }
     finish(st);
     return rc == DB_DONE;
 }
 
+static bool cached_record(correlate_input_t *ci, const char *id, correlate_record_t *r,
+                          bool *found);
+
 bool correlate_input_record(correlate_input_t *ci, const char *id, correlate_record_t *r,
                             bool *found)
 {
+    if (cached_record(ci, id, r, found))
+        return true;
     memset(r, 0, sizeof *r);
     snprintf(r->id, sizeof r->id, "%s", id);
     db_stmt_t *st = ci->q[Q_RECORD];
@@ -692,4 +765,325 @@ void correlate_arr_free(correlate_arr_t *a)
 {
     free(a->s);
     memset(a, 0, sizeof *a);
+}
+
+/* ---- a step's inputs as sets (PostgreSQL) ------------------------------------------------ */
+
+void correlate_input_cache_drop(correlate_input_t *ci)
+{
+    for (size_t i = 0; i < ci->nrec; i++)
+        correlate_record_free(&ci->rec[i]);
+    ci->nrec = 0;
+    ci->want.n = 0;
+    for (size_t i = 0; i < ci->ncs; i++)
+        free(ci->cs[i].s.client_enc);
+    ci->ncs = 0;
+    ci->nwin = 0;
+}
+
+/* Binds the array literal a as parameter i (error set when memory ran out). */
+static bool bind_arr(correlate_input_t *ci, db_stmt_t *st, int i, correlate_arr_t *a)
+{
+    const char *t = correlate_arr_end(a);
+    if (!t || !db_bind_text(st, i, t, (int)a->len)) {
+        snprintf(ci->err, sizeof ci->err, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+static correlate_record_t *rec_find(correlate_input_t *ci, const char *id, size_t hint)
+{
+    if (hint < ci->nrec && strcmp(ci->rec[hint].id, id) == 0)
+        return &ci->rec[hint];
+    for (size_t i = 0; i < ci->nrec; i++)
+        if (strcmp(ci->rec[i].id, id) == 0)
+            return &ci->rec[i];
+    return NULL;
+}
+
+static bool cached_record(correlate_input_t *ci, const char *id, correlate_record_t *r, bool *found)
+{
+    bool wanted = false;
+    for (size_t i = 0; !wanted && i < ci->want.n; i++)
+        wanted = strcmp(ci->want.v[i], id) == 0;
+    if (!wanted)
+        return false;
+    correlate_record_t *c = rec_find(ci, id, 0);
+    *found = c != NULL;
+    if (c) {
+        *r = *c; /* handed out once: the cache keeps an empty shell */
+        memset(c, 0, sizeof *c);
+    } else {
+        memset(r, 0, sizeof *r);
+        snprintf(r->id, sizeof r->id, "%s", id);
+    }
+    return true;
+}
+
+const correlate_record_t *correlate_input_cached_record(const correlate_input_t *ci, size_t i)
+{
+    return i < ci->nrec ? &ci->rec[i] : NULL;
+}
+
+/* The records of ids->v[from..hi) and their media count; stops at the
+ * bounds and sets *to. */
+static bool prefetch_record_rows(correlate_input_t *ci, const correlate_ids_t *ids, size_t from,
+                                 size_t hi, size_t *to)
+{
+    db_stmt_t *st = ci->q[Q_RECORDS_ANY];
+    correlate_arr_t a = {0};
+    correlate_arr_reset(&a);
+    for (size_t i = from; i < hi; i++)
+        correlate_arr_text(&a, ids->v[i]);
+    bool ok = bind_arr(ci, st, 1, &a);
+    int rc = DB_DONE;
+    size_t pos = from, media = 0;
+    *to = hi;
+    while (ok && (rc = step(ci, st)) == DB_ROW) {
+        const char *id = db_col_text(st, 0);
+        while (id && pos < hi && strcmp(ids->v[pos], id) != 0)
+            pos++; /* not stored (any more): in the chunk, not found */
+        if (!id || pos >= hi || *to < hi)
+            continue; /* past the cut: read by the next chunk */
+        media += (size_t)col_int(st, 5, 0);
+        if (ci->nrec > 0 && media > CORRELATE_CHUNK_MEDIA) {
+            *to = pos;
+            continue;
+        }
+        if (!correlate_input_grow(&ci->rec, &ci->caprec, ci->nrec, sizeof *ci->rec)) {
+            snprintf(ci->err, sizeof ci->err, "out of memory");
+            ok = false;
+            break;
+        }
+        correlate_record_t *r = &ci->rec[ci->nrec++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->id, sizeof r->id, "%s", id);
+        r->version = col_int(st, 1, -1);
+        r->start_us = col_int(st, 2, -1);
+        r->end_us = col_int(st, 3, -1);
+        r->failure = db_col_int(st, 4) != 0;
+        pos++;
+    }
+    finish(st);
+    correlate_arr_free(&a);
+    for (size_t i = from; ok && i < *to; i++)
+        ok = correlate_ids_add(&ci->want, ids->v[i]);
+    return ok && rc == DB_DONE;
+}
+
+/* Rows of st (bound) whose last column names the record, grouped by
+ * record: fn adds one to it. */
+static bool prefetch_parts(correlate_input_t *ci, db_stmt_t *st, int idcol, bool media)
+{
+    int rc;
+    size_t cap = 0;
+    correlate_record_t *r = NULL;
+    bool ok = true;
+    while ((rc = step(ci, st)) == DB_ROW) {
+        const char *id = db_col_text(st, idcol);
+        if (!id)
+            continue;
+        if (!r || strcmp(r->id, id) != 0) {
+            r = rec_find(ci, id, r ? (size_t)(r - ci->rec) + 1 : 0);
+            cap = 0;
+            if (!r)
+                continue;
+        }
+        if (media) {
+            cap = cap ? cap : r->nmedia;
+            if (!correlate_input_grow(&r->media, &cap, r->nmedia, sizeof *r->media)) {
+                ok = false;
+                break;
+            }
+            media_row(ci, st, r, &r->media[r->nmedia++]);
+        } else {
+            cap = cap ? cap : r->nstreams;
+            if (!correlate_input_grow(&r->streams, &cap, r->nstreams, sizeof *r->streams)) {
+                ok = false;
+                break;
+            }
+            gstream_row(st, &r->streams[r->nstreams++]);
+        }
+    }
+    finish(st);
+    if (!ok)
+        snprintf(ci->err, sizeof ci->err, "out of memory");
+    return ok && rc == DB_DONE;
+}
+
+bool correlate_input_prefetch_records(correlate_input_t *ci, const correlate_ids_t *ids,
+                                      size_t from, size_t *to)
+{
+    correlate_input_cache_drop(ci);
+    *to = ids->n;
+    if (!ci->q[Q_RECORDS_ANY] || from >= ids->n)
+        return true;
+    size_t hi = ids->n - from > CORRELATE_CHUNK_RECORDS ? from + CORRELATE_CHUNK_RECORDS : ids->n;
+    if (!prefetch_record_rows(ci, ids, from, hi, to))
+        return false;
+    if (ci->nrec == 0)
+        return true;
+    correlate_arr_t a = {0};
+    correlate_arr_reset(&a);
+    for (size_t i = 0; i < ci->nrec; i++)
+        correlate_arr_text(&a, ci->rec[i].id);
+    const char *t = correlate_arr_end(&a); /* closed once, bound twice */
+    bool ok = t && db_bind_text(ci->q[Q_MEDIA_ANY], 1, t, (int)a.len) &&
+              prefetch_parts(ci, ci->q[Q_MEDIA_ANY], MEDIA_FIXED + 2 * (int)NSIDE, true) &&
+              db_bind_text(ci->q[Q_GSTREAMS_ANY], 1, t, (int)a.len) &&
+              prefetch_parts(ci, ci->q[Q_GSTREAMS_ANY], 12, false);
+    if (!t)
+        snprintf(ci->err, sizeof ci->err, "out of memory");
+    correlate_arr_free(&a);
+    return ok;
+}
+
+static int win_cmp(const void *a, const void *b)
+{
+    const correlate_window_t *x = a, *y = b;
+    int c = memcmp(x->h, y->h, PII_HASH_LEN);
+    if (c)
+        return c;
+    return x->from_us < y->from_us ? -1 : x->from_us > y->from_us;
+}
+
+static const correlate_window_t *win_find(const correlate_input_t *ci, const uint8_t *h)
+{
+    size_t lo = 0, hi = ci->nwin;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(ci->win[mid].h, h, PII_HASH_LEN);
+        if (c == 0)
+            return &ci->win[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+#define CLIENT_CHUNK 1000 /* hashes per statement: about 110 KB of literals */
+
+bool correlate_input_prefetch_clients(correlate_input_t *ci, const correlate_window_t *w, size_t n)
+{
+    for (size_t i = 0; i < ci->ncs; i++)
+        free(ci->cs[i].s.client_enc);
+    ci->ncs = ci->nwin = 0;
+    db_stmt_t *st = ci->q[Q_CLIENTS_ANY];
+    if (!st || n == 0)
+        return true;
+    if (n > ci->capwin) {
+        correlate_window_t *v = realloc(ci->win, n * sizeof *v);
+        if (!v) {
+            snprintf(ci->err, sizeof ci->err, "out of memory");
+            return false;
+        }
+        ci->win = v;
+        ci->capwin = n;
+    }
+    memcpy(ci->win, w, n * sizeof *w);
+    qsort(ci->win, n, sizeof *ci->win, win_cmp);
+    for (size_t i = 0; i < n; i++) { /* one window per hash: their span */
+        correlate_window_t *x = &ci->win[i], *last = ci->nwin ? &ci->win[ci->nwin - 1] : NULL;
+        if (last && memcmp(last->h, x->h, PII_HASH_LEN) == 0) {
+            last->to_us = x->to_us > last->to_us ? x->to_us : last->to_us;
+            continue;
+        }
+        ci->win[ci->nwin++] = *x;
+    }
+    correlate_arr_t a[3] = {{0}};
+    bool ok = true;
+    for (size_t lo = 0; ok && lo < ci->nwin; lo += CLIENT_CHUNK) {
+        size_t hi = ci->nwin - lo > CLIENT_CHUNK ? lo + CLIENT_CHUNK : ci->nwin;
+        for (int k = 0; k < 3; k++)
+            correlate_arr_reset(&a[k]);
+        for (size_t i = lo; i < hi; i++) {
+            char iso[40];
+            correlate_arr_blob(&a[0], ci->win[i].h, PII_HASH_LEN);
+            correlate_arr_text(&a[1], timefmt_iso(ci->win[i].from_us, iso, sizeof iso));
+            correlate_arr_text(&a[2], timefmt_iso(ci->win[i].to_us, iso, sizeof iso));
+        }
+        for (int k = 0; ok && k < 3; k++)
+            ok = bind_arr(ci, st, k + 1, &a[k]);
+        int rc = DB_DONE;
+        while (ok && (rc = step(ci, st)) == DB_ROW) {
+            if (!correlate_input_grow(&ci->cs, &ci->capcs, ci->ncs, sizeof *ci->cs)) {
+                snprintf(ci->err, sizeof ci->err, "out of memory");
+                ok = false;
+                break;
+            }
+            cached_stream_t *x = &ci->cs[ci->ncs];
+            stream_row(st, &x->s);
+            col_text(st, 3, x->first, sizeof x->first);
+            col_text(st, 4, x->last, sizeof x->last);
+            if (x->s.first_us >= 0 && x->s.has_client)
+                ci->ncs++;
+            else
+                free(x->s.client_enc);
+        }
+        finish(st);
+        ok = ok && rc == DB_DONE;
+    }
+    for (int k = 0; k < 3; k++)
+        correlate_arr_free(&a[k]);
+    if (!ok) {
+        for (size_t i = 0; i < ci->ncs; i++)
+            free(ci->cs[i].s.client_enc);
+        ci->ncs = ci->nwin = 0;
+    }
+    return ok;
+}
+
+size_t correlate_input_cached_stream_ids(const correlate_input_t *ci, int64_t *out)
+{
+    for (size_t i = 0; out && i < ci->ncs; i++)
+        out[i] = ci->cs[i].s.id;
+    return ci->ncs;
+}
+
+/* Q_CLIENT_STREAMS answered from the prefetched streams when a window of
+ * h covers [from_us, to_us]: the same predicate on the same text, in the
+ * same order (first_seen, id). false: not covered, ask the store. */
+static bool cached_streams(correlate_input_t *ci, const uint8_t *h, int64_t from_us, int64_t to_us,
+                           correlate_streams_t *out, bool *ok)
+{
+    const correlate_window_t *w = ci->nwin ? win_find(ci, h) : NULL;
+    if (!w || w->from_us > from_us || w->to_us < to_us)
+        return false;
+    char f[40], t[40];
+    timefmt_iso(from_us, f, sizeof f);
+    timefmt_iso(to_us, t, sizeof t);
+    size_t lo = 0, hi = ci->ncs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(ci->cs[mid].s.client_h, h, PII_HASH_LEN) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *ok = true;
+    for (size_t i = lo; i < ci->ncs && memcmp(ci->cs[i].s.client_h, h, PII_HASH_LEN) == 0; i++) {
+        const cached_stream_t *x = &ci->cs[i];
+        if (strcmp(x->first, t) > 0 || strcmp(x->last, f) < 0)
+            continue;
+        if (!correlate_input_grow(&out->v, &out->cap, out->n, sizeof *out->v)) {
+            snprintf(ci->err, sizeof ci->err, "out of memory");
+            *ok = false;
+            break;
+        }
+        correlate_stream_t *s = &out->v[out->n];
+        *s = x->s;
+        s->client_enc = NULL;
+        s->client_enc_len = 0;
+        if (x->s.client_enc && (s->client_enc = malloc(x->s.client_enc_len))) {
+            memcpy(s->client_enc, x->s.client_enc, x->s.client_enc_len);
+            s->client_enc_len = x->s.client_enc_len;
+        }
+        out->nread++;
+        out->max_id = s->id > out->max_id ? s->id : out->max_id;
+        out->n++;
+    }
+    return true;
 }

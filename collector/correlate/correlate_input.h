@@ -133,6 +133,45 @@ bool correlate_input_records_near_all(correlate_input_t *ci, const correlate_str
 bool correlate_input_record(correlate_input_t *ci, const char *id, correlate_record_t *out,
                             bool *found);
 
+/* ---- a step's inputs as sets (PostgreSQL) ------------------------------------
+ *
+ * On PostgreSQL every statement is a round trip, so a correlation step
+ * reads its calls' inputs for many calls at once and the per-call reads
+ * above are then answered from memory: correlate_input_record() from the
+ * records prefetched, correlate_input_client_streams() from the windows
+ * prefetched when one covers the request (else from the store, as on
+ * SQLite). The answers are the same rows in the same order as the
+ * per-call statements give (the same predicates, compared as the same ISO
+ * text). Both prefetches do nothing on SQLite, where a statement costs no
+ * round trip; correlate_input_cache_drop() forgets both. */
+
+/* Reads the records ids->v[from..) in three statements (record and
+ * failure, media, Graph streams), stopping after CORRELATE_CHUNK_RECORDS
+ * records or once their media reach CORRELATE_CHUNK_MEDIA (at least one
+ * record), so a chunk of town halls stays bounded; *to is the end of the
+ * chunk read. On SQLite *to = ids->n and nothing is read. */
+#define CORRELATE_CHUNK_RECORDS 256
+#define CORRELATE_CHUNK_MEDIA 20000
+bool correlate_input_prefetch_records(correlate_input_t *ci, const correlate_ids_t *ids,
+                                      size_t from, size_t *to);
+/* The records prefetched (found ones only), for the caller to plan the
+ * next prefetch; NULL past the end. */
+const correlate_record_t *correlate_input_cached_record(const correlate_input_t *ci, size_t i);
+
+/* A client's streams wanted over [from_us, to_us] (lookup hash h). */
+typedef struct {
+    uint8_t h[PII_HASH_LEN];
+    int64_t from_us, to_us;
+} correlate_window_t;
+
+/* Reads the streams of the windows w[0..n) (one per hash after merging
+ * each hash's windows into their span) in one statement per 1,000 hashes;
+ * replaces the streams prefetched before. Nothing on SQLite. */
+bool correlate_input_prefetch_clients(correlate_input_t *ci, const correlate_window_t *w, size_t n);
+/* The ids of the streams prefetched (out may be NULL to count them). */
+size_t correlate_input_cached_stream_ids(const correlate_input_t *ci, int64_t *out);
+void correlate_input_cache_drop(correlate_input_t *ci);
+
 /* Makes room for element n of the array *pv (elements of size bytes,
  * capacity *cap), doubling it; false when memory runs out. */
 bool correlate_input_grow(void *pv, size_t *cap, size_t n, size_t size);

@@ -72,15 +72,20 @@ enum {
     S_JOINED,
     S_HIST_ADD,
     S_HIST_MOVE,
-    S_DEL_ALL,     /* PostgreSQL only, from here on */
-    S_PUT_PARTS,   /* a call's participants, streams and claims: one */
-    S_PUT_STREAMS, /* statement per table (unnest of array literals) */
+    S_DEL_ANY,   /* PostgreSQL only, from here on: the calls of a chunk, */
+    S_PUT_CALLS, /* their participants, streams, claims and history: */
+    S_PUT_PARTS, /* one statement per table (unnest of array literals) */
+    S_PUT_STREAMS,
     S_PUT_CLAIMS,
+    S_HIST_MOVE_ANY,
+    S_HIST_ADD_ANY,
     S_WIRE_USING_ANY,
     S_JOINED_ANY,
+    S_WIRE_CLAIMS_ANY, /* verdict_store_load_*: what a chunk reads */
+    S_WIRE_CLIENTS_ANY,
     S_COUNT
 };
-#define S_PG_FIRST S_DEL_ALL
+#define S_PG_FIRST S_DEL_ANY
 
 /* The same text on both backends: "end" is quoted (a reserved word on
  * PostgreSQL), and a row written again replaces the old one with ON
@@ -122,43 +127,93 @@ static const char *const sql[S_COUNT] = {
                    " call_id = ?1 ORDER BY id DESC LIMIT 1) l WHERE l.verdict = ?3 AND"
                    " l.source = ?5)",
     [S_HIST_MOVE] = "UPDATE verdict_history SET call_id = ?1 WHERE call_id = ?2",
-    /* PostgreSQL: the four deletes of a call in one statement (one round
-     * trip); still plain DELETEs, so triggers on these tables see them.
-     * SQLite takes no DELETE in WITH and runs S_DEL_CLAIMS..S_DEL_CALL. */
-    [S_DEL_ALL] = "WITH a AS (DELETE FROM verdict_claims WHERE call_id = ?1),"
-                  " b AS (DELETE FROM verdict_streams WHERE call_id = ?1),"
-                  " c AS (DELETE FROM verdict_participants WHERE call_id = ?1)"
-                  " DELETE FROM verdict_calls WHERE call_id = ?1",
+    /* PostgreSQL: the deletes of a chunk's calls in one statement (one
+     * round trip); still plain DELETEs, so triggers on these tables see
+     * them. SQLite takes no DELETE in WITH and runs S_DEL_CLAIMS..S_DEL_CALL
+     * per call. */
+    [S_DEL_ANY] = "WITH a AS (DELETE FROM verdict_claims WHERE call_id = ANY(CAST(?1 AS TEXT[]))),"
+                  " b AS (DELETE FROM verdict_streams WHERE call_id = ANY(CAST(?1 AS TEXT[]))),"
+                  " c AS (DELETE FROM verdict_participants WHERE call_id ="
+                  " ANY(CAST(?1 AS TEXT[])))"
+                  " DELETE FROM verdict_calls WHERE call_id = ANY(CAST(?1 AS TEXT[]))",
+    [S_PUT_CALLS] = "INSERT INTO verdict_calls(call_id, source, site, start, \"end\", verdict,"
+                    " confidence, graph_record_id, graph_version, evaluated, evidence)"
+                    " SELECT u.a, u.b, u.c, u.d, u.e, u.f, u.g, u.h, u.i, u.j, u.k"
+                    " FROM unnest(CAST(?1 AS TEXT[]), CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[]),"
+                    " CAST(?4 AS TEXT[]), CAST(?5 AS TEXT[]), CAST(?6 AS TEXT[]),"
+                    " CAST(?7 AS DOUBLE PRECISION[]), CAST(?8 AS TEXT[]), CAST(?9 AS BIGINT[]),"
+                    " CAST(?10 AS TEXT[]), CAST(?11 AS TEXT[])) WITH ORDINALITY"
+                    " AS u(a, b, c, d, e, f, g, h, i, j, k, o) ORDER BY u.o",
     [S_PUT_PARTS] = "INSERT INTO verdict_participants(call_id, participant, site,"
                     " client_ip_hmac, client_ip_enc, verdict, confidence, evidence)"
-                    " SELECT ?1, u.* FROM unnest(CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[]),"
-                    " CAST(?4 AS BYTEA[]), CAST(?5 AS BYTEA[]), CAST(?6 AS TEXT[]),"
-                    " CAST(?7 AS DOUBLE PRECISION[]), CAST(?8 AS TEXT[])) u"
+                    " SELECT u.a, u.b, u.c, u.d, u.e, u.f, u.g, u.h FROM unnest(CAST(?1 AS"
+                    " TEXT[]), CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[]), CAST(?4 AS BYTEA[]),"
+                    " CAST(?5 AS BYTEA[]), CAST(?6 AS TEXT[]), CAST(?7 AS DOUBLE PRECISION[]),"
+                    " CAST(?8 AS TEXT[])) WITH ORDINALITY AS u(a, b, c, d, e, f, g, h, o)"
+                    " ORDER BY u.o"
                     " ON CONFLICT(call_id, participant) DO UPDATE SET site = excluded.site,"
                     " client_ip_hmac = excluded.client_ip_hmac,"
                     " client_ip_enc = excluded.client_ip_enc, verdict = excluded.verdict,"
                     " confidence = excluded.confidence, evidence = excluded.evidence",
     [S_PUT_STREAMS] = "INSERT INTO verdict_streams(call_id, participant, stream_id,"
                       " graph_stream_rid, direction, media, verdict, confidence, evidence)"
-                      " SELECT ?1, u.* FROM unnest(CAST(?2 AS TEXT[]), CAST(?3 AS BIGINT[]),"
-                      " CAST(?4 AS BIGINT[]), CAST(?5 AS TEXT[]), CAST(?6 AS TEXT[]),"
-                      " CAST(?7 AS TEXT[]), CAST(?8 AS DOUBLE PRECISION[]),"
-                      " CAST(?9 AS TEXT[])) u",
-    [S_PUT_CLAIMS] = "INSERT INTO verdict_claims(stream_id, call_id) SELECT u, ?1"
-                     " FROM unnest(CAST(?2 AS BIGINT[])) u"
+                      " SELECT u.a, u.b, u.c, u.d, u.e, u.f, u.g, u.h, u.i FROM unnest(CAST(?1"
+                      " AS TEXT[]), CAST(?2 AS TEXT[]), CAST(?3 AS BIGINT[]), CAST(?4 AS"
+                      " BIGINT[]), CAST(?5 AS TEXT[]), CAST(?6 AS TEXT[]), CAST(?7 AS TEXT[]),"
+                      " CAST(?8 AS DOUBLE PRECISION[]), CAST(?9 AS TEXT[])) WITH ORDINALITY"
+                      " AS u(a, b, c, d, e, f, g, h, i, o) ORDER BY u.o",
+    /* one row per stream (the chunk's last claim of it, as rows written
+     * one after the other would leave it) */
+    [S_PUT_CLAIMS] = "INSERT INTO verdict_claims(stream_id, call_id) SELECT u.s, u.c"
+                     " FROM unnest(CAST(?1 AS BIGINT[]), CAST(?2 AS TEXT[])) AS u(s, c)"
                      " ON CONFLICT(stream_id) DO UPDATE SET call_id = excluded.call_id",
+    /* S_HIST_MOVE and S_HIST_ADD for a chunk: the moves first (each into
+     * the call written after the superseded one), then each call's row
+     * unless its last row (moves included) has this verdict and source */
+    [S_HIST_MOVE_ANY] = "UPDATE verdict_history h SET call_id = u.t FROM unnest(CAST(?1 AS"
+                        " TEXT[]), CAST(?2 AS TEXT[])) AS u(f, t) WHERE h.call_id = u.f",
+    [S_HIST_ADD_ANY] = "INSERT INTO verdict_history(call_id, at, verdict, confidence, source,"
+                       " provisional, rule) SELECT u.c, u.a, u.v, u.k, u.s, u.p, u.r FROM"
+                       " unnest(CAST(?1 AS TEXT[]), CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[]),"
+                       " CAST(?4 AS DOUBLE PRECISION[]), CAST(?5 AS TEXT[]), CAST(?6 AS"
+                       " BIGINT[]), CAST(?7 AS TEXT[])) WITH ORDINALITY AS u(c, a, v, k, s, p,"
+                       " r, o) WHERE NOT EXISTS (SELECT 1 FROM (SELECT verdict, source FROM"
+                       " verdict_history WHERE call_id = u.c ORDER BY id DESC LIMIT 1) l WHERE"
+                       " l.verdict = u.v AND l.source = u.s) ORDER BY u.o",
     [S_WIRE_USING_ANY] = "SELECT DISTINCT c.call_id FROM verdict_claims s JOIN verdict_calls c"
                          " ON c.call_id = s.call_id WHERE s.stream_id = ANY(CAST(?1 AS BIGINT[]))"
                          " AND c.source = 'wire-only'",
     [S_JOINED_ANY] = "SELECT s.stream_id FROM verdict_claims s JOIN verdict_calls c"
                      " ON c.call_id = s.call_id WHERE s.stream_id = ANY(CAST(?1 AS BIGINT[]))"
                      " AND c.source = 'joined'",
+    [S_WIRE_CLAIMS_ANY] = "SELECT s.stream_id, c.call_id FROM verdict_claims s JOIN verdict_calls"
+                          " c ON c.call_id = s.call_id WHERE s.stream_id = ANY(CAST(?1 AS"
+                          " BIGINT[])) AND c.source = 'wire-only' ORDER BY s.stream_id",
+    [S_WIRE_CLIENTS_ANY] = "SELECT DISTINCT p.client_ip_hmac, c.call_id, c.start, c.\"end\""
+                           " FROM verdict_participants p JOIN verdict_calls c ON c.call_id ="
+                           " p.call_id WHERE p.client_ip_hmac = ANY(CAST(?1 AS BYTEA[]))"
+                           " AND c.source = 'wire-only' ORDER BY c.call_id",
 };
 
-/* PostgreSQL: rows put but not yet written, of one call (flush()). */
-#define PART_COLS 7   /* participant .. evidence */
-#define STREAM_COLS 8 /* participant .. evidence */
-#define FLUSH_BYTES (1u << 20)
+/* PostgreSQL: rows put but not yet written (flush()), as array literals. */
+#define CALL_COLS 11  /* call_id .. evidence */
+#define HIST_COLS 7   /* call_id .. rule */
+#define PART_COLS 8   /* call_id .. evidence */
+#define STREAM_COLS 9 /* call_id .. evidence */
+#define FLUSH_BYTES (4u << 20)
+
+typedef char call_id_t[160];
+
+/* verdict_store_load_*: a chunk's view of the store before its writes */
+struct wire_claim { /* stream_id is claimed by wire-only call_id */
+    int64_t stream_id;
+    call_id_t call_id;
+};
+struct wire_call { /* a wire-only call of client h */
+    uint8_t h[32];
+    call_id_t call_id;
+    char start[40], end[40];
+};
 
 #define MAX_SUPERSEDED 64
 
@@ -170,12 +225,31 @@ struct verdict_store {
      * to the next call written (the one that superseded them) */
     char superseded[MAX_SUPERSEDED][160]; /* as drop_listed's ids */
     int nsuperseded;
-    /* PostgreSQL: one call's participants, streams and claims as array
-     * literals (one statement per table, FLUSH_BYTES at most) */
+    /* PostgreSQL: the rows of the calls put since the last flush, as
+     * array literals (one statement per table, FLUSH_BYTES at most) */
     bool batch;
-    char pend_call[160];
-    correlate_arr_t pa[PART_COLS], sa[STREAM_COLS], ca, ids;
-    size_t npart, nstream, nclaim;
+    correlate_arr_t del, calls[CALL_COLS], mv[2], hist[HIST_COLS], pa[PART_COLS], sa[STREAM_COLS],
+        ids;
+    size_t ndel, ncall, nmv, nhist, npart, nstream;
+    call_id_t *pending; /* the calls written by the rows pending */
+    size_t npending, cappending;
+    struct claim {
+        int64_t stream_id;
+        size_t seq, call; /* call: index in pending */
+    } * claim;
+    size_t nclaim, capclaim;
+    /* verdict_store_load_* (PostgreSQL): dropped calls leave these */
+    struct wire_claim *wc;
+    size_t nwc, capwc;
+    struct wire_call *wl;
+    size_t nwl, capwl;
+    int64_t *joined; /* sorted */
+    size_t njoined, capjoined;
+    int64_t *asked_wc, *asked_j; /* the ids loaded, sorted */
+    size_t nasked_wc, nasked_j;
+    uint8_t (*asked_wl)[32]; /* the clients loaded, sorted */
+    size_t nasked_wl;
+    bool wc_loaded, wl_loaded, joined_loaded;
 };
 
 /* The verdicts a call had, in order: one row each time its verdict or
@@ -302,12 +376,26 @@ void verdict_store_free(verdict_store_t **pvs)
     verdict_store_t *vs = *pvs;
     for (int i = 0; i < S_COUNT; i++)
         db_finalize(&vs->st[i]);
+    correlate_arr_free(&vs->del);
+    for (int i = 0; i < CALL_COLS; i++)
+        correlate_arr_free(&vs->calls[i]);
+    for (int i = 0; i < 2; i++)
+        correlate_arr_free(&vs->mv[i]);
+    for (int i = 0; i < HIST_COLS; i++)
+        correlate_arr_free(&vs->hist[i]);
     for (int i = 0; i < PART_COLS; i++)
         correlate_arr_free(&vs->pa[i]);
     for (int i = 0; i < STREAM_COLS; i++)
         correlate_arr_free(&vs->sa[i]);
-    correlate_arr_free(&vs->ca);
     correlate_arr_free(&vs->ids);
+    free(vs->pending);
+    free(vs->claim);
+    free(vs->wc);
+    free(vs->wl);
+    free(vs->joined);
+    free(vs->asked_wc);
+    free(vs->asked_j);
+    free(vs->asked_wl);
     free(*pvs);
     *pvs = NULL;
 }
@@ -347,7 +435,10 @@ bool verdict_store_commit(verdict_store_t *vs)
 
 void verdict_store_rollback(verdict_store_t *vs)
 {
-    vs->npart = vs->nstream = vs->nclaim = 0;
+    vs->ndel = vs->ncall = vs->nmv = vs->nhist = vs->npart = vs->nstream = vs->nclaim = 0;
+    vs->npending = 0;
+    vs->nsuperseded = 0;
+    verdict_store_unload(vs);
     db_rollback(vs->db);
 }
 
@@ -362,42 +453,109 @@ static bool bind_arr(verdict_store_t *vs, db_stmt_t *st, int i, correlate_arr_t 
     return true;
 }
 
+/* Runs the statement `which` over the columns cols[0..ncols) of *n rows
+ * (nothing when none). */
 static bool flush_table(verdict_store_t *vs, int which, correlate_arr_t *cols, int ncols, size_t *n)
 {
     if (*n == 0)
         return true;
     *n = 0;
     db_stmt_t *st = vs->st[which];
-    db_bind_text(st, 1, vs->pend_call, -1);
     for (int i = 0; i < ncols; i++)
-        if (!bind_arr(vs, st, 2 + i, &cols[i])) {
+        if (!bind_arr(vs, st, 1 + i, &cols[i])) {
             finish(st);
             return false;
         }
     return done(vs, st);
 }
 
-bool verdict_store_flush(verdict_store_t *vs)
+static int claim_cmp(const void *a, const void *b)
 {
-    return flush_table(vs, S_PUT_PARTS, vs->pa, PART_COLS, &vs->npart) &&
-           flush_table(vs, S_PUT_STREAMS, vs->sa, STREAM_COLS, &vs->nstream) &&
-           flush_table(vs, S_PUT_CLAIMS, &vs->ca, 1, &vs->nclaim);
+    const struct claim *x = a, *y = b;
+    if (x->stream_id != y->stream_id)
+        return x->stream_id < y->stream_id ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Ready to buffer a row of call_id: earlier rows of another call are
- * written first, and so are rows past FLUSH_BYTES. */
-static bool pend(verdict_store_t *vs, const char *call_id)
+/* The claims pending, one per stream: the last put, as rows written one
+ * after the other would leave it (one INSERT may not touch a row twice). */
+static bool flush_claims(verdict_store_t *vs)
 {
-    size_t bytes = 0;
+    if (vs->nclaim == 0)
+        return true;
+    qsort(vs->claim, vs->nclaim, sizeof *vs->claim, claim_cmp);
+    correlate_arr_t *a = vs->mv; /* free between flushes: moves are written first */
+    correlate_arr_reset(&a[0]);
+    correlate_arr_reset(&a[1]);
+    size_t n = 0;
+    for (size_t i = 0; i < vs->nclaim; i++) {
+        if (i + 1 < vs->nclaim && vs->claim[i + 1].stream_id == vs->claim[i].stream_id)
+            continue;
+        correlate_arr_int(&a[0], vs->claim[i].stream_id);
+        correlate_arr_text(&a[1], vs->pending[vs->claim[i].call]);
+        n++;
+    }
+    vs->nclaim = 0;
+    return flush_table(vs, S_PUT_CLAIMS, a, 2, &n);
+}
+
+bool verdict_store_flush(verdict_store_t *vs)
+{
+    if (!vs->batch)
+        return true;
+    bool ok = flush_table(vs, S_DEL_ANY, &vs->del, 1, &vs->ndel) &&
+              flush_table(vs, S_PUT_CALLS, vs->calls, CALL_COLS, &vs->ncall) &&
+              flush_table(vs, S_HIST_MOVE_ANY, vs->mv, 2, &vs->nmv) &&
+              flush_table(vs, S_HIST_ADD_ANY, vs->hist, HIST_COLS, &vs->nhist) &&
+              flush_table(vs, S_PUT_PARTS, vs->pa, PART_COLS, &vs->npart) &&
+              flush_table(vs, S_PUT_STREAMS, vs->sa, STREAM_COLS, &vs->nstream) && flush_claims(vs);
+    if (!ok)
+        vs->ndel = vs->ncall = vs->nmv = vs->nhist = vs->npart = vs->nstream = vs->nclaim = 0;
+    vs->npending = 0;
+    return ok;
+}
+
+static size_t pending_bytes(const verdict_store_t *vs)
+{
+    size_t b = vs->ndel ? vs->del.len : 0;
+    for (int i = 0; i < CALL_COLS; i++)
+        b += vs->ncall ? vs->calls[i].len : 0;
+    for (int i = 0; i < HIST_COLS; i++)
+        b += vs->nhist ? vs->hist[i].len : 0;
     for (int i = 0; i < PART_COLS; i++)
-        bytes += vs->npart ? vs->pa[i].len : 0;
+        b += vs->npart ? vs->pa[i].len : 0;
     for (int i = 0; i < STREAM_COLS; i++)
-        bytes += vs->nstream ? vs->sa[i].len : 0;
-    bytes += vs->nclaim ? vs->ca.len : 0;
-    if ((vs->npart || vs->nstream || vs->nclaim) &&
-        (strcmp(vs->pend_call, call_id) != 0 || bytes > FLUSH_BYTES) && !verdict_store_flush(vs))
-        return false;
-    snprintf(vs->pend_call, sizeof vs->pend_call, "%s", call_id);
+        b += vs->nstream ? vs->sa[i].len : 0;
+    return b + vs->nclaim * sizeof *vs->claim;
+}
+
+/* The index of call_id among the calls pending, or npending. */
+static size_t pending_find(const verdict_store_t *vs, const char *call_id)
+{
+    size_t i = vs->npending;
+    while (i > 0 && strcmp(vs->pending[i - 1], call_id) != 0)
+        i--;
+    return i > 0 ? i - 1 : vs->npending;
+}
+
+/* Ready to buffer a row of call_id (the call pending last, which
+ * put_call made so); rows past FLUSH_BYTES are written first. */
+static bool pend(verdict_store_t *vs, const char *call_id, size_t *call)
+{
+    if (pending_bytes(vs) > FLUSH_BYTES) {
+        if (!verdict_store_flush(vs))
+            return false;
+    }
+    *call = pending_find(vs, call_id);
+    if (*call == vs->npending) {
+        if (!correlate_input_grow(&vs->pending, &vs->cappending, vs->npending,
+                                  sizeof *vs->pending)) {
+            snprintf(vs->err, sizeof vs->err, "verdict store: out of memory");
+            return false;
+        }
+        snprintf(vs->pending[vs->npending], sizeof vs->pending[0], "%s", call_id);
+        *call = vs->npending++;
+    }
     return true;
 }
 
@@ -433,12 +591,17 @@ static bool bind_json(verdict_store_t *vs, db_stmt_t *st, int i, json_t *j)
 
 bool verdict_store_delete_call(verdict_store_t *vs, const char *call_id)
 {
-    if (!verdict_store_flush(vs))
-        return false;
     static const int del[] = {S_DEL_CLAIMS, S_DEL_STREAMS, S_DEL_PARTS, S_DEL_CALL};
-    if (vs->st[S_DEL_ALL]) {
-        db_bind_text(vs->st[S_DEL_ALL], 1, call_id, -1);
-        return done(vs, vs->st[S_DEL_ALL]);
+    if (vs->batch) {
+        /* the deletes pending run before the inserts pending: a call
+         * whose rows are pending is written first, so it goes as it
+         * would one row after the other */
+        if (pending_find(vs, call_id) < vs->npending && !verdict_store_flush(vs))
+            return false;
+        if (vs->ndel++ == 0)
+            correlate_arr_reset(&vs->del);
+        correlate_arr_text(&vs->del, call_id);
+        return true;
     }
     for (size_t i = 0; i < sizeof del / sizeof del[0]; i++) {
         db_bind_text(vs->st[del[i]], 1, call_id, -1);
@@ -452,6 +615,28 @@ bool verdict_store_delete_call(verdict_store_t *vs, const char *call_id)
  * r's verdict or source differs from the call's last one. */
 static bool history(verdict_store_t *vs, const verdict_call_row_t *r, const char *now)
 {
+    if (vs->batch) {
+        for (int i = 0; i < vs->nsuperseded; i++) {
+            if (vs->nmv++ == 0)
+                for (int k = 0; k < 2; k++)
+                    correlate_arr_reset(&vs->mv[k]);
+            correlate_arr_text(&vs->mv[0], vs->superseded[i]);
+            correlate_arr_text(&vs->mv[1], r->call_id);
+        }
+        vs->nsuperseded = 0;
+        correlate_arr_t *a = vs->hist;
+        if (vs->nhist++ == 0)
+            for (int k = 0; k < HIST_COLS; k++)
+                correlate_arr_reset(&a[k]);
+        correlate_arr_text(&a[0], r->call_id);
+        correlate_arr_text(&a[1], now);
+        correlate_arr_text(&a[2], verdict_name(r->v->kind));
+        correlate_arr_real(&a[3], r->v->confidence);
+        correlate_arr_text(&a[4], r->source);
+        correlate_arr_int(&a[5], strcmp(r->source, "wire-only") == 0);
+        correlate_arr_text(&a[6], r->v->rule);
+        return true;
+    }
     for (int i = 0; i < vs->nsuperseded; i++) {
         db_stmt_t *mv = vs->st[S_HIST_MOVE];
         db_bind_text(mv, 1, r->call_id, -1);
@@ -476,6 +661,31 @@ bool verdict_store_put_call(verdict_store_t *vs, const verdict_call_row_t *r, in
     char start[40], end[40], now[40];
     if (!verdict_store_delete_call(vs, r->call_id))
         return false;
+    if (vs->batch) {
+        size_t call;
+        char *ev = json_text(vs, r->evidence);
+        if (!ev || !pend(vs, r->call_id, &call)) {
+            free(ev);
+            return false;
+        }
+        correlate_arr_t *a = vs->calls;
+        if (vs->ncall++ == 0)
+            for (int i = 0; i < CALL_COLS; i++)
+                correlate_arr_reset(&a[i]);
+        correlate_arr_text(&a[0], r->call_id);
+        correlate_arr_text(&a[1], r->source);
+        correlate_arr_text(&a[2], r->site);
+        correlate_arr_text(&a[3], timefmt_iso(r->start_us, start, sizeof start));
+        correlate_arr_text(&a[4], timefmt_iso(r->end_us, end, sizeof end));
+        correlate_arr_text(&a[5], verdict_name(r->v->kind));
+        correlate_arr_real(&a[6], r->v->confidence);
+        correlate_arr_text(&a[7], r->graph_record_id);
+        correlate_arr_id(&a[8], r->graph_version);
+        correlate_arr_text(&a[9], timefmt_iso(now_us, now, sizeof now));
+        correlate_arr_text(&a[10], ev);
+        free(ev);
+        return history(vs, r, now);
+    }
     db_stmt_t *st = vs->st[S_INS_CALL];
     db_bind_text(st, 1, r->call_id, -1);
     db_bind_text(st, 2, r->source, -1);
@@ -493,8 +703,9 @@ bool verdict_store_put_call(verdict_store_t *vs, const verdict_call_row_t *r, in
 bool verdict_store_put_participant(verdict_store_t *vs, const verdict_participant_row_t *r)
 {
     if (vs->batch) {
+        size_t call;
         char *ev = json_text(vs, r->evidence);
-        if (!ev || !pend(vs, r->call_id)) {
+        if (!ev || !pend(vs, r->call_id, &call)) {
             free(ev);
             return false;
         }
@@ -502,13 +713,14 @@ bool verdict_store_put_participant(verdict_store_t *vs, const verdict_participan
         if (vs->npart++ == 0)
             for (int i = 0; i < PART_COLS; i++)
                 correlate_arr_reset(&a[i]);
-        correlate_arr_text(&a[0], r->participant);
-        correlate_arr_text(&a[1], r->site);
-        correlate_arr_blob(&a[2], r->ip_hmac, PII_HASH_LEN);
-        correlate_arr_blob(&a[3], r->ip_enc, r->ip_enc_len);
-        correlate_arr_text(&a[4], verdict_name(r->v->kind));
-        correlate_arr_real(&a[5], r->v->confidence);
-        correlate_arr_text(&a[6], ev);
+        correlate_arr_text(&a[0], r->call_id);
+        correlate_arr_text(&a[1], r->participant);
+        correlate_arr_text(&a[2], r->site);
+        correlate_arr_blob(&a[3], r->ip_hmac, PII_HASH_LEN);
+        correlate_arr_blob(&a[4], r->ip_enc, r->ip_enc_len);
+        correlate_arr_text(&a[5], verdict_name(r->v->kind));
+        correlate_arr_real(&a[6], r->v->confidence);
+        correlate_arr_text(&a[7], ev);
         free(ev);
         return true;
     }
@@ -532,8 +744,9 @@ bool verdict_store_put_participant(verdict_store_t *vs, const verdict_participan
 bool verdict_store_put_stream(verdict_store_t *vs, const verdict_stream_row_t *r)
 {
     if (vs->batch) {
+        size_t call;
         char *ev = json_text(vs, r->evidence);
-        if (!ev || !pend(vs, r->call_id)) {
+        if (!ev || !pend(vs, r->call_id, &call)) {
             free(ev);
             return false;
         }
@@ -541,14 +754,15 @@ bool verdict_store_put_stream(verdict_store_t *vs, const verdict_stream_row_t *r
         if (vs->nstream++ == 0)
             for (int i = 0; i < STREAM_COLS; i++)
                 correlate_arr_reset(&a[i]);
-        correlate_arr_text(&a[0], r->participant);
-        correlate_arr_id(&a[1], r->stream_id);
-        correlate_arr_id(&a[2], r->graph_stream_rid);
-        correlate_arr_text(&a[3], r->direction);
-        correlate_arr_text(&a[4], r->media);
-        correlate_arr_text(&a[5], verdict_name(r->v->kind));
-        correlate_arr_real(&a[6], r->v->confidence);
-        correlate_arr_text(&a[7], ev);
+        correlate_arr_text(&a[0], r->call_id);
+        correlate_arr_text(&a[1], r->participant);
+        correlate_arr_id(&a[2], r->stream_id);
+        correlate_arr_id(&a[3], r->graph_stream_rid);
+        correlate_arr_text(&a[4], r->direction);
+        correlate_arr_text(&a[5], r->media);
+        correlate_arr_text(&a[6], verdict_name(r->v->kind));
+        correlate_arr_real(&a[7], r->v->confidence);
+        correlate_arr_text(&a[8], ev);
         free(ev);
         return true;
     }
@@ -567,17 +781,206 @@ bool verdict_store_put_stream(verdict_store_t *vs, const verdict_stream_row_t *r
 bool verdict_store_put_claim(verdict_store_t *vs, const char *call_id, int64_t stream_id)
 {
     if (vs->batch) {
-        if (!pend(vs, call_id))
+        size_t call;
+        if (!pend(vs, call_id, &call) ||
+            !correlate_input_grow(&vs->claim, &vs->capclaim, vs->nclaim, sizeof *vs->claim)) {
+            snprintf(vs->err, sizeof vs->err, "verdict store: out of memory");
             return false;
-        if (vs->nclaim++ == 0)
-            correlate_arr_reset(&vs->ca);
-        correlate_arr_int(&vs->ca, stream_id);
+        }
+        vs->claim[vs->nclaim] = (struct claim){stream_id, vs->nclaim, call};
+        vs->nclaim++;
         return true;
     }
     db_stmt_t *st = vs->st[S_INS_CLAIM];
     db_bind_int(st, 1, stream_id);
     db_bind_text(st, 2, call_id, -1);
     return done(vs, st);
+}
+
+/* ---- a chunk's view, loaded before its writes (PostgreSQL) ------------------------ */
+
+static int i64_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int wc_cmp(const void *a, const void *b)
+{
+    return i64_cmp(a, b); /* stream_id first */
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+/* Every ids[i] among the sorted asked[0..n). */
+static bool all_in(const int64_t *asked, size_t nasked, const int64_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!bsearch(&ids[i], asked, nasked, sizeof *ids, i64_cmp))
+            return false;
+    return true;
+}
+
+/* A sorted copy of ids (NULL, error set, when memory ran out). */
+static int64_t *sorted_ids(verdict_store_t *vs, const int64_t *ids, size_t n)
+{
+    int64_t *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) {
+        snprintf(vs->err, sizeof vs->err, "verdict store: out of memory");
+        return NULL;
+    }
+    memcpy(v, ids, n * sizeof *v);
+    qsort(v, n, sizeof *v, i64_cmp);
+    return v;
+}
+
+/* Drops the wire-only call id found in what was loaded: deleted (pending),
+ * its history to the next call written, gone from what was loaded. 1, or
+ * -1 on error. */
+static int drop_loaded(verdict_store_t *vs, const char *id)
+{
+    if (!verdict_store_delete_call(vs, id))
+        return -1;
+    if (vs->nsuperseded < MAX_SUPERSEDED)
+        snprintf(vs->superseded[vs->nsuperseded++], sizeof vs->superseded[0], "%s", id);
+    size_t n = 0;
+    for (size_t i = 0; i < vs->nwc; i++)
+        if (strcmp(vs->wc[i].call_id, id) != 0)
+            vs->wc[n++] = vs->wc[i];
+    vs->nwc = n;
+    n = 0;
+    for (size_t i = 0; i < vs->nwl; i++)
+        if (strcmp(vs->wl[i].call_id, id) != 0)
+            vs->wl[n++] = vs->wl[i];
+    vs->nwl = n;
+    return 1;
+}
+
+void verdict_store_unload(verdict_store_t *vs)
+{
+    vs->wc_loaded = vs->wl_loaded = vs->joined_loaded = false;
+    vs->nwc = vs->nwl = vs->njoined = 0;
+    free(vs->asked_wc);
+    free(vs->asked_j);
+    free(vs->asked_wl);
+    vs->asked_wc = vs->asked_j = NULL;
+    vs->asked_wl = NULL;
+    vs->nasked_wc = vs->nasked_j = vs->nasked_wl = 0;
+}
+
+/* Binds ids as parameter 1 of st (a BIGINT[] literal). */
+static bool bind_ids(verdict_store_t *vs, db_stmt_t *st, const int64_t *ids, size_t n)
+{
+    correlate_arr_reset(&vs->ids);
+    for (size_t i = 0; i < n; i++)
+        correlate_arr_int(&vs->ids, ids[i]);
+    return bind_arr(vs, st, 1, &vs->ids);
+}
+
+bool verdict_store_load_wire_claims(verdict_store_t *vs, const int64_t *ids, size_t n)
+{
+    vs->wc_loaded = false;
+    vs->nwc = 0;
+    free(vs->asked_wc);
+    vs->asked_wc = NULL;
+    if (!vs->batch || n == 0)
+        return true;
+    db_stmt_t *st = vs->st[S_WIRE_CLAIMS_ANY];
+    if (!verdict_store_flush(vs) || !(vs->asked_wc = sorted_ids(vs, ids, n)) ||
+        !bind_ids(vs, st, ids, n))
+        return false;
+    vs->nasked_wc = n;
+    int rc;
+    while ((rc = db_step(st, vs->err, sizeof vs->err)) == DB_ROW) {
+        if (!correlate_input_grow(&vs->wc, &vs->capwc, vs->nwc, sizeof *vs->wc)) {
+            snprintf(vs->err, sizeof vs->err, "verdict store: out of memory");
+            rc = DB_ERR;
+            break;
+        }
+        const char *id = db_col_text(st, 1);
+        vs->wc[vs->nwc].stream_id = db_col_int(st, 0);
+        snprintf(vs->wc[vs->nwc++].call_id, sizeof vs->wc[0].call_id, "%s", id ? id : "");
+    }
+    finish(st);
+    vs->wc_loaded = rc == DB_DONE; /* ordered by stream_id (unique: the key) */
+    return vs->wc_loaded;
+}
+
+bool verdict_store_load_wire_clients(verdict_store_t *vs, const uint8_t (*h)[32], size_t n)
+{
+    vs->wl_loaded = false;
+    vs->nwl = 0;
+    free(vs->asked_wl);
+    vs->asked_wl = NULL;
+    if (!vs->batch || n == 0)
+        return true;
+    db_stmt_t *st = vs->st[S_WIRE_CLIENTS_ANY];
+    if (!verdict_store_flush(vs))
+        return false;
+    if (!(vs->asked_wl = malloc(n * sizeof *vs->asked_wl))) {
+        snprintf(vs->err, sizeof vs->err, "verdict store: out of memory");
+        return false;
+    }
+    memcpy(vs->asked_wl, h, n * sizeof *h);
+    qsort(vs->asked_wl, n, sizeof *vs->asked_wl, hash_cmp);
+    vs->nasked_wl = n;
+    correlate_arr_reset(&vs->ids);
+    for (size_t i = 0; i < n; i++)
+        correlate_arr_blob(&vs->ids, h[i], 32);
+    if (!bind_arr(vs, st, 1, &vs->ids))
+        return false;
+    int rc;
+    while ((rc = db_step(st, vs->err, sizeof vs->err)) == DB_ROW) {
+        if (!correlate_input_grow(&vs->wl, &vs->capwl, vs->nwl, sizeof *vs->wl)) {
+            snprintf(vs->err, sizeof vs->err, "verdict store: out of memory");
+            rc = DB_ERR;
+            break;
+        }
+        struct wire_call *w = &vs->wl[vs->nwl];
+        const char *id = db_col_text(st, 1), *a = db_col_text(st, 2), *b = db_col_text(st, 3);
+        if (db_col_bytes(st, 0) != 32 || !id || !a || !b)
+            continue;
+        memcpy(w->h, db_col_blob(st, 0), 32);
+        snprintf(w->call_id, sizeof w->call_id, "%s", id);
+        snprintf(w->start, sizeof w->start, "%s", a);
+        snprintf(w->end, sizeof w->end, "%s", b);
+        vs->nwl++;
+    }
+    finish(st);
+    vs->wl_loaded = rc == DB_DONE;
+    return vs->wl_loaded;
+}
+
+bool verdict_store_load_joined(verdict_store_t *vs, const int64_t *ids, size_t n)
+{
+    vs->joined_loaded = false;
+    vs->njoined = 0;
+    free(vs->asked_j);
+    vs->asked_j = NULL;
+    if (!vs->batch || n == 0)
+        return true;
+    db_stmt_t *st = vs->st[S_JOINED_ANY];
+    if (!verdict_store_flush(vs) || !(vs->asked_j = sorted_ids(vs, ids, n)) ||
+        !bind_ids(vs, st, ids, n))
+        return false;
+    vs->nasked_j = n;
+    int rc;
+    while ((rc = db_step(st, vs->err, sizeof vs->err)) == DB_ROW) {
+        if (!correlate_input_grow(&vs->joined, &vs->capjoined, vs->njoined, sizeof *vs->joined)) {
+            snprintf(vs->err, sizeof vs->err, "verdict store: out of memory");
+            rc = DB_ERR;
+            break;
+        }
+        vs->joined[vs->njoined++] = db_col_int(st, 0);
+    }
+    finish(st);
+    if (vs->njoined > 1)
+        qsort(vs->joined, vs->njoined, sizeof *vs->joined, i64_cmp);
+    vs->joined_loaded = rc == DB_DONE;
+    return vs->joined_loaded;
 }
 
 /* Deletes every call the prepared query st (bound) names, at most 16;
@@ -616,9 +1019,27 @@ int verdict_store_drop_wire_using(verdict_store_t *vs, int64_t stream_id)
 int verdict_store_drop_wire_overlapping(verdict_store_t *vs, const uint8_t *ip_hmac,
                                         int64_t start_us, int64_t end_us)
 {
+    char a[40], b[40];
+    if (vs->wl_loaded && bsearch(ip_hmac, vs->asked_wl, vs->nasked_wl, 32, hash_cmp)) {
+        timefmt_iso(start_us, a, sizeof a);
+        timefmt_iso(end_us, b, sizeof b);
+        int total = 0, k = 0;
+        /* S_WIRE_OVERLAP's predicate on the same text */
+        for (size_t i = 0; i < vs->nwl && k >= 0;) {
+            struct wire_call *w = &vs->wl[i];
+            if (memcmp(w->h, ip_hmac, 32) != 0 || strcmp(w->start, b) > 0 ||
+                strcmp(w->end, a) < 0) {
+                i++;
+                continue;
+            }
+            call_id_t id;
+            memcpy(id, w->call_id, sizeof id);
+            total += (k = drop_loaded(vs, id)) > 0 ? k : 0; /* removes w: look at i again */
+        }
+        return k < 0 ? -1 : total;
+    }
     if (!verdict_store_flush(vs))
         return -1;
-    char a[40], b[40];
     db_stmt_t *st = vs->st[S_WIRE_OVERLAP];
     db_bind_blob(st, 1, ip_hmac, PII_HASH_LEN);
     db_bind_text(st, 2, timefmt_iso(start_us, a, sizeof a), -1);
@@ -641,6 +1062,19 @@ int verdict_store_drop_wire_using_any(verdict_store_t *vs, const int64_t *ids, s
     }
     if (n == 0)
         return 0;
+    if (vs->wc_loaded && all_in(vs->asked_wc, vs->nasked_wc, ids, n)) {
+        for (size_t i = 0; i < n && k >= 0; i++) {
+            struct wire_claim *c =
+                vs->nwc ? bsearch(&ids[i], vs->wc, vs->nwc, sizeof *vs->wc, wc_cmp) : NULL;
+            call_id_t id;
+            if (c) {
+                memcpy(id, c->call_id, sizeof id);
+                k = drop_loaded(vs, id);
+                total += k > 0 ? k : 0;
+            }
+        }
+        return k < 0 ? -1 : total;
+    }
     if (!verdict_store_flush(vs))
         return -1;
     db_stmt_t *st = vs->st[S_WIRE_USING_ANY];
@@ -671,6 +1105,12 @@ int verdict_store_streams_joined(verdict_store_t *vs, const int64_t *ids, size_t
         joined[i] = false;
     if (n == 0)
         return 0;
+    if (vs->joined_loaded && all_in(vs->asked_j, vs->nasked_j, ids, n)) {
+        for (size_t i = 0; i < n; i++)
+            joined[i] = vs->njoined &&
+                        bsearch(&ids[i], vs->joined, vs->njoined, sizeof *ids, i64_cmp) != NULL;
+        return 0;
+    }
     if (!verdict_store_flush(vs))
         return -1;
     db_stmt_t *st = vs->st[S_JOINED_ANY];

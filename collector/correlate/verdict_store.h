@@ -104,13 +104,38 @@ int verdict_store_stream_joined(verdict_store_t *vs, int64_t stream_id);
 int verdict_store_drop_wire_using_any(verdict_store_t *vs, const int64_t *ids, size_t n);
 int verdict_store_streams_joined(verdict_store_t *vs, const int64_t *ids, size_t n, bool *joined);
 
-/* On PostgreSQL put_participant/put_stream/put_claim keep a call's rows
- * and write them with one statement per table: when a row of another call
- * is put, by this flush (before reading those tables again in the same
- * transaction), and by verdict_store_commit(); the reads and deletes of
- * this module flush first. On SQLite rows are written at once and this
- * does nothing. false with the error set. */
+/* On PostgreSQL put_call/put_participant/put_stream/put_claim and
+ * delete_call keep the rows of many calls and write them with one
+ * statement per table (deletes, calls, history moves, history rows,
+ * participants, streams, claims, in that order; a call deleted again
+ * after its rows were put is written first, so the result is that of the
+ * rows written one after the other): by this flush, by
+ * verdict_store_commit(), past 4 MiB of rows, and before every read of
+ * the verdict tables of this module. On SQLite rows are written at once
+ * and this does nothing. false with the error set. */
 bool verdict_store_flush(verdict_store_t *vs);
+
+/* PostgreSQL: what a chunk of calls would read from the verdict tables,
+ * read before its writes in one statement each (rows pending are flushed
+ * first), so the chunk's calls are judged without a round trip each:
+ *   load_wire_claims(ids)  the wire-only calls claiming streams ids[0..n):
+ *                          then drop_wire_using_any() of those ids;
+ *   load_wire_clients(h)   the wire-only calls of the clients h[0..n):
+ *                          then drop_wire_overlapping() of those clients;
+ *   load_joined(ids)       which of ids[0..n) belong to a joined call:
+ *                          then streams_joined() of those ids.
+ * A call dropped (deleted as superseded) leaves what was loaded, so the
+ * answers are those of the statements run one call after the other, as
+ * long as the chunk writes no wire-only call that a later call of the
+ * same chunk would find (correlate.c: the wire-only calls of one client
+ * are written by one chunk, and groups do not overlap) and no claim of a
+ * joined call in the wire phase. Requests outside what was loaded are
+ * asked of the store. Nothing on SQLite; verdict_store_unload() (and
+ * rollback) forget it. */
+bool verdict_store_load_wire_claims(verdict_store_t *vs, const int64_t *ids, size_t n);
+bool verdict_store_load_wire_clients(verdict_store_t *vs, const uint8_t (*h)[32], size_t n);
+bool verdict_store_load_joined(verdict_store_t *vs, const int64_t *ids, size_t n);
+void verdict_store_unload(verdict_store_t *vs);
 
 /* The last database error ("database: <message>"), kept until cleared;
  * "" when none. */
