@@ -228,6 +228,7 @@ class WebSocket:
         if b" 101 " not in head.split(b"\r\n")[0]:
             raise RuntimeError("websocket: " + head.decode(errors="replace"))
         self.next_id = 0
+        self.events = []
 
     def _read(self, n):
         b = b""
@@ -269,6 +270,9 @@ class WebSocket:
         self.send({"id": self.next_id, "method": method, "params": params})
         while True:
             r = self.recv()
+            if "method" in r and "id" not in r:
+                self.events.append(r)  # Network.* etc., read by waterfall()
+                continue
             if r.get("id") == self.next_id:
                 if "error" in r:
                     raise RuntimeError("%s: %s" % (method, r["error"]))
@@ -279,6 +283,56 @@ READY_JS = ("(() => { const s = document.getElementById('status');"
             " return JSON.stringify([s ? s.dataset.state : null, performance.now(),"
             " document.querySelectorAll('#calls tbody tr, table tbody tr').length,"
             " s ? s.textContent : '']); })()")
+
+
+def waterfall(events):
+    """The page load's requests from the DevTools Network events: [(path,
+    start, headers, end, bytes, from_cache)], ms after the document's
+    request; the page's own work shows as the gaps between them."""
+    reqs, t0 = {}, None
+    for e in events:
+        m, p = e["method"], e.get("params", {})
+        rid = p.get("requestId")
+        if m == "Network.requestWillBeSent":
+            if t0 is None and p.get("type") == "Document":
+                t0 = p["timestamp"]
+            reqs[rid] = {"url": p["request"]["url"], "start": p["timestamp"], "hdr": None,
+                         "end": None, "bytes": 0, "cached": False}
+        elif rid in reqs and m == "Network.responseReceived":
+            tm = p["response"].get("timing")
+            if tm:
+                reqs[rid]["hdr"] = tm["requestTime"] + tm["receiveHeadersEnd"] / 1e3
+            reqs[rid]["cached"] = bool(p["response"].get("fromDiskCache") or
+                                       p["response"].get("fromMemoryCache"))
+        elif rid in reqs and m == "Network.requestServedFromCache":
+            reqs[rid]["cached"] = True
+        elif rid in reqs and m in ("Network.loadingFinished", "Network.loadingFailed"):
+            reqs[rid]["end"] = p["timestamp"]
+            reqs[rid]["bytes"] = p.get("encodedDataLength", 0)
+    if t0 is None:
+        return []
+    ms = lambda t: (t - t0) * 1e3 if t else float("nan")  # noqa: E731
+    out = []
+    for r in reqs.values():
+        u = urllib.parse.urlsplit(r["url"])
+        if u.scheme not in ("http", "https"):
+            continue
+        path = u.path + ("?" + u.query if u.query else "")
+        out.append((path, ms(r["start"]), ms(r["hdr"]), ms(r["end"]), r["bytes"], r["cached"]))
+    return sorted(out, key=lambda x: x[1])
+
+
+def print_waterfall(title, wf, ready_ms, perf):
+    print("  %s: ready at %.0f ms; the page's main thread: script %.0f ms, layout %.0f ms,"
+          " style %.0f ms, all tasks %.0f ms" % (title, ready_ms, perf.get("ScriptDuration", 0) * 1e3,
+                                                   perf.get("LayoutDuration", 0) * 1e3,
+                                                   perf.get("RecalcStyleDuration", 0) * 1e3,
+                                                   perf.get("TaskDuration", 0) * 1e3))
+    print("    %-58s %7s %7s %7s %8s" % ("request (ms after the document's)", "sent", "headers",
+                                         "done", "bytes"))
+    for path, st, hd, en, n, cached in wf:
+        print("    %-58s %7.0f %7.0f %7.0f %8d%s" % (path[:58], st, hd, en, n,
+                                                    " (cache)" if cached else ""))
 
 
 def bench_dashboard(srv, runs, workdir):
@@ -308,11 +362,17 @@ def bench_dashboard(srv, runs, workdir):
         page = next(t for t in targets if t["type"] == "page")
         ws = WebSocket(page["webSocketDebuggerUrl"])
         url = "http://127.0.0.1:%d/#token=%s" % (srv.port, srv.token)
-        times = []
+        times, cpus, errors = [], [], 0
         rows = 0
+        ws.call("Network.enable")
+        ws.call("Performance.enable")
+        shown = []
         for i in range(runs + 1):
             ws.call("Page.navigate", url="about:blank")
             time.sleep(0.2)
+            perf0 = {m["name"]: m["value"] for m in ws.call("Performance.getMetrics")["metrics"]}
+            ws.events.clear()
+            cpu0 = srv.cpu()
             ws.call("Page.navigate", url=url)
             t_end = time.monotonic() + 30
             state = None
@@ -323,9 +383,26 @@ def bench_dashboard(srv, runs, workdir):
                     break
                 time.sleep(0.005)
             if state != "ready":
-                print("\ndashboard: page state %s (%s) after %.1f s" % (state, text, ms / 1e3))
-                return None
+                # counted and shown, then the next load (the first error
+                # used to end the bench: no warm figures on a loaded machine)
+                print("\ndashboard: load %d: page state %s (%s) after %.1f s" %
+                      (i, state, text, ms / 1e3))
+                time.sleep(0.3)
+                ws.call("Runtime.evaluate", expression="1")
+                print_waterfall("that load", waterfall(ws.events), ms, {})
+                errors += 1
+                ms = float("inf")
             times.append(ms / 1e3)
+            cpus.append(srv.cpu() - cpu0)
+            if i in (0, runs):  # the fresh browser's load and the last one
+                time.sleep(0.3)  # the last loadingFinished events
+                ws.call("Runtime.evaluate", expression="1")
+                # cumulative per renderer; a new one for the page starts at 0
+                perf = {m["name"]: m["value"] - perf0.get(m["name"], 0)
+                        if m["value"] >= perf0.get(m["name"], 0) else m["value"]
+                        for m in ws.call("Performance.getMetrics")["metrics"]}
+                shown.append(("cold (fresh browser)" if i == 0 else "the last load",
+                              waterfall(ws.events), ms, perf))
         cold, warm = times[0], times[1:]
         print("\ndashboard main page in headless Chromium %s (navigation start to \"ready\":"
               " live panel, sites, call list; %d call rows):" %
@@ -334,6 +411,11 @@ def bench_dashboard(srv, runs, workdir):
         print("  cold (fresh browser): %.0f ms; then %d loads: p50 %.0f ms, p95 %.0f ms, max %.0f ms%s"
               % (cold * 1e3, len(warm), pct(warm, 50) * 1e3, pct(warm, 95) * 1e3,
                  max(warm) * 1e3, "  OVER 1 s" if max(pct(warm, 95), cold) >= 1.0 else ""))
+        print("  serve's CPU per load (10 ms ticks): cold %.0f ms; then p50 %.0f ms, max %.0f ms;"
+              " loads in error: %d" % (cpus[0] * 1e3, pct(cpus[1:], 50) * 1e3,
+                                       max(cpus[1:]) * 1e3, errors))
+        for sh in shown:
+            print_waterfall(*sh)
         return max(cold, pct(warm, 95))
     finally:
         p.kill()

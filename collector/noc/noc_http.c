@@ -38,12 +38,31 @@
 #define HEADER_MS 10000     /* request line + headers must arrive within this */
 #define HEADER_BUSY_MS 2000 /* ... when over half the connections are in their headers */
 #define REAP_EVERY_MS 250
-#define CONN_MEMORY (64u << 10) /* request line + headers; longer gets 414/431 */
-#define DB_READERS 4            /* read connections: API requests answered at once */
-#define DB_WAIT_MS 2000         /* an API request waits this long for one, then 503 */
-#define REQUEST_MS 3000         /* every statement of one API or /metrics request */
-#define HEALTH_MS 1000          /* /healthz's look at the store */
+#define CONN_MEMORY (64u << 10)  /* request line + headers; longer gets 414/431 */
+#define DB_READERS 4             /* read connections: API requests answered at once */
+#define DB_WAIT_MS 2000          /* an API request waits this long for one, then 503 */
+#define REQUEST_MS 3000          /* every statement of one API or /metrics request */
+#define HEALTH_MS 1000           /* /healthz's look at the store */
+#define READER_MMAP "4294967296" /* bytes of the store a reader maps (SQLite caps it) */
 #define MAX_STATUS 600
+/* Answers kept for a while (route_t.cache_ms: fresh for that long, then
+ * served at once while the refresher thread makes a new one, up to
+ * ANSWER_STALE_MS). /api/buildings opens and looks up every participant of
+ * the window's calls: on the month-sized store over 24 h, 48,700
+ * participants, 0.45-0.65 s of CPU (1.2-3 s wall at load 10, over the
+ * statement limit at times), which was most of the dashboard's load. Its
+ * counts over a day may so lag by cache_ms plus one computation, or
+ * ANSWER_STALE_MS for the first load after nobody asked for that long
+ * (docs/noc.md "Threads and connections"). */
+#define ANSWER_CACHE_MS 30000
+#define ANSWER_STALE_MS 300000
+/* The refresher's statement time limit: it holds no client, and an answer
+ * over REQUEST_MS on a busy machine (503 to the request) is then made in
+ * the background and kept, so the next load has it. */
+#define REFRESH_MS 15000
+#define ANSWER_CACHE_N 16   /* answers kept (distinct queries) */
+#define ANSWER_KEY_MAX 1200 /* path and query; a longer one is not kept */
+#define SAVED_ARGS (2 * (NOC_QUERY_MAX_ARGS + 1))
 
 #define CSP                                                                                        \
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self';"                 \
@@ -65,27 +84,28 @@ typedef struct {
     noc_api_fn fn;
     const char *suffix; /* after the name (has_arg only), e.g. "/timeline"; NULL none */
     arg_kind_t arg_kind;
+    unsigned cache_ms; /* 0: every request asks the store; else answers kept this long */
 } route_t;
 
 #define FILTER_P (NOC_P_SINCE | NOC_P_UNTIL | NOC_P_SITE | NOC_P_VERDICT | NOC_P_CLIENT)
 
 static const route_t routes[] = {
-    {"/api/calls/", true, R_API, 0, noc_api_timeline, "/timeline", ARG_CALL},
+    {"/api/calls/", true, R_API, 0, noc_api_timeline, "/timeline", ARG_CALL, 0},
     {"/api/live", false, R_API,
      NOC_P_SITE | NOC_P_BUILDING | NOC_P_USER | NOC_P_LIMIT | NOC_P_OFFSET, noc_api_live, NULL,
-     ARG_OTHER},
+     ARG_OTHER, 0},
     {"/api/calls", false, R_API, FILTER_P | NOC_P_LIMIT | NOC_P_OFFSET, noc_api_calls, NULL,
-     ARG_OTHER},
-    {"/api/calls/", true, R_API, 0, noc_api_call, NULL, ARG_CALL},
-    {"/api/sites", false, R_API, FILTER_P & ~NOC_P_SITE, noc_api_sites, NULL, ARG_OTHER},
+     ARG_OTHER, 0},
+    {"/api/calls/", true, R_API, 0, noc_api_call, NULL, ARG_CALL, 0},
+    {"/api/sites", false, R_API, FILTER_P & ~NOC_P_SITE, noc_api_sites, NULL, ARG_OTHER, 0},
     {"/api/sites/", true, R_API, (FILTER_P & ~NOC_P_SITE) | NOC_P_BUCKET | NOC_P_LIMIT,
-     noc_api_site, NULL, ARG_SITE},
-    {"/api/buildings", false, R_API, NOC_P_SINCE | NOC_P_REGION, noc_api_buildings, NULL,
-     ARG_OTHER},
-    {"/api/clients", false, R_API, FILTER_P | NOC_P_LIMIT, noc_api_clients, NULL, ARG_OTHER},
-    {"/api/whoami", false, R_WHOAMI, 0, NULL, NULL, ARG_OTHER},
-    {"/metrics", false, R_METRICS, 0, NULL, NULL, ARG_OTHER},
-    {"/healthz", false, R_HEALTH, 0, NULL, NULL, ARG_OTHER},
+     noc_api_site, NULL, ARG_SITE, 0},
+    {"/api/buildings", false, R_API, NOC_P_SINCE | NOC_P_REGION, noc_api_buildings, NULL, ARG_OTHER,
+     ANSWER_CACHE_MS},
+    {"/api/clients", false, R_API, FILTER_P | NOC_P_LIMIT, noc_api_clients, NULL, ARG_OTHER, 0},
+    {"/api/whoami", false, R_WHOAMI, 0, NULL, NULL, ARG_OTHER, 0},
+    {"/metrics", false, R_METRICS, 0, NULL, NULL, ARG_OTHER, 0},
+    {"/healthz", false, R_HEALTH, 0, NULL, NULL, ARG_OTHER, 0},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -96,6 +116,22 @@ typedef struct {
     noc_db_limit_t limit;
     bool busy;
 } reader_t;
+
+/* A kept answer: the handler's JSON before the role's filter (the filter
+ * and the audit run on a copy for each request). */
+typedef struct {
+    char key[ANSWER_KEY_MAX]; /* the path and the query's parameters as sent */
+    const route_t *rt;
+    /* the parameters again, for the refresher: keys and values in buf */
+    char buf[ANSWER_KEY_MAX];
+    size_t off[SAVED_ARGS], len[SAVED_ARGS], nargs;
+    bool has_value[NOC_QUERY_MAX_ARGS + 1];
+    json_t *out; /* NULL: none yet (free slot unless pending) */
+    int64_t at_ms;
+    bool refresh;        /* served stale, or pending: the refresher makes a new one */
+    bool pending;        /* no answer yet: the request's own reached its time limit */
+    int64_t map_version; /* the building map's (newest import's id) when made */
+} answer_t;
 
 /* A connection whose request line and headers are awaited since since_ms. */
 typedef struct {
@@ -112,11 +148,12 @@ struct noc_http {
     struct MHD_Daemon *d;
     char *cert, *key;     /* PEM, kept while the daemon runs */
     pthread_mutex_t lock; /* everything below but the health and metrics parts */
-    pthread_cond_t reader_free, reaper_wake;
+    pthread_cond_t reader_free, reaper_wake, refresh_wake, answer_made;
     reader_t readers[DB_READERS];
+    answer_t answers[ANSWER_CACHE_N];
     conn_t conns[CONN_LIMIT];
-    bool stopping, reaper_started, locks_made;
-    pthread_t reaper;
+    bool stopping, reaper_started, refresher_started, locks_made;
+    pthread_t reaper, refresher;
     uint64_t by_status[MAX_STATUS], auth_failures, header_timeouts, busy, query_timeouts;
     pthread_mutex_t health_lock; /* health_db and its limit */
     db_t *health_db;
@@ -158,6 +195,40 @@ static enum MHD_Result respond(struct noc_http *h, struct MHD_Connection *c, uns
     MHD_destroy_response(r);
     if (status < MAX_STATUS)
         count(h, &h->by_status[status]);
+    return ok;
+}
+
+/* A dashboard file, with an ETag (FNV-1a of its bytes) and "no-cache": the
+ * browser asks again on every load and gets 304 without the bytes, so it
+ * keeps its parsed and compiled copy of app.js (Chromium caches the
+ * compiled code of a script it got from its HTTP cache, never of one
+ * served no-store), and a new collector's files are seen at once. */
+static enum MHD_Result send_asset(struct noc_http *h, struct MHD_Connection *c,
+                                  const noc_dashboard_asset_t *as)
+{
+    uint64_t x = 1469598103934665603ULL;
+    for (size_t i = 0; i < as->len; i++)
+        x = (x ^ as->data[i]) * 1099511628211ULL;
+    char etag[24];
+    snprintf(etag, sizeof etag, "\"%016llx\"", (unsigned long long)x);
+    const char *inm =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    bool same = inm && strcmp(inm, etag) == 0;
+    unsigned status = same ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK;
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        same ? 0 : as->len, same ? NULL : (void *)as->data, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", as->mime);
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    MHD_add_response_header(r, "ETag", etag);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    if (strncmp(as->mime, "text/html", 9) == 0)
+        MHD_add_response_header(r, "Content-Security-Policy", CSP);
+    enum MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    count(h, &h->by_status[status]);
     return ok;
 }
 
@@ -342,13 +413,286 @@ static const char *person_search(const args_t *a)
     return NULL;
 }
 
+/* The kept answer's key: the path and the parameters in the order sent
+ * (the same query in another order is another key), each with its length
+ * so that no two queries share one; false: too long, or a NUL inside. */
+static bool answer_key(const char *url, const args_t *a, char *key, size_t len)
+{
+    size_t n = (size_t)snprintf(key, len, "%s", url);
+    for (size_t i = 0; i < a->n && n < len; i++) {
+        const char *v = a->kv[i].value ? a->kv[i].value : "";
+        size_t vl = a->kv[i].value ? a->kv[i].value_len : 0;
+        if (strnlen(a->kv[i].key, a->kv[i].key_len) != a->kv[i].key_len || strnlen(v, vl) != vl)
+            return false;
+        n += (size_t)snprintf(key + n, len - n, " %zu:%.*s%c%zu:%.*s", a->kv[i].key_len,
+                              (int)a->kv[i].key_len, a->kv[i].key, a->kv[i].value ? '=' : '-', vl,
+                              (int)vl, v);
+    }
+    return n < len;
+}
+
+/* The parameters kept with an answer (false: too long to keep). */
+static bool args_save(const args_t *a, answer_t *e)
+{
+    size_t n = 0, k = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const char *part[2] = {a->kv[i].key, a->kv[i].value ? a->kv[i].value : ""};
+        size_t plen[2] = {a->kv[i].key_len, a->kv[i].value ? a->kv[i].value_len : 0};
+        for (int j = 0; j < 2; j++) {
+            if (n + plen[j] + 1 > sizeof e->buf)
+                return false;
+            memcpy(e->buf + n, part[j], plen[j]);
+            e->buf[n + plen[j]] = '\0';
+            e->off[k] = n;
+            e->len[k++] = plen[j];
+            n += plen[j] + 1;
+        }
+        e->has_value[i] = a->kv[i].value != NULL;
+    }
+    e->nargs = a->n;
+    return true;
+}
+
+/* The kept parameters as a request's, pointing into e (which must stay). */
+static void args_load(const answer_t *e, args_t *a)
+{
+    a->n = e->nargs;
+    for (size_t i = 0; i < e->nargs; i++)
+        a->kv[i] =
+            (noc_kv_t){e->buf + e->off[2 * i], e->has_value[i] ? e->buf + e->off[2 * i + 1] : NULL,
+                       e->len[2 * i], e->has_value[i] ? e->len[2 * i + 1] : 0};
+}
+
+/* A copy of the answer kept under key: fresh (younger than cache_ms), or
+ * stale but younger than ANSWER_STALE_MS, then marked for the refresher.
+ * NULL: none, or too old. */
+static json_t *answer_get(struct noc_http *h, const char *key, unsigned ms, int64_t *map_version)
+{
+    json_t *out = NULL;
+    int64_t now = noc_db_now_ms();
+    pthread_mutex_lock(&h->lock);
+    for (size_t i = 0; i < ANSWER_CACHE_N && !out; i++) {
+        answer_t *e = &h->answers[i];
+        if (!e->out || strcmp(e->key, key) != 0 || now - e->at_ms >= ANSWER_STALE_MS)
+            continue;
+        out = json_deep_copy(e->out);
+        *map_version = e->map_version;
+        if (now - e->at_ms >= (int64_t)ms && !e->refresh && h->refresher_started) {
+            e->refresh = true;
+            pthread_cond_signal(&h->refresh_wake);
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    return out;
+}
+
+/* Under h->lock: the slot of key, else a free one, else the oldest. */
+static answer_t *answer_slot(struct noc_http *h, const char *key)
+{
+    answer_t *slot = &h->answers[0];
+    for (size_t i = 0; i < ANSWER_CACHE_N; i++) {
+        answer_t *e = &h->answers[i];
+        bool used = e->out || e->pending, slot_used = slot->out || slot->pending;
+        if (used && strcmp(e->key, key) == 0)
+            return e;
+        if (!used ? slot_used : (slot_used && e->at_ms < slot->at_ms))
+            slot = e;
+    }
+    return slot;
+}
+
+/* While the refresher makes key's first answer (pending), a request waits
+ * for it up to ms instead of making its own copy beside it; then a copy
+ * of it, or NULL (none pending, or not made in time). */
+static json_t *answer_wait(struct noc_http *h, const char *key, unsigned ms, bool *pending)
+{
+    *pending = false;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    json_t *out = NULL;
+    bool first = true;
+    pthread_mutex_lock(&h->lock);
+    for (;;) {
+        answer_t *e = NULL;
+        for (size_t i = 0; i < ANSWER_CACHE_N && !e; i++)
+            if ((h->answers[i].out || h->answers[i].pending) && strcmp(h->answers[i].key, key) == 0)
+                e = &h->answers[i];
+        /* only an answer being made: a kept one the caller refused (made
+         * with an older building map) is not given back */
+        if (!e || (first && !e->pending))
+            break;
+        first = false;
+        if (!e->pending) {
+            out = e->out ? json_deep_copy(e->out) : NULL;
+            break;
+        }
+        *pending = true;
+        if (h->stopping || pthread_cond_timedwait(&h->answer_made, &h->lock, &until) != 0)
+            break;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return out;
+}
+
+/* The request's answer reached its time limit: the refresher makes it
+ * (with REFRESH_MS) and keeps it for the next request. */
+static void answer_want(struct noc_http *h, const char *key, const route_t *rt, const args_t *a)
+{
+    pthread_mutex_lock(&h->lock);
+    answer_t *slot = answer_slot(h, key);
+    if (!slot->out && !slot->pending && h->refresher_started && args_save(a, slot)) {
+        snprintf(slot->key, sizeof slot->key, "%s", key);
+        slot->rt = rt;
+        slot->at_ms = noc_db_now_ms();
+        slot->pending = slot->refresh = true;
+        pthread_cond_signal(&h->refresh_wake);
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* Keeps a copy of out under key (in the slot of the same key, a free one
+ * or the oldest), with the parameters that made it. */
+static void answer_put(struct noc_http *h, const char *key, const route_t *rt, const args_t *a,
+                       int64_t map_version, const json_t *out)
+{
+    json_t *copy = json_deep_copy(out);
+    if (!copy)
+        return;
+    pthread_mutex_lock(&h->lock);
+    answer_t *slot = answer_slot(h, key);
+    json_decref(slot->out);
+    slot->out = NULL;
+    slot->refresh = slot->pending = false;
+    if (args_save(a, slot)) {
+        snprintf(slot->key, sizeof slot->key, "%s", key);
+        slot->rt = rt;
+        slot->out = copy;
+        slot->at_ms = noc_db_now_ms();
+        slot->map_version = map_version;
+    } else {
+        json_decref(copy);
+    }
+    pthread_cond_broadcast(&h->answer_made);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* The building map's version (its newest import's id), read as every
+ * request that reads the map does; -1 when it cannot be read (a kept
+ * answer is then not used, a new one not kept). */
+static int64_t building_version(struct noc_http *h)
+{
+    if (!h->cfg.buildings)
+        return 0;
+    reader_t *rd = reader_take(h);
+    if (!rd)
+        return -1;
+    char err[256];
+    noc_db_limit_arm(&rd->limit, REQUEST_MS);
+    noc_buildings_ref_t *ref = noc_buildings_acquire(h->cfg.buildings, rd->store, err, sizeof err);
+    int64_t v = ref ? noc_buildings_version(ref) : -1;
+    noc_buildings_release(h->cfg.buildings, &ref);
+    reader_give(h, rd);
+    return v;
+}
+
+/* A handler's answer to a request's parameters: HTTP status, *out on 200,
+ * err otherwise (a 503 when every reader is taken or the statement time
+ * limit is reached, both counted). */
+static int answer_make(struct noc_http *h, const route_t *rt, const char *arg, const args_t *a,
+                       int limit_ms, json_t **out, bool *timed_out, char *err, size_t errlen)
+{
+    noc_params_t p;
+    *out = NULL;
+    *timed_out = false;
+    if (!noc_query_parse(a->kv, a->n, rt->params, h->cfg.max_rows, h->cfg.pii, &p, err, errlen))
+        return MHD_HTTP_BAD_REQUEST;
+    if (rt->has_arg && !noc_query_name_ok(arg)) {
+        snprintf(err, errlen, "the name in the path must be 1-256 printable characters");
+        return MHD_HTTP_BAD_REQUEST;
+    }
+    reader_t *rd = reader_take(h);
+    if (!rd) {
+        snprintf(err, errlen, "busy: every database reader is taken; try again");
+        return MHD_HTTP_SERVICE_UNAVAILABLE;
+    }
+    noc_db_limit_arm(&rd->limit, limit_ms);
+    noc_api_req_t req = {rd->store, &rd->limit, h->cfg.pii, &p, arg, h->cfg.buildings};
+    int status = rt->fn(&req, out, err, errlen);
+    *timed_out = rd->limit.hit;
+    reader_give(h, rd);
+    if (*timed_out) {
+        json_decref(*out);
+        *out = NULL;
+        count(h, &h->query_timeouts);
+        snprintf(err, errlen,
+                 "query time limit (%d ms) reached: narrow the time range or the filters",
+                 limit_ms);
+        status = MHD_HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (status != MHD_HTTP_OK) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return status;
+}
+
+/* The refresher: makes a new copy of each kept answer a request found
+ * stale, one at a time, on a reader of the pool like a request. */
+static void *refresher(void *arg)
+{
+    struct noc_http *h = arg;
+    answer_t *job = malloc(sizeof *job);
+    pthread_mutex_lock(&h->lock);
+    while (!h->stopping && job) {
+        answer_t *e = NULL;
+        for (size_t i = 0; i < ANSWER_CACHE_N && !e; i++)
+            if ((h->answers[i].out || h->answers[i].pending) && h->answers[i].refresh)
+                e = &h->answers[i];
+        if (!e) {
+            pthread_cond_wait(&h->refresh_wake, &h->lock);
+            continue;
+        }
+        memcpy(job, e, sizeof *job);
+        job->out = NULL;
+        pthread_mutex_unlock(&h->lock);
+        args_t a;
+        args_load(job, &a);
+        json_t *out = NULL;
+        char err[256];
+        bool late = false;
+        int64_t version = building_version(h);
+        int status = answer_make(h, job->rt, NULL, &a, REFRESH_MS, &out, &late, err, sizeof err);
+        if (status == MHD_HTTP_OK && version < 0)
+            status = MHD_HTTP_SERVICE_UNAVAILABLE;
+        if (status != MHD_HTTP_OK)
+            LOG_WARN("noc: %s (kept answer, refreshed): %s", job->rt->path, err);
+        else
+            answer_put(h, job->key, job->rt, &a, version, out);
+        json_decref(out);
+        pthread_mutex_lock(&h->lock);
+        for (size_t i = 0; i < ANSWER_CACHE_N; i++)
+            if (status != MHD_HTTP_OK && (h->answers[i].out || h->answers[i].pending) &&
+                strcmp(h->answers[i].key, job->key) == 0)
+                h->answers[i].refresh = h->answers[i].pending = false; /* tried again later */
+        pthread_cond_broadcast(&h->answer_made);
+    }
+    pthread_mutex_unlock(&h->lock);
+    free(job);
+    return NULL;
+}
+
 static enum MHD_Result serve_api(struct noc_http *h, struct MHD_Connection *c, const route_t *rt,
                                  const char *url, const char *arg, const noc_auth_token_t *tok,
                                  bool head)
 {
     args_t a = {.n = 0};
     MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect, &a);
-    noc_params_t p;
     char err[256];
     const char *person = tok->role == NOC_ROLE_INVESTIGATOR ? NULL : person_search(&a);
     if (person) {
@@ -358,34 +702,38 @@ static enum MHD_Result serve_api(struct noc_http *h, struct MHD_Connection *c, c
                  person);
         return send_error(h, c, MHD_HTTP_FORBIDDEN, err);
     }
-    if (!noc_query_parse(a.kv, a.n, rt->params, h->cfg.max_rows, h->cfg.pii, &p, err, sizeof err))
-        return send_error(h, c, MHD_HTTP_BAD_REQUEST, err);
-    if (rt->has_arg && !noc_query_name_ok(arg))
-        return send_error(h, c, MHD_HTTP_BAD_REQUEST,
-                          "the name in the path must be 1-256 printable characters");
-    reader_t *rd = reader_take(h);
-    if (!rd)
-        return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
-                          "busy: every database reader is taken; try again");
-    noc_db_limit_arm(&rd->limit, REQUEST_MS);
-    noc_api_req_t req = {rd->store, &rd->limit, h->cfg.pii, &p, arg, h->cfg.buildings};
-    json_t *out = NULL;
-    int status = rt->fn(&req, &out, err, sizeof err);
-    bool timed_out = rd->limit.hit;
-    reader_give(h, rd);
-    if (timed_out) {
-        json_decref(out);
-        count(h, &h->query_timeouts);
-        snprintf(err, sizeof err,
-                 "query time limit (%d ms) reached: narrow the time range or the filters",
-                 REQUEST_MS);
-        status = MHD_HTTP_SERVICE_UNAVAILABLE;
+    /* a kept answer: the same parameters parsed before, the role's filter
+     * and the audit below on this request's copy */
+    char key[ANSWER_KEY_MAX];
+    bool keep = rt->cache_ms && !rt->has_arg && answer_key(url, &a, key, sizeof key);
+    int64_t kept_version = 0, version = keep ? building_version(h) : 0;
+    json_t *out = keep ? answer_get(h, key, rt->cache_ms, &kept_version) : NULL;
+    if (out && (version < 0 || kept_version != version)) {
+        json_decref(out); /* made with the map before an import: made again */
+        out = NULL;
     }
+    bool pending = false;
+    if (keep && !out)
+        out = answer_wait(h, key, REQUEST_MS, &pending);
+    if (out)
+        return send_answer(h, c, tok, rt, url, arg, head, out);
+    if (pending) {
+        count(h, &h->query_timeouts);
+        return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                          "this answer takes longer than the request time limit now: it is "
+                          "being made in the background; try again in a few seconds");
+    }
+    bool late = false;
+    int status = answer_make(h, rt, arg, &a, REQUEST_MS, &out, &late, err, sizeof err);
+    if (late && keep)
+        answer_want(h, key, rt, &a);
     if (status != MHD_HTTP_OK) {
         if (status >= 500)
             LOG_WARN("noc: %s: %s", rt->path, err);
         return send_error(h, c, (unsigned)status, err);
     }
+    if (keep && version >= 0)
+        answer_put(h, key, rt, &a, version, out);
     return send_answer(h, c, tok, rt, url, arg, head, out);
 }
 
@@ -489,8 +837,7 @@ static enum MHD_Result dispatch(struct noc_http *h, struct MHD_Connection *c, co
     if (!rt) {
         const noc_dashboard_asset_t *as = noc_dashboard_find(url);
         if (as)
-            return respond(h, c, MHD_HTTP_OK, as->mime, (void *)as->data, as->len,
-                           MHD_RESPMEM_PERSISTENT);
+            return send_asset(h, c, as);
         return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such endpoint (see docs/noc.md)");
     }
     if (rt->kind == R_HEALTH)
@@ -767,6 +1114,8 @@ static bool make_locks(struct noc_http *h, char *err, size_t errlen)
     bool ok = pthread_mutex_init(&h->lock, NULL) == 0;
     ok = ok && pthread_cond_init(&h->reader_free, &ca) == 0;
     ok = ok && pthread_cond_init(&h->reaper_wake, &ca) == 0;
+    ok = ok && pthread_cond_init(&h->refresh_wake, &ca) == 0;
+    ok = ok && pthread_cond_init(&h->answer_made, &ca) == 0;
     ok = ok && pthread_mutex_init(&h->health_lock, NULL) == 0;
     ok = ok && pthread_mutex_init(&h->metrics_lock, NULL) == 0;
     pthread_condattr_destroy(&ca);
@@ -780,6 +1129,11 @@ static bool make_locks(struct noc_http *h, char *err, size_t errlen)
         return false;
     }
     h->reaper_started = true;
+    if (pthread_create(&h->refresher, NULL, refresher, h) != 0) {
+        snprintf(err, errlen, "cannot start the HTTP server's answer refresher");
+        return false;
+    }
+    h->refresher_started = true;
     return true;
 }
 
@@ -800,6 +1154,13 @@ static bool open_readers(struct noc_http *h, char *err, size_t errlen)
         if (!h->readers[i].store)
             return false;
         noc_store_limit(h->readers[i].store, &h->readers[i].limit);
+        /* the readers map the file: a page is then read without a
+         * pread(2) each (most of /api/buildings' CPU was the kernel's
+         * copies: 650 -> 450 ms on the month-sized store); SQLite caps
+         * it at its build's limit (Debian's: 2 GB) */
+        if (db_kind(h->readers[i].store) == DB_SQLITE)
+            sqlite3_exec(db_sqlite(h->readers[i].store), "PRAGMA mmap_size = " READER_MMAP, NULL,
+                         NULL, NULL);
     }
     h->health_db = noc_store_open(target, err, errlen);
     if (!h->health_db)
@@ -884,18 +1245,34 @@ void noc_http_free(noc_http_t **ph)
         pthread_mutex_unlock(&h->lock);
         pthread_join(h->reaper, NULL);
     }
+    if (h->refresher_started) {
+        pthread_mutex_lock(&h->lock);
+        h->stopping = true;
+        /* a refresh in progress ends at its next progress check (SQLite),
+         * not REFRESH_MS later; requests still running end the same way */
+        for (size_t i = 0; i < DB_READERS; i++)
+            if (h->readers[i].busy)
+                h->readers[i].limit.deadline_ms = 1;
+        pthread_cond_signal(&h->refresh_wake);
+        pthread_mutex_unlock(&h->lock);
+        pthread_join(h->refresher, NULL);
+    }
     if (h->d)
         MHD_stop_daemon(h->d);
     for (size_t i = 0; i < DB_READERS; i++) {
         noc_store_close(&h->readers[i].store);
     }
     noc_store_close(&h->health_db);
+    for (size_t i = 0; i < ANSWER_CACHE_N; i++)
+        json_decref(h->answers[i].out);
     if (h->cfg.db && db_kind(h->cfg.db) == DB_SQLITE)
         sqlite3_progress_handler(db_sqlite(h->cfg.db), 0, NULL, NULL);
     if (h->locks_made) {
         pthread_mutex_destroy(&h->lock);
         pthread_cond_destroy(&h->reader_free);
         pthread_cond_destroy(&h->reaper_wake);
+        pthread_cond_destroy(&h->refresh_wake);
+        pthread_cond_destroy(&h->answer_made);
         pthread_mutex_destroy(&h->health_lock);
         pthread_mutex_destroy(&h->metrics_lock);
     }

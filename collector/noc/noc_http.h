@@ -4,7 +4,9 @@
  * statement time, database readers). API requests read the store through a
  * pool of read connections opened on cfg.db_target (a SQLite file or a
  * postgresql:// URI); /healthz has one of its own; cfg.db itself is used
- * only by cfg.metrics, one call at a time.
+ * only by cfg.metrics, one call at a time. /api/buildings' answers are
+ * kept (30 s fresh, then refreshed by a thread of its own, up to 5 min;
+ * voided by a building import): docs/noc.md "Kept answers".
  */
 #ifndef CALLSCOPE_NOC_HTTP_H
 #define CALLSCOPE_NOC_HTTP_H
