@@ -10,12 +10,14 @@
  * live_site: three minutes; calls from 20 s to 125 s, the burst 58-98 s
  * after call 1's media starts (60-100 s into the capture), call 1 ends at
  * 125 s, the others at 150-178 s.
- * live_site_quick: the same story in 95 s (what the ctest plays: the
+ * live_site_quick: the same story in 110 s (what the ctest plays: the
  * three-minute one made e2e_live_replay the suite's longest test, run
- * alone for 181 s): four calls from 10 s, a 25 s burst 18-43 s after call
- * 1's media starts (20-45 s into the capture: more than the 15 s window of
- * the wire rule and of the live alert), call 1 ends at 60 s, the others at
- * 85-95 s (25 s later, as in live_site). */
+ * alone for 181 s): four calls from 5 s, a 25 s burst 20-45 s after call
+ * 1's media starts (22-47 s into the capture: more than the 15 s window of
+ * the wire rule and of the live alert), call 1 ends at 62 s, the others at
+ * 107-110 s. /api/live keeps a call 30 s after its last interval record, so
+ * call 1 leaves the panel about 93 s in, 14 s before another call ends
+ * (with others ending at 87 s, it left at 96.8 s of a 97 s replay). */
 #include "pg_call.h"
 #include "pg_scen.h"
 
@@ -34,7 +36,7 @@ typedef struct {
 } live_plan;
 
 static const live_plan live_full = {{{2, 123}, {1, 177}, {3, 147}, {20, 158}}, 58, 98};
-static const live_plan live_quick = {{{2, 58}, {1, 84}, {3, 87}, {10, 85}}, 18, 43};
+static const live_plan live_quick = {{{2, 60}, {1, 109}, {3, 104}, {5, 102}}, 20, 45};
 
 static int live_emit(pg_ctx *c, const live_plan *plan)
 {
