@@ -17,8 +17,6 @@ import urllib.parse
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +26,8 @@ IMPORT = "--import" in sys.argv[4:]
 TWO = "--two-probes" in sys.argv[4:]  # a second probe sees the same call
 sys.path.insert(0, os.path.join(SRC, "tests", "graph"))
 sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
+sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
+import cs_testlib  # noqa: E402
 import fake_graph  # noqa: E402
 import gen_records  # noqa: E402
 
@@ -61,32 +61,19 @@ def path(*p):
     return os.path.join(TMP, *p)
 
 
-def run(args, timeout=120):
-    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+run = cs_testlib.run
+free_port = cs_testlib.free_port  # e2e_pg_test.py and people_e2e_test.py use e2e_test's
 
 
 def read(name):
-    try:
-        with open(path(name)) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
+    return cs_testlib.read(path(name))
 
 
 def setup():
-    os.makedirs(path("keys"))
-    os.makedirs(path("probes.d"))
-    for name in ("collector", "p1", "p2"):
-        r = run([COLLECTOR, "keygen", name, "--dir", path("keys")])
-        check(r.returncode == 0, "keygen %s" % name)
-        if name != "collector":
-            os.link(path("keys", name + ".pub"), path("probes.d", name + ".pub"))
-    r = run([COLLECTOR, "org-keygen", "--tenant", TENANT, "--out", path("keys", "org.key")])
-    check(r.returncode == 0, "org-keygen")
-    with open(os.open(path("secret"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-        f.write(SECRET + "\n")
-    with open(os.open(path("noc.token"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-        f.write(NOC_TOKEN + "\n")
+    err = cs_testlib.keys(COLLECTOR, TMP, probes=("p1", "p2"), tenant=TENANT)
+    check(err is None, "keys of the collector and two probes, the organisation key (%s)" % err)
+    cs_testlib.token_file(path("secret"), SECRET)
+    cs_testlib.token_file(path("noc.token"), NOC_TOKEN)
 
 
 NOC_TOKEN = "e2e-noc-token-0123456789abcdef"
@@ -95,12 +82,13 @@ HTTP_PORT = None
 
 def api(url_path, token=None):
     """GET from the collector's own HTTP server (run --http-bind), as JSON."""
+    if url_path != "/metrics":
+        return cs_testlib.api(HTTP_PORT, token or NOC_TOKEN, url_path)
     import urllib.request
     req = urllib.request.Request("http://127.0.0.1:%d%s" % (HTTP_PORT, url_path),
                                  headers={"Authorization": "Bearer " + (token or NOC_TOKEN)})
     with urllib.request.urlopen(req, timeout=10) as r:
-        body = r.read().decode()
-    return json.loads(body) if url_path != "/metrics" else body
+        return r.read().decode()
 
 
 def api_checks(expect, client_ip):
@@ -131,14 +119,6 @@ def api_checks(expect, client_ip):
           "/metrics has verdict counts and the ingest counters")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def start_collector(endpoint, fake, extra=()):
     args = [COLLECTOR, "run", "-v", "--bind", endpoint, "--key", path("keys", "collector.key"),
             "--authorized-keys", path("probes.d"), "--db", path("store.db"),
@@ -150,17 +130,13 @@ def start_collector(endpoint, fake, extra=()):
                  "--graph-secret-file", path("secret"), "--graph-authority-url", fake.base,
                  "--graph-url", fake.base + "/v1.0", "--graph-ca-bundle", fake.ca,
                  "--graph-interval", "10", "--graph-timeout", "5"]
-    logf = open(path("collector.log"), "a")
-    p = subprocess.Popen(args, stdout=logf, stderr=logf)
+    p, got = cs_testlib.start(args, path("collector.log"), "listening on", 20)
     PROCS.append(p)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if "listening on" in read("collector.log"):
-            return p
-        if p.poll() is not None:
-            fail("collector exited at start: " + read("collector.log"))
-        time.sleep(0.05)
-    fail("collector did not start listening")
+    if got == "exited":
+        fail("collector exited at start: " + read("collector.log"))
+    if got != "ok":
+        fail("collector did not start listening")
+    return p
 
 
 def replay(endpoint, probe="p1"):
@@ -285,9 +261,9 @@ def main():
     if rec and not IMPORT:
         fake = fake_graph.FakeGraph(TMP, TENANT, CLIENT, SECRET)
         fake.records[rec["id"]] = rec
-    endpoint = "tcp://127.0.0.1:%d" % free_port()
+    endpoint = "tcp://127.0.0.1:%d" % cs_testlib.free_port()
     global HTTP_PORT
-    HTTP_PORT = free_port()
+    HTTP_PORT = cs_testlib.free_port()
     col = start_collector(endpoint, fake)
     replay(endpoint)
     if TWO:

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""End to end, live on the wire: live_replay_test.py BUILD_DIR SOURCE_DIR
+"""End to end, live on the wire: live_replay_test.py BUILD_DIR SOURCE_DIR [SCENARIO]
 
-A capture of three minutes of one site's Teams calls (callscope-pcapgen
-live_site, generated here, never committed: four audio calls overlapping
-from 20 s to 125 s; the call of 10.1.40.11 loses every tenth inbound
-packet for 40 s, 60-100 s into the capture, and ends at 125 s, the others
-run to 150-178 s) is replayed at its own pace (pcap_pace.py: each frame
+A capture of one site's Teams calls (callscope-pcapgen SCENARIO, generated
+here, never committed; live_site_quick by default, 110 s: four audio calls
+overlapping from 5 s to 62 s; the call of 10.1.40.11 loses every tenth
+inbound packet for 25 s, 22-47 s into the capture, and ends at 62 s, the
+others run to 107-110 s. live_site is the same story in three minutes: the
+four calls from 20 s to 125 s, the loss for 40 s, 60-100 s in, the burst
+call ending at 125 s, the others at 150-178 s)
+is replayed at its own pace (pcap_pace.py: each frame
 at its offset in the file; why not tcpreplay is said there) into a veth
 pair whose far end sits in a network namespace made here. callscope-probe captures the near end live (-i, --interval 5,
 --site) and sends its records over ZeroMQ (CURVE) to `callscope-collector
@@ -30,24 +33,27 @@ verdict history and timeline, and the webhook, and asserts:
   outbound stream clean; the live panel then counts the three calls left;
 - after the replay: the four calls judged, one 'wan' and three 'healthy'.
 
-Timing: the capture takes 180 s; the test about 3 min 20 s.
+Timing: the capture takes 110 s (live_site: 180 s); the test about 2 min
+(3 min 20 s). The quick one asserts all the same: its burst (25 s) is longer
+than the 15 s window of the wire rule and of the live alert, and the burst
+call leaves the live panel (30 s after its last record) before another
+call ends, as in live_site.
 Exit 0 pass, 1 fail, 77 skipped (not root, no iproute2, or no network
 namespace or veth on this host: the live capture needs them).
 """
 import calendar
-import http.server
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import cs_testlib  # noqa: E402
 
 BUILD, SRC = sys.argv[1], sys.argv[2]
 PROBE = os.path.join(BUILD, "probe", "callscope-probe")
@@ -57,17 +63,30 @@ PACE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pcap_pace.py")
 TOKEN = "e2e-live-replay-token-0123456789ab"
 SITE = "site-lyon"
 INTERVAL = 5
-# callscope-pcapgen live_site (tests/pcapgen/pg_scen_live.c): the burst is
-# 58-98 s after the first inbound packet of 10.1.40.11's call; its media
-# lasts 123 s; the capture 178.3 s.
+# callscope-pcapgen's live scenarios (tests/pcapgen/pg_scen_live.c): the
+# burst (s after the first inbound packet of 10.1.40.11's call), how long
+# its media lasts, the capture's length, when that call and the last one
+# start (s into the capture).
+SCENARIOS = {
+    "live_site": {"burst": (58.0, 98.0), "media_s": 123, "capture_s": 179, "start_s": 2,
+                  "last_start_s": 20},
+    "live_site_quick": {"burst": (20.0, 45.0), "media_s": 60, "capture_s": 110, "start_s": 2,
+                        "last_start_s": 5},
+}
+SCENARIO = sys.argv[3] if len(sys.argv) > 3 else "live_site_quick"
+SC = SCENARIOS[SCENARIO]
 BURST_CLIENT = "10.1.40.11"
-BURST_FROM_S, BURST_TO_S = 58.0, 98.0
+BURST_FROM_S, BURST_TO_S = SC["burst"]
+# the burst and the burst call's end on the replay's clock (the call's media
+# starts start_s into the capture)
+BURST_END_T = SC["start_s"] + BURST_TO_S
+CALL_END_T = SC["start_s"] + SC["media_s"]
 CALLS = 4
-CAPTURE_S = 179
+CAPTURE_S = SC["capture_s"]
 NS, NEAR, FAR = "cslr%d" % os.getpid(), "cslra%d" % os.getpid(), "cslrb%d" % os.getpid()
 TMP = tempfile.mkdtemp(prefix="cs-e2e-live-replay-")
 PROCS = []
-POSTS = []  # (receive time, body) of each webhook POST
+HOOK = None  # the webhook receiver (cs_testlib.Webhook)
 
 
 def path(*p):
@@ -84,11 +103,7 @@ def cleanup():
 
 
 def tail(name, n=3000):
-    try:
-        with open(path(name), errors="replace") as f:
-            return f.read()[-n:]
-    except FileNotFoundError:
-        return ""
+    return cs_testlib.read(path(name), n)
 
 
 def fail(msg):
@@ -115,47 +130,21 @@ def skip(msg):
     sys.exit(77)
 
 
-def run(args, timeout=120):
-    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-HTTP_PORT = free_port()
+run = cs_testlib.run
+HTTP_PORT = cs_testlib.free_port()
 
 
 def api(url_path):
-    req = urllib.request.Request("http://127.0.0.1:%d%s" % (HTTP_PORT, url_path),
-                                 headers={"Authorization": "Bearer " + TOKEN})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read().decode())
+    return cs_testlib.api(HTTP_PORT, TOKEN, url_path)
 
 
 def quoted(call_id):
     return urllib.parse.quote(call_id, safe="")
 
 
-def webhook():
-    class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            POSTS.append((time.time(), json.loads(body)))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *a):
-            pass
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return "http://127.0.0.1:%d/hook" % srv.server_address[1]
+def posts():
+    """(receive time, body) of each webhook POST so far."""
+    return [(t, b) for t, _, b in HOOK.posts] if HOOK else []
 
 
 def prerequisites():
@@ -176,35 +165,27 @@ def prerequisites():
 
 
 def setup():
-    os.makedirs(path("keys"))
-    os.makedirs(path("probes.d"))
-    for name in ("collector", "p1"):
-        check(run([COLLECTOR, "keygen", name, "--dir", path("keys")]).returncode == 0,
-              "keygen " + name)
-    os.link(path("keys", "p1.pub"), path("probes.d", "p1.pub"))
-    check(run([COLLECTOR, "org-keygen", "--tenant", "contoso.example", "--out",
-               path("keys", "org.key")]).returncode == 0, "org-keygen")
-    with open(os.open(path("noc.token"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-        f.write(TOKEN + "\n")
-    r = run([PCAPGEN, "live_site", path("live.pcap")])
-    check(r.returncode == 0, "callscope-pcapgen live_site: %.1f MB, %d s of calls" %
-          (os.path.getsize(path("live.pcap")) / 1e6, CAPTURE_S))
+    err = cs_testlib.keys(COLLECTOR, TMP)
+    check(err is None, "keys of the collector and the probe, the organisation key (%s)" % err)
+    cs_testlib.token_file(path("noc.token"), TOKEN)
+    r = run([PCAPGEN, SCENARIO, path("live.pcap")])
+    check(r.returncode == 0, "callscope-pcapgen %s: %.1f MB, %d s of calls" %
+          (SCENARIO, os.path.getsize(path("live.pcap")) / 1e6, CAPTURE_S))
 
 
-def wait_log(name, text, proc, secs, what):
-    deadline = time.time() + secs
-    while time.time() < deadline:
-        if text in tail(name, 1 << 20):
-            return
-        if proc.poll() is not None:
-            fail(what + " exited at start")
-        time.sleep(0.05)
-    fail(what + " did not start")
+def start_proc(what, log, text, secs, args):
+    proc, got = cs_testlib.start(args, path(log), text, secs)
+    PROCS.append(proc)
+    if got == "exited":
+        fail(what + " exited at start")
+    if got != "ok":
+        fail(what + " did not start")
+    return proc
 
 
 def start(endpoint, hook):
-    logf = open(path("collector.log"), "a")
-    col = subprocess.Popen(
+    col = start_proc(
+        "the collector", "collector.log", "listening on", 30,
         [COLLECTOR, "run", "-v", "--bind", endpoint, "--key", path("keys", "collector.key"),
          "--authorized-keys", path("probes.d"), "--db", path("store.db"),
          "--org-key", path("keys", "org.key"), "--stats", "0", "--correlate-interval", "1",
@@ -212,20 +193,15 @@ def start(endpoint, hook):
          "--no-syslog", "--alert-webhook", hook,
          # the live site alerts: one call is enough here, judged every second
          # over the last 15 s of interval records (three probe intervals)
-         "--alert-check", "1", "--alert-live-calls", "1", "--alert-live-window", "15"],
-        stdout=logf, stderr=logf)
-    PROCS.append(col)
-    wait_log("collector.log", "listening on", col, 30, "the collector")
-    logf = open(path("probe.log"), "a")
+         "--alert-check", "1", "--alert-live-calls", "1", "--alert-live-window", "15"])
     # --udp-timeout 5: a call's streams are reported 5 s after its last
     # packet, so that its ended verdict comes while the others still play
-    probe = subprocess.Popen(
+    probe = start_proc(
+        "the probe", "probe.log", "listening on ", 60,
         [PROBE, "-i", NEAR, "-f", "udp", "--snaplen", "256", "--interval", str(INTERVAL),
          "--udp-timeout", "5", "--site", SITE, "--collector", endpoint,
          "--key", path("keys", "p1.key"), "--collector-key", path("keys", "collector.pub"),
-         "--spool-dir", path("spool")], stdout=logf, stderr=logf)
-    PROCS.append(probe)
-    wait_log("probe.log", "listening on ", probe, 60, "the probe")
+         "--spool-dir", path("spool")])
     return col, probe
 
 
@@ -287,7 +263,7 @@ class Watch:
 
 
 def alerts(status):
-    return [(t, b) for t, b in POSTS if b.get("status") == status and b.get("site") == SITE and
+    return [(t, b) for t, b in posts() if b.get("status") == status and b.get("site") == SITE and
             b.get("kind") == "live_wan"]
 
 
@@ -325,8 +301,8 @@ def check_timeline(c, one):
                x["lost"], x["packets"]))
     check(all(inb[i]["t"] < inb[i + 1]["t"] for i in range(len(inb) - 1)),
           "timeline in time order")
-    check(len(inb) >= 120 // INTERVAL - 1, "timeline: %d inbound intervals over the call's 123 s" %
-          len(inb))
+    check(len(inb) >= (SC["media_s"] - 3) // INTERVAL - 1,
+          "timeline: %d inbound intervals over the call's %d s" % (len(inb), SC["media_s"]))
     lossy = [x for x in inb if x["loss_pct"] > 0]
     inside = [x for x in inb if x["t"] >= bs and x["t"] + x["dur_s"] <= be]
     outside = [x for x in inb if x["t"] + x["dur_s"] <= bs - INTERVAL or x["t"] >= be + INTERVAL]
@@ -346,11 +322,12 @@ def check_timeline(c, one):
 
 
 def main():
+    global HOOK
     prerequisites()
     setup()
-    hook = webhook()
-    endpoint = "tcp://127.0.0.1:%d" % free_port()
-    col, probe = start(endpoint, hook)
+    HOOK = cs_testlib.Webhook()
+    endpoint = "tcp://127.0.0.1:%d" % cs_testlib.free_port()
+    col, probe = start(endpoint, HOOK.url)
     t_play = time.time()
     replay = subprocess.Popen(["ip", "netns", "exec", NS, sys.executable, PACE, FAR,
                                path("live.pcap")], stdout=open(path("pace.log"), "w"),
@@ -364,19 +341,24 @@ def main():
         # coarse deadlines on the replay's clock, so that a broken pipeline
         # fails while it plays; the exact windows are checked from the
         # probe's own first-seen time once the call has ended
-        if t_rel > 60 and w.all_four is None:
-            fail("the live panel did not count the four calls by 60 s (most %d)" % w.max_active)
-        if t_rel > 112 and (w.wan_live is None or not alerts("firing")):
-            fail("by 112 s (burst 60-100 s): live wan verdict %s, alerts %s" %
-                 (w.wan_live, POSTS))
-        if done is None and t_rel > 127:
+        # (live_site: four calls by 60 s, the burst's verdict and alert by
+        # 112 s, the burst call's ended verdict from 127 s, by 150 s)
+        if t_rel > SC["last_start_s"] + 40 and w.all_four is None:
+            fail("the live panel did not count the four calls by %d s (most %d)" %
+                 (SC["last_start_s"] + 40, w.max_active))
+        if t_rel > BURST_END_T + 12 and (w.wan_live is None or not alerts("firing")):
+            fail("by %.0f s (burst %.0f-%.0f s): live wan verdict %s, alerts %s" %
+                 (BURST_END_T + 12, BURST_END_T - (BURST_TO_S - BURST_FROM_S), BURST_END_T,
+                  w.wan_live, posts()))
+        if done is None and t_rel > CALL_END_T + 2:
             found = burst_call()
             if found:
                 done = check_timeline(*found)
                 print("ok: %5.1f s: the burst call ended and was checked while the others play" %
                       (time.time() - t_play))
-            elif t_rel > 150:
-                fail("no ended verdict for the burst call by 150 s (it ends at 125 s)")
+            elif t_rel > CALL_END_T + 25:
+                fail("no ended verdict for the burst call by %.0f s (it ends at %.0f s)" %
+                     (CALL_END_T + 25, CALL_END_T))
         time.sleep(1)
     played = time.time() - t_play
     check(replay.returncode == 0, "pcap_pace played the capture (%s)" % tail("pace.log", 300))
@@ -404,9 +386,9 @@ def main():
           "webhook: live_wan firing %.1f s into the burst (%d of %d calls in progress)" %
           (tf - bs, body["matching"], body["calls"]))
     check(len(resolved) == 1, "webhook: one resolved message (%d)" % len(resolved))
-    check(not [b for _, b in POSTS if b.get("kind") != "live_wan"],
+    check(not [b for _, b in posts() if b.get("kind") != "live_wan"],
           "no other alert (the LAN side, the outbound streams, stays clean): %s" %
-          [(b.get("kind"), b.get("status")) for _, b in POSTS])
+          [(b.get("kind"), b.get("status")) for _, b in posts()])
     tr, body = resolved[0]
     # the last lossy interval ends within one interval after the burst, is
     # stored at once and leaves the 15 s window; checks every second

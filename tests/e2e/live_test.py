@@ -20,13 +20,13 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import cs_testlib  # noqa: E402
 
 BUILD, SRC = sys.argv[1], sys.argv[2]
 PROBE = os.path.join(BUILD, "probe", "callscope-probe")
@@ -57,39 +57,18 @@ def path(*p):
     return os.path.join(TMP, *p)
 
 
-def run(args, timeout=120):
-    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-HTTP_PORT = free_port()
+run = cs_testlib.run
+HTTP_PORT = cs_testlib.free_port()
 
 
 def api(url_path):
-    req = urllib.request.Request("http://127.0.0.1:%d%s" % (HTTP_PORT, url_path),
-                                 headers={"Authorization": "Bearer " + TOKEN})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read().decode())
+    return cs_testlib.api(HTTP_PORT, TOKEN, url_path)
 
 
 def setup():
-    os.makedirs(path("keys"))
-    os.makedirs(path("probes.d"))
-    for name in ("collector", "p1"):
-        check(run([COLLECTOR, "keygen", name, "--dir", path("keys")]).returncode == 0,
-              "keygen " + name)
-    os.link(path("keys", "p1.pub"), path("probes.d", "p1.pub"))
-    check(run([COLLECTOR, "org-keygen", "--tenant", "contoso.example", "--out",
-               path("keys", "org.key")]).returncode == 0, "org-keygen")
-    with open(os.open(path("noc.token"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-        f.write(TOKEN + "\n")
+    err = cs_testlib.keys(COLLECTOR, TMP)
+    check(err is None, "keys of the collector and the probe, the organisation key (%s)" % err)
+    cs_testlib.token_file(path("noc.token"), TOKEN)
 
 
 def start_collector(endpoint):
@@ -100,17 +79,12 @@ def start_collector(endpoint):
             # the live site alerts: one call is enough here, checked every second
             # over the last 15 s of interval records
             "--alert-check", "1", "--alert-live-calls", "1", "--alert-live-window", "15"]
-    logf = open(path("collector.log"), "a")
-    p = subprocess.Popen(args, stdout=logf, stderr=logf)
+    p, got = cs_testlib.start(args, path("collector.log"), "listening on", 20)
     PROCS.append(p)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if "listening on" in open(path("collector.log")).read():
-            return p
-        if p.poll() is not None:
-            fail("collector exited at start")
-        time.sleep(0.05)
-    fail("collector did not start listening")
+    if got != "ok":
+        fail("collector exited at start" if got == "exited" else
+             "collector did not start listening")
+    return p
 
 
 def send(endpoint, lines, name):
@@ -125,18 +99,14 @@ def send(endpoint, lines, name):
 
 
 def log():
-    with open(path("collector.log")) as f:
-        return f.read()
+    return cs_testlib.read(path("collector.log"))
 
 
 def wait(cond, secs, what):
-    deadline = time.time() + secs
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.3)
-    fail("timed out waiting for " + what)
+    v = cs_testlib.wait_until(cond, secs, 0.3)
+    if not v:
+        fail("timed out waiting for " + what)
+    return v
 
 
 def live_site():
@@ -154,7 +124,7 @@ def main():
     recs = [json.loads(x) for x in lines]
     windows = sorted({x["start"] for x in recs if x["type"] == "interval"})
     check(len(windows) >= 3, "the call spans %d interval windows" % len(windows))
-    endpoint = "tcp://127.0.0.1:%d" % free_port()
+    endpoint = "tcp://127.0.0.1:%d" % cs_testlib.free_port()
     col = start_collector(endpoint)
     # paced: one window's interval records every 2 s, as a live probe sends them
     for k, w in enumerate(windows[:3]):

@@ -3,19 +3,14 @@ directory of the test's own. Python standard library only."""
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from cs_testlib import free_port  # noqa: E402,F401  (cli_test.py imports it from here)
 
 
 class Fail(Exception):

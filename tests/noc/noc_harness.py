@@ -8,16 +8,16 @@ log), and a webhook receiver on 127.0.0.1 recording what it is sent.
     h.check(cond, "what it shows"); h.wait_for(pred, 10, "what")
     h.stop(p); h.cleanup()
 """
-import http.server
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import cs_testlib  # noqa: E402
 
 
 class Harness:
@@ -109,19 +109,5 @@ class Harness:
 
     def webhook(self):
         """A receiver on 127.0.0.1 answering 200 to each POST; (server, URL)."""
-        posts = self.posts
-
-        class Hook(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                posts.append((self.headers.get("Content-Type"), json.loads(body)))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        return srv, "http://127.0.0.1:%d/hook" % srv.server_address[1]
+        hook = cs_testlib.Webhook(lambda t, ctype, body: self.posts.append((ctype, body)))
+        return hook.server, hook.url

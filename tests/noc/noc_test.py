@@ -27,6 +27,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import noc_chrome  # noqa: E402  (beside this file)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import noc_scenario  # noqa: E402  (tests/lib)
 
 COLLECTOR, FIXTURE, WORKDIR, CASE = sys.argv[1:5]
 os.makedirs(WORKDIR, exist_ok=True)
@@ -60,15 +62,7 @@ def skip(msg):
     sys.exit(77)
 
 
-def iso(dt):
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-
-
-def ago(minutes):
-    return iso(NOW - datetime.timedelta(minutes=minutes))
+iso, ago, NOW = noc_scenario.iso, noc_scenario.ago, noc_scenario.NOW
 
 
 # ---- fixture ------------------------------------------------------------------
@@ -84,66 +78,16 @@ INSERT INTO verdict_history(call_id, at, verdict, confidence, source, provisiona
          'outbound-loss-at-probe');
 """
 
-def q(s):
-    return "NULL" if s is None else "'" + str(s).replace("'", "''") + "'"
+# the rows as ingest and correlation write them: tests/lib/noc_scenario.py
+q, evidence, call_sql = noc_scenario.q, noc_scenario.evidence, noc_scenario.call_sql
+participant_sql, stream_sql = noc_scenario.participant_sql, noc_scenario.stream_sql
+vstream_sql = noc_scenario.vstream_sql
 
 
-def evidence(rule, wire=None, graph=None):
-    return json.dumps({"rule": rule, "wire": wire, "graph": graph,
-                       "thresholds": {"loss_pct": 2.0, "jitter_ms": 30.0}})
-
-
-def call_sql(cid, site, verdict, start_min, conf=0.9, source="joined", ev=None, dur_min=5):
-    ev = ev if ev is not None else evidence("fixture-" + verdict)
-    return ("INSERT INTO verdict_calls VALUES(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s);\n" %
-            (q(cid), q(source), q(site), q(ago(start_min)), q(ago(start_min - dur_min)),
-             q(verdict), conf, q("rec-" + cid), 1, q(iso(NOW)), q(ev)))
-
-
-def participant_sql(cid, part, site, ip, verdict, ev):
-    hm = "pii_hash('ip', %s)" % q(ip) if ip else "NULL"
-    enc = "pii_seal('verdict_participants.client_ip', %s)" % q(ip) if ip else "NULL"
-    return ("INSERT INTO verdict_participants(call_id, participant, site, client_ip_hmac, client_ip_enc, verdict, confidence, evidence)"
-            " VALUES(%s,%s,%s,%s,%s,%s,0.8,%s);\n" %
-            (q(cid), q(part), q(site), hm, enc, q(verdict), q(ev)))
-
-
-def stream_sql(sid, site, ip, first_min, loss, jitter, mos, direction="outbound"):
-    rec = json.dumps({"type": "stream", "ssrc": sid, "packets": 3000, "lost": int(loss * 30),
-                      "loss_pct": loss, "jitter_ms_max": jitter, "mos": mos,
-                      "direction": direction, "media": "audio"})
-    return ("INSERT INTO streams(id, probe_id, site, received, first_seen, last_seen, client_port,"
-            " ssrc, direction, media, app, packets, lost, loss_pct, jitter_ms_max,"
-            " network_jitter_ms_max, mos, client_ip_enc, client_ip_hmac, record) VALUES("
-            "%d, 'probe-%s', %s, %s, %s, %s, 50010, %d, %s, 'audio', 'teams', 3000, %d, %s, %s,"
-            " %s, %s, pii_seal('streams.client_ip', %s), pii_hash('ip', %s), %s);\n" %
-            (sid, site, q(site), q(iso(NOW)), q(ago(first_min)), q(ago(first_min - 5)), sid,
-             q(direction), int(loss * 30), loss, jitter, jitter / 2, mos, q(ip), q(ip), q(rec)))
-
-
-def vstream_sql(cid, part, sid, verdict, ev, direction="outbound"):
-    return ("INSERT INTO verdict_streams(call_id, participant, stream_id, graph_stream_rid,"
-            " direction, media, verdict, confidence, evidence) VALUES(%s,%s,%s,7,%s,'audio',%s,"
-            "0.85,%s);\n" % (q(cid), q(part), sid if sid else "NULL", q(direction), q(verdict),
-                             q(ev)))
-
-
-def interval_sql(probe, site, ssrc, start, secs, loss, jitter, received, direction="outbound",
-                 src_ip=None, dst_ip=None, packets=500):
-    """One interval record as the collector stores it (src/dst sealed and hashed)."""
-    end = start + datetime.timedelta(seconds=secs)
-    rec = json.dumps({"type": "interval", "ssrc": ssrc, "app": "teams", "direction": direction,
-                      "packets": packets, "bytes": packets * 120, "lost": int(packets * loss / 100),
-                      "loss_pct": loss, "jitter_ms_max": jitter, "jitter_ms": jitter / 2})
-    ip = lambda col, v: ("pii_seal('%s', %s), pii_hash('ip', %s)" % (col, q(v), q(v))
-                         if v else "NULL, NULL")
-    return ("INSERT INTO intervals(probe_id, site, received, start, \"end\", src_port, dst_port,"
-            " ssrc, direction, packets, lost, loss_pct, jitter_ms_max, src_ip_enc, src_ip_hmac,"
-            " dst_ip_enc, dst_ip_hmac, record) VALUES(%s, %s, %s, %s, %s, NULL, NULL, %d, %s,"
-            " %d, %d, %s, %s, %s, %s, %s);\n" %
-            (q(probe), q(site), q(iso(received)), q(iso(start)), q(iso(end)), ssrc, q(direction),
-             packets, int(packets * loss / 100), loss, jitter, ip("src_ip", src_ip),
-             ip("dst_ip", dst_ip), q(rec)))
+def interval_sql(*args, **kw):
+    """noc_scenario.interval_sql without ports, sealed with the bare column
+    names, as this scenario always was."""
+    return noc_scenario.interval_sql(*args, ports=(None, None), seal="", **kw)
 
 
 # The call-hq-lan outbound stream (ssrc 1) in 10 s intervals over its 5 minutes:

@@ -28,6 +28,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import noc_chrome  # noqa: E402  (beside this file)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import noc_scenario  # noqa: E402  (tests/lib)
 
 COLLECTOR, WORKDIR, CASE = sys.argv[1:4]
 FIXTURE = sys.argv[4] if len(sys.argv) > 4 else None
@@ -42,25 +44,14 @@ VIEWER = "v1ewer-%032x" % random.getrandbits(128)
 LOG = os.path.join(TMP, "serve.log")
 PROCS, PORT = [], [0]
 
-NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-
-# The people of the fixture; every personal string must stay out of logs.
-JANE = {"id": "a11ce000-0000-4000-8000-00000000000a", "displayName": "Jane Doe",
-        "userPrincipalName": "Jane.Doe@contoso.example"}
-BOB = {"id": "b0b00000-0000-4000-8000-00000000000b", "displayName": "Bob Lyon",
-       "userPrincipalName": "bob.lyon@contoso.example"}
-ZOE = {"id": "20e00000-0000-4000-8000-00000000000c", "displayName": "Zo\u00eb  \u00c5ngstr\u00f6m",
-       "userPrincipalName": "zoe@contoso.example"}
-# Only the organiser of a town hall (in no session), and someone listed only
-# in its participants_v2 (graph_participant: a large meeting's pages).
-OLGA = {"id": "01ca0000-0000-4000-8000-00000000000d", "displayName": "Olga Organiser",
-        "userPrincipalName": "olga.org@contoso.example"}
-PAT = {"id": "9a700000-0000-4000-8000-00000000000e", "displayName": "Pat Listener",
-       "userPrincipalName": "pat.listener@contoso.example"}
-JOIN_URL = ("https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjM5YTk4ZDEt%40thread.v2/0"
-            "?context=%7b%22Tid%22%3a%220d15ea5e%22%7d")
+NOW = noc_scenario.NOW
+# the people of the fixture (tests/lib/noc_scenario.py); every personal
+# string must stay out of logs
+JANE, BOB, ZOE, OLGA, PAT = (noc_scenario.JANE, noc_scenario.BOB, noc_scenario.ZOE,
+                             noc_scenario.OLGA, noc_scenario.PAT)
+JOIN_URL = noc_scenario.JOIN_URL
+JANE_IP, BOB_IP, ZOE_IP = noc_scenario.JANE_IP, noc_scenario.BOB_IP, noc_scenario.ZOE_IP
 THREAD = "19:meeting_NjM5YTk4ZDEt@thread.v2"
-JANE_IP, BOB_IP, ZOE_IP = "10.1.2.15", "10.9.0.7", "10.1.3.20"
 BUILDINGS = ("10.1.2.0,HQ floor 2,24,HQ Tower,Contoso,Office,Open plan,Paris,75001,FR,IDF,EMEA,1,0\n"
              "10.1.3.0,HQ floor 3,24,HQ Tower,Contoso,Office,Open plan,Paris,75001,FR,IDF,EMEA,1,0\n"
              "10.9.0.0,Lyon LAN,16,Lyon Office,Contoso,Office,Cubicles,Lyon,69001,FR,ARA,EMEA,1,0\n")
@@ -90,8 +81,7 @@ def skip(msg):
     sys.exit(77)
 
 
-def iso(dt):
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+iso = noc_scenario.giso  # Graph's times, seven decimals
 
 
 def run(args, timeout=60):
@@ -100,62 +90,7 @@ def run(args, timeout=60):
 
 # ---- the store: call records in, judged, buildings loaded ----------------------------
 
-def endpoint(who=None, guest=None, host=None, rating=None, text=None, platform="windows"):
-    ep = {"@odata.type": "#microsoft.graph.callRecords.participantEndpoint",
-          "userAgent": {"@odata.type": "#microsoft.graph.callRecords.clientUserAgent",
-                        "headerValue": "releases/CL2025.R25", "applicationVersion": "25306.805",
-                        "platform": platform, "productFamily": "teams"},
-          "feedback": {"rating": rating or "notRated", "tokens": {}}}
-    if text:
-        ep["feedback"]["text"] = text
-    if who:
-        ep["associatedIdentity"] = dict(who, tenantId="0d15ea5e-0000-4000-8000-00000000c0de")
-    if guest:
-        ep["identity"] = {"guest": {"displayName": guest, "id": "guest-1"}}
-    if host:
-        ep["name"] = host
-    return ep
-
-
-SERVICE = {"@odata.type": "#microsoft.graph.callRecords.serviceEndpoint",
-           "userAgent": {"@odata.type": "#microsoft.graph.callRecords.serviceUserAgent",
-                         "role": "skypeForBusinessAudioVideoMcu"}}
-
-
-def session(sid, ep, ip, start, end, device=None, wifi=True):
-    net = {"ipAddress": ip, "port": 50010, "subnet": ".".join(ip.split(".")[:3]) + ".0",
-           "macAddress": "02-00-00-00-AA-%02X" % int(ip.split(".")[-1])}
-    if wifi:
-        net.update({"connectionType": "wifi", "wifiBand": "frequency50GHz", "wifiChannel": 36,
-                    "wifiSignalStrength": 62, "basicServiceSetIdentifier": "a8:bd:27:00:01:10"})
-    else:
-        net["connectionType"] = "wired"
-    seg = {"id": sid + "-g", "startDateTime": iso(start), "endDateTime": iso(end),
-           "caller": ep, "callee": SERVICE,
-           "media": [{"label": "main-audio", "callerNetwork": net, "calleeNetwork": {},
-                      "callerDevice": device or {}, "calleeDevice": {},
-                      "streams": [{"streamId": "1", "streamDirection": "callerToCallee",
-                                   "averagePacketLossRate": 0.001, "averageJitter": "PT0.004S"},
-                                  {"streamId": "2", "streamDirection": "calleeToCaller",
-                                   "averagePacketLossRate": 0.001, "averageJitter": "PT0.004S"}]}]}
-    return {"id": sid, "modalities": ["audio"], "startDateTime": iso(start), "endDateTime": iso(end),
-            "caller": ep, "callee": SERVICE, "segments": [seg]}
-
-
-def record(rid, minutes_ago, sessions, typ="groupCall", join=None, organizer=None, dur_s=1830,
-           v2=None):
-    start = NOW - datetime.timedelta(minutes=minutes_ago)
-    end = start + datetime.timedelta(seconds=dur_s)
-    r = {"id": rid, "version": 1, "type": typ, "modalities": ["audio", "video"],
-         "lastModifiedDateTime": iso(end), "startDateTime": iso(start), "endDateTime": iso(end),
-         "joinWebUrl": join,
-         "sessions": [s(start, end) for s in sessions]}
-    if organizer:
-        r["organizer_v2"] = {"id": organizer["id"], "identity": {"user": organizer}}
-    if v2:
-        r["participants_v2"] = [{"id": "p-%d" % i, "identity": {"user": u}}
-                                for i, u in enumerate(v2)]
-    return r
+endpoint, session, record = noc_scenario.endpoint, noc_scenario.session, noc_scenario.record
 
 
 def records():

@@ -44,5 +44,6 @@ int pg_scen_verdict_endpoint(pg_ctx *c);
 int pg_scen_verdict_cloud(pg_ctx *c);
 int pg_scen_verdict_wire_only(pg_ctx *c);
 int pg_scen_live_site(pg_ctx *c);
+int pg_scen_live_site_quick(pg_ctx *c);
 
 #endif

@@ -21,29 +21,26 @@ written into the shared store). Asserted:
   - when the share falls below the threshold, the "resolved" message comes
     once.
 """
-import http.server
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 
 BUILD = sys.argv[1]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import pgserver  # noqa: E402
+import cs_testlib  # noqa: E402
 
 COLLECTOR = os.path.join(BUILD, "collector", "callscope-collector")
 TMP = tempfile.mkdtemp(prefix="cs-alertduty-")
 PROCS = {}
 SRV = None
 TENANT = "0d15ea5e-0000-4000-8000-00000000fa11"
-POSTS = []  # (time, body)
-LOCK = threading.Lock()
+HOOK = cs_testlib.Webhook()  # the alerts' receiver: HOOK.posts (time, type, body)
 
 
 def fail(msg):
@@ -51,7 +48,7 @@ def fail(msg):
     for name in ("A", "B"):
         print("---- %s.log (tail)" % name)
         print("\n".join(read(name + ".log").splitlines()[-20:]))
-    print("---- posts:", POSTS)
+    print("---- posts:", HOOK.posts)
     for p in PROCS.values():
         if p.poll() is None:
             p.kill()
@@ -67,37 +64,15 @@ def check(cond, msg):
 
 
 def read(name):
-    try:
-        with open(os.path.join(TMP, name)) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
+    return cs_testlib.read(os.path.join(TMP, name))
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = cs_testlib.free_port
+posts = HOOK.bodies
 
 
-class Hook(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = json.loads(self.rfile.read(n))
-        with LOCK:
-            POSTS.append((time.time(), body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *a):
-        pass
-
-
-def posts(status=None):
-    with LOCK:
-        return [b for _, b in POSTS if status is None or b.get("status") == status]
+def post_times(status=None):
+    return [t for t, _, b in list(HOOK.posts) if status is None or b.get("status") == status]
 
 
 def run(args):
@@ -174,9 +149,7 @@ def main():
     with open(tok, "w") as f:
         f.write("alert-duty-test-token-0123456789\n")
     os.chmod(tok, 0o600)
-    hs = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=hs.serve_forever, daemon=True).start()
-    hook = "http://127.0.0.1:%d/alert" % hs.server_address[1]
+    hook = HOOK.url
 
     start_collector("A", hook)
     check(wait(lambda: duty("A") == 1, 30), "A up and holding 'alerts' (/metrics)")
@@ -195,7 +168,7 @@ def main():
     t_cross = time.time()
     check(wait(lambda: posts("firing"), 15), "a firing alert posted")
     first = posts("firing")[0]
-    print("first alert %.2f s after the crossing was stored" % (POSTS[0][0] - t_cross))
+    print("first alert %.2f s after the crossing was stored" % (post_times()[0] - t_cross))
     check(first.get("site") == "hq" and first.get("kind") == "lan",
           "the alert names site hq, kind lan: %s" % first)
     time.sleep(5)  # five more checks on the holder; B must stay silent
@@ -212,7 +185,7 @@ def main():
     check(wait(lambda: duty("B") == 1, 10, 0.05), "B took 'alerts' within 10 s")
     print("duty 'alerts' on B %.2f s after kill -9 of A" % (time.time() - t_kill))
     check(wait(lambda: len(posts("firing")) >= 2, 10), "B announces the condition still above")
-    print("B's firing alert %.2f s after the kill" % ([t for t, _ in POSTS][1] - t_kill))
+    print("B's firing alert %.2f s after the kill" % (post_times()[1] - t_kill))
     time.sleep(4)
     check(len(posts("firing")) == 2 and not posts("resolved"),
           "B announced it once (no repeat while above)")
@@ -221,9 +194,7 @@ def main():
     SRV.psql("UPDATE verdict_calls SET verdict = 'healthy'")
     t_clear = time.time()
     check(wait(lambda: posts("resolved"), 10), "resolved posted")
-    print("resolved %.2f s after the share fell" % ([t for t, b in POSTS
-                                                      if b.get("status") == "resolved"][0] -
-                                                     t_clear))
+    print("resolved %.2f s after the share fell" % (post_times("resolved")[0] - t_clear))
     time.sleep(4)
     res = posts("resolved")
     check(len(res) == 1 and res[0].get("site") == "hq" and res[0].get("kind") == "lan",
@@ -231,7 +202,7 @@ def main():
     check(len(posts()) == 3, "three posts in all (firing from A, firing from B, resolved)")
     PROCS["B"].terminate()
     PROCS["B"].wait(timeout=30)
-    hs.shutdown()
+    HOOK.stop()
     SRV.stop()
     print("PASS")
 

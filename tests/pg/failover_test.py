@@ -35,7 +35,6 @@ shared key or one per collector; a mismatch and a ninth collector refused.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "graph"))
 import pgserver  # noqa: E402
 import fake_graph  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import cs_testlib  # noqa: E402
 
 PROBE = os.path.join(BUILD, "probe", "callscope-probe")
 COLLECTOR = os.path.join(BUILD, "collector", "callscope-collector")
@@ -82,19 +83,10 @@ def check(cond, msg):
 
 
 def read(name):
-    try:
-        with open(os.path.join(TMP, name)) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
+    return cs_testlib.read(os.path.join(TMP, name))
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = cs_testlib.free_port
 
 
 def run(args):

@@ -22,7 +22,6 @@ Signals used:
 import json
 import os
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -34,6 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "graph"))
 sys.path.insert(0, os.path.join(HERE, "..", "pg"))
 import fake_graph  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import cs_testlib  # noqa: E402
 
 BUILD = sys.argv[1]
 PG = sys.argv[2:4] == ["--db", "pg"]
@@ -78,19 +79,10 @@ def run(args):
 
 
 def read(name):
-    try:
-        with open(os.path.join(TMP, name)) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
+    return cs_testlib.read(os.path.join(TMP, name))
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = cs_testlib.free_port
 
 
 class StallingGraph(fake_graph.FakeGraph):

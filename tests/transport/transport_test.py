@@ -17,7 +17,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,6 +31,8 @@ if BACKEND not in ("sqlite", "pg"):
     sys.exit(2)
 PG = BACKEND == "pg"
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pg"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import cs_testlib  # noqa: E402
 PROBE = os.path.join(BUILD, "probe", "callscope-probe")
 COLLECTOR = os.path.join(BUILD, "collector", "callscope-collector")
 ZSEND = os.path.join(BUILD, "tests", "transport", "zsend")
@@ -53,12 +54,7 @@ def check(cond, msg):
     print("ok:", msg)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = cs_testlib.free_port
 
 
 PORT = free_port()
@@ -124,11 +120,7 @@ def stop(p, sig=signal.SIGTERM):
 
 
 def read(name):
-    try:
-        with open(os.path.join(TMP, name)) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
+    return cs_testlib.read(os.path.join(TMP, name))
 
 
 def probe_args(name="p1", spool="spool", extra=()):
