@@ -6,6 +6,7 @@
  * C. The NOC tests and benches use it to write verdict and stream rows.
  * The collector itself registers no SQL function in its database (issue
  * 16: both backends hold the same sealed bytes, sealed before the write). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -71,30 +72,43 @@ int main(int argc, char **argv)
     char err[512];
     const char *keys[] = {argv[2]};
     pii_t *pii = pii_new(keys, 1, NULL, err, sizeof err);
+    /* The store is opened once to create or migrate its tables, then closed:
+     * the SQL runs on a connection of its own, the only one open, so a
+     * script may change the journal mode (bench/gen_noc_store.py loads with
+     * journal_mode OFF, which the store's checkpoint connection would refuse
+     * with "database is locked"). */
     store_t *st = pii ? store_open(argv[1], false, pii, err, sizeof err) : NULL;
-    pii_cache_t *pc = st ? pii_cache_new(pii) : NULL;
+    bool opened = st != NULL;
+    store_free(&st);
+    sqlite3 *db = NULL;
+    if (opened && sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        snprintf(err, sizeof err, "%s: %s", argv[1], db ? sqlite3_errmsg(db) : "out of memory");
+        opened = false;
+    }
+    if (db)
+        sqlite3_busy_timeout(db, 5000);
+    pii_cache_t *pc = opened ? pii_cache_new(pii) : NULL;
     char *sql = pc ? slurp(argv[3]) : NULL;
     char *msg = NULL;
     int rc = 1;
-    if (!st)
+    if (!opened)
         fprintf(stderr, "noc_fixture: %s\n", err);
     else if (!pc)
         fprintf(stderr, "noc_fixture: out of memory\n");
     else if (!sql)
         fprintf(stderr, "noc_fixture: cannot read %s\n", argv[3]);
-    else if (sqlite3_create_function(store_db(st), "pii_seal", 2, SQLITE_UTF8, pc, sql_seal, NULL,
-                                     NULL) != SQLITE_OK ||
-             sqlite3_create_function(store_db(st), "pii_hash", 2,
-                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC, pc, sql_hash, NULL,
-                                     NULL) != SQLITE_OK)
-        fprintf(stderr, "noc_fixture: %s\n", sqlite3_errmsg(store_db(st)));
-    else if (sqlite3_exec(store_db(st), sql, NULL, NULL, &msg) != SQLITE_OK)
+    else if (sqlite3_create_function(db, "pii_seal", 2, SQLITE_UTF8, pc, sql_seal, NULL, NULL) !=
+                 SQLITE_OK ||
+             sqlite3_create_function(db, "pii_hash", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, pc,
+                                     sql_hash, NULL, NULL) != SQLITE_OK)
+        fprintf(stderr, "noc_fixture: %s\n", sqlite3_errmsg(db));
+    else if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
         fprintf(stderr, "noc_fixture: %s\n", msg ? msg : "?");
     else
         rc = 0;
     sqlite3_free(msg);
     free(sql);
-    store_free(&st);
+    sqlite3_close(db);
     pii_cache_free(&pc);
     pii_free(&pii);
     return rc;
