@@ -302,6 +302,106 @@ static int building_page(const noc_api_req_t *r, const building_map_t *bm, const
     return code;
 }
 
+/* ---- the call list's "buildings" column ------------------------------------------ */
+
+/* Each row's "buildings": the sorted (bytewise), distinct names of the
+ * buildings its participants were in, [] when none is in the map. A
+ * participant's building is the building filter's: noc_buildings_of(), the
+ * sealed address opened in memory and looked up, else its Graph subnet.
+ * One statement for the page's calls (their ids as a JSON array: the same
+ * text on both backends), on the participants' call_id index; then one
+ * pii_open and one map lookup per participant of the page. Without a
+ * building file imported no participant is read. */
+static const db_sql_t page_parts_sql = {
+    "SELECT call_id, client_ip_enc, subnet FROM verdict_participants"
+    " WHERE call_id IN (SELECT value FROM json_each(?1))",
+    "SELECT call_id, client_ip_enc, subnet FROM verdict_participants"
+    " WHERE call_id IN (SELECT jsonb_array_elements_text(CAST(?1 AS jsonb)))"};
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* names: a set (name -> true) made a sorted array; consumes names. */
+static json_t *sorted_names(json_t *names)
+{
+    size_t n = json_object_size(names), i = 0;
+    const char **v = calloc(n ? n : 1, sizeof *v);
+    json_t *out = json_array();
+    const char *k;
+    json_t *x;
+    if (v) {
+        json_object_foreach(names, k, x)
+        {
+            v[i++] = k;
+        }
+        qsort(v, n, sizeof *v, by_name);
+        for (i = 0; i < n; i++)
+            json_array_append_new(out, json_string(v[i]));
+    }
+    free(v);
+    json_decref(names);
+    return out;
+}
+
+static int list_buildings(const noc_api_req_t *r, const building_map_t *bm, json_t *calls,
+                          char *err, size_t errlen)
+{
+    size_t n = json_array_size(calls);
+    json_t *sets = json_object(), *ids = json_array(); /* call id -> {name: true} */
+    for (size_t i = 0; i < n; i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(calls, i), "call_id"));
+        if (id && !json_object_get(sets, id)) {
+            json_object_set_new(sets, id, json_object());
+            json_array_append_new(ids, json_string(id));
+        }
+    }
+    int code = NOC_HTTP_OK;
+    char *text = NULL;
+    db_stmt_t *st = NULL;
+    if (json_array_size(ids) > 0 && building_map_count(bm) > 0) {
+        text = json_dumps(ids, JSON_COMPACT);
+        st = text ? noc_store_prepare(r->store, db_pick(r->store, page_parts_sql), err, errlen)
+                  : NULL;
+        if (!st) {
+            if (!text)
+                snprintf(err, errlen, "out of memory");
+            code = NOC_HTTP_UNAVAILABLE;
+            goto done;
+        }
+        db_bind_text(st, 1, text, -1);
+        int rc;
+        while ((rc = noc_store_step(st, r->limit, err, errlen)) == DB_ROW) {
+            json_t *set = json_object_get(sets, db_col_text(st, 0) ? db_col_text(st, 0) : "");
+            const building_t *b =
+                set ? noc_buildings_of(bm, r->pii, PII_AAD_PARTICIPANT_IP, db_col_blob(st, 1),
+                                       db_col_bytes(st, 1), db_col_text(st, 2))
+                    : NULL;
+            const char *name = b ? b->f[BUILDING_F_BUILDING] : NULL;
+            if (name && *name)
+                json_object_set_new(set, name, json_true());
+        }
+        if (rc != DB_DONE) {
+            code = noc_api_db_fail(&st);
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *row = json_array_get(calls, i);
+        json_t *set = json_object_get(sets, json_string_value(json_object_get(row, "call_id")));
+        json_object_set_new(row, "buildings", set ? sorted_names(json_incref(set)) : json_array());
+    }
+done:
+    db_finalize(&st);
+    free(text);
+    json_decref(ids);
+    json_decref(sets);
+    return code;
+}
+
+/* ---- the list ------------------------------------------------------------------ */
+
 /* Finds the list's rows: the calls page (ids, LIMIT/OFFSET under the
  * hood on the cheap columns only), then the expensive columns (rule,
  * participants, worst figures) for those rows alone: a deep offset no
@@ -324,13 +424,14 @@ int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen
     json_t *ids = NULL;
     char *ids_text = NULL;
     int code = NOC_HTTP_OK;
-    if (places) {
-        if (!(bm = map_get(r, &hold, err, errlen)))
-            return NOC_HTTP_UNAVAILABLE;
-        bctx.bm = bm;
-        if (!in_c)
-            noc_people_building_fn(db_sqlite(r->store), &bctx);
+    /* the map for the filter and for every row's "buildings" */
+    if (!(bm = map_get(r, &hold, err, errlen))) {
+        map_put(r, &hold);
+        return NOC_HTTP_UNAVAILABLE;
     }
+    bctx.bm = bm;
+    if (places && !in_c)
+        noc_people_building_fn(db_sqlite(r->store), &bctx);
     if (in_c) {
         ids = json_array();
         code = building_page(r, bm, where, ids, err, errlen);
@@ -379,17 +480,21 @@ int noc_api_calls(const noc_api_req_t *r, json_t **out, char *err, size_t errlen
         code = noc_api_db_fail(&st);
         goto done;
     }
+    bool more = rc == DB_ROW;
     db_finalize(&st);
+    code = list_buildings(r, bm, calls, err, errlen);
+    if (code != NOC_HTTP_OK) {
+        json_decref(calls);
+        goto done;
+    }
     *out = json_pack("{s:o, s:I, s:I, s:b}", "calls", calls, "limit", (json_int_t)r->p->limit,
-                     "offset", (json_int_t)r->p->offset, "more", rc == DB_ROW);
+                     "offset", (json_int_t)r->p->offset, "more", more);
 done:
     free(ids_text);
     json_decref(ids);
-    if (bm) {
-        if (!in_c)
-            noc_people_building_fn_drop(db_sqlite(r->store));
-        map_put(r, &hold);
-    }
+    if (places && !in_c)
+        noc_people_building_fn_drop(db_sqlite(r->store));
+    map_put(r, &hold);
     return code;
 }
 

@@ -298,6 +298,22 @@ def case_search():
                                                                        "rec-jane-poor"],
           "building and rating together")
     check(ids("/api/calls?since=1d&building=Nowhere") == [], "an unknown building: none")
+    # each row's buildings: its participants' (address, else Graph subnet), sorted, once each
+    st, body = get("/api/calls?since=1d")
+    rows = {c["call_id"]: c["buildings"] for c in body["calls"]}
+    want = {"rec-jane-poor": ["HQ Tower", "Lyon Office"],  # Jane, Bob, and an unmapped guest
+            "rec-bob-zoe": ["HQ Tower", "Lyon Office"],  # Zoe's 10.1.3.0/24 is HQ Tower too
+            "rec-jane-ok": ["HQ Tower"],  # Jane alone
+            "rec-townhall": []}  # the kiosk's 10.77.0.10 is in no building
+    check(rows == want, "the list's buildings column: the participants' buildings, [] for an"
+          " unmapped one (%s)" % rows)
+    for name in ("HQ Tower", "Lyon Office"):
+        st, body = get("/api/calls?since=1d&building=" + urllib.parse.quote(name))
+        check(body["calls"] and all(name in c["buildings"] for c in body["calls"]),
+              "building=%s: each row found lists it" % name)
+    pages = [get("/api/calls?since=1d&limit=1&offset=%d" % k)[1]["calls"] for k in range(4)]
+    check([(c["call_id"], c["buildings"]) for pg in pages for c in pg] ==
+          [(c, rows[c]) for c in rows], "pages of one call: each row with the same buildings")
     # a new import while serve runs: the NOC's cached map follows it
     with open(os.path.join(TMP, "buildings2.csv"), "w") as f:
         f.write(BUILDINGS.replace("Lyon Office", "Lyon Campus"))
@@ -310,6 +326,9 @@ def case_search():
     st, body = get("/api/calls/rec-jane-poor")
     check(by_name(body["participants"], "Bob Lyon")["building"]["building"] == "Lyon Campus",
           "the call page too")
+    st, body = get("/api/calls?since=1d&user=bob.lyon%40contoso.example")
+    check({c["call_id"]: c["buildings"] for c in body["calls"]}.get("rec-bob-zoe") ==
+          ["HQ Tower", "Lyon Campus"], "and the list's buildings column")
     # bad values are named
     for q, name in (("rating=awful", "rating"), ("user=%20%20", "user"),
                     ("building=a%01b", "building")):
@@ -554,6 +573,24 @@ def case_dashboard():
     check(any("HQ Tower" in r and "% bad (" in r for r in brows) and
           any("Lyon Office" in r for r in brows),
           "Buildings: HQ Tower with its share of bad calls, and Lyon Office (%s)" % brows[:2])
+    # the call list's Building column: the participants' buildings, a dash for none
+    calls = dom[dom.index('id="calls"'):]
+    heads = re.findall(r"<th[^>]*>([^<]*)</th>", calls[:calls.index("</thead>")])
+    check("Building" in heads and heads.index("Building") == heads.index("Site") + 1,
+          "the call list has a Building column after Site (%s)" % heads)
+    crow = {m.group(1): [re.sub(r"<[^>]+>", "", c) for c in
+                         re.findall(r"<td[^>]*>(.*?)</td>", m.group(2), re.S)]
+            for m in re.finditer(r'<tr[^>]*data-call="([^"]+)"[^>]*>(.*?)</tr>', calls, re.S)}
+    col = heads.index("Building")
+    check(crow.get("rec-jane-poor", [""] * 9)[col] == "HQ Tower, Lyon Office" and
+          crow.get("rec-jane-ok", [""] * 9)[col] == "HQ Tower" and
+          crow.get("rec-townhall", [""] * 9)[col] == "—",
+          "Building cells: both buildings of Jane's meeting, a dash for the kiosk's town hall (%s)"
+          % {k: v[col] for k, v in crow.items()})
+    names = re.findall(r'<option value="([^"]+)">', dom[dom.index('id="building-names"'):]
+                       .split("</datalist>")[0])
+    check(sorted(names) == ["HQ Tower", "Lyon Office"],
+          "the Building filter box offers the list's buildings (%s)" % names)
     sel = dom[dom.index('id="live-building"'):]
     sel = sel[:sel.index("</select>")]
     check("HQ Tower" in sel and "Lyon Office" in sel, "the building filter offers the live buildings")

@@ -510,6 +510,22 @@ def case_calls():
     for bad in ("/api/calls?rating=awful", "/api/calls?since=yesterday",
                 "/api/calls?building=a%01b", "/api/calls?limit=0"):
         same(s, p, bad, want=400)
+    # the buildings column on PostgreSQL itself (equal to SQLite's above): a
+    # participant's sealed address, else its Graph subnet, looked up in C
+    st, b = p.get("/api/calls?since=1d&limit=100")
+    got = {c["call_id"]: c.get("buildings") for c in b.get("calls", [])}
+    want = {"call-hq-lan": ["HQ Tower"],  # 10.1.0.21: HQ ground; the callee has no address
+            "call-br-wan-0": ["Oslo Hub"],  # 10.2.0.9 in 10.2.0.0/16
+            "call-odd": [],  # 10.3.0.1: in no building
+            "call-br-endpoint": [],  # no participant
+            "rec-jane-poor": ["HQ Tower", "Lyon Office"],  # Jane, Bob, an unmapped guest
+            "rec-townhall": []}
+    check(st == 200 and all(got.get(k) == v for k, v in want.items()),
+          "PostgreSQL: each row's buildings, [] when unmapped (%s)" %
+          {k: got.get(k) for k in want})
+    st, b = p.get("/api/calls?since=1d&building=" + enc("Oslo Hub"))
+    check(st == 200 and b["calls"] and all("Oslo Hub" in c["buildings"] for c in b["calls"]),
+          "PostgreSQL: building=Oslo Hub: each row found lists it (%d)" % len(b.get("calls", [])))
     finish()
 
 

@@ -465,10 +465,19 @@ async function loadSite() {
 
 /* ---- the call list ---------------------------------------------------------------- */
 
+/* A call's buildings as one text ("HQ Tower, Lyon Office"); null without
+ * any, so that the calls in no building sort last either way. */
+function buildingsText(c) {
+  return Array.isArray(c.buildings) && c.buildings.length ? c.buildings.join(', ') : null;
+}
+
+/* The value a column sorts by: the row's own, or the text shown for a list. */
+function sortValue(c, k) { return k === 'buildings' ? buildingsText(c) : c[k]; }
+
 function renderCalls() {
   const k = state.sort.key, dir = state.sort.dir;
   const rows = state.calls.slice().sort((a, b) => {
-    const x = a[k], y = b[k];
+    const x = sortValue(a, k), y = sortValue(b, k);
     if (x === y) return 0;
     if (x === null || x === undefined) return 1;
     if (y === null || y === undefined) return -1;
@@ -477,7 +486,7 @@ function renderCalls() {
   for (const th of $('calls').tHead.rows[0].cells)
     th.dataset.sort = th.dataset.key === k ? (dir > 0 ? 'asc' : 'desc') : '';
   fill($('calls').tBodies[0], rows, c => [fmtLocal(c.start, true), fmtDuration(c.duration), c.site || '—',
-    verdictBadge(c.verdict), fmtPct(c.worst_loss_pct), fmtMs(c.worst_jitter_ms), fmtMos(c.worst_mos), c.source,
+    buildingsText(c) || el('span', '—', 'muted'), verdictBadge(c.verdict), fmtPct(c.worst_loss_pct), fmtMs(c.worst_jitter_ms), fmtMos(c.worst_mos), c.source,
     c.rule || ''], c => openCall(c.call_id), 'no calls match in this window');
 }
 
@@ -497,6 +506,7 @@ async function loadCalls() {
     c.duration = a !== null && b !== null ? (b - a) / 1000 : null;
   }
   state.calls = d.calls;
+  rememberBuildings(d.calls.map(c => c.buildings || []).flat());
   renderCalls();
 }
 
@@ -511,15 +521,13 @@ async function loadRatedPoor() {
   for (const tr of $('rated-poor').tBodies[0].rows) if (tr.className === 'link') tr.title = 'open the call';
 }
 
-/* The building names of the map, for the filter box (from the calls' participants
- * seen on call pages: the API has no list of buildings yet). */
-function rememberBuildings(parts) {
+/* The building names of the map, for the filter box (from the call list's
+ * buildings and the participants seen on call pages). */
+function rememberBuildings(names) {
   const dl = $('building-names');
   const have = new Set(Array.from(dl.options).map(o => o.value));
-  for (const p of parts) {
-    const b = p.building && p.building.building;
+  for (const b of names)
     if (b && !have.has(b)) { const o = el('option'); o.value = b; dl.appendChild(o); have.add(b); }
-  }
 }
 
 /* ---- people ---------------------------------------------------------------------------- */
@@ -616,7 +624,7 @@ function drawPeople(d) {
     a.target = '_blank';
     m.appendChild(a);
   }
-  rememberBuildings(d.participants);
+  rememberBuildings(d.participants.map(p => p.building && p.building.building));
 }
 
 /* ---- one call --------------------------------------------------------------------- */
