@@ -959,16 +959,22 @@ def case_webhook_down():
 chromium = noc_chrome.find
 
 
-def chrome_run(exe, url, shot=None, size="1400,1800"):
-    """One headless Chromium run: the DOM after the page settled, its console lines."""
+def chrome_run(exe, url, shot=None, size="1400,1800", want=None):
+    """One headless Chromium run: the DOM after the page settled, its console
+    lines; or, with shot, a picture of the page whose panels in want
+    (noc_chrome.PANELS: the elements each must show) are checked in the DOM
+    and in the picture (not blank)."""
     if shot:
         fixture(live_fixture(datetime.datetime.now(datetime.timezone.utc)))  # still in progress
         w, h = (int(x) for x in size.split(","))
         # the whole page through the DevTools protocol (noc_chrome.py: --screenshot
         # of the scrolled call page left a blank band above the header)
-        noc_chrome.screenshot(exe, url, shot, os.path.join(TMP, "chrome-shot"), w, h)
+        bad, figs, _ = noc_chrome.check_page(exe, url, shot, os.path.join(TMP, "chrome-shot"),
+                                             want, w, h)
         check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "screenshot kept: " + shot)
         check(noc_chrome.starts_with_header(shot), "the picture starts with the header, no band")
+        check(not bad, "%s: each panel holds what the fixture gives, and is not blank in the"
+              " picture: %s %s" % (os.path.basename(shot), figs, bad))
         return None, []
     rc, dom, console = noc_chrome.dump_dom(exe, url, os.path.join(TMP, "chrome"), size)
     print("\n".join(console[:20]))
@@ -1020,11 +1026,18 @@ def case_dashboard():
           "the verdict history shown")
     check(TOKEN not in read_log(), "token not logged")
     check("#token" not in dom, "token not left in the page")
+    # the pictures, each panel counted in the DOM (what the fixture must give)
+    # and inked in the picture: live hq and branch; sites hq, branch and the
+    # call without one; the 6 calls of the day (3 at hq); the timeline's bars
+    # (one per verdict and hour: branch, the worst site, 2; hq 3); the call's
+    # two participants, its 2 verdicts, charts of loss and jitter at least
     chrome_run(exe, base + "#token=%s" % TOKEN, os.path.join(WORKDIR, "dashboard-main.png"),
-               "1400,1500")
-    chrome_run(exe, url, os.path.join(WORKDIR, "dashboard-call.png"), "1400,1000")
+               "1400,1500", {"live": 2, "sites": 3, "timeline": 2, "calls": 6})
+    chrome_run(exe, url, os.path.join(WORKDIR, "dashboard-call.png"), "1400,1000",
+               {"live": 2, "sites": 3, "timeline": 3, "calls": 3, "people": 2, "history": 2,
+                "charts": (2, None)})
     chrome_run(exe, base + "#token=%s&wall=1" % TOKEN, os.path.join(WORKDIR, "dashboard-live.png"),
-               "1600,1000")
+               "1600,1000", {"live": 2, "sites": 3, "timeline": 2})
     shutil.copy(os.path.join(WORKDIR, "dashboard-main.png"), os.path.join(WORKDIR, "dashboard.png"))
     # Without a token the page asks for one and shows no data.
     shutil.rmtree(os.path.join(TMP, "chrome"), ignore_errors=True)

@@ -401,20 +401,36 @@ TITLE_CLEAR = ("document.querySelector('#call-view h2').getBoundingClientRect().
                " document.querySelector('header').getBoundingClientRect().bottom")
 
 
-def chrome(exe, url, shot=None, size="1400,2200"):
+# The call list sorted by the Building column: a click on its header, then
+# another; the calls' order after each.
+SORT_BY_BUILDING = (
+    "(() => { const th = document.querySelector('#calls th[data-key=\"buildings\"]');"
+    " const order = () => Array.from(document.querySelectorAll('#calls tbody tr[data-call]'),"
+    " r => r.dataset.call); th.click(); const up = order(); th.click();"
+    " return [up, order(), th.dataset.sort]; })()")
+
+
+def chrome(exe, url, shot=None, size="1400,2200", want=None, probe=None):
+    """The rendered DOM of url; or, with shot, a picture of it whose panels
+    in want (noc_chrome.PANELS: the elements each must show) are checked in
+    the DOM and in the picture (not blank); returns the JS expression
+    probe's value then (on a call page: TITLE_CLEAR, checked here)."""
     if shot:
         w, h = (int(x) for x in size.split(","))
         # the whole page through the DevTools protocol (noc_chrome.py: --screenshot
         # of the scrolled call page left a blank band above the header)
-        clear = noc_chrome.screenshot(exe, url, shot, os.path.join(TMP, "chrome-shot"), w, h,
-                                      probe=TITLE_CLEAR if "call=" in url else None)
+        bad, figs, clear = noc_chrome.check_page(exe, url, shot, os.path.join(TMP, "chrome-shot"),
+                                                 want or {}, w, h,
+                                                 probe=TITLE_CLEAR if "call=" in url else probe)
         check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "screenshot kept: " + shot)
         check(noc_chrome.starts_with_header(shot), "the picture starts with the header, no band")
+        check(not bad, "%s: each panel holds what the fixture gives, and is not blank in the"
+              " picture: %s %s" % (os.path.basename(shot), figs, bad))
         if "call=" in url:
             check(clear is not None and clear >= 0,
                   "the opened call's title is below the sticky header, not under it (%s px)"
                   % clear)
-        return None
+        return clear
     rc, dom, console = noc_chrome.dump_dom(exe, url, os.path.join(TMP, "chrome"), size)
     check(rc == 0 and "<html" in dom, "chromium dumped the page")
     check(not noc_chrome.console_errors(console), "no console errors %s" % console[:3])
@@ -547,6 +563,15 @@ def case_live():
     stop(p)
 
 
+# What the pictures' panels must hold (noc_chrome.PANELS), from the
+# fixture: one site row (Graph's calls have none: no site view, no
+# timeline), HQ Tower and Lyon Office, the two calls rated poor, the four
+# calls; on the call page Jane's meeting's three people and its verdict.
+# The calls in progress (live_fixture) are the dashboard case's only.
+MAIN_PANELS = {"sites": 1, "buildings": 2, "rated_poor": 2, "calls": 4}
+CALL_PANELS = dict(MAIN_PANELS, people=3, history=(1, None))
+
+
 def case_dashboard():
     exe = chromium()
     if not exe:
@@ -600,8 +625,15 @@ def case_dashboard():
     check(live_rows.count("<tr") == 2 and ">hq<" in live_rows and "1 of 2 degraded" in live_rows
           and "lyon" not in live_rows,
           "filtered by building: hq only, 1 of its 2 calls degraded (%s)" % re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "|", live_rows))[:600])
-    chrome(exe, base + "#token=%s&live_building=%s" % (TOKEN, urllib.parse.quote("HQ Tower")),
-           os.path.join(WORKDIR, "dashboard-live-building.png"), "1400,1400")
+    up, down, mark = chrome(exe, base + "#token=%s&live_building=%s" %
+                            (TOKEN, urllib.parse.quote("HQ Tower")),
+                            os.path.join(WORKDIR, "dashboard-live-building.png"), "1400,1400",
+                            dict(MAIN_PANELS, live=1, live_buildings=1),  # hq, HQ Tower: filtered
+                            SORT_BY_BUILDING)
+    check(up == ["rec-jane-ok", "rec-bob-zoe", "rec-jane-poor", "rec-townhall"] and
+          down == ["rec-bob-zoe", "rec-jane-poor", "rec-jane-ok", "rec-townhall"] and
+          mark == "desc", "the Building column sorts both ways, calls in no building last"
+          " (%s, %s)" % (up, down))
     dom = chrome(exe, base + "#token=%s&call=rec-jane-poor" % TOKEN)
     people = dom[dom.index('id="call-people"'):]
     check("Jane Doe" in people and "Bob Lyon" in people and "Visiting Guest" in people,
@@ -621,7 +653,8 @@ def case_dashboard():
     check(sorted(lst) == ["rec-jane-ok", "rec-jane-poor"],
           "person filter from the address: Jane's calls only %s" % lst)
     shot = os.path.join(WORKDIR, "dashboard-people.png")
-    chrome(exe, base + "#token=%s&call=rec-jane-poor" % TOKEN, shot, "1400,1000")
+    chrome(exe, base + "#token=%s&call=rec-jane-poor" % TOKEN, shot, "1400,1000",
+           dict(CALL_PANELS, live=2, live_buildings=3))  # hq, lyon; 2 buildings and unmapped
     no_pii_in_logs()
     stop(p)
 
@@ -677,7 +710,8 @@ def case_dashboard_viewer():
     shots = [("main", base + "#token=%s" % VIEWER),
              ("call", base + "#token=%s&call=rec-jane-poor" % VIEWER)]
     for name, url in shots:
-        chrome(exe, url, os.path.join(WORKDIR, "dashboard-viewer-%s.png" % name), "1400,1000")
+        chrome(exe, url, os.path.join(WORKDIR, "dashboard-viewer-%s.png" % name), "1400,1000",
+               CALL_PANELS if name == "call" else MAIN_PANELS)
     # the audit log: the viewer's pages showed no personal data, so nothing of theirs
     audit = os.path.join(TMP, "audit.log")
     recs = [json.loads(l) for l in open(audit)] if os.path.exists(audit) else []

@@ -796,10 +796,21 @@ def case_dashboard():
         print("ok: %s: no console errors" % what)
         lost = [k for k in keys if k not in dom]
         check(not lost, "%s: the key elements are there %s" % (what, lost or ""))
+    # the picture's panels: counted in the DOM (what the scenario gives) and
+    # inked in the picture (noc_chrome.check_page). Live: hq, branch, lyon;
+    # by building HQ Tower and an unmapped client at hq, Oslo Hub, Lyon
+    # Office; sites hq, branch and the calls without one; 3 buildings; the
+    # worst site's (branch) bars, one per verdict and hour (wan, endpoint,
+    # healthy: 3 or more); 2 rated poor; the day's 13 calls; Jane's
+    # meeting's 3 people and its verdict
     shot = os.path.join(WORKDIR, "pg-dashboard-call.png")
-    noc_chrome.screenshot(exe, base + "#token=%s&call=rec-jane-poor" % TOKEN, shot,
-                          os.path.join(TMP, "chrome-shot"), 1400, 1000)
+    bad, figs, _ = noc_chrome.check_page(
+        exe, base + "#token=%s&call=rec-jane-poor" % TOKEN, shot, os.path.join(TMP, "chrome-shot"),
+        {"live": 3, "live_buildings": 4, "sites": 3, "buildings": 3, "timeline": (3, None),
+         "rated_poor": 2, "calls": 13, "people": 3, "history": (1, None)}, 1400, 1000)
     check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "screenshot kept: " + shot)
+    check(not bad, "the call page's panels hold what the scenario gives, and are not blank in"
+          " the picture: %s %s" % (figs, bad))
     finish()
 
 
