@@ -8,9 +8,11 @@ into view, and --screenshot of a scrolled page captures the window at the
 scroll offset again (Chromium 156, headless), which left a blank band as
 tall as the scroll above the sticky header, or a blank picture with a
 normal window height (checked on a plain page with a sticky header and
-scrollIntoView). Here the page is scrolled back to the top and the whole
-document captured (captureBeyondViewport), so a picture shows the page as
-it is laid out, header first.
+scrollIntoView). Here the page is scrolled back to the top, the window
+made as tall as the page and captured, so a picture shows the page as it
+is laid out, header first. (captureBeyondViewport, used before, paints the
+page below the window without making it "near": a panel with
+content-visibility: auto stayed blank there.)
 
 A picture is checked panel by panel (check_page): the elements each panel
 must hold, counted in the DOM (rows, bars, charts: what the test's fixture
@@ -162,6 +164,14 @@ def _eval(p, s, expr, wait=False):
 FRAMES = ("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() =>"
           " r(document.documentElement.scrollHeight))))")
 
+# Is every shown section with content-visibility: auto rendered (its
+# content not skipped)? Chromium decides that by an intersection observer
+# after a frame, so a section the window just reached is painted a frame
+# or more later.
+RENDERED = ("Array.from(document.querySelectorAll('section')).filter(e => e.checkVisibility() &&"
+            " getComputedStyle(e).contentVisibility === 'auto' && e.firstElementChild)"
+            ".every(e => e.firstElementChild.checkVisibility({contentVisibilityAuto: true}))")
+
 
 def capture(exe, url, path, profile, width=1400, height=1000, ready=READY, settle_s=15.0,
             timeout=90, probe=None, panels=()):
@@ -170,10 +180,10 @@ def capture(exe, url, path, profile, width=1400, height=1000, ready=READY, settl
     window height px tall (the JS expression probe is evaluated then, as the
     page left itself), then scrolled to the top and the window made as tall
     as the page, so that every part of it is on screen and painted (a panel
-    with content-visibility: auto is rendered only near the window), and
-    captured. Returns {"probe": its value, "full": the page's height in px,
-    "panels": {name: {"n": elements, "box": [x, y, w, h]}} of the PANELS
-    named, measured as captured}."""
+    with content-visibility: auto is rendered only near the window: waited
+    for, RENDERED), and the window captured. Returns {"probe": its value,
+    "full": the page's height in px, "panels": {name: {"n": elements,
+    "box": [x, y, w, h]}} of the PANELS named, measured as captured}."""
     p = _Pipe(exe, profile)
     try:
         tgt = p.call("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -197,10 +207,14 @@ def capture(exe, url, path, profile, width=1400, height=1000, ready=READY, settl
             if now == full:
                 break
             full = now
+        t_end = time.monotonic() + 5  # on screen now: rendered (else the ink check says so)
+        while not _eval(p, s, RENDERED) and time.monotonic() < t_end:
+            _eval(p, s, FRAMES, wait=True)
+        full = int(_eval(p, s, "document.documentElement.scrollHeight"))
         time.sleep(0.2)
         layout = _eval(p, s, _layout_js(panels)) if panels else {}
         shot = p.call("Page.captureScreenshot",
-                      {"format": "png", "captureBeyondViewport": True, "optimizeForSpeed": True,
+                      {"format": "png", "captureBeyondViewport": False, "optimizeForSpeed": True,
                        "clip": {"x": 0, "y": 0, "width": width, "height": full, "scale": 1}},
                       session=s, timeout=timeout)
         with open(path, "wb") as f:
