@@ -625,7 +625,8 @@ static int answer_make(struct noc_http *h, const route_t *rt, const char *arg, c
         return MHD_HTTP_SERVICE_UNAVAILABLE;
     }
     noc_db_limit_arm(&rd->limit, limit_ms);
-    noc_api_req_t req = {rd->store, &rd->limit, h->cfg.pii, &p, arg, h->cfg.buildings};
+    noc_api_req_t req = {rd->store, &rd->limit,       h->cfg.pii,        &p,
+                         arg,       h->cfg.buildings, h->cfg.live_hold_s};
     int status = rt->fn(&req, out, err, errlen);
     *timed_out = rd->limit.hit;
     reader_give(h, rd);
