@@ -129,7 +129,7 @@ typedef struct {
     json_t *out; /* NULL: none yet (free slot unless pending) */
     int64_t at_ms;
     bool refresh;        /* served stale, or pending: the refresher makes a new one */
-    bool pending;        /* no answer yet: the request's own reached its time limit */
+    bool pending;        /* no answer yet: the request's own reached its time limit, or warm-up */
     bool warm;           /* pending since start (answer_warm), not asked for yet */
     int64_t map_version; /* the building map's (newest import's id) when made */
 } answer_t;
@@ -679,18 +679,21 @@ static void *refresher(void *arg)
         pthread_mutex_unlock(&h->lock);
         if (status != MHD_HTTP_OK && !stopping)
             LOG_WARN("noc: %s (kept answer, refreshed): %s", job->rt->path, err);
-        if (status == MHD_HTTP_OK)
+        bool kept = status == MHD_HTTP_OK && job->rt->cache_ms;
+        if (kept)
             answer_put(h, job->key, job->rt, &a, version, out);
         if (status == MHD_HTTP_OK && job->warm) /* warm_up[]'s have one parameter */
-            LOG_INFO("noc: warm-up: %s?%s=%s made in %lld ms and kept", job->rt->path,
+            LOG_INFO("noc: warm-up: %s?%s=%s made in %lld ms%s", job->rt->path,
                      a.n ? a.kv[0].key : "", a.n ? a.kv[0].value : "",
-                     (long long)(noc_db_now_ms() - t0));
+                     (long long)(noc_db_now_ms() - t0), kept ? " and kept" : "");
         json_decref(out);
         pthread_mutex_lock(&h->lock);
+        /* not made: tried again later; made but not kept (a route without
+         * kept answers, warmed up for its own cache): the slot is free */
         for (size_t i = 0; i < ANSWER_CACHE_N; i++)
-            if (status != MHD_HTTP_OK && (h->answers[i].out || h->answers[i].pending) &&
+            if (!kept && (h->answers[i].out || h->answers[i].pending) &&
                 strcmp(h->answers[i].key, job->key) == 0)
-                h->answers[i].refresh = h->answers[i].pending = false; /* tried again later */
+                h->answers[i].refresh = h->answers[i].pending = false;
         pthread_cond_broadcast(&h->answer_made);
     }
     pthread_mutex_unlock(&h->lock);
@@ -700,12 +703,18 @@ static void *refresher(void *arg)
 
 /* The dashboard's main page asks these on every load (its default window,
  * "last 24 hours"), in the form its api() sends them: made once at start
- * by the refresher, marked as being made, so the first page load waits
- * for that one answer instead of making its own beside it (on the
- * month-sized store the first /api/buildings after start took 2.5 s). */
+ * by the refresher, in this order (the page waits for the live panel
+ * before the rest). A kept answer (/api/buildings) is marked as being
+ * made meanwhile, so the first page load waits for that one instead of
+ * making its own beside it (on the month-sized store the first
+ * /api/buildings after start took 2.5 s). /api/live keeps no answer but
+ * its streams' newest records (noc_api_live.c): the warm-up reads the
+ * 300 s look-back, and a request meanwhile waits for that read (the
+ * cache's lock) and then reads only what is newer. */
 static const struct {
     const char *path, *name, *value;
 } warm_up[] = {
+    {"/api/live", "limit", "1"},
     {"/api/buildings", "since", "24h"},
 };
 
@@ -719,7 +728,7 @@ static void answer_warm(struct noc_http *h)
             if (!routes[r].has_arg && strcmp(routes[r].path, warm_up[i].path) == 0)
                 rt = &routes[r];
         char key[ANSWER_KEY_MAX];
-        if (rt && rt->cache_ms && answer_key(rt->path, &a, key, sizeof key))
+        if (rt && answer_key(rt->path, &a, key, sizeof key))
             answer_want(h, key, rt, &a, true);
     }
 }
