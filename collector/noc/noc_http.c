@@ -153,8 +153,8 @@ struct noc_http {
     reader_t readers[DB_READERS];
     answer_t answers[ANSWER_CACHE_N];
     conn_t conns[CONN_LIMIT];
-    bool stopping, reaper_started, refresher_started, locks_made;
-    pthread_t reaper, refresher;
+    bool stopping, reaper_started, refresher_started, warmer_started, warmer_done, locks_made;
+    pthread_t reaper, refresher, warmer;
     uint64_t by_status[MAX_STATUS], auth_failures, header_timeouts, busy, query_timeouts;
     pthread_mutex_t health_lock; /* health_db and its limit */
     db_t *health_db;
@@ -646,6 +646,13 @@ static int answer_make(struct noc_http *h, const route_t *rt, const char *arg, c
     return status;
 }
 
+/* One line per warm-up answer made (warm_up[]'s have one parameter). */
+static void warm_log(const route_t *rt, const args_t *a, int64_t t0, const char *kept)
+{
+    LOG_INFO("noc: warm-up: %s?%s=%s made in %lld ms%s", rt->path, a->n ? a->kv[0].key : "",
+             a->n && a->kv[0].value ? a->kv[0].value : "", (long long)(noc_db_now_ms() - t0), kept);
+}
+
 /* The refresher: makes a new copy of each kept answer a request found
  * stale, one at a time, on a reader of the pool like a request. */
 static void *refresher(void *arg)
@@ -679,21 +686,16 @@ static void *refresher(void *arg)
         pthread_mutex_unlock(&h->lock);
         if (status != MHD_HTTP_OK && !stopping)
             LOG_WARN("noc: %s (kept answer, refreshed): %s", job->rt->path, err);
-        bool kept = status == MHD_HTTP_OK && job->rt->cache_ms;
-        if (kept)
+        if (status == MHD_HTTP_OK)
             answer_put(h, job->key, job->rt, &a, version, out);
-        if (status == MHD_HTTP_OK && job->warm) /* warm_up[]'s have one parameter */
-            LOG_INFO("noc: warm-up: %s?%s=%s made in %lld ms%s", job->rt->path,
-                     a.n ? a.kv[0].key : "", a.n ? a.kv[0].value : "",
-                     (long long)(noc_db_now_ms() - t0), kept ? " and kept" : "");
+        if (status == MHD_HTTP_OK && job->warm)
+            warm_log(job->rt, &a, t0, " and kept");
         json_decref(out);
         pthread_mutex_lock(&h->lock);
-        /* not made: tried again later; made but not kept (a route without
-         * kept answers, warmed up for its own cache): the slot is free */
         for (size_t i = 0; i < ANSWER_CACHE_N; i++)
-            if (!kept && (h->answers[i].out || h->answers[i].pending) &&
+            if (status != MHD_HTTP_OK && (h->answers[i].out || h->answers[i].pending) &&
                 strcmp(h->answers[i].key, job->key) == 0)
-                h->answers[i].refresh = h->answers[i].pending = false;
+                h->answers[i].refresh = h->answers[i].pending = false; /* tried again later */
         pthread_cond_broadcast(&h->answer_made);
     }
     pthread_mutex_unlock(&h->lock);
@@ -702,35 +704,79 @@ static void *refresher(void *arg)
 }
 
 /* The dashboard's main page asks these on every load (its default window,
- * "last 24 hours"), in the form its api() sends them: made once at start
- * by the refresher, in this order (the page waits for the live panel
- * before the rest). A kept answer (/api/buildings) is marked as being
- * made meanwhile, so the first page load waits for that one instead of
- * making its own beside it (on the month-sized store the first
- * /api/buildings after start took 2.5 s). /api/live keeps no answer but
- * its streams' newest records (noc_api_live.c): the warm-up reads the
- * 300 s look-back, and a request meanwhile waits for that read (the
- * cache's lock) and then reads only what is newer. */
+ * "last 24 hours"), in the form its api() sends them, and they are made
+ * once at start, before the first request can come in, in parallel: a
+ * kept answer (/api/buildings) by the refresher, marked as being made
+ * meanwhile, so the first page load waits for that one instead of making
+ * its own beside it (on the month-sized store the first page load after
+ * start took 2.5 s); the others (/api/live: it keeps no answer but its
+ * streams' newest records, noc_api_live.c) by the warm-up thread, so the
+ * 300 s look-back is read once, and a request meanwhile waits for that
+ * read (the live cache's lock) and then reads only what is newer. */
 static const struct {
     const char *path, *name, *value;
 } warm_up[] = {
     {"/api/live", "limit", "1"},
     {"/api/buildings", "since", "24h"},
 };
+#define NWARM (sizeof warm_up / sizeof warm_up[0])
 
+/* warm_up[i]'s route and parameters; NULL: no such route. */
+static const route_t *warm_args(size_t i, args_t *a)
+{
+    const char *name = warm_up[i].name, *value = warm_up[i].value;
+    *a = (args_t){.kv = {{name, value, strlen(name), strlen(value)}}, .n = 1};
+    for (size_t r = 0; r < NROUTES; r++)
+        if (!routes[r].has_arg && strcmp(routes[r].path, warm_up[i].path) == 0)
+            return &routes[r];
+    return NULL;
+}
+
+/* The warm-up thread: the answers of warm_up[] that are not kept. */
+static void *warmer(void *arg)
+{
+    struct noc_http *h = arg;
+    for (size_t i = 0; i < NWARM; i++) {
+        args_t a;
+        const route_t *rt = warm_args(i, &a);
+        if (!rt || rt->cache_ms)
+            continue;
+        json_t *out = NULL;
+        char err[256];
+        bool late = false;
+        int64_t t0 = noc_db_now_ms();
+        int status = answer_make(h, rt, NULL, &a, REFRESH_MS, &out, &late, err, sizeof err);
+        json_decref(out);
+        pthread_mutex_lock(&h->lock);
+        bool stopping = h->stopping;
+        pthread_mutex_unlock(&h->lock);
+        if (status == MHD_HTTP_OK)
+            warm_log(rt, &a, t0, "");
+        else if (!stopping)
+            LOG_WARN("noc: warm-up: %s: %s", rt->path, err);
+    }
+    pthread_mutex_lock(&h->lock);
+    h->warmer_done = true;
+    pthread_cond_broadcast(&h->answer_made);
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
+/* Starts the warm-up of warm_up[]: kept answers marked as being made for
+ * the refresher, the rest on the warm-up thread. */
 static void answer_warm(struct noc_http *h)
 {
-    for (size_t i = 0; i < sizeof warm_up / sizeof warm_up[0]; i++) {
-        const char *name = warm_up[i].name, *value = warm_up[i].value;
-        args_t a = {.kv = {{name, value, strlen(name), strlen(value)}}, .n = 1};
-        const route_t *rt = NULL;
-        for (size_t r = 0; r < NROUTES && !rt; r++)
-            if (!routes[r].has_arg && strcmp(routes[r].path, warm_up[i].path) == 0)
-                rt = &routes[r];
+    for (size_t i = 0; i < NWARM; i++) {
+        args_t a;
+        const route_t *rt = warm_args(i, &a);
         char key[ANSWER_KEY_MAX];
-        if (rt && answer_key(rt->path, &a, key, sizeof key))
+        if (rt && rt->cache_ms && answer_key(rt->path, &a, key, sizeof key))
             answer_want(h, key, rt, &a, true);
     }
+    if (pthread_create(&h->warmer, NULL, warmer, h) == 0)
+        h->warmer_started = true;
+    else
+        LOG_WARN("noc: no warm-up thread: the first page load reads the live look-back");
 }
 
 static enum MHD_Result serve_api(struct noc_http *h, struct MHD_Connection *c, const route_t *rt,
@@ -1308,6 +1354,26 @@ void noc_http_free(noc_http_t **ph)
         pthread_cond_signal(&h->refresh_wake);
         pthread_mutex_unlock(&h->lock);
         pthread_join(h->refresher, NULL);
+    }
+    if (h->warmer_started) {
+        /* its statement cut short like the refresher's, also one it
+         * started after the cut above */
+        pthread_mutex_lock(&h->lock);
+        while (!h->warmer_done) {
+            for (size_t i = 0; i < DB_READERS; i++)
+                if (h->readers[i].busy)
+                    h->readers[i].limit.deadline_ms = 1;
+            struct timespec t;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            t.tv_nsec += 50 * 1000000L;
+            if (t.tv_nsec >= 1000000000L) {
+                t.tv_sec++;
+                t.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&h->answer_made, &h->lock, &t);
+        }
+        pthread_mutex_unlock(&h->lock);
+        pthread_join(h->warmer, NULL);
     }
     if (h->d)
         MHD_stop_daemon(h->d);
