@@ -4,7 +4,8 @@
 
     bench_noc_scale.py [--build build-dev] [--dir /tmp/callscope-noc-scale]
                        [--calls 1050000] [--regenerate] [--runs 30]
-                       [--no-dashboard] [--collector PATH] [--pg]
+                       [--no-dashboard] [--no-api] [--fresh 5] [--starts 5]
+                       [--collector PATH] [--pg]
 
 Generates the store with gen_noc_store.py unless DIR already holds one
 (--regenerate replaces it), migrates it with the collector under test
@@ -17,7 +18,14 @@ warm-up request per case (the first read of a cold store is printed apart).
 Then the dashboard's main page in headless Chromium, driven through the
 DevTools protocol: the time from navigation start (the page's own
 performance.now()) until the page says "ready" (live panel, sites and the
-call list loaded), cold (first load of a fresh browser) and warm.
+call list loaded), three ways, each with p50, p95 and max of the wall time
+and of serve's CPU per load: "fresh browser, running serve" (--fresh
+loads, each in a new Chromium), the same browser again (RUNS / 3 loads,
+at least 5), and "first load after serve starts" (--starts times: serve
+restarted, the page asked for as soon as it listens; serve's CPU counted
+from its start: start-up, its warm-up of the main page's answer, the
+load; the warm-up's own time from serve's log). --no-api: the dashboard
+only.
 Goal (issue 13): every API case p95 under 200 ms, the page under 1 s.
 "cpu ms" is serve's own CPU time (user + system, /proc, 10 ms ticks) per
 request, averaged over the runs: on a shared machine the wall times carry
@@ -81,9 +89,10 @@ def pct(xs, p):
 
 class Serve:
     def __init__(self, collector, d, extra=(), db=None, work=None):
+        self.db = db or os.path.join(d, "collector.db")
         self.log = open(os.path.join(work or d, "serve.log"), "w+")
         self.p = subprocess.Popen(
-            [collector, "serve", "--db", db or os.path.join(d, "collector.db"), "--org-key",
+            [collector, "serve", "--db", self.db, "--org-key",
              os.path.join(d, "org.key"), "--token-file", os.path.join(d, "noc.token"),
              "--bind", "127.0.0.1:0", "--no-syslog", "--alert-check", "3600"] + list(extra),
             stdout=self.log, stderr=self.log)
@@ -335,92 +344,171 @@ def print_waterfall(title, wf, ready_ms, perf):
                                                     " (cache)" if cached else ""))
 
 
-def bench_dashboard(srv, runs, workdir):
+class Chrome:
+    """A headless Chromium of its own (a fresh profile), driven through the
+    DevTools protocol."""
+
+    def __init__(self, exe, workdir):
+        self.exe = exe
+        self.prof = tempfile.mkdtemp(prefix="chrome-", dir=workdir)
+        self.p = subprocess.Popen(
+            [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--no-first-run", "--disable-extensions", "--disable-background-networking",
+             "--disable-sync", "--disable-component-update", "--user-data-dir=" + self.prof,
+             "--proxy-server=direct://", "--proxy-bypass-list=*", "--window-size=1600,1000",
+             "--remote-debugging-port=0", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        port = None
+        deadline = time.time() + 60
+        while time.time() < deadline and port is None:
+            line = self.p.stderr.readline()
+            m = re.search(r"DevTools listening on ws://[^:]+:(\d+)/", line)
+            if m:
+                port = int(m.group(1))
+            elif not line and self.p.poll() is not None:
+                break
+        if port is None:
+            self.close()
+            sys.exit("chromium did not start")
+        threading.Thread(target=lambda: [None for _ in self.p.stderr], daemon=True).start()
+        targets = json.load(urllib.request.urlopen("http://127.0.0.1:%d/json/list" % port))
+        page = next(t for t in targets if t["type"] == "page")
+        self.ws = WebSocket(page["webSocketDebuggerUrl"])
+        self.ws.call("Network.enable")
+        self.ws.call("Performance.enable")
+
+    def load(self, srv, keep_waterfall=False):
+        """One load of the main page: {ms, cpu (serve's, s), rows, state,
+        text, shown}; ms is inf when it did not get to "ready"."""
+        ws = self.ws
+        ws.call("Page.navigate", url="about:blank")
+        time.sleep(0.2)
+        perf0 = {m["name"]: m["value"] for m in ws.call("Performance.getMetrics")["metrics"]}
+        ws.events.clear()
+        cpu0 = srv.cpu()
+        ws.call("Page.navigate", url="http://127.0.0.1:%d/#token=%s" % (srv.port, srv.token))
+        t_end = time.monotonic() + 30
+        state, ms, rows, text = None, 0, 0, ""
+        while time.monotonic() < t_end:
+            v = ws.call("Runtime.evaluate", expression=READY_JS, returnByValue=True)
+            state, ms, rows, text = json.loads(v["result"]["value"])
+            if state in ("ready", "error"):
+                break
+            time.sleep(0.005)
+        out = {"ms": ms, "cpu": srv.cpu() - cpu0, "rows": rows, "state": state, "text": text,
+               "shown": None}
+        if state != "ready":
+            # counted and shown, then the next load (the first error used to
+            # end the bench: no warm figures on a loaded machine)
+            print("\ndashboard: page state %s (%s) after %.1f s" % (state, text, ms / 1e3))
+            time.sleep(0.3)
+            ws.call("Runtime.evaluate", expression="1")
+            print_waterfall("that load", waterfall(ws.events), ms, {})
+            out["ms"] = float("inf")
+        elif keep_waterfall:
+            time.sleep(0.3)  # the last loadingFinished events
+            ws.call("Runtime.evaluate", expression="1")
+            # cumulative per renderer; a new one for the page starts at 0
+            perf = {m["name"]: m["value"] - perf0.get(m["name"], 0)
+                    if m["value"] >= perf0.get(m["name"], 0) else m["value"]
+                    for m in ws.call("Performance.getMetrics")["metrics"]}
+            out["shown"] = (waterfall(ws.events), ms, perf)
+        return out
+
+    def close(self):
+        self.p.kill()
+        self.p.wait()
+        shutil.rmtree(self.prof, ignore_errors=True)
+
+
+def load_line(title, loads, cpu_title="serve's CPU per load"):
+    """One kind of load's figures: p50, p95, max of the wall time to
+    "ready" and of serve's CPU; returns the p95 (inf with an error)."""
+    ms = [x["ms"] for x in loads]
+    cpu = [x["cpu"] for x in loads]
+    errors = sum(1 for x in ms if x == float("inf"))
+    p95 = pct(ms, 95)
+    print("  %s: %d load(s): p50 %.0f ms, p95 %.0f ms, max %.0f ms%s" %
+          (title, len(ms), pct(ms, 50), p95, max(ms), "  OVER 1 s" if p95 >= 1000 else ""))
+    print("    %s (10 ms ticks): p50 %.0f ms, p95 %.0f ms, max %.0f ms; in error: %d" %
+          (cpu_title, pct(cpu, 50) * 1e3, pct(cpu, 95) * 1e3, max(cpu) * 1e3, errors))
+    return p95 / 1e3
+
+
+def warm_up_ms(srv, secs):
+    """The start-up's warm-up time from serve's log ("noc: warm-up: ... made
+    in N ms"), waiting up to secs for it; None when not logged (a collector
+    without the warm-up)."""
+    deadline = time.monotonic() + secs
+    while True:
+        srv.log.seek(0)
+        m = re.search(r"warm-up: /api/buildings\S* made in (\d+) ms", srv.log.read())
+        if m or time.monotonic() >= deadline:
+            return int(m.group(1)) if m else None
+        time.sleep(0.1)
+
+
+def bench_dashboard(srv, runs, workdir, restart, fresh=5, starts=5):
+    """The main page three ways (issue 13): a fresh browser on a running
+    serve (fresh times, each a new Chromium), then runs loads in that
+    browser, then the first load after serve starts (starts times: serve
+    restarted, the page asked for as soon as it listens, in the open
+    browser; serve's CPU counted from its start: start-up, warm-up and the
+    load). Returns (the worst p95 in seconds, the serve now running)."""
     exe = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
                 if shutil.which(n)), None)
     if not exe:
         print("\ndashboard: skipped, chromium not installed")
-        return None
-    prof = tempfile.mkdtemp(prefix="chrome-", dir=workdir)
-    p = subprocess.Popen([exe, "--headless", "--no-sandbox", "--disable-gpu",
-                          "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions",
-                          "--disable-background-networking", "--disable-sync",
-                          "--disable-component-update", "--user-data-dir=" + prof,
-                          "--proxy-server=direct://", "--proxy-bypass-list=*",
-                          "--window-size=1600,1000", "--remote-debugging-port=0", "about:blank"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        return None, srv
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
+    # a running serve: the main page's kept answer and the live look-back
+    # made (by the API cases, or here when they did not run)
+    srv.get("/api/buildings?since=24h")
+    srv.get("/api/live?limit=1")
+    load = os.getloadavg()
+    print("\ndashboard main page in headless Chromium %s (navigation start to \"ready\":"
+          " live panel, sites, call list); load average %.1f %.1f %.1f" % ((version,) + load))
+    cold, shown = [], []
+    chrome = None
     try:
-        port = None
-        deadline = time.time() + 60
-        while time.time() < deadline and port is None:
-            line = p.stderr.readline()
-            m = re.search(r"DevTools listening on ws://[^:]+:(\d+)/", line)
-            if m:
-                port = int(m.group(1))
-        threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
-        targets = json.load(urllib.request.urlopen("http://127.0.0.1:%d/json/list" % port))
-        page = next(t for t in targets if t["type"] == "page")
-        ws = WebSocket(page["webSocketDebuggerUrl"])
-        url = "http://127.0.0.1:%d/#token=%s" % (srv.port, srv.token)
-        times, cpus, errors = [], [], 0
-        rows = 0
-        ws.call("Network.enable")
-        ws.call("Performance.enable")
-        shown = []
-        for i in range(runs + 1):
-            ws.call("Page.navigate", url="about:blank")
-            time.sleep(0.2)
-            perf0 = {m["name"]: m["value"] for m in ws.call("Performance.getMetrics")["metrics"]}
-            ws.events.clear()
-            cpu0 = srv.cpu()
-            ws.call("Page.navigate", url=url)
-            t_end = time.monotonic() + 30
-            state = None
-            while time.monotonic() < t_end:
-                v = ws.call("Runtime.evaluate", expression=READY_JS, returnByValue=True)
-                state, ms, rows, text = json.loads(v["result"]["value"])
-                if state in ("ready", "error"):
-                    break
-                time.sleep(0.005)
-            if state != "ready":
-                # counted and shown, then the next load (the first error
-                # used to end the bench: no warm figures on a loaded machine)
-                print("\ndashboard: load %d: page state %s (%s) after %.1f s" %
-                      (i, state, text, ms / 1e3))
-                time.sleep(0.3)
-                ws.call("Runtime.evaluate", expression="1")
-                print_waterfall("that load", waterfall(ws.events), ms, {})
-                errors += 1
-                ms = float("inf")
-            times.append(ms / 1e3)
-            cpus.append(srv.cpu() - cpu0)
-            if i in (0, runs):  # the fresh browser's load and the last one
-                time.sleep(0.3)  # the last loadingFinished events
-                ws.call("Runtime.evaluate", expression="1")
-                # cumulative per renderer; a new one for the page starts at 0
-                perf = {m["name"]: m["value"] - perf0.get(m["name"], 0)
-                        if m["value"] >= perf0.get(m["name"], 0) else m["value"]
-                        for m in ws.call("Performance.getMetrics")["metrics"]}
-                shown.append(("cold (fresh browser)" if i == 0 else "the last load",
-                              waterfall(ws.events), ms, perf))
-        cold, warm = times[0], times[1:]
-        print("\ndashboard main page in headless Chromium %s (navigation start to \"ready\":"
-              " live panel, sites, call list; %d call rows):" %
-              (subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip(),
-               rows))
-        print("  cold (fresh browser): %.0f ms; then %d loads: p50 %.0f ms, p95 %.0f ms, max %.0f ms%s"
-              % (cold * 1e3, len(warm), pct(warm, 50) * 1e3, pct(warm, 95) * 1e3,
-                 max(warm) * 1e3, "  OVER 1 s" if max(pct(warm, 95), cold) >= 1.0 else ""))
-        print("  serve's CPU per load (10 ms ticks): cold %.0f ms; then p50 %.0f ms, max %.0f ms;"
-              " loads in error: %d" % (cpus[0] * 1e3, pct(cpus[1:], 50) * 1e3,
-                                       max(cpus[1:]) * 1e3, errors))
-        for sh in shown:
-            print_waterfall(*sh)
-        return max(cold, pct(warm, 95))
+        for i in range(fresh):
+            if chrome:
+                chrome.close()
+            chrome = Chrome(exe, workdir)
+            cold.append(chrome.load(srv, keep_waterfall=i == 0))
+        warm = [chrome.load(srv, keep_waterfall=i == runs - 1) for i in range(runs)]
+        first = []
+        for i in range(starts):
+            feed_live(srv.db)  # the probes keep sending while serve restarts
+            srv.stop()
+            srv = restart()
+            x = chrome.load(srv, keep_waterfall=i == 0)
+            x["cpu"] = srv.cpu()  # since its start
+            x["warm_up_ms"] = warm_up_ms(srv, 5)
+            first.append(x)
+        rows = warm[-1]["rows"] if warm else 0
+        print("  (%d call rows; waits for a core included in the wall times, not in the CPU)"
+              % rows)
+        worst = max(load_line("fresh browser, running serve", cold),
+                    load_line("the same browser again, running serve", warm),
+                    load_line("first load after serve starts (page asked at once)", first,
+                              "serve's CPU from its start to ready"))
+        made = [x["warm_up_ms"] for x in first if x["warm_up_ms"] is not None]
+        if made:
+            print("    serve's start-up warm-up (/api/buildings?since=24h) made in: p50 %d ms,"
+                  " max %d ms (from its log)" % (pct(made, 50), max(made)))
+        else:
+            print("    no warm-up logged (a collector without it)")
+        print("  load average after: %.1f %.1f %.1f" % os.getloadavg())
+        for title, loads in (("fresh browser (first)", cold), ("same browser (last)", warm),
+                             ("first load after serve starts (first)", first)):
+            sh = next((x["shown"] for x in loads if x["shown"]), None)
+            if sh:
+                print_waterfall(title, *sh)
+        return worst, srv
     finally:
-        p.kill()
-        p.wait()
-        shutil.rmtree(prof, ignore_errors=True)
+        if chrome:
+            chrome.close()
 
 
 LIVE_STREAMS = []  # the generator's live streams, read once (feed_live)
@@ -604,6 +692,11 @@ def main():
     ap.add_argument("--regenerate", action="store_true")
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--no-dashboard", action="store_true")
+    ap.add_argument("--no-api", action="store_true", help="the dashboard's loads only")
+    ap.add_argument("--fresh", type=int, default=5,
+                    help="dashboard loads each in a fresh browser, serve running (default 5)")
+    ap.add_argument("--starts", type=int, default=5,
+                    help="dashboard first loads each after a restart of serve (default 5)")
     ap.add_argument("--only", help="the API cases whose name matches this regular expression")
     ap.add_argument("--pg", action="store_true",
                     help="also copy the store into a throw-away PostgreSQL and run the API"
@@ -654,11 +747,13 @@ def main():
     api, dash = {}, None
     srv = Serve(collector, a.dir, work=a.work) if not a.pg_only else None
     try:
-        if srv:
+        if srv and not a.no_api:
             api = bench_api(srv, db, a.runs, a.only)
         if srv and not a.no_dashboard:
             feed_live(db)
-            dash = bench_dashboard(srv, max(5, a.runs // 3), a.dir)
+            dash, srv = bench_dashboard(srv, max(5, a.runs // 3), a.dir,
+                                        lambda: Serve(collector, a.dir, work=a.work),
+                                        a.fresh, a.starts)
     finally:
         if srv:
             srv.stop()

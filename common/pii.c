@@ -1,6 +1,7 @@
 #include "pii.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,10 +32,28 @@ typedef struct {
     char tenant[TENANT_MAX];
 } pii_key_t;
 
+/* A cipher context kept for reuse, keyed (AES key schedule done) for one
+ * key of the ring in one direction: the next seal or open with the same
+ * key and direction only sets its nonce. Taken by one thread at a time
+ * (busy, an atomic flag), so a pii_t is shared between threads without a
+ * lock; a thread that finds every slot taken uses a context of its own
+ * for that one call. */
+typedef struct {
+    atomic_flag busy;
+    EVP_CIPHER_CTX *ctx; /* NULL: not made yet */
+    int key;             /* index in keys[] it is keyed for; -1 none */
+    int enc;             /* 1 seal, 0 open */
+} pii_slot_t;
+
+#define PII_SLOTS 16 /* serve's readers, refresher and connection threads */
+
 struct pii {
     pii_key_t keys[PII_MAX_KEYS];
     size_t nkeys;
-    EVP_MAC *hmac; /* fetched once: a fetch per lookup costs more than the hash */
+    EVP_MAC *hmac;    /* fetched once: a fetch per lookup costs more than the hash */
+    EVP_CIPHER *gcm;  /* AES-256-GCM, fetched once (EVP_aes_256_gcm() fetches per init) */
+    atomic_uint next; /* where the next call starts looking for a free slot */
+    pii_slot_t slots[PII_SLOTS];
 };
 
 static void hex(const uint8_t *b, size_t n, char *out)
@@ -223,9 +242,14 @@ pii_t *pii_new(const char *const *files, size_t nfiles, const char *tenant, char
         }
         p->nkeys++;
     }
+    for (size_t i = 0; i < PII_SLOTS; i++) {
+        atomic_flag_clear(&p->slots[i].busy);
+        p->slots[i].key = -1;
+    }
     p->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!p->hmac) {
-        snprintf(err, errlen, "OpenSSL has no HMAC");
+    p->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    if (!p->hmac || !p->gcm) {
+        snprintf(err, errlen, "OpenSSL has no %s", p->hmac ? "AES-256-GCM" : "HMAC");
         pii_free(&p);
     }
     return p;
@@ -236,6 +260,9 @@ void pii_free(pii_t **pii)
     if (!pii || !*pii)
         return;
     EVP_MAC_free((*pii)->hmac);
+    EVP_CIPHER_free((*pii)->gcm);
+    for (size_t i = 0; i < PII_SLOTS; i++)
+        EVP_CIPHER_CTX_free((*pii)->slots[i].ctx); /* cleanses the key schedule */
     OPENSSL_cleanse(*pii, sizeof **pii);
     free(*pii);
     *pii = NULL;
@@ -251,6 +278,53 @@ const char *pii_tenant(const pii_t *pii)
     return pii->keys[0].tenant;
 }
 
+/* Gives back a context of cipher_take: to its slot, or freed. */
+static void cipher_give(EVP_CIPHER_CTX *c, pii_slot_t *slot)
+{
+    if (slot)
+        atomic_flag_clear_explicit(&slot->busy, memory_order_release);
+    else
+        EVP_CIPHER_CTX_free(c);
+}
+
+/* A context keyed for keys[key] in direction enc with its nonce set:
+ * a free slot's (kept keyed from its last use when it matches), else a
+ * new one; NULL when OpenSSL fails. Give it back with cipher_give. */
+static EVP_CIPHER_CTX *cipher_take(pii_t *p, int key, int enc, const uint8_t *nonce,
+                                   pii_slot_t **slot)
+{
+    *slot = NULL;
+    unsigned start = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+    for (unsigned i = 0; i < PII_SLOTS && !*slot; i++) {
+        pii_slot_t *s = &p->slots[(start + i) % PII_SLOTS];
+        if (!atomic_flag_test_and_set_explicit(&s->busy, memory_order_acquire))
+            *slot = s;
+    }
+    pii_slot_t *s = *slot;
+    EVP_CIPHER_CTX *c = s ? s->ctx : NULL;
+    if (!c && !(c = EVP_CIPHER_CTX_new())) {
+        if (s)
+            atomic_flag_clear_explicit(&s->busy, memory_order_release);
+        *slot = NULL;
+        return NULL;
+    }
+    bool keyed = s && s->ctx && s->key == key && s->enc == enc;
+    /* keyed: the nonce alone (GCM's state starts again), else key and nonce */
+    bool ok = keyed ? EVP_CipherInit_ex2(c, NULL, NULL, nonce, enc, NULL) == 1
+                    : EVP_CipherInit_ex2(c, p->gcm, p->keys[key].enc, nonce, enc, NULL) == 1;
+    if (s) {
+        s->ctx = c;
+        s->key = ok ? key : -1;
+        s->enc = enc;
+    }
+    if (!ok) {
+        cipher_give(c, s);
+        *slot = NULL;
+        return NULL;
+    }
+    return c;
+}
+
 bool pii_seal(const pii_t *pii, const char *aad, const void *pt, size_t len, uint8_t *out,
               size_t outcap, size_t *outlen)
 {
@@ -264,14 +338,16 @@ bool pii_seal(const pii_t *pii, const char *aad, const void *pt, size_t len, uin
     uint8_t *nonce = out + 4, *ct = out + 16, *tag = out + 16 + len;
     if (RAND_bytes(nonce, 12) != 1)
         return false;
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    pii_slot_t *slot;
+    /* the slots are the shared handle's mutable part: each taken by one thread */
+    EVP_CIPHER_CTX *c = cipher_take((pii_t *)pii, 0, 1, nonce, &slot);
     int n = 0, fin = 0;
-    bool ok = c && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, k->enc, nonce) == 1 &&
-              EVP_EncryptUpdate(c, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
+    bool ok = c && EVP_EncryptUpdate(c, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
               EVP_EncryptUpdate(c, ct, &n, pt, (int)len) == 1 &&
               EVP_EncryptFinal_ex(c, ct + n, &fin) == 1 &&
               EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
-    EVP_CIPHER_CTX_free(c);
+    if (c)
+        cipher_give(c, slot);
     *outlen = len + PII_OVERHEAD;
     return ok;
 }
@@ -282,21 +358,22 @@ bool pii_open(const pii_t *pii, const char *aad, const uint8_t *in, size_t len, 
     if (len < PII_OVERHEAD || outcap < len - PII_OVERHEAD + 1)
         return false;
     uint32_t id = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
-    const pii_key_t *k = NULL;
-    for (size_t i = 0; i < pii->nkeys && !k; i++)
+    int key = -1;
+    for (size_t i = 0; i < pii->nkeys && key < 0; i++)
         if (pii->keys[i].id == id)
-            k = &pii->keys[i];
-    if (!k)
+            key = (int)i;
+    if (key < 0)
         return false;
     size_t ctlen = len - PII_OVERHEAD;
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    pii_slot_t *slot;
+    EVP_CIPHER_CTX *c = cipher_take((pii_t *)pii, key, 0, in + 4, &slot);
     int n = 0, fin = 0;
-    bool ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, k->enc, in + 4) == 1 &&
-              EVP_DecryptUpdate(c, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
+    bool ok = c && EVP_DecryptUpdate(c, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
               EVP_DecryptUpdate(c, (uint8_t *)out, &n, in + 16, (int)ctlen) == 1 &&
               EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(in + 16 + ctlen)) == 1 &&
               EVP_DecryptFinal_ex(c, (uint8_t *)out + n, &fin) == 1;
-    EVP_CIPHER_CTX_free(c);
+    if (c)
+        cipher_give(c, slot);
     out[ok ? ctlen : 0] = '\0';
     return ok;
 }

@@ -83,6 +83,16 @@ static const opttab_opt_t opts[] = {
      "1000",
      BOTH,
      0},
+    {{"live-hold", 0, OPTTAB_UINT, NOC(live_hold_s), 1, 300, "SECONDS",
+      "How long a call stays on the live panel (/api/live) after its newest interval record: "
+      "a stream counts as in progress while that record was stored at most SECONDS ago, or "
+      "2.5 interval lengths when that is longer (the probe's --interval), and never longer "
+      "than the 300 s look-back. Shorter shows a call's end sooner; too short for the "
+      "probe's interval and its delivery delay makes calls blink off between records. "
+      "/api/live reports it as hold_s."},
+     "30",
+     BOTH,
+     0},
     {{"alert-webhook", 0, OPTTAB_STR, NOC(alert_webhook), 0, 0, "URL",
       "POST each alert as JSON to this http(s) URL (default: none)."},
      NULL,
@@ -263,7 +273,8 @@ noc_t *noc_new(const noc_cfg_t *cfg, const pii_t *pii, noc_counters_fn counters,
                          cfg->db_path,
                          metrics,
                          n,
-                         n->buildings};
+                         n->buildings,
+                         cfg->live_hold_s};
     n->http = noc_http_new(&hc, err, errlen);
     if (!n->http) {
         noc_free(&n);

@@ -41,6 +41,9 @@ typedef struct {
     const char *tls_key;
     bool metrics_open; /* /metrics without the token */
     unsigned max_rows; /* largest page of /api/calls (limit) */
+    /* /api/live: a stream counts as in progress while its newest interval
+     * record is at most max(live_hold_s, 2.5 intervals) old; 1-300 */
+    unsigned live_hold_s;
     /* alerts */
     const char *alert_webhook; /* http(s) URL, NULL: none */
     bool alert_syslog;

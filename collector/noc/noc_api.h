@@ -24,6 +24,7 @@ typedef struct {
     const noc_params_t *p;
     const char *arg;            /* from the path: a call id or a site; NULL for lists */
     noc_buildings_t *buildings; /* the building map in force (noc_buildings.h) */
+    unsigned live_hold_s;       /* /api/live's hold, seconds; 0: NOC_LIVE_MIN_AGE_S */
 } noc_api_req_t;
 
 typedef int (*noc_api_fn)(const noc_api_req_t *r, json_t **out, char *err, size_t errlen);
@@ -52,9 +53,9 @@ int noc_api_buildings(const noc_api_req_t *r, json_t **out, char *err, size_t er
  *       probe's whole-stream figures and Graph's whole-call figures as
  *       reference values, and the thresholds the call was judged by.
  *   noc_api_live  GET /api/live: streams whose interval records still
- *       arrive (the newest stored within max(NOC_LIVE_MIN_AGE_S, 2.5
- *       intervals), looked for over the last NOC_LIVE_LOOKBACK_S), grouped
- *       per site into calls (one per client address), each with a
+ *       arrive (the newest stored within max(hold, 2.5 intervals): the
+ *       hold is --live-hold, live_hold_s, NOC_LIVE_MIN_AGE_S by default), looked for over the last
+ * NOC_LIVE_LOOKBACK_S), grouped per site into calls (one per client address), each with a
  *       provisional wire verdict from its streams' newest intervals
  *       (verdict_stream() without Graph: outbound bad -> lan, inbound bad
  *       -> wan); per site and per building the active and degraded calls
@@ -65,7 +66,7 @@ int noc_api_buildings(const noc_api_req_t *r, json_t **out, char *err, size_t er
  *       each request reads only the records stored since the last). */
 #define NOC_TIMELINE_MAX_INTERVALS 8640 /* a day at 10 s */
 #define NOC_LIVE_LOOKBACK_S 300
-#define NOC_LIVE_MIN_AGE_S 30.0
+#define NOC_LIVE_MIN_AGE_S 30.0 /* --live-hold's default */
 int noc_api_timeline(const noc_api_req_t *r, json_t **out, char *err, size_t errlen);
 int noc_api_live(const noc_api_req_t *r, json_t **out, char *err, size_t errlen);
 

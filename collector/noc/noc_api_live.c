@@ -459,13 +459,18 @@ static void use_buildings(const noc_buildings_ref_t *ref)
     }
 }
 
-/* Still arriving: stored within max(min age, 2.5 intervals) of now. */
-static bool is_live(const lstream_t *s, int64_t now)
+/* The hold in seconds: --live-hold, or the default. */
+static double live_hold(const noc_api_req_t *r)
+{
+    return r->live_hold_s ? (double)r->live_hold_s : NOC_LIVE_MIN_AGE_S;
+}
+
+/* Still arriving: stored within max(hold, 2.5 intervals) of now. */
+static bool is_live(const lstream_t *s, int64_t now, double hold)
 {
     double age = (double)(now - s->received_us) / USEC_PER_SEC;
     double len = (double)s->len_us / USEC_PER_SEC;
-    return s->received_us > 0 &&
-           age <= (2.5 * len > NOC_LIVE_MIN_AGE_S ? 2.5 * len : NOC_LIVE_MIN_AGE_S) &&
+    return s->received_us > 0 && age <= (2.5 * len > hold ? 2.5 * len : hold) &&
            age <= NOC_LIVE_LOOKBACK_S;
 }
 
@@ -679,7 +684,7 @@ static int answer(const noc_api_req_t *r, int64_t now, uint8_t (*addrs)[PII_HASH
     size_t nss = 0, ncalls = 0;
     for (size_t i = 0; i < t->n; i++) {
         lstream_t *s = &t->s[i];
-        if (!is_live(s, now) || (r->p->site[0] && strcmp(s->site, r->p->site) != 0) ||
+        if (!is_live(s, now, live_hold(r)) || (r->p->site[0] && strcmp(s->site, r->p->site) != 0) ||
             (by_user && !user_match(s, addrs, naddrs)))
             continue;
         judge(&thr, s);
@@ -729,10 +734,10 @@ static int answer(const noc_api_req_t *r, int64_t now, uint8_t (*addrs)[PII_HASH
     db_finalize(&app);
     json_decref(sidx);
     json_decref(bidx);
-    *out = json_pack("{s:s, s:i, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:b, s:b}", "time", now_s,
-                     "lookback_s", NOC_LIVE_LOOKBACK_S, "thresholds", verdict_thresholds_json(&thr),
-                     "sites", sites, "buildings", buildings, "calls", page, "calls_total",
-                     (json_int_t)ncalls, "limit", (json_int_t)limit, "offset",
+    *out = json_pack("{s:s, s:i, s:i, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:b, s:b}", "time", now_s,
+                     "lookback_s", NOC_LIVE_LOOKBACK_S, "hold_s", (int)live_hold(r), "thresholds",
+                     verdict_thresholds_json(&thr), "sites", sites, "buildings", buildings, "calls",
+                     page, "calls_total", (json_int_t)ncalls, "limit", (json_int_t)limit, "offset",
                      (json_int_t)r->p->offset, "more", r->p->offset + limit < ncalls, "truncated",
                      t->truncated);
     free(ss);

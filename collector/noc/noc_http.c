@@ -129,7 +129,8 @@ typedef struct {
     json_t *out; /* NULL: none yet (free slot unless pending) */
     int64_t at_ms;
     bool refresh;        /* served stale, or pending: the refresher makes a new one */
-    bool pending;        /* no answer yet: the request's own reached its time limit */
+    bool pending;        /* no answer yet: the request's own reached its time limit, or warm-up */
+    bool warm;           /* pending since start (answer_warm), not asked for yet */
     int64_t map_version; /* the building map's (newest import's id) when made */
 } answer_t;
 
@@ -152,8 +153,8 @@ struct noc_http {
     reader_t readers[DB_READERS];
     answer_t answers[ANSWER_CACHE_N];
     conn_t conns[CONN_LIMIT];
-    bool stopping, reaper_started, refresher_started, locks_made;
-    pthread_t reaper, refresher;
+    bool stopping, reaper_started, refresher_started, warmer_started, warmer_done, locks_made;
+    pthread_t reaper, refresher, warmer;
     uint64_t by_status[MAX_STATUS], auth_failures, header_timeouts, busy, query_timeouts;
     pthread_mutex_t health_lock; /* health_db and its limit */
     db_t *health_db;
@@ -542,7 +543,8 @@ static json_t *answer_wait(struct noc_http *h, const char *key, unsigned ms, boo
 
 /* The request's answer reached its time limit: the refresher makes it
  * (with REFRESH_MS) and keeps it for the next request. */
-static void answer_want(struct noc_http *h, const char *key, const route_t *rt, const args_t *a)
+static void answer_want(struct noc_http *h, const char *key, const route_t *rt, const args_t *a,
+                        bool warm)
 {
     pthread_mutex_lock(&h->lock);
     answer_t *slot = answer_slot(h, key);
@@ -551,6 +553,7 @@ static void answer_want(struct noc_http *h, const char *key, const route_t *rt, 
         slot->rt = rt;
         slot->at_ms = noc_db_now_ms();
         slot->pending = slot->refresh = true;
+        slot->warm = warm;
         pthread_cond_signal(&h->refresh_wake);
     }
     pthread_mutex_unlock(&h->lock);
@@ -568,7 +571,7 @@ static void answer_put(struct noc_http *h, const char *key, const route_t *rt, c
     answer_t *slot = answer_slot(h, key);
     json_decref(slot->out);
     slot->out = NULL;
-    slot->refresh = slot->pending = false;
+    slot->refresh = slot->pending = slot->warm = false;
     if (args_save(a, slot)) {
         snprintf(slot->key, sizeof slot->key, "%s", key);
         slot->rt = rt;
@@ -622,7 +625,8 @@ static int answer_make(struct noc_http *h, const route_t *rt, const char *arg, c
         return MHD_HTTP_SERVICE_UNAVAILABLE;
     }
     noc_db_limit_arm(&rd->limit, limit_ms);
-    noc_api_req_t req = {rd->store, &rd->limit, h->cfg.pii, &p, arg, h->cfg.buildings};
+    noc_api_req_t req = {rd->store, &rd->limit,       h->cfg.pii,        &p,
+                         arg,       h->cfg.buildings, h->cfg.live_hold_s};
     int status = rt->fn(&req, out, err, errlen);
     *timed_out = rd->limit.hit;
     reader_give(h, rd);
@@ -640,6 +644,13 @@ static int answer_make(struct noc_http *h, const route_t *rt, const char *arg, c
         *out = NULL;
     }
     return status;
+}
+
+/* One line per warm-up answer made (warm_up[]'s have one parameter). */
+static void warm_log(const route_t *rt, const args_t *a, int64_t t0, const char *kept)
+{
+    LOG_INFO("noc: warm-up: %s?%s=%s made in %lld ms%s", rt->path, a->n ? a->kv[0].key : "",
+             a->n && a->kv[0].value ? a->kv[0].value : "", (long long)(noc_db_now_ms() - t0), kept);
 }
 
 /* The refresher: makes a new copy of each kept answer a request found
@@ -666,14 +677,19 @@ static void *refresher(void *arg)
         json_t *out = NULL;
         char err[256];
         bool late = false;
-        int64_t version = building_version(h);
+        int64_t t0 = noc_db_now_ms(), version = building_version(h);
         int status = answer_make(h, job->rt, NULL, &a, REFRESH_MS, &out, &late, err, sizeof err);
         if (status == MHD_HTTP_OK && version < 0)
             status = MHD_HTTP_SERVICE_UNAVAILABLE;
-        if (status != MHD_HTTP_OK)
+        pthread_mutex_lock(&h->lock);
+        bool stopping = h->stopping; /* cut short by noc_http_free: no warning */
+        pthread_mutex_unlock(&h->lock);
+        if (status != MHD_HTTP_OK && !stopping)
             LOG_WARN("noc: %s (kept answer, refreshed): %s", job->rt->path, err);
-        else
+        if (status == MHD_HTTP_OK)
             answer_put(h, job->key, job->rt, &a, version, out);
+        if (status == MHD_HTTP_OK && job->warm)
+            warm_log(job->rt, &a, t0, " and kept");
         json_decref(out);
         pthread_mutex_lock(&h->lock);
         for (size_t i = 0; i < ANSWER_CACHE_N; i++)
@@ -685,6 +701,82 @@ static void *refresher(void *arg)
     pthread_mutex_unlock(&h->lock);
     free(job);
     return NULL;
+}
+
+/* The dashboard's main page asks these on every load (its default window,
+ * "last 24 hours"), in the form its api() sends them, and they are made
+ * once at start, before the first request can come in, in parallel: a
+ * kept answer (/api/buildings) by the refresher, marked as being made
+ * meanwhile, so the first page load waits for that one instead of making
+ * its own beside it (on the month-sized store the first page load after
+ * start took 2.5 s); the others (/api/live: it keeps no answer but its
+ * streams' newest records, noc_api_live.c) by the warm-up thread, so the
+ * 300 s look-back is read once, and a request meanwhile waits for that
+ * read (the live cache's lock) and then reads only what is newer. */
+static const struct {
+    const char *path, *name, *value;
+} warm_up[] = {
+    {"/api/live", "limit", "1"},
+    {"/api/buildings", "since", "24h"},
+};
+#define NWARM (sizeof warm_up / sizeof warm_up[0])
+
+/* warm_up[i]'s route and parameters; NULL: no such route. */
+static const route_t *warm_args(size_t i, args_t *a)
+{
+    const char *name = warm_up[i].name, *value = warm_up[i].value;
+    *a = (args_t){.kv = {{name, value, strlen(name), strlen(value)}}, .n = 1};
+    for (size_t r = 0; r < NROUTES; r++)
+        if (!routes[r].has_arg && strcmp(routes[r].path, warm_up[i].path) == 0)
+            return &routes[r];
+    return NULL;
+}
+
+/* The warm-up thread: the answers of warm_up[] that are not kept. */
+static void *warmer(void *arg)
+{
+    struct noc_http *h = arg;
+    for (size_t i = 0; i < NWARM; i++) {
+        args_t a;
+        const route_t *rt = warm_args(i, &a);
+        if (!rt || rt->cache_ms)
+            continue;
+        json_t *out = NULL;
+        char err[256];
+        bool late = false;
+        int64_t t0 = noc_db_now_ms();
+        int status = answer_make(h, rt, NULL, &a, REFRESH_MS, &out, &late, err, sizeof err);
+        json_decref(out);
+        pthread_mutex_lock(&h->lock);
+        bool stopping = h->stopping;
+        pthread_mutex_unlock(&h->lock);
+        if (status == MHD_HTTP_OK)
+            warm_log(rt, &a, t0, "");
+        else if (!stopping)
+            LOG_WARN("noc: warm-up: %s: %s", rt->path, err);
+    }
+    pthread_mutex_lock(&h->lock);
+    h->warmer_done = true;
+    pthread_cond_broadcast(&h->answer_made);
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
+/* Starts the warm-up of warm_up[]: kept answers marked as being made for
+ * the refresher, the rest on the warm-up thread. */
+static void answer_warm(struct noc_http *h)
+{
+    for (size_t i = 0; i < NWARM; i++) {
+        args_t a;
+        const route_t *rt = warm_args(i, &a);
+        char key[ANSWER_KEY_MAX];
+        if (rt && rt->cache_ms && answer_key(rt->path, &a, key, sizeof key))
+            answer_want(h, key, rt, &a, true);
+    }
+    if (pthread_create(&h->warmer, NULL, warmer, h) == 0)
+        h->warmer_started = true;
+    else
+        LOG_WARN("noc: no warm-up thread: the first page load reads the live look-back");
 }
 
 static enum MHD_Result serve_api(struct noc_http *h, struct MHD_Connection *c, const route_t *rt,
@@ -726,7 +818,7 @@ static enum MHD_Result serve_api(struct noc_http *h, struct MHD_Connection *c, c
     bool late = false;
     int status = answer_make(h, rt, arg, &a, REQUEST_MS, &out, &late, err, sizeof err);
     if (late && keep)
-        answer_want(h, key, rt, &a);
+        answer_want(h, key, rt, &a, false);
     if (status != MHD_HTTP_OK) {
         if (status >= 500)
             LOG_WARN("noc: %s: %s", rt->path, err);
@@ -1217,7 +1309,13 @@ noc_http_t *noc_http_new(const noc_http_cfg_t *cfg, char *err, size_t errlen)
     }
     h->cfg = *cfg;
     if (!make_locks(h, err, errlen) || !open_readers(h, err, errlen) ||
-        !load_roles(h, err, errlen) || !load_tls(h, err, errlen) || !start(h, err, errlen)) {
+        !load_roles(h, err, errlen) || !load_tls(h, err, errlen)) {
+        noc_http_free(&h);
+        return NULL;
+    }
+    if (h->cfg.db)
+        answer_warm(h); /* before the first request can come in */
+    if (!start(h, err, errlen)) {
         noc_http_free(&h);
         return NULL;
     }
@@ -1256,6 +1354,26 @@ void noc_http_free(noc_http_t **ph)
         pthread_cond_signal(&h->refresh_wake);
         pthread_mutex_unlock(&h->lock);
         pthread_join(h->refresher, NULL);
+    }
+    if (h->warmer_started) {
+        /* its statement cut short like the refresher's, also one it
+         * started after the cut above */
+        pthread_mutex_lock(&h->lock);
+        while (!h->warmer_done) {
+            for (size_t i = 0; i < DB_READERS; i++)
+                if (h->readers[i].busy)
+                    h->readers[i].limit.deadline_ms = 1;
+            struct timespec t;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            t.tv_nsec += 50 * 1000000L;
+            if (t.tv_nsec >= 1000000000L) {
+                t.tv_sec++;
+                t.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&h->answer_made, &h->lock, &t);
+        }
+        pthread_mutex_unlock(&h->lock);
+        pthread_join(h->warmer, NULL);
     }
     if (h->d)
         MHD_stop_daemon(h->d);

@@ -34,6 +34,7 @@ typedef struct {
     void (*metrics)(void *ctx, dynbuf_t *out);
     void *ctx;
     noc_buildings_t *buildings; /* borrowed: the building map, shared */
+    unsigned live_hold_s;       /* /api/live's hold (noc_api_req_t.live_hold_s) */
 } noc_http_cfg_t;
 
 typedef struct noc_http noc_http_t;

@@ -165,6 +165,34 @@ def case_run_serve_options():
     check(tried >= 17, "%d serve options tried on run" % tried)
 
 
+def case_live_hold():
+    """--live-hold (serve and run) and its file key: 1-300 seconds; a bad
+    value is refused naming the option and the range."""
+    k = keys()
+    base = ["--key", os.path.join(k, "collector.key"), "--authorized-keys",
+            os.path.join(TMP, "probes.d"), "--org-key", os.path.join(k, "org.key"),
+            "--http-bind", "127.0.0.1:0"]
+    good = conf("hold.conf", "live-hold = 5\n")
+    r = run([COLL, "run", "--config", good, "--check-config"] + base)
+    check(r.returncode == 0 and "configuration OK" in r.stdout,
+          "live-hold = 5 in the file passes: " + (r.stdout + r.stderr).strip())
+    for value in ("0", "301", "-1", "5s", ""):
+        bad = conf("hold-bad.conf", "live-hold = %s\n" % value)
+        r = run([COLL, "run", "--config", bad, "--check-config"] + base)
+        check(r.returncode == 2 and "live-hold" in r.stderr and "1 to 300" in r.stderr,
+              "live-hold = %r refused, named with its range: %s" % (value, r.stderr.strip()))
+    for cmd in (["serve", "--db", os.path.join(TMP, "c.db")], ["run"] + base):
+        for value in ("0", "301", "thirty"):
+            r = run([COLL] + cmd + ["--live-hold", value, "--check-config"]
+                    if cmd[0] == "run" else [COLL] + cmd + ["--live-hold", value])
+            check(r.returncode == 2 and "--live-hold" in r.stderr and "1 to 300" in r.stderr,
+                  "%s --live-hold %s refused: %s" % (cmd[0], value, r.stderr.strip()))
+    r = run([COLL, "serve", "--help"])
+    text = " ".join(r.stdout.split())
+    check("--live-hold SECONDS" in text and "(default 30)" in text.split("--live-hold", 1)[1][:600]
+          and "hold_s" in text, "serve --help documents --live-hold, its default and hold_s")
+
+
 {"probe": case_probe, "collector": case_collector, "reload": case_reload,
- "run_serve_options": case_run_serve_options}[CASE]()
+ "run_serve_options": case_run_serve_options, "live_hold": case_live_hold}[CASE]()
 print("PASS", CASE)

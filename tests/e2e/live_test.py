@@ -6,7 +6,9 @@ at the probe from the start) with --interval 5 into a saved --json file;
 its records are then sent to a running `callscope-collector run` paced, a
 few seconds apart, one interval window at a time (`--from-jsonl`), the
 stream records last, as a live probe sends them during and at the end of
-a call. While the records arrive, the collector's /api/live must count the
+a call. The collector runs with --live-hold 5: with 5 s intervals a
+stream stays live 2.5 intervals (12.5 s) after its last record, not the
+default 30 s. While the records arrive, the collector's /api/live must count the
 call in progress at its site, degraded on the WAN side, with a provisional
 'wan' verdict before any verdict of the ended call exists; once the stream
 records are in, the ended call's timeline must show the loss in the
@@ -78,7 +80,10 @@ def start_collector(endpoint):
             "--http-bind", "127.0.0.1:%d" % HTTP_PORT, "--http-token-file", path("noc.token"),
             # the live site alerts: one call is enough here, checked every second
             # over the last 15 s of interval records
-            "--alert-check", "1", "--alert-live-calls", "1", "--alert-live-window", "15"]
+            "--alert-check", "1", "--alert-live-calls", "1", "--alert-live-window", "15",
+            # a call leaves the live panel 2.5 intervals (12.5 s) after its
+            # last record rather than the default 30 s hold
+            "--live-hold", "5"]
     p, got = cs_testlib.start(args, path("collector.log"), "listening on", 20)
     PROCS.append(p)
     if got != "ok":
@@ -133,7 +138,10 @@ def main():
         s = wait(live_site, 10, "the live panel to show the site")
         check(s["active_calls"] == 1 and s["wan_degraded"] == 1 and s["lan_degraded"] == 0,
               "window %d: 1 call in progress, degraded on the WAN side (%s)" % (k, s))
-        calls = [c for c in api("/api/live")["calls"] if c["site"] == SITE]
+        live = api("/api/live")
+        check(live["hold_s"] == 5, "window %d: /api/live holds %s s (--live-hold 5)" %
+              (k, live["hold_s"]))
+        calls = [c for c in live["calls"] if c["site"] == SITE]
         check(len(calls) == 1 and calls[0]["verdict"] == "wan" and calls[0]["provisional"],
               "window %d: provisional verdict 'wan' while the call runs" % k)
         check(api("/api/calls?since=2020-01-01T00:00:00Z")["calls"] == [],
