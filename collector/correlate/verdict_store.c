@@ -319,32 +319,32 @@ static const char schema_v3[] =
  * test of JSON validity that does not raise an error.) */
 /* its function, made by step 3 and replaced by step 4 with MORE run
  * before the row is returned */
+// clang-format off
 #define PG_GRAPH_FN(CREATE, MORE)                                                                  \
     CREATE " FUNCTION verdict_participants_graph() RETURNS trigger LANGUAGE plpgsql AS $$"         \
-           " DECLARE e jsonb;"                                                                     \
-           " BEGIN"                                                                                \
-           "  BEGIN e := NEW.evidence::jsonb;"                                                     \
-           "  EXCEPTION WHEN invalid_text_representation THEN e := NULL;"                          \
-           "  END;"                                                                                \
-           "  NEW.bssid := e #>> '{graph,bssid}';"                                                 \
-           "  NEW.subnet := e #>> '{graph,subnet}';" MORE "  RETURN NEW;"                          \
-           " END $$;"
+    " DECLARE e jsonb;"                                                                            \
+    " BEGIN"                                                                                       \
+    "  BEGIN e := NEW.evidence::jsonb;"                                                            \
+    "  EXCEPTION WHEN invalid_text_representation THEN e := NULL;"                                 \
+    "  END;"                                                                                       \
+    "  NEW.bssid := e #>> '{graph,bssid}';"                                                        \
+    "  NEW.subnet := e #>> '{graph,subnet}';"                                                      \
+    MORE                                                                                           \
+    "  RETURN NEW;"                                                                                \
+    " END $$;"
 static const char schema_v3_pg[] =
     "ALTER TABLE verdict_participants ADD COLUMN bssid TEXT, ADD COLUMN subnet TEXT;"
-    /* the function */
     PG_GRAPH_FN("CREATE", "")
-    /* and its trigger */
     "CREATE TRIGGER verdict_participants_graph BEFORE INSERT OR UPDATE OF evidence"
     " ON verdict_participants FOR EACH ROW EXECUTE FUNCTION verdict_participants_graph();"
     "UPDATE verdict_participants SET evidence = evidence;"
-    "CREATE INDEX verdict_calls_cover ON verdict_calls(site, verdict, \"end\","
-    " start, call_id);"
+    "CREATE INDEX verdict_calls_cover ON verdict_calls(site, verdict, \"end\", start, call_id);"
     "CREATE INDEX verdict_calls_end ON verdict_calls(\"end\", site, verdict);"
     "CREATE INDEX verdict_participants_cover ON verdict_participants(call_id, verdict,"
     " client_ip_hmac, bssid, subnet, client_ip_enc);"
-    "CREATE INDEX verdict_participants_client ON verdict_participants(client_ip_hmac, "
-    "call_id,"
+    "CREATE INDEX verdict_participants_client ON verdict_participants(client_ip_hmac, call_id,"
     " verdict, client_ip_enc);";
+// clang-format on
 
 /* Step 4 (issue 16): the call's end on each participant row, call_end
  * (verdict_calls' "end", the same ISO text), and the index
@@ -382,42 +382,35 @@ static const char schema_v4[] =
     " UPDATE verdict_participants SET call_end = NULL WHERE call_id = OLD.call_id"
     " AND call_end IS NOT NULL; END;";
 
-#define PG_SET_END(T)                                                                              \
-    "UPDATE verdict_participants p SET call_end = n.\"end\" FROM " T " n"                          \
-    " WHERE p.call_id = n.call_id AND p.call_end IS DISTINCT FROM n.\"end\""
+// clang-format off
+#define PG_CALLS_END_TRIGGER(NAME, EVENT, TABLE)                                                   \
+    "CREATE TRIGGER " NAME " AFTER " EVENT " ON verdict_calls REFERENCING " TABLE                  \
+    " FOR EACH STATEMENT EXECUTE FUNCTION verdict_calls_end();"
 static const char schema_v4_pg[] =
     "ALTER TABLE verdict_participants ADD COLUMN call_end TEXT COLLATE \"C\";"
     "UPDATE verdict_participants p SET call_end = c.\"end\" FROM verdict_calls c"
     " WHERE c.call_id = p.call_id;"
     "CREATE INDEX verdict_participants_end ON verdict_participants(call_end, client_ip_hmac,"
-    " verdict, call_id, client_ip_enc);" PG_GRAPH_FN(
-        "CREATE OR REPLACE",
-        "  IF NEW.call_end IS NULL THEN"
-        "   NEW.call_end := " END_OF_CALL "NEW.call_id);"
-        "  END IF;") "CREATE FUNCTION verdict_calls_end() RETURNS trigger LANGUAGE plpgsql AS $$"
-                     " BEGIN"
-                     "  IF TG_OP = 'DELETE' THEN"
-                     "   UPDATE verdict_participants p SET call_end = NULL FROM old_calls o"
-                     "   WHERE p.call_id = o.call_id AND p.call_end IS NOT NULL;"
-                     "  ELSE " PG_SET_END("new_calls") ";"
-                                                       "  END IF;"
-                                                       "  RETURN NULL;"
-                                                       " END $$;"
-                                                       "CREATE TRIGGER verdict_calls_end_ins AFTER "
-                                                       "INSERT ON verdict_calls"
-                                                       " REFERENCING NEW TABLE AS new_calls FOR "
-                                                       "EACH STATEMENT EXECUTE FUNCTION "
-                                                       "verdict_calls_end();"
-                                                       "CREATE TRIGGER verdict_calls_end_upd AFTER "
-                                                       "UPDATE ON verdict_calls"
-                                                       " REFERENCING NEW TABLE AS new_calls FOR "
-                                                       "EACH STATEMENT EXECUTE FUNCTION "
-                                                       "verdict_calls_end();"
-                                                       "CREATE TRIGGER verdict_calls_end_del AFTER "
-                                                       "DELETE ON verdict_calls"
-                                                       " REFERENCING OLD TABLE AS old_calls FOR "
-                                                       "EACH STATEMENT EXECUTE FUNCTION "
-                                                       "verdict_calls_end();";
+    " verdict, call_id, client_ip_enc);"
+    PG_GRAPH_FN("CREATE OR REPLACE",
+                "  IF NEW.call_end IS NULL THEN"
+                "   NEW.call_end := " END_OF_CALL "NEW.call_id);"
+                "  END IF;")
+    "CREATE FUNCTION verdict_calls_end() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF TG_OP = 'DELETE' THEN"
+    "   UPDATE verdict_participants p SET call_end = NULL FROM old_calls o"
+    "   WHERE p.call_id = o.call_id AND p.call_end IS NOT NULL;"
+    "  ELSE"
+    "   UPDATE verdict_participants p SET call_end = n.\"end\" FROM new_calls n"
+    "   WHERE p.call_id = n.call_id AND p.call_end IS DISTINCT FROM n.\"end\";"
+    "  END IF;"
+    "  RETURN NULL;"
+    " END $$;"
+    PG_CALLS_END_TRIGGER("verdict_calls_end_ins", "INSERT", "NEW TABLE AS new_calls")
+    PG_CALLS_END_TRIGGER("verdict_calls_end_upd", "UPDATE", "NEW TABLE AS new_calls")
+    PG_CALLS_END_TRIGGER("verdict_calls_end_del", "DELETE", "OLD TABLE AS old_calls");
+// clang-format on
 
 static const db_step_t migrations[] = {{1, {schema_v1, schema_v1_pg}, NULL},
                                        {2, {schema_v2, schema_v2_pg}, NULL},
