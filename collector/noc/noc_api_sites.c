@@ -422,37 +422,48 @@ static const db_sql_t join = {"CROSS JOIN", "JOIN"};
 static const db_sql_t end_range = {"verdict_participants p INDEXED BY verdict_participants_end",
                                    "verdict_participants p"};
 
-/* A window with since alone (no until, site, verdict or client): the
- * worst clients from the participants' own call_end. */
+static const db_sql_t end_index_exists = {
+    "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'verdict_participants_end'",
+    "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema()"
+    " AND indexname = 'verdict_participants_end'",
+};
+
+/* A window with since alone (no until, site, verdict or client) on a store
+ * at verdict schema 4 (a store 'run' or 'correlate' has not migrated yet
+ * has no call_end: the join): the worst clients from the participants'
+ * own call_end. */
 static bool since_only(const noc_api_req_t *r, group_t g, const char *site)
 {
     const noc_params_t *p = r->p;
-    return g == GROUP_CLIENT && !site && noc_filter_has(p->since) && !noc_filter_has(p->until) &&
-           !noc_filter_has(p->site) && !noc_filter_has(p->verdict) && !(p->seen & NOC_P_CLIENT);
+    if (g != GROUP_CLIENT || site || !noc_filter_has(p->since) || noc_filter_has(p->until) ||
+        noc_filter_has(p->site) || noc_filter_has(p->verdict) || (p->seen & NOC_P_CLIENT))
+        return false;
+    char err[256];
+    db_stmt_t *st =
+        noc_store_prepare(r->store, db_pick(r->store, end_index_exists), err, sizeof err);
+    bool has = st && noc_store_step(st, r->limit, err, sizeof err) == DB_ROW;
+    db_finalize(&st);
+    return has;
 }
 
 static int worst(const noc_api_req_t *r, group_t g, const char *site, unsigned limit, json_t *out,
                  char *err, size_t errlen)
 {
     char sql[2048], filters[NOC_FILTERS_MAX];
-    db_stmt_t *st = NULL;
     if (since_only(r, g, site)) {
         snprintf(sql, sizeof sql,
                  WORST_COLS " FROM %s WHERE p.call_end >= ?1 AND %s IS NOT NULL" WORST_ORDER,
                  group_expr[g], db_pick(r->store, any_enc), db_pick(r->store, end_range),
                  group_expr[g]);
-        /* a store before verdict schema 4 (no call_end): the join below */
-        st = db_prepare(r->store, sql, err, errlen);
-    }
-    if (!st) {
+    } else {
         noc_filter_sql(r->p, site, filters, sizeof filters);
         snprintf(sql, sizeof sql,
                  WORST_COLS " FROM verdict_calls c %s verdict_participants p ON"
                             " p.call_id = c.call_id WHERE %s IS NOT NULL AND%s" WORST_ORDER,
                  group_expr[g], db_pick(r->store, any_enc), db_pick(r->store, join), group_expr[g],
                  filters);
-        st = noc_store_prepare(r->store, sql, err, errlen);
     }
+    db_stmt_t *st = noc_store_prepare(r->store, sql, err, errlen);
     if (!st)
         return NOC_HTTP_UNAVAILABLE;
     noc_filter_bind(st, r->p, site);
