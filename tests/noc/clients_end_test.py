@@ -175,7 +175,8 @@ def answers(target, tag):
     """serve on target: /api/clients for each window, {path: JSON}."""
     H.log = os.path.join(H.tmp, "serve-%s.log" % tag)
     p = H.serve(COLLECTOR, ["--db", target, "--org-key", ORGKEY, "--token-file", TOKEN_FILE,
-                            "--bind", "127.0.0.1:0", "--no-syslog"])
+                            "--bind", "127.0.0.1:0", "--no-syslog",
+                            "--audit-log", os.path.join(H.tmp, "audit.log")])
     out = {}
     for since in WINDOWS:
         for limit in (10, 200):
