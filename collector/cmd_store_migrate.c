@@ -107,7 +107,8 @@ static opttab_result_t help(opttab_t *t, const opttab_def_t *d, const char *val)
              "store_migrate_indexes until then, so an interrupted run's are built by the next "
              "run); the triggers that derive the site views' rollup and the participants' "
              "access point and subnet are off while their rows are copied, and the rollup is "
-             "made again from the copied calls at the end.",
+             "made again from the copied calls at the end (and, from a source before verdict "
+             "schema 4, the participants' call_end is set from their calls).",
              4, 78);
     printf("\n");
     textwrap(stdout,
@@ -866,6 +867,44 @@ static bool rollup_rebuild(const smig_cfg_t *cfg, PGconn *pg, char *err, size_t 
     return ok;
 }
 
+/* A source before verdict schema 4 has no verdict_participants.call_end:
+ * the copied rows take their call's end here (the schema's backfill,
+ * collector/correlate/verdict_store.c), in one statement after the copy;
+ * rows that have it are left as they are. */
+static bool participants_end_fill(const smig_cfg_t *cfg, PGconn *pg, const table_t *t, int nt,
+                                  char *err, size_t errlen)
+{
+    const table_t *p = NULL;
+    for (int i = 0; i < nt; i++)
+        if (strcmp(t[i].name, "verdict_participants") == 0 && t[i].src_rows >= 0)
+            p = &t[i];
+    if (!p || has_col(p, "call_end"))
+        return true;
+    PGresult *r = pq(pg,
+                     "SELECT 1 FROM information_schema.columns WHERE table_schema ="
+                     " current_schema() AND table_name = 'verdict_participants'"
+                     " AND column_name = 'call_end'",
+                     0, NULL, "participants", err, errlen);
+    if (!r)
+        return false;
+    bool has = PQntuples(r) == 1;
+    PQclear(r);
+    if (!has)
+        return true;
+    usec_t t0 = timefmt_now();
+    bool ok =
+        pgdb_exec(pg, "participants",
+                  "UPDATE verdict_participants p SET call_end = c.\"end\" FROM verdict_calls c"
+                  " WHERE c.call_id = p.call_id AND p.call_end IS DISTINCT FROM c.\"end\"",
+                  err, errlen);
+    if (ok && !cfg->quiet)
+        fprintf(stderr,
+                PROG ": verdict_participants.call_end (a source before verdict schema 4) set"
+                     " from verdict_calls in %.1f s\n",
+                (double)(timefmt_now() - t0) / 1e6);
+    return ok;
+}
+
 static bool load_mark(PGconn *pg, table_t *t, char *err, size_t errlen)
 {
     const char *p[1] = {t->name};
@@ -984,6 +1023,8 @@ static int migrate(const smig_cfg_t *cfg)
         LOG_ERROR("%s", err);
     if (ok && !(ok = rollup_rebuild(cfg, pg, err, sizeof err)))
         LOG_ERROR("verdict_site_hours: %s", err);
+    if (ok && !(ok = participants_end_fill(cfg, pg, t, nt, err, sizeof err)))
+        LOG_ERROR("verdict_participants: %s", err);
     if (!ok)
         LOG_ERROR("indexes dropped for the copy (if any) are kept in " IDX
                   " and built by the next run: run the same command again");

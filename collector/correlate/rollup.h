@@ -18,7 +18,8 @@
  * Kept by triggers on verdict_calls (INSERT; UPDATE OF site, verdict,
  * start, end; DELETE: re-evaluation and retention), on SQLite as SQL
  * triggers and on PostgreSQL as a PL/pgSQL trigger function (no C in the
- * database), in the writer's transaction. Made, with a backfill from
+ * database; statement-level since the component's version 2, on the
+ * statement's transition tables), in the writer's transaction. Made, with a backfill from
  * verdict_calls, by its own component's migration ('verdict_rollup' in
  * migrations), which verdict_store_migrate() runs after the verdict
  * tables'. Derived data: a store copied to PostgreSQL (store-migrate) gets

@@ -100,12 +100,16 @@ static const char *const sql[S_COUNT] = {
     [S_INS_CALL] = "INSERT INTO verdict_calls(call_id, source, site, start, \"end\", verdict,"
                    " confidence, graph_record_id, graph_version, evaluated, evidence)"
                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    /* call_end: the call's (written before its participants), verdict
+     * schema 4 */
     [S_INS_PART] = "INSERT INTO verdict_participants(call_id, participant, site,"
-                   " client_ip_hmac, client_ip_enc, verdict, confidence, evidence)"
-                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(call_id, participant)"
+                   " client_ip_hmac, client_ip_enc, verdict, confidence, evidence, call_end)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT c.\"end\" FROM verdict_calls c"
+                   " WHERE c.call_id = ?1)) ON CONFLICT(call_id, participant)"
                    " DO UPDATE SET site = excluded.site, client_ip_hmac = excluded.client_ip_hmac,"
                    " client_ip_enc = excluded.client_ip_enc, verdict = excluded.verdict,"
-                   " confidence = excluded.confidence, evidence = excluded.evidence",
+                   " confidence = excluded.confidence, evidence = excluded.evidence,"
+                   " call_end = excluded.call_end",
     [S_INS_STREAM] = "INSERT INTO verdict_streams(call_id, participant, stream_id,"
                      " graph_stream_rid, direction, media, verdict, confidence, evidence)"
                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -145,16 +149,17 @@ static const char *const sql[S_COUNT] = {
                     " CAST(?10 AS TEXT[]), CAST(?11 AS TEXT[])) WITH ORDINALITY"
                     " AS u(a, b, c, d, e, f, g, h, i, j, k, o) ORDER BY u.o",
     [S_PUT_PARTS] = "INSERT INTO verdict_participants(call_id, participant, site,"
-                    " client_ip_hmac, client_ip_enc, verdict, confidence, evidence)"
-                    " SELECT u.a, u.b, u.c, u.d, u.e, u.f, u.g, u.h FROM unnest(CAST(?1 AS"
-                    " TEXT[]), CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[]), CAST(?4 AS BYTEA[]),"
+                    " client_ip_hmac, client_ip_enc, verdict, confidence, evidence, call_end)"
+                    " SELECT u.a, u.b, u.c, u.d, u.e, u.f, u.g, u.h, k.\"end\" FROM unnest(CAST(?1"
+                    " AS TEXT[]), CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[]), CAST(?4 AS BYTEA[]),"
                     " CAST(?5 AS BYTEA[]), CAST(?6 AS TEXT[]), CAST(?7 AS DOUBLE PRECISION[]),"
                     " CAST(?8 AS TEXT[])) WITH ORDINALITY AS u(a, b, c, d, e, f, g, h, o)"
-                    " ORDER BY u.o"
+                    " LEFT JOIN verdict_calls k ON k.call_id = u.a ORDER BY u.o"
                     " ON CONFLICT(call_id, participant) DO UPDATE SET site = excluded.site,"
                     " client_ip_hmac = excluded.client_ip_hmac,"
                     " client_ip_enc = excluded.client_ip_enc, verdict = excluded.verdict,"
-                    " confidence = excluded.confidence, evidence = excluded.evidence",
+                    " confidence = excluded.confidence, evidence = excluded.evidence,"
+                    " call_end = excluded.call_end",
     [S_PUT_STREAMS] = "INSERT INTO verdict_streams(call_id, participant, stream_id,"
                       " graph_stream_rid, direction, media, verdict, confidence, evidence)"
                       " SELECT u.a, u.b, u.c, u.d, u.e, u.f, u.g, u.h, u.i FROM unnest(CAST(?1"
@@ -312,18 +317,24 @@ static const char schema_v3[] =
  * the evidence as jsonb, NULL when the evidence is not JSON or has none,
  * as SQLite's triggers do. (A generated column cannot: PostgreSQL 15 has no
  * test of JSON validity that does not raise an error.) */
+/* its function, made by step 3 and replaced by step 4 with MORE run
+ * before the row is returned */
+// clang-format off
+#define PG_GRAPH_FN(CREATE, MORE)                                                                  \
+    CREATE " FUNCTION verdict_participants_graph() RETURNS trigger LANGUAGE plpgsql AS $$"         \
+    " DECLARE e jsonb;"                                                                            \
+    " BEGIN"                                                                                       \
+    "  BEGIN e := NEW.evidence::jsonb;"                                                            \
+    "  EXCEPTION WHEN invalid_text_representation THEN e := NULL;"                                 \
+    "  END;"                                                                                       \
+    "  NEW.bssid := e #>> '{graph,bssid}';"                                                        \
+    "  NEW.subnet := e #>> '{graph,subnet}';"                                                      \
+    MORE                                                                                           \
+    "  RETURN NEW;"                                                                                \
+    " END $$;"
 static const char schema_v3_pg[] =
     "ALTER TABLE verdict_participants ADD COLUMN bssid TEXT, ADD COLUMN subnet TEXT;"
-    "CREATE FUNCTION verdict_participants_graph() RETURNS trigger LANGUAGE plpgsql AS $$"
-    " DECLARE e jsonb;"
-    " BEGIN"
-    "  BEGIN e := NEW.evidence::jsonb;"
-    "  EXCEPTION WHEN invalid_text_representation THEN e := NULL;"
-    "  END;"
-    "  NEW.bssid := e #>> '{graph,bssid}';"
-    "  NEW.subnet := e #>> '{graph,subnet}';"
-    "  RETURN NEW;"
-    " END $$;"
+    PG_GRAPH_FN("CREATE", "")
     "CREATE TRIGGER verdict_participants_graph BEFORE INSERT OR UPDATE OF evidence"
     " ON verdict_participants FOR EACH ROW EXECUTE FUNCTION verdict_participants_graph();"
     "UPDATE verdict_participants SET evidence = evidence;"
@@ -333,10 +344,78 @@ static const char schema_v3_pg[] =
     " client_ip_hmac, bssid, subnet, client_ip_enc);"
     "CREATE INDEX verdict_participants_client ON verdict_participants(client_ip_hmac, call_id,"
     " verdict, client_ip_enc);";
+// clang-format on
+
+/* Step 4 (issue 16): the call's end on each participant row, call_end
+ * (verdict_calls' "end", the same ISO text), and the index
+ * verdict_participants_end (call_end, client_ip_hmac, verdict, call_id,
+ * client_ip_enc): /api/clients over a window with only a since reads one
+ * range of it instead of looking up the participants of every call of the
+ * window (24,000 calls at random on the month-sized store).
+ * Kept right
+ *   - by the writer: its participant rows carry their call's end, read
+ *     from verdict_calls as they are inserted (the call is written first);
+ *   - by triggers, for any other writer: a participant inserted without it
+ *     takes its call's; a call inserted, or its end changed, sets it on its
+ *     participants; a call deleted leaves its participants (if any remain)
+ *     without one, as the join with verdict_calls left them out. On
+ *     PostgreSQL the calls' side is statement-level (transition tables),
+ *     the participants' side is verdict_participants_graph's BEFORE
+ *     trigger, which fires for each row already.
+ * Backfilled here in one statement. */
+#define END_OF_CALL "(SELECT c.\"end\" FROM verdict_calls c WHERE c.call_id = "
+static const char schema_v4[] =
+    "ALTER TABLE verdict_participants ADD COLUMN call_end TEXT;"
+    "UPDATE verdict_participants SET call_end = " END_OF_CALL "verdict_participants.call_id);"
+    "CREATE INDEX verdict_participants_end ON verdict_participants(call_end, client_ip_hmac,"
+    " verdict, call_id, client_ip_enc);"
+    "CREATE TRIGGER verdict_participants_end_ins AFTER INSERT ON verdict_participants"
+    " WHEN NEW.call_end IS NULL BEGIN UPDATE verdict_participants SET call_end = " END_OF_CALL
+    "NEW.call_id) WHERE rowid = NEW.rowid; END;"
+    "CREATE TRIGGER verdict_calls_end_ins AFTER INSERT ON verdict_calls BEGIN"
+    " UPDATE verdict_participants SET call_end = NEW.\"end\" WHERE call_id = NEW.call_id"
+    " AND call_end IS NOT NEW.\"end\"; END;"
+    "CREATE TRIGGER verdict_calls_end_upd AFTER UPDATE OF \"end\" ON verdict_calls BEGIN"
+    " UPDATE verdict_participants SET call_end = NEW.\"end\" WHERE call_id = NEW.call_id"
+    " AND call_end IS NOT NEW.\"end\"; END;"
+    "CREATE TRIGGER verdict_calls_end_del AFTER DELETE ON verdict_calls BEGIN"
+    " UPDATE verdict_participants SET call_end = NULL WHERE call_id = OLD.call_id"
+    " AND call_end IS NOT NULL; END;";
+
+// clang-format off
+#define PG_CALLS_END_TRIGGER(NAME, EVENT, TABLE)                                                   \
+    "CREATE TRIGGER " NAME " AFTER " EVENT " ON verdict_calls REFERENCING " TABLE                  \
+    " FOR EACH STATEMENT EXECUTE FUNCTION verdict_calls_end();"
+static const char schema_v4_pg[] =
+    "ALTER TABLE verdict_participants ADD COLUMN call_end TEXT COLLATE \"C\";"
+    "UPDATE verdict_participants p SET call_end = c.\"end\" FROM verdict_calls c"
+    " WHERE c.call_id = p.call_id;"
+    "CREATE INDEX verdict_participants_end ON verdict_participants(call_end, client_ip_hmac,"
+    " verdict, call_id, client_ip_enc);"
+    PG_GRAPH_FN("CREATE OR REPLACE",
+                "  IF NEW.call_end IS NULL THEN"
+                "   NEW.call_end := " END_OF_CALL "NEW.call_id);"
+                "  END IF;")
+    "CREATE FUNCTION verdict_calls_end() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF TG_OP = 'DELETE' THEN"
+    "   UPDATE verdict_participants p SET call_end = NULL FROM old_calls o"
+    "   WHERE p.call_id = o.call_id AND p.call_end IS NOT NULL;"
+    "  ELSE"
+    "   UPDATE verdict_participants p SET call_end = n.\"end\" FROM new_calls n"
+    "   WHERE p.call_id = n.call_id AND p.call_end IS DISTINCT FROM n.\"end\";"
+    "  END IF;"
+    "  RETURN NULL;"
+    " END $$;"
+    PG_CALLS_END_TRIGGER("verdict_calls_end_ins", "INSERT", "NEW TABLE AS new_calls")
+    PG_CALLS_END_TRIGGER("verdict_calls_end_upd", "UPDATE", "NEW TABLE AS new_calls")
+    PG_CALLS_END_TRIGGER("verdict_calls_end_del", "DELETE", "OLD TABLE AS old_calls");
+// clang-format on
 
 static const db_step_t migrations[] = {{1, {schema_v1, schema_v1_pg}, NULL},
                                        {2, {schema_v2, schema_v2_pg}, NULL},
-                                       {3, {schema_v3, schema_v3_pg}, NULL}};
+                                       {3, {schema_v3, schema_v3_pg}, NULL},
+                                       {4, {schema_v4, schema_v4_pg}, NULL}};
 
 bool verdict_store_migrate(db_t *db, char *err, size_t errlen)
 {
@@ -880,26 +959,51 @@ static bool bind_ids(verdict_store_t *vs, db_stmt_t *st, const int64_t *ids, siz
     return bind_arr(vs, st, 1, &vs->ids);
 }
 
+/* The start of a load by stream ids (PostgreSQL): the rows pending
+ * written, the ids kept sorted in *asked and bound to statement which.
+ * NULL with *ok true when there is nothing to load (SQLite, no ids), with
+ * *ok false on an error. */
+static db_stmt_t *load_ids(verdict_store_t *vs, int which, const int64_t *ids, size_t n,
+                           int64_t **asked, size_t *nasked, bool *ok)
+{
+    free(*asked);
+    *asked = NULL;
+    *ok = true;
+    if (!vs->batch || n == 0)
+        return NULL;
+    db_stmt_t *st = vs->st[which];
+    if (!verdict_store_flush(vs) || !(*asked = sorted_ids(vs, ids, n)) ||
+        !bind_ids(vs, st, ids, n)) {
+        *ok = false;
+        return NULL;
+    }
+    *nasked = n;
+    return st;
+}
+
+/* A load's next row, with room for it in *pa (n rows, *cap): DB_ROW,
+ * DB_DONE or DB_ERR (vs->err says why). */
+static int load_row(verdict_store_t *vs, db_stmt_t *st, void *pa, size_t *cap, size_t n,
+                    size_t size)
+{
+    int rc = db_step(st, vs->err, sizeof vs->err);
+    if (rc == DB_ROW && !correlate_input_grow(pa, cap, n, size)) {
+        snprintf(vs->err, sizeof vs->err, "verdict store: out of memory");
+        rc = DB_ERR;
+    }
+    return rc;
+}
+
 bool verdict_store_load_wire_claims(verdict_store_t *vs, const int64_t *ids, size_t n)
 {
     vs->wc_loaded = false;
     vs->nwc = 0;
-    free(vs->asked_wc);
-    vs->asked_wc = NULL;
-    if (!vs->batch || n == 0)
-        return true;
-    db_stmt_t *st = vs->st[S_WIRE_CLAIMS_ANY];
-    if (!verdict_store_flush(vs) || !(vs->asked_wc = sorted_ids(vs, ids, n)) ||
-        !bind_ids(vs, st, ids, n))
-        return false;
-    vs->nasked_wc = n;
+    bool ok;
+    db_stmt_t *st = load_ids(vs, S_WIRE_CLAIMS_ANY, ids, n, &vs->asked_wc, &vs->nasked_wc, &ok);
+    if (!st)
+        return ok;
     int rc;
-    while ((rc = db_step(st, vs->err, sizeof vs->err)) == DB_ROW) {
-        if (!correlate_input_grow(&vs->wc, &vs->capwc, vs->nwc, sizeof *vs->wc)) {
-            snprintf(vs->err, sizeof vs->err, "verdict store: out of memory");
-            rc = DB_ERR;
-            break;
-        }
+    while ((rc = load_row(vs, st, &vs->wc, &vs->capwc, vs->nwc, sizeof *vs->wc)) == DB_ROW) {
         const char *id = db_col_text(st, 1);
         vs->wc[vs->nwc].stream_id = db_col_int(st, 0);
         snprintf(vs->wc[vs->nwc++].call_id, sizeof vs->wc[0].call_id, "%s", id ? id : "");
@@ -933,12 +1037,7 @@ bool verdict_store_load_wire_clients(verdict_store_t *vs, const uint8_t (*h)[32]
     if (!bind_arr(vs, st, 1, &vs->ids))
         return false;
     int rc;
-    while ((rc = db_step(st, vs->err, sizeof vs->err)) == DB_ROW) {
-        if (!correlate_input_grow(&vs->wl, &vs->capwl, vs->nwl, sizeof *vs->wl)) {
-            snprintf(vs->err, sizeof vs->err, "verdict store: out of memory");
-            rc = DB_ERR;
-            break;
-        }
+    while ((rc = load_row(vs, st, &vs->wl, &vs->capwl, vs->nwl, sizeof *vs->wl)) == DB_ROW) {
         struct wire_call *w = &vs->wl[vs->nwl];
         const char *id = db_col_text(st, 1), *a = db_col_text(st, 2), *b = db_col_text(st, 3);
         if (db_col_bytes(st, 0) != 32 || !id || !a || !b)
@@ -958,22 +1057,13 @@ bool verdict_store_load_joined(verdict_store_t *vs, const int64_t *ids, size_t n
 {
     vs->joined_loaded = false;
     vs->njoined = 0;
-    free(vs->asked_j);
-    vs->asked_j = NULL;
-    if (!vs->batch || n == 0)
-        return true;
-    db_stmt_t *st = vs->st[S_JOINED_ANY];
-    if (!verdict_store_flush(vs) || !(vs->asked_j = sorted_ids(vs, ids, n)) ||
-        !bind_ids(vs, st, ids, n))
-        return false;
-    vs->nasked_j = n;
+    bool ok;
+    db_stmt_t *st = load_ids(vs, S_JOINED_ANY, ids, n, &vs->asked_j, &vs->nasked_j, &ok);
+    if (!st)
+        return ok;
     int rc;
-    while ((rc = db_step(st, vs->err, sizeof vs->err)) == DB_ROW) {
-        if (!correlate_input_grow(&vs->joined, &vs->capjoined, vs->njoined, sizeof *vs->joined)) {
-            snprintf(vs->err, sizeof vs->err, "verdict store: out of memory");
-            rc = DB_ERR;
-            break;
-        }
+    while ((rc = load_row(vs, st, &vs->joined, &vs->capjoined, vs->njoined, sizeof *vs->joined)) ==
+           DB_ROW) {
         vs->joined[vs->njoined++] = db_col_int(st, 0);
     }
     finish(st);

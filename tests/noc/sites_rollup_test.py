@@ -165,7 +165,7 @@ def main():
     H.run([COLLECTOR, "correlate", "--db", DB, "--org-key", ORGKEY, "--since", "60s"])
     con = sqlite3.connect(DB)
     H.check(con.execute("SELECT version FROM migrations WHERE component = 'verdict_rollup'")
-            .fetchone() == (1,), "the rollup's migration ran")
+            .fetchone() == (2,), "the rollup's migration ran (version 2)")
     write_calls(con, 0, 900)
     H.serve(COLLECTOR, ["--db", DB, "--org-key", ORGKEY, "--token-file", TOKEN_FILE,
                         "--bind", "127.0.0.1:0", "--no-syslog"])

@@ -23,25 +23,9 @@
 #include "db.h"
 #include "log.h"
 #include "store_fixture.h"
+#include "correlate/verdict_dump.h"
 
 static const char *uri;
-
-/* The fixture's stores moved to PostgreSQL (the same writers, the same
- * organisation key): ingest's and Graph's. */
-static bool fx_to_pg(fx_t *f)
-{
-    char err[256];
-    graph_store_free(&f->gs);
-    db_close(&f->gdb);
-    store_free(&f->st);
-    bool ok = (f->st = store_open(uri, false, f->pii, err, sizeof err)) &&
-              (f->gdb = db_open(uri, 0, "test_correlate_pg", err, sizeof err)) &&
-              graph_store_migrate(f->gdb, err, sizeof err) &&
-              (f->gs = graph_store_new(f->gdb, f->pii, err, sizeof err));
-    if (!ok)
-        fprintf(stderr, "fixture: %s\n", err);
-    return ok;
-}
 
 /* Calls of every kind: joined with loss on either side or none, a far
  * participant, a record whose stream is missing (cloud-only) and streams
@@ -63,82 +47,11 @@ static bool fill(fx_t *f)
     return true;
 }
 
-/* One line per row of sql, each column as text ("NULL" when NULL; blobs
- * as hex, or "sealed"/"NULL" for the column named client_ip_enc). */
-static char *dump(db_t *db, const char *sql)
-{
-    char err[256];
-    db_stmt_t *st = db_prepare(db, sql, err, sizeof err);
-    size_t cap = 1 << 16, len = 0;
-    char *out = malloc(cap);
-    int rc = DB_ERR;
-    if (!st || !out) {
-        fprintf(stderr, "dump: %s\n", err);
-        free(out);
-        db_finalize(&st);
-        return NULL;
-    }
-    out[0] = '\0';
-    while ((rc = db_step(st, err, sizeof err)) == DB_ROW) {
-        for (int i = 0; i < db_col_count(st); i++) {
-            char cell[64];
-            const char *v = cell;
-            size_t vl;
-            switch (db_col_type(st, i)) {
-            case DB_T_NULL:
-                v = "NULL";
-                break;
-            case DB_T_INT:
-                snprintf(cell, sizeof cell, "%lld", (long long)db_col_int(st, i));
-                break;
-            case DB_T_REAL:
-                snprintf(cell, sizeof cell, "%.17g", db_col_real(st, i));
-                break;
-            case DB_T_TEXT:
-                v = db_col_text(st, i);
-                break;
-            case DB_T_BLOB:
-                v = "sealed";
-                if (strcmp(db_col_name(st, i), "client_ip_enc") != 0) {
-                    const uint8_t *b = db_col_blob(st, i);
-                    size_t n = db_col_bytes(st, i) < 31 ? db_col_bytes(st, i) : 31;
-                    for (size_t k = 0; k < n; k++)
-                        snprintf(cell + 2 * k, 3, "%02x", b[k]);
-                    cell[2 * n] = '\0';
-                    v = cell;
-                }
-                break;
-            }
-            vl = strlen(v);
-            while (len + vl + 3 > cap) {
-                char *nb = realloc(out, cap *= 2);
-                if (!nb) {
-                    free(out);
-                    db_finalize(&st);
-                    return NULL;
-                }
-                out = nb;
-            }
-            memcpy(out + len, v, vl);
-            len += vl;
-            out[len++] = i + 1 < db_col_count(st) ? '|' : '\n';
-            out[len] = '\0';
-        }
-    }
-    db_finalize(&st);
-    if (rc != DB_DONE) {
-        fprintf(stderr, "dump: %s: %s\n", sql, err);
-        free(out);
-        return NULL;
-    }
-    return out;
-}
-
 static const char *const tables[] = {
     "SELECT call_id, source, site, start, \"end\", verdict, confidence, graph_record_id,"
     " graph_version, evaluated, evidence FROM verdict_calls ORDER BY call_id",
     "SELECT call_id, participant, site, client_ip_hmac, client_ip_enc, verdict, confidence,"
-    " evidence, bssid, subnet FROM verdict_participants ORDER BY call_id, participant",
+    " evidence, bssid, subnet, call_end FROM verdict_participants ORDER BY call_id, participant",
     "SELECT v.call_id, v.participant, s.probe_id, s.ssrc, v.graph_stream_rid, v.direction,"
     " v.media, v.verdict, v.confidence, v.evidence FROM verdict_streams v LEFT JOIN streams s"
     " ON s.id = v.stream_id ORDER BY v.call_id, v.participant, v.media, v.direction, s.ssrc",
@@ -181,7 +94,7 @@ static void test_identical(void)
     db_t *ldb = db_from_sqlite(store_db(f.st));
     CHECK(ldb && judge_and_dump(&f, ldb, now, lite, &nl));
     db_close(&ldb);
-    CHECK(fx_to_pg(&f));
+    CHECK(fx_to_pg(&f, uri, "test_correlate_pg"));
     CHECK(fill(&f));
     char err[256];
     db_t *pdb = db_open(uri, 0, "test_correlate_pg", err, sizeof err);
@@ -219,7 +132,7 @@ static void test_late_lower(void)
     fx_t f;
     char err[256], cols[2048] = "", sql[4096];
     CHECK(fx_open(&f));
-    CHECK(fx_to_pg(&f));
+    CHECK(fx_to_pg(&f, uri, "test_correlate_pg"));
     /* two clients' streams stored by the real writer, then kept aside as
      * templates that the two writers below insert again */
     fx_stream_t a[] = {{"10.77.0.1", 50011, 9001, false, 0, 60, 3000, 200}};

@@ -27,26 +27,12 @@
 #include "db.h"
 #include "log.h"
 #include "store_fixture.h"
+#include "correlate/verdict_dump.h"
 
 #define CLIENTS 420
 #define STEPS 4
 
 static const char *uri;
-
-static bool fx_to_pg(fx_t *f)
-{
-    char err[256];
-    graph_store_free(&f->gs);
-    db_close(&f->gdb);
-    store_free(&f->st);
-    bool ok = (f->st = store_open(uri, false, f->pii, err, sizeof err)) &&
-              (f->gdb = db_open(uri, 0, "test_correlate_sets", err, sizeof err)) &&
-              graph_store_migrate(f->gdb, err, sizeof err) &&
-              (f->gs = graph_store_new(f->gdb, f->pii, err, sizeof err));
-    if (!ok)
-        fprintf(stderr, "fixture: %s\n", err);
-    return ok;
-}
 
 static void client_ip(int i, char *ip, size_t len)
 {
@@ -85,79 +71,11 @@ static bool fill2(fx_t *f)
     return true;
 }
 
-static char *dump(db_t *db, const char *sql)
-{
-    char err[256];
-    db_stmt_t *st = db_prepare(db, sql, err, sizeof err);
-    size_t cap = 1 << 16, len = 0;
-    char *out = malloc(cap);
-    int rc = DB_ERR;
-    if (!st || !out) {
-        fprintf(stderr, "dump: %s\n", err);
-        free(out);
-        db_finalize(&st);
-        return NULL;
-    }
-    out[0] = '\0';
-    while ((rc = db_step(st, err, sizeof err)) == DB_ROW) {
-        for (int i = 0; i < db_col_count(st); i++) {
-            char cell[80];
-            const char *v = cell;
-            switch (db_col_type(st, i)) {
-            case DB_T_NULL:
-                v = "NULL";
-                break;
-            case DB_T_INT:
-                snprintf(cell, sizeof cell, "%lld", (long long)db_col_int(st, i));
-                break;
-            case DB_T_REAL:
-                snprintf(cell, sizeof cell, "%.17g", db_col_real(st, i));
-                break;
-            case DB_T_TEXT:
-                v = db_col_text(st, i);
-                break;
-            case DB_T_BLOB:
-                v = "sealed";
-                if (strcmp(db_col_name(st, i), "client_ip_enc") != 0) {
-                    const uint8_t *b = db_col_blob(st, i);
-                    size_t n = db_col_bytes(st, i) < 32 ? db_col_bytes(st, i) : 32;
-                    for (size_t k = 0; k < n; k++)
-                        snprintf(cell + 2 * k, 3, "%02x", b[k]);
-                    cell[2 * n] = '\0';
-                    v = cell;
-                }
-                break;
-            }
-            size_t vl = strlen(v);
-            while (len + vl + 3 > cap) {
-                char *nb = realloc(out, cap *= 2);
-                if (!nb) {
-                    free(out);
-                    db_finalize(&st);
-                    return NULL;
-                }
-                out = nb;
-            }
-            memcpy(out + len, v, vl);
-            len += vl;
-            out[len++] = i + 1 < db_col_count(st) ? '|' : '\n';
-            out[len] = '\0';
-        }
-    }
-    db_finalize(&st);
-    if (rc != DB_DONE) {
-        fprintf(stderr, "dump: %s: %s\n", sql, err);
-        free(out);
-        return NULL;
-    }
-    return out;
-}
-
 static const char *const tables[] = {
     "SELECT call_id, source, site, start, \"end\", verdict, confidence, graph_record_id,"
     " graph_version, evaluated, evidence FROM verdict_calls ORDER BY call_id",
     "SELECT call_id, participant, site, client_ip_hmac, client_ip_enc, verdict, confidence,"
-    " evidence, bssid, subnet FROM verdict_participants ORDER BY call_id, participant",
+    " evidence, bssid, subnet, call_end FROM verdict_participants ORDER BY call_id, participant",
     /* the Graph stream by record and direction: a record stored again gets
      * new rids, which SQLite takes from the table's highest and PostgreSQL
      * from its sequence */
@@ -196,7 +114,15 @@ static bool judge(fx_t *f, db_t *db, correlate_t **c, int step, int64_t now, run
     for (size_t i = 0; i < NTABLES; i++)
         if (!(out->rows[step][i] = dump(db, tables[i])))
             return false;
-    return true;
+    /* verdict schema 4: each participant carries its call's end */
+    char *wrong = dump(db, "SELECT p.call_id, p.participant, p.call_end FROM verdict_participants p"
+                           " LEFT JOIN verdict_calls c ON c.call_id = p.call_id"
+                           " WHERE COALESCE(p.call_end, '-') <> COALESCE(c.\"end\", '-')");
+    bool right = wrong && !*wrong;
+    if (wrong && *wrong)
+        fprintf(stderr, "step %d: call_end not the call's end:\n%.400s", step + 1, wrong);
+    free(wrong);
+    return right;
 }
 
 /* The four steps on f's store through db (fresh tables). */
@@ -252,7 +178,7 @@ static void test_sets(void)
     db_t *ldb = db_from_sqlite(store_db(f.st));
     CHECK(ldb && scenario(&f, ldb, now, &lite));
     db_close(&ldb);
-    CHECK(fx_to_pg(&f));
+    CHECK(fx_to_pg(&f, uri, "test_correlate_sets"));
     db_t *pdb = db_open(uri, 0, "test_correlate_sets", err, sizeof err);
     CHECK(pdb && scenario(&f, pdb, now, &pg));
     db_close(&pdb);

@@ -136,9 +136,9 @@ static const db_sql_t drop_rollup = {
     "DROP TRIGGER verdict_site_hours_ins; DROP TRIGGER verdict_site_hours_del;"
     " DROP TRIGGER verdict_site_hours_upd; DROP TABLE verdict_site_hours;"
     " DELETE FROM migrations WHERE component = 'verdict_rollup'",
-    "DROP TRIGGER verdict_site_hours_keep ON verdict_calls; DROP TABLE verdict_site_hours;"
-    " DROP FUNCTION verdict_site_hours_keep(); DELETE FROM migrations"
-    " WHERE component = 'verdict_rollup'",
+    /* version 2: three statement-level triggers on the one function */
+    "DROP TABLE verdict_site_hours; DROP FUNCTION verdict_site_hours_keep() CASCADE;"
+    " DELETE FROM migrations WHERE component = 'verdict_rollup'",
 };
 
 int main(int argc, char **argv)
@@ -157,7 +157,12 @@ int main(int argc, char **argv)
     CHECK(verdict_store_migrate(db, err, sizeof err));
     CHECK(verdict_store_migrate(db, err, sizeof err)); /* idempotent */
     CHECK_EQ_INT(scalar(db, "SELECT version FROM migrations WHERE component = 'verdict_rollup'"),
-                 1);
+                 2);
+    if (db_kind(db) == DB_PG) /* version 2: FOR EACH STATEMENT (tgtype bit 0 clear) */
+        CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM pg_trigger WHERE tgrelid ="
+                                " 'verdict_calls'::regclass AND tgname LIKE 'verdict_site_hours%'"
+                                " AND tgtype & 1 = 0"),
+                     3);
 
     insert_calls(db, 0, NCALLS);
     check_equal(db, "inserts");
