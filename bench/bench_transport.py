@@ -45,7 +45,11 @@ For the throw-away server the server's own CPU (postmaster and backends)
 is printed per record too: on 2 cores the probes, the collectors and the
 server share them. The throw-away server runs with the settings
 docs/store.md recommends ("Tuning the server"; --pg-default-conf for
-PostgreSQL's defaults), plus any --pg-conf lines.
+PostgreSQL's defaults), plus any --pg-conf lines. On PostgreSQL it also
+prints what the collectors' backends were doing, sampled from
+pg_stat_activity every 0.1 s: on CPU, waiting for their collector inside
+a group ("idle in transaction") or between groups ("idle"), or a wait
+event (Lock:extend, IO:DataFileExtend, IO:WALSync, ...).
 
 Issue 16's PostgreSQL figure (two collectors into one PostgreSQL against
 one into SQLite), as the lead re-runs it:
@@ -240,6 +244,61 @@ def server_cpu():
     return total / tick
 
 
+class WaitSampler:
+    """What the collectors' PostgreSQL backends are doing, sampled every
+    0.1 s from pg_stat_activity through one psql session (no process per
+    sample): on CPU (active, no wait event: running or runnable), waiting
+    for their collector inside a group ("idle in transaction": the
+    collector reading, parsing, sealing) or between groups ("idle"), or a
+    wait event (Lock:extend for the table's extension lock, IO:WALSync for
+    the commit's flush, ...). Shares of all samples are printed."""
+    SQL = ("SELECT CASE WHEN state = 'active' THEN coalesce(wait_event_type || ':' || wait_event,"
+           " 'on CPU') ELSE coalesce(state, '?') END FROM pg_stat_activity"
+           " WHERE application_name = 'callscope-collector';\nSELECT 'END';\n")
+
+    def __init__(self, store):
+        import collections
+        import threading
+        self.counts = collections.Counter()
+        self.samples = 0
+        self.stop_ = threading.Event()
+        # the store's URI carries its password
+        self.p = subprocess.Popen(["psql", "-X", "-q", "-At", "-d", store.db], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        try:
+            while not self.stop_.wait(0.1):
+                self.p.stdin.write(self.SQL)
+                self.p.stdin.flush()
+                rows = []
+                for line in self.p.stdout:
+                    if line.strip() == "END":
+                        break
+                    rows.append(line.strip())
+                self.counts.update(rows)
+                self.samples += 1
+        except (OSError, ValueError):
+            pass
+
+    def done(self):
+        self.stop_.set()
+        self.t.join(timeout=5)
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        self.p.wait(timeout=10)
+        total = sum(self.counts.values())
+        if not total:
+            return "no samples"
+        return "%d samples of %d backends: %s" % (
+            self.samples, round(total / max(self.samples, 1)),
+            ", ".join("%s %.0f %%" % (k, 100.0 * v / total) for k, v in self.counts.most_common(8)))
+
+
 def iso(t):
     return datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
 
@@ -338,7 +397,10 @@ def run_once(store, ncoll=1):
     colls = [start_collector(store, k) for k in range(ncoll)]
     load1 = os.getloadavg()[0]
     wal0 = store.wal() if hasattr(store, "wal") else None
-    srv0 = server_cpu()
+    pg = isinstance(store, PgStore)
+    # the throw-away server stays up through the SQLite runs of --db compare
+    srv0 = server_cpu() if pg else None
+    waits = WaitSampler(store) if pg else None
     t0 = time.time()
     probes = [subprocess.Popen([PROBE, "--collector", colls[i % ncoll][1], "--key",
                                 os.path.join(keys, n + ".key"),
@@ -355,7 +417,8 @@ def run_once(store, ncoll=1):
         p.returncode = os.waitstatus_to_exitcode(status)
         probe_cpu += ru.ru_utime + ru.ru_stime
     wall = time.time() - t0
-    srv1 = server_cpu()
+    srv1 = server_cpu() if pg else None
+    waits = waits.done() if waits else None
     cpu, sys_cpu, rss, cpu_exit, rchar, wchar = 0.0, 0.0, 0.0, 0.0, 0, 0
     for coll, _ in colls:
         c, k, r, (rc, wc) = proc_figures(coll.pid)
@@ -393,6 +456,8 @@ def run_once(store, ncoll=1):
               " WAL buffers full %.0f times, %.0f checkpoints" %
               ((wal1[0] - wal0[0]) / max(n, 1), 1000 * (wal1[1] - wal0[1]) / max(n, 1),
                wal1[2] - wal0[2], wal1[3] - wal0[3]))
+    if waits:
+        print("  server backends   %s" % waits)
     print("  probes CPU        %.2f s in all (%.1f us per record)" %
           (probe_cpu, 1e6 * probe_cpu / max(n, 1)))
     print("  collector RSS     %.1f MB peak%s" % (rss, " (the largest)" if ncoll > 1 else ""))
