@@ -36,12 +36,25 @@ postgresql:// URI uses that server (its ingest tables are emptied first).
 collector's microseconds of CPU per record.
 
 --collectors N (PostgreSQL only) runs N collectors into the one database,
-each with its own share of the probes (probe i sends to collector i mod N);
+each with its own share of the probes (probe i sends to collector i mod N;
+with N collectors give a multiple of N probes, or one collector runs alone
+once the others have finished: the default is 4 probes with two collectors);
 --db compare runs, interleaved run by run, SQLite with one collector,
 PostgreSQL with one and PostgreSQL with two, on the same probes and records.
 For the throw-away server the server's own CPU (postmaster and backends)
 is printed per record too: on 2 cores the probes, the collectors and the
-server share them.
+server share them. The throw-away server runs with the settings
+docs/store.md recommends ("Tuning the server"; --pg-default-conf for
+PostgreSQL's defaults), plus any --pg-conf lines. On PostgreSQL it also
+prints what the collectors' backends were doing, sampled from
+pg_stat_activity every 0.1 s: on CPU, waiting for their collector inside
+a group ("idle in transaction") or between groups ("idle"), or a wait
+event (Lock:extend, IO:DataFileExtend, IO:WALSync, ...).
+
+Issue 16's PostgreSQL figure (two collectors into one PostgreSQL against
+one into SQLite), as the lead re-runs it:
+
+  bench/bench_transport.py build-dev --db compare --runs 3
 
 Batches travel LZ4 when the collector reads it (common/wire.h); the
 records of the default load differ only in addresses, MACs and ssrc, so
@@ -64,7 +77,9 @@ import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("build", nargs="?", default="build")
-ap.add_argument("--probes", type=int, default=3)
+ap.add_argument("--probes", type=int, default=None,
+                help="probe processes (default 3; 4 with --db compare or --collectors 2, so "
+                     "each collector gets the same share)")
 ap.add_argument("--records", type=int, default=300000)
 ap.add_argument("--batch", type=int, default=1000)
 ap.add_argument("--probe-arg", action="append", default=[], help="extra probe option (repeatable)")
@@ -77,9 +92,22 @@ ap.add_argument("--type", choices=("stream", "interval"), default="stream",
                 help="the records sent: stream (947 bytes) or interval (~520 bytes) records")
 ap.add_argument("--vary", action="store_true",
                 help="each record with its own figures and times (compresses like a capture's)")
+ap.add_argument("--pg-conf", action="append", default=[],
+                help="a postgresql.conf line for the throw-away server (repeatable), e.g. "
+                     "--pg-conf 'max_wal_size = 4GB'")
+ap.add_argument("--pg-default-conf", action="store_true",
+                help="the throw-away server with PostgreSQL's defaults, not the recommended "
+                     "settings of docs/store.md (\"Tuning the server\")")
 ap.add_argument("--collector-prefix", default="",
                 help="command put before the collector (e.g. valgrind --tool=callgrind)")
 a = ap.parse_args()
+if a.probes is None:
+    a.probes = 4 if a.db == "compare" or a.collectors > 1 else 3
+# The throw-away server's settings beside pgserver.py's: those docs/store.md
+# recommends for a store ("Tuning the server"; each safe for production:
+# every commit still waits for its WAL flush), then --pg-conf's.
+PG_RECOMMENDED = ["max_wal_size = 4GB", "checkpoint_timeout = 15min", "wal_buffers = 64MB"]
+pg_conf = ([] if a.pg_default_conf else PG_RECOMMENDED) + a.pg_conf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "pg"))
@@ -216,6 +244,61 @@ def server_cpu():
     return total / tick
 
 
+class WaitSampler:
+    """What the collectors' PostgreSQL backends are doing, sampled every
+    0.1 s from pg_stat_activity through one psql session (no process per
+    sample): on CPU (active, no wait event: running or runnable), waiting
+    for their collector inside a group ("idle in transaction": the
+    collector reading, parsing, sealing) or between groups ("idle"), or a
+    wait event (Lock:extend for the table's extension lock, IO:WALSync for
+    the commit's flush, ...). Shares of all samples are printed."""
+    SQL = ("SELECT CASE WHEN state = 'active' THEN coalesce(wait_event_type || ':' || wait_event,"
+           " 'on CPU') ELSE coalesce(state, '?') END FROM pg_stat_activity"
+           " WHERE application_name = 'callscope-collector';\nSELECT 'END';\n")
+
+    def __init__(self, store):
+        import collections
+        import threading
+        self.counts = collections.Counter()
+        self.samples = 0
+        self.stop_ = threading.Event()
+        # the store's URI carries its password
+        self.p = subprocess.Popen(["psql", "-X", "-q", "-At", "-d", store.db], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        try:
+            while not self.stop_.wait(0.1):
+                self.p.stdin.write(self.SQL)
+                self.p.stdin.flush()
+                rows = []
+                for line in self.p.stdout:
+                    if line.strip() == "END":
+                        break
+                    rows.append(line.strip())
+                self.counts.update(rows)
+                self.samples += 1
+        except (OSError, ValueError):
+            pass
+
+    def done(self):
+        self.stop_.set()
+        self.t.join(timeout=5)
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        self.p.wait(timeout=10)
+        total = sum(self.counts.values())
+        if not total:
+            return "no samples"
+        return "%d samples of %d backends: %s" % (
+            self.samples, round(total / max(self.samples, 1)),
+            ", ".join("%s %.0f %%" % (k, 100.0 * v / total) for k, v in self.counts.most_common(8)))
+
+
 def iso(t):
     return datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
 
@@ -258,7 +341,7 @@ class PgStore:
         else:
             import pgserver
             if PgStore.server is None:
-                PgStore.server = pgserver.start_or_skip()
+                PgStore.server = pgserver.start_or_skip(tuple(pg_conf), private=True)
             self.db = PgStore.server.uri
             self.psql = lambda sql: PgStore.server.psql(sql).stdout
         # each run starts from an empty store
@@ -273,6 +356,13 @@ class PgStore:
                         " FROM %s" % (TABLE, TABLE)).strip().split("\x1f")
         # the table's partitions with their indexes and TOAST
         return int(row[0]), int(row[1]), row[2], row[3], int(row[4] or 0) / 1e6
+
+    def wal(self):
+        """WAL bytes, full-page images, times a backend found the WAL
+        buffers full, checkpoints so far (cluster-wide counters)."""
+        row = self.psql("SELECT wal_bytes, wal_fpi, wal_buffers_full, (SELECT checkpoints_timed +"
+                        " checkpoints_req FROM pg_stat_bgwriter) FROM pg_stat_wal")
+        return [float(x) for x in row.strip().split("\x1f")]
 
     def done(self):
         pass
@@ -306,7 +396,11 @@ def run_once(store, ncoll=1):
     # take turns on the advisory lock anyway
     colls = [start_collector(store, k) for k in range(ncoll)]
     load1 = os.getloadavg()[0]
-    srv0 = server_cpu()
+    wal0 = store.wal() if hasattr(store, "wal") else None
+    pg = isinstance(store, PgStore)
+    # the throw-away server stays up through the SQLite runs of --db compare
+    srv0 = server_cpu() if pg else None
+    waits = WaitSampler(store) if pg else None
     t0 = time.time()
     probes = [subprocess.Popen([PROBE, "--collector", colls[i % ncoll][1], "--key",
                                 os.path.join(keys, n + ".key"),
@@ -323,7 +417,8 @@ def run_once(store, ncoll=1):
         p.returncode = os.waitstatus_to_exitcode(status)
         probe_cpu += ru.ru_utime + ru.ru_stime
     wall = time.time() - t0
-    srv1 = server_cpu()
+    srv1 = server_cpu() if pg else None
+    waits = waits.done() if waits else None
     cpu, sys_cpu, rss, cpu_exit, rchar, wchar = 0.0, 0.0, 0.0, 0.0, 0, 0
     for coll, _ in colls:
         c, k, r, (rc, wc) = proc_figures(coll.pid)
@@ -336,6 +431,7 @@ def run_once(store, ncoll=1):
         coll.returncode = os.waitstatus_to_exitcode(status)
         cpu_exit += ru.ru_utime + ru.ru_stime
     n, distinct, first, last, dbsize = store.figures()
+    wal1 = store.wal() if wal0 else None
     span = iso(last) - iso(first) if n else 0
     print("transport benchmark into %s: %d probes -> %d collector%s on loopback, %d %s records "
           "of %.0f bytes, batches of %d (load average %.1f at start)" %
@@ -355,6 +451,13 @@ def run_once(store, ncoll=1):
     if srv0 is not None and srv1 is not None:
         print("  server CPU        %.2f s (%.0f %% of one core; %.1f us per record)" %
               (srv1 - srv0, 100 * (srv1 - srv0) / wall, 1e6 * (srv1 - srv0) / max(n, 1)))
+    if wal0 and wal1:
+        print("  server WAL        %.0f bytes per record, %.2f full-page images per 1,000 records,"
+              " WAL buffers full %.0f times, %.0f checkpoints" %
+              ((wal1[0] - wal0[0]) / max(n, 1), 1000 * (wal1[1] - wal0[1]) / max(n, 1),
+               wal1[2] - wal0[2], wal1[3] - wal0[3]))
+    if waits:
+        print("  server backends   %s" % waits)
     print("  probes CPU        %.2f s in all (%.1f us per record)" %
           (probe_cpu, 1e6 * probe_cpu / max(n, 1)))
     print("  collector RSS     %.1f MB peak%s" % (rss, " (the largest)" if ncoll > 1 else ""))
@@ -366,7 +469,9 @@ def run_once(store, ncoll=1):
     for n_ in names:
         subprocess.run(["rm", "-rf", os.path.join(tmp, "spool-" + n_)])
     store.done()
-    return ok, (n / span if span else 0), 1e6 * cpu / max(n, 1), load1, 1e6 * cpu_exit / max(n, 1)
+    srv = (1e6 * (srv1 - srv0) / max(n, 1)) if srv0 is not None and srv1 is not None else None
+    return (ok, (n / span if span else 0), 1e6 * cpu / max(n, 1), load1, 1e6 * cpu_exit / max(n, 1),
+            srv)
 
 
 nc = a.collectors
@@ -379,13 +484,15 @@ if kinds is None:
 if a.db == "sqlite" and nc > 1:
     raise SystemExit("--collectors: several collectors share a PostgreSQL store, not a SQLite file")
 ok = True
-summary = [("%s, %d collector%s" % (k.name, c, "s" if c > 1 else ""), [], [], [], [])
+summary = [("%s, %d collector%s" % (k.name, c, "s" if c > 1 else ""), [], [], [], [], [])
            for k, c in kinds]
 try:
     # interleaved, so a change in the machine's load spreads over every kind
     for run in range(a.runs):
-        for (kind, c), (_, rates, cpus, loads, exits) in zip(kinds, summary):
-            good, rate, us, load, us_exit = run_once(kind(run), c)
+        for (kind, c), (_, rates, cpus, loads, exits, srvs) in zip(kinds, summary):
+            good, rate, us, load, us_exit, us_srv = run_once(kind(run), c)
+            if us_srv is not None:
+                srvs.append(us_srv)
             ok = ok and good
             rates.append(rate)
             cpus.append(us)
@@ -397,10 +504,12 @@ finally:
     subprocess.run(["rm", "-rf", tmp])
 if a.runs > 1 or len(summary) > 1:
     print("summary (%d records, %d probes, batches of %d):" % (per * a.probes, a.probes, a.batch))
-    for name, rates, cpus, loads, exits in summary:
+    for name, rates, cpus, loads, exits, srvs in summary:
         print("  %-24s median %6.0f records/s, %5.1f us collector CPU per record "
-              "(runs: %s us; load average %s); with shutdown median %.1f us (runs: %s)" %
+              "(runs: %s us; load average %s); with shutdown median %.1f us (runs: %s)%s" %
               (name, statistics.median(rates), statistics.median(cpus),
                ", ".join("%.1f" % c for c in cpus), ", ".join("%.1f" % l for l in loads),
-               statistics.median(exits), ", ".join("%.1f" % c for c in exits)))
+               statistics.median(exits), ", ".join("%.1f" % c for c in exits),
+               "; server median %.1f us per record (runs: %s)" %
+               (statistics.median(srvs), ", ".join("%.1f" % c for c in srvs)) if srvs else ""))
 raise SystemExit(0 if ok else 1)

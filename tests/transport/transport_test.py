@@ -136,6 +136,27 @@ def start_probe(args, log):
     return p
 
 
+def exit_report(p, log):
+    """A process's exit status and, from its log (stdout and stderr), the
+    sanitizer's report if it wrote one: a failed check on how a process
+    ended then says what it was (a leak, a crash, an error of ours)."""
+    code = p.returncode
+    what = "exit %s" % code if code is None or code >= 0 else \
+        "killed by signal %d" % -code
+    lines = read(log).splitlines()
+    start = next((i for i, l in enumerate(lines)
+                  if re.search(r"==\d+==ERROR: \w+Sanitizer|runtime error:", l)), None)
+    if start is None:
+        tail = [l for l in lines[-5:] if l.strip()]
+        return "%s; no sanitizer report; the log ends: %s" % (what, " | ".join(tail) or "(empty)")
+    report = lines[start:]
+    end = next((i for i, l in enumerate(report) if l.startswith("SUMMARY:")), len(report) - 1)
+    report = report[:end + 1]
+    if len(report) > 60:
+        report = report[:50] + ["... (%d lines)" % (len(report) - 51)] + report[-1:]
+    return "%s; sanitizer report:\n  %s" % (what, "\n  ".join(report))
+
+
 def pg_value(v):
     try:
         return int(v)
@@ -390,8 +411,10 @@ def case_kill9_collector():
     time.sleep(1.5)
     c = start_collector()
     p.wait(timeout=90)
-    check(p.returncode == 0, "probe drained and exited 0")
+    check(p.returncode == 0, "probe drained and exited 0 (%s)" % exit_report(p, "probe.log"))
     stop(c)
+    check(c.returncode == 0, "restarted collector stopped cleanly (%s)" %
+          exit_report(c, "collector.log"))
     n = query("SELECT COUNT(*), COUNT(DISTINCT ssrc) FROM streams")[0]
     check(n == (20000, 20000), "20000 records stored exactly once: %s" % (n,))
     log = read("probe.log")
@@ -589,7 +612,7 @@ def case_pg_restart():
         stored_before = query("SELECT COUNT(*) FROM streams")[0][0]
     SRV.restart()
     p.wait(timeout=150)
-    check(p.returncode == 0, "probe drained and exited 0")
+    check(p.returncode == 0, "probe drained and exited 0 (%s)" % exit_report(p, "probe.log"))
     stop(c)
     log = read("collector.log")
     check(0 < stored_before < 20000, "server restarted mid-stream (%d of 20000 stored)" % stored_before)
