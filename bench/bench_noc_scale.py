@@ -5,6 +5,7 @@
     bench_noc_scale.py [--build build-dev] [--dir /tmp/callscope-noc-scale]
                        [--calls 1050000] [--regenerate] [--runs 30]
                        [--no-dashboard] [--no-api] [--fresh 5] [--starts 5]
+                       [--content-visibility on|off]
                        [--collector PATH] [--pg]
 
 Generates the store with gen_noc_store.py unless DIR already holds one
@@ -348,7 +349,7 @@ class Chrome:
     """A headless Chromium of its own (a fresh profile), driven through the
     DevTools protocol."""
 
-    def __init__(self, exe, workdir):
+    def __init__(self, exe, workdir, cv_off=False):
         self.exe = exe
         self.prof = tempfile.mkdtemp(prefix="chrome-", dir=workdir)
         self.p = subprocess.Popen(
@@ -376,6 +377,9 @@ class Chrome:
         self.ws = WebSocket(page["webSocketDebuggerUrl"])
         self.ws.call("Network.enable")
         self.ws.call("Performance.enable")
+        if cv_off:
+            self.ws.call("Page.enable")
+            self.ws.call("Page.addScriptToEvaluateOnNewDocument", source=CV_OFF_JS)
 
     def load(self, srv, keep_waterfall=False):
         """One load of the main page: {ms, cpu (serve's, s), rows, state,
@@ -396,7 +400,16 @@ class Chrome:
                 break
             time.sleep(0.005)
         out = {"ms": ms, "cpu": srv.cpu() - cpu0, "rows": rows, "state": state, "text": text,
-               "shown": None}
+               "shown": None, "layout": None}
+        if state == "ready":
+            # the main thread's layout time of this load so far (a new
+            # renderer for the page starts at 0)
+            lay = {m["name"]: m["value"] for m in ws.call("Performance.getMetrics")["metrics"]}
+            l0 = perf0.get("LayoutDuration", 0)
+            l1 = lay.get("LayoutDuration", 0)
+            out["layout"] = (l1 - l0 if l1 >= l0 else l1) * 1e3
+            out["cv"] = ws.call("Runtime.evaluate", expression=CV_JS,
+                                returnByValue=True)["result"].get("value")
         if state != "ready":
             # counted and shown, then the next load (the first error used to
             # end the bench: no warm figures on a loaded machine)
@@ -432,6 +445,11 @@ def load_line(title, loads, cpu_title="serve's CPU per load"):
           (title, len(ms), pct(ms, 50), p95, max(ms), "  OVER 1 s" if p95 >= 1000 else ""))
     print("    %s (10 ms ticks): p50 %.0f ms, p95 %.0f ms, max %.0f ms; in error: %d" %
           (cpu_title, pct(cpu, 50) * 1e3, pct(cpu, 95) * 1e3, max(cpu) * 1e3, errors))
+    lay = [x["layout"] for x in loads if x.get("layout") is not None]
+    if lay:
+        print("    the page's layout until ready: p50 %.0f ms, p95 %.0f ms (call list's"
+              " content-visibility: %s)" % (pct(lay, 50), pct(lay, 95),
+                                             ", ".join(sorted({str(x.get("cv")) for x in loads}))))
     return p95 / 1e3
 
 
@@ -448,7 +466,25 @@ def warm_up_ms(srv, secs):
         time.sleep(0.1)
 
 
-def bench_dashboard(srv, runs, workdir, restart, fresh=5, starts=5):
+# --content-visibility off: every element rendered as without the
+# stylesheet's content-visibility (the panels below the fold laid out at
+# once), to measure what it saves
+CV_OFF_JS = """(function () {
+  function put() {
+    var s = document.createElement('style');
+    s.textContent = '* { content-visibility: visible !important; }';
+    (document.head || document.documentElement).appendChild(s);
+  }
+  if (document.documentElement) put();
+  else new MutationObserver(function (m, o) {
+    if (document.documentElement) { o.disconnect(); put(); }
+  }).observe(document, {childList: true});
+})();"""
+CV_JS = ("(function () { var e = document.getElementById('calls-panel');"
+         " return e ? getComputedStyle(e).contentVisibility : 'no panel'; })()")
+
+
+def bench_dashboard(srv, runs, workdir, restart, fresh=5, starts=5, cv_off=False):
     """The main page three ways (issue 13): a fresh browser on a running
     serve (fresh times, each a new Chromium), then runs loads in that
     browser, then the first load after serve starts (starts times: serve
@@ -474,7 +510,7 @@ def bench_dashboard(srv, runs, workdir, restart, fresh=5, starts=5):
         for i in range(fresh):
             if chrome:
                 chrome.close()
-            chrome = Chrome(exe, workdir)
+            chrome = Chrome(exe, workdir, cv_off)
             cold.append(chrome.load(srv, keep_waterfall=i == 0))
         warm = [chrome.load(srv, keep_waterfall=i == runs - 1) for i in range(runs)]
         first = []
@@ -697,6 +733,9 @@ def main():
                     help="dashboard loads each in a fresh browser, serve running (default 5)")
     ap.add_argument("--starts", type=int, default=5,
                     help="dashboard first loads each after a restart of serve (default 5)")
+    ap.add_argument("--content-visibility", choices=("on", "off"), default="on",
+                    help="off: the dashboard's panels rendered as without the stylesheet's"
+                    " content-visibility (forced visible in the browser), to measure its saving")
     ap.add_argument("--only", help="the API cases whose name matches this regular expression")
     ap.add_argument("--pg", action="store_true",
                     help="also copy the store into a throw-away PostgreSQL and run the API"
@@ -753,7 +792,7 @@ def main():
             feed_live(db)
             dash, srv = bench_dashboard(srv, max(5, a.runs // 3), a.dir,
                                         lambda: Serve(collector, a.dir, work=a.work),
-                                        a.fresh, a.starts)
+                                        a.fresh, a.starts, a.content_visibility == "off")
     finally:
         if srv:
             srv.stop()

@@ -412,10 +412,26 @@ static const char schema_v4_pg[] =
     PG_CALLS_END_TRIGGER("verdict_calls_end_del", "DELETE", "OLD TABLE AS old_calls");
 // clang-format on
 
+/* Step 5 (issue 13): verdict_participants_end gains subnet, so that the
+ * calls per building (noc_buildings_calls: each participant's sealed
+ * address, or Graph's subnet, mapped to its building) read one range of
+ * the index alone, as /api/clients does, instead of each call's
+ * participants at random: the day's 60,000 participants of the
+ * month-sized store in 9 ms instead of 260-380 ms, which the dashboard's
+ * first page after a start waited for (/api/buildings?since=24h). The
+ * same name, so the readers that name it (INDEXED BY) go on unchanged. */
+#define PARTICIPANTS_END_V5                                                                        \
+    "DROP INDEX verdict_participants_end;"                                                         \
+    "CREATE INDEX verdict_participants_end ON verdict_participants(call_end, client_ip_hmac,"      \
+    " verdict, call_id, client_ip_enc, subnet);"
+static const char schema_v5[] = PARTICIPANTS_END_V5;
+static const char schema_v5_pg[] = PARTICIPANTS_END_V5;
+
 static const db_step_t migrations[] = {{1, {schema_v1, schema_v1_pg}, NULL},
                                        {2, {schema_v2, schema_v2_pg}, NULL},
                                        {3, {schema_v3, schema_v3_pg}, NULL},
-                                       {4, {schema_v4, schema_v4_pg}, NULL}};
+                                       {4, {schema_v4, schema_v4_pg}, NULL},
+                                       {5, {schema_v5, schema_v5_pg}, NULL}};
 
 bool verdict_store_migrate(db_t *db, char *err, size_t errlen)
 {

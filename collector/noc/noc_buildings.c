@@ -234,12 +234,149 @@ static void commit(noc_buildings_count_t *c)
     c->verdicts[c->rank]++;
 }
 
+/* The statement of sql (db_pick'ed) with since bound as ?1. */
+static db_stmt_t *since_stmt(db_t *db, const db_sql_t *sql, const char *since, char *err,
+                             size_t errlen)
+{
+    db_stmt_t *st = db_prepare(db, db_pick(db, *sql), err, errlen);
+    if (st)
+        db_bind_text(st, 1, since, -1);
+    return st;
+}
+
+/* The entry of a row's participant: its sealed address in column enc, its
+ * Graph subnet in column enc + 1. */
+static noc_buildings_count_t *slot_of_row(noc_buildings_counts_t *out, const building_map_t *m,
+                                          const pii_t *pii, db_stmt_t *st, int enc)
+{
+    const building_t *b = noc_buildings_of(m, pii, PII_AAD_PARTICIPANT_IP, db_col_blob(st, enc),
+                                           db_col_bytes(st, enc), db_col_text(st, enc + 1));
+    return noc_buildings_slot(out, b ? b->f[BUILDING_F_BUILDING] : "",
+                              b ? b->f[BUILDING_F_REGION] : "");
+}
+
+/* One participant of the equal-end group being read by range(): its
+ * building's entry, its call and its verdict's rank. */
+typedef struct {
+    size_t slot;
+    int rank;
+    char *call;
+} part_t;
+
+static int part_cmp(const void *a, const void *b)
+{
+    const part_t *x = a, *y = b;
+    if (x->slot != y->slot)
+        return x->slot < y->slot ? -1 : 1;
+    return strcmp(x->call, y->call);
+}
+
+/* The group's calls counted: once per (building, call), under the worst
+ * rank of that building's participants in it; the group emptied. */
+static void flush(noc_buildings_counts_t *out, part_t *g, size_t *n)
+{
+    qsort(g, *n, sizeof *g, part_cmp);
+    for (size_t i = 0; i < *n;) {
+        size_t j = i;
+        int rank = g[i].rank;
+        for (; j < *n && g[j].slot == g[i].slot && strcmp(g[j].call, g[i].call) == 0; j++)
+            if (g[j].rank < rank)
+                rank = g[j].rank;
+        noc_buildings_count_t *c = &out->c[g[i].slot];
+        c->last_call = 0; /* a call being counted, as each call of the join below */
+        c->rank = rank;
+        commit(c);
+        c->last_call = -1;
+        for (; i < j; i++)
+            free(g[i].call);
+    }
+    *n = 0;
+}
+
+/* Verdict schema 5: the participants of the window from the one range of
+ * verdict_participants_end (call_end, ..., subnet) alone. The range is in
+ * call_end order, so the rows of one call are adjacent to those of the
+ * calls that end at the same instant only: each such group is gathered
+ * and counted by (building, call) as the join's rows of one call are. */
+static bool range(db_t *db, const pii_t *pii, const building_map_t *m, const char *since,
+                  noc_buildings_counts_t *out, char *err, size_t errlen)
+{
+    static const db_sql_t sql = {
+        "SELECT p.call_end, p.call_id, p.verdict, p.client_ip_enc, p.subnet"
+        " FROM verdict_participants p INDEXED BY verdict_participants_end"
+        " WHERE p.call_end >= ?1 ORDER BY p.call_end",
+        "SELECT p.call_end, p.call_id, p.verdict, p.client_ip_enc, p.subnet"
+        " FROM verdict_participants p WHERE p.call_end >= ?1 ORDER BY p.call_end"};
+    db_stmt_t *st = since_stmt(db, &sql, since, err, errlen);
+    if (!st)
+        return false;
+    part_t *g = NULL;
+    size_t n = 0, cap = 0;
+    char end[64] = "";
+    bool oom = false;
+    int rc;
+    while ((rc = db_step(st, err, errlen)) == DB_ROW) {
+        const char *e = db_col_text(st, 0), *call = db_col_text(st, 1);
+        if (!e || !call)
+            continue; /* not reached: call_end >= ?1, call_id NOT NULL */
+        if (strncmp(e, end, sizeof end) != 0) {
+            flush(out, g, &n);
+            snprintf(end, sizeof end, "%s", e);
+        }
+        noc_buildings_count_t *c = slot_of_row(out, m, pii, st, 3);
+        if (!c)
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? 2 * cap : 64;
+            part_t *ng = realloc(g, nc * sizeof *ng);
+            if (!ng) {
+                oom = true;
+                break;
+            }
+            g = ng;
+            cap = nc;
+        }
+        char *id = strdup(call);
+        if (!id) {
+            oom = true;
+            break;
+        }
+        g[n++] = (part_t){(size_t)(c - out->c), rank_of(db_col_text(st, 2)), id};
+    }
+    flush(out, g, &n);
+    free(g);
+    db_finalize(&st);
+    if (oom) {
+        snprintf(err, errlen, "buildings: out of memory");
+        return false;
+    }
+    return rc == DB_DONE;
+}
+
+/* verdict_participants_end holds subnet (verdict schema 5); false on a
+ * store before it, which the join below reads as it always did. Asked of
+ * the index itself, as /api/clients asks for it (noc_api_sites.c). */
+static bool has_range(db_t *db)
+{
+    static const db_sql_t sql = {
+        "SELECT 1 FROM pragma_index_info('verdict_participants_end') WHERE name = 'subnet'",
+        "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema()"
+        " AND indexname = 'verdict_participants_end' AND indexdef LIKE '%subnet%'"};
+    char err[256];
+    db_stmt_t *st = db_prepare(db, db_pick(db, sql), err, sizeof err);
+    bool has = st && db_step(st, err, sizeof err) == DB_ROW;
+    db_finalize(&st);
+    return has;
+}
+
 bool noc_buildings_calls(db_t *db, const pii_t *pii, const building_map_t *m, const char *since,
                          noc_buildings_counts_t *out, char *err, size_t errlen)
 {
-    /* the window through verdict_calls_end (as the surge alerts), each
-     * call's participants through their call_id index; rows of one call
-     * arrive together, numbered by the call's row */
+    if (has_range(db))
+        return range(db, pii, m, since, out, err, errlen);
+    /* before schema 5: the window through verdict_calls_end (as the surge
+     * alerts), each call's participants through their call_id index; rows
+     * of one call arrive together, numbered by the call's row */
     static const db_sql_t sql = {
         "SELECT c.rowid, p.verdict, p.client_ip_enc, p.subnet"
         " FROM verdict_calls c INDEXED BY verdict_calls_end"
@@ -248,10 +385,9 @@ bool noc_buildings_calls(db_t *db, const pii_t *pii, const building_map_t *m, co
         "SELECT c.call_id, p.verdict, p.client_ip_enc, p.subnet"
         " FROM verdict_calls c JOIN verdict_participants p ON p.call_id = c.call_id"
         " WHERE c.\"end\" >= ?1 ORDER BY c.call_id"};
-    db_stmt_t *st = db_prepare(db, db_pick(db, sql), err, errlen);
+    db_stmt_t *st = since_stmt(db, &sql, since, err, errlen);
     if (!st)
         return false;
-    db_bind_text(st, 1, since, -1);
     int rc;
     int64_t seq = 0;
     char last[256] = "";
@@ -269,10 +405,7 @@ bool noc_buildings_calls(db_t *db, const pii_t *pii, const building_map_t *m, co
             }
             call = seq;
         }
-        const building_t *b = noc_buildings_of(m, pii, PII_AAD_PARTICIPANT_IP, db_col_blob(st, 2),
-                                               db_col_bytes(st, 2), db_col_text(st, 3));
-        noc_buildings_count_t *c = noc_buildings_slot(out, b ? b->f[BUILDING_F_BUILDING] : "",
-                                                      b ? b->f[BUILDING_F_REGION] : "");
+        noc_buildings_count_t *c = slot_of_row(out, m, pii, st, 2);
         if (!c)
             continue;
         int r = rank_of(db_col_text(st, 1));

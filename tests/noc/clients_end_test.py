@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""/api/clients from the participants' call_end (verdict schema 4) gives the
-answers of the join it replaces (label noc; the pg case also pg).
+"""/api/clients from the participants' call_end (verdict schema 4) and
+/api/buildings from the same range with subnet (schema 5) give the answers
+of the joins they replace (label noc; the pg case also pg).
 
 A store at verdict schema 3 is made (the collector's own migrations, then
 step 4 taken off again as a collector before it would have left the store:
@@ -8,11 +9,14 @@ no call_end, its index and triggers) and filled through noc_fixture: 400
 calls over three days, each with one to three participants (60 clients,
 some without an address), and participants whose call is not in the store.
 'serve' on it answers /api/clients for several windows with since only
-(the join: the store has no call_end). Then the store goes to schema 4:
+and /api/buildings (a map of two buildings by address, one reached by Graph's
+subnet alone; calls that end at the same instant, whose rows the range
+interleaves) (the join: the store has no call_end). Then the store goes to
+schema 5:
 
   sqlite  'correlate' upgrades it (the backfill in one statement);
   pg      'store-migrate' copies it into a throw-away PostgreSQL
-          (tests/pg/pgserver.py), whose schema is 4: the copied
+          (tests/pg/pgserver.py), whose schema is 5: the copied
           participants take their call's end after the copy.
 
 'serve' on the upgraded store must answer the same windows with the same
@@ -20,9 +24,10 @@ JSON (the sealed address opened included). Then rows are written as other
 writers would (participants without call_end, participants before their
 call, calls whose end moves into and out of the window, calls deleted with
 their participants left): each answer must equal the join computed here
-on the store, and every participant's call_end its call's end (NULL
-without a call). pg: the column is then dropped and serve must answer by
-the join again.
+on the store (buildings: computed here from the addresses the scenario
+gave), and every participant's call_end its call's end (NULL without a
+call). pg: the column is then dropped and serve must answer by the join
+again.
 
   clients_end_test.py COLLECTOR FIXTURE WORKDIR sqlite|pg
 
@@ -83,11 +88,22 @@ def fixture(sql):
     H.run([FIXTURE, DB, ORGKEY, path])
 
 
+# the buildings: 10.50.0-3.x by address, 10.50.4.x by address or by the
+# Graph subnet of a participant without one; 10.50.5-7.x in none
+MAP = ("10.50.0.0,North LAN,22,North Block,Contoso,Office,Open plan,Lyon,69001,FR,ARA,EMEA,1,0\n"
+       "10.50.4.0,South LAN,24,South Block,Contoso,Office,Open plan,Oslo,0150,NO,,NORDICS,1,0\n")
+SUBNET = "10.50.4.0"
+IPS = {}  # (call_id, participant) -> address the scenario gave (None: none)
+SUBNETS = {}  # (call_id, participant) -> Graph subnet the scenario gave
+
+
 def scenario():
     sql = []
+    end = None
     for i in range(400):
         start = NOW - datetime.timedelta(seconds=rng.randrange(3 * 86400))
-        end = start + datetime.timedelta(seconds=rng.randrange(60, 7200))
+        if i % 7 != 3 or end is None:  # one call in seven ends as the call before it
+            end = start + datetime.timedelta(seconds=rng.randrange(60, 7200))
         cid = "call-%04d" % i
         sql.append("INSERT INTO verdict_calls(call_id, source, site, start, \"end\", verdict,"
                    " confidence, evaluated, evidence) VALUES(%s, 'joined', %s, %s, %s, %s, 0.9,"
@@ -98,6 +114,11 @@ def scenario():
             ip = "10.50.%d.%d" % (c // 8, c % 8 + 1) if c < 60 else None  # 60 clients
             sql.append(noc_scenario.participant_sql(cid, "p%d" % k, None, ip,
                                                     rng.choice(VERDICTS), "{}"))
+            IPS[(cid, "p%d" % k)] = ip
+            if ip is None and i % 2 == 0:
+                SUBNETS[(cid, "p%d" % k)] = SUBNET
+                sql.append("UPDATE verdict_participants SET subnet = %s WHERE call_id = %s AND"
+                           " participant = %s;\n" % (q(SUBNET), q(cid), q("p%d" % k)))
     for i in range(6):  # participants whose call is not in the store
         sql.append(noc_scenario.participant_sql("gone-%d" % i, "p0", None, "10.50.0.%d" % (i + 1),
                                                 "wan", "{}"))
@@ -161,6 +182,55 @@ def want(be, since, limit):
              "verdicts": {v: int(r[3 + i]) for i, v in enumerate(VERDICTS)}} for r in rows]
 
 
+def ip_of(cid, part):
+    """The address a participant row carries: the scenario's, or the one the
+    mutations below copied (a 'late' row: its call's p0; a 'new-' call's p0:
+    the p1 of the call it was made from)."""
+    if (cid, part) in IPS:
+        return IPS[(cid, part)]
+    if part == "late":
+        return IPS[(cid, "p0")]
+    if cid.startswith("new-") and part == "p0":
+        return IPS[(cid[4:], "p1")]
+    raise AssertionError("no address known for %s/%s" % (cid, part))
+
+
+def building_of(ip, subnet):
+    if ip:
+        a, b, c, _ = (int(x) for x in ip.split("."))
+        if (a, b) == (10, 50) and c < 4:
+            return "North Block"
+        if (a, b, c) == (10, 50, 4):
+            return "South Block"
+    if subnet == SUBNET:
+        return "South Block"
+    return ""
+
+
+def want_buildings(be, since):
+    """/api/buildings' counts computed here: each call once per building of
+    its participants, under the worst verdict of that building's ones."""
+    worst = {}
+    for cid, part, verdict in be.rows(
+            "SELECT c.call_id, p.participant, p.verdict FROM verdict_calls c JOIN"
+            " verdict_participants p ON p.call_id = c.call_id WHERE c.\"end\" >= ?", (since,)):
+        k = (building_of(ip_of(cid, part), SUBNETS.get((cid, part))), cid)
+        worst[k] = min(worst.get(k, 9), VERDICTS.index(verdict))
+    out = {}
+    for (b, _), r in worst.items():
+        calls, verdicts = out.setdefault(b, [0, {v: 0 for v in VERDICTS}])
+        out[b][0] += 1
+        verdicts[VERDICTS[r]] += 1
+    return {b: (n, v) for b, (n, v) in out.items()}
+
+
+def shown_buildings(body):
+    out = {b["building"]: (b["calls"], b["verdicts"]) for b in body["buildings"]}
+    if body["unmapped"]["calls"]:
+        out[""] = (body["unmapped"]["calls"], body["unmapped"]["verdicts"])
+    return out
+
+
 def get(path):
     req = urllib.request.Request("http://127.0.0.1:%d%s" % (H.port, path),
                                  headers={"Authorization": "Bearer " + TOKEN})
@@ -184,6 +254,10 @@ def answers(target, tag):
             code, body = get(path)
             H.check(code == 200, "%s: %s answered %d" % (tag, path, code))
             out[path] = body
+        path = "/api/buildings?" + urllib.parse.urlencode({"since": since})
+        code, body = get(path)
+        H.check(code == 200, "%s: %s answered %d" % (tag, path, code))
+        out[path] = body
     code, body = get("/api/clients?since=24h")
     H.check(code == 200 and len(body["clients"]) > 0, "%s: since=24h answered" % tag)
     H.stop(p)
@@ -197,6 +271,14 @@ def shown(body):
 def compare_with_join(be, got, when):
     for path, body in got.items():
         qs = urllib.parse.parse_qs(path.split("?", 1)[1])
+        if path.startswith("/api/buildings"):
+            w = want_buildings(be, qs["since"][0])
+            if shown_buildings(body) != w:
+                print("  got: ", json.dumps(shown_buildings(body))[:600])
+                print("  want:", json.dumps(w)[:600])
+            H.check(shown_buildings(body) == w, "%s: %s equals the join (%s)" %
+                    (when, path, {b: n for b, (n, _) in sorted(w.items())}))
+            continue
         w = want(be, qs["since"][0], int(qs["limit"][0]))
         if shown(body) != w:
             print("  got: ", json.dumps(shown(body))[:600])
@@ -245,9 +327,12 @@ def main():
     # the tables by the collector's migrations, then as schema 3 left them
     H.run([COLLECTOR, "correlate", "--db", DB, "--org-key", ORGKEY, "--since", "60s"])
     lite = Lite()
-    H.check(lite.rows("SELECT version FROM migrations WHERE component = 'verdict'") == [[4]],
-            "correlate made verdict schema 4")
+    H.check(lite.rows("SELECT version FROM migrations WHERE component = 'verdict'") == [[5]],
+            "correlate made verdict schema 5")
     lite.exec(STEP4_OFF)
+    with open(os.path.join(H.tmp, "buildings.csv"), "w") as f:
+        f.write(MAP)
+    H.run([COLLECTOR, "buildings-import", os.path.join(H.tmp, "buildings.csv"), "--db", DB])
     fixture(scenario())
     H.check(not any(r[1] == "call_end" for r in lite.rows("PRAGMA table_info(verdict_participants)")),
             "the store is at schema 3 (no call_end)")
@@ -258,14 +343,20 @@ def main():
     if CASE == "sqlite":
         H.run([COLLECTOR, "correlate", "--db", DB, "--org-key", ORGKEY, "--since", "60s"])
         be = lite
-        H.check(be.rows("SELECT version FROM migrations WHERE component = 'verdict'") == [[4]],
-                "correlate upgraded the store to verdict schema 4")
+        H.check(be.rows("SELECT version FROM migrations WHERE component = 'verdict'") == [[5]],
+                "correlate upgraded the store to verdict schema 5")
         plan = " ".join(str(r) for r in be.rows(
             "EXPLAIN QUERY PLAN SELECT p.client_ip_hmac, count(*) FROM verdict_participants p"
             " INDEXED BY verdict_participants_end WHERE p.call_end >= ? AND p.client_ip_hmac"
             " IS NOT NULL GROUP BY 1", (WINDOWS[0],)))
         H.check("COVERING INDEX verdict_participants_end" in plan,
                 "the since-only read is the covering index's range: %s" % plan)
+        plan = " ".join(str(r) for r in be.rows(
+            "EXPLAIN QUERY PLAN SELECT p.call_end, p.call_id, p.verdict, p.client_ip_enc,"
+            " p.subnet FROM verdict_participants p INDEXED BY verdict_participants_end"
+            " WHERE p.call_end >= ? ORDER BY p.call_end", (WINDOWS[0],)))
+        H.check("COVERING INDEX verdict_participants_end" in plan and "TEMP" not in plan,
+                "the buildings' read is the covering index's range, in its order: %s" % plan)
     else:
         import pgserver  # noqa: E402  (tests/pg)
         if pgserver.missing():
@@ -276,11 +367,11 @@ def main():
         r = H.run([COLLECTOR, "store-migrate", "--from", DB, "--to", srv.uri], timeout=300)
         H.check("DIFFERENT" not in r.stdout, "store-migrate: every table's counts equal")
         be = Pg(srv)
-        H.check(be.rows("SELECT version FROM migrations WHERE component = 'verdict'") == [[4]],
-                "the PostgreSQL store is at verdict schema 4")
+        H.check(be.rows("SELECT version FROM migrations WHERE component = 'verdict'") == [[5]],
+                "the PostgreSQL store is at verdict schema 5")
     try:
         call_end_right(be, "upgraded")
-        after = answers(be.target, "schema4")
+        after = answers(be.target, "schema5")
         for path in before:
             H.check(after[path] == before[path],
                     "%s: %s the same JSON as at schema 3" % (be.name, path))
