@@ -31,6 +31,10 @@ Goal (issue 13): every API case p95 under 200 ms, the page under 1 s.
 "cpu ms" is serve's own CPU time (user + system, /proc, 10 ms ticks) per
 request, averaged over the runs: on a shared machine the wall times carry
 the wait for a core, the CPU time does not.
+Before the fresh-browser loads, one load on the serve just started is
+printed apart (the store's pages no request has read yet come from the
+disk: the API cases' "cold" column), with how much of the store is in the
+OS page cache (fincore).
 The timeline and call-page cases ask for calls that have interval records
 whatever the store's age: those that ended in the generator's last
 --interval-hours before it made the store (bench_meta.generated_at), not
@@ -50,6 +54,7 @@ Not a test: it prints figures; exit status 0 unless something failed to run.
 """
 import argparse
 import base64
+import calendar
 import json
 import os
 import random
@@ -379,6 +384,7 @@ class Chrome:
         self.ws.call("Performance.enable")
         if cv_off:
             self.ws.call("Page.enable")
+            self.ws.call("Page.setBypassCSP", enabled=True)  # serve's CSP: no inline style
             self.ws.call("Page.addScriptToEvaluateOnNewDocument", source=CV_OFF_JS)
 
     def load(self, srv, keep_waterfall=False):
@@ -504,9 +510,19 @@ def bench_dashboard(srv, runs, workdir, restart, fresh=5, starts=5, cv_off=False
     load = os.getloadavg()
     print("\ndashboard main page in headless Chromium %s (navigation start to \"ready\":"
           " live panel, sites, call list); load average %.1f %.1f %.1f" % ((version,) + load))
+    cached = resident(srv.db)
+    if cached:
+        print("  the store's pages in the OS page cache: %s" % cached)
     cold, shown = [], []
     chrome = None
     try:
+        # the first load on this serve: the store's pages that no request
+        # has read yet come from the disk (a store just made or copied, a
+        # machine just started): printed apart, as the API cases' "cold"
+        chrome = Chrome(exe, workdir, cv_off)
+        x = chrome.load(srv)
+        print("  first load on this serve (not in the figures below): %s at %.0f ms, serve's"
+              " CPU %.0f ms" % (x["state"], x["ms"], x["cpu"] * 1e3))
         for i in range(fresh):
             if chrome:
                 chrome.close()
@@ -547,15 +563,38 @@ def bench_dashboard(srv, runs, workdir, restart, fresh=5, starts=5, cv_off=False
             chrome.close()
 
 
+def resident(path):
+    """How much of a file is in the OS page cache (util-linux fincore), as
+    "R of S"; None without fincore."""
+    if not shutil.which("fincore"):
+        return None
+    r = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES,SIZE", path],
+                       capture_output=True, text=True)
+    f = r.stdout.split()
+    if r.returncode != 0 or len(f) != 2:
+        return None
+    return "%.1f of %.1f GB" % (int(f[0]) / 1e9, int(f[1]) / 1e9)
+
+
 LIVE_STREAMS = []  # the generator's live streams, read once (feed_live)
 
 
+LIVE_FED = []  # the end (epoch s) of the newest interval fed to the live streams
+LIVE_LOOKBACK_S = 300  # NOC_LIVE_LOOKBACK_S (collector/noc/noc_api.h)
+
+
 def feed_live(db):
-    """The probes' side of the calls in progress: one more minute of
-    interval records (6 x 10 s, the newest ending now) for each of the
-    generator's live streams, as their probes would have sent them. Run
-    before the live cases and the dashboard: /api/live counts a stream
-    only while its records keep arriving (docs/noc.md)."""
+    """The probes' side of the calls in progress: the interval records
+    (10 s each, on a 10 s grid, the newest ending at most 10 s ago) that
+    each of the generator's live streams has sent since the last feed, at
+    most the live look-back's 300 s of them (the first feed of a run fills
+    it), as their probes would have sent them: one record per stream per
+    10 s, so the look-back holds what 1,500 calls in progress make (6,000
+    streams x 30 = 180,000 records), however often the bench feeds (each
+    feed used to add a whole minute: the look-back held 48,000 records at
+    the first load and 3-4 times 180,000 after the API cases). Run before
+    the live cases and the dashboard: /api/live counts a stream only while
+    its records keep arriving (docs/noc.md)."""
     t = time.monotonic()
     con = sqlite3.connect(db)
     if not LIVE_STREAMS:
@@ -565,18 +604,28 @@ def feed_live(db):
             " jitter_ms_max, src_ip_hmac, dst_ip_hmac, src_ip_enc, dst_ip_enc, record"
             " FROM intervals WHERE id >= ?"
             " GROUP BY ssrc, src_port, dst_port", (first,)))
+        newest = con.execute("SELECT max(\"end\") FROM intervals WHERE id >= ?",
+                             (first,)).fetchone()[0]
+        LIVE_FED.append(calendar.timegm(time.strptime(newest[:19], "%Y-%m-%dT%H:%M:%S"))
+                        if newest else 0)
     now = time.time()
+    grid = int(now) // 10 * 10
+    ends = [grid - 10 * k for k in range(LIVE_LOOKBACK_S // 10 - 1, -1, -1)
+            if grid - 10 * k > LIVE_FED[0]]
+    if ends:
+        LIVE_FED[0] = ends[-1]
     iso = lambda x: time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(x))  # noqa: E731
-    rows = [(s[0], s[1], iso(now - 10 * k + 1), iso(now - 10 * k - 10), iso(now - 10 * k)) + s[2:]
-            for k in (5, 4, 3, 2, 1, 0) for s in LIVE_STREAMS]
+    rows = [(s[0], s[1], iso(min(e + 1, now)), iso(e - 10), iso(e)) + s[2:]
+            for e in ends for s in LIVE_STREAMS]
     con.executemany(
         "INSERT INTO intervals(probe_id, site, received, start, \"end\", src_port, dst_port,"
         " ssrc, direction, packets, lost, loss_pct, jitter_ms_max, src_ip_hmac, dst_ip_hmac,"
         " src_ip_enc, dst_ip_enc, record) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
     con.commit()
     con.close()
-    print("  (fed %d interval records of %d streams in progress, the newest ending now, in %.1f s)"
-          % (len(rows), len(LIVE_STREAMS), time.monotonic() - t), flush=True)
+    print("  (fed %d interval records of %d streams in progress, the newest ending %.0f s ago,"
+          " in %.1f s)" % (len(rows), len(LIVE_STREAMS), now - LIVE_FED[0],
+                           time.monotonic() - t), flush=True)
 
 
 BUILDING = "Building 00001"  # bench_buildings.make_file's: 10.0.64-127.0/24, 3,616 of the people
