@@ -225,13 +225,21 @@ static int rank_of(const char *v)
     return 6;
 }
 
-static void commit(noc_buildings_count_t *c)
+/* One call of the building, under its participants' worst rank. */
+static void count(noc_buildings_count_t *c, int rank)
 {
-    if (c->last_call < 0 || c->rank > 5)
+    if (rank > 5)
         return;
     c->calls++;
     /* verdicts[] is in noc_query_verdicts' order, which is verdict_order's */
-    c->verdicts[c->rank]++;
+    c->verdicts[rank]++;
+}
+
+/* The call being counted by the join below, if any. */
+static void commit(noc_buildings_count_t *c)
+{
+    if (c->last_call >= 0)
+        count(c, c->rank);
 }
 
 /* The statement of sql (db_pick'ed) with since bound as ?1. */
@@ -282,11 +290,7 @@ static void flush(noc_buildings_counts_t *out, part_t *g, size_t *n)
         for (; j < *n && g[j].slot == g[i].slot && strcmp(g[j].call, g[i].call) == 0; j++)
             if (g[j].rank < rank)
                 rank = g[j].rank;
-        noc_buildings_count_t *c = &out->c[g[i].slot];
-        c->last_call = 0; /* a call being counted, as each call of the join below */
-        c->rank = rank;
-        commit(c);
-        c->last_call = -1;
+        count(&out->c[g[i].slot], rank);
         for (; i < j; i++)
             free(g[i].call);
     }
