@@ -283,6 +283,8 @@ static int part_cmp(const void *a, const void *b)
  * rank of that building's participants in it; the group emptied. */
 static void flush(noc_buildings_counts_t *out, part_t *g, size_t *n)
 {
+    if (*n == 0)
+        return; /* g may be NULL: qsort's first argument never is */
     qsort(g, *n, sizeof *g, part_cmp);
     for (size_t i = 0; i < *n;) {
         size_t j = i;
