@@ -318,16 +318,20 @@ static bool range(db_t *db, const pii_t *pii, const building_map_t *m, const cha
         return false;
     part_t *g = NULL;
     size_t n = 0, cap = 0;
-    char end[64] = "";
+    char *end = NULL; /* the group's instant, whatever its length */
     bool oom = false;
     int rc;
     while ((rc = db_step(st, err, errlen)) == DB_ROW) {
         const char *e = db_col_text(st, 0), *call = db_col_text(st, 1);
         if (!e || !call)
             continue; /* not reached: call_end >= ?1, call_id NOT NULL */
-        if (strncmp(e, end, sizeof end) != 0) {
+        if (!end || strcmp(e, end) != 0) {
             flush(out, g, &n);
-            snprintf(end, sizeof end, "%s", e);
+            free(end);
+            if (!(end = strdup(e))) {
+                oom = true;
+                break;
+            }
         }
         noc_buildings_count_t *c = slot_of_row(out, m, pii, st, 3);
         if (!c)
@@ -351,6 +355,7 @@ static bool range(db_t *db, const pii_t *pii, const building_map_t *m, const cha
     }
     flush(out, g, &n);
     free(g);
+    free(end);
     db_finalize(&st);
     if (oom) {
         snprintf(err, errlen, "buildings: out of memory");
