@@ -190,6 +190,9 @@ def cases(db, runs):
         ("live: building=B", rep("/api/live?building=" + urllib.parse.quote(BUILDING))),
         ("live: offset=1000&limit=100", rep("/api/live?offset=1000&limit=100")),
         ("clients: since=24h", rep("/api/clients?since=24h&limit=100")),
+        # a different instant each time: made, not served from the kept answer
+        ("buildings: since=24h, made each time",
+         ["/api/buildings?since=%sZ" % at(time.time() - 86400 + i) for i in range(runs)]),
     ], now
 
 
@@ -651,27 +654,44 @@ def import_buildings(collector, d, db):
     print("imported a building file of 50,000 networks in %.1f s" % (time.monotonic() - t))
 
 
+LIVE_FED_PG = []  # feed_live's LIVE_FED, for the PostgreSQL copy
+
+
 def feed_live_pg(pg, db):
-    """feed_live on the PostgreSQL copy: one more minute of interval records
-    (6 x 10 s, the newest ending now) for each live stream, made on the
-    server from the stream's newest copied record, its times moved to now."""
+    """feed_live on the PostgreSQL copy: the interval records each live
+    stream has sent since the last feed (one per 10 s on a 10 s grid, at
+    most the 300 s look-back), made on the server from the stream's newest
+    copied record, its times moved to the grid's."""
     t = time.monotonic()
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
     first = con.execute("SELECT first_live_interval FROM bench_meta").fetchone()[0]
     con.close()
-    iso = lambda off: ("to_char((now() - make_interval(secs => %s)) AT TIME ZONE 'UTC',"  # noqa: E731
-                       " 'YYYY-MM-DD\"T\"HH24:MI:SS\".000000Z\"')" % off)
+    if not LIVE_FED_PG:
+        newest = pg.scalar("SELECT max(\"end\") FROM intervals WHERE id >= %d" % first)
+        LIVE_FED_PG.append(calendar.timegm(time.strptime(newest[:19], "%Y-%m-%dT%H:%M:%S"))
+                           if newest and newest != "" else 0)
+    now = time.time()
+    grid = int(now) // 10 * 10
+    ends = [grid - 10 * k for k in range(LIVE_LOOKBACK_S // 10 - 1, -1, -1)
+            if grid - 10 * k > LIVE_FED_PG[0]]
+    if not ends:
+        print("  (fed 0 interval records into PostgreSQL)", flush=True)
+        return
+    LIVE_FED_PG[0] = ends[-1]
+    iso = lambda x: time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(x))  # noqa: E731
+    times = ", ".join("('%s', '%s', '%s')" % (iso(min(e + 1, now)), iso(e - 10), iso(e))
+                      for e in ends)
     n = pg.scalar(
         "WITH s AS (SELECT DISTINCT ON (ssrc, src_port, dst_port) * FROM intervals WHERE id >= %d"
         " ORDER BY ssrc, src_port, dst_port, id DESC), i AS (INSERT INTO intervals(probe_id, site,"
         " received, start, \"end\", src_port, dst_port, ssrc, direction, packets, lost, loss_pct,"
         " jitter_ms_max, src_ip_hmac, dst_ip_hmac, src_ip_enc, dst_ip_enc, record)"
-        " SELECT probe_id, site, %s, %s, %s, src_port, dst_port, ssrc, direction, packets, lost,"
+        " SELECT probe_id, site, k.r, k.s, k.e, src_port, dst_port, ssrc, direction, packets, lost,"
         " loss_pct, jitter_ms_max, src_ip_hmac, dst_ip_hmac, src_ip_enc, dst_ip_enc, record"
-        " FROM s CROSS JOIN generate_series(0, 5) k RETURNING 1) SELECT count(*) FROM i"
-        % (first, iso("10 * k - 1"), iso("10 * k + 10"), iso("10 * k")))
+        " FROM s CROSS JOIN (VALUES %s) AS k(r, s, e) RETURNING 1) SELECT count(*) FROM i"
+        % (first, times))
     print("  (fed %s interval records of the streams in progress into PostgreSQL, the newest"
-          " ending now, in %.1f s)" % (n, time.monotonic() - t), flush=True)
+          " ending %.0f s ago, in %.1f s)" % (n, now - ends[-1], time.monotonic() - t), flush=True)
 
 
 class GivenPg:
