@@ -366,7 +366,8 @@ class Chrome:
              "--disable-sync", "--disable-component-update", "--user-data-dir=" + self.prof,
              "--proxy-server=direct://", "--proxy-bypass-list=*", "--window-size=1600,1000",
              "--remote-debugging-port=0", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            start_new_session=True)  # its helpers in its group: close() ends them all
         port = None
         deadline = time.time() + 60
         while time.time() < deadline and port is None:
@@ -438,9 +439,18 @@ class Chrome:
         return out
 
     def close(self):
-        self.p.kill()
+        # the whole group: a renderer or zygote left behind kept writing
+        # into the profile, and its folder stayed in --dir
+        try:
+            os.killpg(self.p.pid, 9)
+        except ProcessLookupError:
+            pass
         self.p.wait()
-        shutil.rmtree(self.prof, ignore_errors=True)
+        for _ in range(50):
+            shutil.rmtree(self.prof, ignore_errors=True)
+            if not os.path.exists(self.prof):
+                break
+            time.sleep(0.1)
 
 
 def load_line(title, loads, cpu_title="serve's CPU per load"):
