@@ -554,13 +554,7 @@ static void *corr_thread(void *arg)
             pthread_mutex_lock(&j->corr_mu);
             continue;
         }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 250 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = timefmt_deadline(CLOCK_REALTIME, 250);
         pthread_cond_timedwait(&j->corr_cv, &j->corr_mu, &until);
     }
     pthread_mutex_unlock(&j->corr_mu);

@@ -89,6 +89,19 @@ usec_t timefmt_now(void)
     return (usec_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
+struct timespec timefmt_deadline(clockid_t clk, long ms)
+{
+    struct timespec t;
+    clock_gettime(clk, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 /* ---- parsing: ISO 8601 timestamps and durations (Graph's formats) ---- */
 
 /* Reads exactly n digits. */

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef int64_t usec_t;
 
@@ -20,6 +21,10 @@ typedef int64_t usec_t;
 /* ISO 8601 UTC with microseconds: 2026-01-15T10:00:00.000000Z (28 bytes). */
 const char *timefmt_iso(usec_t t, char *buf, size_t buflen);
 usec_t timefmt_now(void);
+/* The instant ms milliseconds from now on clock clk (ms >= 0): a deadline
+ * for pthread_cond_timedwait (CLOCK_REALTIME unless the condition's clock
+ * was set, e.g. to CLOCK_MONOTONIC). */
+struct timespec timefmt_deadline(clockid_t clk, long ms);
 
 /* Microseconds since the epoch. False for bad text, years before 1970 and
  * the year-1 "none". */

@@ -309,14 +309,7 @@ static const noc_auth_token_t *authorised(struct noc_http *h, struct MHD_Connect
 /* A free read connection, waiting up to DB_WAIT_MS; NULL: none. */
 static reader_t *reader_take(struct noc_http *h)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += DB_WAIT_MS / 1000;
-    until.tv_nsec += (DB_WAIT_MS % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = timefmt_deadline(CLOCK_MONOTONIC, DB_WAIT_MS);
     reader_t *r = NULL;
     pthread_mutex_lock(&h->lock);
     for (;;) {
@@ -508,14 +501,7 @@ static answer_t *answer_slot(struct noc_http *h, const char *key)
 static json_t *answer_wait(struct noc_http *h, const char *key, unsigned ms, bool *pending)
 {
     *pending = false;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = timefmt_deadline(CLOCK_MONOTONIC, (long)ms);
     json_t *out = NULL;
     bool first = true;
     pthread_mutex_lock(&h->lock);
@@ -1017,13 +1003,7 @@ static void *reaper(void *arg)
     struct noc_http *h = arg;
     pthread_mutex_lock(&h->lock);
     while (!h->stopping) {
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        t.tv_nsec += REAP_EVERY_MS * 1000000L;
-        if (t.tv_nsec >= 1000000000L) {
-            t.tv_sec++;
-            t.tv_nsec -= 1000000000L;
-        }
+        struct timespec t = timefmt_deadline(CLOCK_MONOTONIC, REAP_EVERY_MS);
         pthread_cond_timedwait(&h->reaper_wake, &h->lock, &t);
         reap(h);
     }
@@ -1363,13 +1343,7 @@ void noc_http_free(noc_http_t **ph)
             for (size_t i = 0; i < DB_READERS; i++)
                 if (h->readers[i].busy)
                     h->readers[i].limit.deadline_ms = 1;
-            struct timespec t;
-            clock_gettime(CLOCK_MONOTONIC, &t);
-            t.tv_nsec += 50 * 1000000L;
-            if (t.tv_nsec >= 1000000000L) {
-                t.tv_sec++;
-                t.tv_nsec -= 1000000000L;
-            }
+            struct timespec t = timefmt_deadline(CLOCK_MONOTONIC, 50);
             pthread_cond_timedwait(&h->answer_made, &h->lock, &t);
         }
         pthread_mutex_unlock(&h->lock);
